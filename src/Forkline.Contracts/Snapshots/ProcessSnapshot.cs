@@ -1,0 +1,68 @@
+using System.Collections.Immutable;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
+
+namespace Forkline.Contracts.Snapshots;
+
+[Flags]
+public enum ProcessFlags : uint
+{
+    None = 0,
+    Exec = 1 << 0,
+    Procfs = 1 << 1,
+    CloneOnly = 1 << 2,
+    ArgsTruncated = 1 << 3,
+    CwdTruncated = 1 << 4,
+    FilenameTruncated = 1 << 5,
+    /// <summary>Emitted without its process or parent being known (out-of-order cache gave up).</summary>
+    Incomplete = 1 << 6,
+}
+
+/// <summary>How a process ended.</summary>
+public sealed record ProcessExit(int Status, int Signal, ulong Ktime, DateTime Time, int LastTid);
+
+/// <summary>
+/// Immutable view of one process image (a thread-group leader) at a point in time. The owning
+/// actor makes a new snapshot for every change; a snapshot a writer already holds never changes.
+/// </summary>
+public sealed record ProcessSnapshot(
+    ExecId ExecId,
+    ExecId ParentExecId,
+    int Pid,
+    string Binary,
+    ImmutableArray<string> Arguments,
+    string Cwd,
+    Credentials Credentials,
+    Capabilities Capabilities,
+    Namespaces Namespaces,
+    uint Auid,
+    ulong CgroupId,
+    ulong StartKtime,
+    DateTime StartTime,
+    ProcessFlags Flags,
+    ProcessExit? Exit = null)
+{
+    public ProcessKey Key => new(Pid, StartKtime);
+}
+
+/// <summary>
+/// The view of one non-leader thread for one hook event: the leader's immutable snapshot plus the
+/// thread's own id and the per-thread fields the kernel reported with the event. Nothing of the
+/// process is copied.
+/// </summary>
+public sealed record ThreadSnapshot(ProcessSnapshot Leader, HookEvent Source)
+{
+    public int Tid => Source.Tid;
+    public Credentials Credentials => Source.Credentials;
+    public Capabilities Capabilities => Source.Capabilities;
+    public Namespaces Namespaces => Source.Namespaces;
+}
+
+/// <summary>
+/// An immutable, shared chain of ancestors: a child's chain is its parent's snapshot in front of the
+/// parent's own chain, so building it copies nothing.
+/// </summary>
+public sealed record AncestorChain(ProcessSnapshot Process, AncestorChain? Next)
+{
+    public int Depth => 1 + (Next?.Depth ?? 0);
+}
