@@ -19,6 +19,17 @@
 #define FL_HOOK_ARGS 6
 #define FL_SYSCALL_MAX 512
 
+/*
+ * Granularity of a process start time in /proc/<pid>/stat field 22: one USER_HZ tick. USER_HZ is
+ * 100 on every architecture (it is the ABI value, independent of the kernel's HZ). A process the BPF
+ * side has never seen gets start_boottime cut to this granularity, so BPF and the procfs bootstrap
+ * name it the same way.
+ */
+#define FL_PROCFS_TICK_NS 10000000ULL
+
+/* fl_hook_event.syscall_nr of a hook that is not a syscall (kprobe). */
+#define FL_HOOK_NO_SYSCALL 0xffff
+
 enum fl_kind {
 	FL_KIND_CLONE = 1,
 	FL_KIND_EXEC = 2,
@@ -33,6 +44,7 @@ enum fl_exec_flags {
 	FL_EXEC_CWD_TRUNCATED = 1 << 2,
 	FL_EXEC_ARGS_UNREADABLE = 1 << 3, /* argv page not resident: bpf_probe_read_user failed */
 	FL_EXEC_PARENT_UNKNOWN = 1 << 4,  /* parent has no live-leader map entry */
+	FL_EXEC_PROCFS = 1 << 16,         /* synthesized from /proc by userspace at collector start */
 };
 
 enum fl_hook_phase {
@@ -69,11 +81,15 @@ struct fl_ns {
 	__u32 uts, ipc, mnt, pid, pid_for_children, net, time, time_for_children, cgroup, user;
 };
 
+enum fl_leader_flags {
+	FL_LEADER_SEEDED = 1 << 0, /* written by the procfs bootstrap, not by a BPF fork/exec */
+};
+
 /* Value of the live-leaders map (key: __u32 pid). */
 struct fl_leader {
 	__u64 start_ktime; /* start of the current image of this pid */
 	struct fl_key parent;
-	__u32 flags;       /* 1: seeded from /proc by userspace */
+	__u32 flags;       /* enum fl_leader_flags */
 	__u32 pad;
 };
 

@@ -10,6 +10,9 @@ public sealed partial class BootClock
 
     public BootClock(long wallMinusBootNs) => _wallMinusBootNs = wallMinusBootNs;
 
+    /// <summary>Wall clock minus CLOCK_BOOTTIME, in nanoseconds (what a capture file stores).</summary>
+    public long WallMinusBootNs => _wallMinusBootNs;
+
     /// <summary>The offset measured now: wall clock minus CLOCK_BOOTTIME.</summary>
     public static BootClock Measure()
     {

@@ -83,10 +83,23 @@ public enum HookPhase : byte
 
 /// <summary>Up to six raw arguments of a hooked call, held inline (no array allocation).</summary>
 [InlineArray(Count)]
-public struct HookArguments
+public struct HookArguments : IEquatable<HookArguments>
 {
     public const int Count = 6;
     private ulong _element0;
+
+    // The runtime refuses the built-in ValueType equality for inline arrays (NotSupportedException),
+    // which HookEvent's record equality would otherwise call.
+    public readonly bool Equals(HookArguments other) => ((ReadOnlySpan<ulong>)this).SequenceEqual(other);
+
+    public override readonly bool Equals(object? obj) => obj is HookArguments other && Equals(other);
+
+    public override readonly int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var argument in (ReadOnlySpan<ulong>)this) hash.Add(argument);
+        return hash.ToHashCode();
+    }
 }
 
 /// <summary>

@@ -16,6 +16,8 @@ public enum ProcessFlags : uint
     FilenameTruncated = 1 << 5,
     /// <summary>Emitted without its process or parent being known (out-of-order cache gave up).</summary>
     Incomplete = 1 << 6,
+    /// <summary>The kernel could not read the arguments (argv page not resident); Arguments is empty.</summary>
+    ArgsUnreadable = 1 << 7,
 }
 
 /// <summary>How a process ended.</summary>
@@ -43,6 +45,9 @@ public sealed record ProcessSnapshot(
     ProcessExit? Exit = null)
 {
     public ProcessKey Key => new(Pid, StartKtime);
+
+    /// <summary>A snapshot is the thread-group leader's: its TID is the PID (clone/exec/exit TIDs are corrected to it).</summary>
+    public int Tid => Pid;
 }
 
 /// <summary>

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using Forkline.Collector.Decoding;
+using Forkline.Collector.Hooks;
+using Forkline.Collector.RingBuffer;
+using Forkline.Contracts.Events;
+
+namespace Forkline.Collector.Bpf;
+
+/// <summary>
+/// The kernel side of the collector: loads bpf/forkline.bpf.o, selects the hooks of the policy,
+/// attaches every program, then (in Run) emits the procfs bootstrap and drains the ring buffer on
+/// the calling thread. Dispose detaches every program and frees the maps.
+/// </summary>
+public sealed class BpfCollector : IDisposable
+{
+    private const string EventsMap = "fl_events";
+    private const string LeadersMap = "fl_leaders";
+    private const string HookSelectionMap = "fl_hook_sel";
+    private const string LostMap = "fl_lost";
+    private const string KprobeProgram = "fl_kprobe";
+    private const string SyscallEnterProgram = "fl_sys_enter";
+    private static readonly string[] AlwaysAttached = ["fl_fork", "fl_exec", "fl_exit", "fl_sys_exit"];
+
+    private readonly BpfObject _object;
+    private readonly BpfCollectorOptions _options;
+    private readonly RingBufferReader _reader;
+    private readonly RingBufferWaiter _waiter;
+    private readonly LossCounterReader _losses;
+    private readonly BpfMap _leaders;
+    private readonly RecordDecoder _decoder;
+    private readonly CancellationTokenSource _stopping = new();
+    private Thread? _runThread;
+    private int _runs;
+
+    private BpfCollector(BpfObject bpfObject, BpfCollectorOptions options, IReadOnlyList<string> skippedHooks)
+    {
+        _object = bpfObject;
+        _options = options;
+        SkippedHooks = skippedHooks;
+        _leaders = new BpfMap(LeadersMap, bpfObject.MapFd(LeadersMap));
+        _losses = new LossCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
+        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.Log);
+        var eventsFd = bpfObject.MapFd(EventsMap);
+        _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
+        _waiter = new RingBufferWaiter(eventsFd);
+        _reader.Touch();
+    }
+
+    public RingBufferMetrics Metrics => _reader.Metrics;
+
+    public DecodeCounters DecodeCounters => _decoder.Counters;
+
+    /// <summary>Names of policy hooks that could not be attached on this kernel (each was logged once).</summary>
+    public IReadOnlyList<string> SkippedHooks { get; }
+
+    /// <summary>Links in place: one per attached program or kprobe.</summary>
+    public int AttachedLinks => _object.LinkCount;
+
+    /// <summary>What the procfs bootstrap of the current run did; null before it ran.</summary>
+    public ProcfsBootstrapResult? Bootstrap { get; private set; }
+
+    /// <summary>Preflights, opens, configures, loads and attaches. Throws <see cref="BpfException"/> with a one-line cause and fix.</summary>
+    public static BpfCollector Start(BpfCollectorOptions options)
+    {
+        CollectorPreflight.Check(options.ObjectPath);
+        ValidateRingSize(options.RingSizeBytes);
+        var bpfObject = BpfObject.Open(options.ObjectPath);
+        try
+        {
+            var policy = options.Hooks;
+            bpfObject.SetMaxEntries(EventsMap, options.RingSizeBytes);
+            bpfObject.SetReadOnlyUInt32("fl_wakeup_bytes", options.WakeupBytes ?? options.RingSizeBytes / 8);
+            bpfObject.SetReadOnlyUInt32("fl_self_tgid", (uint)options.IgnoreHooksOfPid);
+            var selection = HookSelectionTable.From(policy);
+            var kprobesMissing = HasKprobeHooks(policy) ? KprobeSupport.FindMissing() : null;
+            var skipped = new List<string>();
+            if (kprobesMissing is not null) SkipKprobeHooks(policy, kprobesMissing, skipped, options.Log);
+            bpfObject.SetAutoload(KprobeProgram, HasKprobeHooks(policy) && kprobesMissing is null);
+            bpfObject.SetAutoload(SyscallEnterProgram, selection.HasEnterHooks);
+            bpfObject.Load();
+
+            selection.WriteTo(new BpfMap(HookSelectionMap, bpfObject.MapFd(HookSelectionMap)));
+            foreach (var program in AlwaysAttached) bpfObject.Attach(program);
+            if (selection.HasEnterHooks) bpfObject.Attach(SyscallEnterProgram);
+            if (kprobesMissing is null) AttachKprobeHooks(bpfObject, policy, skipped, options.Log);
+            return new BpfCollector(bpfObject, options, skipped);
+        }
+        catch
+        {
+            bpfObject.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Emits the procfs bootstrap, then drains the ring into sink until cancelled (or Dispose).
+    /// Blocks the calling thread; one run per collector.
+    /// </summary>
+    public void Run(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _runs) != 1)
+            throw new InvalidOperationException("BpfCollector.Run was called twice; a collector drains its ring from one thread, once");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        var stop = linked.Token;
+
+        // Programs are attached already, so a process forked during the scan is seen by BPF; its
+        // ring records are delivered after the procfs ones.
+        var handler = new DecodingRecordHandler(_decoder, sink, _options.Capture);
+        if (_options.BootstrapFromProcfs)
+            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, _options.Log);
+
+        var drainTimeoutMs = Math.Max(1, (int)_options.DrainInterval.TotalMilliseconds);
+        var lossReadTicks = (long)(_options.LossReadInterval.TotalSeconds * Stopwatch.Frequency);
+        var nextLossRead = Stopwatch.GetTimestamp() + lossReadTicks;
+        while (!stop.IsCancellationRequested)
+        {
+            _waiter.Wait(drainTimeoutMs);
+            _reader.Drain(ref handler);
+            if (Stopwatch.GetTimestamp() < nextLossRead) continue;
+            Metrics.SetLost(_losses.Read());
+            nextLossRead = Stopwatch.GetTimestamp() + lossReadTicks;
+        }
+        _reader.Drain(ref handler);
+        Metrics.SetLost(_losses.Read());
+    }
+
+    /// <summary>Runs <see cref="Run"/> on a dedicated thread; the task ends when the run does.</summary>
+    public Task RunOnDedicatedThread(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _runThread = new Thread(() =>
+        {
+            try
+            {
+                Run(sink, cancellationToken);
+                completion.SetResult();
+            }
+            catch (Exception e)
+            {
+                completion.SetException(e);
+            }
+        })
+        {
+            Name = "forkline-ring-reader",
+            IsBackground = true,
+        };
+        _runThread.Start();
+        return completion.Task;
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        if (_runThread is not null && _runThread != Thread.CurrentThread) _runThread.Join();
+        _waiter.Dispose();
+        _reader.Dispose();
+        _object.Dispose();
+        _stopping.Dispose();
+    }
+
+    private static void ValidateRingSize(uint size)
+    {
+        var page = (uint)Environment.SystemPageSize;
+        if (size < page || !uint.IsPow2(size))
+            throw new BpfException($"ring size {size} bytes is not a power of two of at least the page size ({page}) — use e.g. 16777216 (16 MiB)");
+    }
+
+    private static bool HasKprobeHooks(HookPolicy policy)
+    {
+        foreach (var hook in policy.Hooks)
+            if (hook.Spec.Kind == HookKind.Kprobe) return true;
+        return false;
+    }
+
+    private static void SkipKprobeHooks(HookPolicy policy, string reason, List<string> skipped, Action<string>? log)
+    {
+        foreach (var hook in policy.Hooks)
+        {
+            if (hook.Spec.Kind != HookKind.Kprobe) continue;
+            skipped.Add(hook.Descriptor.Name);
+            log?.Invoke($"kprobes not available in this kernel: hook {hook.Descriptor.Name} skipped ({reason})");
+        }
+    }
+
+    private static void AttachKprobeHooks(BpfObject bpfObject, HookPolicy policy, List<string> skipped, Action<string>? log)
+    {
+        foreach (var hook in policy.Hooks)
+        {
+            var spec = hook.Spec;
+            if (spec.Kind != HookKind.Kprobe) continue;
+            // The attach cookie is the hook id itself; fl_kprobe reads it with bpf_get_attach_cookie.
+            var error = bpfObject.TryAttachKprobe(KprobeProgram, spec.Symbol!, (ulong)hook.Descriptor.Id, spec.Phase == HookPhase.Exit);
+            if (error == 0) continue;
+            var description = $"attaching {KprobeProgram} to {spec.Symbol} failed: {Native.Errno.Describe(error)}";
+            if (error is not (Native.Errno.ENOENT or Native.Errno.EOPNOTSUPP or Native.Errno.ENOTSUPP))
+                throw new BpfException($"kprobe hook {hook.Descriptor.Name}: {description} — fix the symbol in the hook policy or remove the hook", error);
+            skipped.Add(hook.Descriptor.Name);
+            log?.Invoke($"kprobes not available in this kernel: hook {hook.Descriptor.Name} skipped ({description})");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Forkline.Collector.Native;
+using Forkline.Collector.Procfs;
+using Forkline.Collector.RingBuffer;
+
+namespace Forkline.Collector.Bpf;
+
+/// <summary>What one procfs bootstrap did.</summary>
+/// <param name="Emitted">Procfs exec records handed to the decoder.</param>
+/// <param name="AlreadyKnown">Processes BPF saw fork or exec after attach; their own records describe them.</param>
+/// <param name="SeedFailures">Map updates that failed for another reason (the exec was still emitted).</param>
+/// <param name="Vanished">Processes that exited while /proc was read.</param>
+/// <param name="Unreadable">Processes /proc would not describe.</param>
+public sealed record ProcfsBootstrapResult(int Emitted, int AlreadyKnown, int SeedFailures, int Vanished, int Unreadable);
+
+/// <summary>
+/// Seeds fl_leaders with every process already running and emits its procfs exec through the
+/// same record path as ring records, so later hooks and exits of those processes carry the identity the exec gave them.
+/// Runs after the programs are attached: a process forked or exec'd during the scan already has a
+/// map entry, the BPF_NOEXIST seed fails with EEXIST, and its BPF records stand instead of the scan's.
+/// </summary>
+internal static class ProcfsBootstrap
+{
+    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, Action<string>? log)
+        where THandler : struct, IRingRecordHandler
+    {
+        var scan = new ProcfsScanner(reportError: log).Scan();
+        int emitted = 0, alreadyKnown = 0, seedFailures = 0;
+        foreach (var process in scan.Processes)
+        {
+            var seed = process.Seed;
+            var result = leaders.TryUpdate((uint)seed.Pid, seed.ToLeader(), LibBpf.MapNoExist);
+            if (result == -Errno.EEXIST)
+            {
+                alreadyKnown++;
+                continue;
+            }
+            if (result < 0 && seedFailures++ == 0)
+                log?.Invoke($"procfs bootstrap: seeding {leaders.Name} for pid {seed.Pid} failed: {Errno.Describe(result)} — its later hook and exit events may not pair with its exec (further failures only counted)");
+
+            handler.OnRecord(process.ExecRecord.Span);
+            emitted++;
+        }
+        return new ProcfsBootstrapResult(emitted, alreadyKnown, seedFailures, scan.Vanished, scan.Skipped);
+    }
+}

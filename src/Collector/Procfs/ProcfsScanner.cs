@@ -1,0 +1,121 @@
+using System.Globalization;
+using Forkline.Collector.Decoding;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
+
+namespace Forkline.Collector.Procfs;
+
+/// <summary>
+/// Describes every process running now as a synthetic exec record, so that events of processes that
+/// predate the collector have lineage. Start = /proc/pid/stat starttime converted to boot-clock ns,
+/// the same clock BPF stamps; parent = ppid with the parent's own start.
+/// Zombies whose whole group exited are left out: they are dead and no later event names them.
+/// </summary>
+public sealed class ProcfsScanner
+{
+    /// <summary>Read failures reported one by one before the rest is only summed up.</summary>
+    private const int ReportedFailuresMax = 20;
+
+    private readonly string _procRoot;
+    private readonly Action<string>? _reportError;
+    private readonly ProcessImageReader _reader;
+    private int _errors;
+
+    public ProcfsScanner(string procRoot = "/proc", string cgroupRoot = "/sys/fs/cgroup", Action<string>? reportError = null)
+    {
+        _procRoot = procRoot;
+        _reportError = reportError;
+        _reader = new ProcessImageReader(procRoot, cgroupRoot, CountFailure);
+    }
+
+    public ProcfsScan Scan()
+    {
+        _errors = 0;
+        var images = new Dictionary<int, ProcessImage>();
+        int vanished = 0, skipped = 0;
+        foreach (var pid in ListThreadGroupIds())
+        {
+            var image = _reader.Read(pid, out var outcome);
+            if (image is not null) images[pid] = image;
+            else if (outcome == ProcessReadOutcome.Vanished) vanished++;
+            else skipped++;
+        }
+        if (_errors > ReportedFailuresMax)
+            _reportError?.Invoke($"procfs bootstrap: {_errors - ReportedFailuresMax} more read failures not shown ({_errors} in all)");
+
+        var processes = new List<ProcfsProcess>(images.Count);
+        foreach (var image in ParentsFirst(images))
+            processes.Add(Describe(image, images));
+        return new ProcfsScan(processes, vanished, skipped, _errors);
+    }
+
+    /// <summary>/proc lists thread-group leaders only; threads live under /proc/pid/task.</summary>
+    private List<int> ListThreadGroupIds()
+    {
+        var pids = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories(_procRoot))
+        {
+            if (int.TryParse(Path.GetFileName(directory.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                pids.Add(pid);
+        }
+        return pids;
+    }
+
+    /// <summary>
+    /// Sorted by start then pid, and each parent moved before its children: equal starts (one tick is
+    /// 10 ms) with a wrapped pid would otherwise put a child first.
+    /// </summary>
+    private static List<ProcessImage> ParentsFirst(Dictionary<int, ProcessImage> images)
+    {
+        var byStart = new List<ProcessImage>(images.Values);
+        byStart.Sort(static (a, b) => a.StartKtime != b.StartKtime ? a.StartKtime.CompareTo(b.StartKtime) : a.Pid.CompareTo(b.Pid));
+        var ordered = new List<ProcessImage>(byStart.Count);
+        var placed = new HashSet<int>();
+        var ancestors = new Stack<ProcessImage>();
+        foreach (var image in byStart)
+        {
+            for (var current = image;
+                 current is not null && !placed.Contains(current.Pid) && ancestors.Count <= images.Count;
+                 current = images.GetValueOrDefault(current.Stat.Ppid))
+            {
+                ancestors.Push(current);
+            }
+            while (ancestors.TryPop(out var next))
+            {
+                if (placed.Add(next.Pid)) ordered.Add(next);
+            }
+        }
+        return ordered;
+    }
+
+    private static ProcfsProcess Describe(ProcessImage image, Dictionary<int, ProcessImage> images)
+    {
+        var flags = ExecFlags.Procfs;
+        var parent = ProcessKey.None;
+        if (image.Stat.Ppid != 0)
+        {
+            if (images.TryGetValue(image.Stat.Ppid, out var parentImage))
+            {
+                parent = new ProcessKey(parentImage.Pid, parentImage.StartKtime);
+            }
+            else
+            {
+                parent = new ProcessKey(image.Stat.Ppid, 0);
+                flags |= ExecFlags.ParentUnknown;
+            }
+        }
+
+        var fields = new ExecRecordFields(
+            image.Pid, image.Pid, image.StartKtime, parent, ProcessKey.None,
+            image.Credentials, image.Capabilities, image.Namespaces, image.Auid, image.CgroupId, flags);
+        var record = new byte[RecordEncoder.ExecRecordSize];
+        RecordEncoder.WriteExec(record, fields, image.Filename, image.Arguments, image.Cwd);
+        return new ProcfsProcess(new LiveLeaderSeed(image.Pid, image.StartKtime, parent), image.Stat.IsKernelThread, record);
+    }
+
+    private void CountFailure(string message)
+    {
+        _errors++;
+        if (_errors <= ReportedFailuresMax) _reportError?.Invoke(message);
+    }
+}

@@ -1,0 +1,23 @@
+using Forkline.Collector.Bpf;
+using Forkline.Contracts.Events;
+
+namespace Forkline.Collector.Sources;
+
+/// <summary>
+/// Live kernel events: starts a <see cref="BpfCollector"/>, drains it on a dedicated thread until
+/// cancelled, then detaches everything. Start failures fault the task with a <see cref="BpfException"/>.
+/// </summary>
+public sealed class BpfEventSource(BpfCollectorOptions options) : IEventSource
+{
+    public string Name => "bpf";
+
+    /// <summary>The running collector (metrics, skipped hooks); set once started, kept after the run for its figures.</summary>
+    public BpfCollector? Collector { get; private set; }
+
+    public async Task RunAsync(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
+        using var collector = BpfCollector.Start(options);
+        Collector = collector;
+        await collector.RunOnDedicatedThread(sink, cancellationToken).ConfigureAwait(false);
+    }
+}

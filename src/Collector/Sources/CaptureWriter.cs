@@ -1,0 +1,51 @@
+using System.Buffers.Binary;
+
+namespace Forkline.Collector.Sources;
+
+/// <summary>
+/// Records raw ring-buffer records (procfs bootstrap records included) to a capture file that
+/// <see cref="ReplayFileSource"/> plays back. Written from the reader thread: no allocation per record.
+/// </summary>
+public sealed class CaptureWriter : IDisposable
+{
+    private const int FileBufferSize = 1 << 16;
+
+    private readonly Stream _output;
+    private readonly bool _leaveOpen;
+
+    public CaptureWriter(Stream output, CaptureHeader header, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(header);
+        _output = output;
+        _leaveOpen = leaveOpen;
+        header.WriteTo(output);
+    }
+
+    /// <summary>Creates (or replaces) the file at <paramref name="path"/>.</summary>
+    public static CaptureWriter Create(string path, CaptureHeader header) =>
+        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, FileBufferSize), header);
+
+    public long RecordsWritten { get; private set; }
+
+    public void Write(ReadOnlySpan<byte> record)
+    {
+        if (record.Length > CaptureHeader.MaxRecordLength)
+            throw new ArgumentException(
+                $"A record of {record.Length} bytes exceeds the capture limit of {CaptureHeader.MaxRecordLength}; ring-buffer records are never that large, so the caller framed it wrongly",
+                nameof(record));
+        Span<byte> length = stackalloc byte[sizeof(uint)];
+        BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)record.Length);
+        _output.Write(length);
+        _output.Write(record);
+        RecordsWritten++;
+    }
+
+    public void Flush() => _output.Flush();
+
+    public void Dispose()
+    {
+        _output.Flush();
+        if (!_leaveOpen) _output.Dispose();
+    }
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+using Forkline.Contracts.Api;
+using Forkline.Gateway.Api;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Forkline.Client;
+
+/// <summary>The human view of processes and events: short, one line each, times in UTC.</summary>
+public static class ProcessText
+{
+    // Long command lines would push everything else off the screen; --json has them whole.
+    private const int CommandWidth = 100;
+
+    public static string Time(Timestamp? time) =>
+        time is null ? "-" : time.ToDateTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static string Command(Process process)
+    {
+        var command = process.Arguments.Length == 0 ? process.Binary : $"{process.Binary} {process.Arguments}";
+        return command.Length <= CommandWidth ? command : string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
+    }
+
+    public static string State(Process process)
+    {
+        if (process.Live) return "running";
+        if (process.ExitSignal > 0) return $"killed by {SignalNames.Of(process.ExitSignal)}";
+        return process.HasExitStatus ? $"exited {process.ExitStatus}" : "exited";
+    }
+
+    /// <summary>The parent's pid, read from its exec_id; "-" when the parent is unknown.</summary>
+    public static string ParentPid(Process process) =>
+        Contracts.Identity.ExecId.TryDecode(process.ParentExecId, out var parent)
+            ? parent.Pid.ToString(CultureInfo.InvariantCulture)
+            : "-";
+
+    /// <summary>"2025-01-31T12:00:00.123Z node-a exec  1234 /bin/sleep 1  &lt;exec_id&gt;", with the exit or hook appended.</summary>
+    public static string Event(Event received)
+    {
+        var kind = received.Kind switch
+        {
+            EventKind.Exec => "exec",
+            EventKind.Exit => "exit",
+            EventKind.Clone => "clone",
+            EventKind.Hook => "hook",
+            _ => received.Kind.ToString(),
+        };
+        var detail = received.Kind switch
+        {
+            EventKind.Exit => $"  [{State(received.Process)}]",
+            EventKind.Hook => $"  [{received.HookName}]",
+            _ => "",
+        };
+        return $"{Time(received.Time)} {received.Host} {kind,-5} {received.Process.Pid,7} {Command(received.Process)}{detail}  {received.ExecId}";
+    }
+}

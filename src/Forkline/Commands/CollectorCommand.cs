@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Forkline.Collector.Bpf;
+using Forkline.Collector.Hooks;
+using Forkline.Collector.Native;
+using Forkline.Collector.Sources;
+using Forkline.Contracts.Events;
+using Forkline.Output;
+
+namespace Forkline.Commands;
+
+/// <summary>`forkline collector`: this host's raw kernel events, live, until Ctrl-C / SIGTERM.</summary>
+public static class CollectorCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "JSON lines instead of the compact one-line view" };
+        var hooks = new Option<string?>("--hooks")
+        {
+            Description = "Hook policy file (default: hooks.json beside the binary if present, else only the credential family)",
+        };
+        var record = new Option<string?>("--record") { Description = "Also record every raw record to this capture file (replayable)" };
+        var bpfObject = new Option<string?>("--bpf-object") { Description = $"BPF object (default: {CollectorPreflight.DefaultObjectPath})" };
+        var ringSize = new Option<uint>("--ring-size")
+        {
+            Description = "Ring-buffer bytes: a power of two, at least a page",
+            DefaultValueFactory = _ => BpfCollectorOptions.DefaultRingSizeBytes,
+        };
+
+        var command = new Command("collector", "Print this host's process events from the kernel (exec, exit, clone, hooks)")
+        {
+            json, hooks, record, bpfObject, ringSize,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(json), parse.GetValue(hooks), parse.GetValue(record), parse.GetValue(bpfObject), parse.GetValue(ringSize),
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(
+        bool json, string? hooksPath, string? recordPath, string? objectPath, uint ringSize, CancellationToken cancellationToken)
+    {
+        var stderr = Console.Error;
+        LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
+        var clock = BootClock.Measure();
+        HookPolicy policy;
+        try
+        {
+            policy = LoadPolicy(hooksPath);
+        }
+        catch (HookPolicyException e)
+        {
+            stderr.WriteLine($"forkline collector: {e.Message}");
+            return 2;
+        }
+
+        using var capture = recordPath is null
+            ? null
+            : CaptureWriter.Create(recordPath, new CaptureHeader(Environment.MachineName, clock.WallMinusBootNs, policy.Descriptors));
+        var stdout = Console.OpenStandardOutput();
+        IRawEventFormat format = json ? new JsonEventFormat(clock, new BufferedStream(stdout, 1 << 16)) : new CompactEventFormat(clock, new StreamWriter(stdout) { AutoFlush = false });
+        var printer = new BoundedEventPrinter(format);
+        var source = new BpfEventSource(new BpfCollectorOptions
+        {
+            ObjectPath = objectPath ?? CollectorPreflight.DefaultObjectPath,
+            Hooks = policy,
+            RingSizeBytes = ringSize,
+            Capture = capture,
+            Log = line => stderr.WriteLine(line),
+        });
+
+        var exitCode = 0;
+        try
+        {
+            await source.RunAsync(printer, cancellationToken);
+        }
+        catch (BpfException e)
+        {
+            stderr.WriteLine($"forkline collector: {e.Message}");
+            exitCode = 1;
+        }
+        printer.Complete();
+        await printer.Printing;
+        if (source.Collector is { } collector) stderr.WriteLine(CollectorSummary.Describe(collector, printer.Dropped, capture));
+        return exitCode;
+    }
+
+    private static HookPolicy LoadPolicy(string? path)
+    {
+        if (path is not null) return HookPolicy.Load(path);
+        var besideBinary = Path.Combine(AppContext.BaseDirectory, "hooks.json");
+        return File.Exists(besideBinary) ? HookPolicy.Load(besideBinary) : HookPolicy.CredentialsOnly;
+    }
+}

@@ -1,0 +1,75 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+
+namespace Forkline.Gateway.Api;
+
+/// <summary>Why the API refused or failed a request; each code has one HTTP status and one gRPC status.</summary>
+public enum ApiErrorCode
+{
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    PermissionDenied,
+    Unavailable,
+    Internal,
+}
+
+/// <summary>A request the API answers with an error status; the message is shown to the caller as is.</summary>
+public sealed class ApiRequestException(ApiErrorCode code, string message) : Exception(message)
+{
+    public ApiErrorCode Code { get; } = code;
+
+    public static ApiRequestException Invalid(string message) => new(ApiErrorCode.InvalidArgument, message);
+}
+
+public static class ApiErrorCodes
+{
+    private static readonly Prometheus.Counter Errors = Prometheus.Metrics.CreateCounter(
+        "forkline_api_errors_total",
+        "API requests answered with an error, by status code and transport.",
+        "code", "transport");
+
+    public static int HttpStatus(this ApiErrorCode code) => code switch
+    {
+        ApiErrorCode.InvalidArgument => StatusCodes.Status400BadRequest,
+        ApiErrorCode.NotFound => StatusCodes.Status404NotFound,
+        ApiErrorCode.Unauthenticated => StatusCodes.Status401Unauthorized,
+        ApiErrorCode.PermissionDenied => StatusCodes.Status403Forbidden,
+        ApiErrorCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public static StatusCode GrpcStatus(this ApiErrorCode code) => code switch
+    {
+        ApiErrorCode.InvalidArgument => StatusCode.InvalidArgument,
+        ApiErrorCode.NotFound => StatusCode.NotFound,
+        ApiErrorCode.Unauthenticated => StatusCode.Unauthenticated,
+        ApiErrorCode.PermissionDenied => StatusCode.PermissionDenied,
+        ApiErrorCode.Unavailable => StatusCode.Unavailable,
+        _ => StatusCode.Internal,
+    };
+
+    /// <summary>The metric label and the "code" of an HTTP error body: invalid_argument, not_found, ...</summary>
+    public static string Label(this ApiErrorCode code) => code switch
+    {
+        ApiErrorCode.InvalidArgument => "invalid_argument",
+        ApiErrorCode.NotFound => "not_found",
+        ApiErrorCode.Unauthenticated => "unauthenticated",
+        ApiErrorCode.PermissionDenied => "permission_denied",
+        ApiErrorCode.Unavailable => "unavailable",
+        _ => "internal",
+    };
+
+    public static void Count(ApiErrorCode code, ApiTransport transport) =>
+        Errors.WithLabels(code.Label(), transport == ApiTransport.Grpc ? "grpc" : "http").Inc();
+
+    /// <summary>What a caller sees for a failure the API did not anticipate; the details go to the log only.</summary>
+    public static string InternalErrorMessage(string operation) =>
+        $"internal error while serving {operation}; the gateway log has the details";
+}
+
+public enum ApiTransport
+{
+    Grpc,
+    Http,
+}

@@ -1,0 +1,113 @@
+using Forkline.Contracts.Api;
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Queries;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Forkline.Gateway.Api;
+
+/// <summary>Maps query results and events to the API's protobuf messages, which both transports send.</summary>
+public sealed class ApiMessages(IEventJsonFormatter eventJson)
+{
+    public static Process ToProcess(ProcessRecord record)
+    {
+        var process = new Process
+        {
+            ExecId = record.ExecId,
+            Host = record.Host,
+            Pid = record.Pid,
+            ParentExecId = record.ParentExecId ?? "",
+            Binary = record.Binary,
+            Arguments = record.Arguments,
+            Cwd = record.Cwd,
+            Uid = record.Uid,
+            StartTime = Timestamp.FromDateTime(record.StartTime.AsUtc()),
+            Live = record.Live,
+        };
+        if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
+        if (record.ExitStatus is { } status) process.ExitStatus = status;
+        if (record.ExitSignal is { } signal) process.ExitSignal = signal;
+        return process;
+    }
+
+    public static GetLineageResponse ToLineage(LineageResult lineage)
+    {
+        var response = new GetLineageResponse { Process = ToProcess(lineage.Process) };
+        foreach (var ancestor in lineage.Ancestors) response.Ancestors.Add(ToProcess(ancestor));
+        foreach (var descendant in lineage.Descendants) response.Descendants.Add(ToProcess(descendant));
+        return response;
+    }
+
+    public static ListProcessesResponse ToProcessList(IReadOnlyList<ProcessRecord> records)
+    {
+        var response = new ListProcessesResponse();
+        foreach (var record in records) response.Processes.Add(ToProcess(record));
+        return response;
+    }
+
+    public Event ToEvent(EnrichedEvent enriched) => new()
+    {
+        Kind = ToKind(enriched.Kind),
+        Host = enriched.Node,
+        ExecId = enriched.Process.ExecId.Encode(),
+        Time = Timestamp.FromDateTime(enriched.Time.AsUtc()),
+        Process = ToProcess(enriched.Node, enriched.Process),
+        HookName = (enriched as EnrichedHook)?.Hook.Hook.Name ?? "",
+        Json = eventJson.Format(enriched),
+    };
+
+    public string ToJsonLine(EnrichedEvent enriched) => eventJson.Format(enriched);
+
+    public static EventKind ToKind(EnrichedKind kind) => kind switch
+    {
+        EnrichedKind.Exec => EventKind.Exec,
+        EnrichedKind.Exit => EventKind.Exit,
+        EnrichedKind.Clone => EventKind.Clone,
+        EnrichedKind.Hook => EventKind.Hook,
+        _ => EventKind.Unspecified,
+    };
+
+    public static EnrichedKind FromKind(EventKind kind) => kind switch
+    {
+        EventKind.Exec => EnrichedKind.Exec,
+        EventKind.Exit => EnrichedKind.Exit,
+        EventKind.Clone => EnrichedKind.Clone,
+        EventKind.Hook => EnrichedKind.Hook,
+        _ => throw ApiRequestException.Invalid($"event kind {kind} is not one of exec, exit, clone, hook"),
+    };
+
+    private static Process ToProcess(string host, ProcessSnapshot snapshot)
+    {
+        var process = new Process
+        {
+            ExecId = snapshot.ExecId.Encode(),
+            Host = host,
+            Pid = snapshot.Pid,
+            ParentExecId = snapshot.ParentExecId == default(ExecId) ? "" : snapshot.ParentExecId.Encode(),
+            Binary = snapshot.Binary,
+            Arguments = string.Join(' ', snapshot.Arguments),
+            Cwd = snapshot.Cwd,
+            Uid = snapshot.Credentials.Uid,
+            StartTime = Timestamp.FromDateTime(snapshot.StartTime.AsUtc()),
+            Live = snapshot.Exit is null,
+        };
+        if (snapshot.Exit is { } exit)
+        {
+            process.ExitTime = Timestamp.FromDateTime(exit.Time.AsUtc());
+            process.ExitStatus = exit.Status;
+            process.ExitSignal = exit.Signal;
+        }
+        return process;
+    }
+}
+
+internal static class DateTimeKinds
+{
+    /// <summary>Times from storage may come back without a kind; the gateway stores UTC only.</summary>
+    public static DateTime AsUtc(this DateTime time) => time.Kind switch
+    {
+        DateTimeKind.Utc => time,
+        DateTimeKind.Local => time.ToUniversalTime(),
+        _ => DateTime.SpecifyKind(time, DateTimeKind.Utc),
+    };
+}

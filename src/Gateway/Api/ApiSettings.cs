@@ -1,0 +1,30 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Forkline.Gateway.Api;
+
+/// <summary>
+/// Where and how the API listens. gRPC and HTTP/JSON get one port each because gRPC over plain
+/// TCP needs HTTP/2 with prior knowledge, which an HTTP/1.1 port cannot offer. Port 0 picks a free
+/// port; <see cref="ApiServer.HttpAddress"/> and <see cref="ApiServer.GrpcAddress"/> tell which.
+/// </summary>
+public sealed record ApiSettings
+{
+    public const int DefaultHttpPort = 7070;
+    public const int DefaultGrpcPort = 7071;
+
+    public IPEndPoint HttpEndpoint { get; init; } = new(IPAddress.Loopback, DefaultHttpPort);
+    public IPEndPoint GrpcEndpoint { get; init; } = new(IPAddress.Loopback, DefaultGrpcPort);
+    public ApiAccessPolicy AccessPolicy { get; init; } = ApiAccessPolicy.AllowAll;
+    public IEventJsonFormatter EventJson { get; init; } = new TetragonShapeJsonFormatter();
+
+    /// <summary>What /readyz reports: whether the gateway behind the API can answer queries yet.</summary>
+    public Func<bool> IsReady { get; init; } = static () => true;
+
+    /// <summary>Where the API's logs go; by default warnings and errors to the console.</summary>
+    public Action<ILoggingBuilder> ConfigureLogging { get; init; } = static logging =>
+        logging.AddSimpleConsole(console => console.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+
+    /// <summary>How long a stop waits for unary calls in flight; open streams are ended at once.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}

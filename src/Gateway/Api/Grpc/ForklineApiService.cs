@@ -1,0 +1,95 @@
+using Forkline.Contracts.Api;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Queries;
+using Google.Protobuf.Collections;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Forkline.Gateway.Api.Grpc;
+
+/// <summary>The gRPC transport: converts messages, delegates to <see cref="ProcessApi"/>.</summary>
+public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, ApiShutdown shutdown) : ForklineApi.ForklineApiBase
+{
+    public override async Task<GetProcessResponse> GetProcess(GetProcessRequest request, ServerCallContext context)
+    {
+        var record = await api.GetProcessAsync(request.ExecId, context.CancellationToken);
+        return new GetProcessResponse { Process = ApiMessages.ToProcess(record) };
+    }
+
+    public override async Task<GetLineageResponse> GetLineage(GetLineageRequest request, ServerCallContext context)
+    {
+        var depth = request.HasDescendantDepth ? request.DescendantDepth : (int?)null;
+        return ApiMessages.ToLineage(await api.GetLineageAsync(request.ExecId, depth, context.CancellationToken));
+    }
+
+    public override async Task<ListProcessesResponse> ListProcesses(ListProcessesRequest request, ServerCallContext context)
+    {
+        var query = new ProcessListQuery(
+            request.Host,
+            BinaryRegex: NullIfEmpty(request.BinaryRegex),
+            Pid: request.HasPid ? request.Pid : null,
+            Live: request.HasLive ? request.Live : null,
+            StartedAfter: ToUtc(request.Since, "since"),
+            StartedBefore: ToUtc(request.Until, "until"),
+            Limit: request.Limit);
+        return ApiMessages.ToProcessList(await api.ListProcessesAsync(query, context.CancellationToken));
+    }
+
+    public override Task StreamEvents(StreamEventsRequest request, IServerStreamWriter<Event> responseStream, ServerCallContext context)
+    {
+        var filter = new EventStreamFilter(
+            Hosts: request.Hosts.Count == 0 ? null : request.Hosts.ToHashSet(StringComparer.Ordinal),
+            BinaryRegex: NullIfEmpty(request.BinaryRegex),
+            Pid: request.HasPid ? request.Pid : null,
+            ExecId: NullIfEmpty(request.ExecId),
+            Kinds: ToKinds(request.Kinds));
+        return WriteAllAsync(token => api.StreamEvents(filter, token), responseStream, context);
+    }
+
+    public override Task Replay(ReplayRequest request, IServerStreamWriter<Event> responseStream, ServerCallContext context)
+    {
+        var since = ToUtc(request.Since, "since");
+        var until = ToUtc(request.Until, "until");
+        return WriteAllAsync(token => api.Replay(request.Host, since, until, token), responseStream, context);
+    }
+
+    private async Task WriteAllAsync(
+        Func<CancellationToken, IAsyncEnumerable<EnrichedEvent>> open, IServerStreamWriter<Event> responseStream, ServerCallContext context)
+    {
+        using var streaming = shutdown.LinkedTo(context.CancellationToken);
+        var events = open(streaming.Token);
+        try
+        {
+            await foreach (var enriched in events.WithCancellation(streaming.Token))
+                await responseStream.WriteAsync(messages.ToEvent(enriched), streaming.Token);
+        }
+        catch (OperationCanceledException) when (shutdown.IsStopping && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new ApiRequestException(ApiErrorCode.Unavailable, "the gateway is shutting down; reconnect to another gateway or retry");
+        }
+    }
+
+    private static IReadOnlySet<EnrichedKind>? ToKinds(RepeatedField<EventKind> kinds)
+    {
+        if (kinds.Count == 0) return null;
+        var set = new HashSet<EnrichedKind>();
+        foreach (var kind in kinds) set.Add(ApiMessages.FromKind(kind));
+        return set;
+    }
+
+    private static DateTime? ToUtc(Timestamp? timestamp, string field)
+    {
+        if (timestamp is null) return null;
+        try
+        {
+            return timestamp.ToDateTime();
+        }
+        catch (InvalidOperationException)
+        {
+            throw ApiRequestException.Invalid(
+                $"{field} {{seconds: {timestamp.Seconds}, nanos: {timestamp.Nanos}}} is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)");
+        }
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+}

@@ -1,0 +1,12 @@
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.Gateway.Api;
+
+/// <summary>
+/// Renders an event as one line of the live JSON export, so streams and replays read exactly like
+/// the export file. The export project's formatter implements this once Gateway may reference it.
+/// </summary>
+public interface IEventJsonFormatter
+{
+    string Format(EnrichedEvent enriched);
+}

@@ -1,0 +1,54 @@
+using System.Collections.Frozen;
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using Forkline.Contracts.Wire;
+using Google.Protobuf;
+
+namespace Forkline.Gateway.Cluster;
+
+/// <summary>
+/// Protobuf serializer for every Forkline message that crosses the wire or goes to the journal and
+/// snapshots. Manifests are short and stable: they are stored in journal rows, so never change one.
+/// </summary>
+public sealed class ForklineWireSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int SerializerId = 4171;
+
+    private static readonly (Type Type, string Manifest, MessageParser Parser)[] Bindings =
+    [
+        (typeof(EventBatch), "fb", EventBatch.Parser),
+        (typeof(EventBatchAck), "fa", EventBatchAck.Parser),
+        (typeof(HostEventsPersisted), "jh", HostEventsPersisted.Parser),
+        (typeof(HostTreeSnapshot), "js", HostTreeSnapshot.Parser),
+        (typeof(ListLiveProcesses), "ql", ListLiveProcesses.Parser),
+        (typeof(LiveProcessList), "rl", LiveProcessList.Parser),
+        (typeof(GetLiveLineage), "qg", GetLiveLineage.Parser),
+        (typeof(LiveLineage), "rg", LiveLineage.Parser),
+    ];
+
+    private static readonly FrozenDictionary<Type, string> ManifestByType =
+        Bindings.ToFrozenDictionary(b => b.Type, b => b.Manifest);
+
+    private static readonly FrozenDictionary<string, MessageParser> ParserByManifest =
+        Bindings.ToFrozenDictionary(b => b.Manifest, b => b.Parser);
+
+    /// <summary>The message types to bind to this serializer.</summary>
+    public static IReadOnlyCollection<Type> BoundTypes => ManifestByType.Keys;
+
+    public override int Identifier => SerializerId;
+
+    public override byte[] ToBinary(object obj) => obj is IMessage message
+        ? message.ToByteArray()
+        : throw new ArgumentException($"{nameof(ForklineWireSerializer)} cannot serialize {obj.GetType().FullName}: it is not a Forkline wire message", nameof(obj));
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        ParserByManifest.TryGetValue(manifest, out var parser)
+            ? parser.ParseFrom(bytes)
+            : throw new SerializationException($"unknown Forkline wire manifest '{manifest}' ({bytes.Length} bytes): written by a newer Forkline? known: {string.Join(", ", ParserByManifest.Keys)}");
+
+    public override string Manifest(object o) =>
+        ManifestByType.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"{o.GetType().FullName} has no Forkline wire manifest; add it to {nameof(ForklineWireSerializer)}.{nameof(Bindings)}", nameof(o));
+}

@@ -1,0 +1,33 @@
+namespace Forkline.Gateway.Cluster;
+
+/// <summary>How a collector node batches, bounds and retries what it forwards to the gateways.</summary>
+/// <param name="BatchSize">Events per batch; a full batch goes out at once.</param>
+/// <param name="FlushInterval">A partial batch waits at most this long.</param>
+/// <param name="MaxBufferedEvents">Events held (waiting or unacknowledged) before new ones are dropped and counted.</param>
+/// <param name="MaxInFlightBatches">Unacknowledged batches per host at a time.</param>
+/// <param name="AckTimeout">A batch without an ack after this long is sent again.</param>
+/// <param name="MaxRetryInterval">Resends back off (doubling from AckTimeout) up to this interval while no gateway answers.</param>
+public sealed record ForwarderSettings(
+    int BatchSize = 512,
+    TimeSpan? FlushInterval = null,
+    int MaxBufferedEvents = 200_000,
+    int MaxInFlightBatches = 4,
+    TimeSpan? AckTimeout = null,
+    TimeSpan? MaxRetryInterval = null)
+{
+    public TimeSpan FlushEvery => FlushInterval ?? TimeSpan.FromMilliseconds(50);
+
+    public TimeSpan AckWait => AckTimeout ?? TimeSpan.FromSeconds(5);
+
+    public TimeSpan MaxRetryWait => MaxRetryInterval ?? TimeSpan.FromSeconds(30);
+
+    public void Validate()
+    {
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "a batch holds at least one event");
+        if (MaxBufferedEvents < BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(MaxBufferedEvents), MaxBufferedEvents, $"the buffer must hold at least one batch ({BatchSize} events)");
+        if (MaxInFlightBatches < 1) throw new ArgumentOutOfRangeException(nameof(MaxInFlightBatches), MaxInFlightBatches, "at least one batch must be allowed in flight");
+        if (FlushEvery <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(FlushInterval), FlushEvery, "the flush interval must be positive");
+        if (AckWait <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(AckTimeout), AckWait, "the ack timeout must be positive");
+    }
+}

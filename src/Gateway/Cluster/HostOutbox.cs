@@ -1,0 +1,81 @@
+using Forkline.Contracts.Wire;
+
+namespace Forkline.Gateway.Cluster;
+
+/// <summary>
+/// The forwarder's queue for one host: events waiting to be batched, and batches sent but not yet
+/// acknowledged (resent, oldest first, with a backoff while no gateway answers).
+/// </summary>
+public sealed class HostOutbox(string host, string producerId, ForwarderSettings settings)
+{
+    private sealed class InFlight(EventBatch batch, DateTime dueAt)
+    {
+        public EventBatch Batch { get; } = batch;
+        public DateTime DueAt { get; set; } = dueAt;
+    }
+
+    private readonly Queue<WireEvent> _pending = new();
+    private readonly List<InFlight> _inFlight = [];
+    private ulong _nextSeq = 1;
+    private int _inFlightEvents;
+    private TimeSpan _retryInterval = settings.AckWait;
+
+    public string Host { get; } = host;
+
+    /// <summary>Events held: waiting plus sent and unacknowledged.</summary>
+    public int Buffered => _pending.Count + _inFlightEvents;
+
+    public int Pending => _pending.Count;
+
+    public void Enqueue(WireEvent wire) => _pending.Enqueue(wire);
+
+    /// <summary>Batches to send now: full ones always, a partial one when <paramref name="flushPartial"/>.</summary>
+    public List<EventBatch> TakeSendable(bool flushPartial, DateTime now)
+    {
+        var sendable = new List<EventBatch>();
+        while (_inFlight.Count < settings.MaxInFlightBatches
+               && (_pending.Count >= settings.BatchSize || (flushPartial && _pending.Count > 0)))
+        {
+            var batch = new EventBatch { Host = Host, Seq = _nextSeq++, ProducerId = producerId };
+            var size = Math.Min(settings.BatchSize, _pending.Count);
+            for (var i = 0; i < size; i++) batch.Events.Add(_pending.Dequeue());
+            _inFlight.Add(new InFlight(batch, now + _retryInterval));
+            _inFlightEvents += size;
+            sendable.Add(batch);
+        }
+        return sendable;
+    }
+
+    /// <summary>The number of events the ack releases; 0 for an ack already seen (the batch was resent).</summary>
+    public int Acknowledge(ulong seq)
+    {
+        var index = _inFlight.FindIndex(f => f.Batch.Seq == seq);
+        if (index < 0) return 0;
+        var events = _inFlight[index].Batch.Events.Count;
+        _inFlight.RemoveAt(index);
+        _inFlightEvents -= events;
+        _retryInterval = settings.AckWait;
+        return events;
+    }
+
+    /// <summary>Batches whose ack is overdue, to send again; each waits longer next time.</summary>
+    public List<EventBatch> TakeOverdue(DateTime now)
+    {
+        var overdue = new List<EventBatch>();
+        foreach (var flight in _inFlight)
+            if (flight.DueAt <= now) overdue.Add(flight.Batch);
+        if (overdue.Count == 0) return overdue;
+        _retryInterval = TimeSpan.FromTicks(Math.Min(_retryInterval.Ticks * 2, settings.MaxRetryWait.Ticks));
+        foreach (var flight in _inFlight)
+            if (flight.DueAt <= now) flight.DueAt = now + _retryInterval;
+        return overdue;
+    }
+
+    /// <summary>Everything still held, for the shutdown accounting.</summary>
+    public IEnumerable<WireEvent> Unacknowledged()
+    {
+        foreach (var flight in _inFlight)
+            foreach (var wire in flight.Batch.Events) yield return wire;
+        foreach (var wire in _pending) yield return wire;
+    }
+}

@@ -1,0 +1,277 @@
+using System.Globalization;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.HostTree;
+
+namespace Forkline.Gateway.Cluster;
+
+/// <summary>
+/// The one place where Contracts values become wire (protobuf) messages and back. Everything else in
+/// the gateway works on the Contracts records.
+/// </summary>
+public static class WireConverter
+{
+    public static WireEvent ToWire(EnrichedEvent enriched)
+    {
+        var wire = new WireEvent
+        {
+            EventId = EventIdOf(enriched),
+            Kind = ToWire(enriched.Kind),
+            Host = enriched.Node,
+            Ktime = enriched.Ktime,
+            TimeUnixTicks = ToUnixTicks(enriched.Time),
+            Process = ToWire(enriched.Process),
+        };
+        if (enriched.Parent is not null) wire.Parent = ToWire(enriched.Parent);
+        for (var ancestor = enriched.Ancestors; ancestor is not null; ancestor = ancestor.Next)
+            wire.Ancestors.Add(ToWire(ancestor.Process));
+        if (enriched is EnrichedHook hook) wire.Hook = ToWire(hook.Hook, hook.Thread is not null);
+        return wire;
+    }
+
+    /// <summary>Rebuilds the Contracts event; throws <see cref="WireFormatException"/> on a malformed message.</summary>
+    public static EnrichedEvent ToEnriched(WireEvent wire)
+    {
+        if (wire.Process is null) throw new WireFormatException($"event {wire.EventId} has no process");
+        var time = FromUnixTicks(wire.TimeUnixTicks);
+        var process = ToSnapshot(wire.Process);
+        var parent = wire.Parent is null ? null : ToSnapshot(wire.Parent);
+        var ancestors = ToAncestorChain(wire.Ancestors);
+        return wire.Kind switch
+        {
+            WireEventKind.Exec => new EnrichedExec(wire.Host, time, wire.Ktime, process, parent, ancestors),
+            WireEventKind.Exit => new EnrichedExit(wire.Host, time, wire.Ktime, process, parent, ancestors),
+            WireEventKind.Clone => new EnrichedClone(wire.Host, time, wire.Ktime, process, parent, ancestors),
+            WireEventKind.Hook => ToEnrichedHook(wire, time, process, parent, ancestors),
+            _ => throw new WireFormatException($"event {wire.EventId} has unknown kind {wire.Kind}"),
+        };
+    }
+
+    /// <summary>
+    /// Stable across retries and unique per host: exec / exit / clone happen once per process image;
+    /// a hook is one call of one thread at one boot-clock nanosecond.
+    /// </summary>
+    public static string EventIdOf(EnrichedEvent enriched)
+    {
+        var id = enriched.Process.ExecId;
+        return enriched switch
+        {
+            EnrichedHook hook => string.Create(CultureInfo.InvariantCulture,
+                $"h:{id.Node}:{id.StartKtime}:{id.Pid}:{hook.Hook.Tid}:{hook.Hook.Ktime}"),
+            _ => string.Create(CultureInfo.InvariantCulture,
+                $"{KindLetter(enriched.Kind)}:{id.Node}:{id.StartKtime}:{id.Pid}"),
+        };
+    }
+
+    public static WireEventKind ToWire(EnrichedKind kind) => kind switch
+    {
+        EnrichedKind.Exec => WireEventKind.Exec,
+        EnrichedKind.Exit => WireEventKind.Exit,
+        EnrichedKind.Clone => WireEventKind.Clone,
+        EnrichedKind.Hook => WireEventKind.Hook,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an enriched event kind"),
+    };
+
+    public static EnrichedKind ToEnrichedKind(WireEventKind kind) => kind switch
+    {
+        WireEventKind.Exec => EnrichedKind.Exec,
+        WireEventKind.Exit => EnrichedKind.Exit,
+        WireEventKind.Clone => EnrichedKind.Clone,
+        WireEventKind.Hook => EnrichedKind.Hook,
+        _ => throw new WireFormatException($"unknown wire event kind {kind}"),
+    };
+
+    /// <summary>The value of the <c>kind</c> label of event metrics.</summary>
+    public static string MetricLabel(WireEventKind kind) => kind switch
+    {
+        WireEventKind.Exec => "exec",
+        WireEventKind.Exit => "exit",
+        WireEventKind.Clone => "clone",
+        WireEventKind.Hook => "hook",
+        _ => "unknown",
+    };
+
+    public static ProcessInfo ToWire(ProcessSnapshot snapshot)
+    {
+        var info = new ProcessInfo
+        {
+            ExecId = ToWire(snapshot.ExecId),
+            Pid = snapshot.Pid,
+            Binary = snapshot.Binary,
+            Cwd = snapshot.Cwd,
+            Credentials = ToWire(snapshot.Credentials),
+            Capabilities = ToWire(snapshot.Capabilities),
+            Namespaces = ToWire(snapshot.Namespaces),
+            Auid = snapshot.Auid,
+            CgroupId = snapshot.CgroupId,
+            StartKtime = snapshot.StartKtime,
+            StartTimeUnixTicks = ToUnixTicks(snapshot.StartTime),
+            Flags = (uint)snapshot.Flags,
+        };
+        if (!IsNone(snapshot.ParentExecId)) info.ParentExecId = ToWire(snapshot.ParentExecId);
+        if (!snapshot.Arguments.IsDefault) info.Arguments.AddRange(snapshot.Arguments);
+        if (snapshot.Exit is { } exit)
+        {
+            info.Exit = new WireExit
+            {
+                Status = exit.Status,
+                Signal = exit.Signal,
+                Ktime = exit.Ktime,
+                TimeUnixTicks = ToUnixTicks(exit.Time),
+                LastTid = exit.LastTid,
+            };
+        }
+        return info;
+    }
+
+    public static ProcessSnapshot ToSnapshot(ProcessInfo info)
+    {
+        if (info.ExecId is null) throw new WireFormatException($"process pid {info.Pid} ({info.Binary}) has no exec_id");
+        var exit = info.Exit is null
+            ? null
+            : new ProcessExit(info.Exit.Status, info.Exit.Signal, info.Exit.Ktime, FromUnixTicks(info.Exit.TimeUnixTicks), info.Exit.LastTid);
+        return new ProcessSnapshot(
+            ToExecId(info.ExecId),
+            info.ParentExecId is null ? default : ToExecId(info.ParentExecId),
+            info.Pid,
+            info.Binary,
+            [.. info.Arguments],
+            info.Cwd,
+            ToCredentials(info.Credentials),
+            ToCapabilities(info.Capabilities),
+            ToNamespaces(info.Namespaces),
+            info.Auid,
+            info.CgroupId,
+            info.StartKtime,
+            FromUnixTicks(info.StartTimeUnixTicks),
+            (ProcessFlags)info.Flags,
+            exit);
+    }
+
+    public static TreeProcess ToWire(TreeProcessView view)
+    {
+        var wire = new TreeProcess { Process = ToWire(view.Snapshot) };
+        if (view.ReplacedAt is { } replacedAt)
+        {
+            wire.Replaced = true;
+            wire.ReplacedTimeUnixTicks = ToUnixTicks(replacedAt);
+        }
+        return wire;
+    }
+
+    public static TreeProcessView ToTreeProcess(TreeProcess wire) => new(
+        ToSnapshot(wire.Process ?? throw new WireFormatException("tree process without process info")),
+        wire.Replaced ? FromUnixTicks(wire.ReplacedTimeUnixTicks) : null);
+
+    public static LiveLineage ToWire(TreeLineage lineage)
+    {
+        var wire = new LiveLineage { Process = ToWire(lineage.Process) };
+        foreach (var ancestor in lineage.Ancestors) wire.Ancestors.Add(ToWire(ancestor));
+        foreach (var descendant in lineage.Descendants)
+            wire.Descendants.Add(new LineageDescendant { Process = ToWire(descendant.Process), Depth = descendant.Depth });
+        if (lineage.ContinueAt is { } continueAt) wire.AncestorsContinueAt = ToWire(continueAt);
+        return wire;
+    }
+
+    public static WireExecId ToWire(ExecId execId) =>
+        new() { Node = execId.Node ?? "", StartKtime = execId.StartKtime, Pid = execId.Pid };
+
+    public static ExecId ToExecId(WireExecId wire) => new(wire.Node, wire.StartKtime, wire.Pid);
+
+    /// <summary>The "no parent" value of <see cref="ProcessSnapshot.ParentExecId"/>.</summary>
+    public static bool IsNone(ExecId execId) => execId.Node is null && execId.Pid == 0 && execId.StartKtime == 0;
+
+    /// <summary>UTC ticks since the Unix epoch: exact for any DateTime, unlike nanoseconds in an int64.</summary>
+    public static long ToUnixTicks(DateTime time) => time.Ticks - DateTime.UnixEpoch.Ticks;
+
+    public static DateTime FromUnixTicks(long unixTicks)
+    {
+        var ticks = unixTicks + DateTime.UnixEpoch.Ticks;
+        if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+            throw new WireFormatException($"time {unixTicks} (100 ns ticks since the Unix epoch) is outside the DateTime range");
+        return new DateTime(ticks, DateTimeKind.Utc);
+    }
+
+    private static EnrichedHook ToEnrichedHook(WireEvent wire, DateTime time, ProcessSnapshot process, ProcessSnapshot? parent, AncestorChain? ancestors)
+    {
+        var hook = wire.Hook ?? throw new WireFormatException($"hook event {wire.EventId} has no hook fields");
+        if (hook.Arguments.Count != HookArguments.Count)
+            throw new WireFormatException($"hook event {wire.EventId} has {hook.Arguments.Count} arguments, expected {HookArguments.Count}");
+        var arguments = new HookArguments();
+        for (var i = 0; i < HookArguments.Count; i++) arguments[i] = hook.Arguments[i];
+        var hookEvent = new HookEvent(
+            process.Pid, hook.Tid, wire.Ktime, hook.StartKtime,
+            new HookDescriptor(hook.HookId, hook.HookName, (HookKind)hook.HookKind, hook.ChangesCredentials),
+            (HookPhase)hook.Phase, hook.SyscallNr, hook.ReturnValue,
+            ToCredentials(hook.Credentials), ToCapabilities(hook.Capabilities), ToNamespaces(hook.Namespaces),
+            arguments);
+        var thread = hook.HasThread ? new ThreadSnapshot(process, hookEvent) : null;
+        return new EnrichedHook(wire.Host, time, wire.Ktime, process, parent, ancestors, hookEvent, thread);
+    }
+
+    private static WireHook ToWire(HookEvent hook, bool hasThread)
+    {
+        var wire = new WireHook
+        {
+            Tid = hook.Tid,
+            StartKtime = hook.StartKtime,
+            HookId = hook.Hook.Id,
+            HookName = hook.Hook.Name,
+            HookKind = (uint)hook.Hook.Kind,
+            ChangesCredentials = hook.Hook.ChangesCredentials,
+            Phase = (uint)hook.Phase,
+            SyscallNr = hook.SyscallNr,
+            ReturnValue = hook.Return,
+            Credentials = ToWire(hook.Credentials),
+            Capabilities = ToWire(hook.Capabilities),
+            Namespaces = ToWire(hook.Namespaces),
+            HasThread = hasThread,
+        };
+        var arguments = hook.Arguments;
+        for (var i = 0; i < HookArguments.Count; i++) wire.Arguments.Add(arguments[i]);
+        return wire;
+    }
+
+    private static AncestorChain? ToAncestorChain(IList<ProcessInfo> ancestors)
+    {
+        AncestorChain? chain = null;
+        for (var i = ancestors.Count - 1; i >= 0; i--) chain = new AncestorChain(ToSnapshot(ancestors[i]), chain);
+        return chain;
+    }
+
+    private static char KindLetter(EnrichedKind kind) => kind switch
+    {
+        EnrichedKind.Exec => 'x',
+        EnrichedKind.Exit => 'e',
+        EnrichedKind.Clone => 'c',
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "hooks have their own event id form"),
+    };
+
+    private static WireCredentials ToWire(Credentials c) => new()
+    {
+        Uid = c.Uid, Gid = c.Gid, Euid = c.Euid, Egid = c.Egid, Suid = c.Suid, Sgid = c.Sgid, Fsuid = c.Fsuid, Fsgid = c.Fsgid,
+    };
+
+    private static Credentials ToCredentials(WireCredentials? c) =>
+        c is null ? default : new Credentials(c.Uid, c.Gid, c.Euid, c.Egid, c.Suid, c.Sgid, c.Fsuid, c.Fsgid);
+
+    private static WireCapabilities ToWire(Capabilities c) =>
+        new() { Permitted = c.Permitted, Effective = c.Effective, Inheritable = c.Inheritable };
+
+    private static Capabilities ToCapabilities(WireCapabilities? c) =>
+        c is null ? default : new Capabilities(c.Permitted, c.Effective, c.Inheritable);
+
+    private static WireNamespaces ToWire(Namespaces n) => new()
+    {
+        Uts = n.Uts, Ipc = n.Ipc, Mnt = n.Mnt, Pid = n.Pid, PidForChildren = n.PidForChildren, Net = n.Net,
+        Time = n.Time, TimeForChildren = n.TimeForChildren, Cgroup = n.Cgroup, User = n.User,
+    };
+
+    private static Namespaces ToNamespaces(WireNamespaces? n) =>
+        n is null ? default : new Namespaces(n.Uts, n.Ipc, n.Mnt, n.Pid, n.PidForChildren, n.Net, n.Time, n.TimeForChildren, n.Cgroup, n.User);
+}
+
+/// <summary>A wire or journal message that cannot be turned back into Contracts values.</summary>
+public sealed class WireFormatException(string message) : Exception(message);

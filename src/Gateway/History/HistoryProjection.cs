@@ -1,0 +1,93 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Metrics;
+
+namespace Forkline.Gateway.History;
+
+/// <param name="GroupSize">Journal entries applied per database transaction at most.</param>
+/// <param name="GroupWindow">How long a transaction waits to fill its group.</param>
+public sealed record ProjectionSettings(int GroupSize = 256, TimeSpan? GroupWindow = null, TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null);
+
+/// <summary>
+/// Keeps the history table in step with the host journals: follows the journal tag from the stored
+/// offset and applies each group of entries and the new offset in one transaction, so a restart
+/// resumes exactly where the last commit ended. Runs as a cluster singleton (one writer per fleet);
+/// on a failure (database down) it restarts with backoff from the stored offset.
+/// </summary>
+public sealed class HistoryProjection : ReceiveActor
+{
+    public const string Name = "forkline-history";
+
+    private readonly HistoryStore _store;
+    private readonly ProjectionSettings _settings;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private int _starts;
+
+    public HistoryProjection(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics)
+    {
+        _store = store;
+        _settings = settings;
+        _metrics = metrics;
+    }
+
+    public static Props Props(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, metrics));
+
+    protected override void PreStart()
+    {
+        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var restart = RestartSettings.Create(
+            _settings.MinBackoff ?? TimeSpan.FromSeconds(1), _settings.MaxBackoff ?? TimeSpan.FromSeconds(30), randomFactor: 0.2);
+        RestartSource.OnFailuresWithBackoff(() => FromStoredOffset(journal), restart)
+            .RunWith(Sink.Ignore<int>(), Context.Materializer());
+    }
+
+    private Source<int, NotUsed> FromStoredOffset(SqlReadJournal journal)
+    {
+        if (_starts++ > 0) _metrics.ProjectionFailures.Inc();
+        return Source.FromTask(_store.ReadOffsetAsync(Name, CancellationToken.None))
+            .ConcatMany(offset => journal.EventsByTag(HostTreeEntity.JournalTag, Offset.Sequence(offset)))
+            .GroupedWithin(_settings.GroupSize, _settings.GroupWindow ?? TimeSpan.FromMilliseconds(100))
+            .SelectAsync(1, ApplyAsync);
+    }
+
+    private async Task<int> ApplyAsync(IEnumerable<EventEnvelope> group)
+    {
+        var batches = new List<JournalBatch>();
+        long offset = 0;
+        foreach (var envelope in group)
+        {
+            offset = ((Sequence)envelope.Offset).Value;
+            if (envelope.Event is not HostEventsPersisted persisted) continue;
+            var events = new List<EnrichedEvent>(persisted.Events.Count);
+            foreach (var wire in persisted.Events) events.Add(WireConverter.ToEnriched(wire));
+            batches.Add(new JournalBatch(HostOf(envelope.PersistenceId), envelope.SequenceNr, events));
+        }
+        try
+        {
+            var rows = await _store.ProjectAsync(Name, batches, offset, CancellationToken.None);
+            _metrics.ProjectionEvents.Inc(batches.Sum(b => b.Events.Count));
+            return rows;
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "history projection could not apply journal up to offset {0} ({1}); restarting from the stored offset", offset, _store.Database.Describe());
+            throw;
+        }
+    }
+
+    private static string HostOf(string persistenceId) =>
+        persistenceId.StartsWith(HostTreeEntity.PersistenceIdOf(""), StringComparison.Ordinal)
+            ? persistenceId[HostTreeEntity.PersistenceIdOf("").Length..]
+            : throw new WireFormatException($"journal entry of '{persistenceId}' is tagged {HostTreeEntity.JournalTag} but is not a host entity's");
+}

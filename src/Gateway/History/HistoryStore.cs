@@ -1,0 +1,296 @@
+using System.Data.Common;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Queries;
+
+namespace Forkline.Gateway.History;
+
+/// <summary>One journal entry of a host as the projection sees it.</summary>
+public sealed record JournalBatch(string Host, long SequenceNr, IReadOnlyList<EnrichedEvent> Events);
+
+/// <summary>A process found below another one: 1 = child, 2 = grandchild, ...</summary>
+public sealed record HistoryDescendant(ProcessRecord Process, int Depth);
+
+/// <summary>
+/// The queryable history: the <c>processes</c> table (one row per process image, upserted by exec_id),
+/// the per-host index of journal entries by time (so a replay reads only the entries of its window),
+/// and the projection offsets. Portable SQL through ADO.NET: the same statements run on SQLite and
+/// PostgreSQL. Times are BIGINT: UTC ticks (100 ns) since the Unix epoch.
+/// </summary>
+public sealed class HistoryStore(DatabaseSettings database)
+{
+    /// <summary>Bounds the ancestor walk, so a corrupt parent cycle cannot loop.</summary>
+    public const int MaxAncestors = 4096;
+
+    private const string Columns =
+        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal";
+
+    private static readonly string[] Schema =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS processes (
+            exec_id TEXT NOT NULL PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            parent_exec_id TEXT NULL,
+            binary_path TEXT NOT NULL,
+            args TEXT NOT NULL,
+            cwd TEXT NOT NULL,
+            uid BIGINT NOT NULL,
+            start_time BIGINT NOT NULL,
+            exit_time BIGINT NULL,
+            exit_code INTEGER NULL,
+            signal INTEGER NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
+        "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
+        "CREATE INDEX IF NOT EXISTS ix_processes_host_pid ON processes (host, pid)",
+        """
+        CREATE TABLE IF NOT EXISTS host_journal_index (
+            host TEXT NOT NULL,
+            sequence_nr BIGINT NOT NULL,
+            first_time BIGINT NOT NULL,
+            last_time BIGINT NOT NULL,
+            PRIMARY KEY (host, sequence_nr))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS projection_offsets (
+            projection_name TEXT NOT NULL PRIMARY KEY,
+            position BIGINT NOT NULL)
+        """,
+    ];
+
+    public DatabaseSettings Database { get; } = database;
+
+    public async Task EnsureSchemaAsync(CancellationToken ct)
+    {
+        await using var connection = await Database.OpenAsync(ct);
+        foreach (var statement in Schema)
+        {
+            await using var command = Command(connection, statement);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>The journal ordering the projection has applied up to, or 0 before its first run.</summary>
+    public async Task<long> ReadOffsetAsync(string projection, CancellationToken ct)
+    {
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, "SELECT position FROM projection_offsets WHERE projection_name = @name", ("@name", projection));
+        return await command.ExecuteScalarAsync(ct) is { } value and not DBNull ? Convert.ToInt64(value) : 0;
+    }
+
+    /// <summary>Applies journal entries and moves the offset, in one transaction: all or nothing.</summary>
+    public async Task<int> ProjectAsync(string projection, IReadOnlyList<JournalBatch> batches, long offset, CancellationToken ct)
+    {
+        await using var connection = await Database.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var rows = 0;
+        foreach (var batch in batches)
+        {
+            foreach (var enriched in batch.Events) rows += await ProjectAsync(connection, transaction, enriched, ct);
+            await IndexAsync(connection, transaction, batch, ct);
+        }
+        await using (var save = Command(connection, """
+            INSERT INTO projection_offsets (projection_name, position) VALUES (@name, @position)
+            ON CONFLICT (projection_name) DO UPDATE SET position = excluded.position
+            """, ("@name", projection), ("@position", offset)))
+        {
+            save.Transaction = transaction;
+            await save.ExecuteNonQueryAsync(ct);
+        }
+        await transaction.CommitAsync(ct);
+        return rows;
+    }
+
+    public async Task<ProcessRecord?> GetAsync(string execId, CancellationToken ct)
+    {
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, $"SELECT {Columns} FROM processes p WHERE p.exec_id = @exec_id", ("@exec_id", execId));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadRecord(reader) : null;
+    }
+
+    /// <summary>The process itself (when known) followed by its ancestors, parent first.</summary>
+    public async Task<IReadOnlyList<ProcessRecord>> ChainFromAsync(string execId, CancellationToken ct)
+    {
+        const string sql = $"""
+            WITH RECURSIVE chain (exec_id, parent_exec_id, depth) AS (
+                SELECT exec_id, parent_exec_id, 0 FROM processes WHERE exec_id = @exec_id
+                UNION ALL
+                SELECT p.exec_id, p.parent_exec_id, c.depth + 1
+                FROM processes p JOIN chain c ON p.exec_id = c.parent_exec_id
+                WHERE c.depth < @max_depth)
+            SELECT {Columns} FROM chain c JOIN processes p ON p.exec_id = c.exec_id
+            ORDER BY c.depth
+            """;
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, sql, ("@exec_id", execId), ("@max_depth", MaxAncestors));
+        var chain = new List<ProcessRecord>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) chain.Add(ReadRecord(reader));
+        return chain;
+    }
+
+    /// <summary>Descendants breadth-first (by depth, then start time), to <paramref name="maxDepth"/>.</summary>
+    public async Task<IReadOnlyList<HistoryDescendant>> DescendantsAsync(string execId, int maxDepth, CancellationToken ct)
+    {
+        const string sql = $"""
+            WITH RECURSIVE tree (exec_id, depth) AS (
+                SELECT exec_id, 0 FROM processes WHERE exec_id = @exec_id
+                UNION ALL
+                SELECT p.exec_id, t.depth + 1
+                FROM processes p JOIN tree t ON p.parent_exec_id = t.exec_id
+                WHERE t.depth < @max_depth)
+            SELECT {Columns}, t.depth FROM tree t JOIN processes p ON p.exec_id = t.exec_id
+            WHERE t.depth > 0
+            ORDER BY t.depth, p.start_time
+            """;
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, sql, ("@exec_id", execId), ("@max_depth", maxDepth));
+        var descendants = new List<HistoryDescendant>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) descendants.Add(new HistoryDescendant(ReadRecord(reader), reader.GetInt32(12)));
+        return descendants;
+    }
+
+    /// <summary>A host's processes, most recently started first, optionally by pid and start window.</summary>
+    public async IAsyncEnumerable<ProcessRecord> ListAsync(
+        string host, int? pid, DateTime? startedAfter, DateTime? startedBefore,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var parameters = new List<(string, object?)> { ("@host", host) };
+        var sql = $"SELECT {Columns} FROM processes p WHERE p.host = @host";
+        if (pid is { } p)
+        {
+            sql += " AND p.pid = @pid";
+            parameters.Add(("@pid", p));
+        }
+        if (startedAfter is { } after)
+        {
+            sql += " AND p.start_time >= @after";
+            parameters.Add(("@after", WireConverter.ToUnixTicks(after)));
+        }
+        if (startedBefore is { } before)
+        {
+            sql += " AND p.start_time < @before";
+            parameters.Add(("@before", WireConverter.ToUnixTicks(before)));
+        }
+        sql += " ORDER BY p.start_time DESC";
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, sql, [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) yield return ReadRecord(reader);
+    }
+
+    /// <summary>
+    /// The journal sequence ranges of a host that can hold events of [from, to]: the indexed entries
+    /// whose time span meets the window, then the entries the projection has not indexed yet.
+    /// Entries are indexed by the times of the events in them, not by when they were written, so a
+    /// collector that delivered old events late still has them found.
+    /// </summary>
+    public async Task<IReadOnlyList<(long From, long To)>> JournalRangesAsync(string host, DateTime from, DateTime to, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT
+                (SELECT MIN(sequence_nr) FROM host_journal_index WHERE host = @host AND last_time >= @from AND first_time <= @to),
+                (SELECT MAX(sequence_nr) FROM host_journal_index WHERE host = @host AND last_time >= @from AND first_time <= @to),
+                (SELECT MAX(sequence_nr) FROM host_journal_index WHERE host = @host)
+            """;
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, sql,
+            ("@host", host), ("@from", WireConverter.ToUnixTicks(from)), ("@to", WireConverter.ToUnixTicks(to)));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var ranges = new List<(long From, long To)>();
+        var lastIndexed = reader.IsDBNull(2) ? 0 : reader.GetInt64(2);
+        if (!reader.IsDBNull(0)) ranges.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        ranges.Add((lastIndexed + 1, long.MaxValue));
+        return ranges;
+    }
+
+    private static async Task<int> ProjectAsync(DbConnection connection, DbTransaction transaction, EnrichedEvent enriched, CancellationToken ct)
+    {
+        if (enriched.Kind == EnrichedKind.Hook) return 0;
+        var process = enriched.Process;
+        var record = ProcessRecords.From(process, live: process.Exit is null);
+        if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
+        {
+            // One image per pid at a time: a newer start ends any older image still open.
+            await using var replaced = Command(connection, """
+                UPDATE processes SET exit_time = @start_time
+                WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
+                """, ("@host", record.Host), ("@pid", record.Pid), ("@start_time", WireConverter.ToUnixTicks(record.StartTime)));
+            replaced.Transaction = transaction;
+            await replaced.ExecuteNonQueryAsync(ct);
+        }
+        await using var upsert = Command(connection, """
+            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal)
+            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal)
+            ON CONFLICT (exec_id) DO UPDATE SET
+                exit_time = COALESCE(excluded.exit_time, processes.exit_time),
+                exit_code = COALESCE(excluded.exit_code, processes.exit_code),
+                signal = COALESCE(excluded.signal, processes.signal)
+            """,
+            ("@exec_id", record.ExecId), ("@host", record.Host), ("@pid", record.Pid), ("@parent_exec_id", record.ParentExecId),
+            ("@binary_path", record.Binary), ("@args", record.Arguments), ("@cwd", record.Cwd), ("@uid", (long)record.Uid),
+            ("@start_time", WireConverter.ToUnixTicks(record.StartTime)),
+            ("@exit_time", record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null),
+            ("@exit_code", record.ExitStatus), ("@signal", record.ExitSignal));
+        upsert.Transaction = transaction;
+        return await upsert.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task IndexAsync(DbConnection connection, DbTransaction transaction, JournalBatch batch, CancellationToken ct)
+    {
+        if (batch.Events.Count == 0) return;
+        long first = long.MaxValue, last = long.MinValue;
+        foreach (var enriched in batch.Events)
+        {
+            var ticks = WireConverter.ToUnixTicks(enriched.Time);
+            first = Math.Min(first, ticks);
+            last = Math.Max(last, ticks);
+        }
+        await using var command = Command(connection, """
+            INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
+            ON CONFLICT (host, sequence_nr) DO NOTHING
+            """, ("@host", batch.Host), ("@sequence_nr", batch.SequenceNr), ("@first", first), ("@last", last));
+        command.Transaction = transaction;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static ProcessRecord ReadRecord(DbDataReader reader)
+    {
+        var exitTime = reader.IsDBNull(9) ? (DateTime?)null : WireConverter.FromUnixTicks(reader.GetInt64(9));
+        return new ProcessRecord(
+            ExecId: reader.GetString(0),
+            Host: reader.GetString(1),
+            Pid: reader.GetInt32(2),
+            ParentExecId: reader.IsDBNull(3) ? null : reader.GetString(3),
+            Binary: reader.GetString(4),
+            Arguments: reader.GetString(5),
+            Cwd: reader.GetString(6),
+            Uid: (uint)reader.GetInt64(7),
+            StartTime: WireConverter.FromUnixTicks(reader.GetInt64(8)),
+            ExitTime: exitTime,
+            ExitStatus: reader.IsDBNull(10) ? null : reader.GetInt32(10),
+            ExitSignal: reader.IsDBNull(11) ? null : reader.GetInt32(11),
+            // The host entity holds every live process; a row only the history knows has ended.
+            Live: false);
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
+    }
+}

@@ -1,0 +1,201 @@
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.Gateway.HostTree;
+
+/// <summary>One process of a host tree as the gateway holds it.</summary>
+/// <param name="ReplacedAt">
+/// Set when a later exec or clone took over the pid without an exit of this image (exec replaces the
+/// image; a clone-only entry is released by its exec; a reused pid means the old process is gone).
+/// </param>
+public sealed record TreeProcessView(ProcessSnapshot Snapshot, DateTime? ReplacedAt)
+{
+    public bool Live => Snapshot.Exit is null && ReplacedAt is null;
+
+    public DateTime? EndTime => Snapshot.Exit?.Time ?? ReplacedAt;
+}
+
+/// <summary>A descendant found by <see cref="HostProcessTree.Lineage"/>: 1 = child, 2 = grandchild, ...</summary>
+public sealed record TreeDescendant(TreeProcessView Process, int Depth);
+
+/// <param name="ContinueAt">The parent of the last ancestor when the tree does not hold it, else null.</param>
+public sealed record TreeLineage(
+    TreeProcessView Process, IReadOnlyList<TreeProcessView> Ancestors, IReadOnlyList<TreeDescendant> Descendants, ExecId? ContinueAt);
+
+/// <summary>
+/// The live process tree of one host: live processes plus the ended ones that live processes still
+/// descend from. An ended process with no descendants left is retired (removed, and remembered in a
+/// bounded set so a late duplicate of its exec or exit is still recognised).
+/// Every rule depends only on the events' contents, never on their arrival order or on the wall
+/// clock, so replaying the journal or restoring a snapshot rebuilds exactly the same tree.
+/// </summary>
+public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.DefaultRetiredCapacity)
+{
+    public const int DefaultRetiredCapacity = 100_000;
+
+    private readonly Dictionary<ExecId, TreeProcessView> _processes = [];
+    // Keyed by the parent's exec_id whether or not the parent is in the tree, so a child that
+    // arrives before its parent is linked all the same.
+    private readonly Dictionary<ExecId, HashSet<ExecId>> _children = [];
+    private readonly Dictionary<int, ExecId> _liveImageByPid = [];
+    private readonly RecentSet<ExecId> _retired = new(retiredCapacity);
+
+    public int Count => _processes.Count;
+
+    public IEnumerable<TreeProcessView> Processes => _processes.Values;
+
+    /// <summary>Retired exec_ids, oldest first.</summary>
+    public IEnumerable<ExecId> Retired => _retired.InOrder;
+
+    public bool TryGet(ExecId execId, out TreeProcessView process) => _processes.TryGetValue(execId, out process!);
+
+    /// <summary>True when applying the event would change nothing: it was seen before.</summary>
+    public bool IsDuplicate(EnrichedEvent enriched)
+    {
+        var execId = enriched.Process.ExecId;
+        if (_retired.Contains(execId)) return true;
+        var known = _processes.TryGetValue(execId, out var existing);
+        return enriched.Kind switch
+        {
+            EnrichedKind.Exec or EnrichedKind.Clone => known,
+            EnrichedKind.Exit => known && existing!.Snapshot.Exit is not null,
+            _ => false,
+        };
+    }
+
+    /// <summary>Applies an exec, clone or exit; idempotent. Hooks do not change the tree.</summary>
+    public void Apply(EnrichedEvent enriched)
+    {
+        if (IsDuplicate(enriched)) return;
+        switch (enriched.Kind)
+        {
+            case EnrichedKind.Exec or EnrichedKind.Clone:
+                AddStarted(enriched.Process);
+                break;
+            case EnrichedKind.Exit:
+                RecordExit(enriched.Process);
+                break;
+        }
+    }
+
+    public TreeLineage? Lineage(ExecId execId, int descendantDepth)
+    {
+        if (!_processes.TryGetValue(execId, out var process)) return null;
+        var ancestors = new List<TreeProcessView>();
+        ExecId? continueAt = null;
+        var parentId = process.Snapshot.ParentExecId;
+        // The count bound stops a corrupt parent cycle from looping forever.
+        while (!IsNone(parentId) && ancestors.Count < _processes.Count)
+        {
+            if (!_processes.TryGetValue(parentId, out var parent))
+            {
+                continueAt = parentId;
+                break;
+            }
+            ancestors.Add(parent);
+            parentId = parent.Snapshot.ParentExecId;
+        }
+        return new TreeLineage(process, ancestors, Descendants(execId, descendantDepth), continueAt);
+    }
+
+    /// <summary>Fills an empty tree from a snapshot.</summary>
+    public void Restore(IEnumerable<TreeProcessView> processes, IEnumerable<ExecId> retiredOldestFirst)
+    {
+        if (_processes.Count > 0 || _retired.Count > 0)
+            throw new InvalidOperationException($"a snapshot can only be restored into an empty tree; this one holds {_processes.Count} processes");
+        foreach (var execId in retiredOldestFirst) _retired.Add(execId);
+        foreach (var process in processes)
+        {
+            _processes[process.Snapshot.ExecId] = process;
+            LinkToParent(process.Snapshot);
+            if (process.Live) _liveImageByPid[process.Snapshot.Pid] = process.Snapshot.ExecId;
+        }
+    }
+
+    private void AddStarted(ProcessSnapshot started)
+    {
+        var view = new TreeProcessView(started, ReplacedAt: null);
+        if (started.Exit is null && _liveImageByPid.TryGetValue(started.Pid, out var currentId)
+            && _processes.TryGetValue(currentId, out var current))
+        {
+            if (current.Snapshot.StartKtime < started.StartKtime)
+            {
+                _processes[currentId] = current with { ReplacedAt = started.StartTime };
+                _liveImageByPid.Remove(started.Pid);
+                PruneFrom(currentId);
+            }
+            else
+            {
+                // A late event of an image that a newer one has already replaced.
+                view = view with { ReplacedAt = current.Snapshot.StartTime };
+            }
+        }
+        _processes[started.ExecId] = view;
+        LinkToParent(started);
+        if (view.Live) _liveImageByPid[started.Pid] = started.ExecId;
+        else PruneFrom(started.ExecId);
+    }
+
+    private void RecordExit(ProcessSnapshot exited)
+    {
+        var execId = exited.ExecId;
+        var replacedAt = _processes.TryGetValue(execId, out var known) ? known.ReplacedAt : null;
+        _processes[execId] = new TreeProcessView(exited, replacedAt);
+        if (known is null) LinkToParent(exited);
+        if (_liveImageByPid.TryGetValue(exited.Pid, out var live) && live == execId) _liveImageByPid.Remove(exited.Pid);
+        PruneFrom(execId);
+    }
+
+    /// <summary>Retires the process if it ended and has no descendants left, then its ancestors likewise.</summary>
+    private void PruneFrom(ExecId execId)
+    {
+        while (_processes.TryGetValue(execId, out var process) && !process.Live && !HasChildren(execId))
+        {
+            _processes.Remove(execId);
+            _retired.Add(execId);
+            var parentId = process.Snapshot.ParentExecId;
+            if (IsNone(parentId)) return;
+            if (_children.TryGetValue(parentId, out var siblings))
+            {
+                siblings.Remove(execId);
+                if (siblings.Count == 0) _children.Remove(parentId);
+            }
+            execId = parentId;
+        }
+    }
+
+    private bool HasChildren(ExecId execId) => _children.TryGetValue(execId, out var children) && children.Count > 0;
+
+    private void LinkToParent(ProcessSnapshot process)
+    {
+        if (IsNone(process.ParentExecId)) return;
+        if (!_children.TryGetValue(process.ParentExecId, out var children))
+            _children[process.ParentExecId] = children = [];
+        children.Add(process.ExecId);
+    }
+
+    private List<TreeDescendant> Descendants(ExecId root, int maxDepth)
+    {
+        var found = new List<TreeDescendant>();
+        var level = new List<ExecId> { root };
+        for (var depth = 1; depth <= maxDepth && level.Count > 0; depth++)
+        {
+            var next = new List<ExecId>();
+            foreach (var parentId in level)
+            {
+                if (!_children.TryGetValue(parentId, out var children)) continue;
+                foreach (var childId in children)
+                {
+                    if (!_processes.TryGetValue(childId, out var child)) continue;
+                    found.Add(new TreeDescendant(child, depth));
+                    next.Add(childId);
+                }
+            }
+            level = next;
+        }
+        found.Sort(static (a, b) => a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth) : a.Process.Snapshot.StartKtime.CompareTo(b.Process.Snapshot.StartKtime));
+        return found;
+    }
+
+    private static bool IsNone(ExecId execId) => Cluster.WireConverter.IsNone(execId);
+}

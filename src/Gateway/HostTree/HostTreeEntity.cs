@@ -1,0 +1,208 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Metrics;
+
+namespace Forkline.Gateway.HostTree;
+
+/// <param name="SnapshotEvery">Persisted events between two snapshots: bounds recovery time.</param>
+/// <param name="PersistHooks">Hook events go to the journal too (they are always published live).</param>
+public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHooks = false, int RetiredCapacity = HostProcessTree.DefaultRetiredCapacity);
+
+/// <summary>
+/// One host's live process tree, sharded by host name and event-sourced: each accepted batch is one
+/// journal entry (<see cref="HostEventsPersisted"/>) holding its new exec / exit / clone events.
+/// Messages it accepts: <see cref="EventBatch"/> (acked with <see cref="EventBatchAck"/> once
+/// persisted), <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>.
+/// </summary>
+public sealed class HostTreeEntity : ReceivePersistentActor
+{
+    public const string JournalTag = "forkline-host-events";
+    public const string LiveEventsTopic = "forkline-live-events";
+    private const int RecentHookCapacity = 65_536;
+    private const int RecentBatchCapacity = 1_024;
+
+    private readonly string _host;
+    private readonly HostTreeSettings _settings;
+    private readonly GatewayMetrics _metrics;
+    private readonly IActorRef _mediator;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HostProcessTree _tree;
+    // Hooks leave no trace in the tree, so their de-duplication is this bounded memory of ids.
+    private readonly RecentSet<string> _recentHookIds = new(RecentHookCapacity);
+    private readonly RecentSet<(string Producer, ulong Seq)> _recentBatches = new(RecentBatchCapacity);
+    private long _persistedSinceSnapshot;
+
+    public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics)
+    {
+        _host = host;
+        _settings = settings;
+        _metrics = metrics;
+        _tree = new HostProcessTree(settings.RetiredCapacity);
+        _mediator = DistributedPubSub.Get(Context.System).Mediator;
+
+        Recover<SnapshotOffer>(offer => RestoreSnapshot((HostTreeSnapshot)offer.Snapshot));
+        Recover<HostEventsPersisted>(persisted =>
+        {
+            foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
+            _persistedSinceSnapshot += persisted.Events.Count;
+        });
+
+        Command<EventBatch>(OnBatch);
+        Command<ListLiveProcesses>(_ => Sender.Tell(ListProcesses()));
+        Command<GetLiveLineage>(request => Sender.Tell(LineageOf(request)));
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure =>
+            _log.Warning(failure.Cause, "snapshot of host {0} at sequence {1} failed; recovery replays more journal until the next one succeeds", _host, failure.Metadata.SequenceNr));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failure =>
+            _log.Warning(failure.Cause, "deleting old snapshots of host {0} failed; they stay in the snapshot table", _host));
+    }
+
+    public override string PersistenceId => PersistenceIdOf(_host);
+
+    public static string PersistenceIdOf(string host) => "forkline-host-" + host;
+
+    public static Props Props(string host, HostTreeSettings settings, GatewayMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new HostTreeEntity(host, settings, metrics));
+
+    private void OnBatch(EventBatch batch)
+    {
+        var replyTo = Sender;
+        var batchKey = (batch.ProducerId, batch.Seq);
+        if (batch.ProducerId.Length > 0 && _recentBatches.Contains(batchKey))
+        {
+            CountOutcome(batch.Events, "duplicate");
+            replyTo.Tell(Ack(batch, accepted: 0, duplicates: batch.Events.Count));
+            return;
+        }
+
+        var accepted = new List<EnrichedEvent>(batch.Events.Count);
+        var live = new EventBatch { Host = _host };
+        var toPersist = new HostEventsPersisted();
+        var seenInBatch = new HashSet<string>();
+        var duplicates = 0;
+        foreach (var wire in batch.Events)
+        {
+            var enriched = Accept(wire);
+            if (enriched is null) continue;
+            if (!seenInBatch.Add(wire.EventId) || IsDuplicate(wire, enriched))
+            {
+                duplicates++;
+                _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "duplicate").Inc();
+                continue;
+            }
+            accepted.Add(enriched);
+            live.Events.Add(wire);
+            if (wire.Kind != WireEventKind.Hook || _settings.PersistHooks) toPersist.Events.Add(wire);
+        }
+
+        if (toPersist.Events.Count == 0)
+        {
+            Complete(batch, batchKey, accepted, live, duplicates, replyTo);
+            return;
+        }
+        Persist(new Tagged(toPersist, [JournalTag]), _ =>
+        {
+            Complete(batch, batchKey, accepted, live, duplicates, replyTo);
+            _persistedSinceSnapshot += toPersist.Events.Count;
+            if (_persistedSinceSnapshot >= _settings.SnapshotEvery)
+            {
+                SaveSnapshot(TakeSnapshot());
+                _persistedSinceSnapshot = 0;
+            }
+        });
+    }
+
+    private void Complete(EventBatch batch, (string, ulong) batchKey, List<EnrichedEvent> accepted, EventBatch live, int duplicates, IActorRef replyTo)
+    {
+        foreach (var enriched in accepted) Apply(enriched);
+        foreach (var wire in live.Events) _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "accepted").Inc();
+        if (batch.ProducerId.Length > 0) _recentBatches.Add(batchKey);
+        if (live.Events.Count > 0) _mediator.Tell(new Publish(LiveEventsTopic, live));
+        replyTo.Tell(Ack(batch, accepted.Count, duplicates));
+    }
+
+    /// <summary>The event as Contracts values, or null (counted, logged) when it cannot be taken.</summary>
+    private EnrichedEvent? Accept(WireEvent wire)
+    {
+        if (wire.Host != _host)
+        {
+            _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "malformed").Inc();
+            _log.Warning("event {0} of host '{1}' arrived at the entity of host '{2}'; dropped (the forwarder must batch per host)", wire.EventId, wire.Host, _host);
+            return null;
+        }
+        try
+        {
+            return WireConverter.ToEnriched(wire);
+        }
+        catch (WireFormatException e)
+        {
+            _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "malformed").Inc();
+            _log.Warning("malformed event {0} from host {1} dropped: {2}", wire.EventId, _host, e.Message);
+            return null;
+        }
+    }
+
+    private bool IsDuplicate(WireEvent wire, EnrichedEvent enriched) =>
+        wire.Kind == WireEventKind.Hook ? _recentHookIds.Contains(wire.EventId) : _tree.IsDuplicate(enriched);
+
+    private void Apply(EnrichedEvent enriched)
+    {
+        if (enriched is EnrichedHook) _recentHookIds.Add(WireConverter.EventIdOf(enriched));
+        else _tree.Apply(enriched);
+    }
+
+    private EventBatchAck Ack(EventBatch batch, int accepted, int duplicates) => new()
+    {
+        Host = _host, Seq = batch.Seq, Accepted = (uint)accepted, Duplicates = (uint)duplicates,
+    };
+
+    private LiveProcessList ListProcesses()
+    {
+        var list = new LiveProcessList();
+        foreach (var process in _tree.Processes) list.Processes.Add(WireConverter.ToWire(process));
+        return list;
+    }
+
+    private LiveLineage LineageOf(GetLiveLineage request)
+    {
+        var execId = WireConverter.ToExecId(request.ExecId);
+        var reply = new LiveLineage();
+        if (request.ProcessOnly)
+        {
+            if (_tree.TryGet(execId, out var process)) reply.Process = WireConverter.ToWire(process);
+            return reply;
+        }
+        var lineage = _tree.Lineage(execId, request.DescendantDepth);
+        return lineage is null ? reply : WireConverter.ToWire(lineage);
+    }
+
+    private HostTreeSnapshot TakeSnapshot()
+    {
+        var snapshot = new HostTreeSnapshot { Host = _host };
+        foreach (var process in _tree.Processes) snapshot.Processes.Add(WireConverter.ToWire(process));
+        foreach (var retired in _tree.Retired) snapshot.Retired.Add(WireConverter.ToWire(retired));
+        return snapshot;
+    }
+
+    private void RestoreSnapshot(HostTreeSnapshot snapshot)
+    {
+        var processes = new List<TreeProcessView>(snapshot.Processes.Count);
+        foreach (var process in snapshot.Processes) processes.Add(WireConverter.ToTreeProcess(process));
+        var retired = new List<Contracts.Identity.ExecId>(snapshot.Retired.Count);
+        foreach (var execId in snapshot.Retired) retired.Add(WireConverter.ToExecId(execId));
+        _tree.Restore(processes, retired);
+    }
+
+    private void CountOutcome(IEnumerable<WireEvent> events, string outcome)
+    {
+        foreach (var wire in events) _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), outcome).Inc();
+    }
+}

@@ -1,0 +1,92 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Forkline.Gateway.Hosting;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>
+/// The one database of a gateway (journal, snapshots, history table). The provider is configuration
+/// only: the same code runs on an embedded SQLite file and on a PostgreSQL server.
+/// </summary>
+/// <param name="JournalProviderName">The linq2db provider name Akka.Persistence.Sql uses; null = the provider's default.</param>
+public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString, string? JournalProviderName = null)
+{
+    public const string DefaultFileName = "forkline.db";
+
+    /// <summary>A SQLite file in <paramref name="dataDirectory"/> (created when missing).</summary>
+    public static DatabaseSettings SqliteIn(string dataDirectory) =>
+        new(DatabaseProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(Path.Combine(dataDirectory, DefaultFileName)) }.ToString());
+
+    public string Linq2DbProviderName => JournalProviderName ?? Provider switch
+    {
+        DatabaseProvider.Sqlite => "SQLite.MS",
+        DatabaseProvider.PostgreSql => "PostgreSQL.15",
+        _ => throw new ArgumentOutOfRangeException(nameof(Provider), Provider, "unknown database provider"),
+    };
+
+    public DbProviderFactory Factory => Provider switch
+    {
+        DatabaseProvider.Sqlite => SqliteFactory.Instance,
+        DatabaseProvider.PostgreSql => NpgsqlFactory.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(Provider), Provider, "unknown database provider"),
+    };
+
+    public static DatabaseProvider ParseProvider(string name) => name.ToLowerInvariant() switch
+    {
+        "sqlite" => DatabaseProvider.Sqlite,
+        "postgresql" or "postgres" or "npgsql" => DatabaseProvider.PostgreSql,
+        _ => throw new ArgumentException($"unknown database provider '{name}': use sqlite or postgresql", nameof(name)),
+    };
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = Factory.CreateConnection()
+            ?? throw new InvalidOperationException($"the {Provider} provider factory made no connection");
+        connection.ConnectionString = ConnectionString;
+        try
+        {
+            await connection.OpenAsync(ct);
+            return connection;
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException)
+        {
+            await connection.DisposeAsync();
+            throw new InvalidOperationException($"cannot open the {Provider} database ({Describe()}): {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Creates the SQLite file's folder and switches the file to WAL (readers do not block the one
+    /// writer). WAL is a property of the file, so once is enough, and a connection string cannot set it.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken ct)
+    {
+        if (Provider != DatabaseProvider.Sqlite) return;
+        var file = new SqliteConnectionStringBuilder(ConnectionString).DataSource;
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+        await using var connection = await OpenAsync(ct);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL;";
+        await pragma.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Where the database is, without credentials, for messages.</summary>
+    public string Describe() => Provider switch
+    {
+        DatabaseProvider.Sqlite => "file " + new SqliteConnectionStringBuilder(ConnectionString).DataSource,
+        _ => DescribeServer(),
+    };
+
+    private string DescribeServer()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+        return $"server {builder.Host}:{builder.Port} database {builder.Database}";
+    }
+}

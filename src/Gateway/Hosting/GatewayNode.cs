@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Serialization;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
+using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Metrics;
+using Forkline.Gateway.Queries;
+using Prometheus;
+
+namespace Forkline.Gateway.Hosting;
+
+/// <summary>
+/// A running Forkline cluster node: an ActorSystem with the collector role (a forwarder to the host
+/// entities through a sharding proxy), the gateway role (host entities, history projection,
+/// queries), or both (<c>forkline run</c>).
+/// </summary>
+public sealed class GatewayNode : IAsyncDisposable
+{
+    private const string ShardRegionRole = GatewaySettings.GatewayRole;
+
+    private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
+        ProcessQueries? queries, GatewayForwarder? forwarder)
+    {
+        Settings = settings;
+        System = system;
+        Metrics = metrics;
+        HostTrees = hostTrees;
+        Queries = queries;
+        Forwarder = forwarder;
+    }
+
+    public GatewaySettings Settings { get; }
+
+    public ActorSystem System { get; }
+
+    public GatewayMetrics Metrics { get; }
+
+    /// <summary>The host-entity shard region (gateway) or proxy (collector only).</summary>
+    public IActorRef HostTrees { get; }
+
+    /// <summary>The query API; null on a collector-only node.</summary>
+    public ProcessQueries? Queries { get; }
+
+    /// <summary>Where the process actors deliver enriched events; null on a gateway-only node.</summary>
+    public GatewayForwarder? Forwarder { get; }
+
+    /// <summary>This node's cluster address (with the real port when started on port 0).</summary>
+    public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
+
+    public string SeedAddress => Address.ToString();
+
+    public static async Task<GatewayNode> StartAsync(GatewaySettings settings, CancellationToken ct = default)
+    {
+        settings.Validate();
+        var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
+        HistoryStore? history = null;
+        if (settings.Gateway)
+        {
+            history = new HistoryStore(settings.EffectiveDatabase);
+            await settings.EffectiveDatabase.PrepareAsync(ct);
+            await history.EnsureSchemaAsync(ct);
+        }
+
+        var system = ActorSystem.Create(GatewaySettings.SystemName, BootstrapSetup.Create()
+            .WithConfig(AkkaConfig.For(settings))
+            .And(WireSerialization()));
+        try
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            if (settings.Seeds.Count == 0) await cluster.JoinAsync(cluster.SelfAddress, ct);
+
+            var sharding = ClusterSharding.Get(system);
+            var extractor = new HostMessageExtractor(settings.NumberOfShards);
+            IActorRef hostTrees;
+            ProcessQueries? queries = null;
+            if (settings.Gateway)
+            {
+                var hostTreeSettings = settings.EffectiveHostTree;
+                hostTrees = await sharding.StartAsync(HostMessageExtractor.TypeName,
+                    host => HostTreeEntity.Props(host, hostTreeSettings, metrics),
+                    ClusterShardingSettings.Create(system).WithRole(ShardRegionRole).WithStateStoreMode(StateStoreMode.DData),
+                    extractor);
+                system.ActorOf(ClusterSingletonManager.Props(
+                        HistoryProjection.Props(history!, settings.EffectiveProjection, metrics),
+                        PoisonPill.Instance,
+                        ClusterSingletonManagerSettings.Create(system).WithRole(GatewaySettings.GatewayRole)),
+                    HistoryProjection.Name);
+                var liveHub = system.ActorOf(LiveEventHub.Props(metrics), "forkline-live-hub");
+                queries = new ProcessQueries(system, hostTrees, liveHub, history!, settings.EffectiveAskTimeout);
+            }
+            else
+            {
+                hostTrees = await sharding.StartProxyAsync(HostMessageExtractor.TypeName, ShardRegionRole, extractor);
+            }
+            var forwarder = settings.Collector ? GatewayForwarder.Start(system, hostTrees, settings.EffectiveForwarder, metrics) : null;
+            return new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder);
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>Completes once this node is Up in the cluster.</summary>
+    public Task WaitUntilUpAsync(TimeSpan timeout)
+    {
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(System).RegisterOnMemberUp(() => up.TrySetResult());
+        return up.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>Leaves the cluster and stops (the forwarder counts what it could not deliver).</summary>
+    public async ValueTask DisposeAsync() =>
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+
+    /// <summary>Binds every Forkline wire message to the protobuf serializer (never the default one).</summary>
+    private static SerializationSetup WireSerialization() =>
+        SerializationSetup.Create(system => ImmutableHashSet.Create(SerializerDetails.Create(
+            "forkline-wire", new ForklineWireSerializer(system), ImmutableHashSet.CreateRange(ForklineWireSerializer.BoundTypes))));
+}

@@ -1,0 +1,75 @@
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
+using Forkline.Gateway.HostTree;
+using Prometheus;
+
+namespace Forkline.Gateway.Hosting;
+
+/// <summary>
+/// Everything a Forkline cluster node needs. The defaults are <c>forkline run</c>'s: one node with
+/// both roles on 127.0.0.1:4053 and a SQLite file under ./data.
+/// </summary>
+/// <param name="Collector">The node forwards its host's events (hosts no shards).</param>
+/// <param name="Gateway">The node hosts host entities, the history projection and the queries.</param>
+/// <param name="Port">0 picks a free port (tests).</param>
+/// <param name="SeedNodes">Cluster addresses (akka.tcp://forkline@host:port); empty = this node starts a cluster of its own.</param>
+/// <param name="Database">Null = a SQLite file in <paramref name="DataDirectory"/>.</param>
+/// <param name="QueryRefreshInterval">How often the history projection polls the journal for new entries.</param>
+/// <param name="AskTimeout">How long a query waits for a host entity.</param>
+/// <param name="MetricsRegistry">Null = prometheus-net's default registry.</param>
+/// <param name="LogLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
+public sealed record GatewaySettings(
+    bool Collector = true,
+    bool Gateway = true,
+    string Hostname = "127.0.0.1",
+    int Port = GatewaySettings.DefaultPort,
+    IReadOnlyList<string>? SeedNodes = null,
+    string DataDirectory = "./data",
+    DatabaseSettings? Database = null,
+    HostTreeSettings? HostTree = null,
+    ForwarderSettings? Forwarder = null,
+    ProjectionSettings? Projection = null,
+    TimeSpan? QueryRefreshInterval = null,
+    TimeSpan? AskTimeout = null,
+    int NumberOfShards = 100,
+    CollectorRegistry? MetricsRegistry = null,
+    string LogLevel = "WARNING")
+{
+    public const int DefaultPort = 4053;
+    public const string SystemName = "forkline";
+    public const string CollectorRole = "collector";
+    public const string GatewayRole = "gateway";
+
+    public DatabaseSettings EffectiveDatabase => Database ?? DatabaseSettings.SqliteIn(DataDirectory);
+
+    public IReadOnlyList<string> Seeds => SeedNodes ?? [];
+
+    public HostTreeSettings EffectiveHostTree => HostTree ?? new HostTreeSettings();
+
+    public ForwarderSettings EffectiveForwarder => Forwarder ?? new ForwarderSettings();
+
+    public ProjectionSettings EffectiveProjection => Projection ?? new ProjectionSettings();
+
+    public TimeSpan EffectiveQueryRefreshInterval => QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan EffectiveAskTimeout => AskTimeout ?? TimeSpan.FromSeconds(10);
+
+    public IReadOnlyList<string> Roles =>
+        [.. Collector ? [CollectorRole] : Array.Empty<string>(), .. Gateway ? [GatewayRole] : Array.Empty<string>()];
+
+    /// <summary>The address other nodes use as a seed for this one.</summary>
+    public static string SeedAddress(string hostname, int port) => $"akka.tcp://{SystemName}@{hostname}:{port}";
+
+    public void Validate()
+    {
+        if (!Collector && !Gateway) throw new ArgumentException("a node needs the collector role, the gateway role or both");
+        if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "a TCP port is 0..65535 (0 = any free port)");
+        if (!Gateway && Seeds.Count == 0)
+            throw new ArgumentException("a collector-only node cannot start a cluster of its own: give the gateways' addresses as seed nodes (akka.tcp://forkline@host:port)");
+        if (NumberOfShards < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "at least one shard");
+        foreach (var seed in Seeds)
+            if (!seed.StartsWith("akka.tcp://" + SystemName + "@", StringComparison.Ordinal))
+                throw new ArgumentException($"seed node '{seed}' is not an address of this cluster: expected akka.tcp://{SystemName}@host:port");
+        EffectiveForwarder.Validate();
+    }
+}

@@ -1,0 +1,43 @@
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.Gateway.Queries;
+
+/// <summary>
+/// One process image. Times are UTC. <see cref="Live"/>: the host entity holds it running (the
+/// entity holds every live process, so a record from the history table alone is never live).
+/// ExitTime without ExitStatus:
+/// the image was replaced (exec, or its pid reused) without an exit of its own.
+/// </summary>
+public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live);
+
+public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */);
+
+public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, int? Pid = null, bool? Live = null, DateTime? StartedAfter = null, DateTime? StartedBefore = null, int Limit = 1000);
+
+public sealed record EventStreamFilter(IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null);
+
+/// <summary>
+/// The gateway's query surface. Errors: a malformed request (exec_id that does not decode, bad regex,
+/// negative depth, limit out of range, from &gt; to, empty host) throws <see cref="ArgumentException"/>
+/// (map to 400 / INVALID_ARGUMENT); an unknown exec_id gives null (404 / NOT_FOUND); an unknown host
+/// gives an empty list or replay; a host entity that does not answer in time throws
+/// <see cref="TimeoutException"/> and a database that cannot be reached <see cref="InvalidOperationException"/>
+/// (503 / UNAVAILABLE).
+/// </summary>
+public interface IProcessQueries
+{
+    /// <summary>Live entity first, else the history table.</summary>
+    Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct);
+
+    /// <summary>Ancestors up to init and descendants to <paramref name="descendantDepth"/> (0..1024).</summary>
+    Task<LineageResult?> GetLineageAsync(string execId, int descendantDepth, CancellationToken ct);
+
+    /// <summary>The live tree of the host entity, plus ended processes from history when Live != true; ordered by start time.</summary>
+    Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct);
+
+    /// <summary>Live events accepted from now on, from every gateway node, filtered.</summary>
+    IAsyncEnumerable<EnrichedEvent> StreamEventsAsync(EventStreamFilter filter, CancellationToken ct);
+
+    /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
+    IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);
+}

@@ -1,0 +1,202 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
+using Forkline.Gateway.HostTree;
+
+namespace Forkline.Gateway.Queries;
+
+/// <summary>
+/// <see cref="IProcessQueries"/> over a gateway node: live state from the host entities (through the
+/// shard region, wherever the entity lives), the past from the history table and the journal.
+/// </summary>
+public sealed class ProcessQueries : IProcessQueries
+{
+    public const int MaxDescendantDepth = 1024;
+    public const int MaxListLimit = 100_000;
+    private const int StreamQueueCapacity = 10_000;
+
+    private readonly IActorRef _hostTrees;
+    private readonly IActorRef _liveHub;
+    private readonly HistoryStore _history;
+    private readonly SqlReadJournal _journal;
+    private readonly IMaterializer _materializer;
+    private readonly TimeSpan _askTimeout;
+
+    public ProcessQueries(ActorSystem system, IActorRef hostTrees, IActorRef liveHub, HistoryStore history, TimeSpan askTimeout)
+    {
+        _hostTrees = hostTrees;
+        _liveHub = liveHub;
+        _history = history;
+        _askTimeout = askTimeout;
+        _journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        _materializer = system.Materializer();
+    }
+
+    public async Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct)
+    {
+        var id = LiveEventFilter.ParseExecId(execId);
+        var live = await AskEntityAsync(new GetLiveLineage { Host = id.Node, ExecId = WireConverter.ToWire(id), ProcessOnly = true }, ct);
+        return live.Process is not null
+            ? ProcessRecords.From(WireConverter.ToTreeProcess(live.Process))
+            : await _history.GetAsync(execId, ct);
+    }
+
+    public async Task<LineageResult?> GetLineageAsync(string execId, int descendantDepth, CancellationToken ct)
+    {
+        if (descendantDepth is < 0 or > MaxDescendantDepth)
+            throw new ArgumentOutOfRangeException(nameof(descendantDepth), descendantDepth, $"descendant depth must be 0..{MaxDescendantDepth}");
+        var id = LiveEventFilter.ParseExecId(execId);
+        var live = await AskEntityAsync(new GetLiveLineage { Host = id.Node, ExecId = WireConverter.ToWire(id), DescendantDepth = descendantDepth }, ct);
+        if (live.Process is null) return await HistoryLineageAsync(execId, descendantDepth, ct);
+
+        var ancestors = new List<ProcessRecord>();
+        foreach (var ancestor in live.Ancestors) ancestors.Add(ProcessRecords.From(WireConverter.ToTreeProcess(ancestor)));
+        if (live.AncestorsContinueAt is { } continueAt)
+            ancestors.AddRange(await _history.ChainFromAsync(WireConverter.ToExecId(continueAt).Encode(), ct));
+
+        // Ended descendants may already be retired from the tree; the history table still has them.
+        var descendants = new Dictionary<string, HistoryDescendant>();
+        foreach (var found in await _history.DescendantsAsync(execId, descendantDepth, ct)) descendants[found.Process.ExecId] = found;
+        foreach (var found in live.Descendants)
+        {
+            var record = ProcessRecords.From(WireConverter.ToTreeProcess(found.Process));
+            descendants[record.ExecId] = new HistoryDescendant(record, found.Depth);
+        }
+        return new LineageResult(ProcessRecords.From(WireConverter.ToTreeProcess(live.Process)), ancestors, BreadthFirst(descendants.Values));
+    }
+
+    public async Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(query.Host)) throw new ArgumentException("a host is required to list processes", nameof(query));
+        if (query.Limit is < 1 or > MaxListLimit)
+            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, $"limit must be 1..{MaxListLimit}");
+        if (query.StartedAfter > query.StartedBefore)
+            throw new ArgumentException($"startedAfter {query.StartedAfter:O} is later than startedBefore {query.StartedBefore:O}", nameof(query));
+        var binary = LiveEventFilter.CompileBinaryRegex(query.BinaryRegex);
+        bool Wanted(ProcessRecord record) =>
+            (query.Pid is null || record.Pid == query.Pid)
+            && (query.StartedAfter is null || record.StartTime >= query.StartedAfter)
+            && (query.StartedBefore is null || record.StartTime < query.StartedBefore)
+            && (binary is null || binary.IsMatch(record.Binary));
+
+        var tree = await AskEntityAsync(new ListLiveProcesses { Host = query.Host }, ct);
+        var selected = new List<ProcessRecord>();
+        var inTree = new HashSet<string>();
+        foreach (var process in tree.Processes)
+        {
+            var record = ProcessRecords.From(WireConverter.ToTreeProcess(process));
+            inTree.Add(record.ExecId);
+            if (Wanted(record) && (query.Live is null || record.Live == query.Live)) selected.Add(record);
+        }
+        if (query.Live != true && selected.Count < query.Limit)
+        {
+            await foreach (var record in _history.ListAsync(query.Host, query.Pid, query.StartedAfter, query.StartedBefore, ct))
+            {
+                if (inTree.Contains(record.ExecId) || !Wanted(record)) continue;
+                selected.Add(record);
+                if (selected.Count >= query.Limit) break;
+            }
+        }
+        selected.Sort(static (a, b) => a.StartTime.CompareTo(b.StartTime));
+        return selected.Count > query.Limit ? selected[..query.Limit] : selected;
+    }
+
+    public async IAsyncEnumerable<EnrichedEvent> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var subscription = await SubscribeAsync(filter, ct);
+        await foreach (var enriched in subscription.Events.ReadAllAsync(ct)) yield return enriched;
+    }
+
+    /// <summary>
+    /// Registers a live subscription and returns once it receives events (StreamEventsAsync registers
+    /// lazily, on the first MoveNext; tests that must not miss an event use this).
+    /// </summary>
+    public async Task<LiveSubscription> SubscribeAsync(EventStreamFilter filter, CancellationToken ct)
+    {
+        var compiled = new LiveEventFilter(filter);
+        var channel = Channel.CreateBounded<EnrichedEvent>(new BoundedChannelOptions(StreamQueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, SingleWriter = true,
+        });
+        var id = Guid.NewGuid();
+        await _liveHub.Ask<LiveEventHub.Subscribed>(new LiveEventHub.Subscribe(id, compiled, channel.Writer), _askTimeout, ct);
+        return new LiveSubscription(channel.Reader, () => _liveHub.Tell(new LiveEventHub.Unsubscribe(id)));
+    }
+
+    public async IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, [EnumeratorCancellation] CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(host)) throw new ArgumentException("a host is required to replay its history", nameof(host));
+        from = AsUtc(from);
+        to = AsUtc(to);
+        if (from > to) throw new ArgumentException($"replay window is empty: from {from:O} is later than to {to:O}", nameof(from));
+
+        var persistenceId = HostTreeEntity.PersistenceIdOf(host);
+        foreach (var (first, last) in await _history.JournalRangesAsync(host, from, to, ct))
+        {
+            var entries = _journal.CurrentEventsByPersistenceId(persistenceId, first, last).RunAsAsyncEnumerable(_materializer);
+            await foreach (var entry in entries.WithCancellation(ct))
+            {
+                if (entry.Event is not HostEventsPersisted persisted) continue;
+                foreach (var wire in persisted.Events)
+                {
+                    if (wire.Kind == WireEventKind.Hook) continue;
+                    var time = WireConverter.FromUnixTicks(wire.TimeUnixTicks);
+                    if (time >= from && time <= to) yield return WireConverter.ToEnriched(wire);
+                }
+            }
+        }
+    }
+
+    private async Task<LineageResult?> HistoryLineageAsync(string execId, int descendantDepth, CancellationToken ct)
+    {
+        var chain = await _history.ChainFromAsync(execId, ct);
+        if (chain.Count == 0) return null;
+        var descendants = await _history.DescendantsAsync(execId, descendantDepth, ct);
+        return new LineageResult(chain[0], chain.Skip(1).ToList(), BreadthFirst(descendants));
+    }
+
+    private static List<ProcessRecord> BreadthFirst(IEnumerable<HistoryDescendant> descendants) =>
+        descendants.OrderBy(d => d.Depth).ThenBy(d => d.Process.StartTime).Select(d => d.Process).ToList();
+
+    private async Task<TReply> AskEntityAsync<TReply>(object request, CancellationToken ct) where TReply : class
+    {
+        try
+        {
+            return await _hostTrees.Ask<TReply>(request, _askTimeout, ct);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new TimeoutException($"the host entity did not answer {request.GetType().Name} within {_askTimeout.TotalSeconds:0.#} s (no gateway node up, or the entity is still recovering): {request}", e);
+        }
+    }
+
+    private Task<LiveProcessList> AskEntityAsync(ListLiveProcesses request, CancellationToken ct) => AskEntityAsync<LiveProcessList>(request, ct);
+
+    private Task<LiveLineage> AskEntityAsync(GetLiveLineage request, CancellationToken ct) => AskEntityAsync<LiveLineage>(request, ct);
+
+    private static DateTime AsUtc(DateTime time) => time.Kind switch
+    {
+        DateTimeKind.Local => time.ToUniversalTime(),
+        DateTimeKind.Unspecified => DateTime.SpecifyKind(time, DateTimeKind.Utc),
+        _ => time,
+    };
+}
+
+/// <summary>A registered live stream; disposing it unsubscribes.</summary>
+public sealed class LiveSubscription(ChannelReader<EnrichedEvent> events, Action unsubscribe) : IAsyncDisposable
+{
+    public ChannelReader<EnrichedEvent> Events { get; } = events;
+
+    public ValueTask DisposeAsync()
+    {
+        unsubscribe();
+        return ValueTask.CompletedTask;
+    }
+}

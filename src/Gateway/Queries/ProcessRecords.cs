@@ -1,0 +1,27 @@
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.HostTree;
+
+namespace Forkline.Gateway.Queries;
+
+/// <summary>Builds the query API's <see cref="ProcessRecord"/> from the gateway's process views.</summary>
+public static class ProcessRecords
+{
+    public static ProcessRecord From(TreeProcessView view) =>
+        From(view.Snapshot, view.Live, view.ReplacedAt);
+
+    public static ProcessRecord From(ProcessSnapshot snapshot, bool live, DateTime? replacedAt = null) => new(
+        ExecId: snapshot.ExecId.Encode(),
+        Host: snapshot.ExecId.Node,
+        Pid: snapshot.Pid,
+        ParentExecId: WireConverter.IsNone(snapshot.ParentExecId) ? null : snapshot.ParentExecId.Encode(),
+        Binary: snapshot.Binary,
+        Arguments: snapshot.Arguments.IsDefaultOrEmpty ? "" : string.Join(' ', snapshot.Arguments),
+        Cwd: snapshot.Cwd,
+        Uid: snapshot.Credentials.Uid,
+        StartTime: snapshot.StartTime,
+        ExitTime: snapshot.Exit?.Time ?? replacedAt,
+        ExitStatus: snapshot.Exit?.Status,
+        ExitSignal: snapshot.Exit?.Signal,
+        Live: live);
+}

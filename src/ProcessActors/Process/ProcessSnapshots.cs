@@ -1,0 +1,55 @@
+using System.Collections.Immutable;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.ProcessActors.Process;
+
+/// <summary>Builds the immutable snapshots of process images from the events that create them.</summary>
+internal sealed class ProcessSnapshots(string node, BootClock clock)
+{
+    private const ProcessFlags ImageFlags =
+        ProcessFlags.ArgsTruncated | ProcessFlags.CwdTruncated | ProcessFlags.FilenameTruncated | ProcessFlags.ArgsUnreadable;
+
+    public string Node => node;
+
+    public BootClock Clock => clock;
+
+    public ExecId ExecIdOf(ProcessKey key) => key.IsNone ? default : ExecId.For(node, key);
+
+    public ProcessSnapshot FromExec(ExecEvent exec, ProcessKey parentKey, bool incomplete) =>
+        new(ExecIdOf(exec.Key), ExecIdOf(parentKey), exec.Pid, exec.Filename, exec.Arguments, exec.Cwd,
+            exec.Credentials, exec.Capabilities, exec.Namespaces, exec.Auid, exec.CgroupId,
+            exec.Ktime, clock.ToUtc(exec.Ktime), FlagsOf(exec.Flags, incomplete));
+
+    /// <summary>A fork runs its parent's image with its own credentials; without the parent the image is unknown.</summary>
+    public ProcessSnapshot FromClone(CloneEvent clone, ProcessSnapshot? parent, bool incomplete)
+    {
+        var flags = ProcessFlags.CloneOnly | (parent is null || incomplete ? ProcessFlags.Incomplete : ProcessFlags.None);
+        if (parent is null)
+            return new ProcessSnapshot(ExecIdOf(clone.Key), ExecIdOf(clone.Parent), clone.Pid, "", [], "",
+                clone.Credentials, default, default, clone.Auid, clone.CgroupId,
+                clone.Ktime, clock.ToUtc(clone.Ktime), flags);
+        return new ProcessSnapshot(ExecIdOf(clone.Key), parent.ExecId, clone.Pid, parent.Binary, parent.Arguments, parent.Cwd,
+            clone.Credentials, parent.Capabilities, parent.Namespaces, clone.Auid, clone.CgroupId,
+            clone.Ktime, clock.ToUtc(clone.Ktime), flags | (parent.Flags & ImageFlags));
+    }
+
+    /// <summary>Stands in for a process that never became known, so its event can still be emitted (flagged incomplete).</summary>
+    public ProcessSnapshot Unknown(ProcessKey key, Credentials credentials, Capabilities capabilities, Namespaces namespaces) =>
+        new(ExecIdOf(key), default, key.Pid, "", ImmutableArray<string>.Empty, "",
+            credentials, capabilities, namespaces, 0, 0,
+            key.StartKtime, clock.ToUtc(key.StartKtime), ProcessFlags.Incomplete);
+
+    private static ProcessFlags FlagsOf(ExecFlags flags, bool incomplete)
+    {
+        var result = ProcessFlags.Exec;
+        if ((flags & ExecFlags.Procfs) != 0) result |= ProcessFlags.Procfs;
+        if ((flags & ExecFlags.ArgsTruncated) != 0) result |= ProcessFlags.ArgsTruncated;
+        if ((flags & ExecFlags.CwdTruncated) != 0) result |= ProcessFlags.CwdTruncated;
+        if ((flags & ExecFlags.FilenameTruncated) != 0) result |= ProcessFlags.FilenameTruncated;
+        if ((flags & ExecFlags.ArgsUnreadable) != 0) result |= ProcessFlags.ArgsUnreadable;
+        if (incomplete) result |= ProcessFlags.Incomplete;
+        return result;
+    }
+}

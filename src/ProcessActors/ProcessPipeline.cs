@@ -1,0 +1,96 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Snapshots;
+using Forkline.ProcessActors.Metrics;
+using Forkline.ProcessActors.Process;
+using Forkline.ProcessActors.Publishing;
+using Forkline.ProcessActors.Routing;
+
+namespace Forkline.ProcessActors;
+
+/// <summary>
+/// The process actors of one node, seen from the host: an event source delivers kernel events into
+/// <see cref="OnEvent"/> (from its single reader thread), enriched events come out of the sinks given to
+/// <see cref="Start"/>. OnEvent only counts the event and tells the router: no lock, no wait.
+/// </summary>
+public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
+{
+    /// <summary>The router and the publisher each get a thread of their own: every event passes both.</summary>
+    public const string PinnedDispatcherId = "forkline.process-actors.pinned-dispatcher";
+
+    private static readonly TimeSpan DisposeTimeout = TimeSpan.FromSeconds(30);
+    private static int s_instances;
+
+    private readonly IActorRef _router;
+    private readonly IActorRef _publisher;
+    private readonly EventKindCounters _kinds;
+    private volatile bool _stopped;
+
+    private ProcessPipeline(IActorRef router, IActorRef publisher, EventKindCounters kinds)
+    {
+        _router = router;
+        _publisher = publisher;
+        _kinds = kinds;
+    }
+
+    /// <summary>
+    /// Starts the router and the publisher in <paramref name="system"/>. Sinks are called one at a time
+    /// from the publisher's thread, in order; they need not be thread-safe but should not block for long.
+    /// </summary>
+    public static ProcessPipeline Start(ActorSystem system, ProcessActorSettings settings, ForklineMetrics metrics, IEnumerable<IEnrichedEventSink> sinks)
+    {
+        settings.Validate();
+        system.Settings.InjectTopLevelFallback(ConfigurationFactory.ParseString(
+            $"{PinnedDispatcherId} {{ type = PinnedDispatcher, executor = fork-join-executor }}"));
+        var instance = Interlocked.Increment(ref s_instances);
+        IEnrichedEventSink[] sinkList = [.. sinks];
+        var publisher = system.ActorOf(
+            Props.Create(() => new EnrichedEventPublisher(sinkList, metrics, settings.MismatchWarningInterval))
+                .WithDispatcher(PinnedDispatcherId),
+            $"enriched-event-publisher-{instance}");
+        var snapshots = new ProcessSnapshots(settings.NodeName, settings.BootClock);
+        var dependencies = new ProcessActorDependencies(settings, metrics, snapshots, publisher);
+        var router = system.ActorOf(
+            Props.Create(() => new ProcessRouter(dependencies)).WithDispatcher(PinnedDispatcherId),
+            $"process-router-{instance}");
+        return new ProcessPipeline(router, publisher, metrics.Kinds);
+    }
+
+    public void OnEvent(KernelEvent kernelEvent)
+    {
+        if (_stopped)
+            throw new InvalidOperationException($"the process pipeline is stopped; {kernelEvent} arrived after StopAsync: stop the event source first");
+        var kind = kernelEvent switch
+        {
+            HookEvent => _kinds.Hook,
+            ExecEvent => _kinds.Exec,
+            ExitEvent => _kinds.Exit,
+            CloneEvent => _kinds.Clone,
+            _ => throw new ArgumentException($"unknown kernel event type {kernelEvent.GetType().Name}: {kernelEvent}", nameof(kernelEvent)),
+        };
+        kind.Inc();
+        _router.Tell(kernelEvent, ActorRefs.NoSender);
+    }
+
+    /// <summary>Completes once every event delivered before the call has reached the sinks (or waits in the out-of-order cache).</summary>
+    public Task FlushAsync(TimeSpan timeout) => _router.Ask<Flushed>(Flush.Instance, timeout);
+
+    public Task<ProcessPipelineStatus> GetStatusAsync(TimeSpan timeout) =>
+        _router.Ask<ProcessPipelineStatus>(GetStatus.Instance, timeout);
+
+    /// <summary>
+    /// Emits what still waits in the out-of-order cache (flagged incomplete), lets every event reach the
+    /// sinks, then stops the actors. Stop the event source before.
+    /// </summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await _router.Ask<Flushed>(GiveUpWaitingAndFlush.Instance, timeout);
+        await _router.GracefulStop(timeout);
+        await _publisher.GracefulStop(timeout);
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(DisposeTimeout);
+}

@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.Event;
+using Forkline.Contracts.Snapshots;
+using Forkline.ProcessActors.Metrics;
+using Forkline.ProcessActors.Process;
+using Forkline.ProcessActors.Routing;
+using Prometheus;
+
+namespace Forkline.ProcessActors.Publishing;
+
+/// <summary>From the flush barrier: answer ReplyTo once everything published before this has reached the sinks.</summary>
+internal sealed record PublisherFlush(IActorRef ReplyTo);
+
+/// <summary>
+/// Hands enriched events to the sinks, one at a time and in arrival order, on its own thread (pinned
+/// dispatcher). Sinks therefore need not be thread-safe, and a slow sink delays output, never process
+/// tracking. A sink that throws loses that event for itself only: counted and logged, the others still get it.
+/// Accepts: EnrichedEvent, PublisherFlush.
+/// </summary>
+internal sealed class EnrichedEventPublisher : UntypedActor
+{
+    private readonly IEnrichedEventSink[] _sinks;
+    private readonly Counter.Child[] _failures;
+    private readonly RateLimiter _failureWarnings;
+
+    public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, ForklineMetrics metrics, TimeSpan warningInterval)
+    {
+        _sinks = [.. sinks];
+        _failures = new Counter.Child[_sinks.Length];
+        for (var i = 0; i < _sinks.Length; i++)
+            _failures[i] = metrics.SinkFailuresTotal.WithLabels(_sinks[i].GetType().Name);
+        _failureWarnings = new RateLimiter(warningInterval);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case EnrichedEvent enriched:
+                Deliver(enriched);
+                break;
+            case PublisherFlush flush:
+                flush.ReplyTo.Tell(Flushed.Instance);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Deliver(EnrichedEvent enriched)
+    {
+        for (var i = 0; i < _sinks.Length; i++)
+        {
+            try
+            {
+                _sinks[i].OnEnriched(enriched);
+            }
+            catch (Exception failure)
+            {
+                // One sink's bug or full disk must not stop the other sinks or the process actors.
+                _failures[i].Inc();
+                if (_failureWarnings.TryAcquire(out var suppressed))
+                    Context.GetLogger().Error(failure,
+                        "sink {0} failed on the {1} event of exec_id {2} (binary {3}); that sink lost this event " +
+                        "(forkline_sink_failures_total counts them); {4} more failures suppressed since the last message",
+                        _sinks[i].GetType().Name, enriched.Kind, enriched.Process.ExecId, enriched.Process.Binary, suppressed);
+            }
+        }
+    }
+}

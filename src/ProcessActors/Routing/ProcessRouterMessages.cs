@@ -1,0 +1,43 @@
+using Forkline.Contracts.Identity;
+
+namespace Forkline.ProcessActors.Routing;
+
+// Besides these, the router receives the KernelEvent values of the pipeline as they are.
+
+/// <summary>From a process actor whose image ended, grace passed and children are gone: it may stop.</summary>
+internal sealed record ReleaseRequest(ProcessKey Key, int ChildrenAddedSeen);
+
+/// <summary>From a process actor: every event routed to it before Drain has been emitted.</summary>
+internal sealed class Drained
+{
+    public static readonly Drained Instance = new();
+}
+
+/// <summary>Timer: retry the events waiting in the out-of-order cache and give up the old ones.</summary>
+internal sealed class RetryWaitingEvents
+{
+    public static readonly RetryWaitingEvents Instance = new();
+}
+
+/// <summary>Ask: reply Flushed once every event sent before it has reached the sinks.</summary>
+internal sealed class Flush
+{
+    public static readonly Flush Instance = new();
+}
+
+/// <summary>Ask: give up every waiting event (emitted incomplete), then flush.</summary>
+internal sealed class GiveUpWaitingAndFlush
+{
+    public static readonly GiveUpWaitingAndFlush Instance = new();
+}
+
+internal sealed class Flushed
+{
+    public static readonly Flushed Instance = new();
+}
+
+/// <summary>Ask: reply ProcessPipelineStatus.</summary>
+internal sealed class GetStatus
+{
+    public static readonly GetStatus Instance = new();
+}

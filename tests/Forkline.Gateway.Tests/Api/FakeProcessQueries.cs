@@ -1,0 +1,158 @@
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Queries;
+
+namespace Forkline.Gateway.Tests.Api;
+
+/// <summary>
+/// In-memory queries behind the API under test: the API's job is transport and validation, the
+/// persistence behind the real queries is tested on its own. Records what the API asked for.
+/// </summary>
+internal sealed class FakeProcessQueries : IProcessQueries
+{
+    private readonly Channel<EnrichedEvent> _live = Channel.CreateUnbounded<EnrichedEvent>();
+
+    public List<ProcessRecord> Processes { get; } = [];
+    public List<EnrichedEvent> History { get; } = [];
+
+    /// <summary>When set, every query throws it: a fault the API did not anticipate.</summary>
+    public Exception? Fault { get; set; }
+
+    public ProcessListQuery? LastListQuery { get; private set; }
+    public EventStreamFilter? LastStreamFilter { get; private set; }
+    public (string Host, DateTime From, DateTime To)? LastReplay { get; private set; }
+    public int LastDescendantDepth { get; private set; } = -1;
+    public TaskCompletionSource StreamOpened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource StreamEnded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Publish(EnrichedEvent enriched) => _live.Writer.TryWrite(enriched);
+
+    public Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct)
+    {
+        ThrowFault();
+        return Task.FromResult(Find(execId));
+    }
+
+    public Task<LineageResult?> GetLineageAsync(string execId, int descendantDepth, CancellationToken ct)
+    {
+        ThrowFault();
+        LastDescendantDepth = descendantDepth;
+        if (Find(execId) is not { } process) return Task.FromResult<LineageResult?>(null);
+        var ancestors = new List<ProcessRecord>();
+        for (var parent = Find(process.ParentExecId); parent is not null; parent = Find(parent.ParentExecId))
+            ancestors.Add(parent);
+        var descendants = new List<ProcessRecord>();
+        var generation = new List<ProcessRecord> { process };
+        for (var depth = 0; depth < descendantDepth && generation.Count > 0; depth++)
+        {
+            generation = Processes.Where(child => generation.Any(p => p.ExecId == child.ParentExecId)).ToList();
+            descendants.AddRange(generation);
+        }
+        return Task.FromResult<LineageResult?>(new LineageResult(process, ancestors, descendants));
+    }
+
+    public Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
+    {
+        ThrowFault();
+        LastListQuery = query;
+        IReadOnlyList<ProcessRecord> matching = Processes
+            .Where(p => p.Host == query.Host && (query.Live is null || p.Live == query.Live))
+            .ToList();
+        return Task.FromResult(matching);
+    }
+
+    public async IAsyncEnumerable<EnrichedEvent> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
+    {
+        ThrowFault();
+        LastStreamFilter = filter;
+        StreamOpened.TrySetResult();
+        try
+        {
+            await foreach (var enriched in _live.Reader.ReadAllAsync(ct))
+                yield return enriched;
+        }
+        finally
+        {
+            StreamEnded.TrySetResult();
+        }
+    }
+
+    public async IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, [EnumeratorCancellation] CancellationToken ct)
+    {
+        ThrowFault();
+        LastReplay = (host, from, to);
+        foreach (var enriched in History)
+        {
+            ct.ThrowIfCancellationRequested();
+            await Task.Yield();
+            yield return enriched;
+        }
+    }
+
+    private ProcessRecord? Find(string? execId) => Processes.FirstOrDefault(p => p.ExecId == execId);
+
+    private void ThrowFault()
+    {
+        if (Fault is not null) throw Fault;
+    }
+}
+
+/// <summary>Test processes and events of a small tree on host "node-a": init(1) -> bash(100) -> sleep(200).</summary>
+internal static class SampleProcesses
+{
+    public const string Host = "node-a";
+    public static readonly DateTime Boot = new(2025, 1, 31, 12, 0, 0, DateTimeKind.Utc);
+
+    public static readonly ExecId InitId = new(Host, 1_000, 1);
+    public static readonly ExecId BashId = new(Host, 2_000, 100);
+    public static readonly ExecId SleepId = new(Host, 3_000, 200);
+
+    public static ProcessRecord Init => Record(InitId, parent: null, "/sbin/init", "", live: true);
+    public static ProcessRecord Bash => Record(BashId, InitId, "/bin/bash", "-c 'sleep 0.2'", live: true);
+    public static ProcessRecord Sleep => Record(SleepId, BashId, "/bin/sleep", "0.2", live: false) with
+    {
+        ExitTime = Boot.AddSeconds(3.2),
+        ExitStatus = 0,
+        ExitSignal = 0,
+    };
+
+    public static FakeProcessQueries NewQueries()
+    {
+        var queries = new FakeProcessQueries();
+        queries.Processes.AddRange([Init, Bash, Sleep]);
+        return queries;
+    }
+
+    public static EnrichedExec Exec(ExecId id, ExecId parent, string binary) =>
+        new(Host, Boot.AddTicks((long)id.StartKtime), id.StartKtime, Snapshot(id, parent, binary), null, null);
+
+    public static EnrichedExit Exit(ExecId id, ExecId parent, string binary, int status)
+    {
+        var time = Boot.AddSeconds(10);
+        var snapshot = Snapshot(id, parent, binary) with { Exit = new ProcessExit(status, 0, id.StartKtime + 10, time, id.Pid) };
+        return new EnrichedExit(Host, time, id.StartKtime + 10, snapshot, null, null);
+    }
+
+    /// <summary>An exec_id whose base64 form contains '/', which HTTP paths must carry through.</summary>
+    public static ExecId IdWithSlash()
+    {
+        for (var pid = 1; pid < 1_000_000; pid++)
+        {
+            var id = new ExecId("node-?", 4_000, pid);
+            if (id.Encode().Contains('/')) return id;
+        }
+        throw new InvalidOperationException("no exec_id with '/' among the first million pids; pick another node name");
+    }
+
+    private static ProcessRecord Record(ExecId id, ExecId? parent, string binary, string arguments, bool live) =>
+        new(id.Encode(), Host, id.Pid, parent?.Encode(), binary, arguments, "/", 0, Boot.AddTicks((long)id.StartKtime),
+            ExitTime: null, ExitStatus: null, ExitSignal: null, live);
+
+    private static ProcessSnapshot Snapshot(ExecId id, ExecId parent, string binary) =>
+        new(id, parent, id.Pid, binary, ["arg1", "arg2"], "/tmp", new Credentials(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000),
+            default, default, 1000, 0, id.StartKtime, Boot.AddTicks((long)id.StartKtime), ProcessFlags.Exec);
+}

@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Forkline.Contracts.Api;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Api;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using static Forkline.Gateway.Tests.Api.SampleProcesses;
+
+namespace Forkline.Gateway.Tests.Api;
+
+public sealed class GrpcApiTests : IAsyncLifetime
+{
+    private ApiTestServer _api = null!;
+
+    public async Task InitializeAsync() => _api = await ApiTestServer.StartAsync(NewQueries());
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task GetProcess_returns_an_exited_process_with_its_exit()
+    {
+        var response = await _api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = SleepId.Encode() });
+
+        var process = response.Process;
+        Assert.Equal(SleepId.Encode(), process.ExecId);
+        Assert.Equal(Host, process.Host);
+        Assert.Equal(200, process.Pid);
+        Assert.Equal(BashId.Encode(), process.ParentExecId);
+        Assert.Equal("/bin/sleep", process.Binary);
+        Assert.Equal("0.2", process.Arguments);
+        Assert.False(process.Live);
+        Assert.Equal(Sleep.StartTime, process.StartTime.ToDateTime());
+        Assert.Equal(Sleep.ExitTime, process.ExitTime.ToDateTime());
+        Assert.True(process.HasExitStatus);
+        Assert.Equal(0, process.ExitStatus);
+    }
+
+    [Fact]
+    public async Task GetProcess_of_a_live_process_has_no_exit_fields()
+    {
+        var process = (await _api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() })).Process;
+
+        Assert.True(process.Live);
+        Assert.Null(process.ExitTime);
+        Assert.False(process.HasExitStatus);
+        Assert.False(process.HasExitSignal);
+    }
+
+    [Fact]
+    public async Task GetLineage_returns_ancestors_parent_first_and_descendants_to_the_requested_depth()
+    {
+        var lineage = await _api.Grpc.GetLineageAsync(new GetLineageRequest { ExecId = BashId.Encode(), DescendantDepth = 5 });
+
+        Assert.Equal(BashId.Encode(), lineage.Process.ExecId);
+        Assert.Equal([InitId.Encode()], lineage.Ancestors.Select(p => p.ExecId));
+        Assert.Equal([SleepId.Encode()], lineage.Descendants.Select(p => p.ExecId));
+        Assert.Equal(5, _api.Queries.LastDescendantDepth);
+    }
+
+    [Fact]
+    public async Task GetLineage_without_a_depth_asks_for_the_default_depth()
+    {
+        await _api.Grpc.GetLineageAsync(new GetLineageRequest { ExecId = SleepId.Encode() });
+
+        Assert.Equal(ApiInput.DefaultDescendantDepth, _api.Queries.LastDescendantDepth);
+    }
+
+    [Fact]
+    public async Task ListProcesses_hands_every_filter_to_the_queries()
+    {
+        var since = Boot.AddHours(-1);
+        var until = Boot.AddHours(1);
+        var response = await _api.Grpc.ListProcessesAsync(new ListProcessesRequest
+        {
+            Host = Host,
+            BinaryRegex = "^/bin/",
+            Pid = 100,
+            Live = true,
+            Since = Timestamp.FromDateTime(since),
+            Until = Timestamp.FromDateTime(until),
+        });
+
+        Assert.Equal([InitId.Encode(), BashId.Encode()], response.Processes.Select(p => p.ExecId));
+        var query = _api.Queries.LastListQuery!;
+        Assert.Equal(Host, query.Host);
+        Assert.Equal("^/bin/", query.BinaryRegex);
+        Assert.Equal(100, query.Pid);
+        Assert.True(query.Live);
+        Assert.Equal(since, query.StartedAfter);
+        Assert.Equal(until, query.StartedBefore);
+        Assert.Equal(ApiInput.DefaultListLimit, query.Limit);
+    }
+
+    [Fact]
+    public async Task StreamEvents_delivers_published_events_and_ends_when_the_caller_cancels()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = _api.Grpc.StreamEvents(
+            new StreamEventsRequest { Hosts = { Host }, Kinds = { EventKind.Exec, EventKind.Exit }, Pid = 200 },
+            cancellationToken: cancel.Token);
+        await _api.Queries.StreamOpened.Task.WaitAsync(cancel.Token);
+        _api.Queries.Publish(Exec(SleepId, BashId, "/bin/sleep"));
+        _api.Queries.Publish(Exit(SleepId, BashId, "/bin/sleep", status: 1));
+
+        Assert.True(await call.ResponseStream.MoveNext(cancel.Token));
+        var exec = call.ResponseStream.Current;
+        Assert.True(await call.ResponseStream.MoveNext(cancel.Token));
+        var exit = call.ResponseStream.Current;
+        await cancel.CancelAsync();
+
+        Assert.Equal(EventKind.Exec, exec.Kind);
+        Assert.Equal(SleepId.Encode(), exec.ExecId);
+        Assert.Equal(Host, exec.Host);
+        Assert.Equal("/bin/sleep", exec.Process.Binary);
+        Assert.Equal(SleepId.Encode(), JsonDocument.Parse(exec.Json).RootElement
+            .GetProperty("process_exec").GetProperty("process").GetProperty("exec_id").GetString());
+        Assert.Equal(EventKind.Exit, exit.Kind);
+        Assert.Equal(1, exit.Process.ExitStatus);
+        var filter = _api.Queries.LastStreamFilter!;
+        Assert.Equal([Host], filter.Hosts!);
+        Assert.Equal(new HashSet<EnrichedKind> { EnrichedKind.Exec, EnrichedKind.Exit }, filter.Kinds!);
+        Assert.Equal(200, filter.Pid);
+        await _api.Queries.StreamEnded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Replay_streams_the_history_in_order_and_asks_for_the_requested_window()
+    {
+        _api.Queries.History.AddRange([Exec(BashId, InitId, "/bin/bash"), Exec(SleepId, BashId, "/bin/sleep"), Exit(SleepId, BashId, "/bin/sleep", 0)]);
+        var since = Boot.AddMinutes(-5);
+        var until = Boot.AddMinutes(5);
+
+        using var call = _api.Grpc.Replay(new ReplayRequest
+        {
+            Host = Host, Since = Timestamp.FromDateTime(since), Until = Timestamp.FromDateTime(until),
+        });
+        var received = new List<Event>();
+        await foreach (var replayed in call.ResponseStream.ReadAllAsync()) received.Add(replayed);
+
+        Assert.Equal(
+            [(EventKind.Exec, BashId.Encode()), (EventKind.Exec, SleepId.Encode()), (EventKind.Exit, SleepId.Encode())],
+            received.Select(e => (e.Kind, e.ExecId)));
+        Assert.Equal((Host, since, until), _api.Queries.LastReplay);
+    }
+
+    [Fact]
+    public async Task Stopping_the_server_ends_an_open_stream_with_unavailable()
+    {
+        using var call = _api.Grpc.StreamEvents(new StreamEventsRequest());
+        await _api.Queries.StreamOpened.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await _api.Server.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+    }
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text.Json;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Api;
+using static Forkline.Gateway.Tests.Api.SampleProcesses;
+
+namespace Forkline.Gateway.Tests.Api;
+
+public sealed class HttpApiTests : IAsyncLifetime
+{
+    private ApiTestServer _api = null!;
+
+    public async Task InitializeAsync() => _api = await ApiTestServer.StartAsync(NewQueries());
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task Get_process_returns_the_process_with_snake_case_fields()
+    {
+        using var response = await _api.Http.GetAsync($"/api/v1/processes/{SleepId.Encode()}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var process = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("process");
+        Assert.Equal(SleepId.Encode(), process.GetProperty("exec_id").GetString());
+        Assert.Equal(BashId.Encode(), process.GetProperty("parent_exec_id").GetString());
+        Assert.Equal(200, process.GetProperty("pid").GetInt32());
+        Assert.False(process.GetProperty("live").GetBoolean());
+        Assert.Equal("2025-01-31T12:00:03.200Z", process.GetProperty("exit_time").GetString());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_exec_id_containing_a_slash_reaches_the_queries_raw_or_url_encoded(bool encoded)
+    {
+        var id = IdWithSlash().Encode();
+        _api.Queries.Processes.Add(Init with { ExecId = id });
+        var path = encoded ? Uri.EscapeDataString(id) : id;
+
+        using var response = await _api.Http.GetAsync($"/api/v1/processes/{path}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var process = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("process");
+        Assert.Equal(id, process.GetProperty("exec_id").GetString());
+    }
+
+    [Fact]
+    public async Task Lineage_returns_ancestors_and_descendants_to_the_depth_parameter()
+    {
+        using var response = await _api.Http.GetAsync($"/api/v1/lineage/{SleepId.Encode()}?depth=2");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var lineage = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(
+            [BashId.Encode(), InitId.Encode()],
+            lineage.GetProperty("ancestors").EnumerateArray().Select(p => p.GetProperty("exec_id").GetString()));
+        Assert.Empty(lineage.GetProperty("descendants").EnumerateArray());
+        Assert.Equal(2, _api.Queries.LastDescendantDepth);
+    }
+
+    [Fact]
+    public async Task Host_processes_hands_the_query_parameters_to_the_queries()
+    {
+        using var response = await _api.Http.GetAsync(
+            $"/api/v1/hosts/{Host}/processes?binary=sleep&pid=200&live=false&since=2025-01-31T11:00:00Z&until=2025-01-31T13:00:00%2B01:00&limit=5");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var processes = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("processes");
+        Assert.Equal([SleepId.Encode()], processes.EnumerateArray().Select(p => p.GetProperty("exec_id").GetString()));
+        var query = _api.Queries.LastListQuery!;
+        Assert.Equal(("sleep", 200, false, 5), (query.BinaryRegex, query.Pid, query.Live, query.Limit));
+        Assert.Equal(new DateTime(2025, 1, 31, 11, 0, 0, DateTimeKind.Utc), query.StartedAfter);
+        Assert.Equal(new DateTime(2025, 1, 31, 12, 0, 0, DateTimeKind.Utc), query.StartedBefore);
+    }
+
+    [Fact]
+    public async Task Events_stream_ndjson_export_lines_until_the_caller_hangs_up()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await _api.Http.GetAsync(
+            $"/api/v1/events?host={Host}&type=exec,exit&exec_id={SleepId.Encode()}&binary=sleep",
+            HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        using var lines = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+
+        _api.Queries.Publish(Exec(SleepId, BashId, "/bin/sleep"));
+        var first = await lines.ReadLineAsync(cancel.Token);
+        _api.Queries.Publish(Exit(SleepId, BashId, "/bin/sleep", 0));
+        var second = await lines.ReadLineAsync(cancel.Token);
+        response.Dispose();
+
+        Assert.True(JsonDocument.Parse(first!).RootElement.TryGetProperty("process_exec", out _));
+        Assert.True(JsonDocument.Parse(second!).RootElement.TryGetProperty("process_exit", out _));
+        Assert.Equal(SleepId.Encode(), _api.Queries.LastStreamFilter!.ExecId);
+        Assert.Equal("sleep", _api.Queries.LastStreamFilter.BinaryRegex);
+        await _api.Queries.StreamEnded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Replay_returns_the_history_as_ndjson_in_order()
+    {
+        var history = new EnrichedEvent[] { Exec(BashId, InitId, "/bin/bash"), Exec(SleepId, BashId, "/bin/sleep"), Exit(SleepId, BashId, "/bin/sleep", 0) };
+        _api.Queries.History.AddRange(history);
+
+        var body = await _api.Http.GetStringAsync($"/api/v1/hosts/{Host}/replay?since=2025-01-31T11:00:00Z");
+
+        var formatter = new TetragonShapeJsonFormatter();
+        Assert.Equal(history.Select(formatter.Format), body.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(new DateTime(2025, 1, 31, 11, 0, 0, DateTimeKind.Utc), _api.Queries.LastReplay!.Value.From);
+    }
+
+    [Fact]
+    public async Task Health_is_ok_and_readiness_follows_the_gateway()
+    {
+        var ready = false;
+        await using var api = await ApiTestServer.StartAsync(NewQueries(), new ApiSettings { IsReady = () => ready });
+
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await api.Http.GetAsync("/readyz")).StatusCode);
+        ready = true;
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync("/readyz")).StatusCode);
+    }
+}

@@ -1,0 +1,45 @@
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.HostTree;
+using Prometheus;
+
+namespace Forkline.Gateway.Tests.Support;
+
+/// <summary>Starts Forkline nodes on loopback with test-friendly timings (short flush, ack and poll intervals).</summary>
+public static class TestNodes
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    public static GatewaySettings Settings(string dataDirectory, bool collector = true, bool gateway = true, IReadOnlyList<string>? seeds = null,
+        int snapshotEvery = 5_000, bool persistHooks = false) => new(
+        Collector: collector,
+        Gateway: gateway,
+        Port: 0,
+        SeedNodes: seeds,
+        DataDirectory: dataDirectory,
+        HostTree: new HostTreeSettings(SnapshotEvery: snapshotEvery, PersistHooks: persistHooks),
+        Forwarder: new ForwarderSettings(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2)),
+        Projection: new ProjectionSettings(GroupWindow: TimeSpan.FromMilliseconds(20)),
+        QueryRefreshInterval: TimeSpan.FromMilliseconds(100),
+        AskTimeout: TimeSpan.FromSeconds(20),
+        MetricsRegistry: Metrics.NewCustomRegistry());
+
+    public static async Task<GatewayNode> StartAsync(GatewaySettings settings)
+    {
+        var node = await GatewayNode.StartAsync(settings);
+        await node.WaitUntilUpAsync(Patience);
+        return node;
+    }
+
+    /// <summary>Polls until the condition holds; fails the test with <paramref name="what"/> when it never does.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? Patience);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"never happened within {(within ?? Patience).TotalSeconds} s: {what}");
+            await Task.Delay(50);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using Forkline.Contracts.Events;
+using Xunit.Abstractions;
+
+namespace Forkline.Kernel.Tests;
+
+[Collection(KernelCollection.Name)]
+public sealed class ProcessLifecycleTests(ITestOutputHelper output)
+{
+    [KernelFact]
+    public async Task Shell_script_yields_execs_with_parent_chain_and_one_exit_per_process_with_its_status()
+    {
+        using var session = CollectorSession.Start(output);
+        using var shell = Workloads.Start("/bin/sh", "-c", "/bin/true; sleep 0.1; exit 3");
+        await Workloads.RunToExitAsync(shell, expectedExitCode: 3);
+        await session.Events.WaitFor<ExitEvent>(exit => exit.Pid == shell.Id, "exit of sh", CollectorSession.EventTimeout);
+        var all = await session.StopAsync();
+
+        var events = ProcessTree.Of(all, ProcessTree.Subtree(all, shell.Id));
+        var execs = events.OfType<ExecEvent>().ToList();
+        var sh = Assert.Single(execs, exec => exec.Pid == shell.Id);
+        var truePath = Assert.Single(execs, exec => exec.Filename == "/bin/true");
+        var sleep = Assert.Single(execs, exec => exec.Filename.EndsWith("/sleep", StringComparison.Ordinal));
+        Assert.Equal("/bin/sh", sh.Filename);
+        Assert.Equal<string>(["/bin/sh", "-c", "/bin/true; sleep 0.1; exit 3"], sh.Arguments);
+        Assert.Equal(sh.Key, truePath.Parent);
+        Assert.Equal(sh.Key, sleep.Parent);
+        Assert.Equal<string>(["sleep", "0.1"], sleep.Arguments);
+        foreach (var child in new[] { truePath, sleep })
+        {
+            var clone = Assert.Single(events.OfType<CloneEvent>(), clone => clone.Pid == child.Pid);
+            Assert.Equal(sh.Key, clone.Parent);
+            Assert.Equal(clone.Key, child.Replaced);
+        }
+
+        foreach (var kernelEvent in events.Where(e => e is CloneEvent or ExecEvent or ExitEvent))
+            Assert.True(kernelEvent.Tid == kernelEvent.Pid, $"TID {kernelEvent.Tid} != PID {kernelEvent.Pid} on {kernelEvent}");
+
+        foreach (var exec in execs)
+        {
+            var exit = Assert.Single(events.OfType<ExitEvent>(), exit => exit.Pid == exec.Pid);
+            Assert.Equal(exec.Key, exit.Key);
+        }
+        var shExit = events.OfType<ExitEvent>().Single(exit => exit.Pid == shell.Id);
+        Assert.Equal(3, shExit.Status);
+        Assert.Equal(0, shExit.Signal);
+    }
+
+    [KernelFact]
+    public async Task Process_killed_by_SIGKILL_reports_signal_9()
+    {
+        using var session = CollectorSession.Start(output);
+        using var sleeper = Workloads.Start("/bin/sleep", "30");
+        await session.Events.WaitFor<ExecEvent>(exec => exec.Pid == sleeper.Id, "exec of sleep", CollectorSession.EventTimeout);
+        sleeper.Kill();
+        await sleeper.WaitForExitAsync();
+
+        var exit = await session.Events.WaitFor<ExitEvent>(exit => exit.Pid == sleeper.Id, "exit of sleep", CollectorSession.EventTimeout);
+
+        Assert.Equal(9, exit.Signal);
+        Assert.Equal(exit.Pid, exit.Tid);
+    }
+}
