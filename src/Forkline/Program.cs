@@ -8,4 +8,5 @@ root.Subcommands.Add(PsCommand.Create());
 root.Subcommands.Add(TreeCommand.Create());
 root.Subcommands.Add(LineageCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
+root.Subcommands.Add(GatewayNodeCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -21,11 +21,16 @@ public sealed class HostTreePersistenceTests : IDisposable
         events.Add(host.Exec(worker, init));
 
         IReadOnlyList<ProcessRecord> before;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
         {
+            Console.WriteLine($"TIMING up {sw.ElapsedMilliseconds}");
             await SendAsync(node, events);
+            Console.WriteLine($"TIMING sent {sw.ElapsedMilliseconds}");
             before = await node.Queries!.ListProcessesAsync(new ProcessListQuery("node-a", Live: true), CancellationToken.None);
+            Console.WriteLine($"TIMING listed {sw.ElapsedMilliseconds}");
         }
+        Console.WriteLine($"TIMING down {sw.ElapsedMilliseconds}");
 
         Assert.Equal([init.ExecId.Encode(), bash.ExecId.Encode(), sh.ExecId.Encode(), worker.ExecId.Encode()], before.Select(p => p.ExecId));
 

@@ -40,7 +40,7 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
 
         await FeedAndFlush(pipeline,
             Exec(Bash, ProcessKey.None, "/bin/bash"),
-            Exec(sh, Bash, "/bin/sh", replaced: Key(200, 2_000)),
+            Exec(sh, Bash, "/bin/sh"),
             Exec(sleep, Bash, "/bin/sleep", replaced: sh),
             Exit(sleep, 3_000));
 
@@ -169,13 +169,16 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
         await using var pipeline = StartPipeline();
         var lost = Key(200, 2_000);
 
+        var reuse = Key(200, 9_000);
+
         await FeedAndFlush(pipeline,
             Exec(Bash, ProcessKey.None, "/bin/bash"),
             Exec(lost, Bash, "/bin/lost"),
-            Exec(Key(200, 9_000), Bash, "/bin/new"));
+            Clone(reuse, Bash),
+            Exec(Key(200, 9_100), Bash, "/bin/new", replaced: reuse));
 
         Assert.Equal(1, Value(Metrics.ExitsMissingTotal));
-        // The old image ends (no exit will come) and goes after its grace; bash and the new one stay.
+        // The old image and the fork end (no exit will come for them) and go after their grace.
         await AwaitAssertAsync(async () =>
             Assert.Equal(2, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses), Patience);
     }

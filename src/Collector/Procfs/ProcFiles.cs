@@ -13,10 +13,11 @@ internal static class ProcFiles
 {
     private const int PathMax = 4096;
 
-    public static ProcFileOutcome TryRead(string path, out byte[] content, out string failure)
+    /// <param name="error">Why a Failed read failed ("Permission denied (errno 13)").</param>
+    public static ProcFileOutcome TryRead(string path, out byte[] content, out string error)
     {
         content = [];
-        failure = "";
+        error = "";
         try
         {
             content = File.ReadAllBytes(path);
@@ -29,15 +30,15 @@ internal static class ProcFiles
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            failure = $"reading {path} failed: {e.Message}";
+            error = e.Message;
             return ProcFileOutcome.Failed;
         }
     }
 
-    public static ProcFileOutcome TryReadLink(string path, out byte[] target, out string failure)
+    public static ProcFileOutcome TryReadLink(string path, out byte[] target, out string error)
     {
         target = [];
-        failure = "";
+        error = "";
         Span<byte> buffer = stackalloc byte[PathMax];
         var length = ProcfsNative.ReadLink(path, buffer);
         if (length >= 0)
@@ -46,7 +47,10 @@ internal static class ProcFiles
             return ProcFileOutcome.Read;
         }
         if (-length is ProcfsNative.ENOENT or ProcfsNative.ESRCH) return ProcFileOutcome.Gone;
-        failure = $"readlink {path} failed: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(-length)} (errno {-length})";
+        error = DescribeErrno(-length);
         return ProcFileOutcome.Failed;
     }
+
+    public static string DescribeErrno(int errno) =>
+        $"{System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 }

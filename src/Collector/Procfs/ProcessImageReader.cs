@@ -40,9 +40,13 @@ internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Act
 
     private readonly ulong _clockTicksPerSecond = (ulong)ProcfsNative.ClockTicksPerSecond();
 
+    /// <summary>Optional reads of the current process that failed: (error, file), reported as one line.</summary>
+    private readonly List<(string Error, string File)> _fieldFailures = [];
+
     public ProcessImage? Read(int pid, out ProcessReadOutcome outcome)
     {
         var leaderDirectory = $"{procRoot}/{pid}";
+        _fieldFailures.Clear();
         try
         {
             var stat = ReadStat(leaderDirectory);
@@ -65,6 +69,7 @@ internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Act
             // Every read above may have raced with an exit and a pid reuse: the image is only
             // trusted when the pid still names the same start afterwards.
             outcome = ReadStat(leaderDirectory).StartTicks == stat.StartTicks ? ProcessReadOutcome.Read : ProcessReadOutcome.Vanished;
+            if (outcome == ProcessReadOutcome.Read && _fieldFailures.Count > 0) ReportFieldFailures(pid, stat.Comm);
             return outcome == ProcessReadOutcome.Read ? image : null;
         }
         catch (ProcessGoneException)
@@ -121,28 +126,41 @@ internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Act
         var inode = ProcfsNative.InodeOf(directoryPath);
         if (inode >= 0) return (ulong)inode;
         // ENOENT: the cgroup was removed after the process left it; nothing to name.
-        if (-inode != ProcfsNative.ENOENT)
-            reportFailure($"procfs bootstrap: stat {directoryPath} failed: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage((int)-inode)}; cgroup id left 0");
+        if (-inode != ProcfsNative.ENOENT) _fieldFailures.Add((ProcFiles.DescribeErrno((int)-inode), $"stat {directoryPath}"));
         return 0;
     }
 
-    private static byte[] ReadRequired(string path) => ProcFiles.TryRead(path, out var content, out var failure) switch
+    private static byte[] ReadRequired(string path) => ProcFiles.TryRead(path, out var content, out var error) switch
     {
         ProcFileOutcome.Read => content,
         ProcFileOutcome.Gone => throw new ProcessGoneException(),
-        _ => throw new ProcfsReadException(failure),
+        _ => throw new ProcfsReadException($"reading {path} failed: {error}"),
     };
 
     private byte[]? ReadOptional(string path) =>
-        Optional(ProcFiles.TryRead(path, out var content, out var failure), content, failure);
+        Optional(ProcFiles.TryRead(path, out var content, out var error), content, error, path);
 
     private byte[]? ReadLinkOptional(string path) =>
-        Optional(ProcFiles.TryReadLink(path, out var target, out var failure), target, failure);
+        Optional(ProcFiles.TryReadLink(path, out var target, out var error), target, error, $"readlink {path}");
 
-    private byte[]? Optional(ProcFileOutcome outcome, byte[] value, string failure)
+    private byte[]? Optional(ProcFileOutcome outcome, byte[] value, string error, string what)
     {
-        if (outcome == ProcFileOutcome.Failed) reportFailure($"procfs bootstrap: {failure}; field left empty");
+        if (outcome == ProcFileOutcome.Failed) _fieldFailures.Add((error, what));
         return outcome == ProcFileOutcome.Read ? value : null;
+    }
+
+    /// <summary>One line per process, files grouped by error: ten "Permission denied" namespace links make one entry.</summary>
+    private void ReportFieldFailures(int pid, string comm)
+    {
+        var byError = new Dictionary<string, List<string>>();
+        foreach (var (error, file) in _fieldFailures)
+        {
+            if (!byError.TryGetValue(error, out var files)) byError[error] = files = [];
+            files.Add(file);
+        }
+        var parts = new List<string>(byError.Count);
+        foreach (var (error, files) in byError) parts.Add($"{string.Join(", ", files)}: {error}");
+        reportFailure($"procfs bootstrap: pid {pid} ({comm}): {string.Join("; ", parts)}; those fields are left empty");
     }
 
     private sealed class ProcessGoneException : Exception;

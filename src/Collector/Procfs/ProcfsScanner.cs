@@ -10,6 +10,7 @@ namespace Forkline.Collector.Procfs;
 /// predate the collector have lineage. Start = /proc/pid/stat starttime converted to boot-clock ns,
 /// the same clock BPF stamps; parent = ppid with the parent's own start.
 /// Zombies whose whole group exited are left out: they are dead and no later event names them.
+/// One scan at a time per instance.
 /// </summary>
 public sealed class ProcfsScanner
 {
@@ -25,8 +26,14 @@ public sealed class ProcfsScanner
     {
         _procRoot = procRoot;
         _reportError = reportError;
-        _reader = new ProcessImageReader(procRoot, cgroupRoot, CountFailure);
+        _reader = new ProcessImageReader(procRoot, UnifiedHierarchy(cgroupRoot), CountFailure);
     }
+
+    /// <summary>On a hybrid cgroup v1 + v2 host, the v2 hierarchy (the one BPF cgroup ids name) is mounted at unified/.</summary>
+    private static string UnifiedHierarchy(string cgroupRoot) =>
+        !File.Exists(Path.Combine(cgroupRoot, "cgroup.controllers")) && File.Exists(Path.Combine(cgroupRoot, "unified", "cgroup.controllers"))
+            ? Path.Combine(cgroupRoot, "unified")
+            : cgroupRoot;
 
     public ProcfsScan Scan()
     {

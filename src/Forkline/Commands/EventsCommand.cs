@@ -13,11 +13,7 @@ public static class EventsCommand
     {
         var gateway = GatewayCommand.GatewayOption();
         var json = GatewayCommand.JsonOption("each event as a line of the live JSON export (Tetragon's shape)");
-        var hosts = new Option<string[]>("--host")
-        {
-            Description = "Only these hosts (repeat the option or separate with commas; default: every host)",
-            AllowMultipleArgumentsPerToken = true,
-        };
+        var hosts = new Option<string[]>("--host") { Description = "Only these hosts (repeat the option or separate with commas; default: every host)" };
         var binary = new Option<string?>("--binary") { Description = "Only processes whose binary path matches this .NET regular expression" };
         var pid = new Option<int?>("--pid") { Description = "Only this process id" };
         var execId = new Option<string?>("--exec-id") { Description = "Only this process (its exec_id)" };

@@ -54,8 +54,11 @@ public sealed class ApiServer : IAsyncDisposable
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.ShutdownTimeout);
         builder.Services.AddRouting();
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         settings.ConfigureLogging(builder.Logging);
+        // A failed start is thrown to the caller with the fix; the host's own log of it would repeat it with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddGrpc(grpcOptions =>
         {
             // The error interceptor goes first so that it also maps the access interceptor's refusals.

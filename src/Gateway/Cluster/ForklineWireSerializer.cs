@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Collections.Immutable;
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
@@ -37,6 +38,11 @@ public sealed class ForklineWireSerializer(ExtendedActorSystem system) : Seriali
     public static IReadOnlyCollection<Type> BoundTypes => ManifestByType.Keys;
 
     public override int Identifier => SerializerId;
+
+    /// <summary>Binds every Forkline wire message to this serializer (never to Akka's default one).</summary>
+    public static SerializationSetup Setup() =>
+        SerializationSetup.Create(system => ImmutableHashSet.Create(
+            SerializerDetails.Create("forkline-wire", new ForklineWireSerializer(system), ImmutableHashSet.CreateRange(BoundTypes))));
 
     public override byte[] ToBinary(object obj) => obj is IMessage message
         ? message.ToByteArray()

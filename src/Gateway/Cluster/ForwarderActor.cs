@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Forkline.Contracts.Wire;
-using Forkline.Gateway.Metrics;
+using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.Cluster;
 

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Metrics;
+using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.Cluster;
 

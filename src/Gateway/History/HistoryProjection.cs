@@ -9,7 +9,7 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.HostTree;
-using Forkline.Gateway.Metrics;
+using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.History;
 

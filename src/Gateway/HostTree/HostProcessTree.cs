@@ -114,26 +114,28 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
 
     private void AddStarted(ProcessSnapshot started)
     {
-        var view = new TreeProcessView(started, ReplacedAt: null);
-        if (started.Exit is null && _liveImageByPid.TryGetValue(started.Pid, out var currentId)
-            && _processes.TryGetValue(currentId, out var current))
+        // Linked first: the image this one replaces may be its parent (exec chain) and must not be
+        // pruned as childless.
+        _processes[started.ExecId] = new TreeProcessView(started, ReplacedAt: null);
+        LinkToParent(started);
+        if (started.Exit is not null)
         {
-            if (current.Snapshot.StartKtime < started.StartKtime)
-            {
-                _processes[currentId] = current with { ReplacedAt = started.StartTime };
-                _liveImageByPid.Remove(started.Pid);
-                PruneFrom(currentId);
-            }
-            else
+            PruneFrom(started.ExecId);
+            return;
+        }
+        if (_liveImageByPid.TryGetValue(started.Pid, out var currentId) && _processes.TryGetValue(currentId, out var current))
+        {
+            if (current.Snapshot.StartKtime > started.StartKtime)
             {
                 // A late event of an image that a newer one has already replaced.
-                view = view with { ReplacedAt = current.Snapshot.StartTime };
+                _processes[started.ExecId] = new TreeProcessView(started, current.Snapshot.StartTime);
+                PruneFrom(started.ExecId);
+                return;
             }
+            _processes[currentId] = current with { ReplacedAt = started.StartTime };
+            PruneFrom(currentId);
         }
-        _processes[started.ExecId] = view;
-        LinkToParent(started);
-        if (view.Live) _liveImageByPid[started.Pid] = started.ExecId;
-        else PruneFrom(started.ExecId);
+        _liveImageByPid[started.Pid] = started.ExecId;
     }
 
     private void RecordExit(ProcessSnapshot exited)

@@ -6,7 +6,7 @@ using Akka.Persistence.Journal;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Metrics;
+using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.HostTree;
 

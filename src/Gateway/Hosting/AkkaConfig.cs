@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Akka.Configuration;
+using Akka.Persistence.Sql;
 
 namespace Forkline.Gateway.Hosting;
 
@@ -35,8 +36,9 @@ public static class AkkaConfig
               }
             }
             """);
-        if (settings.Gateway) hocon.AppendLine(Persistence(settings));
-        return ConfigurationFactory.ParseString(hocon.ToString());
+        if (!settings.Gateway) return ConfigurationFactory.ParseString(hocon.ToString());
+        hocon.AppendLine(Persistence(settings));
+        return ConfigurationFactory.ParseString(hocon.ToString()).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     private static string Persistence(GatewaySettings settings)

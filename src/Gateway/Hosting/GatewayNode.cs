@@ -1,13 +1,11 @@
-using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
-using Akka.Serialization;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
-using Forkline.Gateway.Metrics;
+using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Queries;
 using Prometheus;
 
@@ -67,7 +65,7 @@ public sealed class GatewayNode : IAsyncDisposable
 
         var system = ActorSystem.Create(GatewaySettings.SystemName, BootstrapSetup.Create()
             .WithConfig(AkkaConfig.For(settings))
-            .And(WireSerialization()));
+            .And(ForklineWireSerializer.Setup()));
         try
         {
             var cluster = Akka.Cluster.Cluster.Get(system);
@@ -117,9 +115,4 @@ public sealed class GatewayNode : IAsyncDisposable
     /// <summary>Leaves the cluster and stops (the forwarder counts what it could not deliver).</summary>
     public async ValueTask DisposeAsync() =>
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
-
-    /// <summary>Binds every Forkline wire message to the protobuf serializer (never the default one).</summary>
-    private static SerializationSetup WireSerialization() =>
-        SerializationSetup.Create(system => ImmutableHashSet.Create(SerializerDetails.Create(
-            "forkline-wire", new ForklineWireSerializer(system), ImmutableHashSet.CreateRange(ForklineWireSerializer.BoundTypes))));
 }

@@ -5,7 +5,8 @@ using Forkline.Contracts.Snapshots;
 namespace Forkline.ProcessActors.Export;
 
 /// <summary>What an <see cref="ExportSink"/> did: lines written, events dropped because the queue was
-/// full (the output did not keep up), events lost because formatting or writing failed.</summary>
+/// full (the output did not keep up), and failures: events that could not be formatted or written,
+/// plus flushes that failed (each may lose the lines since the previous flush).</summary>
 public readonly record struct ExportStatistics(long Written, long Dropped, long Failed);
 
 /// <summary>
@@ -58,7 +59,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
     }
 
     /// <summary>The sink the host wires to the process actors, from command-line style options.</summary>
-    /// <param name="stdout">Where lines go when no file is set; default the process's stdout.</param>
+    /// <param name="stdout">Where lines go when no file is set; default the process's stdout. Left open.</param>
     public static ExportSink Create(ExportOptions options, Stream? stdout = null, TextWriter? diagnostics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -68,7 +69,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
             : new CompactFormatter(options.Emoji);
         IExportOutput output = options.FilePath is { } path
             ? new RotatingFileOutput(path, options.MaxFileBytes, options.KeepFiles)
-            : new StreamExportOutput(stdout ?? Console.OpenStandardOutput());
+            : new StreamExportOutput(stdout ?? Console.OpenStandardOutput(), leaveOpen: true);
         return new ExportSink(formatter, output, filter, options.QueueCapacity, diagnostics);
     }
 
@@ -92,8 +93,14 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
         }
         finally
         {
-            _output.Dispose();
-            ReportTotals();
+            try
+            {
+                _output.Dispose();
+            }
+            finally
+            {
+                ReportTotals();
+            }
         }
     }
 

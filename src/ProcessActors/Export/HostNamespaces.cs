@@ -12,7 +12,9 @@ public static class HostNamespaces
     /// Reads /proc/1/ns/* (links such as "mnt:[4026531841]"). A namespace the kernel does not have
     /// (e.g. time before 5.6) reads as 0.
     /// </summary>
-    /// <exception cref="IOException">/proc/1/ns cannot be read; the message says why and what to do.</exception>
+    /// <exception cref="IOException">/proc/1/ns cannot be read (no procfs, or not allowed to look at
+    /// init, as in a container); the message says why and what to do. The host then passes no host
+    /// namespaces and "is_host" is left out.</exception>
     public static Namespaces Read(string procRoot = "/proc")
     {
         var directory = Path.Combine(procRoot, "1", "ns");
@@ -26,16 +28,11 @@ public static class HostNamespaces
 
     private static uint ReadInum(string link)
     {
-        string? target;
-        try
-        {
-            target = new FileInfo(link).LinkTarget;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new IOException($"cannot read {link}: {e.Message} — reading init's namespaces needs root (CAP_SYS_PTRACE)", e);
-        }
-        if (target is null) return 0;
+        var file = new FileInfo(link);
+        if (!file.Exists) return 0;
+        var target = file.LinkTarget
+            ?? throw new IOException(
+                $"cannot read the link {link} — reading init's namespaces needs root in the host's pid namespace (CAP_SYS_PTRACE over pid 1); without them \"is_host\" is left out");
         var open = target.IndexOf('[');
         var close = target.LastIndexOf(']');
         if (open < 0 || close <= open ||

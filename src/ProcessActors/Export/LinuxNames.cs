@@ -21,8 +21,8 @@ internal static class LinuxNames
 
     // Tetragon's CapabilitiesType enum: bit 1 is "DAC_OVERRIDE" without the CAP_ prefix there, and
     // protojson consumers of Tetragon's schema only accept that spelling, so it stays.
-    private static readonly string[] Capabilities =
-    [
+    private static readonly JsonEncodedText[] Capabilities = Array.ConvertAll(new[]
+    {
         "CAP_CHOWN", "DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
         "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
         "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
@@ -30,11 +30,7 @@ internal static class LinuxNames
         "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
         "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
         "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-    ];
-
-    private static readonly JsonEncodedText[] EncodedCapabilities = Array.ConvertAll(Capabilities, name => JsonEncodedText.Encode(name));
-
-    private static readonly JsonEncodedText[] EncodedSignals = Array.ConvertAll(Signals, name => JsonEncodedText.Encode(name));
+    }, name => JsonEncodedText.Encode(name));
 
     /// <summary>"SIGKILL" for 9; "SIGRTMIN+n" for real-time signals; "SIG&lt;n&gt;" for numbers without a name.</summary>
     public static string SignalName(int signal)
@@ -44,24 +40,12 @@ internal static class LinuxNames
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"SIG{signal}");
     }
 
-    /// <summary>Pre-encoded name for the common signals, so the JSON writer does not encode per event.</summary>
-    public static bool TryGetEncodedSignal(int signal, out JsonEncodedText name)
-    {
-        if (signal > 0 && signal < EncodedSignals.Length)
-        {
-            name = EncodedSignals[signal];
-            return true;
-        }
-        name = default;
-        return false;
-    }
-
     /// <summary>Tetragon's name of capability bit <paramref name="bit"/>, or false for bits past CAP_LAST_CAP.</summary>
     public static bool TryGetCapability(int bit, out JsonEncodedText name)
     {
-        if ((uint)bit < (uint)EncodedCapabilities.Length)
+        if ((uint)bit < (uint)Capabilities.Length)
         {
-            name = EncodedCapabilities[bit];
+            name = Capabilities[bit];
             return true;
         }
         name = default;

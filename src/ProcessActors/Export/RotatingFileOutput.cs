@@ -47,24 +47,40 @@ public sealed class RotatingFileOutput : IExportOutput
 
     public void Dispose() => _file.Dispose();
 
+    // The file is reopened even when shifting fails, so once the obstacle is gone writing goes on.
     private void Rotate()
     {
         _file.Dispose();
+        try
+        {
+            ShiftRotatedFiles();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException(
+                $"cannot rotate export file {_path} into {_path}.1 .. .{_keepFiles}: {e.Message} — make sure those paths are files the forkline user may rename and delete",
+                e);
+        }
+        finally
+        {
+            _file = Open(FileMode.Append);
+            _size = _file.Length;
+        }
+    }
+
+    private void ShiftRotatedFiles()
+    {
         if (_keepFiles == 0)
         {
             File.Delete(_path);
+            return;
         }
-        else
+        File.Delete(Rotated(_keepFiles));
+        for (var index = _keepFiles - 1; index >= 1; index--)
         {
-            File.Delete(Rotated(_keepFiles));
-            for (var index = _keepFiles - 1; index >= 1; index--)
-            {
-                if (File.Exists(Rotated(index))) File.Move(Rotated(index), Rotated(index + 1));
-            }
-            File.Move(_path, Rotated(1));
+            if (File.Exists(Rotated(index))) File.Move(Rotated(index), Rotated(index + 1));
         }
-        _file = Open(FileMode.CreateNew);
-        _size = 0;
+        File.Move(_path, Rotated(1));
     }
 
     private string Rotated(int index) => $"{_path}.{index}";

@@ -111,11 +111,7 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         WriteProcessAndParent(exit, thread: null);
         if (exit.Process.Exit is { } ending)
         {
-            if (ending.Signal != 0)
-            {
-                if (LinuxNames.TryGetEncodedSignal(ending.Signal, out var signal)) _json.WriteString(SignalName, signal);
-                else _json.WriteString(SignalName, LinuxNames.SignalName(ending.Signal));
-            }
+            if (ending.Signal != 0) _json.WriteString(SignalName, LinuxNames.SignalName(ending.Signal));
             // protojson would leave a 0 status out; Forkline writes it so a clean exit is explicit.
             _json.WriteNumber(StatusName, ending.Status);
             ProcessJsonWriter.WriteTimestamp(_json, TimeName, ending.Time);

@@ -58,10 +58,10 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         switch (message)
         {
             case HookEvent hook:
-                RouteToProcess(hook, _index.Resolve(hook.Pid, hook.StartKtime), ArrivingNow, giveUp: false);
+                RouteToProcess(hook, _index.Resolve(hook.Pid, hook.StartKtime), ArrivingNow, giveUpReason: null);
                 break;
             case KernelEvent kernelEvent:
-                Dispatch(kernelEvent, ArrivingNow, giveUp: false);
+                Dispatch(kernelEvent, ArrivingNow, giveUpReason: null);
                 break;
             case ReleaseRequest request:
                 OnReleaseRequest(request);
@@ -92,55 +92,78 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         }
     }
 
-    /// <summary>Applies one event; false when it (still) waits in the cache.</summary>
-    private bool Dispatch(KernelEvent kernelEvent, long since, bool giveUp) => kernelEvent switch
+    /// <summary>
+    /// Applies one event. With a give-up reason an event whose process or parent is still unknown goes on
+    /// without it (flagged incomplete, reason counted) instead of waiting.
+    /// </summary>
+    private Outcome Dispatch(KernelEvent kernelEvent, long since, Counter.Child? giveUpReason) => kernelEvent switch
     {
-        HookEvent hook => RouteToProcess(hook, _index.Resolve(hook.Pid, hook.StartKtime), since, giveUp),
-        ExitEvent exit => RouteToProcess(exit, _index.Resolve(exit.Pid, exit.StartKtime), since, giveUp),
-        ExecEvent exec => OnExec(exec, since, giveUp),
-        CloneEvent clone => OnClone(clone, since, giveUp),
+        HookEvent hook => RouteToProcess(hook, _index.Resolve(hook.Pid, hook.StartKtime), since, giveUpReason),
+        ExitEvent exit => RouteToProcess(exit, _index.Resolve(exit.Pid, exit.StartKtime), since, giveUpReason),
+        ExecEvent exec => OnExec(exec, since, giveUpReason),
+        CloneEvent clone => OnClone(clone, since, giveUpReason),
         _ => throw new ArgumentException($"unknown kernel event type {kernelEvent.GetType().Name}: {kernelEvent}", nameof(kernelEvent)),
     };
 
-    private bool RouteToProcess(KernelEvent kernelEvent, ProcessKey key, long since, bool giveUp)
+    private Outcome RouteToProcess(KernelEvent kernelEvent, ProcessKey key, long since, Counter.Child? giveUpReason)
     {
         if (_index.TryGet(key, out var tracked))
         {
             tracked.Actor.Tell(kernelEvent);
             if (kernelEvent is ExitEvent) _index.ForgetCurrent(key);
-            return true;
+            return Outcome.Applied;
         }
-        if (!giveUp) return Wait(kernelEvent, key, since);
+        if (giveUpReason is null) return Wait(kernelEvent, key, since);
+        giveUpReason.Inc();
         UnknownProcessEvents.Emit(kernelEvent, key, _dependencies, Context);
-        return true;
+        return Outcome.GaveUp;
     }
 
-    private bool OnClone(CloneEvent clone, long since, bool giveUp)
+    private Outcome OnClone(CloneEvent clone, long since, Counter.Child? giveUpReason)
     {
-        if (IsDuplicateOrSuperseded(clone.Key)) return true;
+        if (IsDuplicateOrSuperseded(clone.Key)) return Outcome.Applied;
         var parentKnown = _index.TryGet(clone.Parent, out var parent);
-        if (!parentKnown && !clone.Parent.IsNone && !giveUp) return Wait(clone, clone.Parent, since);
-        StartProcess(clone, cloneOnly: true, clone.Parent, parentKnown ? parent.Actor : null, replaced: ProcessKey.None, giveUp);
-        return true;
+        var outcome = Outcome.Applied;
+        if (!parentKnown && !clone.Parent.IsNone)
+        {
+            if (giveUpReason is null) return Wait(clone, clone.Parent, since);
+            outcome = GiveUp(giveUpReason);
+        }
+        StartProcess(clone, cloneOnly: true, clone.Parent, parentKnown ? parent.Actor : null, replaced: ProcessKey.None, outcome);
+        return outcome;
     }
 
-    private bool OnExec(ExecEvent exec, long since, bool giveUp)
+    private Outcome OnExec(ExecEvent exec, long since, Counter.Child? giveUpReason)
     {
-        if (IsDuplicateOrSuperseded(exec.Key)) return true;
+        if (IsDuplicateOrSuperseded(exec.Key)) return Outcome.Applied;
+        var outcome = Outcome.Applied;
         var replacedKey = _index.Resolve(exec.Pid, exec.Replaced.StartKtime);
         var replacedKnown = _index.TryGet(replacedKey, out var replaced);
-        if (!replacedKnown && replacedKey.StartKtime != 0 && !giveUp) return Wait(exec, replacedKey, since);
+        if (!replacedKnown && replacedKey.StartKtime != 0)
+        {
+            if (giveUpReason is null) return Wait(exec, replacedKey, since);
+            outcome = GiveUp(giveUpReason);
+        }
 
         // Exec of an exec'd image (no fork in between): the previous image is the parent, so exec chains
         // are lineage. Exec after a fork: the forking process is the parent and the fork's entry ends.
         var parentKey = replacedKnown && !replaced.CloneOnly ? replacedKey : exec.Parent;
         var parentKnown = _index.TryGet(parentKey, out var parent);
-        var parentMayArrive = !parentKey.IsNone && (exec.Flags & ExecFlags.ParentUnknown) == 0;
-        if (!parentKnown && parentMayArrive && !giveUp) return Wait(exec, parentKey, since);
+        if (!parentKnown && !parentKey.IsNone && (exec.Flags & ExecFlags.ParentUnknown) == 0 && outcome != Outcome.GaveUp)
+        {
+            if (giveUpReason is null) return Wait(exec, parentKey, since);
+            outcome = GiveUp(giveUpReason);
+        }
 
         if (replacedKnown) replaced.Actor.Tell(ImageEnded.Replaced);
-        StartProcess(exec, cloneOnly: false, parentKey, parentKnown ? parent.Actor : null, replacedKnown ? replacedKey : ProcessKey.None, giveUp);
-        return true;
+        StartProcess(exec, cloneOnly: false, parentKey, parentKnown ? parent.Actor : null, replacedKnown ? replacedKey : ProcessKey.None, outcome);
+        return outcome;
+    }
+
+    private static Outcome GiveUp(Counter.Child reason)
+    {
+        reason.Inc();
+        return Outcome.GaveUp;
     }
 
     private bool IsDuplicateOrSuperseded(ProcessKey key)
@@ -158,7 +181,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         return false;
     }
 
-    private void StartProcess(KernelEvent creation, bool cloneOnly, ProcessKey parentKey, IActorRef? parent, ProcessKey replaced, bool giveUp)
+    private void StartProcess(KernelEvent creation, bool cloneOnly, ProcessKey parentKey, IActorRef? parent, ProcessKey replaced, Outcome outcome)
     {
         var key = new ProcessKey(creation.Pid, creation.Ktime);
         // The pid's current image neither exited nor was replaced, yet the pid is new again: it died unseen.
@@ -166,7 +189,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             stale.Actor.Tell(ImageEnded.PidReused);
 
         var actor = Context.ActorOf(_processProps);
-        actor.Tell(new StartProcess(creation, parentKey, parent, giveUp));
+        actor.Tell(new StartProcess(creation, parentKey, parent, GaveUpWaiting: outcome == Outcome.GaveUp));
         _index.Add(key, actor, cloneOnly);
         if (parent is not null)
         {
@@ -178,20 +201,18 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         ReleaseWaitingFor(new ProcessKey(key.Pid, 0));
     }
 
-    private bool Wait(KernelEvent kernelEvent, ProcessKey missing, long since)
+    private Outcome Wait(KernelEvent kernelEvent, ProcessKey missing, long since)
     {
         var waiting = new WaitingEvent(kernelEvent, since == ArrivingNow ? Environment.TickCount64 : since);
-        if (_cache.Add(waiting, missing, out var evicted)) GiveUp(evicted, Metrics.CacheDrops.Capacity);
+        if (_cache.Add(waiting, missing, out var evicted)) Retry(evicted, Metrics.CacheDrops.Capacity);
         Metrics.EventCacheEvents.Set(_cache.Count);
-        return false;
+        return Outcome.Waiting;
     }
 
     private void ReleaseWaitingFor(ProcessKey key)
     {
         if (_cache.TakeWaitingFor(key) is not { } released) return;
-        foreach (var waiting in released)
-            if (Dispatch(waiting.Event, waiting.Since, giveUp: false))
-                Metrics.EventCacheResolvedTotal.Inc();
+        foreach (var waiting in released) Retry(waiting, giveUpReason: null);
         Metrics.EventCacheEvents.Set(_cache.Count);
     }
 
@@ -200,24 +221,21 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         if (_cache.Count == 0) return;
         var now = Environment.TickCount64;
         foreach (var waiting in _cache.TakeAll())
-        {
-            if (now - waiting.Since >= _maxAgeMs) GiveUp(waiting, Metrics.CacheDrops.Age);
-            else if (Dispatch(waiting.Event, waiting.Since, giveUp: false)) Metrics.EventCacheResolvedTotal.Inc();
-        }
+            Retry(waiting, now - waiting.Since >= _maxAgeMs ? Metrics.CacheDrops.Age : null);
         Metrics.EventCacheEvents.Set(_cache.Count);
     }
 
     private void GiveUpAllWaiting()
     {
-        foreach (var waiting in _cache.TakeAll()) GiveUp(waiting, Metrics.CacheDrops.Shutdown);
+        foreach (var waiting in _cache.TakeAll()) Retry(waiting, Metrics.CacheDrops.Shutdown);
         Metrics.EventCacheEvents.Set(_cache.Count);
     }
 
-    /// <summary>The event stops waiting and goes on with what is known: it is emitted, flagged incomplete.</summary>
-    private void GiveUp(WaitingEvent waiting, Counter.Child reason)
+    /// <summary>Dispatches a waiting event again; one that no longer has to wait counts as resolved.</summary>
+    private void Retry(WaitingEvent waiting, Counter.Child? giveUpReason)
     {
-        reason.Inc();
-        Dispatch(waiting.Event, waiting.Since, giveUp: true);
+        if (Dispatch(waiting.Event, waiting.Since, giveUpReason) == Outcome.Applied)
+            Metrics.EventCacheResolvedTotal.Inc();
     }
 
     private void OnReleaseRequest(ReleaseRequest request)
@@ -228,5 +246,17 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         Context.Watch(actor);
         _releasing.Add(actor);
         Metrics.ProcessesLive.Set(_index.Count);
+    }
+
+    private enum Outcome
+    {
+        /// <summary>Parked in the out-of-order cache.</summary>
+        Waiting,
+
+        /// <summary>Routed, or a process started with everything it needs (or discarded as duplicate/superseded).</summary>
+        Applied,
+
+        /// <summary>Went on without its process or parent: emitted or started flagged incomplete.</summary>
+        GaveUp,
     }
 }

@@ -133,6 +133,8 @@ public sealed class ExportSinkTests : IDisposable
     /// <summary>An output whose writes wait for <see cref="Release"/>, to hold the writer task still.</summary>
     private sealed class GatedOutput : IExportOutput
     {
+        private bool _failed;
+
         public ManualResetEventSlim Writing { get; } = new();
 
         public ManualResetEventSlim Release { get; } = new();
@@ -147,15 +149,13 @@ public sealed class ExportSinkTests : IDisposable
         {
             Writing.Set();
             Release.Wait(Patience);
-            if (FailFirstWrite && Lines.Count == 0 && !_failed)
+            if (FailFirstWrite && !_failed)
             {
                 _failed = true;
                 throw new IOException("disk full");
             }
             Lines.Add(Encoding.UTF8.GetString(line));
         }
-
-        private bool _failed;
 
         public void Flush()
         {

@@ -50,8 +50,16 @@ public sealed class HostNamespacesTests : IDisposable
     }
 
     [Fact]
-    public void This_hosts_init_namespaces_are_read_from_proc()
+    public void This_hosts_init_namespaces_are_read_or_the_failure_says_why()
     {
+        // In a container /proc/1/ns exists but its links cannot be read: that must fail, not read as 0.
+        if (new FileInfo("/proc/1/ns/mnt").LinkTarget is null)
+        {
+            var error = Assert.Throws<IOException>(() => HostNamespaces.Read());
+            Assert.Contains("cannot read the link /proc/1/ns/", error.Message);
+            return;
+        }
+
         var namespaces = HostNamespaces.Read();
 
         Assert.NotEqual(0u, namespaces.Mnt);

@@ -103,6 +103,23 @@ public sealed class RotatingFileOutputTests : IDisposable
         Assert.Contains(Path.Combine(blocker, "events.log"), error.Message);
     }
 
+    [Fact]
+    public void A_rotation_that_cannot_rename_fails_naming_the_file_and_writing_resumes_once_it_can()
+    {
+        var obstacle = Directory.CreateDirectory(ExportPath + ".1").FullName;
+        using var output = new RotatingFileOutput(ExportPath, maxBytes: 15, keepFiles: 1);
+        output.WriteLine(TenByteLine(1));
+
+        var error = Assert.ThrowsAny<IOException>(() => output.WriteLine(TenByteLine(2)));
+        Directory.Delete(obstacle);
+        output.WriteLine(TenByteLine(3));
+        output.Flush();
+
+        Assert.Contains($"cannot rotate export file {ExportPath}", error.Message);
+        Assert.Equal("line    1\n", Read(".1"));
+        Assert.Equal("line    3\n", Read());
+    }
+
     [Theory]
     [InlineData(0, 1)]
     [InlineData(10, -1)]

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,12 @@ namespace Forkline.Gateway.Api.Http;
 /// </summary>
 public sealed class HttpErrorMiddleware(RequestDelegate next, ILogger<HttpErrorMiddleware> log)
 {
-    private static readonly JsonSerializerOptions BodyJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions BodyJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Messages quote values ('…'); the body is never embedded in HTML, so quotes stay readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public async Task InvokeAsync(HttpContext context)
     {

@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace Forkline.Gateway.Metrics;
+namespace Forkline.Gateway.Telemetry;
 
 /// <summary>
 /// The gateway's and forwarder's Prometheus metrics, created in one registry so several nodes in one

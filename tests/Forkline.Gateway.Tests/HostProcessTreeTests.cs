@@ -1,0 +1,142 @@
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Tests.Support;
+
+namespace Forkline.Gateway.Tests;
+
+public sealed class HostProcessTreeTests
+{
+    private readonly SyntheticHost _host = new("node-a");
+    private readonly HostProcessTree _tree = new();
+
+    [Fact]
+    public void A_leaf_that_exits_is_retired_and_a_late_duplicate_of_its_exec_or_exit_is_recognised()
+    {
+        var (events, _, _, sh, sleep) = _host.ShellChain(10);
+        var exit = _host.Exit(sleep, sh);
+        ApplyAll([.. events, exit]);
+
+        Assert.False(_tree.TryGet(sleep.ExecId, out _));
+        Assert.Contains(sleep.ExecId, _tree.Retired);
+        Assert.True(_tree.IsDuplicate(events[3]));
+        Assert.True(_tree.IsDuplicate(exit));
+
+        _tree.Apply(events[3]);
+        Assert.False(_tree.TryGet(sleep.ExecId, out _));
+    }
+
+    [Fact]
+    public void An_exited_parent_stays_while_a_live_child_descends_from_it_and_leaves_with_its_last_child()
+    {
+        var (events, _, bash, sh, sleep) = _host.ShellChain(10);
+        ApplyAll([.. events, _host.Exit(sh, bash)]);
+
+        Assert.True(_tree.TryGet(sh.ExecId, out var ended));
+        Assert.False(ended.Live);
+        Assert.NotNull(ended.Snapshot.Exit);
+
+        _tree.Apply(_host.Exit(sleep, sh));
+        Assert.False(_tree.TryGet(sleep.ExecId, out _));
+        Assert.False(_tree.TryGet(sh.ExecId, out _));
+        Assert.True(_tree.TryGet(bash.ExecId, out var stillLive) && stillLive.Live);
+    }
+
+    [Fact]
+    public void Exec_releases_the_clone_only_entry_of_the_same_pid()
+    {
+        var (events, _, bash, _, _) = _host.ShellChain(10);
+        var forked = _host.NewProcess(50, bash, "/bin/bash");
+        var execed = _host.NewProcess(50, bash, "/usr/bin/id");
+        ApplyAll([.. events, _host.Clone(forked, bash), _host.Exec(execed, bash)]);
+
+        Assert.False(_tree.TryGet(forked.ExecId, out _));
+        Assert.True(_tree.TryGet(execed.ExecId, out var image) && image.Live);
+    }
+
+    [Fact]
+    public void Exec_of_an_execed_image_keeps_the_previous_image_as_the_ended_parent()
+    {
+        var (events, _, bash, _, _) = _host.ShellChain(10);
+        var first = _host.NewProcess(60, bash, "/bin/sh", "-c", "exec sleep 1");
+        var second = _host.NewProcess(60, first, "/bin/sleep", "1");
+        ApplyAll([.. events, _host.Exec(first, bash), _host.Exec(second, first)]);
+
+        Assert.True(_tree.TryGet(first.ExecId, out var previous));
+        Assert.False(previous.Live);
+        Assert.Equal(second.StartTime, previous.ReplacedAt);
+        var lineage = _tree.Lineage(second.ExecId, 0)!;
+        Assert.Equal([first.ExecId, bash.ExecId], lineage.Ancestors.Take(2).Select(a => a.Snapshot.ExecId));
+    }
+
+    [Fact]
+    public void A_late_exec_of_an_image_already_replaced_does_not_take_the_pid_back()
+    {
+        var (events, _, bash, _, _) = _host.ShellChain(10);
+        var older = _host.NewProcess(70, bash, "/bin/old");
+        var newer = _host.NewProcess(70, bash, "/bin/new");
+        ApplyAll([.. events, _host.Exec(newer, bash), _host.Exec(older, bash)]);
+
+        Assert.True(_tree.TryGet(newer.ExecId, out var current) && current.Live);
+        Assert.False(_tree.TryGet(older.ExecId, out _));
+    }
+
+    [Fact]
+    public void Events_in_any_order_build_the_same_tree()
+    {
+        var (events, _, bash, sh, sleep) = _host.ShellChain(10);
+        List<EnrichedEvent> all = [.. events, _host.Exit(sleep, sh), _host.Exec(_host.NewProcess(90, bash, "/bin/ls"), bash)];
+        ApplyAll(all);
+        var reversed = new HostProcessTree();
+        for (var i = all.Count - 1; i >= 0; i--) reversed.Apply(all[i]);
+
+        Assert.Equal(Describe(_tree), Describe(reversed));
+    }
+
+    [Fact]
+    public void A_tree_restored_from_its_wire_snapshot_equals_the_tree_that_was_saved()
+    {
+        var (events, _, bash, sh, _) = _host.ShellChain(10);
+        ApplyAll([.. events, _host.Exit(sh, bash), _host.Exit(_host.NewProcess(80, bash, "/bin/true"), bash)]);
+
+        var restored = new HostProcessTree();
+        restored.Restore(
+            _tree.Processes.Select(p => WireConverter.ToTreeProcess(WireConverter.ToWire(p))).ToList(),
+            _tree.Retired.Select(id => WireConverter.ToExecId(WireConverter.ToWire(id))).ToList());
+
+        Assert.Equal(Describe(_tree), Describe(restored));
+        Assert.Equal(_tree.Retired, restored.Retired);
+    }
+
+    [Fact]
+    public void Lineage_gives_ancestors_parent_first_descendants_by_depth_and_where_the_tree_ends()
+    {
+        var (events, init, bash, sh, sleep) = _host.ShellChain(10);
+        var orphan = _host.NewProcess(99, _host.NewProcess(98, null, "/never/seen"), "/bin/orphan");
+        ApplyAll([.. events, _host.Exec(orphan, null)]);
+
+        var lineage = _tree.Lineage(bash.ExecId, descendantDepth: 5)!;
+        Assert.Equal([init.ExecId], lineage.Ancestors.Select(a => a.Snapshot.ExecId));
+        Assert.Equal([(sh.ExecId, 1), (sleep.ExecId, 2)], lineage.Descendants.Select(d => (d.Process.Snapshot.ExecId, d.Depth)));
+        Assert.Null(lineage.ContinueAt);
+        Assert.Single(_tree.Lineage(bash.ExecId, descendantDepth: 1)!.Descendants);
+
+        Assert.Equal(orphan.ParentExecId, _tree.Lineage(orphan.ExecId, 0)!.ContinueAt);
+    }
+
+    private void ApplyAll(IEnumerable<EnrichedEvent> events)
+    {
+        foreach (var enriched in events)
+        {
+            Assert.False(_tree.IsDuplicate(enriched), $"{enriched.Kind} of {enriched.Process.Binary} taken for a duplicate");
+            _tree.Apply(enriched);
+        }
+    }
+
+    private static List<string> Describe(HostProcessTree tree) =>
+        tree.Processes
+            .Select(p => $"{p.Snapshot.ExecId} {p.Snapshot.Binary} live={p.Live} exit={p.Snapshot.Exit} replaced={p.ReplacedAt:O}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+}

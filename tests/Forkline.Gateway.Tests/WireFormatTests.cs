@@ -1,0 +1,101 @@
+using Akka.Actor;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Tests.Support;
+
+namespace Forkline.Gateway.Tests;
+
+public sealed class WireFormatTests
+{
+    private readonly SyntheticHost _host = new("node-a");
+
+    [Fact]
+    public void An_exec_with_parent_and_ancestors_comes_back_from_the_wire_unchanged()
+    {
+        var (_, init, bash, sh, sleep) = _host.ShellChain(10);
+        var exec = _host.Exec(sleep, sh) with { Ancestors = new AncestorChain(bash, new AncestorChain(init, null)) };
+
+        var back = Assert.IsType<EnrichedExec>(WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(exec))));
+
+        AssertSame(exec.Process, back.Process);
+        AssertSame(exec.Parent!, back.Parent!);
+        Assert.Equal([bash.ExecId, init.ExecId], Chain(back.Ancestors).Select(p => p.ExecId));
+        Assert.Equal((exec.Node, exec.Time, exec.Ktime), (back.Node, back.Time, back.Ktime));
+    }
+
+    [Fact]
+    public void An_exit_keeps_its_status_signal_and_time()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        var exit = _host.Exit(sleep, sh, status: 0, signal: 9);
+
+        var back = Assert.IsType<EnrichedExit>(WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(exit))));
+
+        Assert.Equal(exit.Process.Exit, back.Process.Exit);
+    }
+
+    [Fact]
+    public void A_hook_of_a_non_leader_thread_keeps_its_own_tid_and_its_thread_snapshot()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        var hook = _host.Hook(sleep, sh, tid: sleep.Pid + 1);
+
+        var back = Assert.IsType<EnrichedHook>(WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(hook))));
+
+        Assert.Equal(hook.Hook with { Arguments = default }, back.Hook with { Arguments = default });
+        Assert.Equal(hook.Hook.Arguments[1], back.Hook.Arguments[1]);
+        Assert.NotNull(back.Thread);
+        Assert.Equal(sleep.Pid + 1, back.Thread!.Tid);
+    }
+
+    [Fact]
+    public void Event_ids_are_stable_for_the_same_event_and_differ_between_kinds_and_threads()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        var exec = _host.Exec(sleep, sh);
+        var hook = _host.Hook(sleep, sh, sleep.Pid);
+
+        Assert.Equal(WireConverter.EventIdOf(exec), WireConverter.EventIdOf(exec with { }));
+        Assert.NotEqual(WireConverter.EventIdOf(exec), WireConverter.EventIdOf(_host.Exit(sleep, sh)));
+        Assert.NotEqual(WireConverter.EventIdOf(hook), WireConverter.EventIdOf(hook with { Hook = hook.Hook with { Tid = sleep.Pid + 1 } }));
+    }
+
+    [Fact]
+    public void A_wire_event_without_a_process_is_a_clear_format_error()
+    {
+        var error = Assert.Throws<WireFormatException>(() => WireConverter.ToEnriched(new WireEvent { EventId = "x:bad", Kind = WireEventKind.Exec }));
+        Assert.Contains("x:bad", error.Message);
+    }
+
+    [Fact]
+    public void Akka_serializes_every_forkline_message_with_the_protobuf_serializer_and_short_manifests()
+    {
+        using var system = ActorSystem.Create("wire-test", BootstrapSetup.Create().And(ForklineWireSerializer.Setup()));
+        var (events, _, _, _, _) = _host.ShellChain(10);
+        var batch = new EventBatch { Host = "node-a", Seq = 7, ProducerId = "p" };
+        foreach (var enriched in events) batch.Events.Add(WireConverter.ToWire(enriched));
+
+        foreach (var type in ForklineWireSerializer.BoundTypes)
+        {
+            var message = Activator.CreateInstance(type)!;
+            var serializer = Assert.IsType<ForklineWireSerializer>(system.Serialization.FindSerializerFor(message));
+            Assert.InRange(serializer.Manifest(message).Length, 1, 2);
+        }
+        var bytes = system.Serialization.FindSerializerFor(batch).ToBinary(batch);
+        Assert.Equal(batch, system.Serialization.Deserialize(bytes, ForklineWireSerializer.SerializerId, "fb"));
+    }
+
+    private static WireEvent RoundTrip(WireEvent wire) => WireEvent.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(wire));
+
+    private static IEnumerable<ProcessSnapshot> Chain(AncestorChain? chain)
+    {
+        for (; chain is not null; chain = chain.Next) yield return chain.Process;
+    }
+
+    private static void AssertSame(ProcessSnapshot expected, ProcessSnapshot actual)
+    {
+        Assert.Equal(expected with { Arguments = [] }, actual with { Arguments = [] });
+        Assert.Equal(expected.Arguments.ToArray(), actual.Arguments.ToArray());
+    }
+}
