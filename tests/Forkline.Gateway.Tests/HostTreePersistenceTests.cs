@@ -1,6 +1,7 @@
+using Akka.Actor;
 using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
 using Forkline.Gateway.Hosting;
-using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 
 namespace Forkline.Gateway.Tests;
@@ -8,42 +9,64 @@ namespace Forkline.Gateway.Tests;
 public sealed class HostTreePersistenceTests : IDisposable
 {
     private readonly TempDirectory _data = new();
+    private readonly SyntheticHost _host = new("node-a");
 
     public void Dispose() => _data.Dispose();
 
-    [Fact]
-    public async Task Exec_and_exit_are_persisted_and_a_restarted_node_recovers_the_identical_tree()
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5_000)]
+    public async Task A_restarted_node_recovers_the_identical_tree_from_journal_and_snapshots(int snapshotEvery)
     {
-        var host = new SyntheticHost("node-a");
-        var (events, init, bash, sh, sleep) = host.ShellChain(100);
-        events.Add(host.Exit(sleep, sh));
-        var worker = host.NewProcess(200, init, "/usr/bin/worker");
-        events.Add(host.Exec(worker, init));
+        var (events, init, bash, sh, sleep) = _host.ShellChain(100);
+        events.Add(_host.Exit(sh, bash));
+        var worker = _host.NewProcess(200, init, "/usr/bin/worker");
+        events.Add(_host.Exec(worker, init));
+        events.Add(_host.Exit(_host.NewProcess(201, worker, "/bin/true"), worker));
 
-        IReadOnlyList<ProcessRecord> before;
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
+        LiveProcessList before;
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path, snapshotEvery: snapshotEvery)))
         {
-            Console.WriteLine($"TIMING up {sw.ElapsedMilliseconds}");
             await SendAsync(node, events);
-            Console.WriteLine($"TIMING sent {sw.ElapsedMilliseconds}");
-            before = await node.Queries!.ListProcessesAsync(new ProcessListQuery("node-a", Live: true), CancellationToken.None);
-            Console.WriteLine($"TIMING listed {sw.ElapsedMilliseconds}");
+            before = await TreeOf(node);
         }
-        Console.WriteLine($"TIMING down {sw.ElapsedMilliseconds}");
 
-        Assert.Equal([init.ExecId.Encode(), bash.ExecId.Encode(), sh.ExecId.Encode(), worker.ExecId.Encode()], before.Select(p => p.ExecId));
+        Assert.Equal(
+            [init.ExecId.Pid, bash.ExecId.Pid, sh.ExecId.Pid, sleep.ExecId.Pid, worker.ExecId.Pid],
+            before.Processes.Select(p => p.Process.Pid).Order());
 
-        await using (var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
-        {
-            var after = await restarted.Queries!.ListProcessesAsync(new ProcessListQuery("node-a", Live: true), CancellationToken.None);
-            Assert.Equal(before, after);
-        }
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data.Path, snapshotEvery: snapshotEvery));
+        var after = await TreeOf(restarted);
+        Assert.Equal(Sorted(before), Sorted(after));
     }
 
-    private static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)
+    [Fact]
+    public async Task Duplicates_sent_on_purpose_are_stored_once()
+    {
+        var (events, _, _, sh, sleep) = _host.ShellChain(100);
+        events.Add(_host.Exit(sleep, sh));
+        var hook = _host.Hook(sh, null, sh.Pid);
+
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await SendAsync(node, [.. events, hook]);
+        await SendAsync(node, [.. events, hook]);
+        await SendAsync(node, [events[1], events[1], events[4], hook]);
+
+        var replayed = await node.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+        Assert.Equal(events.Select(Gateway.Cluster.WireConverter.EventIdOf), replayed.Select(Gateway.Cluster.WireConverter.EventIdOf));
+        Assert.Equal(events.Count + 1, node.Metrics.GatewayEvents.WithLabels("exec", "accepted").Value + node.Metrics.GatewayEvents.WithLabels("exit", "accepted").Value
+                                       + node.Metrics.GatewayEvents.WithLabels("hook", "accepted").Value);
+    }
+
+    internal static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)
     {
         foreach (var enriched in events) node.Forwarder!.OnEnriched(enriched);
         Assert.True(await node.Forwarder!.FlushAsync(TestNodes.Patience), "the gateway did not acknowledge every event");
     }
+
+    private static Task<LiveProcessList> TreeOf(GatewayNode node) =>
+        node.HostTrees.Ask<LiveProcessList>(new ListLiveProcesses { Host = "node-a" }, TestNodes.Patience);
+
+    private static List<TreeProcess> Sorted(LiveProcessList list) =>
+        list.Processes.OrderBy(p => p.Process.StartKtime).ThenBy(p => p.Process.Pid).ToList();
 }

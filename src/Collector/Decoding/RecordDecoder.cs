@@ -75,7 +75,7 @@ public sealed class RecordDecoder
     }
 
     /// <summary>Checks the header against the bytes delivered and the layout of its kind.</summary>
-    internal static DecodeError Validate(ReadOnlySpan<byte> record)
+    private static DecodeError Validate(ReadOnlySpan<byte> record)
     {
         if (record.Length < HeaderSize) return DecodeError.Truncated;
         ref readonly var header = ref MemoryMarshal.AsRef<FlHeader>(record);
@@ -157,7 +157,7 @@ public sealed class RecordDecoder
     /// argv as the kernel lays it out: each argument NUL-terminated. Empty arguments are kept; a last
     /// argument without its NUL (cut by FL_ARGS_MAX) is kept as far as it goes. Invalid UTF-8 becomes U+FFFD.
     /// </summary>
-    internal static ImmutableArray<string> DecodeArguments(ReadOnlySpan<byte> args)
+    private static ImmutableArray<string> DecodeArguments(ReadOnlySpan<byte> args)
     {
         if (args.IsEmpty) return ImmutableArray<string>.Empty;
         var count = args.Count((byte)0) + (args[^1] == 0 ? 0 : 1);

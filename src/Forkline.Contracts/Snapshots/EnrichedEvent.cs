@@ -24,8 +24,11 @@ public abstract record EnrichedEvent(
 {
     public abstract EnrichedKind Kind { get; }
 
-    /// <summary>True when the process or parent was not known when the event had to be emitted.</summary>
-    public bool Incomplete => (Process.Flags & ProcessFlags.Incomplete) != 0 || Parent is null;
+    /// <summary>
+    /// True when the process or its parent was not known when the event had to be emitted. A missing
+    /// Parent alone is not incomplete: init and kernel threads have none.
+    /// </summary>
+    public bool Incomplete => (Process.Flags & ProcessFlags.Incomplete) != 0;
 }
 
 public sealed record EnrichedExec(string Node, DateTime Time, ulong Ktime, ProcessSnapshot Process, ProcessSnapshot? Parent, AncestorChain? Ancestors)

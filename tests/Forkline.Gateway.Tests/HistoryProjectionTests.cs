@@ -1,0 +1,139 @@
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Tests.Support;
+
+namespace Forkline.Gateway.Tests;
+
+public sealed class HistoryProjectionTests : IDisposable
+{
+    private readonly TempDirectory _data = new();
+    private readonly SyntheticHost _host = new("node-p");
+
+    public void Dispose() => _data.Dispose();
+
+    [Fact]
+    public async Task The_projection_resumes_from_its_stored_offset_and_applies_each_journal_event_once()
+    {
+        var (events, init, _, sh, sleep) = _host.ShellChain(10);
+        events.Add(_host.Exit(sleep, sh));
+        var store = new HistoryStore(DatabaseSettings.SqliteIn(_data.Path));
+
+        long offsetAfterFirstRun;
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
+        {
+            await HostTreePersistenceTests.SendAsync(node, events);
+            await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
+                "the exit of sleep reaches the processes table");
+            Assert.Equal(events.Count, node.Metrics.ProjectionEvents.Value);
+            offsetAfterFirstRun = await store.ReadOffsetAsync(HistoryProjection.Name, CancellationToken.None);
+        }
+        Assert.True(offsetAfterFirstRun > 0);
+
+        var later = _host.NewProcess(50, init, "/bin/later");
+        await using (var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
+        {
+            await HostTreePersistenceTests.SendAsync(restarted, [_host.Exec(later, init)]);
+            await TestNodes.EventuallyAsync(async () => await store.GetAsync(later.ExecId.Encode(), CancellationToken.None) is not null,
+                "the exec after the restart reaches the processes table");
+            Assert.Equal(1, restarted.Metrics.ProjectionEvents.Value);
+            Assert.True(await store.ReadOffsetAsync(HistoryProjection.Name, CancellationToken.None) > offsetAfterFirstRun);
+        }
+    }
+
+    [Fact]
+    public async Task Replay_returns_exactly_the_persisted_exec_exit_and_clone_history_of_a_window_in_journal_order()
+    {
+        var (events, init, bash, sh, sleep) = _host.ShellChain(10);
+        var forked = _host.NewProcess(40, bash, "/bin/bash");
+        List<EnrichedEvent> persisted = [.. events, _host.Clone(forked, bash), _host.Exit(sleep, sh), _host.Exit(sh, bash)];
+        var hook = _host.Hook(bash, init, bash.Pid);
+        var store = new HistoryStore(DatabaseSettings.SqliteIn(_data.Path));
+
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await HostTreePersistenceTests.SendAsync(node, persisted.Take(3));
+        await HostTreePersistenceTests.SendAsync(node, [hook, .. persisted.Skip(3)]);
+        var replay = node.Queries!;
+
+        // Straight after the writes (journal tail not indexed yet) and once the projection indexed it.
+        var beforeIndex = await replay.ReplayAsync("node-p", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+        await TestNodes.EventuallyAsync(async () => await store.GetAsync(sh.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
+            "the projection indexes the journal");
+        var afterIndex = await replay.ReplayAsync("node-p", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+
+        var expected = persisted.Select(WireConverter.EventIdOf).ToList();
+        Assert.Equal(expected, beforeIndex.Select(WireConverter.EventIdOf));
+        Assert.Equal(expected, afterIndex.Select(WireConverter.EventIdOf));
+
+        var window = await replay.ReplayAsync("node-p", persisted[1].Time, persisted[4].Time, CancellationToken.None).CollectAsync();
+        Assert.Equal(expected[1..5], window.Select(WireConverter.EventIdOf));
+        Assert.Empty(await replay.ReplayAsync("no-such-host", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
+    }
+
+    [Fact]
+    public async Task Queries_answer_live_processes_from_the_entity_ended_ones_from_history_and_reject_bad_input()
+    {
+        var (events, init, bash, sh, sleep) = _host.ShellChain(10);
+        events.Add(_host.Exit(sleep, sh));
+        var store = new HistoryStore(DatabaseSettings.SqliteIn(_data.Path));
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await HostTreePersistenceTests.SendAsync(node, events);
+        await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
+            "the exit of sleep reaches the processes table");
+        var queries = node.Queries!;
+        var ct = CancellationToken.None;
+
+        Assert.True((await queries.GetProcessAsync(sh.ExecId.Encode(), ct))!.Live);
+        var exited = await queries.GetProcessAsync(sleep.ExecId.Encode(), ct);
+        Assert.Equal((false, 0), (exited!.Live, exited.ExitStatus));
+
+        var lineage = await queries.GetLineageAsync(sleep.ExecId.Encode(), 3, ct);
+        Assert.Equal([sh.ExecId.Encode(), bash.ExecId.Encode(), init.ExecId.Encode()], lineage!.Ancestors.Select(a => a.ExecId));
+        var fromBash = await queries.GetLineageAsync(bash.ExecId.Encode(), 3, ct);
+        Assert.Equal([sh.ExecId.Encode(), sleep.ExecId.Encode()], fromBash!.Descendants.Select(d => d.ExecId));
+
+        var all = await queries.ListProcessesAsync(new("node-p"), ct);
+        Assert.Equal(["/sbin/init", "/bin/bash", "/bin/sh", "/bin/sleep"], all.Select(p => p.Binary));
+        Assert.Equal(["/bin/sleep"], (await queries.ListProcessesAsync(new("node-p", Live: false), ct)).Select(p => p.Binary));
+        Assert.Equal(["/bin/bash", "/bin/sh"], (await queries.ListProcessesAsync(new("node-p", BinaryRegex: "sh$", Live: true), ct)).Select(p => p.Binary));
+
+        Assert.Null(await queries.GetProcessAsync(new Contracts.Identity.ExecId("node-p", 1, 424242).Encode(), ct));
+        Assert.Null(await queries.GetLineageAsync(new Contracts.Identity.ExecId("node-p", 1, 424242).Encode(), 1, ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => queries.GetProcessAsync("not-an-exec-id", ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => queries.GetLineageAsync(sh.ExecId.Encode(), -1, ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => queries.ListProcessesAsync(new("node-p", BinaryRegex: "(unclosed"), ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await queries.ReplayAsync("node-p", DateTime.UtcNow, DateTime.UtcNow.AddHours(-1), ct).CollectAsync());
+    }
+
+    [Fact]
+    public async Task Hook_events_are_streamed_live_but_not_persisted()
+    {
+        var (events, _, bash, sh, _) = _host.ShellChain(10);
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await using var everything = await node.Queries!.SubscribeAsync(new(), CancellationToken.None);
+        await using var hooksOfSh = await node.Queries!.SubscribeAsync(
+            new(Kinds: new HashSet<EnrichedKind> { EnrichedKind.Hook }, ExecId: sh.ExecId.Encode()), CancellationToken.None);
+
+        var threadHook = _host.Hook(sh, bash, sh.Pid + 1);
+        await HostTreePersistenceTests.SendAsync(node, [.. events, threadHook, _host.Hook(bash, null, bash.Pid)]);
+
+        var streamed = await ReadAsync(everything, events.Count + 2);
+        Assert.Equal([.. events.Select(WireConverter.EventIdOf), WireConverter.EventIdOf(threadHook)], streamed.Take(events.Count + 1).Select(WireConverter.EventIdOf));
+        var onlyShHooks = await ReadAsync(hooksOfSh, 1);
+        Assert.Equal(sh.Pid + 1, Assert.IsType<EnrichedHook>(onlyShHooks[0]).Thread!.Tid);
+
+        var replayed = await node.Queries.ReplayAsync("node-p", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+        Assert.DoesNotContain(replayed, e => e.Kind == EnrichedKind.Hook);
+        Assert.Equal(events.Count, replayed.Count);
+    }
+
+    private static async Task<List<EnrichedEvent>> ReadAsync(Queries.LiveSubscription subscription, int count)
+    {
+        using var timeout = new CancellationTokenSource(TestNodes.Patience);
+        var read = new List<EnrichedEvent>();
+        while (read.Count < count) read.Add(await subscription.Events.ReadAsync(timeout.Token));
+        return read;
+    }
+}
