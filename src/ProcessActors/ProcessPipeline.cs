@@ -42,7 +42,8 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     {
         settings.Validate();
         system.Settings.InjectTopLevelFallback(ConfigurationFactory.ParseString(
-            $"{PinnedDispatcherId} {{ type = PinnedDispatcher, executor = fork-join-executor }}"));
+            $"{PinnedDispatcherId} {{ type = PinnedDispatcher, executor = fork-join-executor }}\n" +
+            $"{CompactMailbox.ConfigPath} {{ mailbox-type = \"{typeof(CompactMailbox).AssemblyQualifiedName}\" }}"));
         var instance = Interlocked.Increment(ref s_instances);
         IEnrichedEventSink[] sinkList = [.. sinks];
         var publisher = system.ActorOf(

@@ -8,7 +8,7 @@ namespace Forkline.Gateway.Tests;
 
 public sealed class HistoryProjectionTests : IDisposable
 {
-    private readonly TempDirectory _data = new();
+    private readonly TestDatabase _data = new();
     private readonly SyntheticHost _host = new("node-p");
 
     public void Dispose() => _data.Dispose();
@@ -18,10 +18,10 @@ public sealed class HistoryProjectionTests : IDisposable
     {
         var (events, init, _, sh, sleep) = _host.ShellChain(10);
         events.Add(_host.Exit(sleep, sh));
-        var store = new HistoryStore(DatabaseSettings.SqliteIn(_data.Path));
+        var store = new HistoryStore(_data.Settings);
 
         long offsetAfterFirstRun;
-        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data)))
         {
             await HostTreePersistenceTests.SendAsync(node, events);
             await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
@@ -32,7 +32,7 @@ public sealed class HistoryProjectionTests : IDisposable
         Assert.True(offsetAfterFirstRun > 0);
 
         var later = _host.NewProcess(50, init, "/bin/later");
-        await using (var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data.Path)))
+        await using (var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data)))
         {
             await HostTreePersistenceTests.SendAsync(restarted, [_host.Exec(later, init)]);
             await TestNodes.EventuallyAsync(async () => await store.GetAsync(later.ExecId.Encode(), CancellationToken.None) is not null,
@@ -49,9 +49,9 @@ public sealed class HistoryProjectionTests : IDisposable
         var forked = _host.NewProcess(40, bash, "/bin/bash");
         List<EnrichedEvent> persisted = [.. events, _host.Clone(forked, bash), _host.Exit(sleep, sh), _host.Exit(sh, bash)];
         var hook = _host.Hook(bash, init, bash.Pid);
-        var store = new HistoryStore(DatabaseSettings.SqliteIn(_data.Path));
+        var store = new HistoryStore(_data.Settings);
 
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
         await HostTreePersistenceTests.SendAsync(node, persisted.Take(3));
         await HostTreePersistenceTests.SendAsync(node, [hook, .. persisted.Skip(3)]);
         var replay = node.Queries!;
@@ -76,8 +76,8 @@ public sealed class HistoryProjectionTests : IDisposable
     {
         var (events, init, bash, sh, sleep) = _host.ShellChain(10);
         events.Add(_host.Exit(sleep, sh));
-        var store = new HistoryStore(DatabaseSettings.SqliteIn(_data.Path));
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        var store = new HistoryStore(_data.Settings);
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
         await HostTreePersistenceTests.SendAsync(node, events);
         await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
             "the exit of sleep reaches the processes table");
@@ -111,7 +111,7 @@ public sealed class HistoryProjectionTests : IDisposable
     public async Task Hook_events_are_streamed_live_but_not_persisted()
     {
         var (events, _, bash, sh, _) = _host.ShellChain(10);
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
         await using var everything = await node.Queries!.SubscribeAsync(new(), CancellationToken.None);
         await using var hooksOfSh = await node.Queries!.SubscribeAsync(
             new(Kinds: new HashSet<EnrichedKind> { EnrichedKind.Hook }, ExecId: sh.ExecId.Encode()), CancellationToken.None);

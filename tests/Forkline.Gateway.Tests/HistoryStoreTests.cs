@@ -7,13 +7,13 @@ namespace Forkline.Gateway.Tests;
 
 public sealed class HistoryStoreTests : IAsyncLifetime
 {
-    private readonly TempDirectory _data = new();
+    private readonly TestDatabase _data = new();
     private readonly SyntheticHost _host = new("node-h");
     private HistoryStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        var database = DatabaseSettings.SqliteIn(_data.Path);
+        var database = _data.Settings;
         await database.PrepareAsync(CancellationToken.None);
         _store = new HistoryStore(database);
         await _store.EnsureSchemaAsync(CancellationToken.None);

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 
@@ -8,7 +9,7 @@ namespace Forkline.Gateway.Tests;
 
 public sealed class HostTreePersistenceTests : IDisposable
 {
-    private readonly TempDirectory _data = new();
+    private readonly TestDatabase _data = new();
     private readonly SyntheticHost _host = new("node-a");
 
     public void Dispose() => _data.Dispose();
@@ -25,7 +26,7 @@ public sealed class HostTreePersistenceTests : IDisposable
         events.Add(_host.Exit(_host.NewProcess(201, worker, "/bin/true"), worker));
 
         LiveProcessList before;
-        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path, snapshotEvery: snapshotEvery)))
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery)))
         {
             await SendAsync(node, events);
             before = await TreeOf(node);
@@ -35,9 +36,21 @@ public sealed class HostTreePersistenceTests : IDisposable
             [init.ExecId.Pid, bash.ExecId.Pid, sh.ExecId.Pid, sleep.ExecId.Pid, worker.ExecId.Pid],
             before.Processes.Select(p => p.Process.Pid).Order());
 
-        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data.Path, snapshotEvery: snapshotEvery));
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery));
         var after = await TreeOf(restarted);
         Assert.Equal(Sorted(before), Sorted(after));
+        Assert.Equal(snapshotEvery < events.Count, (await StoredFormatsAsync("SELECT DISTINCT serializer_id, manifest FROM snapshot")).Count > 0);
+    }
+
+    [Fact]
+    public async Task Journal_and_snapshot_rows_are_written_by_the_forkline_protobuf_serializer()
+    {
+        var (events, _, _, _, _) = _host.ShellChain(100);
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: 2)))
+            await SendAsync(node, events);
+
+        Assert.Equal([(ForklineWireSerializer.SerializerId, "jh")], await StoredFormatsAsync("SELECT DISTINCT identifier, manifest FROM journal"));
+        Assert.Equal([(ForklineWireSerializer.SerializerId, "js")], await StoredFormatsAsync("SELECT DISTINCT serializer_id, manifest FROM snapshot"));
     }
 
     [Fact]
@@ -47,7 +60,7 @@ public sealed class HostTreePersistenceTests : IDisposable
         events.Add(_host.Exit(sleep, sh));
         var hook = _host.Hook(sh, null, sh.Pid);
 
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data.Path));
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
         await SendAsync(node, [.. events, hook]);
         await SendAsync(node, [.. events, hook]);
         await SendAsync(node, [events[1], events[1], events[4], hook]);
@@ -62,6 +75,17 @@ public sealed class HostTreePersistenceTests : IDisposable
     {
         foreach (var enriched in events) node.Forwarder!.OnEnriched(enriched);
         Assert.True(await node.Forwarder!.FlushAsync(TestNodes.Patience), "the gateway did not acknowledge every event");
+    }
+
+    private async Task<List<(int, string)>> StoredFormatsAsync(string sql)
+    {
+        await using var connection = await _data.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var formats = new List<(int, string)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) formats.Add((reader.GetInt32(0), reader.GetString(1)));
+        return formats;
     }
 
     private static Task<LiveProcessList> TreeOf(GatewayNode node) =>

@@ -26,8 +26,10 @@ public sealed class LifetimeTests(ITestOutputHelper output) : PipelineTestKit(ou
         await using var pipeline = StartPipeline();
 
         await FeedAndFlush(pipeline, Exec(Bash, ProcessKey.None, "/bin/bash"), Exec(Sleep, Bash, "/bin/sleep"), Exit(Sleep, 3_000));
-        await Task.Delay(TestSettings.ExitGracePeriod * 4);
 
+        // The exited child goes; the running parent that it named stays.
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses), Patience);
+        await Task.Delay(TestSettings.ExitGracePeriod * 4);
         Assert.Equal(1, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses);
         Assert.Equal(1, Metrics.ProcessesLive.Value);
     }
@@ -61,6 +63,8 @@ public sealed class LifetimeTests(ITestOutputHelper output) : PipelineTestKit(ou
             Clone(Sleep, Bash),
             Exec(sh, Bash, "/bin/sh", replaced: Sleep),
             Exec(sleep, Bash, "/bin/sleep", replaced: sh));
+        // The fork goes after its grace; the replaced sh stays while sleep, its successor, runs.
+        await AwaitAssertAsync(async () => Assert.Equal(3, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses), Patience);
         await Task.Delay(TestSettings.ExitGracePeriod * 4);
         Assert.Equal(3, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses);
 

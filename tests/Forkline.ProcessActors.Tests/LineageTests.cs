@@ -124,6 +124,27 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
     }
 
     [Fact]
+    public async Task An_ancestors_credential_change_reaches_descendants_within_the_ancestor_depth()
+    {
+        await using var pipeline = StartPipeline(TestSettings with { AncestorDepth = 1 });
+        var sh = Key(200, 2_000);
+        var sleep = Key(300, 3_000);
+
+        await FeedAndFlush(pipeline,
+            Exec(Bash, ProcessKey.None, "/bin/bash", credentials: User(0)),
+            Exec(sh, Bash, "/bin/sh"),
+            Exec(sleep, sh, "/bin/sleep"),
+            Hook(Bash, 3_500, hook: Setuid, credentials: User(33)));
+        await FeedAndFlush(pipeline, Hook(sleep, 4_000));
+
+        var hook = Sink.Of<EnrichedHook>().Single(h => h.Process.Key == sleep);
+        Assert.Equal(Id(Bash), hook.Ancestors?.Process.ExecId);
+        Assert.Equal(User(33), hook.Ancestors?.Process.Credentials);
+        // The exec was emitted before the change and keeps what it showed.
+        Assert.Equal(User(0), Sink.Of<EnrichedExec>().Single(e => e.Process.Key == sleep).Ancestors?.Process.Credentials);
+    }
+
+    [Fact]
     public async Task Ancestors_are_left_out_unless_asked()
     {
         await using var pipeline = StartPipeline();

@@ -29,8 +29,10 @@ public sealed class BpfCollector : IDisposable
     private readonly BpfMap _leaders;
     private readonly RecordDecoder _decoder;
     private readonly CancellationTokenSource _stopping = new();
-    private Thread? _runThread;
+    private readonly ManualResetEventSlim _notRunning = new(initialState: true);
+    private Thread? _runner;
     private int _runs;
+    private int _disposed;
 
     private BpfCollector(BpfObject bpfObject, BpfCollectorOptions options, IReadOnlyList<string> skippedHooks)
     {
@@ -100,6 +102,20 @@ public sealed class BpfCollector : IDisposable
     {
         if (Interlocked.Increment(ref _runs) != 1)
             throw new InvalidOperationException("BpfCollector.Run was called twice; a collector drains its ring from one thread, once");
+        _runner = Thread.CurrentThread;
+        _notRunning.Reset();
+        try
+        {
+            Drain(sink, cancellationToken);
+        }
+        finally
+        {
+            _notRunning.Set();
+        }
+    }
+
+    private void Drain(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         var stop = linked.Token;
 
@@ -128,7 +144,7 @@ public sealed class BpfCollector : IDisposable
     public Task RunOnDedicatedThread(IKernelEventSink sink, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _runThread = new Thread(() =>
+        var thread = new Thread(() =>
         {
             try
             {
@@ -144,18 +160,21 @@ public sealed class BpfCollector : IDisposable
             Name = "forkline-ring-reader",
             IsBackground = true,
         };
-        _runThread.Start();
+        thread.Start();
         return completion.Task;
     }
 
+    /// <summary>Stops a run (waiting for it, since the ring is unmapped here), detaches every program, frees the maps.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stopping.Cancel();
-        if (_runThread is not null && _runThread != Thread.CurrentThread) _runThread.Join();
+        if (_runner != Thread.CurrentThread) _notRunning.Wait();
         _waiter.Dispose();
         _reader.Dispose();
         _object.Dispose();
         _stopping.Dispose();
+        _notRunning.Dispose();
     }
 
     private static void ValidateRingSize(uint size)

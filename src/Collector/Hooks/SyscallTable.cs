@@ -40,5 +40,6 @@ public static class SyscallTable
 
     public static bool TryGetNumber(string name, out int number) => NumbersByName.TryGetValue(name, out number);
 
-    public static IEnumerable<string> Names => NumbersByName.Keys;
+    /// <summary>The names this table knows, in alphabetical order.</summary>
+    public static IEnumerable<string> Names => NumbersByName.Keys.Order(StringComparer.Ordinal);
 }

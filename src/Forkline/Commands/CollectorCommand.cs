@@ -53,12 +53,20 @@ public static class CollectorCommand
             return 2;
         }
 
-        using var capture = recordPath is null
-            ? null
-            : CaptureWriter.Create(recordPath, new CaptureHeader(Environment.MachineName, clock.WallMinusBootNs, policy.Descriptors));
-        var stdout = Console.OpenStandardOutput();
-        IRawEventFormat format = json ? new JsonEventFormat(clock, new BufferedStream(stdout, 1 << 16)) : new CompactEventFormat(clock, new StreamWriter(stdout) { AutoFlush = false });
-        var printer = new BoundedEventPrinter(format);
+        CaptureWriter? capture;
+        try
+        {
+            capture = recordPath is null
+                ? null
+                : CaptureWriter.Create(recordPath, new CaptureHeader(Environment.MachineName, clock.WallMinusBootNs, policy.Descriptors));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"forkline collector: cannot create capture file {recordPath}: {e.Message} — pass a writable path to --record");
+            return 2;
+        }
+        using var recording = capture;
+        var printer = new BoundedEventPrinter(CreateFormat(json, clock));
         var source = new BpfEventSource(new BpfCollectorOptions
         {
             ObjectPath = objectPath ?? CollectorPreflight.DefaultObjectPath,
@@ -82,6 +90,12 @@ public static class CollectorCommand
         await printer.Printing;
         if (source.Collector is { } collector) stderr.WriteLine(CollectorSummary.Describe(collector, printer.Dropped, capture));
         return exitCode;
+    }
+
+    private static IRawEventFormat CreateFormat(bool json, BootClock clock)
+    {
+        var stdout = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
+        return json ? new JsonEventFormat(clock, stdout) : new CompactEventFormat(clock, new StreamWriter(stdout));
     }
 
     private static HookPolicy LoadPolicy(string? path)

@@ -73,9 +73,9 @@ public static class GatewayNodeCommand
         var provider = file.DbProvider is null ? DatabaseProvider.Sqlite : DatabaseSettings.ParseProvider(file.DbProvider);
         var database = (provider, file.ConnectionString) switch
         {
-            (DatabaseProvider.Sqlite, null) => DatabaseSettings.SqliteIn(dataDirectory),
-            (DatabaseProvider.PostgreSql, null) => throw new ArgumentException("--db-provider postgresql needs --connection-string (Host=...;Database=...;Username=...)"),
             (_, { } connectionString) => new DatabaseSettings(provider, connectionString),
+            (DatabaseProvider.Sqlite, _) => DatabaseSettings.SqliteIn(dataDirectory),
+            _ => throw new ArgumentException($"--db-provider {file.DbProvider} needs --connection-string (Host=...;Database=...;Username=...)"),
         };
         var hostTree = new HostTreeSettings();
         return defaults with

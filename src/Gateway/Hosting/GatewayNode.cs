@@ -19,6 +19,7 @@ namespace Forkline.Gateway.Hosting;
 public sealed class GatewayNode : IAsyncDisposable
 {
     private const string ShardRegionRole = GatewaySettings.GatewayRole;
+    private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
 
     private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
         ProcessQueries? queries, GatewayForwarder? forwarder)
@@ -112,7 +113,13 @@ public sealed class GatewayNode : IAsyncDisposable
         return up.Task.WaitAsync(timeout);
     }
 
-    /// <summary>Leaves the cluster and stops (the forwarder counts what it could not deliver).</summary>
-    public async ValueTask DisposeAsync() =>
+    /// <summary>
+    /// Gives the forwarder a moment to deliver what it holds, then leaves the cluster and stops; what
+    /// the forwarder still holds then is counted as dropped (reason "shutdown").
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Forwarder is not null) await Forwarder.FlushAsync(ShutdownFlushTimeout);
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+    }
 }

@@ -20,7 +20,7 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     private ICancelable? _graceTimer;
     private ProcessKey _key;
     private IActorRef? _parent;
-    private bool _gaveUpWaiting;
+    private bool _incomplete;
 
     // A fork runs its parent's image, so its snapshot waits for the parent's lineage.
     private CloneEvent? _cloneAwaitingParent;
@@ -79,6 +79,7 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
                 break;
             case Release:
                 _parent?.Tell(new ChildReleased(_key));
+                Context.Parent.Tell(Released.Instance);
                 Context.Stop(Self);
                 break;
             default:
@@ -91,11 +92,11 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     {
         _key = new ProcessKey(start.Creation.Pid, start.Creation.Ktime);
         _parent = start.Parent;
-        _gaveUpWaiting = start.GaveUpWaiting;
+        _incomplete = start.Incomplete;
         switch (start.Creation)
         {
             case ExecEvent exec:
-                _snapshot = dependencies.Snapshots.FromExec(exec, start.ParentKey, start.GaveUpWaiting);
+                _snapshot = dependencies.Snapshots.FromExec(exec, start.ParentKey, start.Incomplete);
                 CheckTid(exec, LifecycleEvent.Exec);
                 break;
             case CloneEvent clone:
@@ -123,7 +124,7 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
         SetLineage(lineage);
         if (_cloneAwaitingParent is { } clone)
         {
-            _snapshot = dependencies.Snapshots.FromClone(clone, lineage?.Process, _gaveUpWaiting);
+            _snapshot = dependencies.Snapshots.FromClone(clone, lineage?.Process, _incomplete);
             _cloneAwaitingParent = null;
             CheckTid(clone, LifecycleEvent.Clone);
         }

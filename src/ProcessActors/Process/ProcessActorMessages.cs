@@ -9,9 +9,10 @@ namespace Forkline.ProcessActors.Process;
 
 /// <summary>
 /// The first message of every process actor: the clone or exec that created its image, the parent the
-/// router resolved (Parent null when it is not tracked), and whether the event gave up waiting for it.
+/// router resolved (Parent null when it is not tracked), and whether it starts without something it
+/// should know (its parent, or the image it replaced): then its snapshot is flagged incomplete.
 /// </summary>
-internal sealed record StartProcess(KernelEvent Creation, ProcessKey ParentKey, IActorRef? Parent, bool GaveUpWaiting);
+internal sealed record StartProcess(KernelEvent Creation, ProcessKey ParentKey, IActorRef? Parent, bool Incomplete);
 
 /// <summary>From the router to a parent: a new child names it as parent (and keeps it alive).</summary>
 internal sealed record ChildAdded(ProcessKey Child, IActorRef ChildRef);

@@ -6,7 +6,7 @@ namespace Forkline.ProcessActors.Routing;
 
 /// <summary>
 /// Answers "has every event sent so far reached the sinks?" without stopping the flow: every tracked actor
-/// gets Drain behind the events already routed to it, actors being released count once they stop, then the
+/// gets Drain behind the events already routed to it, actors being released count once they confirm, then the
 /// publisher answers the requester behind everything emitted before. One flush at a time; others queue.
 /// </summary>
 internal sealed class FlushBarrier(IActorRef publisher)
@@ -32,7 +32,7 @@ internal sealed class FlushBarrier(IActorRef publisher)
         CompleteWhenDone(index, releasing);
     }
 
-    /// <summary>The actor drained, or stopped (a stopped actor has emitted everything it will).</summary>
+    /// <summary>The actor drained, or was released (it has emitted everything it will).</summary>
     public void OnDone(IActorRef actor, ProcessIndex index, IReadOnlySet<IActorRef> releasing)
     {
         if (_requester is not null && _awaiting.Remove(actor)) CompleteWhenDone(index, releasing);

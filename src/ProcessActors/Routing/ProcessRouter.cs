@@ -12,7 +12,7 @@ namespace Forkline.ProcessActors.Routing;
 /// Routes every kernel event to the actor of its thread-group leader's image, creates an actor per clone
 /// and exec, links it to its parent, and parks events whose process or parent is not known yet in the
 /// out-of-order cache. The only writer of the process index; no locks, no Ask.
-/// Accepts: KernelEvent, ReleaseRequest, Drained, Terminated, RetryWaitingEvents, Flush,
+/// Accepts: KernelEvent, ReleaseRequest, Released, Drained, RetryWaitingEvents, Flush,
 /// GiveUpWaitingAndFlush, GetStatus.
 /// </summary>
 internal sealed class ProcessRouter : UntypedActor, IWithTimers
@@ -31,7 +31,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     public ProcessRouter(ProcessActorDependencies dependencies)
     {
         _dependencies = dependencies;
-        _processProps = Props.CreateBy(new ProcessActorProducer(dependencies));
+        _processProps = Props.CreateBy(new ProcessActorProducer(dependencies)).WithMailbox(CompactMailbox.ConfigPath);
         _cache = new EventCache(dependencies.Settings.EventCacheCapacity);
         _flush = new FlushBarrier(dependencies.Publisher);
         _maxAgeMs = (long)dependencies.Settings.EventCacheMaxAge.TotalMilliseconds;
@@ -69,9 +69,9 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             case Drained:
                 _flush.OnDone(Sender, _index, _releasing);
                 break;
-            case Terminated terminated:
-                _releasing.Remove(terminated.ActorRef);
-                _flush.OnDone(terminated.ActorRef, _index, _releasing);
+            case Released:
+                _releasing.Remove(Sender);
+                _flush.OnDone(Sender, _index, _releasing);
                 break;
             case RetryWaitingEvents:
                 RetryWaiting();
@@ -129,7 +129,8 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             if (giveUpReason is null) return Wait(clone, clone.Parent, since);
             outcome = GiveUp(giveUpReason);
         }
-        StartProcess(clone, cloneOnly: true, clone.Parent, parentKnown ? parent.Actor : null, replaced: ProcessKey.None, outcome);
+        StartProcess(clone, cloneOnly: true, clone.Parent, parentKnown ? parent.Actor : null, replaced: ProcessKey.None,
+            incomplete: outcome == Outcome.GaveUp);
         return outcome;
     }
 
@@ -156,7 +157,9 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         }
 
         if (replacedKnown) replaced.Actor.Tell(ImageEnded.Replaced);
-        StartProcess(exec, cloneOnly: false, parentKey, parentKnown ? parent.Actor : null, replacedKnown ? replacedKey : ProcessKey.None, outcome);
+        // Also incomplete without waiting: the kernel side said the parent is unknown (ExecFlags.ParentUnknown).
+        var incomplete = outcome == Outcome.GaveUp || (!parentKnown && !parentKey.IsNone);
+        StartProcess(exec, cloneOnly: false, parentKey, parentKnown ? parent.Actor : null, replacedKnown ? replacedKey : ProcessKey.None, incomplete);
         return outcome;
     }
 
@@ -181,7 +184,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         return false;
     }
 
-    private void StartProcess(KernelEvent creation, bool cloneOnly, ProcessKey parentKey, IActorRef? parent, ProcessKey replaced, Outcome outcome)
+    private void StartProcess(KernelEvent creation, bool cloneOnly, ProcessKey parentKey, IActorRef? parent, ProcessKey replaced, bool incomplete)
     {
         var key = new ProcessKey(creation.Pid, creation.Ktime);
         // The pid's current image neither exited nor was replaced, yet the pid is new again: it died unseen.
@@ -189,7 +192,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             stale.Actor.Tell(ImageEnded.PidReused);
 
         var actor = Context.ActorOf(_processProps);
-        actor.Tell(new StartProcess(creation, parentKey, parent, GaveUpWaiting: outcome == Outcome.GaveUp));
+        actor.Tell(new StartProcess(creation, parentKey, parent, incomplete));
         _index.Add(key, actor, cloneOnly);
         if (parent is not null)
         {
@@ -241,9 +244,8 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     private void OnReleaseRequest(ReleaseRequest request)
     {
         if (!_index.TryRelease(request, out var actor)) return;
-        // In order behind every event routed to it; it tells its parent and stops.
+        // In order behind every event routed to it; it tells its parent and us, and stops.
         actor.Tell(Release.Instance);
-        Context.Watch(actor);
         _releasing.Add(actor);
         Metrics.ProcessesLive.Set(_index.Count);
     }

@@ -7,6 +7,12 @@ namespace Forkline.ProcessActors.Routing;
 /// <summary>From a process actor whose image ended, grace passed and children are gone: it may stop.</summary>
 internal sealed record ReleaseRequest(ProcessKey Key, int ChildrenAddedSeen);
 
+/// <summary>From a process actor that got Release: it has emitted everything and stops now.</summary>
+internal sealed class Released
+{
+    public static readonly Released Instance = new();
+}
+
 /// <summary>From a process actor: every event routed to it before Drain has been emitted.</summary>
 internal sealed class Drained
 {

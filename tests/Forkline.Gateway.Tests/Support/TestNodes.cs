@@ -11,13 +11,14 @@ public static class TestNodes
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static GatewaySettings Settings(string dataDirectory, bool collector = true, bool gateway = true, IReadOnlyList<string>? seeds = null,
+    public static GatewaySettings Settings(TestDatabase database, bool collector = true, bool gateway = true, IReadOnlyList<string>? seeds = null,
         int snapshotEvery = 5_000, bool persistHooks = false) => new(
         Collector: collector,
         Gateway: gateway,
         Port: 0,
         SeedNodes: seeds,
-        DataDirectory: dataDirectory,
+        DataDirectory: database.Path,
+        Database: database.Settings,
         HostTree: new HostTreeSettings(SnapshotEvery: snapshotEvery, PersistHooks: persistHooks),
         Forwarder: new ForwarderSettings(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2)),
         Projection: new ProjectionSettings(GroupWindow: TimeSpan.FromMilliseconds(20)),

@@ -1,0 +1,55 @@
+using Forkline.Gateway.Hosting;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Forkline.Gateway.Tests.Support;
+
+/// <summary>
+/// One test's database: a SQLite file in a fresh folder under /tmp, or, when
+/// FORKLINE_TEST_POSTGRES holds a server connection string (Host=...;Port=...;Username=...), a fresh
+/// PostgreSQL database on that server. Removed afterwards.
+/// </summary>
+public sealed class TestDatabase : IDisposable
+{
+    public const string PostgresVariable = "FORKLINE_TEST_POSTGRES";
+
+    private readonly string? _postgresServer = Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } server ? server : null;
+    private readonly string _name = "forkline_test_" + Guid.NewGuid().ToString("N")[..12];
+
+    public TestDatabase()
+    {
+        Directory.CreateDirectory(Path);
+        if (_postgresServer is null)
+        {
+            Settings = DatabaseSettings.SqliteIn(Path);
+            return;
+        }
+        ExecuteOnServer($"CREATE DATABASE {_name}");
+        Settings = new DatabaseSettings(DatabaseProvider.PostgreSql, new NpgsqlConnectionStringBuilder(_postgresServer) { Database = _name }.ToString());
+    }
+
+    /// <summary>The node's data folder (holds the SQLite file when SQLite is used).</summary>
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "forkline-test-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public DatabaseSettings Settings { get; }
+
+    public void Dispose()
+    {
+        // Pooled connections keep the SQLite file (or the PostgreSQL database) open.
+        SqliteConnection.ClearAllPools();
+        if (_postgresServer is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            ExecuteOnServer($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+        }
+        Directory.Delete(Path, recursive: true);
+    }
+
+    private void ExecuteOnServer(string sql)
+    {
+        using var connection = new NpgsqlConnection(_postgresServer);
+        connection.Open();
+        using var command = new NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
+    }
+}
