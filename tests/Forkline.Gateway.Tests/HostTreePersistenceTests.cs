@@ -71,6 +71,21 @@ public sealed class HostTreePersistenceTests : IDisposable
                                        + node.Metrics.GatewayEvents.WithLabels("hook", "accepted").Value);
     }
 
+    [Fact]
+    public async Task With_persist_hooks_on_hooks_are_journaled_and_still_recognised_as_duplicates_after_a_restart()
+    {
+        var (events, _, _, sh, _) = _host.ShellChain(100);
+        var hook = _host.Hook(sh, null, sh.Pid + 1);
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data, persistHooks: true)))
+            await SendAsync(node, [.. events, hook]);
+
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, persistHooks: true));
+        await SendAsync(restarted, [hook]);
+        Assert.Equal(1, restarted.Metrics.GatewayEvents.WithLabels("hook", "duplicate").Value);
+        var replayed = await restarted.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+        Assert.Equal(events.Count, replayed.Count);
+    }
+
     internal static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)
     {
         foreach (var enriched in events) node.Forwarder!.OnEnriched(enriched);

@@ -12,7 +12,14 @@ namespace Forkline.Gateway.HostTree;
 
 /// <param name="SnapshotEvery">Persisted events between two snapshots: bounds recovery time.</param>
 /// <param name="PersistHooks">Hook events go to the journal too (they are always published live).</param>
-public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHooks = false, int RetiredCapacity = HostProcessTree.DefaultRetiredCapacity);
+public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHooks = false, int RetiredCapacity = HostProcessTree.DefaultRetiredCapacity)
+{
+    public void Validate()
+    {
+        if (SnapshotEvery < 1) throw new ArgumentOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "snapshot every 1 or more persisted events");
+        if (RetiredCapacity < 1) throw new ArgumentOutOfRangeException(nameof(RetiredCapacity), RetiredCapacity, "remember at least one retired exec_id");
+    }
+}
 
 /// <summary>
 /// One host's live process tree, sharded by host name and event-sourced: each accepted batch is one

@@ -71,5 +71,6 @@ public sealed record GatewaySettings(
             if (!seed.StartsWith("akka.tcp://" + SystemName + "@", StringComparison.Ordinal))
                 throw new ArgumentException($"seed node '{seed}' is not an address of this cluster: expected akka.tcp://{SystemName}@host:port");
         EffectiveForwarder.Validate();
+        EffectiveHostTree.Validate();
     }
 }

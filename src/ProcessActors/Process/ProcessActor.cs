@@ -20,10 +20,9 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     private ICancelable? _graceTimer;
     private ProcessKey _key;
     private IActorRef? _parent;
-    private bool _incomplete;
 
     // A fork runs its parent's image, so its snapshot waits for the parent's lineage.
-    private CloneEvent? _cloneAwaitingParent;
+    private StartProcess? _cloneAwaitingParent;
     private ProcessSnapshot? _snapshot;
 
     // Events that arrive before the parent's lineage: the exec/clone must be emitted first, with its parent.
@@ -92,15 +91,14 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     {
         _key = new ProcessKey(start.Creation.Pid, start.Creation.Ktime);
         _parent = start.Parent;
-        _incomplete = start.Incomplete;
         switch (start.Creation)
         {
             case ExecEvent exec:
                 _snapshot = dependencies.Snapshots.FromExec(exec, start.ParentKey, start.Incomplete);
                 CheckTid(exec, LifecycleEvent.Exec);
                 break;
-            case CloneEvent clone:
-                _cloneAwaitingParent = clone;
+            case CloneEvent:
+                _cloneAwaitingParent = start;
                 break;
             default:
                 throw new ArgumentException($"a process starts from a CloneEvent or an ExecEvent, not {start.Creation.GetType().Name} ({start.Creation})", nameof(start));
@@ -122,9 +120,9 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     private void Link(AncestorChain? lineage)
     {
         SetLineage(lineage);
-        if (_cloneAwaitingParent is { } clone)
+        if (_cloneAwaitingParent is { Creation: CloneEvent clone } start)
         {
-            _snapshot = dependencies.Snapshots.FromClone(clone, lineage?.Process, _incomplete);
+            _snapshot = dependencies.Snapshots.FromClone(clone, start.ParentKey, lineage?.Process, start.Incomplete);
             _cloneAwaitingParent = null;
             CheckTid(clone, LifecycleEvent.Clone);
         }

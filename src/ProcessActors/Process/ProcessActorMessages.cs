@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
@@ -40,8 +41,8 @@ internal sealed class ImageEnded
     public bool IsPidReuse { get; }
 }
 
-/// <summary>Timer: the grace period after the end has passed.</summary>
-internal sealed class GraceElapsed
+/// <summary>Timer: the grace period after the end has passed. Late after a stop is harmless, so not logged as a dead letter.</summary>
+internal sealed class GraceElapsed : IDeadLetterSuppression
 {
     public static readonly GraceElapsed Instance = new();
 }

@@ -23,11 +23,11 @@ internal sealed class ProcessSnapshots(string node, BootClock clock)
             exec.Ktime, clock.ToUtc(exec.Ktime), FlagsOf(exec.Flags, incomplete));
 
     /// <summary>A fork runs its parent's image with its own credentials; without the parent the image is unknown.</summary>
-    public ProcessSnapshot FromClone(CloneEvent clone, ProcessSnapshot? parent, bool incomplete)
+    public ProcessSnapshot FromClone(CloneEvent clone, ProcessKey parentKey, ProcessSnapshot? parent, bool incomplete)
     {
         var flags = ProcessFlags.CloneOnly | (parent is null || incomplete ? ProcessFlags.Incomplete : ProcessFlags.None);
         if (parent is null)
-            return new ProcessSnapshot(ExecIdOf(clone.Key), ExecIdOf(clone.Parent), clone.Pid, "", [], "",
+            return new ProcessSnapshot(ExecIdOf(clone.Key), ExecIdOf(parentKey), clone.Pid, "", [], "",
                 clone.Credentials, default, default, clone.Auid, clone.CgroupId,
                 clone.Ktime, clock.ToUtc(clone.Ktime), flags);
         return new ProcessSnapshot(ExecIdOf(clone.Key), parent.ExecId, clone.Pid, parent.Binary, parent.Arguments, parent.Cwd,

@@ -41,9 +41,6 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
 
     private ForklineMetrics Metrics => _dependencies.Metrics;
 
-    protected override void PreStart() =>
-        Timers.StartPeriodicTimer(nameof(RetryWaitingEvents), RetryWaitingEvents.Instance, _dependencies.Settings.EventCacheRetryInterval);
-
     protected override void PostStop()
     {
         Metrics.ProcessesLive.Set(0);
@@ -57,9 +54,6 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case HookEvent hook:
-                RouteToProcess(hook, _index.Resolve(hook.Pid, hook.StartKtime), ArrivingNow, giveUpReason: null);
-                break;
             case KernelEvent kernelEvent:
                 Dispatch(kernelEvent, ArrivingNow, giveUpReason: null);
                 break;
@@ -122,14 +116,15 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     private Outcome OnClone(CloneEvent clone, long since, Counter.Child? giveUpReason)
     {
         if (IsDuplicateOrSuperseded(clone.Key)) return Outcome.Applied;
-        var parentKnown = _index.TryGet(clone.Parent, out var parent);
+        var parentKey = _index.Resolve(clone.Parent.Pid, clone.Parent.StartKtime);
+        var parentKnown = _index.TryGet(parentKey, out var parent);
         var outcome = Outcome.Applied;
-        if (!parentKnown && !clone.Parent.IsNone)
+        if (!parentKnown && !parentKey.IsNone)
         {
-            if (giveUpReason is null) return Wait(clone, clone.Parent, since);
+            if (giveUpReason is null) return Wait(clone, parentKey, since);
             outcome = GiveUp(giveUpReason);
         }
-        StartProcess(clone, cloneOnly: true, clone.Parent, parentKnown ? parent.Actor : null, replaced: ProcessKey.None,
+        StartProcess(clone, cloneOnly: true, parentKey, parentKnown ? parent.Actor : null, replaced: ProcessKey.None,
             incomplete: outcome == Outcome.GaveUp);
         return outcome;
     }
@@ -148,7 +143,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
 
         // Exec of an exec'd image (no fork in between): the previous image is the parent, so exec chains
         // are lineage. Exec after a fork: the forking process is the parent and the fork's entry ends.
-        var parentKey = replacedKnown && !replaced.CloneOnly ? replacedKey : exec.Parent;
+        var parentKey = replacedKnown && !replaced.CloneOnly ? replacedKey : _index.Resolve(exec.Parent.Pid, exec.Parent.StartKtime);
         var parentKnown = _index.TryGet(parentKey, out var parent);
         if (!parentKnown && !parentKey.IsNone && (exec.Flags & ExecFlags.ParentUnknown) == 0 && outcome != Outcome.GaveUp)
         {
@@ -209,6 +204,9 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         var waiting = new WaitingEvent(kernelEvent, since == ArrivingNow ? Environment.TickCount64 : since);
         if (_cache.Add(waiting, missing, out var evicted)) Retry(evicted, Metrics.CacheDrops.Capacity);
         Metrics.EventCacheEvents.Set(_cache.Count);
+        // Armed only while something waits: an idle router wakes for nothing.
+        if (!Timers.IsTimerActive(nameof(RetryWaitingEvents)))
+            Timers.StartSingleTimer(nameof(RetryWaitingEvents), RetryWaitingEvents.Instance, _dependencies.Settings.EventCacheRetryInterval);
         return Outcome.Waiting;
     }
 
@@ -231,6 +229,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     private void GiveUpAllWaiting()
     {
         foreach (var waiting in _cache.TakeAll()) Retry(waiting, Metrics.CacheDrops.Shutdown);
+        Timers.Cancel(nameof(RetryWaitingEvents));
         Metrics.EventCacheEvents.Set(_cache.Count);
     }
 
