@@ -7,9 +7,13 @@ namespace Forkline.Benchmarks;
 /// <summary>
 /// Router + process actors on synthetic events. Allocation figures are per event and include everything
 /// the pipeline allocates on all threads (mailbox slots, enriched event, thread snapshot), not the input event.
+/// In process: the measured code is an actor system on its own threads, which BenchmarkDotNet's generated
+/// host project would only rebuild around.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
+[InProcess]
+[WarmupCount(2)]
+[IterationCount(10)]
 public class ProcessActorsBenchmarks
 {
     private const int HookEventsPerInvoke = 200_000;

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 
@@ -32,6 +31,4 @@ internal static class KernelEvents
         Credentials? credentials = null, HookPhase phase = HookPhase.Exit, long result = 0) =>
         new(key.Pid, tid ?? key.Pid, ktime, key.StartKtime, hook ?? Openat, phase, 257, result,
             credentials ?? User(1000), FullCapabilities, default, default);
-
-    public static ImmutableArray<string> NoArguments => [];
 }

@@ -175,9 +175,9 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
             Hook(second, 9_500),
             Exit(second, 10_000, status: 2));
 
-        var hooks = Sink.Of<EnrichedHook>().Where(h => h.Hook.Hook == Openat).ToList();
-        Assert.Equal(("/bin/first", User(0)), (hooks.Single(h => h.Process.ExecId == Id(first)).Process.Binary, hooks.Single(h => h.Process.ExecId == Id(first)).Process.Credentials));
-        Assert.Equal(("/bin/second", User(2)), (hooks.Single(h => h.Process.ExecId == Id(second)).Process.Binary, hooks.Single(h => h.Process.ExecId == Id(second)).Process.Credentials));
+        var hooks = Sink.Of<EnrichedHook>().Where(h => h.Hook.Hook == Openat).ToDictionary(h => h.Process.ExecId, h => h.Process);
+        Assert.Equal(("/bin/first", User(0)), (hooks[Id(first)].Binary, hooks[Id(first)].Credentials));
+        Assert.Equal(("/bin/second", User(2)), (hooks[Id(second)].Binary, hooks[Id(second)].Credentials));
         var exits = Sink.Of<EnrichedExit>().ToDictionary(e => e.Process.ExecId, e => e.Process.Exit!.Status);
         Assert.Equal(1, exits[Id(first)]);
         Assert.Equal(2, exits[Id(second)]);

@@ -100,10 +100,47 @@ public sealed class BpfCollector : IDisposable
     /// </summary>
     public void Run(IKernelEventSink sink, CancellationToken cancellationToken)
     {
+        BeginRun();
+        RunBegun(sink, cancellationToken);
+    }
+
+    /// <summary>Runs <see cref="Run"/> on a dedicated thread; the task ends when the run does.</summary>
+    public Task RunOnDedicatedThread(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
+        // Begun here, not on the new thread, so a Dispose right after this call still waits for the run.
+        BeginRun();
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunBegun(sink, cancellationToken);
+                completion.SetResult();
+            }
+            catch (Exception e)
+            {
+                completion.SetException(e);
+            }
+        })
+        {
+            Name = "forkline-ring-reader",
+            IsBackground = true,
+        };
+        thread.Start();
+        return completion.Task;
+    }
+
+    private void BeginRun()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Interlocked.Increment(ref _runs) != 1)
             throw new InvalidOperationException("BpfCollector.Run was called twice; a collector drains its ring from one thread, once");
-        _runner = Thread.CurrentThread;
         _notRunning.Reset();
+    }
+
+    private void RunBegun(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
+        _runner = Thread.CurrentThread;
         try
         {
             Drain(sink, cancellationToken);
@@ -138,30 +175,6 @@ public sealed class BpfCollector : IDisposable
         }
         _reader.Drain(ref handler);
         Metrics.SetLost(_losses.Read());
-    }
-
-    /// <summary>Runs <see cref="Run"/> on a dedicated thread; the task ends when the run does.</summary>
-    public Task RunOnDedicatedThread(IKernelEventSink sink, CancellationToken cancellationToken)
-    {
-        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Run(sink, cancellationToken);
-                completion.SetResult();
-            }
-            catch (Exception e)
-            {
-                completion.SetException(e);
-            }
-        })
-        {
-            Name = "forkline-ring-reader",
-            IsBackground = true,
-        };
-        thread.Start();
-        return completion.Task;
     }
 
     /// <summary>Stops a run (waiting for it, since the ring is unmapped here), detaches every program, frees the maps.</summary>

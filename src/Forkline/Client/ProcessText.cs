@@ -1,3 +1,4 @@
+using Forkline.Export;
 using System.Globalization;
 using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
@@ -23,7 +24,7 @@ public static class ProcessText
     public static string State(Process process)
     {
         if (process.Live) return "running";
-        if (process.ExitSignal > 0) return $"killed by {SignalNames.Of(process.ExitSignal)}";
+        if (process.ExitSignal > 0) return $"killed by {LinuxNames.SignalName(process.ExitSignal)}";
         return process.HasExitStatus ? $"exited {process.ExitStatus}" : "exited";
     }
 

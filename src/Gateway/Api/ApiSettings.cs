@@ -16,7 +16,7 @@ public sealed record ApiSettings
     public IPEndPoint HttpEndpoint { get; init; } = new(IPAddress.Loopback, DefaultHttpPort);
     public IPEndPoint GrpcEndpoint { get; init; } = new(IPAddress.Loopback, DefaultGrpcPort);
     public ApiAccessPolicy AccessPolicy { get; init; } = ApiAccessPolicy.AllowAll;
-    public IEventJsonFormatter EventJson { get; init; } = new TetragonShapeJsonFormatter();
+    public IEventJsonFormatter EventJson { get; init; } = new ExportJsonFormatter();
 
     /// <summary>What /readyz reports: whether the gateway behind the API can answer queries yet.</summary>
     public Func<bool> IsReady { get; init; } = static () => true;

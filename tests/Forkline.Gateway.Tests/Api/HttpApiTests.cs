@@ -106,7 +106,7 @@ public sealed class HttpApiTests : IAsyncLifetime
 
         var body = await _api.Http.GetStringAsync($"/api/v1/hosts/{Host}/replay?since=2025-01-31T11:00:00Z");
 
-        var formatter = new TetragonShapeJsonFormatter();
+        var formatter = new ExportJsonFormatter();
         Assert.Equal(history.Select(formatter.Format), body.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(new DateTime(2025, 1, 31, 11, 0, 0, DateTimeKind.Utc), _api.Queries.LastReplay!.Value.From);
     }

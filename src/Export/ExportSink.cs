@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.Export;
+
+/// <summary>What an <see cref="ExportSink"/> did: lines written, events dropped because the queue was
+/// full (the output did not keep up), and failures: events that could not be formatted or written,
+/// plus flushes that failed (each may lose the lines since the previous flush).</summary>
+public readonly record struct ExportStatistics(long Written, long Dropped, long Failed);
+
+/// <summary>
+/// Exports enriched events: filters them on the caller's thread, queues them in a bounded channel and
+/// formats and writes them on one writer task, so an actor never waits for a terminal or a disk.
+/// When the queue is full the event is dropped and counted; failures to format or write are counted
+/// and reported (the first ones as they happen, the totals at dispose). Dispose drains the queue,
+/// flushes and closes the output.
+/// </summary>
+public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposable
+{
+    public const int DefaultQueueCapacity = 16 * 1024;
+
+    private const int ReportedFailures = 5;
+
+    private readonly EventFilter _filter;
+    private readonly IEventFormatter _formatter;
+    private readonly IExportOutput _output;
+    private readonly TextWriter _diagnostics;
+    private readonly int _queueCapacity;
+    private readonly Channel<EnrichedEvent> _queue;
+    private readonly ArrayBufferWriter<byte> _line = new(4096);
+    private readonly Task _writer;
+    private long _written;
+    private long _dropped;
+    private long _failed;
+    private int _disposed;
+
+    /// <param name="formatter">Used by the writer task only.</param>
+    /// <param name="output">Owned: disposed with the sink.</param>
+    /// <param name="filter">Evaluated on the caller's thread, before queueing.</param>
+    /// <param name="queueCapacity">Events that may wait for the writer; more are dropped and counted.</param>
+    /// <param name="diagnostics">Where failures and the drop total are reported; default stderr.</param>
+    public ExportSink(IEventFormatter formatter, IExportOutput output, EventFilter? filter = null,
+        int queueCapacity = DefaultQueueCapacity, TextWriter? diagnostics = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(queueCapacity, 1);
+        _formatter = formatter ?? throw new ArgumentNullException(nameof(formatter));
+        _output = output ?? throw new ArgumentNullException(nameof(output));
+        _filter = filter ?? EventFilter.Default;
+        _diagnostics = diagnostics ?? Console.Error;
+        _queueCapacity = queueCapacity;
+        _queue = Channel.CreateBounded<EnrichedEvent>(new BoundedChannelOptions(queueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = false,
+        });
+        _writer = Task.Run(WriteQueuedAsync);
+    }
+
+    /// <summary>The sink the host wires to the process actors, from command-line style options.</summary>
+    /// <param name="stdout">Where lines go when no file is set; default the process's stdout. Left open.</param>
+    public static ExportSink Create(ExportOptions options, Stream? stdout = null, TextWriter? diagnostics = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var filter = EventFilter.Create(options.Filter);
+        IEventFormatter formatter = options.Format == ExportFormat.Json
+            ? new TetragonJsonFormatter(FieldMask.From(options.Fields), options.HostNamespaces)
+            : new CompactFormatter(options.Emoji);
+        IExportOutput output = options.FilePath is { } path
+            ? new RotatingFileOutput(path, options.MaxFileBytes, options.KeepFiles)
+            : new StreamExportOutput(stdout ?? Console.OpenStandardOutput(), leaveOpen: true);
+        return new ExportSink(formatter, output, filter, options.QueueCapacity, diagnostics);
+    }
+
+    public ExportStatistics Statistics =>
+        new(Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), Interlocked.Read(ref _failed));
+
+    /// <summary>Never blocks: an event that does not fit in the queue (or comes after dispose) is counted as dropped.</summary>
+    public void OnEnriched(EnrichedEvent enriched)
+    {
+        if (!_filter.Matches(enriched)) return;
+        if (!_queue.Writer.TryWrite(enriched)) Interlocked.Increment(ref _dropped);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _queue.Writer.TryComplete();
+        try
+        {
+            await _writer.ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                _output.Dispose();
+            }
+            finally
+            {
+                ReportTotals();
+            }
+        }
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task WriteQueuedAsync()
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var enriched))
+                    Write(enriched);
+                Flush();
+            }
+        }
+        catch (Exception e)
+        {
+            // Said now, not at dispose: from here on every event is dropped.
+            _diagnostics.WriteLine($"forkline export: the writer stopped, no more events will be exported: {e}");
+            throw;
+        }
+    }
+
+    private void Write(EnrichedEvent enriched)
+    {
+        try
+        {
+            _line.ResetWrittenCount();
+            _formatter.Format(enriched, _line);
+            _output.WriteLine(_line.WrittenSpan);
+            Interlocked.Increment(ref _written);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            ReportFailure($"{enriched.Kind} event of pid {enriched.Process.Pid} ({enriched.Process.Binary}) not exported", e);
+        }
+    }
+
+    private void Flush()
+    {
+        try
+        {
+            _output.Flush();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ReportFailure("flushing the export output failed; lines written since the last flush may be lost", e);
+        }
+    }
+
+    private void ReportFailure(string what, Exception e)
+    {
+        var failures = Interlocked.Increment(ref _failed);
+        if (failures > ReportedFailures) return;
+        var more = failures == ReportedFailures ? " (further failures are only counted; the total is reported at shutdown)" : "";
+        _diagnostics.WriteLine($"forkline export: {what}: {e.Message}{more}");
+    }
+
+    private void ReportTotals()
+    {
+        var statistics = Statistics;
+        if (statistics.Dropped > 0)
+            _diagnostics.WriteLine(
+                $"forkline export: dropped {statistics.Dropped} events because the output did not keep up (queue of {_queueCapacity}); " +
+                "raise the export queue capacity, narrow the filters, or export to a file");
+        if (statistics.Failed > 0)
+            _diagnostics.WriteLine($"forkline export: {statistics.Failed} events or flushes failed to be written; see the first errors above");
+        _diagnostics.Flush();
+    }
+}

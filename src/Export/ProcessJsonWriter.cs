@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.Export;
+
+/// <summary>
+/// Writes one Tetragon "Process" object, fields in the proto's field-number order as protojson does.
+/// For a thread's hook event the object is the leader's, with the thread's own tid, credentials,
+/// capabilities and namespaces. One instance per writer thread (it reuses an argument buffer).
+/// </summary>
+internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
+{
+    private static readonly JsonEncodedText ExecIdName = JsonEncodedText.Encode("exec_id");
+    private static readonly JsonEncodedText PidName = JsonEncodedText.Encode("pid");
+    private static readonly JsonEncodedText UidName = JsonEncodedText.Encode("uid");
+    private static readonly JsonEncodedText CwdName = JsonEncodedText.Encode("cwd");
+    private static readonly JsonEncodedText BinaryName = JsonEncodedText.Encode("binary");
+    private static readonly JsonEncodedText ArgumentsName = JsonEncodedText.Encode("arguments");
+    private static readonly JsonEncodedText FlagsName = JsonEncodedText.Encode("flags");
+    private static readonly JsonEncodedText StartTimeName = JsonEncodedText.Encode("start_time");
+    private static readonly JsonEncodedText AuidName = JsonEncodedText.Encode("auid");
+    private static readonly JsonEncodedText ParentExecIdName = JsonEncodedText.Encode("parent_exec_id");
+    private static readonly JsonEncodedText CapName = JsonEncodedText.Encode("cap");
+    private static readonly JsonEncodedText PermittedName = JsonEncodedText.Encode("permitted");
+    private static readonly JsonEncodedText EffectiveName = JsonEncodedText.Encode("effective");
+    private static readonly JsonEncodedText InheritableName = JsonEncodedText.Encode("inheritable");
+    private static readonly JsonEncodedText NsName = JsonEncodedText.Encode("ns");
+    private static readonly JsonEncodedText InumName = JsonEncodedText.Encode("inum");
+    private static readonly JsonEncodedText IsHostName = JsonEncodedText.Encode("is_host");
+    private static readonly JsonEncodedText TidName = JsonEncodedText.Encode("tid");
+    private static readonly JsonEncodedText CredentialsName = JsonEncodedText.Encode("process_credentials");
+    private static readonly JsonEncodedText[] CredentialNames =
+        Array.ConvertAll(["uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid"], name => JsonEncodedText.Encode(name));
+    private static readonly JsonEncodedText[] NamespaceNames = NamespaceKinds.Names.Select(name => JsonEncodedText.Encode(name)).ToArray();
+
+    private readonly ArgumentLine _arguments = new();
+
+    public void Write(Utf8JsonWriter json, JsonEncodedText property, ProcessSnapshot process, ThreadSnapshot? thread, ProcessFields fields)
+    {
+        json.WriteStartObject(property);
+        WriteFields(json, process, thread, fields);
+        json.WriteEndObject();
+    }
+
+    public void WriteInArray(Utf8JsonWriter json, ProcessSnapshot process, ProcessFields fields)
+    {
+        json.WriteStartObject();
+        WriteFields(json, process, thread: null, fields);
+        json.WriteEndObject();
+    }
+
+    private void WriteFields(Utf8JsonWriter json, ProcessSnapshot process, ThreadSnapshot? thread, ProcessFields fields)
+    {
+        var credentials = thread?.Credentials ?? process.Credentials;
+        if (Has(fields, ProcessFields.ExecId)) ExecIdUtf8.Write(json, ExecIdName, process.ExecId);
+        if (Has(fields, ProcessFields.Pid)) json.WriteNumber(PidName, process.Pid);
+        // Tetragon's "uid" is the effective uid (its docs: maps to process_credentials.euid).
+        if (Has(fields, ProcessFields.Uid)) json.WriteNumber(UidName, credentials.Euid);
+        if (Has(fields, ProcessFields.Cwd) && process.Cwd.Length > 0) json.WriteString(CwdName, process.Cwd);
+        if (Has(fields, ProcessFields.Binary) && process.Binary.Length > 0) json.WriteString(BinaryName, process.Binary);
+        if (Has(fields, ProcessFields.Arguments))
+        {
+            var arguments = _arguments.Join(process.Arguments);
+            if (!arguments.IsEmpty) json.WriteString(ArgumentsName, arguments);
+        }
+        if (Has(fields, ProcessFields.Flags)) WriteFlags(json, process);
+        if (Has(fields, ProcessFields.StartTime) && process.StartTime != default) WriteTimestamp(json, StartTimeName, process.StartTime);
+        if (Has(fields, ProcessFields.Auid)) json.WriteNumber(AuidName, process.Auid);
+        if (Has(fields, ProcessFields.ParentExecId) && process.ParentExecId != default)
+            ExecIdUtf8.Write(json, ParentExecIdName, process.ParentExecId);
+        if (Has(fields, ProcessFields.Cap)) WriteCapabilities(json, thread?.Capabilities ?? process.Capabilities);
+        if (Has(fields, ProcessFields.Ns)) WriteNamespaces(json, thread?.Namespaces ?? process.Namespaces);
+        if (Has(fields, ProcessFields.Tid)) json.WriteNumber(TidName, thread?.Tid ?? process.Pid);
+        if (Has(fields, ProcessFields.ProcessCredentials)) WriteCredentials(json, credentials);
+    }
+
+    public static void WriteTimestamp(Utf8JsonWriter json, JsonEncodedText property, DateTime utc)
+    {
+        Span<byte> text = stackalloc byte[Rfc3339.MaxLength];
+        json.WriteString(property, text[..Rfc3339.Format(utc, text)]);
+    }
+
+    private static bool Has(ProcessFields fields, ProcessFields field) => (fields & field) != 0;
+
+    private static void WriteFlags(Utf8JsonWriter json, ProcessSnapshot process)
+    {
+        Span<byte> words = stackalloc byte[ProcessFlagWords.MaxLength];
+        var length = ProcessFlagWords.Write(process, words);
+        if (length > 0) json.WriteString(FlagsName, words[..length]);
+    }
+
+    private static void WriteCapabilities(Utf8JsonWriter json, Capabilities capabilities)
+    {
+        json.WriteStartObject(CapName);
+        WriteCapabilitySet(json, PermittedName, capabilities.Permitted);
+        WriteCapabilitySet(json, EffectiveName, capabilities.Effective);
+        WriteCapabilitySet(json, InheritableName, capabilities.Inheritable);
+        json.WriteEndObject();
+    }
+
+    // protojson leaves empty repeated fields out; a bit without a Tetragon name is written as its
+    // number, as protojson writes an enum value it does not know.
+    private static void WriteCapabilitySet(Utf8JsonWriter json, JsonEncodedText property, ulong mask)
+    {
+        if (mask == 0) return;
+        json.WriteStartArray(property);
+        for (var remaining = mask; remaining != 0; remaining &= remaining - 1)
+        {
+            var bit = System.Numerics.BitOperations.TrailingZeroCount(remaining);
+            if (LinuxNames.TryGetCapability(bit, out var name)) json.WriteStringValue(name);
+            else json.WriteNumberValue(bit);
+        }
+        json.WriteEndArray();
+    }
+
+    private void WriteNamespaces(Utf8JsonWriter json, Namespaces namespaces)
+    {
+        json.WriteStartObject(NsName);
+        for (var kind = 0; kind < NamespaceNames.Length; kind++)
+        {
+            var inum = NamespaceKinds.Inum(namespaces, (NamespaceKind)kind);
+            if (inum == 0) continue;
+            json.WriteStartObject(NamespaceNames[kind]);
+            json.WriteNumber(InumName, inum);
+            if (hostNamespaces is { } host && NamespaceKinds.Inum(host, (NamespaceKind)kind) == inum)
+                json.WriteBoolean(IsHostName, true);
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+    }
+
+    private static void WriteCredentials(Utf8JsonWriter json, Credentials credentials)
+    {
+        json.WriteStartObject(CredentialsName);
+        json.WriteNumber(CredentialNames[0], credentials.Uid);
+        json.WriteNumber(CredentialNames[1], credentials.Gid);
+        json.WriteNumber(CredentialNames[2], credentials.Euid);
+        json.WriteNumber(CredentialNames[3], credentials.Egid);
+        json.WriteNumber(CredentialNames[4], credentials.Suid);
+        json.WriteNumber(CredentialNames[5], credentials.Sgid);
+        json.WriteNumber(CredentialNames[6], credentials.Fsuid);
+        json.WriteNumber(CredentialNames[7], credentials.Fsgid);
+        json.WriteEndObject();
+    }
+}

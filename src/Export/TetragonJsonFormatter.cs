@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Snapshots;
+
+namespace Forkline.Export;
+
+/// <summary>
+/// JSON lines in the shape of Tetragon's export (GetEventsResponse through protojson), so tools that
+/// read Tetragon's export read Forkline's:
+/// <c>{"process_exec":{"process":{..},"parent":{..},"ancestors":[..]},"node_name":"..","time":".."}</c>,
+/// <c>process_exit</c> (status, signal name, exit time), <c>process_kprobe</c> for kprobe hooks and
+/// <c>process_tracepoint</c> for syscall and tracepoint hooks. Forkline's additions: <c>process_clone</c>
+/// for a fork that has not exec'd, <c>"return"</c> on an exit-phase tracepoint, and a top-level
+/// <c>"incomplete": true</c> when the process or parent was unknown. 64-bit hook values are JSON
+/// strings, as protojson writes int64/uint64.
+/// Writes straight into the caller's buffer; reuses its writer, so one thread at a time.
+/// </summary>
+public sealed class TetragonJsonFormatter : IEventFormatter
+{
+    private static readonly JsonEncodedText ProcessExecName = JsonEncodedText.Encode("process_exec");
+    private static readonly JsonEncodedText ProcessExitName = JsonEncodedText.Encode("process_exit");
+    private static readonly JsonEncodedText ProcessCloneName = JsonEncodedText.Encode("process_clone");
+    private static readonly JsonEncodedText ProcessKprobeName = JsonEncodedText.Encode("process_kprobe");
+    private static readonly JsonEncodedText ProcessTracepointName = JsonEncodedText.Encode("process_tracepoint");
+    private static readonly JsonEncodedText ProcessName = JsonEncodedText.Encode("process");
+    private static readonly JsonEncodedText ParentName = JsonEncodedText.Encode("parent");
+    private static readonly JsonEncodedText AncestorsName = JsonEncodedText.Encode("ancestors");
+    private static readonly JsonEncodedText NodeNameName = JsonEncodedText.Encode("node_name");
+    private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
+    private static readonly JsonEncodedText IncompleteName = JsonEncodedText.Encode("incomplete");
+    private static readonly JsonEncodedText SignalName = JsonEncodedText.Encode("signal");
+    private static readonly JsonEncodedText StatusName = JsonEncodedText.Encode("status");
+    private static readonly JsonEncodedText FunctionNameName = JsonEncodedText.Encode("function_name");
+    private static readonly JsonEncodedText SubsysName = JsonEncodedText.Encode("subsys");
+    private static readonly JsonEncodedText EventName = JsonEncodedText.Encode("event");
+    private static readonly JsonEncodedText ArgsName = JsonEncodedText.Encode("args");
+    private static readonly JsonEncodedText ReturnName = JsonEncodedText.Encode("return");
+    private static readonly JsonEncodedText PolicyNameName = JsonEncodedText.Encode("policy_name");
+    private static readonly JsonEncodedText SizeArgName = JsonEncodedText.Encode("size_arg");
+    private static readonly JsonEncodedText LongArgName = JsonEncodedText.Encode("long_arg");
+    private static readonly JsonEncodedText RawSyscalls = JsonEncodedText.Encode("raw_syscalls");
+    private static readonly JsonEncodedText SysEnter = JsonEncodedText.Encode("sys_enter");
+    private static readonly JsonEncodedText SysExit = JsonEncodedText.Encode("sys_exit");
+
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // protojson does not HTML-escape; paths and arguments stay readable. Quotes, backslashes and
+        // control characters are still escaped, so every event stays one line.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        SkipValidation = true,
+    };
+
+    private readonly Utf8JsonWriter _json = new(Stream.Null, WriterOptions);
+    private readonly ProcessJsonWriter _process;
+    private readonly FieldMask _fields;
+
+    /// <param name="fields">Which process fields to write; null writes all.</param>
+    /// <param name="hostNamespaces">The host's namespaces (<see cref="HostNamespaces.Read"/>) to mark
+    /// "is_host"; null leaves "is_host" out.</param>
+    public TetragonJsonFormatter(FieldMask? fields = null, Namespaces? hostNamespaces = null)
+    {
+        _fields = fields ?? FieldMask.All;
+        _process = new ProcessJsonWriter(hostNamespaces);
+    }
+
+    public void Format(EnrichedEvent enriched, IBufferWriter<byte> output)
+    {
+        _json.Reset(output);
+        _json.WriteStartObject();
+        switch (enriched)
+        {
+            case EnrichedExec:
+                WriteLineageEvent(ProcessExecName, enriched);
+                break;
+            case EnrichedClone:
+                WriteLineageEvent(ProcessCloneName, enriched);
+                break;
+            case EnrichedExit exit:
+                WriteExit(exit);
+                break;
+            case EnrichedHook hook:
+                WriteHook(hook);
+                break;
+            default:
+                throw new ArgumentException($"no JSON shape for enriched event {enriched.GetType().Name} (kind {enriched.Kind})", nameof(enriched));
+        }
+        _json.WriteString(NodeNameName, enriched.Node);
+        ProcessJsonWriter.WriteTimestamp(_json, TimeName, enriched.Time);
+        if (enriched.Incomplete) _json.WriteBoolean(IncompleteName, true);
+        _json.WriteEndObject();
+        _json.Flush();
+
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
+    }
+
+    private void WriteLineageEvent(JsonEncodedText name, EnrichedEvent enriched)
+    {
+        _json.WriteStartObject(name);
+        WriteProcessAndParent(enriched, thread: null);
+        WriteAncestors(enriched);
+        _json.WriteEndObject();
+    }
+
+    private void WriteExit(EnrichedExit exit)
+    {
+        _json.WriteStartObject(ProcessExitName);
+        WriteProcessAndParent(exit, thread: null);
+        if (exit.Process.Exit is { } ending)
+        {
+            if (ending.Signal != 0) _json.WriteString(SignalName, LinuxNames.SignalName(ending.Signal));
+            // protojson would leave a 0 status out; Forkline writes it so a clean exit is explicit.
+            _json.WriteNumber(StatusName, ending.Status);
+            ProcessJsonWriter.WriteTimestamp(_json, TimeName, ending.Time);
+        }
+        WriteAncestors(exit);
+        _json.WriteEndObject();
+    }
+
+    private void WriteHook(EnrichedHook hook)
+    {
+        var call = hook.Hook;
+        var isKprobe = call.Hook.Kind == HookKind.Kprobe;
+        _json.WriteStartObject(isKprobe ? ProcessKprobeName : ProcessTracepointName);
+        WriteProcessAndParent(hook, hook.Thread);
+        if (isKprobe) _json.WriteString(FunctionNameName, call.Hook.Name);
+        else WriteTracepointName(call);
+        WriteArguments(call);
+        if (call.Phase == HookPhase.Exit)
+        {
+            _json.WriteStartObject(ReturnName);
+            WriteInt64String(LongArgName, call.Return);
+            _json.WriteEndObject();
+        }
+        _json.WriteString(PolicyNameName, call.Hook.Name);
+        WriteAncestors(hook);
+        _json.WriteEndObject();
+    }
+
+    // Syscall hooks attach to the raw sys_enter / sys_exit tracepoints (the hook's name is the policy
+    // entry's, which may differ from the syscall's). A tracepoint hook is named "subsys:event" or
+    // "subsys/event".
+    private void WriteTracepointName(HookEvent call)
+    {
+        if (call.Hook.Kind == HookKind.Syscall)
+        {
+            _json.WriteString(SubsysName, RawSyscalls);
+            _json.WriteString(EventName, call.Phase == HookPhase.Enter ? SysEnter : SysExit);
+            return;
+        }
+        var name = call.Hook.Name.AsSpan();
+        var separator = name.IndexOfAny(':', '/');
+        if (separator > 0) _json.WriteString(SubsysName, name[..separator]);
+        _json.WriteString(EventName, name[(separator + 1)..]);
+    }
+
+    // Raw syscall tracepoints carry the syscall number first (as Tetragon's raw_syscalls "id"), then
+    // the six raw argument registers; their types are not known here, so each is a uint64.
+    private void WriteArguments(HookEvent call)
+    {
+        _json.WriteStartArray(ArgsName);
+        if (call.Hook.Kind == HookKind.Syscall)
+        {
+            _json.WriteStartObject();
+            WriteInt64String(LongArgName, call.SyscallNr);
+            _json.WriteEndObject();
+        }
+        var arguments = call.Arguments;
+        Span<byte> digits = stackalloc byte[20];
+        for (var i = 0; i < HookArguments.Count; i++)
+        {
+            _json.WriteStartObject();
+            arguments[i].TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+            _json.WriteString(SizeArgName, digits[..length]);
+            _json.WriteEndObject();
+        }
+        _json.WriteEndArray();
+    }
+
+    private void WriteInt64String(JsonEncodedText name, long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        value.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        _json.WriteString(name, digits[..length]);
+    }
+
+    private void WriteProcessAndParent(EnrichedEvent enriched, ThreadSnapshot? thread)
+    {
+        if (_fields.Process != ProcessFields.None)
+            _process.Write(_json, ProcessName, enriched.Process, thread, _fields.Process);
+        if (_fields.Parent != ProcessFields.None && enriched.Parent is { } parent)
+            _process.Write(_json, ParentName, parent, thread: null, _fields.Parent);
+    }
+
+    // Tetragon's ancestors are those beyond the immediate parent; a process's own chain starts with
+    // its parent, so that entry is skipped rather than written twice.
+    private void WriteAncestors(EnrichedEvent enriched)
+    {
+        var chain = enriched.Ancestors;
+        if (chain is not null && enriched.Parent is { } parent && chain.Process.ExecId == parent.ExecId) chain = chain.Next;
+        if (chain is null || _fields.Ancestors == ProcessFields.None) return;
+        _json.WriteStartArray(AncestorsName);
+        for (; chain is not null; chain = chain.Next)
+            _process.WriteInArray(_json, chain.Process, _fields.Ancestors);
+        _json.WriteEndArray();
+    }
+}

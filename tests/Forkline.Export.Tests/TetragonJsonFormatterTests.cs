@@ -1,0 +1,363 @@
+using System.Buffers;
+using System.Text.Json;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+using Forkline.Export;
+using static Forkline.Export.Tests.ExportAssert;
+using static Forkline.Export.Tests.SampleEvents;
+
+namespace Forkline.Export.Tests;
+
+public sealed class TetragonJsonFormatterTests
+{
+    [Fact]
+    public void Exec_is_one_line_with_tetragon_envelope_process_exec_node_name_and_time()
+    {
+        var root = Json(Exec());
+
+        Assert.Equal(["process_exec", "node_name", "time"], PropertyNames(root));
+        Assert.Equal(Node, root.GetProperty("node_name").GetString());
+        Assert.Equal("2024-05-01T12:00:01.250Z", root.GetProperty("time").GetString());
+        Assert.Equal(["process", "parent", "ancestors"], PropertyNames(root.GetProperty("process_exec")));
+    }
+
+    [Fact]
+    public void Exec_process_object_carries_every_tetragon_field_in_proto_order()
+    {
+        var process = Json(Exec()).GetProperty("process_exec").GetProperty("process");
+
+        Assert.Equal(
+            ["exec_id", "pid", "uid", "cwd", "binary", "arguments", "flags", "start_time", "auid", "parent_exec_id", "cap", "ns", "tid", "process_credentials"],
+            PropertyNames(process));
+        Assert.Equal(Sleep.ExecId, ExecId.Decode(process.GetProperty("exec_id").GetString()!));
+        Assert.Equal(Sleep.ExecId.Encode(), process.GetProperty("exec_id").GetString());
+        Assert.Equal(Sh.ExecId, ExecId.Decode(process.GetProperty("parent_exec_id").GetString()!));
+        Assert.Equal(300, process.GetProperty("pid").GetInt32());
+        Assert.Equal(300, process.GetProperty("tid").GetInt32());
+        Assert.Equal(1002u, process.GetProperty("uid").GetUInt32()); // Tetragon's uid is the euid
+        Assert.Equal(1000u, process.GetProperty("auid").GetUInt32());
+        Assert.Equal("/home/user", process.GetProperty("cwd").GetString());
+        Assert.Equal("/usr/bin/sleep", process.GetProperty("binary").GetString());
+        Assert.Equal("0.2", process.GetProperty("arguments").GetString());
+        Assert.Equal("execve clone", process.GetProperty("flags").GetString());
+        Assert.Equal("2024-05-01T12:00:00.123456700Z", process.GetProperty("start_time").GetString());
+    }
+
+    [Fact]
+    public void Capabilities_are_tetragon_enum_names_and_an_empty_set_is_left_out()
+    {
+        var cap = Json(Exec()).GetProperty("process_exec").GetProperty("process").GetProperty("cap");
+
+        Assert.Equal(["CAP_CHOWN", "DAC_OVERRIDE", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_BPF"], Strings(cap.GetProperty("permitted")));
+        Assert.Equal(["CAP_SYS_ADMIN"], Strings(cap.GetProperty("effective")));
+        Assert.False(cap.TryGetProperty("inheritable", out _));
+    }
+
+    [Fact]
+    public void Capability_bits_past_the_last_named_one_are_written_as_numbers()
+    {
+        var process = Sleep with { Capabilities = new Capabilities(Permitted: 1UL << 40 | 1UL << 41, Effective: 0, Inheritable: 0) };
+
+        var permitted = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("cap").GetProperty("permitted");
+
+        Assert.Equal("CAP_CHECKPOINT_RESTORE", permitted[0].GetString());
+        Assert.Equal(41, permitted[1].GetInt32());
+    }
+
+    [Fact]
+    public void Namespaces_carry_inum_and_is_host_only_for_the_hosts_own()
+    {
+        var process = Sleep with { Namespaces = InitNamespaces with { Mnt = 4026532500, Time = 0 } };
+
+        var ns = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("ns");
+
+        Assert.Equal(["uts", "ipc", "mnt", "pid", "pid_for_children", "net", "time_for_children", "cgroup", "user"], PropertyNames(ns));
+        Assert.Equal(4026532500u, ns.GetProperty("mnt").GetProperty("inum").GetUInt32());
+        Assert.False(ns.GetProperty("mnt").TryGetProperty("is_host", out _));
+        Assert.Equal(4026531836u, ns.GetProperty("pid").GetProperty("inum").GetUInt32());
+        Assert.True(ns.GetProperty("pid").GetProperty("is_host").GetBoolean());
+        Assert.True(ns.GetProperty("net").GetProperty("is_host").GetBoolean());
+    }
+
+    [Fact]
+    public void Without_host_namespaces_is_host_is_left_out()
+    {
+        var line = Line(new TetragonJsonFormatter(), Exec());
+
+        Assert.DoesNotContain("is_host", line);
+        Assert.Contains("\"uts\":{\"inum\":4026531838}", line);
+    }
+
+    [Fact]
+    public void Process_credentials_carry_all_eight_ids()
+    {
+        var credentials = Json(Exec()).GetProperty("process_exec").GetProperty("process").GetProperty("process_credentials");
+
+        Assert.Equal(["uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid"], PropertyNames(credentials));
+        Assert.Equal(
+            [1000u, 1001u, 1002u, 1003u, 1004u, 1005u, 1006u, 1007u],
+            credentials.EnumerateObject().Select(property => property.Value.GetUInt32()).ToArray());
+    }
+
+    [Fact]
+    public void Parent_is_the_immediate_parent_and_ancestors_start_beyond_it()
+    {
+        var exec = Json(Exec()).GetProperty("process_exec");
+
+        var parent = exec.GetProperty("parent");
+        Assert.Equal(Sh.ExecId, ExecId.Decode(parent.GetProperty("exec_id").GetString()!));
+        Assert.Equal(Bash.ExecId, ExecId.Decode(parent.GetProperty("parent_exec_id").GetString()!));
+        var ancestors = exec.GetProperty("ancestors");
+        Assert.Equal(1, ancestors.GetArrayLength());
+        Assert.Equal(Bash.ExecId, ExecId.Decode(ancestors[0].GetProperty("exec_id").GetString()!));
+    }
+
+    [Fact]
+    public void Arguments_join_after_argv0_and_quote_those_with_spaces()
+    {
+        var parent = Json(Exec()).GetProperty("process_exec").GetProperty("parent");
+
+        Assert.Equal("-c \"sleep 0.2\"", parent.GetProperty("arguments").GetString());
+    }
+
+    [Fact]
+    public void A_process_without_arguments_or_parent_image_leaves_those_fields_out()
+    {
+        var bash = Json(Exec()).GetProperty("process_exec").GetProperty("ancestors")[0];
+
+        Assert.False(bash.TryGetProperty("arguments", out _));
+        Assert.False(bash.TryGetProperty("parent_exec_id", out _));
+        Assert.Equal("procFS", bash.GetProperty("flags").GetString());
+    }
+
+    [Theory]
+    [InlineData(ProcessFlags.Exec | ProcessFlags.FilenameTruncated | ProcessFlags.ArgsTruncated | ProcessFlags.CwdTruncated, "/x",
+        "execve truncFilename truncArgs truncCWD clone")]
+    [InlineData(ProcessFlags.Exec, "/", "execve rootcwd clone")]
+    [InlineData(ProcessFlags.Procfs, "/srv", "procFS")]
+    [InlineData(ProcessFlags.Exec | ProcessFlags.CloneOnly, "/srv", "clone")]
+    public void Flags_are_tetragon_words(ProcessFlags flags, string cwd, string words)
+    {
+        var process = Sleep with { Flags = flags, Cwd = cwd };
+
+        var written = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("flags").GetString();
+
+        Assert.Equal(words, written);
+    }
+
+    [Fact]
+    public void Exec_without_a_fork_has_no_clone_flag()
+    {
+        var reExec = Sleep with { ParentExecId = new ExecId(Node, 2_500, Sleep.Pid) };
+
+        var flags = Json(Exec(reExec)).GetProperty("process_exec").GetProperty("process").GetProperty("flags").GetString();
+
+        Assert.Equal("execve", flags);
+    }
+
+    [Fact]
+    public void Exit_reports_status_and_exit_time_and_no_signal_for_a_normal_exit()
+    {
+        var root = Json(Exit(status: 3));
+
+        var exit = root.GetProperty("process_exit");
+        Assert.Equal(["process", "parent", "status", "time", "ancestors"], PropertyNames(exit));
+        Assert.Equal(3u, exit.GetProperty("status").GetUInt32());
+        Assert.Equal("2024-05-01T12:00:02.250Z", exit.GetProperty("time").GetString());
+        Assert.Equal(Sleep.ExecId, ExecId.Decode(exit.GetProperty("process").GetProperty("exec_id").GetString()!));
+    }
+
+    [Fact]
+    public void Exit_by_a_signal_names_it()
+    {
+        var exit = Json(Exit(signal: 9)).GetProperty("process_exit");
+
+        Assert.Equal("SIGKILL", exit.GetProperty("signal").GetString());
+        Assert.Equal(0u, exit.GetProperty("status").GetUInt32());
+    }
+
+    [Fact]
+    public void Exit_by_a_realtime_signal_names_it_relative_to_sigrtmin()
+    {
+        var exit = Json(Exit(signal: 36)).GetProperty("process_exit");
+
+        Assert.Equal("SIGRTMIN+2", exit.GetProperty("signal").GetString());
+    }
+
+    [Fact]
+    public void Kprobe_hook_is_a_process_kprobe_with_function_name_args_return_and_policy_name()
+    {
+        var kprobe = Json(Hook(CommitCredsHook, phase: HookPhase.Exit, returned: -13)).GetProperty("process_kprobe");
+
+        Assert.Equal(["process", "parent", "function_name", "args", "return", "policy_name", "ancestors"], PropertyNames(kprobe));
+        Assert.Equal("commit_creds", kprobe.GetProperty("function_name").GetString());
+        Assert.Equal(
+            ["10", "20", "30", "40", "50", "18446744073709551615"],
+            kprobe.GetProperty("args").EnumerateArray().Select(argument => argument.GetProperty("size_arg").GetString()!).ToArray());
+        Assert.Equal("-13", kprobe.GetProperty("return").GetProperty("long_arg").GetString());
+        Assert.Equal("commit_creds", kprobe.GetProperty("policy_name").GetString());
+    }
+
+    [Fact]
+    public void Syscall_hook_is_a_raw_syscalls_tracepoint_whose_first_arg_is_the_syscall_number()
+    {
+        var enter = Json(Hook(SetuidHook)).GetProperty("process_tracepoint");
+
+        Assert.Equal("raw_syscalls", enter.GetProperty("subsys").GetString());
+        Assert.Equal("sys_enter", enter.GetProperty("event").GetString());
+        Assert.Equal("setuid", enter.GetProperty("policy_name").GetString());
+        var args = enter.GetProperty("args");
+        Assert.Equal(7, args.GetArrayLength());
+        Assert.Equal("105", args[0].GetProperty("long_arg").GetString());
+        Assert.Equal("10", args[1].GetProperty("size_arg").GetString());
+        Assert.False(enter.TryGetProperty("return", out _));
+    }
+
+    [Fact]
+    public void Syscall_hook_on_exit_is_sys_exit_with_the_return_value()
+    {
+        var exit = Json(Hook(SetuidHook, phase: HookPhase.Exit, returned: -1)).GetProperty("process_tracepoint");
+
+        Assert.Equal("sys_exit", exit.GetProperty("event").GetString());
+        Assert.Equal("-1", exit.GetProperty("return").GetProperty("long_arg").GetString());
+    }
+
+    [Fact]
+    public void Tracepoint_hook_named_subsys_colon_event_splits_into_subsys_and_event()
+    {
+        var tracepoint = Json(Hook(SchedSwitchHook)).GetProperty("process_tracepoint");
+
+        Assert.Equal("sched", tracepoint.GetProperty("subsys").GetString());
+        Assert.Equal("sched_switch", tracepoint.GetProperty("event").GetString());
+        Assert.Equal(6, tracepoint.GetProperty("args").GetArrayLength());
+    }
+
+    [Fact]
+    public void Hook_of_the_leader_renders_the_leaders_snapshot_with_tid_equal_pid()
+    {
+        var process = Json(Hook(SetuidHook, credentials: Root)).GetProperty("process_tracepoint").GetProperty("process");
+
+        Assert.Equal(300, process.GetProperty("tid").GetInt32());
+        Assert.Equal(1002u, process.GetProperty("process_credentials").GetProperty("euid").GetUInt32());
+    }
+
+    [Fact]
+    public void Hook_of_a_thread_renders_its_tid_credentials_capabilities_and_namespaces_on_the_leaders_process()
+    {
+        var threadCredentials = new Credentials(2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007);
+        var threadNamespaces = InitNamespaces with { Net = 4026532999 };
+        var hook = Hook(SetuidHook, tid: 301, credentials: threadCredentials,
+            capabilities: new Capabilities(Permitted: 1UL << 7, Effective: 1UL << 7, Inheritable: 0), namespaces: threadNamespaces);
+
+        var tracepoint = Json(hook).GetProperty("process_tracepoint");
+
+        var process = tracepoint.GetProperty("process");
+        Assert.Equal(Sleep.ExecId, ExecId.Decode(process.GetProperty("exec_id").GetString()!));
+        Assert.Equal(300, process.GetProperty("pid").GetInt32());
+        Assert.Equal(301, process.GetProperty("tid").GetInt32());
+        Assert.Equal(2002u, process.GetProperty("uid").GetUInt32());
+        Assert.Equal(
+            [2000u, 2001u, 2002u, 2003u, 2004u, 2005u, 2006u, 2007u],
+            process.GetProperty("process_credentials").EnumerateObject().Select(property => property.Value.GetUInt32()).ToArray());
+        Assert.Equal(["CAP_SETUID"], Strings(process.GetProperty("cap").GetProperty("effective")));
+        Assert.Equal(4026532999u, process.GetProperty("ns").GetProperty("net").GetProperty("inum").GetUInt32());
+        Assert.False(process.GetProperty("ns").GetProperty("net").TryGetProperty("is_host", out _));
+        Assert.Equal("/usr/bin/sleep", process.GetProperty("binary").GetString());
+        // The parent stays the parent's own view.
+        Assert.Equal(200, tracepoint.GetProperty("parent").GetProperty("tid").GetInt32());
+    }
+
+    [Fact]
+    public void Clone_only_process_is_forklines_process_clone()
+    {
+        var root = Json(Clone());
+
+        Assert.Equal(["process_clone", "node_name", "time"], PropertyNames(root));
+        Assert.Equal("clone", root.GetProperty("process_clone").GetProperty("process").GetProperty("flags").GetString());
+    }
+
+    [Fact]
+    public void Incomplete_event_says_so_and_leaves_the_unknown_parent_out()
+    {
+        var orphan = new EnrichedExec(Node, EventTime, 3_000, Sleep with { Flags = Sleep.Flags | ProcessFlags.Incomplete }, null, null);
+
+        var root = Json(orphan);
+
+        Assert.True(root.GetProperty("incomplete").GetBoolean());
+        Assert.Equal(["process"], PropertyNames(root.GetProperty("process_exec")));
+    }
+
+    [Theory]
+    [InlineData(0L, "2024-05-01T12:00:00Z")]
+    [InlineData(1_230_000L, "2024-05-01T12:00:00.123Z")]
+    [InlineData(1_234_560L, "2024-05-01T12:00:00.123456Z")]
+    [InlineData(1_234_567L, "2024-05-01T12:00:00.123456700Z")]
+    public void Timestamps_are_rfc3339_utc_with_as_many_fraction_digits_as_protojson(long ticks, string expected)
+    {
+        var at = new DateTime(2024, 5, 1, 12, 0, 0, DateTimeKind.Utc).AddTicks(ticks);
+
+        var root = Json(Exec() with { Time = at });
+
+        Assert.Equal(expected, root.GetProperty("time").GetString());
+        Assert.Equal(at, DateTime.Parse(expected, null, System.Globalization.DateTimeStyles.AdjustToUniversal));
+    }
+
+    [Theory]
+    [InlineData("node:with:colons")]
+    [InlineData("nœud-ü-日本")]
+    [InlineData("")]
+    public void Exec_ids_equal_ExecId_Encode_for_any_node_name(string node)
+    {
+        var process = Sleep with { ExecId = new ExecId(node, ulong.MaxValue, int.MaxValue), ParentExecId = new ExecId(node, 1, 1) };
+
+        var written = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+
+        Assert.Equal(process.ExecId.Encode(), written.GetProperty("exec_id").GetString());
+        Assert.Equal(process.ParentExecId.Encode(), written.GetProperty("parent_exec_id").GetString());
+    }
+
+    [Fact]
+    public void Exec_id_of_a_node_name_longer_than_the_stack_buffer_equals_ExecId_Encode()
+    {
+        var process = Sleep with { ExecId = new ExecId(new string('n', 2000), 7, 8) };
+
+        var written = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+
+        Assert.Equal(process.ExecId.Encode(), written.GetProperty("exec_id").GetString());
+    }
+
+    [Fact]
+    public void Strings_from_processes_round_trip_unescaped_for_html_and_escaped_for_control_characters()
+    {
+        var process = Sleep with { Binary = "/tmp/a<b>&'c\"d\\e\nf\u001b", Arguments = ["x", "ü+日本"] };
+
+        var line = Line(new TetragonJsonFormatter(), Exec(process));
+        var written = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+
+        Assert.Equal(process.Binary, written.GetProperty("binary").GetString());
+        Assert.Equal("ü+日本", written.GetProperty("arguments").GetString());
+        Assert.Contains("/tmp/a<b>&'c", line);
+        Assert.Contains("ü+日本", line);
+    }
+
+    [Fact]
+    public void Formatting_reuses_its_buffers_and_allocates_nothing_per_event()
+    {
+        var formatter = new TetragonJsonFormatter(null, InitNamespaces);
+        var events = new EnrichedEvent[]
+        {
+            Exec(), Exit(signal: 9), Exit(status: 1), Clone(), Hook(SetuidHook, tid: 301), Hook(CommitCredsHook, phase: HookPhase.Exit),
+            Hook(SchedSwitchHook),
+        };
+        var output = new ArrayBufferWriter<byte>(64 * 1024);
+        foreach (var enriched in events) formatter.Format(enriched, output);
+
+        output.ResetWrittenCount();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var enriched in events) formatter.Format(enriched, output);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+}
