@@ -98,7 +98,7 @@ public static class CollectorCommand
         return json ? new JsonEventFormat(clock, stdout) : new CompactEventFormat(clock, new StreamWriter(stdout));
     }
 
-    private static HookPolicy LoadPolicy(string? path)
+    internal static HookPolicy LoadPolicy(string? path)
     {
         if (path is not null) return HookPolicy.Load(path);
         var besideBinary = Path.Combine(AppContext.BaseDirectory, "hooks.json");

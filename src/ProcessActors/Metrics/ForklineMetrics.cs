@@ -35,8 +35,8 @@ public sealed class ForklineMetrics
 
         BpfLostEventsTotal = Factory.CreateCounter("forkline_bpf_lost_events_total",
             "Records the BPF side could not put into the ring buffer, by kind.", labelNames: ["kind"]);
-        RingReaderLagSeconds = Factory.CreateGauge("forkline_ring_reader_lag_seconds",
-            "Age of the newest record the ring-buffer reader handled, against the boot clock.");
+        RingReaderLagBytes = Factory.CreateGauge("forkline_ring_reader_lag_bytes",
+            "Bytes waiting in the ring buffer when the reader last started a drain.");
         DecodeRejectsTotal = Factory.CreateCounter("forkline_decode_rejects_total",
             "Ring-buffer records that failed to decode, by reason.", labelNames: ["reason"]);
 
@@ -64,7 +64,7 @@ public sealed class ForklineMetrics
     /// <summary>Set by the host from the collector's loss map (Counter.IncTo for absolute values).</summary>
     public Counter BpfLostEventsTotal { get; }
 
-    public Gauge RingReaderLagSeconds { get; }
+    public Gauge RingReaderLagBytes { get; }
     public Counter DecodeRejectsTotal { get; }
 
     /// <summary>The label children of forkline_events_total, looked up once (hot path).</summary>

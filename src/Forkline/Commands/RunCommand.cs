@@ -1,0 +1,153 @@
+using System.CommandLine;
+using System.Net;
+using Forkline.Collector.Bpf;
+using Forkline.Collector.Hooks;
+using Forkline.Collector.Native;
+using Forkline.Collector.Sources;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Snapshots;
+using Forkline.Export;
+using Forkline.Gateway.Api;
+using Forkline.Gateway.Hosting;
+using Forkline.ProcessActors;
+using Forkline.Metrics;
+using Forkline.ProcessActors.Metrics;
+
+namespace Forkline.Commands;
+
+/// <summary>
+/// `forkline run`: the all-in-one node. Kernel events of this host go through the process actors to
+/// the console (compact or JSON lines) and to the gateway, which persists them in SQLite under ./data
+/// and answers the query API on localhost.
+/// </summary>
+public static class RunCommand
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Tetragon-shaped JSON lines instead of the compact view" };
+        var hooks = new Option<string?>("--hooks") { Description = "Hook policy file (default: hooks.json beside the binary)" };
+        var node = new Option<string?>("--node") { Description = "Node (host) name in exec_ids and the gateway (default: the hostname)" };
+        var data = new Option<string>("--data") { Description = "Folder of the SQLite database", DefaultValueFactory = _ => "./data" };
+        var http = new Option<string>("--api-http") { Description = "HTTP/JSON API endpoint", DefaultValueFactory = _ => $"127.0.0.1:{ApiSettings.DefaultHttpPort}" };
+        var grpc = new Option<string>("--api-grpc") { Description = "gRPC API endpoint", DefaultValueFactory = _ => $"127.0.0.1:{ApiSettings.DefaultGrpcPort}" };
+        var clusterPort = new Option<int>("--cluster-port") { Description = "Akka cluster port (0 = any free)", DefaultValueFactory = _ => GatewaySettings.DefaultPort };
+        var ancestors = new Option<int>("--ancestors") { Description = "Ancestors attached to each event beyond the parent (0 = none)", DefaultValueFactory = _ => 0 };
+        var clones = new Option<bool>("--clones") { Description = "Also export forks that have not exec'd (process_clone)" };
+        var types = new Option<string[]>("--type") { Description = "Only these event types (exec, exit, clone, hook, or a hook name)", AllowMultipleArgumentsPerToken = true };
+        var binary = new Option<string[]>("--binary") { Description = "Only processes whose binary matches this regex", AllowMultipleArgumentsPerToken = true };
+        var pids = new Option<int[]>("--pid") { Description = "Only these pids", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string?>("--output-file") { Description = "Write events to this size-rotated file instead of stdout" };
+
+        var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
+        {
+            json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            RunOptions options;
+            try
+            {
+                options = new RunOptions(
+                    CollectorCommand.LoadPolicy(parse.GetValue(hooks)),
+                    parse.GetValue(node) ?? Dns.GetHostName(),
+                    parse.GetValue(data)!,
+                    IPEndPoint.Parse(parse.GetValue(http)!),
+                    IPEndPoint.Parse(parse.GetValue(grpc)!),
+                    parse.GetValue(clusterPort),
+                    parse.GetValue(ancestors),
+                    new ExportOptions
+                    {
+                        Format = parse.GetValue(json) ? ExportFormat.Json : ExportFormat.Compact,
+                        FilePath = parse.GetValue(output),
+                        Filter = new EventFilterOptions
+                        {
+                            EventTypes = parse.GetValue(types) ?? [],
+                            BinaryRegex = parse.GetValue(binary) ?? [],
+                            Pids = parse.GetValue(pids) ?? [],
+                        },
+                    },
+                    parse.GetValue(clones));
+            }
+            catch (Exception e) when (e is HookPolicyException or FormatException or ArgumentException)
+            {
+                await Console.Error.WriteLineAsync($"forkline run: {e.Message}");
+                return 2;
+            }
+            return await RunAsync(options, ct);
+        });
+        return command;
+    }
+
+    private sealed record RunOptions(
+        HookPolicy Hooks, string NodeName, string DataDirectory, IPEndPoint Http, IPEndPoint Grpc,
+        int ClusterPort, int AncestorDepth, ExportOptions Export, bool EmitClones);
+
+    private static async Task<int> RunAsync(RunOptions options, CancellationToken ct)
+    {
+        var stderr = Console.Error;
+        LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
+        var failure = CollectorPreflight.FindProblem(CollectorPreflight.DefaultObjectPath);
+        if (failure is not null)
+        {
+            await stderr.WriteLineAsync($"forkline run: {failure}");
+            return 1;
+        }
+
+        await using var gateway = await GatewayNode.StartAsync(new GatewaySettings
+        {
+            Port = options.ClusterPort,
+            DataDirectory = options.DataDirectory,
+            MetricsRegistry = Prometheus.Metrics.DefaultRegistry,
+        }, ct);
+        await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
+        {
+            HttpEndpoint = options.Http,
+            GrpcEndpoint = options.Grpc,
+        }, ct);
+        await stderr.WriteLineAsync(
+            $"forkline run: node {options.NodeName}; history in {gateway.Settings.EffectiveDatabase.Describe()}; " +
+            $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC) — open without authentication, bound to {options.Http.Address} only; Ctrl-C stops");
+
+        var metrics = new ForklineMetrics(Prometheus.Metrics.DefaultRegistry);
+        await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(stderr) }, diagnostics: stderr);
+        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Log = line => stderr.WriteLine(line) });
+        metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
+
+        var pipeline = ProcessPipeline.Start(gateway.System, new ProcessActorSettings
+        {
+            NodeName = options.NodeName,
+            AncestorDepth = options.AncestorDepth,
+            EmitClones = options.EmitClones,
+        }, metrics, new IEnrichedEventSink[] { export, gateway.Forwarder! });
+
+        var exitCode = 0;
+        try
+        {
+            await source.RunAsync(pipeline, ct);
+        }
+        catch (BpfException e)
+        {
+            await stderr.WriteLineAsync($"forkline run: {e.Message}");
+            exitCode = 1;
+        }
+        await pipeline.StopAsync(StopTimeout);
+        if (!await gateway.Forwarder!.FlushAsync(StopTimeout))
+            await stderr.WriteLineAsync("forkline run: the gateway did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
+        return exitCode;
+    }
+
+    private static Namespaces? ReadHostNamespaces(TextWriter stderr)
+    {
+        try
+        {
+            return HostNamespaces.Read();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"forkline run: host namespaces unreadable ({e.Message}); JSON leaves \"is_host\" out");
+            return null;
+        }
+    }
+}
