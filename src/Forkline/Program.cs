@@ -10,4 +10,8 @@ root.Subcommands.Add(TreeCommand.Create());
 root.Subcommands.Add(LineageCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(GatewayNodeCommand.Create());
-return await root.Parse(args).InvokeAsync();
+root.Subcommands.Add(CollectorNodeCommand.Create());
+// A stop (Ctrl-C, SIGTERM) drains the collector, the process actors and the forwarder, each within
+// RunCommand's 30 s stop timeout. With System.CommandLine's default of 2 s, Main returned mid-drain and
+// Akka's exit hook left the cluster under it: the forwarder dropped every event not yet acknowledged.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });

@@ -45,7 +45,7 @@ public sealed class ClusterDeliveryTests
     public async Task A_collector_without_a_gateway_buffers_within_its_bound_and_delivers_everything_once_one_joins()
     {
         await using var fleet = new Fleet();
-        var gatewayPort = Fleet.FreePort();
+        var gatewayPort = TestNodes.FreePort();
         string[] seeds = [GatewaySettings.SeedAddress("127.0.0.1", gatewayPort)];
         var patient = await fleet.StartCollectorAsync(seeds);
         var bounded = await fleet.StartCollectorAsync(seeds,

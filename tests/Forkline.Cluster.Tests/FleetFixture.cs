@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 
@@ -13,23 +11,14 @@ public sealed class Fleet : IAsyncDisposable
 
     public string DataDirectory => _data.Path;
 
-    public async Task<GatewayNode> StartGatewayAsync(IReadOnlyList<string>? seeds = null, int port = 0) =>
-        Track(await TestNodes.StartAsync(TestNodes.Settings(_data, collector: false, seeds: seeds) with { Port = port }));
+    public async Task<GatewayNode> StartGatewayAsync(IReadOnlyList<string>? seeds = null, int port = 0, ClusterTlsSettings? tls = null) =>
+        Track(await TestNodes.StartAsync(TestNodes.Settings(_data, collector: false, seeds: seeds) with { Port = port, Tls = tls }));
 
     /// <summary>Returns without waiting to be Up: a collector may start before any gateway can take it.</summary>
-    public async Task<GatewayNode> StartCollectorAsync(IReadOnlyList<string> seeds, Gateway.Cluster.ForwarderSettings? forwarder = null)
+    public async Task<GatewayNode> StartCollectorAsync(IReadOnlyList<string> seeds, Gateway.Cluster.ForwarderSettings? forwarder = null, ClusterTlsSettings? tls = null)
     {
-        var settings = TestNodes.Settings(_data, gateway: false, seeds: seeds);
+        var settings = TestNodes.Settings(_data, gateway: false, seeds: seeds) with { Tls = tls };
         return Track(await GatewayNode.StartAsync(forwarder is null ? settings : settings with { Forwarder = forwarder }));
-    }
-
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public async ValueTask DisposeAsync()

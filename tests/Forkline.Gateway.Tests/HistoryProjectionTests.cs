@@ -3,17 +3,19 @@ using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Gateway.Tests.Support.PostgreSql;
 
 namespace Forkline.Gateway.Tests;
 
-public sealed class HistoryProjectionTests : IDisposable
+/// <summary>Runs on SQLite and on PostgreSQL: see the two subclasses at the end.</summary>
+public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
 {
-    private readonly TestDatabase _data = new();
+    private readonly TestDatabase _data = data;
     private readonly SyntheticHost _host = new("node-p");
 
     public void Dispose() => _data.Dispose();
 
-    [Fact]
+    [DatabaseFact]
     public async Task The_projection_resumes_from_its_stored_offset_and_applies_each_journal_event_once()
     {
         var (events, init, _, sh, sleep) = _host.ShellChain(10);
@@ -42,7 +44,7 @@ public sealed class HistoryProjectionTests : IDisposable
         }
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Replay_returns_exactly_the_persisted_exec_exit_and_clone_history_of_a_window_in_journal_order()
     {
         var (events, init, bash, sh, sleep) = _host.ShellChain(10);
@@ -71,7 +73,7 @@ public sealed class HistoryProjectionTests : IDisposable
         Assert.Empty(await replay.ReplayAsync("no-such-host", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Queries_answer_live_processes_from_the_entity_ended_ones_from_history_and_reject_bad_input()
     {
         var (events, init, bash, sh, sleep) = _host.ShellChain(10);
@@ -107,7 +109,7 @@ public sealed class HistoryProjectionTests : IDisposable
             await queries.ReplayAsync("node-p", DateTime.UtcNow, DateTime.UtcNow.AddHours(-1), ct).CollectAsync());
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Hook_events_are_streamed_live_but_not_persisted()
     {
         var (events, _, bash, sh, _) = _host.ShellChain(10);
@@ -137,3 +139,8 @@ public sealed class HistoryProjectionTests : IDisposable
         return read;
     }
 }
+
+public sealed class HistoryProjectionOnSqliteTests() : HistoryProjectionTests(new TestDatabase());
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class HistoryProjectionOnPostgreSqlTests(PostgresServer server) : HistoryProjectionTests(server.NewDatabase());

@@ -2,12 +2,14 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Gateway.Tests.Support.PostgreSql;
 
 namespace Forkline.Gateway.Tests;
 
-public sealed class HistoryStoreTests : IAsyncLifetime
+/// <summary>Runs on SQLite and on PostgreSQL: see the two subclasses at the end.</summary>
+public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
 {
-    private readonly TestDatabase _data = new();
+    private readonly TestDatabase _data = data;
     private readonly SyntheticHost _host = new("node-h");
     private HistoryStore _store = null!;
 
@@ -25,7 +27,7 @@ public sealed class HistoryStoreTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Recursive_lineage_over_three_generations_gives_ancestors_to_init_and_descendants_by_depth()
     {
         var init = _host.NewProcess(1, null, "/sbin/init");
@@ -44,7 +46,7 @@ public sealed class HistoryStoreTests : IAsyncLifetime
         Assert.Equal([("/bin/bash", 1), ("/bin/sh", 2), ("/bin/other", 2), ("/bin/sleep", 3)], all.Select(d => (d.Process.Binary, d.Depth)));
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Projecting_the_same_entries_again_leaves_one_row_per_process_with_its_exit()
     {
         var init = _host.NewProcess(1, null, "/sbin/init");
@@ -63,7 +65,7 @@ public sealed class HistoryStoreTests : IAsyncLifetime
         Assert.False(stored.Live);
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task A_newer_image_of_the_same_pid_ends_the_older_one()
     {
         var init = _host.NewProcess(1, null, "/sbin/init");
@@ -77,7 +79,7 @@ public sealed class HistoryStoreTests : IAsyncLifetime
         Assert.Null((await _store.GetAsync(after.ExecId.Encode(), CancellationToken.None))!.ExitTime);
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task The_journal_index_narrows_a_replay_window_to_the_entries_that_can_hold_it()
     {
         var init = _host.NewProcess(1, null, "/sbin/init");
@@ -104,3 +106,8 @@ public sealed class HistoryStoreTests : IAsyncLifetime
         return rows;
     }
 }
+
+public sealed class HistoryStoreOnSqliteTests() : HistoryStoreTests(new TestDatabase());
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class HistoryStoreOnPostgreSqlTests(PostgresServer server) : HistoryStoreTests(server.NewDatabase());

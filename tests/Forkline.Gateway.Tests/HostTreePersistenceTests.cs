@@ -4,17 +4,19 @@ using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Gateway.Tests.Support.PostgreSql;
 
 namespace Forkline.Gateway.Tests;
 
-public sealed class HostTreePersistenceTests : IDisposable
+/// <summary>Runs on SQLite and on PostgreSQL: see the two subclasses at the end.</summary>
+public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
 {
-    private readonly TestDatabase _data = new();
+    private readonly TestDatabase _data = data;
     private readonly SyntheticHost _host = new("node-a");
 
     public void Dispose() => _data.Dispose();
 
-    [Theory]
+    [DatabaseTheory]
     [InlineData(3)]
     [InlineData(5_000)]
     public async Task A_restarted_node_recovers_the_identical_tree_from_journal_and_snapshots(int snapshotEvery)
@@ -42,7 +44,7 @@ public sealed class HostTreePersistenceTests : IDisposable
         Assert.Equal(snapshotEvery < events.Count, (await StoredFormatsAsync("SELECT DISTINCT serializer_id, manifest FROM snapshot")).Count > 0);
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Journal_and_snapshot_rows_are_written_by_the_forkline_protobuf_serializer()
     {
         var (events, _, _, _, _) = _host.ShellChain(100);
@@ -53,7 +55,7 @@ public sealed class HostTreePersistenceTests : IDisposable
         Assert.Equal([(ForklineWireSerializer.SerializerId, "js")], await StoredFormatsAsync("SELECT DISTINCT serializer_id, manifest FROM snapshot"));
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task Duplicates_sent_on_purpose_are_stored_once()
     {
         var (events, _, _, sh, sleep) = _host.ShellChain(100);
@@ -71,7 +73,7 @@ public sealed class HostTreePersistenceTests : IDisposable
                                        + node.Metrics.GatewayEvents.WithLabels("hook", "accepted").Value);
     }
 
-    [Fact]
+    [DatabaseFact]
     public async Task With_persist_hooks_on_hooks_are_journaled_and_still_recognised_as_duplicates_after_a_restart()
     {
         var (events, _, _, sh, _) = _host.ShellChain(100);
@@ -84,6 +86,29 @@ public sealed class HostTreePersistenceTests : IDisposable
         Assert.Equal(1, restarted.Metrics.GatewayEvents.WithLabels("hook", "duplicate").Value);
         var replayed = await restarted.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
         Assert.Equal(events.Count, replayed.Count);
+    }
+
+    [DatabaseFact]
+    public async Task Two_gateways_starting_at_once_on_one_fresh_database_create_the_schema_once_and_share_the_history()
+    {
+        int[] ports = [TestNodes.FreePort(), TestNodes.FreePort()];
+        string[] seeds = [GatewaySettings.SeedAddress("127.0.0.1", ports[0])];
+        var starting = ports.Select(port => TestNodes.StartAsync(TestNodes.Settings(_data, seeds: seeds) with { Port = port })).ToArray();
+        try
+        {
+            await Task.WhenAll(starting);
+            var (events, _, _, sh, sleep) = _host.ShellChain(100);
+            events.Add(_host.Exit(sleep, sh));
+            await SendAsync(starting[1].Result, events);
+
+            var replayed = await starting[0].Result.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+            Assert.Equal(events.Select(WireConverter.EventIdOf), replayed.Select(WireConverter.EventIdOf));
+        }
+        finally
+        {
+            foreach (var node in starting)
+                if (node.IsCompletedSuccessfully) await node.Result.DisposeAsync();
+        }
     }
 
     internal static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)
@@ -109,3 +134,8 @@ public sealed class HostTreePersistenceTests : IDisposable
     private static List<TreeProcess> Sorted(LiveProcessList list) =>
         list.Processes.OrderBy(p => p.Process.StartKtime).ThenBy(p => p.Process.Pid).ToList();
 }
+
+public sealed class HostTreePersistenceOnSqliteTests() : HostTreePersistenceTests(new TestDatabase());
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class HostTreePersistenceOnPostgreSqlTests(PostgresServer server) : HostTreePersistenceTests(server.NewDatabase());

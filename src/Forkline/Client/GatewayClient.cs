@@ -1,5 +1,7 @@
 using Forkline.Contracts.Api;
+using System.Security.Cryptography.X509Certificates;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -16,10 +18,16 @@ public sealed class GatewayClient : IDisposable
 
     private readonly GrpcChannel _channel;
 
+    /// <summary>The bearer token sent with every call, for a gateway that requires one.</summary>
+    public const string TokenVariable = "FORKLINE_TOKEN";
+
+    /// <summary>PEM file of the CA that issued an https gateway's certificate, when the system does not trust it.</summary>
+    public const string AuthorityVariable = "FORKLINE_CA";
+
     private GatewayClient(Uri address)
     {
         Address = address;
-        _channel = GrpcChannel.ForAddress(address);
+        _channel = GrpcChannel.ForAddress(address, ChannelOptions(address));
         Api = new ForklineApi.ForklineApiClient(_channel);
     }
 
@@ -37,4 +45,41 @@ public sealed class GatewayClient : IDisposable
     public static CallOptions Query(CancellationToken ct) => new(deadline: DateTime.UtcNow + QueryTimeout, cancellationToken: ct);
 
     public void Dispose() => _channel.Dispose();
+
+    private static GrpcChannelOptions ChannelOptions(Uri address)
+    {
+        var options = new GrpcChannelOptions();
+        if (Environment.GetEnvironmentVariable(AuthorityVariable) is { Length: > 0 } authorityPath)
+        {
+            var authority = CertificateFiles.LoadCertificate($"gateway CA ({AuthorityVariable})", authorityPath);
+            options.HttpHandler = new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => IssuedBy(authority, certificate) },
+            };
+            options.DisposeHttpClient = true;
+        }
+        if (Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } token)
+        {
+            var bearer = CallCredentials.FromInterceptor((_, metadata) =>
+            {
+                metadata.Add("authorization", "Bearer " + token);
+                return Task.CompletedTask;
+            });
+            var transport = address.Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+            options.Credentials = ChannelCredentials.Create(transport, bearer);
+            // On a plain-http gateway (loopback, tests) the token still has to travel.
+            options.UnsafeUseInsecureChannelCallCredentials = address.Scheme == Uri.UriSchemeHttp;
+        }
+        return options;
+    }
+
+    private static bool IssuedBy(X509Certificate2 authority, X509Certificate? certificate)
+    {
+        if (certificate is null) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
 }

@@ -1,116 +1,71 @@
 using System.CommandLine;
-using System.Text.Json;
+using Forkline.Configuration;
+using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
-using Forkline.Gateway.HostTree;
 
 namespace Forkline.Commands;
 
 /// <summary>
-/// `forkline gateway`: a gateway node of the fleet (host entities, history, queries) until Ctrl-C.
-/// Named GatewayNodeCommand because Forkline.Client.GatewayCommand already names the options that the
-/// client commands share.
+/// `forkline gateway`: a gateway node of the fleet (host entities, history, query API) until Ctrl-C
+/// or SIGTERM. Named GatewayNodeCommand because Forkline.Client.GatewayCommand already names the
+/// options that the client commands share.
 /// </summary>
 public static class GatewayNodeCommand
 {
-    /// <summary>The --config file: every field optional; command-line options win over it.</summary>
-    public sealed record ConfigFile(
-        string? Hostname = null, int? Port = null, string[]? Seeds = null, string? DataDirectory = null,
-        string? DbProvider = null, string? ConnectionString = null, int? SnapshotEvery = null, bool? PersistHooks = null);
-
     public static Command Create()
     {
-        var config = new Option<FileInfo?>("--config") { Description = "JSON settings file (hostname, port, seeds, dataDirectory, dbProvider, connectionString, snapshotEvery, persistHooks)" };
-        var hostname = new Option<string?>("--hostname") { Description = "Address other nodes reach this one at (default 127.0.0.1)" };
-        var port = new Option<int?>("--port") { Description = $"Cluster port (default {GatewaySettings.DefaultPort}; 0 = any free port)" };
-        var seeds = new Option<string[]>("--seed")
-        {
-            Description = "Seed node address akka.tcp://forkline@host:port (repeat; default: start a new cluster)",
-            AllowMultipleArgumentsPerToken = true,
-        };
-        var data = new Option<string?>("--data") { Description = "Data folder for the SQLite database (default ./data)" };
-        var provider = new Option<string?>("--db-provider") { Description = "sqlite (default) or postgresql" };
-        var connection = new Option<string?>("--connection-string") { Description = "Database connection string (required for postgresql)" };
-        var snapshotEvery = new Option<int?>("--snapshot-every") { Description = "Persisted events between snapshots of a host tree (default 5000)" };
-        var persistHooks = new Option<bool?>("--persist-hooks") { Description = "Also persist hook events (default: only exec, exit and clone)" };
+        var settings = new SettingOptions().AddCluster()
+            .Add("--data", "DataDirectory", "Data folder; holds the SQLite database (default ./data)")
+            .Add("--db-provider", "Database:Provider", "sqlite (default) or postgresql")
+            .Add("--connection-string", "Database:ConnectionString", "Database connection string (required for postgresql)")
+            .Add("--snapshot-every", "HostTree:SnapshotEvery", "Persisted events between snapshots of a host tree (default 5000)")
+            .Add("--persist-hooks", "HostTree:PersistHooks", "Also persist hook events: true or false (default false)")
+            .Add("--api-http", "Api:Http", $"HTTP/JSON API endpoint (default 127.0.0.1:{ApiSettings.DefaultHttpPort})")
+            .Add("--api-grpc", "Api:Grpc", $"gRPC API endpoint (default 127.0.0.1:{ApiSettings.DefaultGrpcPort})");
 
-        var command = new Command("gateway", "Run a gateway node: per-host process trees, history and the query API")
-        {
-            config, hostname, port, seeds, data, provider, connection, snapshotEvery, persistHooks,
-        };
+        var command = new Command("gateway", "Run a gateway node: per-host process trees, history and the query API");
+        foreach (var option in settings.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
-            GatewaySettings settings;
+            GatewaySettings node;
+            ApiSettings api;
             try
             {
-                var file = parse.GetValue(config) is { } path ? ReadConfig(path) : new ConfigFile();
-                settings = SettingsFrom(file with
-                {
-                    Hostname = parse.GetValue(hostname) ?? file.Hostname,
-                    Port = parse.GetValue(port) ?? file.Port,
-                    Seeds = parse.GetValue(seeds) is { Length: > 0 } given ? given : file.Seeds,
-                    DataDirectory = parse.GetValue(data) ?? file.DataDirectory,
-                    DbProvider = parse.GetValue(provider) ?? file.DbProvider,
-                    ConnectionString = parse.GetValue(connection) ?? file.ConnectionString,
-                    SnapshotEvery = parse.GetValue(snapshotEvery) ?? file.SnapshotEvery,
-                    PersistHooks = parse.GetValue(persistHooks) ?? file.PersistHooks,
-                });
-                settings.Validate();
+                var config = settings.Load(parse);
+                node = config.ToNodeSettings(collector: false, gateway: true);
+                api = config.ToApiSettings();
+                node.Validate();
             }
-            catch (Exception e) when (e is ArgumentException or IOException or JsonException)
+            catch (Exception e) when (e is ConfigurationException or ArgumentException or InvalidOperationException)
             {
                 await Console.Error.WriteLineAsync($"forkline gateway: {e.Message}");
                 return 2;
             }
-            return await RunAsync(settings, ct);
+            return await RunAsync(node, api, ct);
         });
         return command;
     }
 
-    public static GatewaySettings SettingsFrom(ConfigFile file)
+    private static async Task<int> RunAsync(GatewaySettings settings, ApiSettings apiSettings, CancellationToken ct)
     {
-        var defaults = new GatewaySettings();
-        var dataDirectory = file.DataDirectory ?? defaults.DataDirectory;
-        var provider = file.DbProvider is null ? DatabaseProvider.Sqlite : DatabaseSettings.ParseProvider(file.DbProvider);
-        var database = (provider, file.ConnectionString) switch
+        try
         {
-            (_, { } connectionString) => new DatabaseSettings(provider, connectionString),
-            (DatabaseProvider.Sqlite, _) => DatabaseSettings.SqliteIn(dataDirectory),
-            _ => throw new ArgumentException($"--db-provider {file.DbProvider} needs --connection-string (Host=...;Database=...;Username=...)"),
-        };
-        var hostTree = new HostTreeSettings();
-        return defaults with
+            await using var node = await GatewayNode.StartAsync(settings, ct);
+            await using var api = await ApiServer.StartAsync(node.Queries!, apiSettings, ct);
+            await Console.Error.WriteLineAsync(
+                $"forkline gateway: node {node.SeedAddress} ({settings.EffectiveDatabase.Describe()}); " +
+                $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC); Ctrl-C stops it");
+            await WaitForStopAsync(ct);
+            return 0;
+        }
+        catch (InvalidOperationException e)
         {
-            Collector = false,
-            Hostname = file.Hostname ?? defaults.Hostname,
-            Port = file.Port ?? defaults.Port,
-            SeedNodes = file.Seeds ?? [],
-            DataDirectory = dataDirectory,
-            Database = database,
-            HostTree = hostTree with
-            {
-                SnapshotEvery = file.SnapshotEvery ?? hostTree.SnapshotEvery,
-                PersistHooks = file.PersistHooks ?? hostTree.PersistHooks,
-            },
-        };
+            await Console.Error.WriteLineAsync($"forkline gateway: {e.Message}");
+            return 1;
+        }
     }
 
-    private static ConfigFile ReadConfig(FileInfo path)
-    {
-        using var stream = path.OpenRead();
-        return JsonSerializer.Deserialize<ConfigFile>(stream, new JsonSerializerOptions(JsonSerializerDefaults.Web) { AllowTrailingCommas = true, ReadCommentHandling = JsonCommentHandling.Skip })
-               ?? throw new JsonException($"{path.FullName} holds no settings object");
-    }
-
-    private static async Task<int> RunAsync(GatewaySettings settings, CancellationToken ct)
-    {
-        await using var node = await GatewayNode.StartAsync(settings, ct);
-        await Console.Error.WriteLineAsync($"forkline gateway: node {node.SeedAddress} ({settings.EffectiveDatabase.Describe()}); Ctrl-C stops it");
-        // The query API server (gRPC + HTTP) starts here, on node.Queries, and runs until ct is cancelled.
-        await WaitForStopAsync(ct);
-        return 0;
-    }
-
-    private static async Task WaitForStopAsync(CancellationToken ct)
+    public static async Task WaitForStopAsync(CancellationToken ct)
     {
         var stopped = new TaskCompletionSource();
         await using (ct.Register(() => stopped.TrySetResult()))

@@ -12,20 +12,23 @@ using Microsoft.Extensions.Logging;
 namespace Forkline.Gateway.Api;
 
 /// <summary>
-/// The gateway's query API on Kestrel: gRPC (HTTP/2 without TLS, prior knowledge) on one port and
-/// HTTP/JSON (HTTP/1.1) plus /healthz, /readyz and /metrics on another.
+/// The gateway's query API on Kestrel: gRPC (HTTP/2; without TLS by prior knowledge) on one port and
+/// HTTP/JSON (HTTP/1.1) plus /healthz, /readyz and /metrics on another; both with TLS when
+/// <see cref="ApiSettings.Certificate"/> is set.
 /// </summary>
 public sealed class ApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ListenOptions _http;
     private readonly ListenOptions _grpc;
+    private readonly string _scheme;
 
-    private ApiServer(WebApplication app, ListenOptions http, ListenOptions grpc)
+    private ApiServer(WebApplication app, ListenOptions http, ListenOptions grpc, string scheme)
     {
         _app = app;
         _http = http;
         _grpc = grpc;
+        _scheme = scheme;
     }
 
     /// <summary>The bound HTTP/JSON address (the real port when the settings asked for port 0).</summary>
@@ -44,11 +47,13 @@ public sealed class ApiServer : IAsyncDisposable
             kestrel.Listen(settings.HttpEndpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                if (settings.Certificate is { } certificate) listen.UseHttps(certificate);
                 http = listen;
             });
             kestrel.Listen(settings.GrpcEndpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                if (settings.Certificate is { } certificate) listen.UseHttps(certificate);
                 grpc = listen;
             });
         });
@@ -90,13 +95,13 @@ public sealed class ApiServer : IAsyncDisposable
                 $"the API could not listen on HTTP {settings.HttpEndpoint} / gRPC {settings.GrpcEndpoint}: {error.Message} " +
                 "— another process may hold the port; stop it or configure other API ports", error);
         }
-        return new ApiServer(app, http!, grpc!);
+        return new ApiServer(app, http!, grpc!, settings.Certificate is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps);
     }
 
     public Task StopAsync(CancellationToken ct = default) => _app.StopAsync(ct);
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    private static Uri AddressOf(ListenOptions listen) =>
-        new($"http://{(listen.EndPoint as IPEndPoint)?.ToString() ?? listen.EndPoint.ToString()}");
+    private Uri AddressOf(ListenOptions listen) =>
+        new($"{_scheme}://{(listen.EndPoint as IPEndPoint)?.ToString() ?? listen.EndPoint.ToString()}");
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Gateway.Api;
@@ -16,6 +17,9 @@ public sealed record ApiSettings
     public IPEndPoint HttpEndpoint { get; init; } = new(IPAddress.Loopback, DefaultHttpPort);
     public IPEndPoint GrpcEndpoint { get; init; } = new(IPAddress.Loopback, DefaultGrpcPort);
     public ApiAccessPolicy AccessPolicy { get; init; } = ApiAccessPolicy.AllowAll;
+
+    /// <summary>The server certificate (with its private key) both ports serve TLS with; null = plain HTTP.</summary>
+    public X509Certificate2? Certificate { get; init; }
     public IEventJsonFormatter EventJson { get; init; } = new ExportJsonFormatter();
 
     /// <summary>What /readyz reports: whether the gateway behind the API can answer queries yet.</summary>

@@ -15,7 +15,12 @@ namespace Forkline.Gateway.History;
 
 /// <param name="GroupSize">Journal entries applied per database transaction at most.</param>
 /// <param name="GroupWindow">How long a transaction waits to fill its group.</param>
-public sealed record ProjectionSettings(int GroupSize = 256, TimeSpan? GroupWindow = null, TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null);
+/// <param name="GroupEvents">
+/// Events applied per database transaction at most (an entry holds a whole forwarder batch). On SQLite
+/// the transaction holds the one write lock the journal also needs: a long one makes persists time out.
+/// </param>
+public sealed record ProjectionSettings(int GroupSize = 256, TimeSpan? GroupWindow = null, TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null,
+    int GroupEvents = 2_048);
 
 /// <summary>
 /// Keeps the history table in step with the host journals: follows the journal tag from the stored
@@ -57,7 +62,7 @@ public sealed class HistoryProjection : ReceiveActor
         if (_starts++ > 0) _metrics.ProjectionFailures.Inc();
         return Source.FromTask(_store.ReadOffsetAsync(Name, CancellationToken.None))
             .ConcatMany(offset => journal.EventsByTag(HostTreeEntity.JournalTag, Offset.Sequence(offset)))
-            .GroupedWithin(_settings.GroupSize, _settings.GroupWindow ?? TimeSpan.FromMilliseconds(100))
+            .GroupedWeightedWithin(_settings.GroupEvents, _settings.GroupSize, _settings.GroupWindow ?? TimeSpan.FromMilliseconds(100), EventsIn)
             .SelectAsync(1, ApplyAsync);
     }
 
@@ -85,6 +90,10 @@ public sealed class HistoryProjection : ReceiveActor
             throw;
         }
     }
+
+    /// <summary>An entry weighs at least 1, so entries without events still move the offset.</summary>
+    private static long EventsIn(EventEnvelope envelope) =>
+        envelope.Event is HostEventsPersisted persisted ? Math.Max(1, persisted.Events.Count) : 1;
 
     private static string HostOf(string persistenceId) =>
         persistenceId.StartsWith(HostTreeEntity.PersistenceIdOf(""), StringComparison.Ordinal)

@@ -23,6 +23,9 @@ public sealed class HistoryStore(DatabaseSettings database)
     /// <summary>Bounds the ancestor walk, so a corrupt parent cycle cannot loop.</summary>
     public const int MaxAncestors = 4096;
 
+    /// <summary>The PostgreSQL advisory lock that serialises schema creation ("FKLNSCHM").</summary>
+    private const long SchemaLockKey = 0x464B_4C4E_5343_484D;
+
     private const string Columns =
         "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal";
 
@@ -45,7 +48,11 @@ public sealed class HistoryStore(DatabaseSettings database)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
-        "CREATE INDEX IF NOT EXISTS ix_processes_host_pid ON processes (host, pid)",
+        // start_time in the pid index: the projection's "newer image replaces older" UPDATE filters on
+        // host, pid and start_time, and with (host, pid) alone SQLite's planner scanned the whole host
+        // through (host, start_time) instead, for every exec.
+        "CREATE INDEX IF NOT EXISTS ix_processes_host_pid_start ON processes (host, pid, start_time)",
+        "DROP INDEX IF EXISTS ix_processes_host_pid",
         """
         CREATE TABLE IF NOT EXISTS host_journal_index (
             host TEXT NOT NULL,
@@ -63,14 +70,29 @@ public sealed class HistoryStore(DatabaseSettings database)
 
     public DatabaseSettings Database { get; } = database;
 
+    /// <summary>
+    /// Creates the tables and indexes that are missing, in one transaction. Gateways starting at once
+    /// on one PostgreSQL database would otherwise race: CREATE TABLE IF NOT EXISTS is not atomic there
+    /// (the loser fails on pg_type's unique index), so they queue on an advisory lock first. SQLite
+    /// takes its write lock with the first statement.
+    /// </summary>
     public async Task EnsureSchemaAsync(CancellationToken ct)
     {
         await using var connection = await Database.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (Database.Provider == DatabaseProvider.PostgreSql)
+        {
+            await using var queue = Command(connection, "SELECT pg_advisory_xact_lock(@key)", ("@key", SchemaLockKey));
+            queue.Transaction = transaction;
+            await queue.ExecuteNonQueryAsync(ct);
+        }
         foreach (var statement in Schema)
         {
             await using var command = Command(connection, statement);
+            command.Transaction = transaction;
             await command.ExecuteNonQueryAsync(ct);
         }
+        await transaction.CommitAsync(ct);
     }
 
     /// <summary>The journal ordering the projection has applied up to, or 0 before its first run.</summary>

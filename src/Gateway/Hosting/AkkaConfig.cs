@@ -8,6 +8,9 @@ namespace Forkline.Gateway.Hosting;
 /// <summary>The HOCON of a Forkline node, built from <see cref="GatewaySettings"/>.</summary>
 public static class AkkaConfig
 {
+    /// <summary>Room for a full batch of events with long arguments and ancestor chains.</summary>
+    public const int MaximumFrameBytes = 16 * 1024 * 1024;
+
     public static Config For(GatewaySettings settings)
     {
         var hocon = new StringBuilder();
@@ -16,9 +19,21 @@ public static class AkkaConfig
               loglevel = {{settings.LogLevel}}
               stdout-loglevel = {{settings.LogLevel}}
               actor.provider = cluster
+              # The host stops a node in order (event source, process actors, forwarder flush, then
+              # DisposeAsync leaves the cluster). Akka's own exit/signal hook would leave at once, under
+              # that drain, and the forwarder would drop every event not yet acknowledged.
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
+              # Only message types bound to a serializer cross the wire or reach the journal: nothing
+              # falls back to the JSON serializer's polymorphic type names.
+              actor.serialization-settings.allow-unregistered-types = off
               remote.dot-netty.tcp {
                 hostname = {{Quote(settings.Hostname)}}
                 port = {{settings.Port}}
+                # The certificate and the fleet-CA validator come with ClusterTlsSettings.CreateSetup.
+                enable-ssl = {{(settings.Tls is null ? "off" : "on")}}
+                # A full forwarder batch (512 exec/exit events of ~360 B each) is ~180 KB: past the
+                # 128 KB default, Akka.Remote discards it and the forwarder resends it forever.
+                maximum-frame-size = {{MaximumFrameBytes}}b
               }
               cluster {
                 roles = [{{string.Join(", ", settings.Roles.Select(Quote))}}]
@@ -36,6 +51,8 @@ public static class AkkaConfig
               }
             }
             """);
+        if (settings.DownUnreachableAfter is { } downAfter)
+            hocon.AppendLine(CultureInfo.InvariantCulture, $"akka.cluster.split-brain-resolver.stable-after = {(int)downAfter.TotalMilliseconds}ms");
         if (!settings.Gateway) return ConfigurationFactory.ParseString(hocon.ToString());
         hocon.AppendLine(Persistence(settings));
         return ConfigurationFactory.ParseString(hocon.ToString()).WithFallback(SqlPersistence.DefaultConfiguration);

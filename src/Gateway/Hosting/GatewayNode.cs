@@ -55,6 +55,8 @@ public sealed class GatewayNode : IAsyncDisposable
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings, CancellationToken ct = default)
     {
         settings.Validate();
+        var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup());
+        if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
         HistoryStore? history = null;
         if (settings.Gateway)
@@ -64,9 +66,7 @@ public sealed class GatewayNode : IAsyncDisposable
             await history.EnsureSchemaAsync(ct);
         }
 
-        var system = ActorSystem.Create(GatewaySettings.SystemName, BootstrapSetup.Create()
-            .WithConfig(AkkaConfig.For(settings))
-            .And(ForklineWireSerializer.Setup()));
+        var system = ActorSystem.Create(GatewaySettings.SystemName, setup);
         try
         {
             var cluster = Akka.Cluster.Cluster.Get(system);

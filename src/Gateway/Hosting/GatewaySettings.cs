@@ -12,12 +12,18 @@ namespace Forkline.Gateway.Hosting;
 /// <param name="Collector">The node forwards its host's events (hosts no shards).</param>
 /// <param name="Gateway">The node hosts host entities, the history projection and the queries.</param>
 /// <param name="Port">0 picks a free port (tests).</param>
-/// <param name="SeedNodes">Cluster addresses (akka.tcp://forkline@host:port); empty = this node starts a cluster of its own.</param>
+/// <param name="SeedNodes">Cluster addresses (akka.tcp://forkline@host:port, akka.ssl.tcp:// with TLS); empty = this node starts a cluster of its own.</param>
 /// <param name="Database">Null = a SQLite file in <paramref name="DataDirectory"/>.</param>
 /// <param name="QueryRefreshInterval">How often the history projection polls the journal for new entries.</param>
 /// <param name="AskTimeout">How long a query waits for a host entity.</param>
 /// <param name="MetricsRegistry">Null = prometheus-net's default registry.</param>
 /// <param name="LogLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
+/// <param name="Tls">Null = a plain TCP cluster transport (a single machine only).</param>
+/// <param name="DownUnreachableAfter">
+/// How long a member may stay unreachable before the split-brain resolver downs it (keep-majority)
+/// and its shards move; null = Akka's 20 s. Shorter fails over sooner and risks downing a node that
+/// only paused (a long GC, a saturated CPU).
+/// </param>
 public sealed record GatewaySettings(
     bool Collector = true,
     bool Gateway = true,
@@ -33,7 +39,9 @@ public sealed record GatewaySettings(
     TimeSpan? AskTimeout = null,
     int NumberOfShards = 100,
     CollectorRegistry? MetricsRegistry = null,
-    string LogLevel = "WARNING")
+    string LogLevel = "WARNING",
+    ClusterTlsSettings? Tls = null,
+    TimeSpan? DownUnreachableAfter = null)
 {
     public const int DefaultPort = 4053;
     public const string SystemName = "forkline";
@@ -58,18 +66,26 @@ public sealed record GatewaySettings(
         [.. Collector ? [CollectorRole] : Array.Empty<string>(), .. Gateway ? [GatewayRole] : Array.Empty<string>()];
 
     /// <summary>The address other nodes use as a seed for this one.</summary>
-    public static string SeedAddress(string hostname, int port) => $"akka.tcp://{SystemName}@{hostname}:{port}";
+    public static string SeedAddress(string hostname, int port, bool tls = false) => $"{ProtocolOf(tls)}://{SystemName}@{hostname}:{port}";
+
+    /// <summary>The scheme of this cluster's addresses: Akka.Remote names the TLS transport differently.</summary>
+    public string Protocol => ProtocolOf(Tls is not null);
+
+    private static string ProtocolOf(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
 
     public void Validate()
     {
         if (!Collector && !Gateway) throw new ArgumentException("a node needs the collector role, the gateway role or both");
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "a TCP port is 0..65535 (0 = any free port)");
         if (!Gateway && Seeds.Count == 0)
-            throw new ArgumentException("a collector-only node cannot start a cluster of its own: give the gateways' addresses as seed nodes (akka.tcp://forkline@host:port)");
+            throw new ArgumentException($"a collector-only node cannot start a cluster of its own: give the gateways' addresses as seed nodes ({Protocol}://{SystemName}@host:port)");
         if (NumberOfShards < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "at least one shard");
         foreach (var seed in Seeds)
-            if (!seed.StartsWith("akka.tcp://" + SystemName + "@", StringComparison.Ordinal))
-                throw new ArgumentException($"seed node '{seed}' is not an address of this cluster: expected akka.tcp://{SystemName}@host:port");
+            if (!seed.StartsWith(Protocol + "://" + SystemName + "@", StringComparison.Ordinal))
+                throw new ArgumentException($"seed node '{seed}' is not an address of this cluster: expected {Protocol}://{SystemName}@host:port" +
+                                            (Tls is null ? "" : " (TLS is on)"));
+        if (DownUnreachableAfter is { } downAfter && downAfter < TimeSpan.FromSeconds(1))
+            throw new ArgumentOutOfRangeException(nameof(DownUnreachableAfter), downAfter, "down unreachable members after 1 s or more: below that a busy node is downed for a pause");
         EffectiveForwarder.Validate();
         EffectiveHostTree.Validate();
     }

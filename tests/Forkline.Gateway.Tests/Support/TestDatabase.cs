@@ -5,19 +5,23 @@ using Npgsql;
 namespace Forkline.Gateway.Tests.Support;
 
 /// <summary>
-/// One test's database: a SQLite file in a fresh folder under /tmp, or, when
-/// FORKLINE_TEST_POSTGRES holds a server connection string (Host=...;Port=...;Username=...), a fresh
-/// PostgreSQL database on that server. Removed afterwards.
+/// One test's database: a SQLite file in a fresh folder under /tmp, or, given a PostgreSQL server's
+/// connection string (Host=...;Port=...;Username=...), a fresh database on that server. Removed afterwards.
 /// </summary>
 public sealed class TestDatabase : IDisposable
 {
-    public const string PostgresVariable = "FORKLINE_TEST_POSTGRES";
-
-    private readonly string? _postgresServer = Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } server ? server : null;
+    private readonly string? _postgresServer;
     private readonly string _name = "forkline_test_" + Guid.NewGuid().ToString("N")[..12];
 
+    /// <summary>A SQLite file.</summary>
     public TestDatabase()
+        : this(postgresServer: null)
     {
+    }
+
+    public TestDatabase(string? postgresServer)
+    {
+        _postgresServer = postgresServer;
         Directory.CreateDirectory(Path);
         if (_postgresServer is null)
         {

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
@@ -29,8 +31,16 @@ public static class TestNodes
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings)
     {
         var node = await GatewayNode.StartAsync(settings);
-        await node.WaitUntilUpAsync(Patience);
-        return node;
+        try
+        {
+            await node.WaitUntilUpAsync(Patience);
+            return node;
+        }
+        catch (TimeoutException)
+        {
+            await node.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Polls until the condition holds; fails the test with <paramref name="what"/> when it never does.</summary>
@@ -42,5 +52,15 @@ public static class TestNodes
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"never happened within {(within ?? Patience).TotalSeconds} s: {what}");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>A loopback port free right now (for a node that others must know the address of before it starts).</summary>
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 }

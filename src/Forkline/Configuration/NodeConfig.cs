@@ -1,0 +1,121 @@
+namespace Forkline.Configuration;
+
+/// <summary>
+/// The settings of a fleet node as they are written in deploy/config/{collector,gateway}.json, in
+/// environment variables (FORKLINE__CLUSTER__PORT) and on the command line. Unset (null) means the
+/// default of the settings record it maps to, so each default lives in one place;
+/// deploy/config/README.md lists them all.
+/// </summary>
+public sealed class NodeConfig
+{
+    public NodeSection Node { get; set; } = new();
+    public ClusterSection Cluster { get; set; } = new();
+    public string? DataDirectory { get; set; }
+    public DatabaseSection Database { get; set; } = new();
+    public HostTreeSection HostTree { get; set; } = new();
+    public ApiSection Api { get; set; } = new();
+    public ForwarderSection Forwarder { get; set; } = new();
+    public CollectorSection Collector { get; set; } = new();
+    public MetricsSection Metrics { get; set; } = new();
+}
+
+public sealed class NodeSection
+{
+    /// <summary>The host name this collector reports (part of every exec_id).</summary>
+    public string? Name { get; set; }
+}
+
+public sealed class ClusterSection
+{
+    public string? Hostname { get; set; }
+    public int? Port { get; set; }
+    public string[]? Seeds { get; set; }
+    /// <summary>"seeds" (the Seeds list) or "kubernetes" (Akka.Management + Kubernetes API discovery).</summary>
+    public string? Bootstrap { get; set; }
+    public int? Shards { get; set; }
+    public string? LogLevel { get; set; }
+    public TimeSpan? DownUnreachableAfter { get; set; }
+    public ClusterTlsSection Tls { get; set; } = new();
+    public KubernetesSection Kubernetes { get; set; } = new();
+}
+
+public sealed class ClusterTlsSection
+{
+    public bool? Enabled { get; set; }
+    /// <summary>PKCS#12 file with this node's certificate and private key.</summary>
+    public string? Certificate { get; set; }
+    public string? Password { get; set; }
+    /// <summary>PEM file of the fleet CA: the only issuer whose certificates may join.</summary>
+    public string? Authority { get; set; }
+}
+
+public sealed class KubernetesSection
+{
+    public string? PodLabelSelector { get; set; }
+    public string? PodNamespace { get; set; }
+    public int? ManagementPort { get; set; }
+    public int? RequiredContactPoints { get; set; }
+}
+
+public sealed class DatabaseSection
+{
+    /// <summary>"sqlite" or "postgresql".</summary>
+    public string? Provider { get; set; }
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class HostTreeSection
+{
+    public int? SnapshotEvery { get; set; }
+    public bool? PersistHooks { get; set; }
+}
+
+public sealed class ApiSection
+{
+    /// <summary>HTTP/JSON endpoint, address:port.</summary>
+    public string? Http { get; set; }
+    /// <summary>gRPC endpoint, address:port.</summary>
+    public string? Grpc { get; set; }
+    public ApiTlsSection Tls { get; set; } = new();
+    /// <summary>Bearer tokens that may query; empty together with AdminTokens = no authentication.</summary>
+    public string[]? ReadOnlyTokens { get; set; }
+    /// <summary>Bearer tokens that may query and run admin calls.</summary>
+    public string[]? AdminTokens { get; set; }
+}
+
+public sealed class ApiTlsSection
+{
+    /// <summary>PKCS#12 file with the API's server certificate; unset = plain HTTP.</summary>
+    public string? Certificate { get; set; }
+    public string? Password { get; set; }
+}
+
+public sealed class ForwarderSection
+{
+    public int? BatchSize { get; set; }
+    public TimeSpan? FlushInterval { get; set; }
+    public int? MaxBufferedEvents { get; set; }
+    public int? MaxInFlightBatches { get; set; }
+    public TimeSpan? AckTimeout { get; set; }
+    public TimeSpan? MaxRetryInterval { get; set; }
+}
+
+public sealed class CollectorSection
+{
+    /// <summary>"bpf" (this kernel) or "replay" (a capture file, reported under Node:Name).</summary>
+    public string? Source { get; set; }
+    public string? BpfObject { get; set; }
+    public string? Hooks { get; set; }
+    public uint? RingSizeBytes { get; set; }
+    public string? ReplayFile { get; set; }
+    /// <summary>"ByKtime" (recorded spacing) or "AsFastAsPossible".</summary>
+    public string? ReplayPacing { get; set; }
+    public int? AncestorDepth { get; set; }
+    public bool? EmitClones { get; set; }
+}
+
+public sealed class MetricsSection
+{
+    /// <summary>Where a collector node serves /metrics and /healthz, address:port; empty = not served.</summary>
+    public string? Listen { get; set; }
+}

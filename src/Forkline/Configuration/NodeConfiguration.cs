@@ -1,0 +1,134 @@
+using System.Net;
+using Forkline.Gateway.Api;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.HostTree;
+using Microsoft.Extensions.Configuration;
+
+namespace Forkline.Configuration;
+
+/// <summary>
+/// Reads a fleet node's settings: the --config file, then environment variables
+/// (FORKLINE__SECTION__KEY, e.g. FORKLINE__CLUSTER__PORT=4053, FORKLINE__CLUSTER__SEEDS__0=...),
+/// then command-line options, each overriding the one before. A key that is not a setting is an
+/// error, so a typo does not silently leave a default in place.
+/// </summary>
+public static class NodeConfiguration
+{
+    public const string EnvironmentPrefix = "FORKLINE__";
+
+    public static NodeConfig Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>> commandLine)
+    {
+        var builder = new ConfigurationBuilder();
+        if (file is not null)
+        {
+            if (!file.Exists) throw new ConfigurationException($"settings file {file.FullName} does not exist");
+            builder.AddJsonFile(file.FullName, optional: false, reloadOnChange: false);
+        }
+        builder.AddEnvironmentVariables(EnvironmentPrefix).AddInMemoryCollection(commandLine);
+        var config = new NodeConfig();
+        try
+        {
+            builder.Build().Bind(config, binder => binder.ErrorOnUnknownConfiguration = true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException)
+        {
+            var origin = file is null ? "" : $" (file {file.FullName}, then {EnvironmentPrefix}* variables, then options)";
+            var cause = e.InnerException is { } inner ? $" ({inner.Message})" : "";
+            throw new ConfigurationException($"bad settings{origin}: {e.Message}{cause}", e);
+        }
+        return config;
+    }
+
+    /// <summary>The cluster node settings for a node with the given roles.</summary>
+    public static GatewaySettings ToNodeSettings(this NodeConfig config, bool collector, bool gateway)
+    {
+        var defaults = new GatewaySettings();
+        var cluster = config.Cluster;
+        var dataDirectory = config.DataDirectory ?? defaults.DataDirectory;
+        var hostTree = new HostTreeSettings();
+        var forwarder = new ForwarderSettings();
+        return defaults with
+        {
+            Collector = collector,
+            Gateway = gateway,
+            Hostname = cluster.Hostname ?? defaults.Hostname,
+            Port = cluster.Port ?? defaults.Port,
+            SeedNodes = cluster.Seeds ?? [],
+            NumberOfShards = cluster.Shards ?? defaults.NumberOfShards,
+            LogLevel = cluster.LogLevel ?? defaults.LogLevel,
+            DownUnreachableAfter = cluster.DownUnreachableAfter,
+            DataDirectory = dataDirectory,
+            Database = gateway ? DatabaseOf(config.Database, dataDirectory) : null,
+            HostTree = hostTree with
+            {
+                SnapshotEvery = config.HostTree.SnapshotEvery ?? hostTree.SnapshotEvery,
+                PersistHooks = config.HostTree.PersistHooks ?? hostTree.PersistHooks,
+            },
+            Forwarder = new ForwarderSettings(
+                config.Forwarder.BatchSize ?? forwarder.BatchSize,
+                config.Forwarder.FlushInterval,
+                config.Forwarder.MaxBufferedEvents ?? forwarder.MaxBufferedEvents,
+                config.Forwarder.MaxInFlightBatches ?? forwarder.MaxInFlightBatches,
+                config.Forwarder.AckTimeout,
+                config.Forwarder.MaxRetryInterval),
+            Tls = TlsOf(cluster.Tls),
+        };
+    }
+
+    /// <summary>
+    /// Where and how the gateway serves its query API. Without tokens it is open, which is only
+    /// allowed on loopback: an API reachable from other machines must name its tokens.
+    /// </summary>
+    public static ApiSettings ToApiSettings(this NodeConfig config)
+    {
+        var defaults = new ApiSettings();
+        var api = config.Api;
+        var settings = defaults with
+        {
+            HttpEndpoint = EndpointOf("Api:Http", api.Http) ?? defaults.HttpEndpoint,
+            GrpcEndpoint = EndpointOf("Api:Grpc", api.Grpc) ?? defaults.GrpcEndpoint,
+            Certificate = string.IsNullOrEmpty(api.Tls.Certificate)
+                ? null
+                : CertificateFiles.LoadPkcs12("API certificate (Api:Tls:Certificate)", api.Tls.Certificate, api.Tls.Password),
+        };
+        var readOnly = api.ReadOnlyTokens ?? [];
+        var admin = api.AdminTokens ?? [];
+        if (readOnly.Length + admin.Length > 0) return settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
+        if (IPAddress.IsLoopback(settings.HttpEndpoint.Address) && IPAddress.IsLoopback(settings.GrpcEndpoint.Address)) return settings;
+        throw new ConfigurationException(
+            $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without tokens: " +
+            "set Api:ReadOnlyTokens and/or Api:AdminTokens, or bind Api:Http and Api:Grpc to 127.0.0.1");
+    }
+
+    public static IPEndPoint? EndpointOf(string key, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        return IPEndPoint.TryParse(value, out var endpoint)
+            ? endpoint
+            : throw new ConfigurationException($"{key} '{value}' is not an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070");
+    }
+
+    private static DatabaseSettings DatabaseOf(DatabaseSection database, string dataDirectory)
+    {
+        var provider = database.Provider is null ? DatabaseProvider.Sqlite : DatabaseSettings.ParseProvider(database.Provider);
+        return (provider, database.ConnectionString) switch
+        {
+            (_, { Length: > 0 } connectionString) => new DatabaseSettings(provider, connectionString),
+            (DatabaseProvider.Sqlite, _) => DatabaseSettings.SqliteIn(dataDirectory),
+            _ => throw new ConfigurationException(
+                $"Database:Provider {database.Provider} needs Database:ConnectionString (Host=...;Port=5432;Database=forkline;Username=...;Password=...)"),
+        };
+    }
+
+    private static ClusterTlsSettings? TlsOf(ClusterTlsSection tls)
+    {
+        if (tls.Enabled != true) return null;
+        if (string.IsNullOrEmpty(tls.Certificate) || string.IsNullOrEmpty(tls.Authority))
+            throw new ConfigurationException("Cluster:Tls:Enabled is true: set Cluster:Tls:Certificate (this node's PKCS#12 file) and Cluster:Tls:Authority (the fleet CA's PEM file)");
+        return new ClusterTlsSettings(tls.Certificate, tls.Password, tls.Authority);
+    }
+}
+
+/// <summary>Settings that cannot be used as given; the message names the setting and the fix.</summary>
+public sealed class ConfigurationException(string message, Exception? inner = null) : Exception(message, inner);

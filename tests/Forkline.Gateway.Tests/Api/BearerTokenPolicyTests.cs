@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Forkline.Contracts.Api;
+using Forkline.Gateway.Api;
+using Grpc.Core;
+using static Forkline.Gateway.Tests.Api.SampleProcesses;
+
+namespace Forkline.Gateway.Tests.Api;
+
+public sealed class BearerTokenPolicyTests : IAsyncLifetime
+{
+    private const string ReadOnlyToken = "read-only-token";
+    private const string AdminToken = "admin-token";
+    private ApiTestServer _api = null!;
+
+    public async Task InitializeAsync() =>
+        _api = await ApiTestServer.StartAsync(NewQueries(), new ApiSettings { AccessPolicy = new BearerTokenPolicy([ReadOnlyToken], [AdminToken]) });
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("guessed-token")]
+    public async Task A_request_without_a_valid_token_gets_401_over_http_and_unauthenticated_over_grpc(string? token)
+    {
+        // Were the query to run, this fault would answer 500 instead of the refusal.
+        _api.Queries.Fault = new InvalidOperationException("a refused caller's query must not run");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/processes/{BashId.Encode()}");
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var refused = await _api.Http.SendAsync(request);
+        var grpcRefused = await Assert.ThrowsAsync<RpcException>(async () =>
+            await _api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() }, Bearer(token)));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, grpcRefused.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(ReadOnlyToken)]
+    [InlineData(AdminToken)]
+    public async Task Read_only_and_admin_tokens_may_query(string token)
+    {
+        var answer = await _api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() }, Bearer(token));
+
+        Assert.Equal(BashId.Encode(), answer.Process.ExecId);
+    }
+
+    [Fact]
+    public void Every_query_operation_needs_only_a_read_only_token_and_an_unknown_operation_needs_admin()
+    {
+        Assert.All(Enum.GetValues<ApiOperation>(), operation => Assert.Equal(ApiAccessLevel.ReadOnly, BearerTokenPolicy.Required(operation)));
+        Assert.Equal(ApiAccessLevel.Admin, BearerTokenPolicy.Required((ApiOperation)int.MaxValue));
+    }
+
+    [Fact]
+    public void A_policy_without_tokens_or_with_a_blank_token_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => new BearerTokenPolicy([], []));
+        Assert.Throws<ArgumentException>(() => new BearerTokenPolicy([" "], [AdminToken]));
+    }
+
+    private static Metadata Bearer(string? token) => token is null ? [] : new Metadata { { "authorization", "Bearer " + token } };
+}

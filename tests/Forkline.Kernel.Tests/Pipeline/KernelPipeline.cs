@@ -1,0 +1,94 @@
+using Akka.Actor;
+using Forkline.Collector.Bpf;
+using Forkline.Collector.Hooks;
+using Forkline.Collector.Sources;
+using Forkline.Contracts.Snapshots;
+using Forkline.ProcessActors;
+using Forkline.ProcessActors.Metrics;
+
+namespace Forkline.Kernel.Tests.Pipeline;
+
+/// <summary>
+/// The `forkline run` pipeline on the real kernel: a <see cref="BpfEventSource"/> feeding a
+/// <see cref="ProcessPipeline"/> in the given actor system, whose enriched events go to
+/// <see cref="Events"/> and to any further sinks (a gateway forwarder).
+/// </summary>
+internal sealed class KernelPipeline : IAsyncDisposable
+{
+    public static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _run;
+    private bool _stopped;
+
+    private KernelPipeline(ProcessPipeline pipeline, ForklineMetrics metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName)
+    {
+        Pipeline = pipeline;
+        Metrics = metrics;
+        Events = events;
+        NodeName = nodeName;
+        // BpfEventSource attaches before its first await: once RunAsync returns, the kernel is watched.
+        _run = source.RunAsync(pipeline, _stop.Token);
+    }
+
+    public ProcessPipeline Pipeline { get; }
+
+    public ForklineMetrics Metrics { get; }
+
+    public CollectingEnrichedSink Events { get; }
+
+    public string NodeName { get; }
+
+    /// <summary>
+    /// Starts collecting and waits until the procfs bootstrap has reached the sinks as the test process's
+    /// exec, so everything the test starts afterwards has its whole lineage.
+    /// </summary>
+    /// <param name="capture">Also records every raw record (bootstrap included) for a later replay.</param>
+    public static async Task<KernelPipeline> StartAsync(ActorSystem system, string nodeName, Action<string> log, HookPolicy hooks,
+        CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null)
+    {
+        var events = new CollectingEnrichedSink();
+        var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
+        var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
+        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = hooks, Capture = capture, Log = log });
+        var session = new KernelPipeline(pipeline, metrics, source, events, nodeName);
+        try
+        {
+            await session.WaitForBootstrapAsync();
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task WaitForBootstrapAsync()
+    {
+        var thisProcess = ThisProcess.ExecId(NodeName);
+        var bootstrapped = Events.WaitFor<EnrichedExec>(exec => exec.Process.ExecId == thisProcess,
+            $"procfs exec of the test process {thisProcess.Key}", EventTimeout);
+        // A source that fails to attach ends at once: surface its BpfException rather than a timeout.
+        if (await Task.WhenAny(bootstrapped, _run) == _run) await _run;
+        await bootstrapped;
+    }
+
+    /// <summary>Detaches from the kernel and lets every event collected so far reach the sinks.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await _stop.CancelAsync();
+        await _run;
+        await Pipeline.StopAsync(StopTimeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+}
