@@ -108,6 +108,10 @@ public sealed class EventFilter
 
     private bool MatchesType(EnrichedEvent enriched)
     {
+        // The exit of a fork that never exec'd pairs with its clone event: without clones it is left out
+        // too, so every exported exit has its exec.
+        if (enriched.Kind == EnrichedKind.Exit && (enriched.Process.Flags & ProcessFlags.CloneOnly) != 0)
+            return (_kinds & KindBit(EnrichedKind.Clone)) != 0;
         if ((_kinds & KindBit(enriched.Kind)) != 0) return true;
         if (enriched is not EnrichedHook hook) return false;
         var descriptor = hook.Hook.Hook;

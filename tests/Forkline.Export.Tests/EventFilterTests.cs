@@ -24,6 +24,19 @@ public sealed class EventFilterTests
         Assert.Equal(["Exec", "Exit", "setuid", "commit_creds", "sched:sched_switch"], Passing(new EventFilterOptions()));
     }
 
+    [Fact]
+    public void Exit_of_a_fork_that_never_execd_passes_only_with_clones_so_every_exit_has_its_exec()
+    {
+        var clone = Clone();
+        var forkExit = new EnrichedExit(clone.Node, clone.Time, 6_000,
+            clone.Process with { Exit = new ProcessExit(0, 0, 6_000, clone.Time, clone.Process.Pid) }, clone.Parent, clone.Ancestors);
+
+        Assert.False(EventFilter.Create(new EventFilterOptions()).Matches(forkExit));
+        Assert.False(EventFilter.Create(new EventFilterOptions { EventTypes = ["exit"] }).Matches(forkExit));
+        Assert.True(EventFilter.Create(new EventFilterOptions { EventTypes = ["exit", "clone"] }).Matches(forkExit));
+        Assert.True(EventFilter.Create(new EventFilterOptions { EventTypes = ["exit"] }).Matches(Exit()));
+    }
+
     [Theory]
     [InlineData("exec", new[] { "Exec" })]
     [InlineData("EXIT", new[] { "Exit" })]

@@ -63,12 +63,11 @@ public static class RunCommand
                         FilePath = parse.GetValue(output),
                         Filter = new EventFilterOptions
                         {
-                            EventTypes = parse.GetValue(types) ?? [],
+                            EventTypes = EventTypes(parse.GetValue(types), parse.GetValue(clones)),
                             BinaryRegex = parse.GetValue(binary) ?? [],
                             Pids = parse.GetValue(pids) ?? [],
                         },
-                    },
-                    parse.GetValue(clones));
+                    });
             }
             catch (Exception e) when (e is HookPolicyException or FormatException or ArgumentException)
             {
@@ -82,7 +81,16 @@ public static class RunCommand
 
     private sealed record RunOptions(
         HookPolicy Hooks, string NodeName, string DataDirectory, IPEndPoint Http, IPEndPoint Grpc,
-        int ClusterPort, int AncestorDepth, ExportOptions Export, bool EmitClones);
+        int ClusterPort, int AncestorDepth, ExportOptions Export);
+
+    /// <summary>No types means exec, exit and hooks; --clones adds forks that have not exec'd.</summary>
+    private static string[] EventTypes(string[]? types, bool clones) => (types, clones) switch
+    {
+        ({ Length: > 0 } given, true) => [.. given, "clone"],
+        ({ Length: > 0 } given, false) => given,
+        (_, true) => ["exec", "exit", "hook", "clone"],
+        _ => [],
+    };
 
     private static async Task<int> RunAsync(RunOptions options, CancellationToken ct)
     {
@@ -119,7 +127,9 @@ public static class RunCommand
         {
             NodeName = options.NodeName,
             AncestorDepth = options.AncestorDepth,
-            EmitClones = options.EmitClones,
+            // Forks that never exec'd always go to the gateway: a later exec names them as parent, and
+            // lineage would stop at a process the history never stored. --clones only affects printing.
+            EmitClones = true,
         }, metrics, new IEnrichedEventSink[] { export, gateway.Forwarder! });
 
         var exitCode = 0;
