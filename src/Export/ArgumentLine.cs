@@ -7,9 +7,12 @@ namespace Forkline.Export;
 /// field), separated by spaces, an argument that contains a space wrapped in double quotes.
 /// Reuses one buffer, so one instance belongs to one writer thread.
 /// </summary>
-internal sealed class ArgumentLine
+public sealed class ArgumentLine
 {
     private char[] _buffer = new char[256];
+
+    /// <summary>The line as a new string, for callers off the export's hot path (queries, tables).</summary>
+    public static string Format(ImmutableArray<string> argv) => new ArgumentLine().Join(argv).ToString();
 
     public ReadOnlySpan<char> Join(ImmutableArray<string> argv)
     {

@@ -135,6 +135,11 @@ public sealed class HistoryStore(DatabaseSettings database)
     }
 
     /// <summary>The process itself (when known) followed by its ancestors, parent first.</summary>
+    /// <remarks>
+    /// The lineage queries join with CROSS JOIN so SQLite keeps the walk (a few rows) as the outer loop
+    /// and looks processes up by index; a plain JOIN let its planner scan the whole table once a host
+    /// held a million rows. PostgreSQL treats CROSS JOIN + WHERE as the same inner join.
+    /// </remarks>
     public async Task<IReadOnlyList<ProcessRecord>> ChainFromAsync(string execId, CancellationToken ct)
     {
         const string sql = $"""
@@ -142,9 +147,10 @@ public sealed class HistoryStore(DatabaseSettings database)
                 SELECT exec_id, parent_exec_id, 0 FROM processes WHERE exec_id = @exec_id
                 UNION ALL
                 SELECT p.exec_id, p.parent_exec_id, c.depth + 1
-                FROM processes p JOIN chain c ON p.exec_id = c.parent_exec_id
-                WHERE c.depth < @max_depth)
-            SELECT {Columns} FROM chain c JOIN processes p ON p.exec_id = c.exec_id
+                FROM chain c CROSS JOIN processes p
+                WHERE p.exec_id = c.parent_exec_id AND c.depth < @max_depth)
+            SELECT {Columns} FROM chain c CROSS JOIN processes p
+            WHERE p.exec_id = c.exec_id
             ORDER BY c.depth
             """;
         await using var connection = await Database.OpenAsync(ct);
@@ -163,10 +169,10 @@ public sealed class HistoryStore(DatabaseSettings database)
                 SELECT exec_id, 0 FROM processes WHERE exec_id = @exec_id
                 UNION ALL
                 SELECT p.exec_id, t.depth + 1
-                FROM processes p JOIN tree t ON p.parent_exec_id = t.exec_id
-                WHERE t.depth < @max_depth)
-            SELECT {Columns}, t.depth FROM tree t JOIN processes p ON p.exec_id = t.exec_id
-            WHERE t.depth > 0
+                FROM tree t CROSS JOIN processes p
+                WHERE p.parent_exec_id = t.exec_id AND t.depth < @max_depth)
+            SELECT {Columns}, t.depth FROM tree t CROSS JOIN processes p
+            WHERE p.exec_id = t.exec_id AND t.depth > 0
             ORDER BY t.depth, p.start_time
             """;
         await using var connection = await Database.OpenAsync(ct);

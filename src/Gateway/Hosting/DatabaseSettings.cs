@@ -19,6 +19,9 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
 {
     public const string DefaultFileName = "forkline.db";
 
+    /// <summary>The PostgreSQL advisory lock key of gateway storage start-up ("FKLNSTRT").</summary>
+    private const long SchemaLockKey = 0x464B_4C4E_5354_5254;
+
     /// <summary>A SQLite file in <paramref name="dataDirectory"/> (created when missing).</summary>
     public static DatabaseSettings SqliteIn(string dataDirectory) =>
         new(DatabaseProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(Path.Combine(dataDirectory, DefaultFileName)) }.ToString());
@@ -77,6 +80,28 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
         await pragma.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>
+    /// Holds the database's schema lock until disposed: on PostgreSQL a session advisory lock that
+    /// queues gateways creating tables at the same time; SQLite serialises schema changes itself.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockSchemaAsync(CancellationToken ct)
+    {
+        if (Provider != DatabaseProvider.PostgreSql) return NoLock.Instance;
+        var connection = await OpenAsync(ct);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT pg_advisory_lock({SchemaLockKey})";
+            await command.ExecuteNonQueryAsync(ct);
+            return new SessionLock(connection, SchemaLockKey);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Where the database is, without credentials, for messages.</summary>
     public string Describe() => Provider switch
     {
@@ -88,5 +113,26 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     {
         var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
         return $"server {builder.Host}:{builder.Port} database {builder.Database}";
+    }
+}
+
+file sealed class NoLock : IAsyncDisposable
+{
+    public static readonly NoLock Instance = new();
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+file sealed class SessionLock(DbConnection connection, long key) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        // Unlocked explicitly: a pooled connection keeps its session, and so the lock, after Dispose.
+        await using (connection)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT pg_advisory_unlock({key})";
+            await command.ExecuteNonQueryAsync();
+        }
     }
 }

@@ -58,15 +58,11 @@ public sealed class GatewayNode : IAsyncDisposable
         var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup());
         if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
-        HistoryStore? history = null;
-        if (settings.Gateway)
-        {
-            history = new HistoryStore(settings.EffectiveDatabase);
-            await settings.EffectiveDatabase.PrepareAsync(ct);
-            await history.EnsureSchemaAsync(ct);
-        }
-
-        var system = ActorSystem.Create(GatewaySettings.SystemName, setup);
+        var history = settings.Gateway ? new HistoryStore(settings.EffectiveDatabase) : null;
+        var system = history is null
+            ? ActorSystem.Create(GatewaySettings.SystemName, setup)
+            : await GatewayStorage.StartAsync(settings.EffectiveDatabase, history, () => ActorSystem.Create(GatewaySettings.SystemName, setup),
+                settings.EffectiveAskTimeout, ct);
         try
         {
             var cluster = Akka.Cluster.Cluster.Get(system);

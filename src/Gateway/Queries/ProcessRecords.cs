@@ -1,4 +1,5 @@
 using Forkline.Contracts.Snapshots;
+using Forkline.Export;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.HostTree;
 
@@ -16,7 +17,7 @@ public static class ProcessRecords
         Pid: snapshot.Pid,
         ParentExecId: WireConverter.IsNone(snapshot.ParentExecId) ? null : snapshot.ParentExecId.Encode(),
         Binary: snapshot.Binary,
-        Arguments: snapshot.Arguments.IsDefaultOrEmpty ? "" : string.Join(' ', snapshot.Arguments),
+        Arguments: ArgumentLine.Format(snapshot.Arguments),
         Cwd: snapshot.Cwd,
         Uid: snapshot.Credentials.Uid,
         StartTime: snapshot.StartTime,

@@ -28,7 +28,7 @@ public sealed class SyntheticHost(string node)
         return new ProcessSnapshot(
             new ExecId(Node, start, pid),
             parent?.ExecId ?? default,
-            pid, binary, [.. arguments], "/work",
+            pid, binary, [binary, .. arguments], "/work", // argv[0] first, as the kernel reports it
             new Credentials(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000),
             new Capabilities(0, 0, 0),
             new Namespaces(1, 2, 3, 4, 4, 5, 6, 6, 7, 8),
