@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using Akka.Cluster;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Tests.Support;
+using Forkline.Gateway.Tests.Support.PostgreSql;
+using Xunit.Abstractions;
+
+namespace Forkline.Cluster.Tests;
+
+/// <summary>A test that needs a PostgreSQL server; skipped, with the reason, where none can be started.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (PostgresServer.Unavailable is { } problem) Skip = "needs PostgreSQL: " + problem;
+    }
+}
+
+/// <summary>
+/// Two gateways as real processes on one PostgreSQL database, two collector nodes streaming the
+/// exec/exit events of four hosts: one gateway is killed with SIGKILL mid-stream and started again.
+/// </summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly TestDatabase _database = server.NewDatabase();
+
+    public void Dispose() => _database.Dispose();
+
+    [PostgresFact]
+    public async Task A_gateway_killed_while_collectors_stream_hands_its_shards_over_and_nothing_acknowledged_is_lost_or_stored_twice()
+    {
+        int[] ports = [TestNodes.FreePort(), TestNodes.FreePort()];
+        var seeds = ports.Select(port => GatewaySettings.SeedAddress("127.0.0.1", port)).ToArray();
+        await using var first = GatewayProcess.Start("gateway-1", ports[0], seeds, _database.Settings, DownUnreachableAfter, _database.Path);
+        await using var second = GatewayProcess.Start("gateway-2", ports[1], seeds, _database.Settings, DownUnreachableAfter, _database.Path);
+        try
+        {
+            await using var collectorA = await StartCollectorAsync(seeds);
+            await using var collectorB = await StartCollectorAsync(seeds);
+            await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 2 && UpGateways(collectorB) == 2),
+                "both gateway processes are Up", Patience);
+
+            using var streaming = new CancellationTokenSource();
+            var streams = new[]
+            {
+                StreamAsync(collectorA, ["failover-a1", "failover-a2"], streaming.Token),
+                StreamAsync(collectorB, ["failover-b1", "failover-b2"], streaming.Token),
+            };
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            second.KillHard();
+            var killedAt = Stopwatch.StartNew();
+            await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 1), "the killed gateway is downed", Patience);
+            output.WriteLine($"gateway-2 downed {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            second.Start();
+            await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 2), "the restarted gateway rejoins", Patience);
+            output.WriteLine($"gateway-2 back Up {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await streaming.CancelAsync();
+            var sent = (await Task.WhenAll(streams)).SelectMany(events => events).ToList();
+
+            Assert.True(await collectorA.Forwarder!.FlushAsync(Patience), "collector A's events are all acknowledged");
+            Assert.True(await collectorB.Forwarder!.FlushAsync(Patience), "collector B's events are all acknowledged");
+            Assert.Equal(0, collectorA.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value + collectorB.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
+
+            var journaled = await JournaledEventIdsAsync();
+            var sentIds = sent.Select(WireConverter.EventIdOf).Order().ToList();
+            output.WriteLine($"sent {sentIds.Count} exec/exit events of 4 hosts; journal holds {journaled.Count}");
+            Assert.Equal(sentIds, journaled.Order());
+
+            var execs = ExecIdsOf(sent, EnrichedKind.Exec);
+            var exits = ExecIdsOf(sent, EnrichedKind.Exit);
+            await TestNodes.EventuallyAsync(async () => (await ProjectedAsync()).Count(p => p.Exited) == exits.Count,
+                "the projection applies every exit", Patience);
+            var projected = await ProjectedAsync();
+            Assert.Equal(execs, projected.Select(p => p.ExecId).Order());
+            Assert.Equal(exits, projected.Where(p => p.Exited).Select(p => p.ExecId).Order());
+        }
+        catch
+        {
+            output.WriteLine($"--- {first.Name} ---\n{first.LogTail()}\n--- {second.Name} ---\n{second.LogTail()}");
+            throw;
+        }
+    }
+
+    private async Task<GatewayNode> StartCollectorAsync(string[] seeds) =>
+        await GatewayNode.StartAsync(TestNodes.Settings(_database, gateway: false, seeds: seeds) with { DownUnreachableAfter = DownUnreachableAfter });
+
+    private static List<string> ExecIdsOf(List<EnrichedEvent> events, EnrichedKind kind) =>
+        events.Where(e => e.Kind == kind).Select(e => e.Process.ExecId.Encode()).Order().ToList();
+
+    private static int UpGateways(GatewayNode node) =>
+        node.System.WhenTerminated.IsCompleted
+            ? 0
+            : Akka.Cluster.Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up && m.HasRole(GatewaySettings.GatewayRole));
+
+    /// <summary>Exec then exit of a new process on each host in turn, every few milliseconds, until cancelled.</summary>
+    private static async Task<List<EnrichedEvent>> StreamAsync(GatewayNode collector, string[] hostNames, CancellationToken ct)
+    {
+        var hosts = hostNames.Select(name => new SyntheticHost(name)).ToList();
+        var inits = hosts.Select(host => host.NewProcess(1, null, "/sbin/init")).ToList();
+        var sent = new List<EnrichedEvent>();
+        for (var i = 0; i < hosts.Count; i++) Send(collector, sent, hosts[i].Exec(inits[i], null));
+        for (var pid = 2; !ct.IsCancellationRequested; pid++)
+        {
+            for (var i = 0; i < hosts.Count; i++)
+            {
+                var job = hosts[i].NewProcess(pid, inits[i], "/usr/bin/job", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Send(collector, sent, hosts[i].Exec(job, inits[i]));
+                Send(collector, sent, hosts[i].Exit(job, inits[i]));
+            }
+            await Task.Delay(5, CancellationToken.None);
+        }
+        return sent;
+    }
+
+    private static void Send(GatewayNode collector, List<EnrichedEvent> sent, EnrichedEvent enriched)
+    {
+        collector.Forwarder!.OnEnriched(enriched);
+        sent.Add(enriched);
+    }
+
+    private async Task<List<string>> JournaledEventIdsAsync()
+    {
+        await using var connection = await _database.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message FROM journal WHERE persistence_id LIKE 'forkline-host-failover-%'";
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            foreach (var wire in HostEventsPersisted.Parser.ParseFrom((byte[])reader[0]).Events) ids.Add(wire.EventId);
+        return ids;
+    }
+
+    private async Task<List<(string ExecId, bool Exited)>> ProjectedAsync()
+    {
+        await using var connection = await _database.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT exec_id, exit_time IS NOT NULL FROM processes WHERE host LIKE 'failover-%'";
+        var rows = new List<(string, bool)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetBoolean(1)));
+        return rows;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Reflection;
+using Forkline.Gateway.Hosting;
+
+namespace Forkline.Cluster.Tests;
+
+/// <summary>
+/// A `forkline gateway` in a process of its own, so that a test can kill it the hard way (SIGKILL)
+/// and start it again on the same port. Its output goes to a log file the test prints on failure.
+/// </summary>
+public sealed class GatewayProcess : IAsyncDisposable
+{
+    private readonly IReadOnlyList<string> _arguments;
+    private Process? _process;
+
+    private GatewayProcess(string name, int port, IReadOnlyList<string> arguments, string logPath)
+    {
+        Name = name;
+        Port = port;
+        _arguments = arguments;
+        LogPath = logPath;
+    }
+
+    public string Name { get; }
+    public int Port { get; }
+    public string LogPath { get; }
+    public string Address => GatewaySettings.SeedAddress("127.0.0.1", Port);
+
+    /// <summary>The forkline executable this test build was made with.</summary>
+    public static string Executable =>
+        typeof(GatewayProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ForklineExecutable").Value!;
+
+    public static GatewayProcess Start(string name, int port, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
+    {
+        List<string> arguments =
+        [
+            "gateway", "--hostname", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--db-provider", database.Provider.ToString(), "--connection-string", database.ConnectionString,
+            "--api-http", "127.0.0.1:0", "--api-grpc", "127.0.0.1:0",
+            "--down-unreachable-after", downUnreachableAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+            "--data", Path.Combine(logFolder, name),
+        ];
+        foreach (var seed in seeds) arguments.AddRange(["--seed", seed]);
+        var gateway = new GatewayProcess(name, port, arguments, Path.Combine(logFolder, name + ".log"));
+        gateway.Start();
+        return gateway;
+    }
+
+    public void Start()
+    {
+        if (_process is { HasExited: false }) throw new InvalidOperationException($"{Name} already runs (pid {_process.Id})");
+        var start = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in _arguments) start.ArgumentList.Add(argument);
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Executable}");
+        var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        _process.OutputDataReceived += (_, line) => Write(log, line.Data);
+        _process.ErrorDataReceived += (_, line) => Write(log, line.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>SIGKILL: no leaving the cluster, no flushing; the others find out by failure detection.</summary>
+    public void KillHard()
+    {
+        _process?.Kill(entireProcessTree: false);
+        _process?.WaitForExit();
+    }
+
+    public string LogTail(int lines = 30) => File.Exists(LogPath) ? string.Join('\n', File.ReadLines(LogPath).TakeLast(lines)) : "(no log)";
+
+    public ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false }) KillHard();
+        _process?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static void Write(StreamWriter log, string? line)
+    {
+        if (line is null) return;
+        lock (log) log.WriteLine(line);
+    }
+}
