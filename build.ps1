@@ -109,7 +109,7 @@ switch ($Step) {
     'test' { Invoke-Test }
     'run' {
         Invoke-Build
-        $arguments = if ($Rest.Count -gt 0) { $Rest } else { @('run') }
+        [string[]] $arguments = if ($Rest.Count -gt 0) { $Rest } else { 'run' }
         & (Get-ForklineExe) @arguments
         exit $LASTEXITCODE
     }
