@@ -135,7 +135,7 @@ public sealed class ProcfsFakeTreeTests : IDisposable
     }
 
     [Fact]
-    public void Missing_optional_files_leave_their_fields_empty_without_an_error()
+    public void Missing_optional_files_leave_their_fields_empty_and_an_unreadable_exe_falls_back_to_argv0()
     {
         AddProcess(1, ppid: 0, startTicks: 1, loginuid: null, exe: null);
         Directory.Delete(Path.Combine(ProcRoot, "1", "ns"), recursive: true);
@@ -143,7 +143,7 @@ public sealed class ProcfsFakeTreeTests : IDisposable
         var exec = DecodeExec(Scan(), 1);
 
         Assert.Equal(uint.MaxValue, exec.Auid);
-        Assert.Equal("", exec.Filename);
+        Assert.Equal(exec.Arguments[0], exec.Filename);
         Assert.Equal(default, exec.Namespaces);
         Assert.Empty(_reports);
     }

@@ -33,6 +33,12 @@ internal enum ProcessReadOutcome
 /// </summary>
 internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Action<string> reportFailure)
 {
+
+    private static byte[] FirstArgument(byte[] commandLine)
+    {
+        var end = Array.IndexOf(commandLine, (byte)0);
+        return end < 0 ? commandLine : commandLine[..end];
+    }
     private const uint UnsetLoginUid = uint.MaxValue;
 
     private static readonly string[] NamespaceNames =
@@ -57,13 +63,15 @@ internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Act
             }
             var imageDirectory = stat.IsZombie ? LiveThreadDirectory(leaderDirectory) : leaderDirectory;
             var (credentials, capabilities) = ProcStatus.Parse(ReadRequired($"{leaderDirectory}/status"));
+            var commandLine = ReadRequired($"{imageDirectory}/cmdline");
             var image = new ProcessImage(
                 pid, stat, TicksToKtime(stat.StartTicks), credentials, capabilities,
                 ReadNamespaces(imageDirectory),
                 ReadOptional($"{leaderDirectory}/loginuid") is { } loginUid ? ProcValues.ParseLoginUid(loginUid) : UnsetLoginUid,
                 ReadCgroupId(imageDirectory),
-                stat.IsKernelThread ? Encoding.UTF8.GetBytes($"[{stat.Comm}]") : ReadLinkOptional($"{imageDirectory}/exe") ?? [],
-                ReadRequired($"{imageDirectory}/cmdline"),
+                // exe can be unreadable (pid 1 in a sandbox): argv[0] still names the binary better than nothing.
+                stat.IsKernelThread ? Encoding.UTF8.GetBytes($"[{stat.Comm}]") : ReadLinkOptional($"{imageDirectory}/exe") ?? FirstArgument(commandLine),
+                commandLine,
                 ReadLinkOptional($"{imageDirectory}/cwd") ?? []);
 
             // Every read above may have raced with an exit and a pid reuse: the image is only
