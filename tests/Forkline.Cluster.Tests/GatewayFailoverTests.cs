@@ -53,6 +53,8 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
                 StreamAsync(collectorB, ["failover-b1", "failover-b2"], streaming.Token),
             };
             await Task.Delay(TimeSpan.FromSeconds(3));
+            // Akka.Persistence.Sql stamps each journal row's `created` with DateTime.UtcNow.Ticks.
+            var killTicks = DateTime.UtcNow.Ticks;
             second.KillHard();
             var killedAt = Stopwatch.StartNew();
             await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 1), "the killed gateway is downed", Patience);
@@ -68,6 +70,10 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             Assert.True(await collectorA.Forwarder!.FlushAsync(Patience), "collector A's events are all acknowledged");
             Assert.True(await collectorB.Forwarder!.FlushAsync(Patience), "collector B's events are all acknowledged");
             Assert.Equal(0, collectorA.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value + collectorB.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
+
+            // Hosts whose entity lived on the killed gateway are stored again only once a survivor took them over.
+            foreach (var (host, firstTicks) in await FirstWritesAfterAsync(killTicks))
+                output.WriteLine($"{host}: first event stored {TimeSpan.FromTicks(firstTicks - killTicks).TotalSeconds:F1} s after kill -9");
 
             var journaled = await JournaledEventIdsAsync();
             var sentIds = sent.Select(WireConverter.EventIdOf).Order().ToList();
@@ -124,6 +130,18 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     {
         collector.Forwarder!.OnEnriched(enriched);
         sent.Add(enriched);
+    }
+
+    private async Task<List<(string Host, long FirstTicks)>> FirstWritesAfterAsync(long ticks)
+    {
+        await using var connection = await _database.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT persistence_id, MIN(created) FROM journal WHERE created > {ticks} AND persistence_id LIKE 'forkline-host-failover-%' " +
+                              "GROUP BY persistence_id ORDER BY persistence_id";
+        var writes = new List<(string, long)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) writes.Add((reader.GetString(0)["forkline-host-".Length..], reader.GetInt64(1)));
+        return writes;
     }
 
     private async Task<List<string>> JournaledEventIdsAsync()

@@ -89,6 +89,22 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
+    public async Task An_admin_snapshot_request_saves_the_host_tree_at_its_current_journal_position()
+    {
+        var (events, _, _, _, _) = _host.ShellChain(100);
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        Assert.Equal(0, (await node.Queries!.SnapshotHostAsync("node-a", CancellationToken.None)).SequenceNr);
+        await SendAsync(node, events);
+
+        var taken = await node.Queries.SnapshotHostAsync("node-a", CancellationToken.None);
+
+        Assert.Equal(events.Count, taken.Processes);
+        Assert.True(taken.SequenceNr > 0);
+        await TestNodes.EventuallyAsync(async () => (await StoredFormatsAsync("SELECT DISTINCT serializer_id, manifest FROM snapshot")).Count > 0,
+            "the snapshot row is written");
+    }
+
+    [DatabaseFact]
     public async Task Two_gateways_starting_at_once_on_one_fresh_database_create_the_schema_once_and_share_the_history()
     {
         int[] ports = [TestNodes.FreePort(), TestNodes.FreePort()];

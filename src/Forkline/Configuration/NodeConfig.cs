@@ -30,7 +30,7 @@ public sealed class ClusterSection
     public string? Hostname { get; set; }
     public int? Port { get; set; }
     public string[]? Seeds { get; set; }
-    /// <summary>"seeds" (the Seeds list) or "kubernetes" (Akka.Management + Kubernetes API discovery).</summary>
+    /// <summary>"seeds" (the Seeds list) or "kubernetes" (gateway pods found through the Kubernetes API).</summary>
     public string? Bootstrap { get; set; }
     public int? Shards { get; set; }
     public string? LogLevel { get; set; }
@@ -53,7 +53,6 @@ public sealed class KubernetesSection
 {
     public string? PodLabelSelector { get; set; }
     public string? PodNamespace { get; set; }
-    public int? ManagementPort { get; set; }
     public int? RequiredContactPoints { get; set; }
 }
 

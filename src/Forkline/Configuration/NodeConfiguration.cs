@@ -73,7 +73,26 @@ public static class NodeConfiguration
                 config.Forwarder.AckTimeout,
                 config.Forwarder.MaxRetryInterval),
             Tls = TlsOf(cluster.Tls),
+            Kubernetes = BootstrapOf(cluster),
         };
+    }
+
+    private static KubernetesBootstrapSettings? BootstrapOf(ClusterSection cluster)
+    {
+        switch (cluster.Bootstrap?.ToLowerInvariant() ?? "seeds")
+        {
+            case "seeds":
+                return null;
+            case "kubernetes":
+                var defaults = new KubernetesBootstrapSettings();
+                var kubernetes = cluster.Kubernetes;
+                return new KubernetesBootstrapSettings(
+                    kubernetes.PodLabelSelector ?? defaults.PodLabelSelector,
+                    kubernetes.PodNamespace ?? defaults.PodNamespace,
+                    kubernetes.RequiredContactPoints ?? defaults.RequiredContactPoints);
+            default:
+                throw new ConfigurationException($"Cluster:Bootstrap '{cluster.Bootstrap}' is not seeds or kubernetes");
+        }
     }
 
     /// <summary>
@@ -94,11 +113,16 @@ public static class NodeConfiguration
         };
         var readOnly = api.ReadOnlyTokens ?? [];
         var admin = api.AdminTokens ?? [];
-        if (readOnly.Length + admin.Length > 0) return settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
-        if (IPAddress.IsLoopback(settings.HttpEndpoint.Address) && IPAddress.IsLoopback(settings.GrpcEndpoint.Address)) return settings;
-        throw new ConfigurationException(
-            $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without tokens: " +
-            "set Api:ReadOnlyTokens and/or Api:AdminTokens, or bind Api:Http and Api:Grpc to 127.0.0.1");
+        var localOnly = IPAddress.IsLoopback(settings.HttpEndpoint.Address) && IPAddress.IsLoopback(settings.GrpcEndpoint.Address);
+        if (!localOnly && readOnly.Length + admin.Length == 0)
+            throw new ConfigurationException(
+                $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without tokens: " +
+                "set Api:ReadOnlyTokens and/or Api:AdminTokens, or bind Api:Http and Api:Grpc to 127.0.0.1");
+        if (!localOnly && settings.Certificate is null)
+            throw new ConfigurationException(
+                $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without TLS, so its bearer tokens " +
+                "would cross the network in clear: set Api:Tls:Certificate, or bind Api:Http and Api:Grpc to 127.0.0.1");
+        return readOnly.Length + admin.Length == 0 ? settings : settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
     }
 
     public static IPEndPoint? EndpointOf(string key, string? value)

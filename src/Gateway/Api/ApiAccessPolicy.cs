@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Forkline.Gateway.Api;
 
-/// <summary>The API's operations, so a policy can tell read-only queries from later admin calls.</summary>
+/// <summary>The API's operations, so a policy can tell read-only queries from admin calls.</summary>
 public enum ApiOperation
 {
     GetProcess,
@@ -10,6 +10,8 @@ public enum ApiOperation
     ListProcesses,
     StreamEvents,
     Replay,
+    /// <summary>Admin: a host entity saves a snapshot of its tree now.</summary>
+    SnapshotHost,
 }
 
 /// <summary>Who asks for what: the credentials a transport found on the request.</summary>

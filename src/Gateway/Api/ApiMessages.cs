@@ -38,6 +38,9 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         return response;
     }
 
+    public static SnapshotHostResponse ToSnapshot(HostSnapshotResult snapshot) =>
+        new() { Host = snapshot.Host, SequenceNr = snapshot.SequenceNr, Processes = snapshot.Processes };
+
     public static ListProcessesResponse ToProcessList(IReadOnlyList<ProcessRecord> records)
     {
         var response = new ListProcessesResponse();

@@ -29,7 +29,7 @@ public sealed class BearerTokenPolicy : ApiAccessPolicy
             throw new ArgumentException("a bearer-token policy needs at least one read-only or admin token");
     }
 
-    /// <summary>The level an operation needs; an operation this policy does not know needs admin.</summary>
+    /// <summary>The level an operation needs: queries read-only, the rest (and any operation this policy does not know) admin.</summary>
     public static ApiAccessLevel Required(ApiOperation operation) => operation switch
     {
         ApiOperation.GetProcess or ApiOperation.GetLineage or ApiOperation.ListProcesses

@@ -51,6 +51,9 @@ public sealed class ProcessApi(IProcessQueries queries)
         return queries.ReplayAsync(checkedHost, start, end, ct);
     }
 
+    public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct) =>
+        queries.SnapshotHostAsync(ApiInput.Host(host), ct);
+
     private static ApiRequestException UnknownProcess(string execId) =>
         new(ApiErrorCode.NotFound, $"no process with exec_id '{execId}' is known to the gateway (live or in history)");
 }

@@ -26,6 +26,8 @@ public sealed class ForklineWireSerializer(ExtendedActorSystem system) : Seriali
         (typeof(LiveProcessList), "rl", LiveProcessList.Parser),
         (typeof(GetLiveLineage), "qg", GetLiveLineage.Parser),
         (typeof(LiveLineage), "rg", LiveLineage.Parser),
+        (typeof(SnapshotHostTree), "qn", SnapshotHostTree.Parser),
+        (typeof(HostTreeSnapshotRequested), "rn", HostTreeSnapshotRequested.Parser),
     ];
 
     private static readonly FrozenDictionary<Type, string> ManifestByType =

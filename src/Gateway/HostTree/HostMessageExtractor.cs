@@ -13,6 +13,7 @@ public sealed class HostMessageExtractor(int maxNumberOfShards) : HashCodeMessag
         EventBatch batch => batch.Host,
         ListLiveProcesses list => list.Host,
         GetLiveLineage lineage => lineage.Host,
+        SnapshotHostTree snapshot => snapshot.Host,
         _ => null,
     };
 }

@@ -25,7 +25,7 @@ public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHoo
 /// One host's live process tree, sharded by host name and event-sourced: each accepted batch is one
 /// journal entry (<see cref="HostEventsPersisted"/>) holding its new exec / exit / clone events.
 /// Messages it accepts: <see cref="EventBatch"/> (acked with <see cref="EventBatchAck"/> once
-/// persisted), <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>.
+/// persisted), <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="SnapshotHostTree"/>.
 /// </summary>
 public sealed class HostTreeEntity : ReceivePersistentActor
 {
@@ -63,6 +63,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Command<EventBatch>(OnBatch);
         Command<ListLiveProcesses>(_ => Sender.Tell(ListProcesses()));
         Command<GetLiveLineage>(request => Sender.Tell(LineageOf(request)));
+        Command<SnapshotHostTree>(_ => SnapshotNow());
         Command<SaveSnapshotSuccess>(success =>
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(failure =>
@@ -189,6 +190,18 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         var lineage = _tree.Lineage(execId, request.DescendantDepth);
         return lineage is null ? reply : WireConverter.ToWire(lineage);
+    }
+
+    private void SnapshotNow()
+    {
+        var snapshot = TakeSnapshot();
+        // Nothing persisted yet means nothing to recover: a snapshot at sequence 0 would only be noise.
+        if (LastSequenceNr > 0)
+        {
+            SaveSnapshot(snapshot);
+            _persistedSinceSnapshot = 0;
+        }
+        Sender.Tell(new HostTreeSnapshotRequested { SequenceNr = LastSequenceNr, Processes = snapshot.Processes.Count });
     }
 
     private HostTreeSnapshot TakeSnapshot()

@@ -66,7 +66,15 @@ public sealed class GatewayNode : IAsyncDisposable
         try
         {
             var cluster = Akka.Cluster.Cluster.Get(system);
-            if (settings.Seeds.Count == 0) await cluster.JoinAsync(cluster.SelfAddress, ct);
+            if (settings.Kubernetes is { } kubernetes)
+            {
+                // Joining waits for the gateway pods; the node meanwhile starts, and a collector buffers.
+                new KubernetesSeedDiscovery(system, settings, kubernetes).Start();
+            }
+            else if (settings.Seeds.Count == 0)
+            {
+                await cluster.JoinAsync(cluster.SelfAddress, ct);
+            }
 
             var sharding = ClusterSharding.Get(system);
             var extractor = new HostMessageExtractor(settings.NumberOfShards);

@@ -24,6 +24,7 @@ namespace Forkline.Gateway.Hosting;
 /// and its shards move; null = Akka's 20 s. Shorter fails over sooner and risks downing a node that
 /// only paused (a long GC, a saturated CPU).
 /// </param>
+/// <param name="Kubernetes">Form the cluster by Kubernetes pod discovery instead of <paramref name="SeedNodes"/>.</param>
 public sealed record GatewaySettings(
     bool Collector = true,
     bool Gateway = true,
@@ -41,7 +42,8 @@ public sealed record GatewaySettings(
     CollectorRegistry? MetricsRegistry = null,
     string LogLevel = "WARNING",
     ClusterTlsSettings? Tls = null,
-    TimeSpan? DownUnreachableAfter = null)
+    TimeSpan? DownUnreachableAfter = null,
+    KubernetesBootstrapSettings? Kubernetes = null)
 {
     public const int DefaultPort = 4053;
     public const string SystemName = "forkline";
@@ -77,7 +79,12 @@ public sealed record GatewaySettings(
     {
         if (!Collector && !Gateway) throw new ArgumentException("a node needs the collector role, the gateway role or both");
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "a TCP port is 0..65535 (0 = any free port)");
-        if (!Gateway && Seeds.Count == 0)
+        if (Kubernetes is not null)
+        {
+            Kubernetes.Validate();
+            if (Seeds.Count > 0) throw new ArgumentException("Kubernetes bootstrap finds the gateways itself: give no seed nodes with it");
+        }
+        else if (!Gateway && Seeds.Count == 0)
             throw new ArgumentException($"a collector-only node cannot start a cluster of its own: give the gateways' addresses as seed nodes ({Protocol}://{SystemName}@host:port)");
         if (NumberOfShards < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "at least one shard");
         foreach (var seed in Seeds)

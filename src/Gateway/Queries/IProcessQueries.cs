@@ -14,6 +14,9 @@ public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessR
 
 public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, int? Pid = null, bool? Live = null, DateTime? StartedAfter = null, DateTime? StartedBefore = null, int Limit = 1000);
 
+/// <summary>A snapshot taken at journal <paramref name="SequenceNr"/> (0: nothing persisted for the host yet) holding <paramref name="Processes"/> live processes.</summary>
+public sealed record HostSnapshotResult(string Host, long SequenceNr, int Processes);
+
 public sealed record EventStreamFilter(IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null);
 
 /// <summary>
@@ -40,4 +43,7 @@ public interface IProcessQueries
 
     /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
     IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);
+
+    /// <summary>Admin: the host entity saves a snapshot of its tree now.</summary>
+    Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct);
 }

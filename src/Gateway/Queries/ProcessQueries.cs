@@ -177,6 +177,12 @@ public sealed class ProcessQueries : IProcessQueries
         }
     }
 
+    public async Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct)
+    {
+        var taken = await AskEntityAsync<HostTreeSnapshotRequested>(new SnapshotHostTree { Host = host }, ct);
+        return new HostSnapshotResult(host, taken.SequenceNr, taken.Processes);
+    }
+
     private Task<LiveProcessList> AskEntityAsync(ListLiveProcesses request, CancellationToken ct) => AskEntityAsync<LiveProcessList>(request, ct);
 
     private Task<LiveLineage> AskEntityAsync(GetLiveLineage request, CancellationToken ct) => AskEntityAsync<LiveLineage>(request, ct);

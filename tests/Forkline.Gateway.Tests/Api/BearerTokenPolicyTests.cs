@@ -46,10 +46,32 @@ public sealed class BearerTokenPolicyTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Every_query_operation_needs_only_a_read_only_token_and_an_unknown_operation_needs_admin()
+    public async Task A_read_only_token_is_refused_an_admin_call_with_403_and_permission_denied_and_an_admin_token_runs_it()
     {
-        Assert.All(Enum.GetValues<ApiOperation>(), operation => Assert.Equal(ApiAccessLevel.ReadOnly, BearerTokenPolicy.Required(operation)));
-        Assert.Equal(ApiAccessLevel.Admin, BearerTokenPolicy.Required((ApiOperation)int.MaxValue));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/hosts/host-a/snapshot")
+        {
+            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", ReadOnlyToken) },
+        };
+        using var refused = await _api.Http.SendAsync(request);
+        var grpcRefused = await Assert.ThrowsAsync<RpcException>(async () =>
+            await _api.Grpc.SnapshotHostAsync(new SnapshotHostRequest { Host = "host-a" }, Bearer(ReadOnlyToken)));
+        Assert.Empty(_api.Queries.SnapshotsRequested);
+
+        var taken = await _api.Grpc.SnapshotHostAsync(new SnapshotHostRequest { Host = "host-a" }, Bearer(AdminToken));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("SnapshotHost needs an admin token", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(StatusCode.PermissionDenied, grpcRefused.StatusCode);
+        Assert.Equal(("host-a", 42L), (taken.Host, taken.SequenceNr));
+        Assert.Equal(["host-a"], _api.Queries.SnapshotsRequested);
+    }
+
+    [Fact]
+    public void Queries_need_a_read_only_token_and_every_other_operation_an_admin_one()
+    {
+        ApiOperation[] queries = [ApiOperation.GetProcess, ApiOperation.GetLineage, ApiOperation.ListProcesses, ApiOperation.StreamEvents, ApiOperation.Replay];
+        Assert.All(queries, operation => Assert.Equal(ApiAccessLevel.ReadOnly, BearerTokenPolicy.Required(operation)));
+        Assert.All(Enum.GetValues<ApiOperation>().Except(queries), operation => Assert.Equal(ApiAccessLevel.Admin, BearerTokenPolicy.Required(operation)));
     }
 
     [Fact]

@@ -93,6 +93,15 @@ internal sealed class FakeProcessQueries : IProcessQueries
         }
     }
 
+    public List<string> SnapshotsRequested { get; } = [];
+
+    public Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct)
+    {
+        ThrowFault();
+        lock (SnapshotsRequested) SnapshotsRequested.Add(host);
+        return Task.FromResult(new HostSnapshotResult(host, SequenceNr: 42, Processes: Processes.Count(p => p.Host == host && p.Live)));
+    }
+
     private ProcessRecord? Find(string? execId) => Processes.FirstOrDefault(p => p.ExecId == execId);
 
     private void ThrowFault()

@@ -35,6 +35,7 @@ public static class HttpApiRoutes
         api.MapGet("/hosts/{host}/processes", ListProcessesAsync).Authorized(ApiOperation.ListProcesses);
         api.MapGet("/events", StreamEventsAsync).Authorized(ApiOperation.StreamEvents);
         api.MapGet("/hosts/{host}/replay", ReplayAsync).Authorized(ApiOperation.Replay);
+        api.MapPost("/hosts/{host}/snapshot", SnapshotHostAsync).Authorized(ApiOperation.SnapshotHost);
     }
 
     private static async Task<IResult> GetProcessAsync(string? execId, ProcessApi api, HttpContext context)
@@ -49,6 +50,9 @@ public static class HttpApiRoutes
         var lineage = await api.GetLineageAsync(Uri.UnescapeDataString(execId ?? ""), depth, context.RequestAborted);
         return Json(ApiMessages.ToLineage(lineage));
     }
+
+    private static async Task<IResult> SnapshotHostAsync(string host, ProcessApi api, HttpContext context) =>
+        Json(ApiMessages.ToSnapshot(await api.SnapshotHostAsync(host, context.RequestAborted)));
 
     private static async Task<IResult> ListProcessesAsync(string host, ProcessApi api, HttpContext context)
     {

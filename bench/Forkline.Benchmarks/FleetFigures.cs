@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Tests.Support;
+using Forkline.Gateway.Tests.Support.PostgreSql;
+using Prometheus;
+
+namespace Forkline.Benchmarks;
+
+/// <summary>
+/// The fleet issue's ingest figure: two collector nodes forwarding the exec+exit events of two hosts
+/// each through two gateway nodes into one PostgreSQL database (a server of its own, started here),
+/// all four nodes in this process on loopback. Counted from the first event handed to the forwarders
+/// until both had every event acknowledged (persisted in the journal).
+/// </summary>
+public sealed class FleetFigures : IQuickFigures
+{
+    private const int WarmupPairsPerHost = 1_000;
+    private const int MeasuredPairsPerHost = 25_000;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    public string Name => "Fleet";
+
+    public async Task RunAsync(TextWriter output)
+    {
+        if (LocalPostgres.Unavailable is { } problem)
+        {
+            output.WriteLine($"fleet figures skipped: {problem}");
+            return;
+        }
+        output.WriteLine($"fleet on {Environment.ProcessorCount} cores: 2 collectors x 2 hosts -> 2 gateways -> PostgreSQL (local server, fsync off)");
+        var table = new FiguresTable(output);
+        await using var server = await LocalPostgres.StartAsync();
+        using var database = new TestDatabase(server.ConnectionString);
+        await using (var first = await StartAsync(Settings(database, gateway: true, seeds: null)))
+        await using (var second = await StartAsync(Settings(database, gateway: true, seeds: [first.SeedAddress])))
+        await using (var collectorA = await StartAsync(Settings(database, gateway: false, seeds: [first.SeedAddress])))
+        await using (var collectorB = await StartAsync(Settings(database, gateway: false, seeds: [first.SeedAddress])))
+        {
+            GatewayForwarder[] forwarders = [collectorA.Forwarder!, collectorB.Forwarder!];
+            await IngestAsync(forwarders, "warmup", WarmupPairsPerHost);
+            var rate = await IngestAsync(forwarders, "bench", MeasuredPairsPerHost);
+            table.Add("ingest exec+exit into PostgreSQL (2 collectors -> 2 gateways)", rate, "/s", 20_000, higherIsBetter: true);
+        }
+        table.Print();
+    }
+
+    /// <summary>exec+exit events/s over both collectors, each sending two hosts' events at once.</summary>
+    private static async Task<double> IngestAsync(GatewayForwarder[] forwarders, string prefix, int pairsPerHost)
+    {
+        var batches = forwarders.Select((_, collector) => Enumerable.Range(0, 2)
+            .SelectMany(host => PairsOf(new SyntheticHost($"{prefix}-{collector}-{host}"), pairsPerHost)).ToList()).ToList();
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(forwarders.Select((forwarder, i) => Task.Run(async () =>
+        {
+            foreach (var enriched in batches[i]) forwarder.OnEnriched(enriched);
+            if (!await forwarder.FlushAsync(Patience))
+                throw new TimeoutException($"the gateways did not acknowledge {batches[i].Count:N0} events within {Patience.TotalSeconds} s");
+        })));
+        return batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
+    }
+
+    private static List<EnrichedEvent> PairsOf(SyntheticHost host, int pairs)
+    {
+        var init = host.NewProcess(1, null, "/sbin/init");
+        var events = new List<EnrichedEvent>(2 * pairs + 1) { host.Exec(init, null) };
+        for (var i = 0; i < pairs; i++)
+        {
+            var process = host.NewProcess(10_000 + i, init, "/usr/bin/true", "--pair", i.ToString(CultureInfo.InvariantCulture));
+            events.Add(host.Exec(process, init));
+            events.Add(host.Exit(process, init));
+        }
+        return events;
+    }
+
+    private static GatewaySettings Settings(TestDatabase database, bool gateway, IReadOnlyList<string>? seeds) => new(
+        Collector: !gateway,
+        Gateway: gateway,
+        Port: 0,
+        SeedNodes: seeds,
+        DataDirectory: database.Path,
+        Database: database.Settings,
+        // Production batching; the buffer holds a whole measured burst so nothing is dropped.
+        Forwarder: new ForwarderSettings(MaxBufferedEvents: 1_000_000),
+        AskTimeout: TimeSpan.FromSeconds(60),
+        MetricsRegistry: Metrics.NewCustomRegistry(),
+        LogLevel: "ERROR");
+
+    private static async Task<GatewayNode> StartAsync(GatewaySettings settings)
+    {
+        var node = await GatewayNode.StartAsync(settings);
+        await node.WaitUntilUpAsync(Patience);
+        return node;
+    }
+}

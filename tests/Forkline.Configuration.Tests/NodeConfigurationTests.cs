@@ -1,0 +1,118 @@
+using System.Net;
+using Forkline.Configuration;
+using Forkline.Gateway.Api;
+using Forkline.Gateway.Hosting;
+
+namespace Forkline.Configuration.Tests;
+
+/// <summary>Environment variables are process-wide: every test that sets one lives in this class, which runs its tests one at a time.</summary>
+public sealed class NodeConfigurationTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "forkline-config-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly List<string> _variables = [];
+
+    public NodeConfigurationTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose()
+    {
+        foreach (var variable in _variables) Environment.SetEnvironmentVariable(variable, null);
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Fact]
+    public void The_environment_overrides_the_file_and_the_command_line_overrides_both()
+    {
+        var file = Write("""{ "Cluster": { "Port": 5000, "Hostname": "10.0.0.1" }, "HostTree": { "SnapshotEvery": 10 } }""");
+        SetVariable("FORKLINE__CLUSTER__PORT", "6000");
+        SetVariable("FORKLINE__HOSTTREE__SNAPSHOTEVERY", "20");
+
+        var settings = NodeConfiguration.Load(file, [new("HostTree:SnapshotEvery", "30")]).ToNodeSettings(collector: false, gateway: true);
+
+        Assert.Equal(("10.0.0.1", 6000, 30), (settings.Hostname, settings.Port, settings.EffectiveHostTree.SnapshotEvery));
+    }
+
+    [Fact]
+    public void A_key_that_is_no_setting_is_an_error_that_names_it()
+    {
+        var file = Write("""{ "Cluster": { "Prot": 5000 } }""");
+
+        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(file, []));
+
+        Assert.Contains("Prot", error.Message);
+    }
+
+    [Fact]
+    public void A_value_of_the_wrong_type_is_an_error_that_names_the_key()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Cluster:Port", "four")]));
+
+        Assert.Contains("Cluster:Port", error.Message);
+    }
+
+    [Fact]
+    public void Unset_settings_keep_the_defaults_of_the_settings_records()
+    {
+        var settings = NodeConfiguration.Load(null, []).ToNodeSettings(collector: true, gateway: false);
+        var defaults = new GatewaySettings();
+
+        Assert.Equal((defaults.Hostname, defaults.Port, defaults.NumberOfShards), (settings.Hostname, settings.Port, settings.NumberOfShards));
+        Assert.Equal(new Gateway.Cluster.ForwarderSettings(), settings.EffectiveForwarder);
+        Assert.Null(settings.Tls);
+        Assert.Null(settings.Kubernetes);
+    }
+
+    [Fact]
+    public void An_api_on_loopback_may_be_open_but_beyond_it_needs_tokens_and_tls()
+    {
+        var local = NodeConfiguration.Load(null, []).ToApiSettings();
+        Assert.Same(ApiAccessPolicy.AllowAll, local.AccessPolicy);
+        Assert.True(IPAddress.IsLoopback(local.HttpEndpoint.Address));
+
+        var open = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Api:Http", "0.0.0.0:7070")]).ToApiSettings());
+        Assert.Contains("without tokens", open.Message);
+        var clear = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Api:Grpc", "0.0.0.0:7071"), new("Api:ReadOnlyTokens:0", "reader")]).ToApiSettings());
+        Assert.Contains("without TLS", clear.Message);
+
+        var withTokens = NodeConfiguration.Load(null, [new("Api:ReadOnlyTokens:0", "reader"), new("Api:AdminTokens:0", "admin")]).ToApiSettings();
+        Assert.IsType<BearerTokenPolicy>(withTokens.AccessPolicy);
+    }
+
+    [Fact]
+    public void Postgresql_needs_a_connection_string_and_cluster_tls_needs_its_files()
+    {
+        var database = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Database:Provider", "postgresql")]).ToNodeSettings(collector: false, gateway: true));
+        Assert.Contains("Database:ConnectionString", database.Message);
+        var tls = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Cluster:Tls:Enabled", "true")]).ToNodeSettings(collector: true, gateway: false));
+        Assert.Contains("Cluster:Tls:Certificate", tls.Message);
+    }
+
+    [Theory]
+    [InlineData("gateway.json", false, true)]
+    [InlineData("collector.json", true, false)]
+    public void The_example_settings_files_load(string name, bool collector, bool gateway)
+    {
+        var file = new FileInfo(Path.Combine(AppContext.BaseDirectory, "deploy-config", name));
+
+        var settings = NodeConfiguration.Load(file, []).ToNodeSettings(collector, gateway);
+
+        Assert.NotNull(settings.Tls);
+        Assert.Equal(2, settings.Seeds.Count);
+        settings.Validate();
+    }
+
+    private FileInfo Write(string json)
+    {
+        var path = Path.Combine(_folder, Guid.NewGuid().ToString("N")[..8] + ".json");
+        File.WriteAllText(path, json);
+        return new FileInfo(path);
+    }
+
+    private void SetVariable(string name, string value)
+    {
+        _variables.Add(name);
+        Environment.SetEnvironmentVariable(name, value);
+    }
+}
