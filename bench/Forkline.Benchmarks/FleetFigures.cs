@@ -34,10 +34,10 @@ public sealed class FleetFigures : IQuickFigures
         var table = new FiguresTable(output);
         await using var server = await LocalPostgres.StartAsync();
         using var database = new TestDatabase(server.ConnectionString);
-        await using (var first = await StartAsync(Settings(database, gateway: true, seeds: null)))
-        await using (var second = await StartAsync(Settings(database, gateway: true, seeds: [first.SeedAddress])))
-        await using (var collectorA = await StartAsync(Settings(database, gateway: false, seeds: [first.SeedAddress])))
-        await using (var collectorB = await StartAsync(Settings(database, gateway: false, seeds: [first.SeedAddress])))
+        await using (var first = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: true, seeds: null), Patience))
+        await using (var second = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: true, seeds: [first.SeedAddress]), Patience))
+        await using (var collectorA = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: false, seeds: [first.SeedAddress]), Patience))
+        await using (var collectorB = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: false, seeds: [first.SeedAddress]), Patience))
         {
             GatewayForwarder[] forwarders = [collectorA.Forwarder!, collectorB.Forwarder!];
             await IngestAsync(forwarders, "warmup", WarmupPairsPerHost);
@@ -75,23 +75,4 @@ public sealed class FleetFigures : IQuickFigures
         return events;
     }
 
-    private static GatewaySettings Settings(TestDatabase database, bool gateway, IReadOnlyList<string>? seeds) => new(
-        Collector: !gateway,
-        Gateway: gateway,
-        Port: 0,
-        SeedNodes: seeds,
-        DataDirectory: database.Path,
-        Database: database.Settings,
-        // Production batching; the buffer holds a whole measured burst so nothing is dropped.
-        Forwarder: new ForwarderSettings(MaxBufferedEvents: 1_000_000),
-        AskTimeout: TimeSpan.FromSeconds(60),
-        MetricsRegistry: Metrics.NewCustomRegistry(),
-        LogLevel: "ERROR");
-
-    private static async Task<GatewayNode> StartAsync(GatewaySettings settings)
-    {
-        var node = await GatewayNode.StartAsync(settings);
-        await node.WaitUntilUpAsync(Patience);
-        return node;
-    }
 }

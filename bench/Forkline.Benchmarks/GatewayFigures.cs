@@ -29,8 +29,8 @@ public sealed class GatewayFigures : IQuickFigures
         output.WriteLine($"gateway on {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}, SQLite (temp file)");
         var table = new FiguresTable(output);
         using var database = new TestDatabase();
-        await using (var gateway = await StartAsync(Settings(database, collector: false, gateway: true, seeds: null)))
-        await using (var collector = await StartAsync(Settings(database, collector: true, gateway: false, seeds: [gateway.SeedAddress])))
+        await using (var gateway = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: true, seeds: null), Patience))
+        await using (var collector = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: false, seeds: [gateway.SeedAddress]), Patience))
         {
             var forwarder = collector.Forwarder!;
             await IngestPairs(forwarder, new SyntheticHost("bench-warmup"), WarmupPairs);
@@ -58,26 +58,6 @@ public sealed class GatewayFigures : IQuickFigures
         table.Print();
     }
 
-    private static GatewaySettings Settings(TestDatabase database, bool collector, bool gateway, IReadOnlyList<string>? seeds) => new(
-        Collector: collector,
-        Gateway: gateway,
-        Port: 0,
-        SeedNodes: seeds,
-        DataDirectory: database.Path,
-        Database: database.Settings,
-        // Production batching; the buffer holds a whole measured burst so nothing is dropped.
-        Forwarder: new ForwarderSettings(MaxBufferedEvents: 1_000_000),
-        // The first query of a host starts its entity; on a loaded 2-core machine that can pass 10 s.
-        AskTimeout: TimeSpan.FromSeconds(60),
-        MetricsRegistry: Metrics.NewCustomRegistry(),
-        LogLevel: "ERROR");
-
-    private static async Task<GatewayNode> StartAsync(GatewaySettings settings)
-    {
-        var node = await GatewayNode.StartAsync(settings);
-        await node.WaitUntilUpAsync(Patience);
-        return node;
-    }
 
     /// <summary>exec+exit events/s from the first event handed to the forwarder until the gateway acknowledged all (persisted).</summary>
     private static async Task<double> IngestPairs(GatewayForwarder forwarder, SyntheticHost host, int pairs)
