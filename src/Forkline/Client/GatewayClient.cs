@@ -1,6 +1,7 @@
-using Forkline.Contracts.Api;
 using System.Security.Cryptography.X509Certificates;
+using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -54,7 +55,7 @@ public sealed class GatewayClient : IDisposable
             var authority = CertificateFiles.LoadCertificate($"gateway CA ({AuthorityVariable})", authorityPath);
             options.HttpHandler = new SocketsHttpHandler
             {
-                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => IssuedBy(authority, certificate) },
+                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => PrivateCertificateAuthority.Issued(authority, certificate) },
             };
             options.DisposeHttpClient = true;
         }
@@ -71,15 +72,5 @@ public sealed class GatewayClient : IDisposable
             options.UnsafeUseInsecureChannelCallCredentials = address.Scheme == Uri.UriSchemeHttp;
         }
         return options;
-    }
-
-    private static bool IssuedBy(X509Certificate2 authority, X509Certificate? certificate)
-    {
-        if (certificate is null) return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(authority);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
     }
 }

@@ -28,11 +28,7 @@ public sealed class FleetCertificates
     public string? Refusal(X509Certificate2? certificate)
     {
         if (certificate is null) return "it presented no certificate (mutual TLS requires one)";
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(_authority);
-        // A private CA publishes no revocation lists; a node is retired by retiring the CA or by expiry.
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var chain = PrivateCertificateAuthority.ChainTrusting(_authority);
         if (!chain.Build(certificate))
         {
             var problems = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using Forkline.Gateway.Cluster;
 
 namespace Forkline.Gateway.Hosting;
 
@@ -110,15 +111,8 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
             throw new InvalidOperationException("KUBERNETES_SERVICE_HOST is not set: Cluster:Bootstrap kubernetes works only inside a pod; elsewhere give Cluster:Seeds");
         var authority = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(ServiceAccount, "ca.crt"));
         var handler = new SocketsHttpHandler();
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-        {
-            if (certificate is null) return false;
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(authority);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-        };
+        handler.SslOptions.RemoteCertificateValidationCallback =
+            (_, certificate, _, _) => PrivateCertificateAuthority.Issued(authority, certificate);
         var client = new HttpClient(handler) { BaseAddress = new Uri($"https://{host}:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
         // Projected service-account tokens rotate; read at start, a restart picks up a new one.
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(ServiceAccount, "token")).Trim());
