@@ -80,6 +80,14 @@ struct {
 	__type(value, __u64);
 } fl_lost SEC(".maps");
 
+/* Records each program tried to put into the ring, per kind: the kernel end of the loss accounting. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_KIND_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fl_produced SEC(".maps");
+
 /* Kernels before 5.5 name the boot-clock start time real_start_time. */
 struct task_struct___pre_5_5 {
 	__u64 real_start_time;
@@ -89,8 +97,12 @@ struct task_struct___pre_5_5 {
 
 static __always_inline void *fl_reserve(__u32 size, __u32 kind)
 {
-	void *record = bpf_ringbuf_reserve(&fl_events, size, 0);
+	__u64 *produced = bpf_map_lookup_elem(&fl_produced, &kind);
+	void *record;
 
+	if (produced)
+		(*produced)++;
+	record = bpf_ringbuf_reserve(&fl_events, size, 0);
 	if (!record) {
 		__u64 *lost = bpf_map_lookup_elem(&fl_lost, &kind);
 

@@ -147,6 +147,6 @@ struct fl_hook_sel {
 	__u32 hook_id_exit;  /* 0: not hooked at exit; else hook id + 1 */
 };
 
-/* Index of the per-CPU loss counters (map fl_lost): one slot per enum fl_kind. */
+/* Index of the per-CPU counters fl_produced (reservations tried) and fl_lost (reservations failed): one slot per enum fl_kind. */
 
 #endif

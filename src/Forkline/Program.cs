@@ -9,6 +9,7 @@ root.Subcommands.Add(PsCommand.Create());
 root.Subcommands.Add(TreeCommand.Create());
 root.Subcommands.Add(LineageCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
+root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(GatewayNodeCommand.Create());
 root.Subcommands.Add(CollectorNodeCommand.Create());
 // A stop (Ctrl-C, SIGTERM) drains the collector, the process actors and the forwarder, each within

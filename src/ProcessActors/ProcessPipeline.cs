@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
 using Forkline.ProcessActors.Metrics;
@@ -24,14 +25,16 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
 
     private readonly IActorRef _router;
     private readonly IActorRef _publisher;
+    private readonly ForklineMetrics _metrics;
     private readonly EventKindCounters _kinds;
     private volatile bool _stopped;
 
-    private ProcessPipeline(IActorRef router, IActorRef publisher, EventKindCounters kinds)
+    private ProcessPipeline(IActorRef router, IActorRef publisher, ForklineMetrics metrics)
     {
         _router = router;
         _publisher = publisher;
-        _kinds = kinds;
+        _metrics = metrics;
+        _kinds = metrics.Kinds;
     }
 
     /// <summary>
@@ -55,7 +58,7 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
         var router = system.ActorOf(
             Props.Create(() => new ProcessRouter(dependencies)).WithDispatcher(PinnedDispatcherId),
             $"process-router-{instance}");
-        return new ProcessPipeline(router, publisher, metrics.Kinds);
+        return new ProcessPipeline(router, publisher, metrics);
     }
 
     public void OnEvent(KernelEvent kernelEvent)
@@ -72,6 +75,25 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
         };
         kind.Inc();
         _router.Tell(kernelEvent, ActorRefs.NoSender);
+    }
+
+    /// <summary>
+    /// The loss accounting of this pipeline so far, with <paramref name="forwardingSink"/>'s failures as
+    /// the events lost on the way to the gateway. Read from the node's metrics, most downstream first,
+    /// so a reading taken while events flow never shows more out than in.
+    /// </summary>
+    public PipelineCounts CountsFor(IEnrichedEventSink forwardingSink)
+    {
+        var sinkFailures = (long)EnrichedEventPublisher.FailuresOf(_metrics, forwardingSink).Value;
+        var published = _metrics.Published.Total;
+        var cache = _metrics.CacheDrops;
+        var gaveUp = (long)(cache.Age.Value + cache.Capacity.Value + cache.Shutdown.Value);
+        var waiting = (long)_metrics.EventCacheEvents.Value;
+        var discarded = _metrics.Discarded;
+        var withheld = (long)discarded.ClonesOff.Value;
+        var superseded = (long)(discarded.Duplicate.Value + discarded.Superseded.Value);
+        var received = (long)(_kinds.Clone.Value + _kinds.Exec.Value + _kinds.Exit.Value + _kinds.Hook.Value);
+        return new PipelineCounts(received, superseded, withheld, gaveUp, waiting, published, sinkFailures);
     }
 
     /// <summary>Completes once every event delivered before the call has reached the sinks (or waits in the out-of-order cache).</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Forkline.Collector.Decoding;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.RingBuffer;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 
 namespace Forkline.Collector.Bpf;
@@ -17,6 +18,11 @@ public sealed class BpfCollector : IDisposable
     private const string LeadersMap = "fl_leaders";
     private const string HookSelectionMap = "fl_hook_sel";
     private const string LostMap = "fl_lost";
+    private const string ProducedMap = "fl_produced";
+
+    // After detaching, a program that was already running on another CPU may still submit; the final
+    // drain waits for the ring to account for every reservation, this many times 1 ms at most.
+    private const int FinalDrainAttempts = 200;
     private const string KprobeProgram = "fl_kprobe";
     private const string SyscallEnterProgram = "fl_sys_enter";
     private static readonly string[] AlwaysAttached = ["fl_fork", "fl_exec", "fl_exit", "fl_sys_exit"];
@@ -25,7 +31,8 @@ public sealed class BpfCollector : IDisposable
     private readonly BpfCollectorOptions _options;
     private readonly RingBufferReader _reader;
     private readonly RingBufferWaiter _waiter;
-    private readonly LossCounterReader _losses;
+    private readonly KindCounterReader _losses;
+    private readonly KindCounterReader _produced;
     private readonly BpfMap _leaders;
     private readonly RecordDecoder _decoder;
     private readonly CancellationTokenSource _stopping = new();
@@ -40,7 +47,8 @@ public sealed class BpfCollector : IDisposable
         _options = options;
         SkippedHooks = skippedHooks;
         _leaders = new BpfMap(LeadersMap, bpfObject.MapFd(LeadersMap));
-        _losses = new LossCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
+        _losses = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
+        _produced = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.Log);
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
@@ -51,6 +59,18 @@ public sealed class BpfCollector : IDisposable
     public RingBufferMetrics Metrics => _reader.Metrics;
 
     public DecodeCounters DecodeCounters => _decoder.Counters;
+
+    /// <summary>
+    /// The run's loss accounting so far. Exact once <see cref="Run"/> has returned: the programs are
+    /// detached and the ring drained before the last reading of the kernel's counters.
+    /// </summary>
+    public SourceCounts Counts => new(
+        Produced: Metrics.Produced,
+        Bootstrapped: Bootstrap?.Emitted ?? 0,
+        Lost: Metrics.Lost,
+        Discarded: Metrics.Discarded,
+        Malformed: _decoder.Counters.TotalRejected,
+        Delivered: _decoder.Counters.Decoded);
 
     /// <summary>Names of policy hooks that could not be attached on this kernel (each was logged once).</summary>
     public IReadOnlyList<string> SkippedHooks { get; }
@@ -170,12 +190,33 @@ public sealed class BpfCollector : IDisposable
             _waiter.Wait(drainTimeoutMs);
             _reader.Drain(ref handler);
             if (Stopwatch.GetTimestamp() < nextLossRead) continue;
-            Metrics.SetLost(_losses.Read());
+            ReadKernelCounts();
             nextLossRead = Stopwatch.GetTimestamp() + lossReadTicks;
         }
-        _reader.Drain(ref handler);
-        Metrics.SetLost(_losses.Read());
+        DrainDetached(ref handler);
     }
+
+    /// <summary>Detaches every program, then drains until each reservation is read, lost or discarded.</summary>
+    private void DrainDetached(ref DecodingRecordHandler handler)
+    {
+        _object.DetachAll();
+        for (var attempt = 0; ; attempt++)
+        {
+            _reader.Drain(ref handler);
+            ReadKernelCounts();
+            var metrics = Metrics;
+            var unread = metrics.Produced - metrics.Lost - metrics.Discarded - metrics.Records;
+            if (unread <= 0) return;
+            if (attempt == FinalDrainAttempts)
+            {
+                _options.Log?.Invoke($"collector stop: {unread} reserved ring records never arrived after the programs were detached; they count as in flight in the loss accounting");
+                return;
+            }
+            Thread.Sleep(1);
+        }
+    }
+
+    private void ReadKernelCounts() => Metrics.SetKernelCounts(_losses.Read(), _produced.Read());
 
     /// <summary>Stops a run (waiting for it, since the ring is unmapped here), detaches every program, frees the maps.</summary>
     public void Dispose()

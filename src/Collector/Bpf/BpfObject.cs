@@ -149,10 +149,16 @@ internal sealed unsafe class BpfObject : IDisposable
         return 0;
     }
 
-    public void Dispose()
+    /// <summary>Destroys every link: no program runs any more, the maps stay readable.</summary>
+    public void DetachAll()
     {
         for (var i = _links.Count - 1; i >= 0; i--) _links[i].Dispose();
         _links.Clear();
+    }
+
+    public void Dispose()
+    {
+        DetachAll();
         _handle.Dispose();
     }
 

@@ -13,6 +13,7 @@ public sealed class RingBufferMetrics
     private long _lastLag;
     private long _maxLag;
     private readonly long[] _lostByKind = new long[(int)Decoding.FlKind.Max];
+    private readonly long[] _producedByKind = new long[(int)Decoding.FlKind.Max];
 
     public long Records => Volatile.Read(ref _records);
 
@@ -32,15 +33,12 @@ public sealed class RingBufferMetrics
     /// <summary>Failed ring reservations in BPF (the fl_lost map), per record kind, as last read.</summary>
     public long LostOfKind(int kind) => (uint)kind < (uint)_lostByKind.Length ? Volatile.Read(ref _lostByKind[kind]) : 0;
 
-    public long Lost
-    {
-        get
-        {
-            long total = 0;
-            for (var kind = 0; kind < _lostByKind.Length; kind++) total += Volatile.Read(ref _lostByKind[kind]);
-            return total;
-        }
-    }
+    public long Lost => Sum(_lostByKind);
+
+    /// <summary>Ring reservations the BPF programs tried (the fl_produced map), per record kind, as last read.</summary>
+    public long ProducedOfKind(int kind) => (uint)kind < (uint)_producedByKind.Length ? Volatile.Read(ref _producedByKind[kind]) : 0;
+
+    public long Produced => Sum(_producedByKind);
 
     internal void RecordDrain(long lagBytes, long records, long bytes, long discarded)
     {
@@ -52,9 +50,23 @@ public sealed class RingBufferMetrics
         if (discarded != 0) Volatile.Write(ref _discarded, _discarded + discarded);
     }
 
-    internal void SetLost(ReadOnlySpan<ulong> lostByKind)
+    /// <summary>Copies the kernel's counters; produced is read after lost so produced >= lost + records always holds.</summary>
+    internal void SetKernelCounts(ReadOnlySpan<ulong> lostByKind, ReadOnlySpan<ulong> producedByKind)
     {
-        for (var kind = 0; kind < lostByKind.Length && kind < _lostByKind.Length; kind++)
-            Volatile.Write(ref _lostByKind[kind], (long)lostByKind[kind]);
+        Copy(lostByKind, _lostByKind);
+        Copy(producedByKind, _producedByKind);
+    }
+
+    private static void Copy(ReadOnlySpan<ulong> from, long[] to)
+    {
+        for (var kind = 0; kind < from.Length && kind < to.Length; kind++)
+            Volatile.Write(ref to[kind], (long)from[kind]);
+    }
+
+    private static long Sum(long[] byKind)
+    {
+        long total = 0;
+        for (var kind = 0; kind < byKind.Length; kind++) total += Volatile.Read(ref byKind[kind]);
+        return total;
     }
 }

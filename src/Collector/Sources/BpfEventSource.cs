@@ -1,4 +1,5 @@
 using Forkline.Collector.Bpf;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 
 namespace Forkline.Collector.Sources;
@@ -10,6 +11,8 @@ namespace Forkline.Collector.Sources;
 public sealed class BpfEventSource(BpfCollectorOptions options) : IEventSource
 {
     public string Name => "bpf";
+
+    public SourceCounts Counts => Collector?.Counts ?? default;
 
     /// <summary>The running collector (metrics, skipped hooks); set once started, kept after the run for its figures.</summary>
     public BpfCollector? Collector { get; private set; }

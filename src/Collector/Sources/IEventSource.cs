@@ -1,3 +1,4 @@
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 
 namespace Forkline.Collector.Sources;
@@ -9,6 +10,9 @@ public interface IEventSource
 {
     /// <summary>For logs and metrics labels, e.g. "bpf", "replay:/tmp/x.fkl", "synthetic".</summary>
     string Name { get; }
+
+    /// <summary>What the source produced, lost, rejected and delivered so far (readable from any thread).</summary>
+    SourceCounts Counts { get; }
 
     /// <summary>
     /// Delivers events to <paramref name="sink"/>, one at a time in the source's order, from one thread

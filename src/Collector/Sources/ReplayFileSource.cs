@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Forkline.Collector.Decoding;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 
 namespace Forkline.Collector.Sources;
@@ -25,6 +26,8 @@ public sealed class ReplayFileSource : IEventSource
     private readonly string _path;
     private readonly ReplayPacing _pacing;
     private readonly Action<string>? _report;
+    private long _recordsRead;
+    private long _delivered;
 
     public ReplayFileSource(string path, ReplayPacing pacing = ReplayPacing.AsFastAsPossible, DecodeCounters? counters = null, Action<string>? report = null)
     {
@@ -37,6 +40,11 @@ public sealed class ReplayFileSource : IEventSource
     public string Name => $"replay:{_path}";
 
     public DecodeCounters Counters { get; }
+
+    /// <summary>Produced: records read from the capture, a cut-off last one included (it counts as malformed).</summary>
+    public SourceCounts Counts => new(
+        Produced: Volatile.Read(ref _recordsRead), Bootstrapped: 0, Lost: 0, Discarded: 0,
+        Malformed: Counters.TotalRejected, Delivered: Volatile.Read(ref _delivered));
 
     /// <summary>The capture's header, once the replay has opened the file.</summary>
     public CaptureHeader? Header { get; private set; }
@@ -58,6 +66,7 @@ public sealed class ReplayFileSource : IEventSource
         {
             var result = reader.TryRead(out var record);
             if (result == CaptureReadResult.EndOfCapture) return;
+            Volatile.Write(ref _recordsRead, _recordsRead + 1);
             if (result != CaptureReadResult.Record)
             {
                 Counters.CountRejected(result == CaptureReadResult.TruncatedTail ? DecodeError.Truncated : DecodeError.SizeMismatch);
@@ -68,6 +77,7 @@ public sealed class ReplayFileSource : IEventSource
             if (kernelEvent is null) continue;
             if (_pacing == ReplayPacing.ByKtime && !clock.WaitFor(kernelEvent, cancellationToken)) return;
             sink.OnEvent(kernelEvent);
+            Volatile.Write(ref _delivered, _delivered + 1);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Forkline.Collector.Decoding;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 
@@ -25,6 +26,7 @@ public sealed class SyntheticEventSource : IEventSource
     ];
 
     private readonly SyntheticWorkload _workload;
+    private volatile Delivery? _delivery;
 
     public SyntheticEventSource(SyntheticWorkload workload)
     {
@@ -38,6 +40,10 @@ public sealed class SyntheticEventSource : IEventSource
     /// <summary>Bad-record counts of the decoder when <see cref="SyntheticWorkload.ThroughDecoder"/> is set (always 0 rejected).</summary>
     public DecodeCounters Counters { get; } = new();
 
+    public SourceCounts Counts => _delivery is { } delivery
+        ? new SourceCounts(Produced: delivery.Produced, Bootstrapped: 0, Lost: 0, Discarded: 0, Malformed: Counters.TotalRejected, Delivered: delivery.Delivered)
+        : default;
+
     public Task RunAsync(IKernelEventSink sink, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sink);
@@ -46,20 +52,30 @@ public sealed class SyntheticEventSource : IEventSource
     }
 
     /// <summary>Generates the whole workload on the calling thread (for benchmarks that time the consumer).</summary>
-    public void Generate(IKernelEventSink sink, CancellationToken cancellationToken = default) =>
-        new SyntheticTree(_workload, new Delivery(sink, _workload.ThroughDecoder ? new RecordDecoder(Hooks, Counters) : null))
-            .Run(cancellationToken);
+    public void Generate(IKernelEventSink sink, CancellationToken cancellationToken = default)
+    {
+        var delivery = new Delivery(sink, _workload.ThroughDecoder ? new RecordDecoder(Hooks, Counters) : null);
+        _delivery = delivery;
+        new SyntheticTree(_workload, delivery).Run(cancellationToken);
+    }
 
     /// <summary>Hands events to the sink, through encode + decode when asked.</summary>
     private sealed class Delivery(IKernelEventSink sink, RecordDecoder? decoder)
     {
         private readonly byte[] _record = new byte[RecordEncoder.MaxRecordSize];
+        private long _produced;
+        private long _delivered;
+
+        public long Produced => Volatile.Read(ref _produced);
+
+        public long Delivered => Volatile.Read(ref _delivered);
 
         public void Send(KernelEvent kernelEvent)
         {
+            Volatile.Write(ref _produced, _produced + 1);
             if (decoder is null)
             {
-                sink.OnEvent(kernelEvent);
+                Deliver(kernelEvent);
                 return;
             }
             var length = kernelEvent switch
@@ -70,7 +86,13 @@ public sealed class SyntheticEventSource : IEventSource
                 HookEvent hook => RecordEncoder.WriteHook(_record, hook),
                 _ => throw new InvalidOperationException($"no record layout for {kernelEvent.GetType().Name}"),
             };
-            if (decoder.Decode(_record.AsSpan(0, length)) is { } decoded) sink.OnEvent(decoded);
+            if (decoder.Decode(_record.AsSpan(0, length)) is { } decoded) Deliver(decoded);
+        }
+
+        private void Deliver(KernelEvent kernelEvent)
+        {
+            sink.OnEvent(kernelEvent);
+            Volatile.Write(ref _delivered, _delivered + 1);
         }
     }
 

@@ -117,6 +117,7 @@ public static class CollectorNodeCommand
             $"gateways via {string.Join(", ", settings.Cluster.Seeds)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
 
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder! });
+        RunAccounting.Start(node.Forwarder!, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
         try
         {
@@ -133,6 +134,7 @@ public static class CollectorNodeCommand
         await pipeline.StopAsync(StopTimeout);
         if (!await node.Forwarder!.FlushAsync(StopTimeout))
             await stderr.WriteLineAsync("forkline collector-node: the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
+        await RunAccounting.FinishAsync(node.Forwarder!, StopTimeout, stderr, "collector-node");
         return exitCode;
     }
 }

@@ -131,6 +131,7 @@ public static class RunCommand
             // lineage would stop at a process the history never stored. --clones only affects printing.
             EmitClones = true,
         }, metrics, new IEnrichedEventSink[] { export, gateway.Forwarder! });
+        RunAccounting.Start(gateway.Forwarder!, options.NodeName, source, pipeline);
 
         var exitCode = 0;
         try
@@ -145,6 +146,7 @@ public static class RunCommand
         await pipeline.StopAsync(StopTimeout);
         if (!await gateway.Forwarder!.FlushAsync(StopTimeout))
             await stderr.WriteLineAsync("forkline run: the gateway did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
+        await RunAccounting.FinishAsync(gateway.Forwarder!, StopTimeout, stderr, "run");
         return exitCode;
     }
 

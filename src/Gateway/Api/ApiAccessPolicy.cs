@@ -10,6 +10,8 @@ public enum ApiOperation
     ListProcesses,
     StreamEvents,
     Replay,
+    /// <summary>Loss accounting of a host's collector runs.</summary>
+    GetHostStats,
     /// <summary>Admin: a host entity saves a snapshot of its tree now.</summary>
     SnapshotHost,
 }

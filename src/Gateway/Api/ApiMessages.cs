@@ -1,6 +1,7 @@
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Queries;
 using Google.Protobuf.WellKnownTypes;
 
@@ -35,6 +36,35 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         var response = new GetLineageResponse { Process = ToProcess(lineage.Process) };
         foreach (var ancestor in lineage.Ancestors) response.Ancestors.Add(ToProcess(ancestor));
         foreach (var descendant in lineage.Descendants) response.Descendants.Add(ToProcess(descendant));
+        return response;
+    }
+
+    public static GetHostStatsResponse ToHostStats(string host, IReadOnlyList<HostRunStats> runs)
+    {
+        var response = new GetHostStatsResponse { Host = host };
+        foreach (var run in runs)
+        {
+            var stats = new RunStats
+            {
+                RunId = run.RunId,
+                Stored = (ulong)run.Stored,
+                RejectedAtGateway = (ulong)run.RejectedAtGateway,
+                DuplicateReceipts = (ulong)run.DuplicateReceipts,
+            };
+            if (run.Report is { } report && run.Balance is { } balance)
+            {
+                var wire = RunReportWire.ToWire(report);
+                stats.Source = report.SourceName;
+                stats.Started = Timestamp.FromDateTime(report.StartedUtc.AsUtc());
+                stats.Reported = Timestamp.FromDateTime(report.ReportedUtc.AsUtc());
+                stats.Final = report.Final;
+                stats.Counts = wire.Counts;
+                stats.InFlight = balance.InFlight;
+                stats.AcknowledgedNotStored = balance.AcknowledgedNotStored;
+                stats.Balanced = balance.Balanced;
+            }
+            response.Runs.Add(stats);
+        }
         return response;
     }
 

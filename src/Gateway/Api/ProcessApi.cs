@@ -51,6 +51,9 @@ public sealed class ProcessApi(IProcessQueries queries)
         return queries.ReplayAsync(checkedHost, start, end, ct);
     }
 
+    public Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string? host, CancellationToken ct) =>
+        queries.GetHostStatsAsync(ApiInput.Host(host), ct);
+
     public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct) =>
         queries.SnapshotHostAsync(ApiInput.Host(host), ct);
 

@@ -28,6 +28,10 @@ public sealed class ForklineWireSerializer(ExtendedActorSystem system) : Seriali
         (typeof(LiveLineage), "rg", LiveLineage.Parser),
         (typeof(SnapshotHostTree), "qn", SnapshotHostTree.Parser),
         (typeof(HostTreeSnapshotRequested), "rn", HostTreeSnapshotRequested.Parser),
+        (typeof(CollectorRunReport), "fr", CollectorRunReport.Parser),
+        (typeof(CollectorRunReportAck), "fk", CollectorRunReportAck.Parser),
+        (typeof(GetHostAccounts), "qs", GetHostAccounts.Parser),
+        (typeof(HostAccounts), "rs", HostAccounts.Parser),
     ];
 
     private static readonly FrozenDictionary<Type, string> ManifestByType =

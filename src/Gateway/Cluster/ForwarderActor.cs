@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
+using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.Cluster;
@@ -9,7 +11,8 @@ namespace Forkline.Gateway.Cluster;
 /// Collector side of the delivery protocol: batches each host's events, sends them to the host
 /// entities through the sharding region (or proxy), resends what is not acknowledged in time, and
 /// holds at most <see cref="ForwarderSettings.MaxBufferedEvents"/>; past that, new events are
-/// dropped and counted in <c>forkline_forward_dropped_total</c>.
+/// dropped and counted in <c>forkline_forward_dropped_total</c>. Once told to (<see cref="StartReporting"/>),
+/// it also sends the run's loss accounting to the host's entity: periodically, and once final.
 /// </summary>
 public sealed class ForwarderActor : ReceiveActor, IWithTimers
 {
@@ -18,7 +21,19 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     public sealed record Drained;
 
+    /// <summary>Report the run's loss accounting for <paramref name="Host"/> now and every ReportEvery; upstream is read at each report.</summary>
+    public sealed record StartReporting(string Host, Func<UpstreamCounts> Upstream);
+
+    /// <summary>Send the run's final report; reply <see cref="FinalReportDelivered"/> once the host's entity has it.</summary>
+    public sealed record ReportFinal;
+
+    public sealed record FinalReportDelivered;
+
     private sealed record Tick;
+
+    private sealed record ReportTick;
+
+    private static readonly TimeSpan FinalReportResendEvery = TimeSpan.FromSeconds(1);
 
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
 
@@ -32,6 +47,11 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private int _buffered;
     private long _droppedSinceLog;
     private DateTime _lastDropLog = DateTime.MinValue;
+    private StartReporting? _reporting;
+    private ulong _reportSeq;
+    private CollectorRunReport? _finalReport;
+    private bool _finalDelivered;
+    private readonly List<IActorRef> _awaitingFinal = [];
 
     public ForwarderActor(IActorRef hostTrees, ForwarderSettings settings, GatewayMetrics metrics)
     {
@@ -42,6 +62,10 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         Receive<WireEvent>(OnEvent);
         Receive<EventBatchAck>(OnAck);
         Receive<Tick>(_ => OnTick());
+        Receive<StartReporting>(OnStartReporting);
+        Receive<ReportTick>(_ => OnReportTick());
+        Receive<ReportFinal>(_ => OnReportFinal());
+        Receive<CollectorRunReportAck>(OnReportAck);
         Receive<AwaitDrained>(_ =>
         {
             if (_buffered == 0) Sender.Tell(new Drained());
@@ -60,7 +84,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         foreach (var outbox in _outboxes.Values)
-            foreach (var wire in outbox.Unacknowledged())
+            foreach (var wire in outbox.DropAllAtShutdown())
                 _metrics.ForwardDropped.WithLabels(WireConverter.MetricLabel(wire.Kind), "shutdown").Inc();
         if (_buffered > 0)
             _log.Warning("forwarder stopped with {0} events not acknowledged by a gateway; counted in forkline_forward_dropped_total{{reason=\"shutdown\"}}", _buffered);
@@ -69,12 +93,13 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     private void OnEvent(WireEvent wire)
     {
+        var outbox = OutboxOf(wire.Host);
         if (_buffered >= _settings.MaxBufferedEvents)
         {
+            outbox.CountDroppedFull();
             Drop(wire);
             return;
         }
-        var outbox = OutboxOf(wire.Host);
         outbox.Enqueue(wire);
         SetBuffered(_buffered + 1);
         if (outbox.Pending >= _settings.BatchSize) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
@@ -108,6 +133,58 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
             _droppedSinceLog = 0;
             _lastDropLog = now;
         }
+    }
+
+    private void OnStartReporting(StartReporting reporting)
+    {
+        _reporting = reporting;
+        SendReport(final: false);
+        Timers.StartPeriodicTimer("report", new ReportTick(), _settings.ReportEvery);
+    }
+
+    private void OnReportTick()
+    {
+        if (_finalReport is null) SendReport(final: false);
+        else if (!_finalDelivered) _hostTrees.Tell(_finalReport, Self);
+    }
+
+    private void OnReportFinal()
+    {
+        if (_reporting is null)
+        {
+            Sender.Tell(new Status.Failure(new InvalidOperationException("the forwarder was never told to report (StartReporting)")));
+            return;
+        }
+        if (_finalDelivered)
+        {
+            Sender.Tell(new FinalReportDelivered());
+            return;
+        }
+        _awaitingFinal.Add(Sender);
+        if (_finalReport is not null) return;
+        _finalReport = SendReport(final: true);
+        Timers.StartPeriodicTimer("report", new ReportTick(), FinalReportResendEvery);
+    }
+
+    private void OnReportAck(CollectorRunReportAck ack)
+    {
+        if (_finalReport is null || _finalDelivered || ack.ReportSeq != _finalReport.ReportSeq) return;
+        _finalDelivered = true;
+        Timers.Cancel("report");
+        foreach (var waiter in _awaitingFinal) waiter.Tell(new FinalReportDelivered());
+        _awaitingFinal.Clear();
+    }
+
+    /// <summary>The forwarder's counts are read before upstream's, so a report never shows more out of a stage than into it.</summary>
+    private CollectorRunReport SendReport(bool final)
+    {
+        var reporting = _reporting!;
+        var forward = _outboxes.TryGetValue(reporting.Host, out var outbox) ? outbox.Counts : default;
+        var upstream = reporting.Upstream();
+        var report = RunReportWire.ToWire(new RunReport(reporting.Host, _producerId, upstream.SourceName, upstream.StartedUtc,
+            DateTime.UtcNow, ++_reportSeq, final, upstream.Source, upstream.Pipeline, forward));
+        _hostTrees.Tell(report, Self);
+        return report;
     }
 
     private void Send(List<EventBatch> batches)

@@ -7,14 +7,18 @@ namespace Forkline.Gateway.Cluster;
 /// <param name="MaxInFlightBatches">Unacknowledged batches per host at a time.</param>
 /// <param name="AckTimeout">A batch without an ack after this long is sent again.</param>
 /// <param name="MaxRetryInterval">Resends back off (doubling from AckTimeout) up to this interval while no gateway answers.</param>
+/// <param name="ReportInterval">How often the run's loss accounting goes to the host's entity (once reporting is started).</param>
 public sealed record ForwarderSettings(
     int BatchSize = 512,
     TimeSpan? FlushInterval = null,
     int MaxBufferedEvents = 200_000,
     int MaxInFlightBatches = 4,
     TimeSpan? AckTimeout = null,
-    TimeSpan? MaxRetryInterval = null)
+    TimeSpan? MaxRetryInterval = null,
+    TimeSpan? ReportInterval = null)
 {
+    public TimeSpan ReportEvery => ReportInterval ?? TimeSpan.FromSeconds(5);
+
     public TimeSpan FlushEvery => FlushInterval ?? TimeSpan.FromMilliseconds(50);
 
     public TimeSpan AckWait => AckTimeout ?? TimeSpan.FromSeconds(5);
@@ -29,5 +33,6 @@ public sealed record ForwarderSettings(
         if (MaxInFlightBatches < 1) throw new ArgumentOutOfRangeException(nameof(MaxInFlightBatches), MaxInFlightBatches, "at least one batch must be allowed in flight");
         if (FlushEvery <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(FlushInterval), FlushEvery, "the flush interval must be positive");
         if (AckWait <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(AckTimeout), AckWait, "the ack timeout must be positive");
+        if (ReportEvery <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ReportInterval), ReportEvery, "the report interval must be positive");
     }
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Telemetry;
 
@@ -23,6 +24,30 @@ public sealed class GatewayForwarder : IEnrichedEventSink
     }
 
     public void OnEnriched(EnrichedEvent enriched) => _forwarder.Tell(WireConverter.ToWire(enriched));
+
+    /// <summary>
+    /// Sends the loss accounting of this run for <paramref name="host"/> to the host's entity now and
+    /// periodically; <paramref name="upstream"/> is called on the forwarder's thread at each report.
+    /// </summary>
+    public void ReportRun(string host, Func<UpstreamCounts> upstream) =>
+        _forwarder.Tell(new ForwarderActor.StartReporting(host, upstream));
+
+    /// <summary>
+    /// Sends the run's final report (call it once the source stopped and the events are flushed); true once
+    /// the host's entity has it, false on timeout.
+    /// </summary>
+    public async Task<bool> ReportFinalAsync(TimeSpan timeout, CancellationToken ct = default)
+    {
+        try
+        {
+            await _forwarder.Ask<ForwarderActor.FinalReportDelivered>(new ForwarderActor.ReportFinal(), timeout, ct);
+            return true;
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>True once every event handed in so far is acknowledged by a gateway; false on timeout.</summary>
     public async Task<bool> FlushAsync(TimeSpan timeout, CancellationToken ct = default)

@@ -1,3 +1,4 @@
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
 
 namespace Forkline.Gateway.Cluster;
@@ -8,9 +9,10 @@ namespace Forkline.Gateway.Cluster;
 /// </summary>
 public sealed class HostOutbox(string host, string producerId, ForwarderSettings settings)
 {
-    private sealed class InFlight(EventBatch batch, DateTime dueAt)
+    private sealed class InFlight(EventBatch batch, int hooks, DateTime dueAt)
     {
         public EventBatch Batch { get; } = batch;
+        public int Hooks { get; } = hooks;
         public DateTime DueAt { get; set; } = dueAt;
     }
 
@@ -19,6 +21,11 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     private ulong _nextSeq = 1;
     private int _inFlightEvents;
     private TimeSpan _retryInterval = settings.AckWait;
+    private long _received;
+    private long _droppedFull;
+    private long _droppedShutdown;
+    private long _acknowledgedLifecycle;
+    private long _acknowledgedHooks;
 
     public string Host { get; } = host;
 
@@ -27,7 +34,21 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
 
     public int Pending => _pending.Count;
 
-    public void Enqueue(WireEvent wire) => _pending.Enqueue(wire);
+    /// <summary>What happened to this host's events so far (the forwarder's part of the loss accounting).</summary>
+    public ForwardCounts Counts => new(_received, _droppedFull, _droppedShutdown, Buffered, _acknowledgedLifecycle, _acknowledgedHooks);
+
+    public void Enqueue(WireEvent wire)
+    {
+        _received++;
+        _pending.Enqueue(wire);
+    }
+
+    /// <summary>An event that found the forwarder's buffer full.</summary>
+    public void CountDroppedFull()
+    {
+        _received++;
+        _droppedFull++;
+    }
 
     /// <summary>Batches to send now: full ones always, a partial one when <paramref name="flushPartial"/>.</summary>
     public List<EventBatch> TakeSendable(bool flushPartial, DateTime now)
@@ -38,8 +59,14 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         {
             var batch = new EventBatch { Host = Host, Seq = _nextSeq++, ProducerId = producerId };
             var size = Math.Min(settings.BatchSize, _pending.Count);
-            for (var i = 0; i < size; i++) batch.Events.Add(_pending.Dequeue());
-            _inFlight.Add(new InFlight(batch, now + _retryInterval));
+            var hooks = 0;
+            for (var i = 0; i < size; i++)
+            {
+                var wire = _pending.Dequeue();
+                if (wire.Kind == WireEventKind.Hook) hooks++;
+                batch.Events.Add(wire);
+            }
+            _inFlight.Add(new InFlight(batch, hooks, now + _retryInterval));
             _inFlightEvents += size;
             sendable.Add(batch);
         }
@@ -51,7 +78,10 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     {
         var index = _inFlight.FindIndex(f => f.Batch.Seq == seq);
         if (index < 0) return 0;
-        var events = _inFlight[index].Batch.Events.Count;
+        var flight = _inFlight[index];
+        var events = flight.Batch.Events.Count;
+        _acknowledgedHooks += flight.Hooks;
+        _acknowledgedLifecycle += events - flight.Hooks;
         _inFlight.RemoveAt(index);
         _inFlightEvents -= events;
         _retryInterval = settings.AckWait;
@@ -71,11 +101,16 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         return overdue;
     }
 
-    /// <summary>Everything still held, for the shutdown accounting.</summary>
-    public IEnumerable<WireEvent> Unacknowledged()
+    /// <summary>Everything still held, counted as dropped at shutdown; the outbox is empty afterwards.</summary>
+    public List<WireEvent> DropAllAtShutdown()
     {
-        foreach (var flight in _inFlight)
-            foreach (var wire in flight.Batch.Events) yield return wire;
-        foreach (var wire in _pending) yield return wire;
+        var dropped = new List<WireEvent>(Buffered);
+        foreach (var flight in _inFlight) dropped.AddRange(flight.Batch.Events);
+        dropped.AddRange(_pending);
+        _inFlight.Clear();
+        _pending.Clear();
+        _inFlightEvents = 0;
+        _droppedShutdown += dropped.Count;
+        return dropped;
     }
 }

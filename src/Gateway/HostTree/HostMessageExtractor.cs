@@ -14,6 +14,8 @@ public sealed class HostMessageExtractor(int maxNumberOfShards) : HashCodeMessag
         ListLiveProcesses list => list.Host,
         GetLiveLineage lineage => lineage.Host,
         SnapshotHostTree snapshot => snapshot.Host,
+        CollectorRunReport report => report.Host,
+        GetHostAccounts accounts => accounts.Host,
         _ => null,
     };
 }

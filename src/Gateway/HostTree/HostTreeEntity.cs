@@ -3,8 +3,10 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
+using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Telemetry;
 
@@ -25,7 +27,8 @@ public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHoo
 /// One host's live process tree, sharded by host name and event-sourced: each accepted batch is one
 /// journal entry (<see cref="HostEventsPersisted"/>) holding its new exec / exit / clone events.
 /// Messages it accepts: <see cref="EventBatch"/> (acked with <see cref="EventBatchAck"/> once
-/// persisted), <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="SnapshotHostTree"/>.
+/// persisted), <see cref="CollectorRunReport"/> (acked; a final one is persisted first),
+/// <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="GetHostAccounts"/>, <see cref="SnapshotHostTree"/>.
 /// </summary>
 public sealed class HostTreeEntity : ReceivePersistentActor
 {
@@ -40,6 +43,8 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly IActorRef _mediator;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HostProcessTree _tree;
+    private readonly RunLedger _runs = new();
+    private readonly AccountingGauges _accountingMetrics;
     // Hooks leave no trace in the tree, so their de-duplication is this bounded memory of ids.
     private readonly RecentSet<string> _recentHookIds = new(RecentHookCapacity);
     private readonly RecentSet<(string Producer, ulong Seq)> _recentBatches = new(RecentBatchCapacity);
@@ -51,6 +56,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         _settings = settings;
         _metrics = metrics;
         _tree = new HostProcessTree(settings.RetiredCapacity);
+        _accountingMetrics = new AccountingGauges(metrics.HostRunEvents);
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
 
         Recover<SnapshotOffer>(offer => RestoreSnapshot((HostTreeSnapshot)offer.Snapshot));
@@ -58,9 +64,14 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         {
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
             _persistedSinceSnapshot += persisted.Events.Count;
+            if (persisted.Events.Count > 0)
+                CountStored(persisted, WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks));
         });
+        Recover<CollectorRunReport>(report => _runs.Record(RunReportWire.FromWire(report), WireConverter.FromUnixTicks(report.ReportedUnixTicks)));
 
         Command<EventBatch>(OnBatch);
+        Command<CollectorRunReport>(OnRunReport);
+        Command<GetHostAccounts>(_ => Sender.Tell(AccountsOf()));
         Command<ListLiveProcesses>(_ => Sender.Tell(ListProcesses()));
         Command<GetLiveLineage>(request => Sender.Tell(LineageOf(request)));
         Command<SnapshotHostTree>(_ => SnapshotNow());
@@ -87,23 +98,29 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         if (batch.ProducerId.Length > 0 && _recentBatches.Contains(batchKey))
         {
             CountOutcome(batch.Events, "duplicate");
+            _runs.CountDuplicateReceipts(batch.ProducerId, batch.Events.Count, DateTime.UtcNow);
             replyTo.Tell(Ack(batch, accepted: 0, duplicates: batch.Events.Count));
             return;
         }
 
         var accepted = new List<EnrichedEvent>(batch.Events.Count);
         var live = new EventBatch { Host = _host };
-        var toPersist = new HostEventsPersisted();
+        var toPersist = new HostEventsPersisted { ProducerId = batch.ProducerId };
         var seenInBatch = new HashSet<string>();
         var duplicates = 0;
         foreach (var wire in batch.Events)
         {
             var enriched = Accept(wire);
-            if (enriched is null) continue;
+            if (enriched is null)
+            {
+                if (wire.Kind != WireEventKind.Hook) _runs.CountRejected(batch.ProducerId, 1, DateTime.UtcNow);
+                continue;
+            }
             if (!seenInBatch.Add(wire.EventId) || IsDuplicate(wire, enriched))
             {
                 duplicates++;
                 _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "duplicate").Inc();
+                _runs.CountDuplicateReceipts(batch.ProducerId, 1, DateTime.UtcNow);
                 continue;
             }
             accepted.Add(enriched);
@@ -118,6 +135,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
+            CountStored(toPersist, DateTime.UtcNow);
             Complete(batch, batchKey, accepted, live, duplicates, replyTo);
             _persistedSinceSnapshot += toPersist.Events.Count;
             if (_persistedSinceSnapshot >= _settings.SnapshotEvery)
@@ -135,6 +153,71 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         if (batch.ProducerId.Length > 0) _recentBatches.Add(batchKey);
         if (live.Events.Count > 0) _mediator.Tell(new Publish(LiveEventsTopic, live));
         replyTo.Tell(Ack(batch, accepted.Count, duplicates));
+    }
+
+    /// <summary>exec / exit / clone events of one journal entry, for the run that sent them.</summary>
+    private void CountStored(HostEventsPersisted persisted, DateTime at)
+    {
+        var lifecycle = 0;
+        foreach (var wire in persisted.Events)
+            if (wire.Kind != WireEventKind.Hook) lifecycle++;
+        _runs.CountStored(persisted.ProducerId, lifecycle, at);
+    }
+
+    private void OnRunReport(CollectorRunReport wire)
+    {
+        var replyTo = Sender;
+        var ack = new CollectorRunReportAck { Host = _host, RunId = wire.RunId, ReportSeq = wire.ReportSeq };
+        RunReport report;
+        try
+        {
+            report = RunReportWire.FromWire(wire);
+        }
+        catch (WireFormatException e)
+        {
+            _metrics.GatewayEvents.WithLabels("run_report", "malformed").Inc();
+            _log.Warning("malformed run report {0} from host {1} dropped: {2}", wire.RunId, _host, e.Message);
+            return;
+        }
+        if (report.Host != _host)
+        {
+            _metrics.GatewayEvents.WithLabels("run_report", "malformed").Inc();
+            _log.Warning("run report {0} of host '{1}' arrived at the entity of host '{2}'; dropped", report.RunId, report.Host, _host);
+            return;
+        }
+        // A final report outlives the collector, so it goes to the journal; the periodic ones are resent anyway.
+        if (!report.Final || (_runs.TryGetReport(report.RunId, out var known) && known!.Final))
+        {
+            _runs.Record(report, DateTime.UtcNow);
+            UpdateGauges(report);
+            replyTo.Tell(ack);
+            return;
+        }
+        Persist(wire, _ =>
+        {
+            _runs.Record(report, DateTime.UtcNow);
+            UpdateGauges(report);
+            replyTo.Tell(ack);
+        });
+    }
+
+    private void UpdateGauges(RunReport report)
+    {
+        var (stored, rejected) = _runs.StoredAndRejected(report.RunId);
+        _accountingMetrics.Update(_host, report, stored, rejected);
+    }
+
+    protected override void PostStop()
+    {
+        _accountingMetrics.Remove(_host);
+        base.PostStop();
+    }
+
+    private HostAccounts AccountsOf()
+    {
+        var accounts = new HostAccounts { Host = _host };
+        accounts.Runs.AddRange(_runs.ToWire());
+        return accounts;
     }
 
     /// <summary>The event as Contracts values, or null (counted, logged) when it cannot be taken.</summary>
@@ -209,6 +292,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         var snapshot = new HostTreeSnapshot { Host = _host };
         foreach (var process in _tree.Processes) snapshot.Processes.Add(WireConverter.ToWire(process));
         foreach (var retired in _tree.Retired) snapshot.Retired.Add(WireConverter.ToWire(retired));
+        snapshot.Runs.AddRange(_runs.ToWire());
         return snapshot;
     }
 
@@ -219,6 +303,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         var retired = new List<Contracts.Identity.ExecId>(snapshot.Retired.Count);
         foreach (var execId in snapshot.Retired) retired.Add(WireConverter.ToExecId(execId));
         _tree.Restore(processes, retired);
+        _runs.Restore(snapshot.Runs);
     }
 
     private void CountOutcome(IEnumerable<WireEvent> events, string outcome)

@@ -1,4 +1,6 @@
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Accounting;
 
 namespace Forkline.Gateway.Queries;
 
@@ -16,6 +18,12 @@ public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, i
 
 /// <summary>A snapshot taken at journal <paramref name="SequenceNr"/> (0: nothing persisted for the host yet) holding <paramref name="Processes"/> live processes.</summary>
 public sealed record HostSnapshotResult(string Host, long SequenceNr, int Processes);
+
+/// <summary>
+/// One collector run of a host as the gateway knows it: its latest report (null before the first
+/// arrives), what the gateway stored and rejected of it, and the accounting identity evaluated (null without a report).
+/// </summary>
+public sealed record HostRunStats(string RunId, RunReport? Report, long Stored, long RejectedAtGateway, long DuplicateReceipts, RunBalance? Balance);
 
 public sealed record EventStreamFilter(IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null);
 
@@ -43,6 +51,9 @@ public interface IProcessQueries
 
     /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
     IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);
+
+    /// <summary>The loss accounting of the host's recent collector runs, most recently active first (empty for an unknown host).</summary>
+    Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string host, CancellationToken ct);
 
     /// <summary>Admin: the host entity saves a snapshot of its tree now.</summary>
     Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct);

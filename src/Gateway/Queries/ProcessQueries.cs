@@ -5,6 +5,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Accounting;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
@@ -175,6 +176,20 @@ public sealed class ProcessQueries : IProcessQueries
         {
             throw new TimeoutException($"the host entity did not answer {request.GetType().Name} within {_askTimeout.TotalSeconds:0.#} s (no gateway node up, or the entity is still recovering): {request}", e);
         }
+    }
+
+    public async Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string host, CancellationToken ct)
+    {
+        var accounts = await AskEntityAsync<HostAccounts>(new GetHostAccounts { Host = host }, ct);
+        var runs = new List<HostRunStats>(accounts.Runs.Count);
+        foreach (var account in accounts.Runs)
+        {
+            var report = account.Report is { } wire ? RunReportWire.FromWire(wire) : null;
+            var (stored, rejected) = ((long)account.Stored, (long)account.Rejected);
+            runs.Add(new HostRunStats(account.RunId, report, stored, rejected, (long)account.DuplicateReceipts,
+                report is null ? null : RunBalance.Of(report, stored, rejected)));
+        }
+        return runs;
     }
 
     public async Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct)

@@ -27,6 +27,9 @@ public sealed class GatewayMetrics
             "Journal events the history projection has applied to the processes table.");
         ProjectionFailures = factory.CreateCounter("forkline_projection_failures_total",
             "Times the history projection failed and restarted from its stored offset.");
+        HostRunEvents = factory.CreateGauge("forkline_host_run_events",
+            "Loss accounting of each host's latest collector run, by stage (produced, ring_lost, malformed, discarded, withheld, sink_failures, forward_dropped, acknowledged, stored, in_flight), as of its latest report.",
+            new GaugeConfiguration { LabelNames = ["host", "stage"] });
         StreamDropped = factory.CreateCounter("forkline_stream_dropped_total",
             "Live events not delivered to a slow stream subscriber (its queue was full).");
     }
@@ -39,4 +42,5 @@ public sealed class GatewayMetrics
     public Counter ProjectionEvents { get; }
     public Counter ProjectionFailures { get; }
     public Counter StreamDropped { get; }
+    public Gauge HostRunEvents { get; }
 }

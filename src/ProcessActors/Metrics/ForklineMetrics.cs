@@ -1,3 +1,4 @@
+using Forkline.Contracts.Snapshots;
 using Prometheus;
 
 namespace Forkline.ProcessActors.Metrics;
@@ -25,7 +26,9 @@ public sealed class ForklineMetrics
         EventCacheEvents = Factory.CreateGauge("forkline_event_cache_events",
             "Events waiting in the out-of-order cache now.");
         EventsDiscardedTotal = Factory.CreateCounter("forkline_events_discarded_total",
-            "Events not applied because a newer truth exists (duplicate, superseded by a later image of the pid), by reason.", labelNames: ["reason"]);
+            "Events not emitted: a newer truth exists (duplicate, superseded by a later image of the pid), or clones_off (a fork that never exec'd while clones are not emitted), by reason.", labelNames: ["reason"]);
+        EventsPublishedTotal = Factory.CreateCounter("forkline_events_published_total",
+            "Enriched events handed to the sinks (local output, gateway forwarder), by kind.", labelNames: ["kind"]);
         ExitsMissingTotal = Factory.CreateCounter("forkline_exits_missing_total",
             "Processes that ended without an exit event (their pid was reused by a new process).");
         ProcessesLive = Factory.CreateGauge("forkline_processes_live",
@@ -43,6 +46,7 @@ public sealed class ForklineMetrics
         Kinds = new EventKindCounters(EventsTotal);
         Mismatches = new LifecycleCounters(TidPidMismatchTotal);
         Discarded = new DiscardCounters(EventsDiscardedTotal);
+        Published = new PublishedCounters(EventsPublishedTotal);
         CacheDrops = new CacheDropCounters(EventCacheDroppedTotal);
     }
 
@@ -57,6 +61,7 @@ public sealed class ForklineMetrics
     public Counter EventCacheDroppedTotal { get; }
     public Gauge EventCacheEvents { get; }
     public Counter EventsDiscardedTotal { get; }
+    public Counter EventsPublishedTotal { get; }
     public Counter ExitsMissingTotal { get; }
     public Gauge ProcessesLive { get; }
     public Counter SinkFailuresTotal { get; }
@@ -74,6 +79,8 @@ public sealed class ForklineMetrics
     internal LifecycleCounters Mismatches { get; }
 
     internal DiscardCounters Discarded { get; }
+
+    internal PublishedCounters Published { get; }
 
     internal CacheDropCounters CacheDrops { get; }
 
@@ -113,6 +120,34 @@ internal sealed class DiscardCounters(Counter counter)
 
     /// <summary>A clone or exec older than the image its pid already has (a later image arrived first).</summary>
     public Counter.Child Superseded { get; } = counter.WithLabels("superseded");
+
+    /// <summary>The clone or exit of a fork that never exec'd, while clones are not emitted (a setting, not a loss).</summary>
+    public Counter.Child ClonesOff { get; } = counter.WithLabels("clones_off");
+}
+
+/// <summary>One child of forkline_events_published_total per enriched kind, indexed by <see cref="EnrichedKind"/>.</summary>
+internal sealed class PublishedCounters
+{
+    private static readonly EnrichedKind[] Kinds = Enum.GetValues<EnrichedKind>();
+    private readonly Counter.Child[] _byKind;
+
+    public PublishedCounters(Counter counter)
+    {
+        _byKind = new Counter.Child[(int)Kinds[^1] + 1];
+        foreach (var kind in Kinds) _byKind[(int)kind] = counter.WithLabels(kind.ToString().ToLowerInvariant());
+    }
+
+    public Counter.Child Of(EnrichedKind kind) => _byKind[(int)kind];
+
+    public long Total
+    {
+        get
+        {
+            double total = 0;
+            foreach (var kind in Kinds) total += _byKind[(int)kind].Value;
+            return (long)total;
+        }
+    }
 }
 
 internal sealed class CacheDropCounters(Counter counter)

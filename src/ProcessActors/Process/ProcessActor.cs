@@ -156,6 +156,8 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
             Publish(new EnrichedExec(dependencies.Snapshots.Node, snapshot.StartTime, snapshot.StartKtime, snapshot, parent, _eventAncestors));
         else if (dependencies.Settings.EmitClones)
             Publish(new EnrichedClone(dependencies.Snapshots.Node, snapshot.StartTime, snapshot.StartKtime, snapshot, parent, _eventAncestors));
+        else
+            dependencies.Metrics.Discarded.ClonesOff.Inc();
     }
 
     private void OnHook(HookEvent hook)
@@ -193,6 +195,8 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
         _snapshot = snapshot with { Exit = new ProcessExit(exit.Status, exit.Signal, exit.Ktime, time, exit.LastTid) };
         if ((snapshot.Flags & ProcessFlags.CloneOnly) == 0 || dependencies.Settings.EmitClones)
             Publish(new EnrichedExit(dependencies.Snapshots.Node, time, exit.Ktime, _snapshot, _lineage?.Process, _eventAncestors));
+        else
+            dependencies.Metrics.Discarded.ClonesOff.Inc();
         End();
     }
 

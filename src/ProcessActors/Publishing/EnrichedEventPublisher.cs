@@ -22,13 +22,15 @@ internal sealed class EnrichedEventPublisher : UntypedActor
     private readonly IEnrichedEventSink[] _sinks;
     private readonly Counter.Child[] _failures;
     private readonly RateLimiter _failureWarnings;
+    private readonly PublishedCounters _published;
 
     public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, ForklineMetrics metrics, TimeSpan warningInterval)
     {
         _sinks = [.. sinks];
         _failures = new Counter.Child[_sinks.Length];
         for (var i = 0; i < _sinks.Length; i++)
-            _failures[i] = metrics.SinkFailuresTotal.WithLabels(_sinks[i].GetType().Name);
+            _failures[i] = FailuresOf(metrics, _sinks[i]);
+        _published = metrics.Published;
         _failureWarnings = new RateLimiter(warningInterval);
     }
 
@@ -48,8 +50,13 @@ internal sealed class EnrichedEventPublisher : UntypedActor
         }
     }
 
+    /// <summary>The forkline_sink_failures_total child of one sink.</summary>
+    public static Counter.Child FailuresOf(ForklineMetrics metrics, IEnrichedEventSink sink) =>
+        metrics.SinkFailuresTotal.WithLabels(sink.GetType().Name);
+
     private void Deliver(EnrichedEvent enriched)
     {
+        _published.Of(enriched.Kind).Inc();
         for (var i = 0; i < _sinks.Length; i++)
         {
             try

@@ -93,6 +93,15 @@ internal sealed class FakeProcessQueries : IProcessQueries
         }
     }
 
+    /// <summary>Runs by host, as GetHostStatsAsync answers them.</summary>
+    public Dictionary<string, IReadOnlyList<HostRunStats>> RunStats { get; } = [];
+
+    public Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string host, CancellationToken ct)
+    {
+        ThrowFault();
+        return Task.FromResult(RunStats.TryGetValue(host, out var runs) ? runs : []);
+    }
+
     public List<string> SnapshotsRequested { get; } = [];
 
     public Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct)

@@ -53,6 +53,9 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
         return WriteAllAsync(token => api.Replay(request.Host, since, until, token), responseStream, context);
     }
 
+    public override async Task<GetHostStatsResponse> GetHostStats(GetHostStatsRequest request, ServerCallContext context) =>
+        ApiMessages.ToHostStats(request.Host, await api.GetHostStatsAsync(request.Host, context.CancellationToken));
+
     public override async Task<SnapshotHostResponse> SnapshotHost(SnapshotHostRequest request, ServerCallContext context) =>
         ApiMessages.ToSnapshot(await api.SnapshotHostAsync(request.Host, context.CancellationToken));
 

@@ -35,6 +35,7 @@ public static class HttpApiRoutes
         api.MapGet("/hosts/{host}/processes", ListProcessesAsync).Authorized(ApiOperation.ListProcesses);
         api.MapGet("/events", StreamEventsAsync).Authorized(ApiOperation.StreamEvents);
         api.MapGet("/hosts/{host}/replay", ReplayAsync).Authorized(ApiOperation.Replay);
+        api.MapGet("/hosts/{host}/stats", GetHostStatsAsync).Authorized(ApiOperation.GetHostStats);
         api.MapPost("/hosts/{host}/snapshot", SnapshotHostAsync).Authorized(ApiOperation.SnapshotHost);
     }
 
@@ -50,6 +51,9 @@ public static class HttpApiRoutes
         var lineage = await api.GetLineageAsync(Uri.UnescapeDataString(execId ?? ""), depth, context.RequestAborted);
         return Json(ApiMessages.ToLineage(lineage));
     }
+
+    private static async Task<IResult> GetHostStatsAsync(string host, ProcessApi api, HttpContext context) =>
+        Json(ApiMessages.ToHostStats(host, await api.GetHostStatsAsync(host, context.RequestAborted)));
 
     private static async Task<IResult> SnapshotHostAsync(string host, ProcessApi api, HttpContext context) =>
         Json(ApiMessages.ToSnapshot(await api.SnapshotHostAsync(host, context.RequestAborted)));

@@ -3,14 +3,14 @@ using Forkline.Collector.Native;
 
 namespace Forkline.Collector.Bpf;
 
-/// <summary>Sums the per-CPU fl_lost counters (failed ring reservations) per record kind.</summary>
-internal sealed class LossCounterReader
+/// <summary>Sums one per-CPU counter map indexed by record kind (fl_produced, fl_lost) over every CPU.</summary>
+internal sealed class KindCounterReader
 {
     private readonly BpfMap _map;
     private readonly ulong[] _perCpu;
     private readonly ulong[] _perKind = new ulong[(int)FlKind.Max];
 
-    public LossCounterReader(BpfMap map)
+    public KindCounterReader(BpfMap map)
     {
         var cpus = LibBpf.NumPossibleCpus();
         if (cpus <= 0)

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using Forkline.Client;
+using Forkline.Contracts.Accounting.Wire;
+using Forkline.Contracts.Api;
+using Forkline.Gateway.Api;
+
+namespace Forkline.Commands;
+
+/// <summary>
+/// `forkline stats --host H`: the loss accounting of a host's collector runs, stage by stage, with
+/// the identity that every produced event reached exactly one end or is still on its way.
+/// </summary>
+public static class StatsCommand
+{
+    /// <summary>Exit code when a final run does not balance: events went missing without being counted.</summary>
+    public const int Unbalanced = 4;
+
+    public static Command Create()
+    {
+        var gateway = GatewayCommand.GatewayOption();
+        var json = GatewayCommand.JsonOption("the gateway's GetHostStats answer as JSON");
+        var host = GatewayCommand.HostOption();
+        var command = new Command("stats",
+            $"Loss accounting of a host's collector runs: produced in the kernel, lost in the ring, malformed, discarded, dropped by the forwarder, stored at the gateway (exit code {Unbalanced} when a stopped run does not add up)")
+        {
+            gateway, json, host,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var unbalanced = false;
+            var exitCode = await GatewayCommand.RunAsync("stats", parse.GetRequiredValue(gateway), ct, async (client, token) =>
+            {
+                var response = await client.Api.GetHostStatsAsync(new GetHostStatsRequest { Host = parse.GetRequiredValue(host) }, GatewayClient.Query(token));
+                if (parse.GetValue(json)) Console.WriteLine(ApiJson.Formatter.Format(response));
+                else Write(Console.Out, response);
+                foreach (var run in response.Runs) unbalanced |= run.Final && !run.Balanced;
+            });
+            return exitCode == 0 && unbalanced ? Unbalanced : exitCode;
+        });
+        return command;
+    }
+
+    private static void Write(TextWriter output, GetHostStatsResponse response)
+    {
+        if (response.Runs.Count == 0)
+        {
+            output.WriteLine($"no collector runs known for host '{response.Host}' (a host is named by its collector's node name; see --host)");
+            return;
+        }
+        foreach (var run in response.Runs) WriteRun(output, response.Host, run);
+    }
+
+    private static void WriteRun(TextWriter output, string host, RunStats run)
+    {
+        if (run.Counts is not { } c)
+        {
+            output.WriteLine($"host {host}, run {run.RunId}: no report yet; {N(run.Stored)} exec/exit/clone events stored\n");
+            return;
+        }
+        var state = run.Final ? "stopped" : "running";
+        output.WriteLine($"host {host}, run {run.RunId} ({run.Source}, {state}; started {Time(run.Started)}, reported {Time(run.Reported)})");
+        Line(output, "produced in the kernel", c.KernelProduced, "records the BPF programs tried to put into the ring (replay: records read)");
+        Line(output, "read from /proc at start", c.Bootstrapped, "processes that ran before the collector");
+        Line(output, "lost in the ring buffer", c.RingLost + c.KernelDiscarded, c.KernelDiscarded > 0 ? $"{N(c.KernelDiscarded)} discarded by the kernel side" : "ring full");
+        Line(output, "dropped as malformed", c.Malformed, "records the decoder rejected");
+        Line(output, "discarded by the actors", c.ActorsDiscarded, "duplicates, images superseded by a later one");
+        Line(output, "withheld (clones off)", c.Withheld, "forks that never exec'd; a setting, not a loss");
+        Line(output, "out-of-order cache", c.CacheGaveUp, $"gave up waiting: emitted flagged incomplete, not lost; {N(c.CacheWaiting)} waiting now");
+        Line(output, "forwarding sink failures", c.SinkFailures, "events the forwarder could not take");
+        Line(output, "dropped by the forwarder", c.ForwardDroppedFull + c.ForwardDroppedShutdown,
+            $"buffer full {N(c.ForwardDroppedFull)}, unacknowledged at stop {N(c.ForwardDroppedShutdown)}; {N(c.ForwardBuffered)} buffered now");
+        Line(output, "acknowledged by a gateway", c.AcknowledgedLifecycle + c.AcknowledgedHooks,
+            $"exec/exit/clone {N(c.AcknowledgedLifecycle)}, hooks {N(c.AcknowledgedHooks)} (delivered live)");
+        Line(output, "stored at the gateway", run.Stored,
+            $"exec/exit/clone in the journal; rejected {N(run.RejectedAtGateway)}, received again after storing {N(run.DuplicateReceipts)}");
+        output.WriteLine($"  {"in flight",-27} {run.InFlight,14:N0}  ring, out-of-order cache, forwarder (0 once stopped)");
+        output.WriteLine(run.Balanced
+            ? "  balanced: every produced event is accounted for, and every acknowledged exec/exit/clone is stored"
+            : run.Final
+                ? $"  NOT BALANCED: {run.InFlight:N0} produced events unaccounted for, {run.AcknowledgedNotStored:N0} acknowledged exec/exit/clone not stored"
+                : $"  running: {run.InFlight:N0} events on their way; the identity is checked once the run stops");
+        output.WriteLine();
+    }
+
+    private static void Line(TextWriter output, string stage, ulong count, string meaning) =>
+        output.WriteLine($"  {stage,-27} {N(count),14}  {meaning}");
+
+    private static string N(ulong count) => count.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null ? "-" : time.ToDateTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,26 @@
+using Forkline.Collector.Sources;
+using Forkline.Contracts.Accounting;
+using Forkline.Gateway.Cluster;
+using Forkline.ProcessActors;
+
+namespace Forkline.Metrics;
+
+/// <summary>
+/// Ties one collector run's stages (source, process actors, forwarder) into the loss reports its
+/// forwarder sends to the host's entity, where `forkline stats` reads them.
+/// </summary>
+public static class RunAccounting
+{
+    public static void Start(GatewayForwarder forwarder, string host, IEventSource source, ProcessPipeline pipeline)
+    {
+        var started = DateTime.UtcNow;
+        forwarder.ReportRun(host, () => new UpstreamCounts(host, source.Name, started, source.Counts, pipeline.CountsFor(forwarder)));
+    }
+
+    /// <summary>After the source stopped, the pipeline stopped and the forwarder flushed: the run's last counts.</summary>
+    public static async Task FinishAsync(GatewayForwarder forwarder, TimeSpan timeout, TextWriter stderr, string command)
+    {
+        if (!await forwarder.ReportFinalAsync(timeout))
+            await stderr.WriteLineAsync($"forkline {command}: no gateway took this run's final loss report within {timeout.TotalSeconds:0} s; `forkline stats` shows its last periodic one");
+    }
+}
