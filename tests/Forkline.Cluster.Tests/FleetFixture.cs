@@ -11,6 +11,8 @@ public sealed class Fleet : IAsyncDisposable
 
     public string DataDirectory => _data.Path;
 
+    public DatabaseSettings Database => _data.Settings;
+
     public async Task<GatewayNode> StartGatewayAsync(IReadOnlyList<string>? seeds = null, int port = 0, ClusterTlsSettings? tls = null) =>
         Track(await TestNodes.StartAsync(TestNodes.Settings(_data, collector: false, seeds: seeds) with { Port = port, Tls = tls }));
 

@@ -26,7 +26,7 @@ public static class TestNodes
         Projection: new ProjectionSettings(GroupWindow: TimeSpan.FromMilliseconds(20)),
         QueryRefreshInterval: TimeSpan.FromMilliseconds(100),
         AskTimeout: TimeSpan.FromSeconds(20),
-        MetricsRegistry: Metrics.NewCustomRegistry());
+        MetricsRegistry: Prometheus.Metrics.NewCustomRegistry());
 
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings)
     {

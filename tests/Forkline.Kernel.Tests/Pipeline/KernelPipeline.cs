@@ -25,6 +25,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
     private KernelPipeline(ProcessPipeline pipeline, ForklineMetrics metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName)
     {
         Pipeline = pipeline;
+        Source = source;
         Metrics = metrics;
         Events = events;
         NodeName = nodeName;
@@ -33,6 +34,8 @@ internal sealed class KernelPipeline : IAsyncDisposable
     }
 
     public ProcessPipeline Pipeline { get; }
+
+    public BpfEventSource Source { get; }
 
     public ForklineMetrics Metrics { get; }
 
@@ -45,14 +48,16 @@ internal sealed class KernelPipeline : IAsyncDisposable
     /// exec, so everything the test starts afterwards has its whole lineage.
     /// </summary>
     /// <param name="capture">Also records every raw record (bootstrap included) for a later replay.</param>
+    /// <param name="ringSizeBytes">The BPF ring's size; default: the collector's.</param>
     public static async Task<KernelPipeline> StartAsync(ActorSystem system, string nodeName, Action<string> log, HookPolicy hooks,
-        CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null)
+        CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null, uint? ringSizeBytes = null)
     {
         var events = new CollectingEnrichedSink();
         var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
         var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
-        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = hooks, Capture = capture, Log = log });
+        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, Log = log };
+        var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
         var session = new KernelPipeline(pipeline, metrics, source, events, nodeName);
         try
         {

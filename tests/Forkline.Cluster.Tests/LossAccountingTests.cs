@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Net;
+using Forkline.Collector.Hooks;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Api;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Queries;
+using Forkline.Gateway.Tests.Support;
+using Forkline.Kernel.Tests;
+using Forkline.Kernel.Tests.Pipeline;
+using Forkline.Metrics;
+using Xunit.Abstractions;
+
+namespace Forkline.Cluster.Tests;
+
+/// <summary>
+/// End-to-end loss accounting on the real kernel: a collector whose ring holds two pages and whose
+/// forwarder holds one small batch, under a burst of processes, so events are really lost in the
+/// ring and really dropped by the forwarder; afterwards every produced event must be accounted for.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed class LossAccountingTests(ITestOutputHelper output)
+{
+    private const uint TinyRingBytes = 8192;
+    private const int BurstProcesses = 400;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [KernelFact]
+    public async Task After_a_run_with_a_tiny_ring_and_a_full_forwarder_buffer_every_produced_event_is_accounted_for()
+    {
+        await using var fleet = new Fleet();
+        var gateway = await fleet.StartGatewayAsync();
+        var collector = await fleet.StartCollectorAsync([gateway.SeedAddress], new ForwarderSettings(
+            BatchSize: 8, FlushInterval: TimeSpan.FromMilliseconds(20), MaxBufferedEvents: 8, MaxInFlightBatches: 1,
+            AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2), ReportInterval: TimeSpan.FromMilliseconds(200)));
+        await collector.WaitUntilUpAsync(Patience);
+        var host = $"loss-{Guid.NewGuid():N}";
+
+        var forwarder = collector.Forwarder!;
+        await using (var kernel = await KernelPipeline.StartAsync(collector.System, host, output.WriteLine, HookPolicy.CredentialsOnly,
+                         moreSinks: [forwarder], ringSizeBytes: TinyRingBytes))
+        {
+            RunAccounting.Start(forwarder, host, kernel.Source, kernel.Pipeline);
+            // Running reports arrive while the run is on; they must not claim balance.
+            await TestNodes.EventuallyAsync(async () => (await gateway.Queries!.GetHostStatsAsync(host, CancellationToken.None)).Count == 1,
+                "the host's entity has the run's first report", Patience);
+            var burst = Workloads.Start("/bin/sh", "-c", $"for i in $(seq 1 {BurstProcesses}); do /bin/true & done; wait");
+            await Workloads.RunToExitAsync(burst, expectedExitCode: 0);
+            await kernel.StopAsync();
+        }
+        Assert.True(await forwarder.FlushAsync(Patience), "the gateway acknowledges every event the forwarder kept");
+        await RunAccounting.FinishAsync(forwarder, Patience, new TestOutputWriter(output), "test");
+
+        var run = Assert.Single(await gateway.Queries!.GetHostStatsAsync(host, CancellationToken.None));
+        var report = run.Report!;
+        var balance = run.Balance!.Value;
+        output.WriteLine($"source {report.Source}\npipeline {report.Pipeline}\nforward {report.Forward}\nstored {run.Stored}, rejected {run.RejectedAtGateway}, in flight {balance.InFlight}");
+
+        Assert.True(report.Final, "the final report replaced the periodic ones");
+        Assert.True(report.Source.Lost > 0, $"a {TinyRingBytes}-byte ring under {BurstProcesses} processes loses records (lost {report.Source.Lost})");
+        Assert.True(report.Forward.DroppedFull > 0, $"a forwarder holding 8 events drops some of the burst (dropped {report.Forward.DroppedFull})");
+        Assert.True(report.Forward.AcknowledgedLifecycle > 0, "some exec/exit events still made it");
+        // Each stage's own books, then the identity across all of them.
+        var (source, pipeline, forward) = (report.Source, report.Pipeline, report.Forward);
+        Assert.Equal(source.Produced + source.Bootstrapped, source.Lost + source.Discarded + source.Malformed + source.Delivered);
+        Assert.Equal(source.Delivered, pipeline.Received);
+        Assert.Equal(0, pipeline.Waiting);
+        Assert.Equal(pipeline.Received, pipeline.Discarded + pipeline.Withheld + pipeline.Published);
+        Assert.Equal(pipeline.Published, pipeline.SinkFailures + forward.Received);
+        Assert.Equal(0, forward.Buffered);
+        Assert.Equal(forward.Received, forward.DroppedFull + forward.DroppedShutdown + forward.AcknowledgedLifecycle + forward.AcknowledgedHooks);
+        Assert.Equal(0, balance.InFlight);
+        Assert.Equal(0, balance.AcknowledgedNotStored);
+        Assert.True(balance.Balanced);
+
+        // "Stored" is the journal's truth, not an echo of the acknowledgements.
+        Assert.Equal(run.Stored, await JournaledLifecycleEventsAsync(fleet, host, run.RunId));
+
+        await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
+        {
+            HttpEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+        }, CancellationToken.None);
+        var (exitCode, printed) = await RunStatsCommandAsync(host, api.GrpcAddress.ToString());
+        output.WriteLine(printed);
+        Assert.Equal(0, exitCode);
+        Assert.Contains("balanced: every produced event is accounted for", printed);
+        Assert.Contains(run.RunId, printed);
+    }
+
+    private static async Task<long> JournaledLifecycleEventsAsync(Fleet fleet, string host, string runId)
+    {
+        await using var connection = await fleet.Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message FROM journal WHERE persistence_id = $id AND manifest = 'jh'";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "$id";
+        parameter.Value = Gateway.HostTree.HostTreeEntity.PersistenceIdOf(host);
+        command.Parameters.Add(parameter);
+        long events = 0;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var persisted = HostEventsPersisted.Parser.ParseFrom((byte[])reader[0]);
+            if (persisted.ProducerId != runId) continue;
+            foreach (var wire in persisted.Events)
+                if (wire.Kind != WireEventKind.Hook) events++;
+        }
+        return events;
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunStatsCommandAsync(string host, string gatewayAddress)
+    {
+        var start = new ProcessStartInfo(GatewayProcess.Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "stats", "--host", host, "--gateway", gatewayAddress }) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private sealed class TestOutputWriter(ITestOutputHelper output) : StringWriter
+    {
+        public override void WriteLine(string? value) => output.WriteLine(value ?? "");
+
+        public override Task WriteLineAsync(string? value)
+        {
+            WriteLine(value);
+            return Task.CompletedTask;
+        }
+    }
+}
