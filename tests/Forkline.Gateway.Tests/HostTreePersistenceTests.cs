@@ -1,8 +1,10 @@
 using Akka.Actor;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 
@@ -125,6 +127,42 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
             foreach (var node in starting)
                 if (node.IsCompletedSuccessfully) await node.Result.DisposeAsync();
         }
+    }
+
+    [DatabaseTheory]
+    [InlineData(2)]
+    [InlineData(5_000)]
+    public async Task A_runs_stored_count_and_final_report_survive_a_restart(int snapshotEvery)
+    {
+        var (events, _, _, sh, sleep) = _host.ShellChain(100);
+        events.Add(_host.Exit(sleep, sh));
+        var hooks = new[] { _host.Hook(sh, null, sh.Pid), _host.Hook(sleep, null, sleep.Pid) };
+        var produced = events.Count + hooks.Length;
+        var upstream = new UpstreamCounts("node-a", "test", DateTime.UtcNow,
+            new SourceCounts(Produced: produced, Bootstrapped: 0, Lost: 0, Discarded: 0, Malformed: 0, Delivered: produced),
+            new PipelineCounts(Received: produced, Discarded: 0, Withheld: 0, GaveUpWaiting: 0, Waiting: 0, Published: produced, SinkFailures: 0));
+
+        HostRunStats before;
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery)))
+        {
+            node.Forwarder!.ReportRun("node-a", () => upstream);
+            await SendAsync(node, [.. events, .. hooks]);
+            Assert.True(await node.Forwarder.ReportFinalAsync(TestNodes.Patience), "the entity takes the final report");
+            before = Assert.Single(await node.Queries!.GetHostStatsAsync("node-a", CancellationToken.None));
+        }
+
+        Assert.Equal(events.Count, before.Stored);
+        Assert.True(before.Report!.Final);
+        Assert.Equal(new ForwardCounts(Received: produced, DroppedFull: 0, DroppedShutdown: 0, Buffered: 0,
+            AcknowledgedLifecycle: events.Count, AcknowledgedHooks: hooks.Length), before.Report.Forward);
+        Assert.True(before.Balance!.Value.Balanced);
+
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery));
+        var after = Assert.Single(await restarted.Queries!.GetHostStatsAsync("node-a", CancellationToken.None));
+        Assert.Equal(before.RunId, after.RunId);
+        Assert.Equal(before.Stored, after.Stored);
+        Assert.Equal(before.Report, after.Report);
+        Assert.True(after.Balance!.Value.Balanced);
     }
 
     internal static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)

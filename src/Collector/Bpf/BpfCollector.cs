@@ -33,6 +33,12 @@ public sealed class BpfCollector : IDisposable
     private readonly RingBufferWaiter _waiter;
     private readonly KindCounterReader _losses;
     private readonly KindCounterReader _produced;
+
+    // Readers of their own for Counts (another thread); the lock keeps Dispose from freeing the maps under them.
+    private readonly KindCounterReader _lossesForCounts;
+    private readonly KindCounterReader _producedForCounts;
+    private readonly Lock _countsLock = new();
+    private volatile bool _kernelCountsFinal;
     private readonly BpfMap _leaders;
     private readonly RecordDecoder _decoder;
     private readonly CancellationTokenSource _stopping = new();
@@ -40,6 +46,7 @@ public sealed class BpfCollector : IDisposable
     private Thread? _runner;
     private int _runs;
     private int _disposed;
+    private long _bootstrapped;
 
     private BpfCollector(BpfObject bpfObject, BpfCollectorOptions options, IReadOnlyList<string> skippedHooks)
     {
@@ -49,6 +56,8 @@ public sealed class BpfCollector : IDisposable
         _leaders = new BpfMap(LeadersMap, bpfObject.MapFd(LeadersMap));
         _losses = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
         _produced = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
+        _lossesForCounts = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
+        _producedForCounts = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.Log);
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
@@ -61,16 +70,22 @@ public sealed class BpfCollector : IDisposable
     public DecodeCounters DecodeCounters => _decoder.Counters;
 
     /// <summary>
-    /// The run's loss accounting so far. Exact once <see cref="Run"/> has returned: the programs are
-    /// detached and the ring drained before the last reading of the kernel's counters.
+    /// The run's loss accounting so far, the kernel's counters read now, last, so nothing read here shows
+    /// more out of the ring than the kernel put in. Exact once <see cref="Run"/> has returned: the programs
+    /// are detached and the ring drained before the last reading of the kernel's counters.
     /// </summary>
-    public SourceCounts Counts => new(
-        Produced: Metrics.Produced,
-        Bootstrapped: Bootstrap?.Emitted ?? 0,
-        Lost: Metrics.Lost,
-        Discarded: Metrics.Discarded,
-        Malformed: _decoder.Counters.TotalRejected,
-        Delivered: _decoder.Counters.Decoded);
+    public SourceCounts Counts
+    {
+        get
+        {
+            var delivered = _decoder.Counters.Decoded;
+            var malformed = _decoder.Counters.TotalRejected;
+            var discarded = Metrics.Discarded;
+            var bootstrapped = Volatile.Read(ref _bootstrapped);
+            var (lost, produced) = KernelTotalsNow();
+            return new SourceCounts(produced, bootstrapped, lost, discarded, malformed, delivered);
+        }
+    }
 
     /// <summary>Names of policy hooks that could not be attached on this kernel (each was logged once).</summary>
     public IReadOnlyList<string> SkippedHooks { get; }
@@ -180,7 +195,7 @@ public sealed class BpfCollector : IDisposable
         // ring records are delivered after the procfs ones.
         var handler = new DecodingRecordHandler(_decoder, sink, _options.Capture);
         if (_options.BootstrapFromProcfs)
-            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, _options.Log);
+            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.Log);
 
         var drainTimeoutMs = Math.Max(1, (int)_options.DrainInterval.TotalMilliseconds);
         var lossReadTicks = (long)(_options.LossReadInterval.TotalSeconds * Stopwatch.Frequency);
@@ -206,10 +221,11 @@ public sealed class BpfCollector : IDisposable
             ReadKernelCounts();
             var metrics = Metrics;
             var unread = metrics.Produced - metrics.Lost - metrics.Discarded - metrics.Records;
-            if (unread <= 0) return;
-            if (attempt == FinalDrainAttempts)
-            {
+            if (unread > 0 && attempt == FinalDrainAttempts)
                 _options.Log?.Invoke($"collector stop: {unread} reserved ring records never arrived after the programs were detached; they count as in flight in the loss accounting");
+            if (unread <= 0 || attempt == FinalDrainAttempts)
+            {
+                _kernelCountsFinal = true;
                 return;
             }
             Thread.Sleep(1);
@@ -218,10 +234,28 @@ public sealed class BpfCollector : IDisposable
 
     private void ReadKernelCounts() => Metrics.SetKernelCounts(_losses.Read(), _produced.Read());
 
+    private (long Lost, long Produced) KernelTotalsNow()
+    {
+        lock (_countsLock)
+        {
+            if (_kernelCountsFinal || Volatile.Read(ref _disposed) != 0) return (Metrics.Lost, Metrics.Produced);
+            var lost = Sum(_lossesForCounts.Read());
+            return (lost, Sum(_producedForCounts.Read()));
+        }
+    }
+
+    private static long Sum(ReadOnlySpan<ulong> byKind)
+    {
+        ulong total = 0;
+        foreach (var count in byKind) total += count;
+        return (long)total;
+    }
+
     /// <summary>Stops a run (waiting for it, since the ring is unmapped here), detaches every program, frees the maps.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        lock (_countsLock)
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stopping.Cancel();
         if (_runner != Thread.CurrentThread) _notRunning.Wait();
         _waiter.Dispose();

@@ -20,11 +20,13 @@ public sealed record ProcfsBootstrapResult(int Emitted, int AlreadyKnown, int Se
 /// </summary>
 internal static class ProcfsBootstrap
 {
-    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, Action<string>? log)
+    /// <param name="emitted">Counts the exec records handed on, as they go (the loss accounting reads it meanwhile).</param>
+    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, ref long emitted, Action<string>? log)
         where THandler : struct, IRingRecordHandler
     {
         var scan = new ProcfsScanner(reportError: log).Scan();
-        int emitted = 0, alreadyKnown = 0, seedFailures = 0;
+        int alreadyKnown = 0, seedFailures = 0;
+        var emittedBefore = emitted;
         foreach (var process in scan.Processes)
         {
             var seed = process.Seed;
@@ -37,9 +39,10 @@ internal static class ProcfsBootstrap
             if (result < 0 && seedFailures++ == 0)
                 log?.Invoke($"procfs bootstrap: seeding {leaders.Name} for pid {seed.Pid} failed: {Errno.Describe(result)} — its later hook and exit events may not pair with its exec (further failures only counted)");
 
+            // Counted before it is handed on, so the accounting never sees an event out of a stage it did not see come in.
+            Volatile.Write(ref emitted, emitted + 1);
             handler.OnRecord(process.ExecRecord.Span);
-            emitted++;
         }
-        return new ProcfsBootstrapResult(emitted, alreadyKnown, seedFailures, scan.Vanished, scan.Skipped);
+        return new ProcfsBootstrapResult((int)(emitted - emittedBefore), alreadyKnown, seedFailures, scan.Vanished, scan.Skipped);
     }
 }

@@ -15,7 +15,10 @@ public static class CollectorMetrics
     {
         if (collector is null) return;
         for (var kind = 1; kind < KindLabels.Length; kind++)
+        {
+            metrics.BpfProducedEventsTotal.WithLabels(KindLabels[kind]).IncTo(collector.Metrics.ProducedOfKind(kind));
             metrics.BpfLostEventsTotal.WithLabels(KindLabels[kind]).IncTo(collector.Metrics.LostOfKind(kind));
+        }
         foreach (var error in Rejections)
         {
             if (error == DecodeError.None) continue;

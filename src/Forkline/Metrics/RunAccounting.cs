@@ -14,7 +14,12 @@ public static class RunAccounting
     public static void Start(GatewayForwarder forwarder, string host, IEventSource source, ProcessPipeline pipeline)
     {
         var started = DateTime.UtcNow;
-        forwarder.ReportRun(host, () => new UpstreamCounts(host, source.Name, started, source.Counts, pipeline.CountsFor(forwarder)));
+        forwarder.ReportRun(host, () =>
+        {
+            // Downstream first: an event read as out of a stage was read as into it too.
+            var pipelineCounts = pipeline.CountsFor(forwarder);
+            return new UpstreamCounts(host, source.Name, started, source.Counts, pipelineCounts);
+        });
     }
 
     /// <summary>After the source stopped, the pipeline stopped and the forwarder flushed: the run's last counts.</summary>

@@ -36,6 +36,8 @@ public sealed class ForklineMetrics
         SinkFailuresTotal = Factory.CreateCounter("forkline_sink_failures_total",
             "Enriched events a sink threw on, by sink.", labelNames: ["sink"]);
 
+        BpfProducedEventsTotal = Factory.CreateCounter("forkline_bpf_produced_events_total",
+            "Records the BPF programs tried to put into the ring buffer (kept or lost), by kind.", labelNames: ["kind"]);
         BpfLostEventsTotal = Factory.CreateCounter("forkline_bpf_lost_events_total",
             "Records the BPF side could not put into the ring buffer, by kind.", labelNames: ["kind"]);
         RingReaderLagBytes = Factory.CreateGauge("forkline_ring_reader_lag_bytes",
@@ -65,6 +67,9 @@ public sealed class ForklineMetrics
     public Counter ExitsMissingTotal { get; }
     public Gauge ProcessesLive { get; }
     public Counter SinkFailuresTotal { get; }
+
+    /// <summary>Set by the host from the collector's fl_produced map (Counter.IncTo for absolute values).</summary>
+    public Counter BpfProducedEventsTotal { get; }
 
     /// <summary>Set by the host from the collector's loss map (Counter.IncTo for absolute values).</summary>
     public Counter BpfLostEventsTotal { get; }

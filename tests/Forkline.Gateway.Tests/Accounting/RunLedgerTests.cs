@@ -1,0 +1,76 @@
+using Forkline.Contracts.Accounting;
+using Forkline.Gateway.Accounting;
+
+namespace Forkline.Gateway.Tests.Accounting;
+
+public sealed class RunLedgerTests
+{
+    private static readonly DateTime Noon = new(2026, 12, 2, 12, 0, 0, DateTimeKind.Utc);
+
+    [Fact]
+    public void A_report_older_than_the_known_one_or_any_after_a_final_one_is_ignored()
+    {
+        var ledger = new RunLedger();
+        Assert.True(ledger.Record(Report("run-1", seq: 2, final: false, produced: 20), Noon));
+        Assert.False(ledger.Record(Report("run-1", seq: 1, final: false, produced: 10), Noon));
+        Assert.True(ledger.Record(Report("run-1", seq: 3, final: true, produced: 30), Noon));
+        Assert.False(ledger.Record(Report("run-1", seq: 4, final: false, produced: 40), Noon));
+
+        Assert.True(ledger.TryGetReport("run-1", out var kept));
+        Assert.Equal(30, kept!.Source.Produced);
+    }
+
+    [Fact]
+    public void The_least_recently_active_run_makes_room_for_a_new_one()
+    {
+        var ledger = new RunLedger(capacity: 2);
+        ledger.CountStored("old", 5, Noon);
+        ledger.CountStored("busy", 5, Noon.AddMinutes(1));
+        ledger.CountStored("old", 1, Noon.AddMinutes(2));
+        ledger.CountStored("new", 1, Noon.AddMinutes(3));
+
+        Assert.Equal(["new", "old"], ledger.ToWire().Select(run => run.RunId));
+        Assert.Equal((6, 0), ledger.StoredAndRejected("old"));
+    }
+
+    [Fact]
+    public void The_wire_form_restores_every_count_and_report()
+    {
+        var ledger = new RunLedger();
+        ledger.CountStored("run-1", 7, Noon);
+        ledger.CountRejected("run-1", 2, Noon);
+        ledger.CountDuplicateReceipts("run-1", 3, Noon);
+        ledger.Record(Report("run-1", seq: 5, final: true, produced: 12), Noon);
+
+        var restored = new RunLedger();
+        restored.Restore(ledger.ToWire());
+
+        Assert.Equal(ledger.ToWire(), restored.ToWire());
+        Assert.Equal((7, 2), restored.StoredAndRejected("run-1"));
+    }
+
+    [Fact]
+    public void Balance_counts_every_end_an_event_can_reach_and_what_is_acknowledged_but_not_stored()
+    {
+        var report = new RunReport("h", "run", "bpf", Noon, Noon, 1, Final: true,
+            new SourceCounts(Produced: 100, Bootstrapped: 10, Lost: 5, Discarded: 1, Malformed: 2, Delivered: 102),
+            new PipelineCounts(Received: 102, Discarded: 3, Withheld: 4, GaveUpWaiting: 9, Waiting: 0, Published: 95, SinkFailures: 1),
+            new ForwardCounts(Received: 94, DroppedFull: 6, DroppedShutdown: 2, Buffered: 0, AcknowledgedLifecycle: 50, AcknowledgedHooks: 36));
+
+        var balanced = RunBalance.Of(report, stored: 49, rejectedAtGateway: 1);
+        Assert.Equal((110, 110, 0, 0), (balanced.Produced, balanced.Ended, balanced.InFlight, balanced.AcknowledgedNotStored));
+        Assert.True(balanced.Balanced);
+
+        var missingFromJournal = RunBalance.Of(report, stored: 45, rejectedAtGateway: 1);
+        Assert.Equal(4, missingFromJournal.AcknowledgedNotStored);
+        Assert.False(missingFromJournal.Balanced);
+
+        var running = RunBalance.Of(report with { Final = false, Forward = report.Forward with { AcknowledgedHooks = 30, Buffered = 6 } }, 49, 1);
+        Assert.Equal(6, running.InFlight);
+        Assert.False(running.Balanced);
+    }
+
+    private static RunReport Report(string runId, ulong seq, bool final, long produced) =>
+        new("h", runId, "bpf", Noon, Noon, seq, final,
+            new SourceCounts(produced, 0, 0, 0, 0, produced), default, default);
+}
