@@ -55,7 +55,7 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         var run = Assert.Single(await gateway.Queries!.GetHostStatsAsync(host, CancellationToken.None));
         var report = run.Report!;
         var balance = run.Balance!.Value;
-        output.WriteLine($"source {report.Source}\npipeline {report.Pipeline}\nforward {report.Forward}\nstored {run.Stored}, rejected {run.RejectedAtGateway}, in flight {balance.InFlight}");
+        output.WriteLine($"source {report.Source}\npipeline {report.Pipeline}\nforward {report.Forward}\ngateway {run.Gateway}, in flight {balance.InFlight}");
 
         Assert.True(report.Final, "the final report replaced the periodic ones");
         Assert.True(report.Source.Lost > 0, $"a {TinyRingBytes}-byte ring under {BurstProcesses} processes loses records (lost {report.Source.Lost})");
@@ -75,7 +75,7 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         Assert.True(balance.Balanced);
 
         // "Stored" is the journal's truth, not an echo of the acknowledgements.
-        Assert.Equal(run.Stored, await JournaledLifecycleEventsAsync(fleet, host, run.RunId));
+        Assert.Equal(run.Gateway.Stored, await JournaledLifecycleEventsAsync(fleet, host, run.RunId));
 
         await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
         {

@@ -3,6 +3,7 @@ using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
@@ -138,9 +139,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
         events.Add(_host.Exit(sleep, sh));
         var hooks = new[] { _host.Hook(sh, null, sh.Pid), _host.Hook(sleep, null, sleep.Pid) };
         var produced = events.Count + hooks.Length;
-        var upstream = new UpstreamCounts("node-a", "test", DateTime.UtcNow,
-            new SourceCounts(Produced: produced, Bootstrapped: 0, Lost: 0, Discarded: 0, Malformed: 0, Delivered: produced),
-            new PipelineCounts(Received: produced, Discarded: 0, Withheld: 0, GaveUpWaiting: 0, Waiting: 0, Published: produced, SinkFailures: 0));
+        var upstream = UpstreamOf(produced);
 
         HostRunStats before;
         await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery)))
@@ -151,7 +150,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
             before = Assert.Single(await node.Queries!.GetHostStatsAsync("node-a", CancellationToken.None));
         }
 
-        Assert.Equal(events.Count, before.Stored);
+        Assert.Equal(new GatewayCounts(Stored: events.Count, AlreadyStored: 0, Rejected: 0, ResentReceipts: 0), before.Gateway);
         Assert.True(before.Report!.Final);
         Assert.Equal(new ForwardCounts(Received: produced, DroppedFull: 0, DroppedShutdown: 0, Buffered: 0,
             AcknowledgedLifecycle: events.Count, AcknowledgedHooks: hooks.Length), before.Report.Forward);
@@ -160,10 +159,43 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
         await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery));
         var after = Assert.Single(await restarted.Queries!.GetHostStatsAsync("node-a", CancellationToken.None));
         Assert.Equal(before.RunId, after.RunId);
-        Assert.Equal(before.Stored, after.Stored);
+        Assert.Equal(before.Gateway, after.Gateway);
         Assert.Equal(before.Report, after.Report);
         Assert.True(after.Balance!.Value.Balanced);
     }
+
+    [DatabaseFact]
+    public async Task Events_a_later_run_sends_again_count_as_already_stored_and_that_survives_a_restart()
+    {
+        var (events, _, _, sh, sleep) = _host.ShellChain(100);
+        events.Add(_host.Exit(sleep, sh));
+        var upstream = UpstreamOf(events.Count);
+        await using (var first = await TestNodes.StartAsync(TestNodes.Settings(_data)))
+            await SendAsync(first, events);
+
+        string secondRun;
+        await using (var second = await TestNodes.StartAsync(TestNodes.Settings(_data)))
+        {
+            // A restarted collector's procfs bootstrap describes processes the previous run already stored.
+            second.Forwarder!.ReportRun("node-a", () => upstream);
+            await SendAsync(second, events);
+            Assert.True(await second.Forwarder.ReportFinalAsync(TestNodes.Patience));
+            var runs = await second.Queries!.GetHostStatsAsync("node-a", CancellationToken.None);
+            var run = runs.Single(r => r.Report is not null);
+            secondRun = run.RunId;
+            Assert.Equal(new GatewayCounts(Stored: 0, AlreadyStored: events.Count, Rejected: 0, ResentReceipts: 0), run.Gateway);
+            Assert.True(run.Balance!.Value.Balanced);
+        }
+
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        var recovered = (await restarted.Queries!.GetHostStatsAsync("node-a", CancellationToken.None)).Single(r => r.RunId == secondRun);
+        Assert.Equal(events.Count, recovered.Gateway.AlreadyStored);
+        Assert.True(recovered.Balance!.Value.Balanced);
+    }
+
+    private static UpstreamCounts UpstreamOf(int events) => new("node-a", "test", DateTime.UtcNow,
+        new SourceCounts(Produced: events, Bootstrapped: 0, Lost: 0, Discarded: 0, Malformed: 0, Delivered: events),
+        new PipelineCounts(Received: events, Discarded: 0, Withheld: 0, GaveUpWaiting: 0, Waiting: 0, Published: events, SinkFailures: 0));
 
     internal static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)
     {

@@ -73,7 +73,7 @@ public static class StatsCommand
         Line(output, "acknowledged by a gateway", c.AcknowledgedLifecycle + c.AcknowledgedHooks,
             $"exec/exit/clone {N(c.AcknowledgedLifecycle)}, hooks {N(c.AcknowledgedHooks)} (delivered live)");
         Line(output, "stored at the gateway", run.Stored,
-            $"exec/exit/clone in the journal; rejected {N(run.RejectedAtGateway)}, received again after storing {N(run.DuplicateReceipts)}");
+            $"exec/exit/clone in the journal now; already stored by another run {N(run.AlreadyStored)}, rejected {N(run.RejectedAtGateway)}, resent batches' events {N(run.ResentReceipts)}");
         output.WriteLine($"  {"in flight",-27} {run.InFlight,14:N0}  ring, out-of-order cache, forwarder (0 once stopped)");
         output.WriteLine(run.Balanced
             ? "  balanced: every produced event is accounted for, and every acknowledged exec/exit/clone is stored"

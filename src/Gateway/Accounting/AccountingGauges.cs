@@ -12,9 +12,9 @@ public sealed class AccountingGauges(Gauge gauge)
     private static readonly string[] Stages =
         ["produced", "ring_lost", "malformed", "discarded", "withheld", "sink_failures", "forward_dropped", "acknowledged", "stored", "in_flight"];
 
-    public void Update(string host, RunReport report, long stored, long rejectedAtGateway)
+    public void Update(string host, RunReport report, GatewayCounts gateway)
     {
-        var balance = RunBalance.Of(report, stored, rejectedAtGateway);
+        var balance = RunBalance.Of(report, gateway);
         var (source, pipeline, forward) = (report.Source, report.Pipeline, report.Forward);
         Set(host, "produced", balance.Produced);
         Set(host, "ring_lost", source.Lost + source.Discarded);
@@ -24,7 +24,7 @@ public sealed class AccountingGauges(Gauge gauge)
         Set(host, "sink_failures", pipeline.SinkFailures);
         Set(host, "forward_dropped", forward.DroppedFull + forward.DroppedShutdown);
         Set(host, "acknowledged", forward.AcknowledgedLifecycle + forward.AcknowledgedHooks);
-        Set(host, "stored", stored);
+        Set(host, "stored", gateway.Stored);
         Set(host, "in_flight", balance.InFlight);
     }
 

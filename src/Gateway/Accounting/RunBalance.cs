@@ -12,7 +12,7 @@ public readonly record struct RunBalance(long Produced, long Ended, long InFligh
     /// <summary>The run has stopped, nothing is on its way and every acknowledged exec / exit / clone is stored.</summary>
     public bool Balanced => Final && InFlight == 0 && AcknowledgedNotStored == 0;
 
-    public static RunBalance Of(RunReport report, long stored, long rejectedAtGateway)
+    public static RunBalance Of(RunReport report, GatewayCounts gateway)
     {
         var (source, pipeline, forward) = (report.Source, report.Pipeline, report.Forward);
         var produced = source.Produced + source.Bootstrapped;
@@ -21,6 +21,6 @@ public readonly record struct RunBalance(long Produced, long Ended, long InFligh
                     + forward.DroppedFull + forward.DroppedShutdown
                     + forward.AcknowledgedLifecycle + forward.AcknowledgedHooks;
         return new RunBalance(produced, ended, produced - ended,
-            forward.AcknowledgedLifecycle - stored - rejectedAtGateway, report.Final);
+            forward.AcknowledgedLifecycle - gateway.Stored - gateway.AlreadyStored - gateway.Rejected, report.Final);
     }
 }

@@ -6,7 +6,7 @@ namespace Forkline.Gateway.Accounting;
 
 /// <summary>
 /// A host entity's loss accounting: per collector run (producer id), the latest report and what the
-/// gateway did with the run's events. Stored counts come from the journal itself (recovery replays
+/// gateway did with the run's events. The counts come from the journal itself (recovery replays
 /// them), so they are exact across restarts and shard moves. Owned by one entity; not thread-safe.
 /// Holds the most recently active runs only, <see cref="DefaultCapacity"/> of them.
 /// </summary>
@@ -16,17 +16,16 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
 
     private readonly Dictionary<string, Entry> _runs = [];
 
-    public int Count => _runs.Count;
+    /// <summary>Adds what the gateway did with a batch of the run's events (live, or replayed from the journal).</summary>
+    public void Count(string runId, GatewayCounts counts, DateTime at)
+    {
+        var entry = EntryOf(runId, at);
+        entry.Gateway += counts;
+    }
 
-    /// <summary>exec / exit / clone events of a run that reached the journal.</summary>
-    public void CountStored(string runId, int events, DateTime now) => EntryOf(runId, now).Stored += events;
+    public GatewayCounts GatewayCountsOf(string runId) => _runs.TryGetValue(runId, out var entry) ? entry.Gateway : default;
 
-    /// <summary>exec / exit / clone events of a run the gateway could not take.</summary>
-    public void CountRejected(string runId, int events, DateTime now) => EntryOf(runId, now).Rejected += events;
-
-    public void CountDuplicateReceipts(string runId, int events, DateTime now) => EntryOf(runId, now).DuplicateReceipts += events;
-
-    /// <summary>Keeps the report unless the run already has a later one; false when it was older.</summary>
+    /// <summary>Keeps the report unless the run already has a later or a final one; false when it was kept out.</summary>
     public bool Record(RunReport report, DateTime now)
     {
         var entry = EntryOf(report.RunId, now);
@@ -41,9 +40,6 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
         return report is not null;
     }
 
-    public (long Stored, long Rejected) StoredAndRejected(string runId) =>
-        _runs.TryGetValue(runId, out var entry) ? (entry.Stored, entry.Rejected) : (0, 0);
-
     /// <summary>Every run, most recently active first, in wire form (queries and snapshots).</summary>
     public List<RunAccount> ToWire()
     {
@@ -55,9 +51,10 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
             var account = new RunAccount
             {
                 RunId = entry.RunId,
-                Stored = (ulong)entry.Stored,
-                Rejected = (ulong)entry.Rejected,
-                DuplicateReceipts = (ulong)entry.DuplicateReceipts,
+                Stored = (ulong)entry.Gateway.Stored,
+                AlreadyStored = (ulong)entry.Gateway.AlreadyStored,
+                Rejected = (ulong)entry.Gateway.Rejected,
+                ResentReceipts = (ulong)entry.Gateway.ResentReceipts,
                 LastActivityUnixTicks = WireConverter.ToUnixTicks(entry.LastActivity),
             };
             if (entry.Report is { } report) account.Report = RunReportWire.ToWire(report);
@@ -66,27 +63,28 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
         return accounts;
     }
 
+    public static GatewayCounts GatewayCountsOf(RunAccount account) =>
+        new((long)account.Stored, (long)account.AlreadyStored, (long)account.Rejected, (long)account.ResentReceipts);
+
     public void Restore(IEnumerable<RunAccount> accounts)
     {
         _runs.Clear();
         foreach (var account in accounts)
         {
             var entry = EntryOf(account.RunId, WireConverter.FromUnixTicks(account.LastActivityUnixTicks));
-            entry.Stored = (long)account.Stored;
-            entry.Rejected = (long)account.Rejected;
-            entry.DuplicateReceipts = (long)account.DuplicateReceipts;
+            entry.Gateway = GatewayCountsOf(account);
             if (account.Report is { } report) entry.Report = RunReportWire.FromWire(report);
         }
     }
 
-    private Entry EntryOf(string runId, DateTime now)
+    private Entry EntryOf(string runId, DateTime at)
     {
         if (!_runs.TryGetValue(runId, out var entry))
         {
             if (_runs.Count >= capacity) EvictLeastRecentlyActive();
             _runs[runId] = entry = new Entry(runId);
         }
-        if (now > entry.LastActivity) entry.LastActivity = now;
+        if (at > entry.LastActivity) entry.LastActivity = at;
         return entry;
     }
 
@@ -102,9 +100,7 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
     {
         public string RunId { get; } = runId;
         public RunReport? Report { get; set; }
-        public long Stored { get; set; }
-        public long Rejected { get; set; }
-        public long DuplicateReceipts { get; set; }
+        public GatewayCounts Gateway { get; set; }
         public DateTime LastActivity { get; set; }
     }
 }

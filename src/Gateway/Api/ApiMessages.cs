@@ -47,9 +47,10 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             var stats = new RunStats
             {
                 RunId = run.RunId,
-                Stored = (ulong)run.Stored,
-                RejectedAtGateway = (ulong)run.RejectedAtGateway,
-                DuplicateReceipts = (ulong)run.DuplicateReceipts,
+                Stored = (ulong)run.Gateway.Stored,
+                AlreadyStored = (ulong)run.Gateway.AlreadyStored,
+                RejectedAtGateway = (ulong)run.Gateway.Rejected,
+                ResentReceipts = (ulong)run.Gateway.ResentReceipts,
             };
             if (run.Report is { } report && run.Balance is { } balance)
             {

@@ -64,8 +64,8 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         {
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
             _persistedSinceSnapshot += persisted.Events.Count;
-            if (persisted.Events.Count > 0)
-                CountStored(persisted, WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks));
+            if (persisted.ProducerId.Length > 0) _recentBatches.Add((persisted.ProducerId, persisted.Seq));
+            CountStored(persisted, persisted.Events.Count > 0 ? WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks) : DateTime.MinValue);
         });
         Recover<CollectorRunReport>(report => _runs.Record(RunReportWire.FromWire(report), WireConverter.FromUnixTicks(report.ReportedUnixTicks)));
 
@@ -98,14 +98,14 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         if (batch.ProducerId.Length > 0 && _recentBatches.Contains(batchKey))
         {
             CountOutcome(batch.Events, "duplicate");
-            _runs.CountDuplicateReceipts(batch.ProducerId, batch.Events.Count, DateTime.UtcNow);
+            _runs.Count(batch.ProducerId, new GatewayCounts(0, 0, 0, ResentReceipts: batch.Events.Count), DateTime.UtcNow);
             replyTo.Tell(Ack(batch, accepted: 0, duplicates: batch.Events.Count));
             return;
         }
 
         var accepted = new List<EnrichedEvent>(batch.Events.Count);
         var live = new EventBatch { Host = _host };
-        var toPersist = new HostEventsPersisted { ProducerId = batch.ProducerId };
+        var toPersist = new HostEventsPersisted { ProducerId = batch.ProducerId, Seq = batch.Seq };
         var seenInBatch = new HashSet<string>();
         var duplicates = 0;
         foreach (var wire in batch.Events)
@@ -113,14 +113,14 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             var enriched = Accept(wire);
             if (enriched is null)
             {
-                if (wire.Kind != WireEventKind.Hook) _runs.CountRejected(batch.ProducerId, 1, DateTime.UtcNow);
+                if (wire.Kind != WireEventKind.Hook) toPersist.Rejected++;
                 continue;
             }
             if (!seenInBatch.Add(wire.EventId) || IsDuplicate(wire, enriched))
             {
                 duplicates++;
                 _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "duplicate").Inc();
-                _runs.CountDuplicateReceipts(batch.ProducerId, 1, DateTime.UtcNow);
+                if (wire.Kind != WireEventKind.Hook) toPersist.AlreadyStored++;
                 continue;
             }
             accepted.Add(enriched);
@@ -128,7 +128,8 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             if (wire.Kind != WireEventKind.Hook || _settings.PersistHooks) toPersist.Events.Add(wire);
         }
 
-        if (toPersist.Events.Count == 0)
+        // Counts alone are journaled too, so a run's accounting survives a restart; a batch of hooks leaves no entry.
+        if (toPersist.Events.Count == 0 && toPersist.AlreadyStored == 0 && toPersist.Rejected == 0)
         {
             Complete(batch, batchKey, accepted, live, duplicates, replyTo);
             return;
@@ -155,13 +156,13 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         replyTo.Tell(Ack(batch, accepted.Count, duplicates));
     }
 
-    /// <summary>exec / exit / clone events of one journal entry, for the run that sent them.</summary>
+    /// <summary>What one journal entry did with the exec / exit / clone events of the run that sent them.</summary>
     private void CountStored(HostEventsPersisted persisted, DateTime at)
     {
-        var lifecycle = 0;
+        var stored = 0;
         foreach (var wire in persisted.Events)
-            if (wire.Kind != WireEventKind.Hook) lifecycle++;
-        _runs.CountStored(persisted.ProducerId, lifecycle, at);
+            if (wire.Kind != WireEventKind.Hook) stored++;
+        _runs.Count(persisted.ProducerId, new GatewayCounts(stored, persisted.AlreadyStored, persisted.Rejected, 0), at);
     }
 
     private void OnRunReport(CollectorRunReport wire)
@@ -203,8 +204,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
 
     private void UpdateGauges(RunReport report)
     {
-        var (stored, rejected) = _runs.StoredAndRejected(report.RunId);
-        _accountingMetrics.Update(_host, report, stored, rejected);
+        _accountingMetrics.Update(_host, report, _runs.GatewayCountsOf(report.RunId));
     }
 
     protected override void PostStop()

@@ -21,9 +21,9 @@ public sealed record HostSnapshotResult(string Host, long SequenceNr, int Proces
 
 /// <summary>
 /// One collector run of a host as the gateway knows it: its latest report (null before the first
-/// arrives), what the gateway stored and rejected of it, and the accounting identity evaluated (null without a report).
+/// arrives), what the gateway did with its events, and the accounting identity evaluated (null without a report).
 /// </summary>
-public sealed record HostRunStats(string RunId, RunReport? Report, long Stored, long RejectedAtGateway, long DuplicateReceipts, RunBalance? Balance);
+public sealed record HostRunStats(string RunId, RunReport? Report, GatewayCounts Gateway, RunBalance? Balance);
 
 public sealed record EventStreamFilter(IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null);
 

@@ -185,9 +185,8 @@ public sealed class ProcessQueries : IProcessQueries
         foreach (var account in accounts.Runs)
         {
             var report = account.Report is { } wire ? RunReportWire.FromWire(wire) : null;
-            var (stored, rejected) = ((long)account.Stored, (long)account.Rejected);
-            runs.Add(new HostRunStats(account.RunId, report, stored, rejected, (long)account.DuplicateReceipts,
-                report is null ? null : RunBalance.Of(report, stored, rejected)));
+            var gateway = RunLedger.GatewayCountsOf(account);
+            runs.Add(new HostRunStats(account.RunId, report, gateway, report is null ? null : RunBalance.Of(report, gateway)));
         }
         return runs;
     }

@@ -24,29 +24,27 @@ public sealed class RunLedgerTests
     public void The_least_recently_active_run_makes_room_for_a_new_one()
     {
         var ledger = new RunLedger(capacity: 2);
-        ledger.CountStored("old", 5, Noon);
-        ledger.CountStored("busy", 5, Noon.AddMinutes(1));
-        ledger.CountStored("old", 1, Noon.AddMinutes(2));
-        ledger.CountStored("new", 1, Noon.AddMinutes(3));
+        ledger.Count("old", Stored(5), Noon);
+        ledger.Count("busy", Stored(5), Noon.AddMinutes(1));
+        ledger.Count("old", Stored(1), Noon.AddMinutes(2));
+        ledger.Count("new", Stored(1), Noon.AddMinutes(3));
 
         Assert.Equal(["new", "old"], ledger.ToWire().Select(run => run.RunId));
-        Assert.Equal((6, 0), ledger.StoredAndRejected("old"));
+        Assert.Equal(Stored(6), ledger.GatewayCountsOf("old"));
     }
 
     [Fact]
     public void The_wire_form_restores_every_count_and_report()
     {
         var ledger = new RunLedger();
-        ledger.CountStored("run-1", 7, Noon);
-        ledger.CountRejected("run-1", 2, Noon);
-        ledger.CountDuplicateReceipts("run-1", 3, Noon);
+        ledger.Count("run-1", new GatewayCounts(Stored: 7, AlreadyStored: 4, Rejected: 2, ResentReceipts: 3), Noon);
         ledger.Record(Report("run-1", seq: 5, final: true, produced: 12), Noon);
 
         var restored = new RunLedger();
         restored.Restore(ledger.ToWire());
 
         Assert.Equal(ledger.ToWire(), restored.ToWire());
-        Assert.Equal((7, 2), restored.StoredAndRejected("run-1"));
+        Assert.Equal(new GatewayCounts(7, 4, 2, 3), restored.GatewayCountsOf("run-1"));
     }
 
     [Fact]
@@ -57,18 +55,21 @@ public sealed class RunLedgerTests
             new PipelineCounts(Received: 102, Discarded: 3, Withheld: 4, GaveUpWaiting: 9, Waiting: 0, Published: 95, SinkFailures: 1),
             new ForwardCounts(Received: 94, DroppedFull: 6, DroppedShutdown: 2, Buffered: 0, AcknowledgedLifecycle: 50, AcknowledgedHooks: 36));
 
-        var balanced = RunBalance.Of(report, stored: 49, rejectedAtGateway: 1);
+        var balanced = RunBalance.Of(report, new GatewayCounts(Stored: 46, AlreadyStored: 3, Rejected: 1, ResentReceipts: 8));
         Assert.Equal((110, 110, 0, 0), (balanced.Produced, balanced.Ended, balanced.InFlight, balanced.AcknowledgedNotStored));
         Assert.True(balanced.Balanced);
 
-        var missingFromJournal = RunBalance.Of(report, stored: 45, rejectedAtGateway: 1);
+        var missingFromJournal = RunBalance.Of(report, new GatewayCounts(Stored: 42, AlreadyStored: 3, Rejected: 1, ResentReceipts: 0));
         Assert.Equal(4, missingFromJournal.AcknowledgedNotStored);
         Assert.False(missingFromJournal.Balanced);
 
-        var running = RunBalance.Of(report with { Final = false, Forward = report.Forward with { AcknowledgedHooks = 30, Buffered = 6 } }, 49, 1);
+        var running = RunBalance.Of(report with { Final = false, Forward = report.Forward with { AcknowledgedHooks = 30, Buffered = 6 } },
+            new GatewayCounts(Stored: 48, AlreadyStored: 1, Rejected: 1, ResentReceipts: 0));
         Assert.Equal(6, running.InFlight);
         Assert.False(running.Balanced);
     }
+
+    private static GatewayCounts Stored(long events) => new(events, 0, 0, 0);
 
     private static RunReport Report(string runId, ulong seq, bool final, long produced) =>
         new("h", runId, "bpf", Noon, Noon, seq, final,
