@@ -74,7 +74,16 @@ public static class RunCommand
                 await Console.Error.WriteLineAsync($"forkline run: {e.Message}");
                 return 2;
             }
-            return await RunAsync(options, ct);
+            try
+            {
+                return await RunAsync(options, ct);
+            }
+            catch (InvalidOperationException e)
+            {
+                // The node or its API could not start (a port taken, the database unusable): one line, not a stack.
+                await Console.Error.WriteLineAsync($"forkline run: {e.Message}");
+                return 1;
+            }
         });
         return command;
     }
