@@ -36,25 +36,18 @@ public sealed class GatewayForwarder : IEnrichedEventSink
     /// Sends the run's final report (call it once the source stopped and the events are flushed); true once
     /// the host's entity has it, false on timeout.
     /// </summary>
-    public async Task<bool> ReportFinalAsync(TimeSpan timeout, CancellationToken ct = default)
-    {
-        try
-        {
-            await _forwarder.Ask<ForwarderActor.FinalReportDelivered>(new ForwarderActor.ReportFinal(), timeout, ct);
-            return true;
-        }
-        catch (AskTimeoutException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> ReportFinalAsync(TimeSpan timeout, CancellationToken ct = default) =>
+        AnsweredInTimeAsync<ForwarderActor.FinalReportDelivered>(new ForwarderActor.ReportFinal(), timeout, ct);
 
     /// <summary>True once every event handed in so far is acknowledged by a gateway; false on timeout.</summary>
-    public async Task<bool> FlushAsync(TimeSpan timeout, CancellationToken ct = default)
+    public Task<bool> FlushAsync(TimeSpan timeout, CancellationToken ct = default) =>
+        AnsweredInTimeAsync<ForwarderActor.Drained>(new ForwarderActor.AwaitDrained(), timeout, ct);
+
+    private async Task<bool> AnsweredInTimeAsync<TAnswer>(object request, TimeSpan timeout, CancellationToken ct)
     {
         try
         {
-            await _forwarder.Ask<ForwarderActor.Drained>(new ForwarderActor.AwaitDrained(), timeout, ct);
+            await _forwarder.Ask<TAnswer>(request, timeout, ct);
             return true;
         }
         catch (AskTimeoutException)
