@@ -10,10 +10,11 @@ using Prometheus;
 namespace Forkline.Benchmarks;
 
 /// <summary>
-/// The fleet issue's ingest figure: two collector nodes forwarding the exec+exit events of two hosts
-/// each through two gateway nodes into one PostgreSQL database (a server of its own, started here),
-/// all four nodes in this process on loopback. Counted from the first event handed to the forwarders
-/// until both had every event acknowledged (persisted in the journal).
+/// The fleet issue's figures on one PostgreSQL server of their own, started here.
+/// Ingest: two collector nodes forwarding the exec+exit events of two hosts each through two gateway
+/// nodes into one database, all four nodes in this process on loopback; counted from the first event
+/// handed to the forwarders until both had every event acknowledged (persisted in the journal).
+/// Failover: see <see cref="FleetFailoverFigure"/>.
 /// </summary>
 public sealed class FleetFigures : IQuickFigures
 {
@@ -43,6 +44,18 @@ public sealed class FleetFigures : IQuickFigures
             await IngestAsync(forwarders, "warmup", WarmupPairsPerHost);
             var rate = await IngestAsync(forwarders, "bench", MeasuredPairsPerHost);
             table.Add("ingest exec+exit into PostgreSQL (2 collectors -> 2 gateways)", rate, "/s", 20_000, higherIsBetter: true);
+        }
+
+        var forwarder = new ForwarderSettings();
+        output.WriteLine($"failover: gateways as `forkline gateway` processes, down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s; " +
+                         $"collectors resend unacknowledged batches after {forwarder.AckWait.TotalSeconds:N0} s, doubling up to {forwarder.MaxRetryWait.TotalSeconds:N0} s");
+        foreach (var failover in await FleetFailoverFigure.MeasureAsync(server, output))
+        {
+            output.WriteLine($"failover, {failover.Killed}: {failover.MovedHosts} streamed hosts moved; after kill -9 unreachable " +
+                             $"{(failover.Unreachable is { } unreachable ? unreachable.TotalSeconds.ToString("N1", CultureInfo.InvariantCulture) + " s" : "not seen")}, " +
+                             $"downed {failover.Downed.TotalSeconds:N1} s, every moved host stored again {failover.AllResumed.TotalSeconds:N1} s");
+            table.Add($"failover: kill -9 -> first event stored by the survivor, {failover.Killed}, down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s",
+                failover.FirstStored.TotalSeconds, "s", 0, higherIsBetter: false, hasTarget: false);
         }
         table.Print();
     }
