@@ -97,6 +97,7 @@ public sealed class ForwarderSection
     public int? MaxInFlightBatches { get; set; }
     public TimeSpan? AckTimeout { get; set; }
     public TimeSpan? MaxRetryInterval { get; set; }
+    public int? MaxBatchBytes { get; set; }
 }
 
 public sealed class CollectorSection

@@ -71,7 +71,8 @@ public static class NodeConfiguration
                 config.Forwarder.MaxBufferedEvents ?? forwarder.MaxBufferedEvents,
                 config.Forwarder.MaxInFlightBatches ?? forwarder.MaxInFlightBatches,
                 config.Forwarder.AckTimeout,
-                config.Forwarder.MaxRetryInterval),
+                config.Forwarder.MaxRetryInterval,
+                config.Forwarder.MaxBatchBytes ?? forwarder.MaxBatchBytes),
             Tls = TlsOf(cluster.Tls),
             Kubernetes = BootstrapOf(cluster),
         };

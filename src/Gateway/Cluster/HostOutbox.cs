@@ -1,4 +1,5 @@
 using Forkline.Contracts.Wire;
+using Google.Protobuf;
 
 namespace Forkline.Gateway.Cluster;
 
@@ -14,10 +15,12 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         public DateTime DueAt { get; set; } = dueAt;
     }
 
-    private readonly Queue<WireEvent> _pending = new();
+    // Each event with its serialized size inside a batch (field tag, length prefix, message).
+    private readonly Queue<(WireEvent Event, int Bytes)> _pending = new();
     private readonly List<InFlight> _inFlight = [];
     private ulong _nextSeq = 1;
     private int _inFlightEvents;
+    private long _pendingBytes;
     private TimeSpan _retryInterval = settings.AckWait;
 
     public string Host { get; } = host;
@@ -25,22 +28,36 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     /// <summary>Events held: waiting plus sent and unacknowledged.</summary>
     public int Buffered => _pending.Count + _inFlightEvents;
 
-    public int Pending => _pending.Count;
+    /// <summary>Enough is waiting for a full batch, by count or by bytes.</summary>
+    public bool HasFullBatch => _pending.Count >= settings.BatchSize || _pendingBytes >= settings.MaxBatchBytes;
 
-    public void Enqueue(WireEvent wire) => _pending.Enqueue(wire);
+    public void Enqueue(WireEvent wire)
+    {
+        var size = wire.CalculateSize();
+        var bytes = 1 + CodedOutputStream.ComputeLengthSize(size) + size;
+        _pending.Enqueue((wire, bytes));
+        _pendingBytes += bytes;
+    }
 
     /// <summary>Batches to send now: full ones always, a partial one when <paramref name="flushPartial"/>.</summary>
     public List<EventBatch> TakeSendable(bool flushPartial, DateTime now)
     {
         var sendable = new List<EventBatch>();
-        while (_inFlight.Count < settings.MaxInFlightBatches
-               && (_pending.Count >= settings.BatchSize || (flushPartial && _pending.Count > 0)))
+        while (_inFlight.Count < settings.MaxInFlightBatches && (HasFullBatch || (flushPartial && _pending.Count > 0)))
         {
             var batch = new EventBatch { Host = Host, Seq = _nextSeq++, ProducerId = producerId };
-            var size = Math.Min(settings.BatchSize, _pending.Count);
-            for (var i = 0; i < size; i++) batch.Events.Add(_pending.Dequeue());
+            var bytes = 0;
+            // The first event always goes, so one larger than MaxBatchBytes travels alone.
+            while (_pending.Count > 0 && batch.Events.Count < settings.BatchSize
+                   && (batch.Events.Count == 0 || bytes + _pending.Peek().Bytes <= settings.MaxBatchBytes))
+            {
+                var (wire, size) = _pending.Dequeue();
+                batch.Events.Add(wire);
+                bytes += size;
+            }
+            _pendingBytes -= bytes;
             _inFlight.Add(new InFlight(batch, now + _retryInterval));
-            _inFlightEvents += size;
+            _inFlightEvents += batch.Events.Count;
             sendable.Add(batch);
         }
         return sendable;
@@ -76,6 +93,6 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     {
         foreach (var flight in _inFlight)
             foreach (var wire in flight.Batch.Events) yield return wire;
-        foreach (var wire in _pending) yield return wire;
+        foreach (var (wire, _) in _pending) yield return wire;
     }
 }
