@@ -10,10 +10,11 @@ using Prometheus;
 namespace Forkline.Benchmarks;
 
 /// <summary>
-/// The fleet issue's ingest figure: two collector nodes forwarding the exec+exit events of two hosts
-/// each through two gateway nodes into one PostgreSQL database (a server of its own, started here),
-/// all four nodes in this process on loopback. Counted from the first event handed to the forwarders
-/// until both had every event acknowledged (persisted in the journal).
+/// The fleet issue's figures on one PostgreSQL server of their own, started here.
+/// Ingest: two collector nodes forwarding the exec+exit events of two hosts each through two gateway
+/// nodes into one database, all four nodes in this process on loopback; counted from the first event
+/// handed to the forwarders until both had every event acknowledged (persisted in the journal).
+/// Failover: see <see cref="FleetFailoverFigure"/>.
 /// </summary>
 public sealed class FleetFigures : IQuickFigures
 {
@@ -41,17 +42,40 @@ public sealed class FleetFigures : IQuickFigures
         {
             GatewayForwarder[] forwarders = [collectorA.Forwarder!, collectorB.Forwarder!];
             await IngestAsync(forwarders, "warmup", WarmupPairsPerHost);
-            var rate = await IngestAsync(forwarders, "bench", MeasuredPairsPerHost);
-            table.Add("ingest exec+exit into PostgreSQL (2 collectors -> 2 gateways)", rate, "/s", 20_000, higherIsBetter: true);
+            var ingest = await IngestAsync(forwarders, "bench", MeasuredPairsPerHost);
+            // CPU per event barely moves with the machine's load, unlike the rate: it tells a slower run on a busy machine from a costlier pipeline.
+            output.WriteLine($"ingest: {ingest.Events:N0} events in {ingest.Elapsed.TotalSeconds:N1} s; this process (collectors and gateways, not PostgreSQL) used " +
+                             $"{ingest.Cpu.TotalSeconds:N1} CPU-s, {ingest.Cpu.TotalMicroseconds / ingest.Events:N1} us and {ingest.AllocatedBytes / ingest.Events:N0} allocated bytes per event; " +
+                             $"{ingest.FullCollections} gen 2 collections");
+            table.Add("ingest exec+exit into PostgreSQL (2 collectors -> 2 gateways)", ingest.Events / ingest.Elapsed.TotalSeconds, "/s", 20_000, higherIsBetter: true);
+        }
+
+        var forwarder = new ForwarderSettings();
+        output.WriteLine($"failover: gateways as `forkline gateway` processes, down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s; " +
+                         $"collectors resend unacknowledged batches after {forwarder.AckWait.TotalSeconds:N0} s, doubling up to {forwarder.MaxRetryWait.TotalSeconds:N0} s");
+        foreach (var failover in await FleetFailoverFigure.MeasureAsync(server, output))
+        {
+            output.WriteLine($"failover, {failover.Killed}: {failover.MovedHosts} streamed hosts moved; after kill -9 unreachable " +
+                             $"{(failover.Unreachable is { } unreachable ? unreachable.TotalSeconds.ToString("N1", CultureInfo.InvariantCulture) + " s" : "not seen")}, " +
+                             $"downed {failover.Downed.TotalSeconds:N1} s, every moved host stored again {failover.AllResumed.TotalSeconds:N1} s");
+            table.Add($"failover: kill -9 -> first event stored by the survivor, {failover.Killed}, down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s",
+                failover.FirstStored.TotalSeconds, "s", 0, higherIsBetter: false, hasTarget: false);
         }
         table.Print();
     }
 
-    /// <summary>exec+exit events/s over both collectors, each sending two hosts' events at once.</summary>
-    private static async Task<double> IngestAsync(GatewayForwarder[] forwarders, string prefix, int pairsPerHost)
+    /// <param name="Cpu">CPU time of this whole process (all four nodes) while the events went through.</param>
+    private sealed record IngestRun(int Events, TimeSpan Elapsed, TimeSpan Cpu, long AllocatedBytes, int FullCollections);
+
+    /// <summary>exec+exit events over both collectors, each sending two hosts' events at once, until all are acknowledged.</summary>
+    private static async Task<IngestRun> IngestAsync(GatewayForwarder[] forwarders, string prefix, int pairsPerHost)
     {
         var batches = forwarders.Select((_, collector) => Enumerable.Range(0, 2)
             .SelectMany(host => PairsOf(new SyntheticHost($"{prefix}-{collector}-{host}"), pairsPerHost)).ToList()).ToList();
+        using var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        var fullCollectionsBefore = GC.CollectionCount(2);
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(forwarders.Select((forwarder, i) => Task.Run(async () =>
         {
@@ -59,7 +83,10 @@ public sealed class FleetFigures : IQuickFigures
             if (!await forwarder.FlushAsync(Patience))
                 throw new TimeoutException($"the gateways did not acknowledge {batches[i].Count:N0} events within {Patience.TotalSeconds} s");
         })));
-        return batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed;
+        process.Refresh();
+        return new IngestRun(batches.Sum(b => b.Count), elapsed, process.TotalProcessorTime - cpuBefore,
+            GC.GetTotalAllocatedBytes() - allocatedBefore, GC.CollectionCount(2) - fullCollectionsBefore);
     }
 
     private static List<EnrichedEvent> PairsOf(SyntheticHost host, int pairs)

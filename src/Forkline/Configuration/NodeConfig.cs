@@ -98,6 +98,7 @@ public sealed class ForwarderSection
     public TimeSpan? AckTimeout { get; set; }
     public TimeSpan? MaxRetryInterval { get; set; }
     public TimeSpan? ReportInterval { get; set; }
+    public int? MaxBatchBytes { get; set; }
 }
 
 public sealed class CollectorSection

@@ -72,7 +72,8 @@ public static class NodeConfiguration
                 config.Forwarder.MaxInFlightBatches ?? forwarder.MaxInFlightBatches,
                 config.Forwarder.AckTimeout,
                 config.Forwarder.MaxRetryInterval,
-                config.Forwarder.ReportInterval),
+                config.Forwarder.ReportInterval,
+                config.Forwarder.MaxBatchBytes ?? forwarder.MaxBatchBytes),
             Tls = TlsOf(cluster.Tls),
             Kubernetes = BootstrapOf(cluster),
         };

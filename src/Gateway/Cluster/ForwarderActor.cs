@@ -102,7 +102,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         }
         outbox.Enqueue(wire);
         SetBuffered(_buffered + 1);
-        if (outbox.Pending >= _settings.BatchSize) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
+        if (outbox.HasFullBatch) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
     }
 
     private void OnAck(EventBatchAck ack)

@@ -1,5 +1,6 @@
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
+using Google.Protobuf;
 
 namespace Forkline.Gateway.Cluster;
 
@@ -16,10 +17,12 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         public DateTime DueAt { get; set; } = dueAt;
     }
 
-    private readonly Queue<WireEvent> _pending = new();
+    // Each event with its serialized size inside a batch (field tag, length prefix, message).
+    private readonly Queue<(WireEvent Event, int Bytes)> _pending = new();
     private readonly List<InFlight> _inFlight = [];
     private ulong _nextSeq = 1;
     private int _inFlightEvents;
+    private long _pendingBytes;
     private TimeSpan _retryInterval = settings.AckWait;
     private long _received;
     private long _droppedFull;
@@ -32,15 +35,19 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     /// <summary>Events held: waiting plus sent and unacknowledged.</summary>
     public int Buffered => _pending.Count + _inFlightEvents;
 
-    public int Pending => _pending.Count;
+    /// <summary>Enough is waiting for a full batch, by count or by bytes.</summary>
+    public bool HasFullBatch => _pending.Count >= settings.BatchSize || _pendingBytes >= settings.MaxBatchBytes;
 
     /// <summary>What happened to this host's events so far (the forwarder's part of the loss accounting).</summary>
     public ForwardCounts Counts => new(_received, _droppedFull, _droppedShutdown, Buffered, _acknowledgedLifecycle, _acknowledgedHooks);
 
     public void Enqueue(WireEvent wire)
     {
+        var size = wire.CalculateSize();
+        var bytes = 1 + CodedOutputStream.ComputeLengthSize(size) + size;
         _received++;
-        _pending.Enqueue(wire);
+        _pending.Enqueue((wire, bytes));
+        _pendingBytes += bytes;
     }
 
     /// <summary>An event that found the forwarder's buffer full.</summary>
@@ -54,20 +61,23 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     public List<EventBatch> TakeSendable(bool flushPartial, DateTime now)
     {
         var sendable = new List<EventBatch>();
-        while (_inFlight.Count < settings.MaxInFlightBatches
-               && (_pending.Count >= settings.BatchSize || (flushPartial && _pending.Count > 0)))
+        while (_inFlight.Count < settings.MaxInFlightBatches && (HasFullBatch || (flushPartial && _pending.Count > 0)))
         {
             var batch = new EventBatch { Host = Host, Seq = _nextSeq++, ProducerId = producerId };
-            var size = Math.Min(settings.BatchSize, _pending.Count);
+            var bytes = 0;
             var hooks = 0;
-            for (var i = 0; i < size; i++)
+            // The first event always goes, so one larger than MaxBatchBytes travels alone.
+            while (_pending.Count > 0 && batch.Events.Count < settings.BatchSize
+                   && (batch.Events.Count == 0 || bytes + _pending.Peek().Bytes <= settings.MaxBatchBytes))
             {
-                var wire = _pending.Dequeue();
+                var (wire, size) = _pending.Dequeue();
                 if (wire.Kind == WireEventKind.Hook) hooks++;
                 batch.Events.Add(wire);
+                bytes += size;
             }
+            _pendingBytes -= bytes;
             _inFlight.Add(new InFlight(batch, hooks, now + _retryInterval));
-            _inFlightEvents += size;
+            _inFlightEvents += batch.Events.Count;
             sendable.Add(batch);
         }
         return sendable;
@@ -106,9 +116,10 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     {
         var dropped = new List<WireEvent>(Buffered);
         foreach (var flight in _inFlight) dropped.AddRange(flight.Batch.Events);
-        dropped.AddRange(_pending);
+        foreach (var (wire, _) in _pending) dropped.Add(wire);
         _inFlight.Clear();
         _pending.Clear();
+        _pendingBytes = 0;
         _inFlightEvents = 0;
         _droppedShutdown += dropped.Count;
         return dropped;

@@ -31,8 +31,9 @@ public static class AkkaConfig
                 port = {{settings.Port}}
                 # The certificate and the fleet-CA validator come with ClusterTlsSettings.CreateSetup.
                 enable-ssl = {{(settings.Tls is null ? "off" : "on")}}
-                # A full forwarder batch (512 exec/exit events of ~360 B each) is ~180 KB: past the
-                # 128 KB default, Akka.Remote discards it and the forwarder resends it forever.
+                # A forwarder batch is at most 64 KiB (ForwarderSettings.MaxBatchBytes) unless one event
+                # is larger (a long argv, a deep ancestor chain) and travels alone: past the 128 KB
+                # default, Akka.Remote would discard it and the forwarder resend it forever.
                 maximum-frame-size = {{MaximumFrameBytes}}b
               }
               cluster {

@@ -16,6 +16,12 @@ namespace Forkline.Gateway.Queries;
 /// to this node's stream subscribers. A subscriber too slow to keep up loses events, counted in
 /// <c>forkline_stream_dropped_total</c>; it never slows the entities down.
 /// </summary>
+/// <remarks>
+/// The hub is on the topic only while it has stream subscribers: every node on the topic receives every
+/// accepted batch of every host, serialized, sent and parsed again, which costs an idle gateway about
+/// as much as the ingest itself. A first subscriber is answered once this node's registry has the
+/// hub; entities on other nodes learn of it by gossip, so their events reach a new stream a moment later.
+/// </remarks>
 public sealed class LiveEventHub : ReceiveActor
 {
     /// <summary>Replies <see cref="Subscribed"/> once events are delivered to <paramref name="Writer"/>.</summary>
@@ -26,33 +32,66 @@ public sealed class LiveEventHub : ReceiveActor
     public sealed record Unsubscribe(Guid Id);
 
     private readonly Dictionary<Guid, (LiveEventFilter Filter, ChannelWriter<EnrichedEvent> Writer)> _subscribers = [];
+    // Subscribers answered once the mediator acknowledges the hub's topic subscription.
+    private readonly List<(IActorRef ReplyTo, Guid Id)> _awaitingTopic = [];
+    private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     private readonly GatewayMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Topic subscriptions sent and not yet acknowledged: the hub is on the topic once none is left.
+    private int _topicSubscriptionsPending;
+    private bool _onTopic;
 
     public LiveEventHub(GatewayMetrics metrics)
     {
         _metrics = metrics;
         Receive<EventBatch>(OnEvents);
-        Receive<Subscribe>(subscribe =>
-        {
-            _subscribers[subscribe.Id] = (subscribe.Filter, subscribe.Writer);
-            Sender.Tell(new Subscribed(subscribe.Id));
-        });
-        Receive<Unsubscribe>(unsubscribe =>
-        {
-            if (_subscribers.Remove(unsubscribe.Id, out var subscriber)) subscriber.Writer.TryComplete();
-        });
-        Receive<SubscribeAck>(_ => { });
+        Receive<Subscribe>(OnSubscribe);
+        Receive<Unsubscribe>(OnUnsubscribe);
+        Receive<SubscribeAck>(_ => OnTopicAcknowledged());
+        Receive<UnsubscribeAck>(_ => { });
     }
 
     public static Props Props(GatewayMetrics metrics) => Akka.Actor.Props.Create(() => new LiveEventHub(metrics));
 
-    protected override void PreStart() =>
-        DistributedPubSub.Get(Context.System).Mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(HostTreeEntity.LiveEventsTopic, Self));
-
     protected override void PostStop()
     {
         foreach (var subscriber in _subscribers.Values) subscriber.Writer.TryComplete();
+    }
+
+    private void OnSubscribe(Subscribe subscribe)
+    {
+        _subscribers[subscribe.Id] = (subscribe.Filter, subscribe.Writer);
+        if (_onTopic && _topicSubscriptionsPending == 0)
+        {
+            Sender.Tell(new Subscribed(subscribe.Id));
+            return;
+        }
+        _awaitingTopic.Add((Sender, subscribe.Id));
+        if (!_onTopic)
+        {
+            _onTopic = true;
+            _topicSubscriptionsPending++;
+            _mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(HostTreeEntity.LiveEventsTopic, Self));
+        }
+    }
+
+    private void OnUnsubscribe(Unsubscribe unsubscribe)
+    {
+        if (!_subscribers.Remove(unsubscribe.Id, out var subscriber)) return;
+        subscriber.Writer.TryComplete();
+        if (_subscribers.Count > 0 || !_onTopic) return;
+        _onTopic = false;
+        _mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Unsubscribe(HostTreeEntity.LiveEventsTopic, Self));
+    }
+
+    private void OnTopicAcknowledged()
+    {
+        _topicSubscriptionsPending--;
+        // An ack of a subscription since withdrawn: a newer one is on its way (the mediator handles them in order).
+        if (!_onTopic || _topicSubscriptionsPending > 0) return;
+        foreach (var (replyTo, id) in _awaitingTopic)
+            if (_subscribers.ContainsKey(id)) replyTo.Tell(new Subscribed(id));
+        _awaitingTopic.Clear();
     }
 
     private void OnEvents(EventBatch batch)

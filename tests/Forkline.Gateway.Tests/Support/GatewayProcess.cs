@@ -2,11 +2,13 @@ using System.Diagnostics;
 using System.Reflection;
 using Forkline.Gateway.Hosting;
 
-namespace Forkline.Cluster.Tests;
+namespace Forkline.Gateway.Tests.Support;
 
 /// <summary>
-/// A `forkline gateway` in a process of its own, so that a test can kill it the hard way (SIGKILL)
-/// and start it again on the same port. Its output goes to a log file the test prints on failure.
+/// A `forkline gateway` in a process of its own, so that a test or a benchmark can kill it the hard
+/// way (SIGKILL) and start it again on the same port. Its output goes to a log file, printed on failure.
+/// The assembly this file is compiled into names the executable in its <c>ForklineExecutable</c>
+/// metadata (see Forkline.Cluster.Tests.csproj and Forkline.Benchmarks.csproj).
 /// </summary>
 public sealed class GatewayProcess : IAsyncDisposable
 {
@@ -26,9 +28,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     public string LogPath { get; }
     public string Address => GatewaySettings.SeedAddress("127.0.0.1", Port);
 
-    /// <summary>The forkline executable this test build was made with.</summary>
+    public const string ExecutableMetadataKey = "ForklineExecutable";
+
+    /// <summary>The forkline executable this build was made with.</summary>
     public static string Executable =>
-        typeof(GatewayProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ForklineExecutable").Value!;
+        typeof(GatewayProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == ExecutableMetadataKey)?.Value
+        ?? throw new InvalidOperationException(
+            $"{typeof(GatewayProcess).Assembly.GetName().Name} has no '{ExecutableMetadataKey}' assembly metadata: its project must reference src/Forkline and name the built executable, as Forkline.Cluster.Tests.csproj does");
 
     public static GatewayProcess Start(string name, int port, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
     {

@@ -1,0 +1,86 @@
+using Forkline.Contracts.Accounting;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Tests.Support;
+using Google.Protobuf;
+
+namespace Forkline.Gateway.Tests;
+
+public sealed class HostOutboxTests
+{
+    private static readonly DateTime Now = new(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
+    private readonly SyntheticHost _host = new("node-a");
+
+    [Fact]
+    public void A_batch_closes_before_its_serialized_size_passes_MaxBatchBytes()
+    {
+        var events = Execs(40);
+        var maxBytes = 10 * EventBatchBytes(events[0]);
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings(BatchSize: 1_000, MaxBatchBytes: maxBytes, MaxInFlightBatches: 100));
+
+        foreach (var wire in events) outbox.Enqueue(wire);
+        Assert.True(outbox.HasFullBatch);
+        var batches = outbox.TakeSendable(flushPartial: true, Now);
+
+        Assert.All(batches, batch => Assert.InRange(batch.Events.Sum(EventBatchBytes), 1, maxBytes));
+        Assert.True(batches.Count >= 4, $"{batches.Count} batches of at most {maxBytes} bytes for {events.Count} events");
+        Assert.Equal(events.Select(e => e.EventId), batches.SelectMany(b => b.Events).Select(e => e.EventId));
+    }
+
+    [Fact]
+    public void An_event_larger_than_MaxBatchBytes_travels_alone()
+    {
+        var events = Execs(3);
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings(BatchSize: 512, MaxBatchBytes: 1, MaxInFlightBatches: 10));
+
+        foreach (var wire in events) outbox.Enqueue(wire);
+        var batches = outbox.TakeSendable(flushPartial: false, Now);
+
+        Assert.Equal([1, 1, 1], batches.Select(b => b.Events.Count));
+        Assert.Equal(3, outbox.Buffered);
+    }
+
+    [Fact]
+    public void Fewer_events_than_a_batch_by_count_and_by_bytes_wait_for_the_flush()
+    {
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings(BatchSize: 512));
+
+        foreach (var wire in Execs(5)) outbox.Enqueue(wire);
+
+        Assert.False(outbox.HasFullBatch);
+        Assert.Empty(outbox.TakeSendable(flushPartial: false, Now));
+        Assert.Equal(5, Assert.Single(outbox.TakeSendable(flushPartial: true, Now)).Events.Count);
+    }
+
+    private List<WireEvent> Execs(int count)
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var events = new List<WireEvent>(count);
+        for (var i = 0; i < count; i++)
+            events.Add(WireConverter.ToWire(_host.Exec(_host.NewProcess(100 + i, init, "/usr/bin/true", "--n", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), init)));
+        return events;
+    }
+
+    /// <summary>What one event adds to a serialized batch: field tag, length prefix, message.</summary>
+    [Fact]
+    public void Every_event_the_outbox_received_is_buffered_acknowledged_or_dropped_and_acks_split_by_kind()
+    {
+        var outbox = new HostOutbox("h", "producer", new ForwarderSettings(BatchSize: 2, MaxBufferedEvents: 4, MaxInFlightBatches: 2));
+        outbox.Enqueue(EventOf(WireEventKind.Exec));
+        outbox.Enqueue(EventOf(WireEventKind.Hook));
+        outbox.Enqueue(EventOf(WireEventKind.Exit));
+        outbox.CountDroppedFull();
+        var batches = outbox.TakeSendable(flushPartial: true, Now);
+
+        Assert.Equal(2, outbox.Acknowledge(batches[0].Seq));
+        Assert.Equal(0, outbox.Acknowledge(batches[0].Seq));
+        Assert.Equal(new ForwardCounts(Received: 4, DroppedFull: 1, DroppedShutdown: 0, Buffered: 1, AcknowledgedLifecycle: 1, AcknowledgedHooks: 1), outbox.Counts);
+
+        Assert.Single(outbox.DropAllAtShutdown());
+        Assert.Equal(new ForwardCounts(4, 1, 1, 0, 1, 1), outbox.Counts);
+    }
+
+    private static WireEvent EventOf(WireEventKind kind) => new() { Kind = kind, Host = "h", EventId = Guid.NewGuid().ToString("N") };
+
+    private static int EventBatchBytes(WireEvent wire) => 1 + CodedOutputStream.ComputeMessageSize(wire);
+}
