@@ -66,6 +66,7 @@ public sealed class GatewayNode : IAsyncDisposable
                 settings.EffectiveAskTimeout, ct);
         try
         {
+            metrics.ObserveCluster(system);
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (settings.Kubernetes is { } kubernetes)
             {
