@@ -60,7 +60,9 @@ public static class CollectorNodeCommand
             {
                 NodeName = config.Node.Name ?? actors.NodeName,
                 AncestorDepth = config.Collector.AncestorDepth ?? actors.AncestorDepth,
-                EmitClones = config.Collector.EmitClones ?? actors.EmitClones,
+                // Forks that never exec'd (a subshell) go to the gateways unless turned off, as in `forkline run`:
+                // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
+                EmitClones = config.Collector.EmitClones ?? true,
             };
             actors.Validate();
             return new CollectorNode(cluster, actors, SourceOf(config.Collector), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
