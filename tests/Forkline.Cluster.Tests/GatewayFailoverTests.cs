@@ -28,6 +28,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
 {
     private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private const string Hosts = "failover-%";
     private readonly TestDatabase _database = server.NewDatabase();
 
     public void Dispose() => _database.Dispose();
@@ -72,19 +73,20 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             Assert.Equal(0, collectorA.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value + collectorB.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
 
             // Hosts whose entity lived on the killed gateway are stored again only once a survivor took them over.
-            foreach (var (host, firstTicks) in await FirstWritesAfterAsync(killTicks))
+            var history = new PersistedHistory(_database.Settings);
+            foreach (var (host, firstTicks) in await history.FirstWritesAfterAsync(killTicks, Hosts))
                 output.WriteLine($"{host}: first event stored {TimeSpan.FromTicks(firstTicks - killTicks).TotalSeconds:F1} s after kill -9");
 
-            var journaled = await JournaledEventIdsAsync();
+            var journaled = (await history.JournaledEventsAsync(Hosts)).Select(e => e.Event.EventId).ToList();
             var sentIds = sent.Select(WireConverter.EventIdOf).Order().ToList();
             output.WriteLine($"sent {sentIds.Count} exec/exit events of 4 hosts; journal holds {journaled.Count}");
             Assert.Equal(sentIds, journaled.Order());
 
             var execs = ExecIdsOf(sent, EnrichedKind.Exec);
             var exits = ExecIdsOf(sent, EnrichedKind.Exit);
-            await TestNodes.EventuallyAsync(async () => (await ProjectedAsync()).Count(p => p.Exited) == exits.Count,
+            await TestNodes.EventuallyAsync(async () => (await history.ProjectedProcessesAsync(Hosts)).Count(p => p.Exited) == exits.Count,
                 "the projection applies every exit", Patience);
-            var projected = await ProjectedAsync();
+            var projected = await history.ProjectedProcessesAsync(Hosts);
             Assert.Equal(execs, projected.Select(p => p.ExecId).Order());
             Assert.Equal(exits, projected.Where(p => p.Exited).Select(p => p.ExecId).Order());
         }
@@ -130,40 +132,5 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     {
         collector.Forwarder!.OnEnriched(enriched);
         sent.Add(enriched);
-    }
-
-    private async Task<List<(string Host, long FirstTicks)>> FirstWritesAfterAsync(long ticks)
-    {
-        await using var connection = await _database.Settings.OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT persistence_id, MIN(created) FROM journal WHERE created > {ticks} AND persistence_id LIKE 'forkline-host-failover-%' " +
-                              "GROUP BY persistence_id ORDER BY persistence_id";
-        var writes = new List<(string, long)>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) writes.Add((reader.GetString(0)["forkline-host-".Length..], reader.GetInt64(1)));
-        return writes;
-    }
-
-    private async Task<List<string>> JournaledEventIdsAsync()
-    {
-        await using var connection = await _database.Settings.OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT message FROM journal WHERE persistence_id LIKE 'forkline-host-failover-%'";
-        var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            foreach (var wire in HostEventsPersisted.Parser.ParseFrom((byte[])reader[0]).Events) ids.Add(wire.EventId);
-        return ids;
-    }
-
-    private async Task<List<(string ExecId, bool Exited)>> ProjectedAsync()
-    {
-        await using var connection = await _database.Settings.OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT exec_id, exit_time IS NOT NULL FROM processes WHERE host LIKE 'failover-%'";
-        var rows = new List<(string, bool)>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetBoolean(1)));
-        return rows;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Forkline.Collector.Hooks;
 using Forkline.Contracts.Wire;
@@ -75,50 +74,20 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         Assert.True(balance.Balanced);
 
         // "Stored" is the journal's truth, not an echo of the acknowledgements.
-        Assert.Equal(run.Gateway.Stored, await JournaledLifecycleEventsAsync(fleet, host, run.RunId));
+        var journaled = await new PersistedHistory(fleet.Database).JournaledEventsAsync(host);
+        Assert.Equal(run.Gateway.Stored, journaled.Count(e => e.ProducerId == run.RunId && e.Event.Kind != WireEventKind.Hook));
 
         await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
         {
             HttpEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
         }, CancellationToken.None);
-        var (exitCode, printed) = await RunStatsCommandAsync(host, api.GrpcAddress.ToString());
-        output.WriteLine(printed);
-        Assert.Equal(0, exitCode);
+        var stats = await ExternalCommand.RunAsync(GatewayProcess.Executable, ["stats", "--host", host, "--gateway", api.GrpcAddress.ToString()], Patience);
+        output.WriteLine(stats.ToString());
+        var printed = stats.Output;
+        Assert.Equal(0, stats.ExitCode);
         Assert.Contains("balanced: every produced event is accounted for", printed);
         Assert.Contains(run.RunId, printed);
-    }
-
-    private static async Task<long> JournaledLifecycleEventsAsync(Fleet fleet, string host, string runId)
-    {
-        await using var connection = await fleet.Database.OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT message FROM journal WHERE persistence_id = $id AND manifest = 'jh'";
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "$id";
-        parameter.Value = Gateway.HostTree.HostTreeEntity.PersistenceIdOf(host);
-        command.Parameters.Add(parameter);
-        long events = 0;
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            var persisted = HostEventsPersisted.Parser.ParseFrom((byte[])reader[0]);
-            if (persisted.ProducerId != runId) continue;
-            foreach (var wire in persisted.Events)
-                if (wire.Kind != WireEventKind.Hook) events++;
-        }
-        return events;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunStatsCommandAsync(string host, string gatewayAddress)
-    {
-        var start = new ProcessStartInfo(GatewayProcess.Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "stats", "--host", host, "--gateway", gatewayAddress }) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     private sealed class TestOutputWriter(ITestOutputHelper output) : StringWriter

@@ -18,12 +18,47 @@ public sealed class HostProcessTreeTests
         ApplyAll([.. events, exit]);
 
         Assert.False(_tree.TryGet(sleep.ExecId, out _));
-        Assert.Contains(sleep.ExecId, _tree.Retired);
+        Assert.Contains(new RetiredEvent(sleep.ExecId, IsExit: false), _tree.Retired);
+        Assert.Contains(new RetiredEvent(sleep.ExecId, IsExit: true), _tree.Retired);
         Assert.True(_tree.IsDuplicate(events[3]));
         Assert.True(_tree.IsDuplicate(exit));
 
         _tree.Apply(events[3]);
         Assert.False(_tree.TryGet(sleep.ExecId, out _));
+    }
+
+    [Fact]
+    public void An_exec_stored_after_its_own_exit_is_new_and_the_retired_process_stays_ended()
+    {
+        var (events, _, _, sh, sleep) = _host.ShellChain(10);
+        var sleepExec = events[3];
+        Assert.Equal(sleep.ExecId, sleepExec.Process.ExecId);
+        var exit = _host.Exit(sleep, sh);
+        ApplyAll([.. events[..3], exit]);
+
+        Assert.False(_tree.IsDuplicate(sleepExec), "an exec whose exit was stored first is taken for a duplicate, and never stored");
+        _tree.Apply(sleepExec);
+        Assert.False(_tree.TryGet(sleep.ExecId, out _));
+        Assert.True(_tree.IsDuplicate(sleepExec));
+        Assert.True(_tree.IsDuplicate(exit));
+    }
+
+    [Fact]
+    public void An_exec_stored_after_its_own_exit_leaves_a_parent_with_a_live_child_ended()
+    {
+        var (events, _, bash, sh, _) = _host.ShellChain(10);
+        var shExec = events[2];
+        Assert.Equal(sh.ExecId, shExec.Process.ExecId);
+        var shExit = _host.Exit(sh, bash);
+        ApplyAll([.. events[..2], events[3], shExit]);
+
+        Assert.False(_tree.IsDuplicate(shExec));
+        _tree.Apply(shExec);
+        Assert.True(_tree.TryGet(sh.ExecId, out var ended));
+        Assert.False(ended.Live);
+        Assert.Equal(shExit.Process.Exit, ended.Snapshot.Exit);
+        Assert.True(_tree.IsDuplicate(shExec));
+        Assert.True(_tree.IsDuplicate(shExit));
     }
 
     [Fact]
@@ -88,9 +123,15 @@ public sealed class HostProcessTreeTests
         List<EnrichedEvent> all = [.. events, _host.Exit(sleep, sh), _host.Exec(_host.NewProcess(90, bash, "/bin/ls"), bash)];
         ApplyAll(all);
         var reversed = new HostProcessTree();
-        for (var i = all.Count - 1; i >= 0; i--) reversed.Apply(all[i]);
+        for (var i = all.Count - 1; i >= 0; i--)
+        {
+            // Each event is new the first time, whatever came before it: a gateway stores each once.
+            Assert.False(reversed.IsDuplicate(all[i]), $"{all[i].Kind} of {all[i].Process.Binary}, delivered in reverse order, taken for a duplicate");
+            reversed.Apply(all[i]);
+        }
 
         Assert.Equal(Describe(_tree), Describe(reversed));
+        Assert.All(all, enriched => Assert.True(reversed.IsDuplicate(enriched), $"{enriched.Kind} of {enriched.Process.Binary} is not recognised a second time"));
     }
 
     [Fact]
@@ -102,7 +143,7 @@ public sealed class HostProcessTreeTests
         var restored = new HostProcessTree();
         restored.Restore(
             _tree.Processes.Select(p => WireConverter.ToTreeProcess(WireConverter.ToWire(p))).ToList(),
-            _tree.Retired.Select(id => WireConverter.ToExecId(WireConverter.ToWire(id))).ToList());
+            _tree.Retired.Select(retired => WireConverter.ToRetiredEvent(WireConverter.ToWire(retired))).ToList());
 
         Assert.Equal(Describe(_tree), Describe(restored));
         Assert.Equal(_tree.Retired, restored.Retired);

@@ -60,7 +60,9 @@ public static class CollectorNodeCommand
             {
                 NodeName = config.Node.Name ?? actors.NodeName,
                 AncestorDepth = config.Collector.AncestorDepth ?? actors.AncestorDepth,
-                EmitClones = config.Collector.EmitClones ?? actors.EmitClones,
+                // Forks that never exec'd (a subshell) go to the gateways unless turned off, as in `forkline run`:
+                // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
+                EmitClones = config.Collector.EmitClones ?? true,
             };
             actors.Validate();
             return new CollectorNode(cluster, actors, SourceOf(config.Collector), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
@@ -119,17 +121,27 @@ public static class CollectorNodeCommand
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder! });
         RunAccounting.Start(node.Forwarder!, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
+        var stopOrDowned = GatewayNodeCommand.WaitForStopOrDownedAsync(node, ct);
+        using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sourceRun = settings.Source.RunAsync(pipeline, stopSource.Token);
         try
         {
-            await settings.Source.RunAsync(pipeline, ct);
+            if (await Task.WhenAny(sourceRun, stopOrDowned) == stopOrDowned) await stopSource.CancelAsync();
+            await sourceRun;
             // A replayed capture ends; the node stays a member so what it forwarded is acknowledged and the host's tree stays served.
-            if (!ct.IsCancellationRequested) await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} ended; waiting for Ctrl-C");
-            await GatewayNodeCommand.WaitForStopAsync(ct);
+            if (!stopOrDowned.IsCompleted) await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} ended; waiting for Ctrl-C");
+            await stopOrDowned;
         }
         catch (Exception e) when (e is BpfException or IOException or InvalidDataException)
         {
             await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} failed: {e.Message}");
             exitCode = 1;
+        }
+        if (node.IsDowned)
+        {
+            // The process actors ran in the ended actor system: there is nothing left to stop or flush.
+            await stderr.WriteLineAsync(GatewayNodeCommand.DownedMessage("collector-node", "events of this host are not collected until it runs again"));
+            return 1;
         }
         await pipeline.StopAsync(StopTimeout);
         if (!await node.Forwarder!.FlushAsync(StopTimeout))

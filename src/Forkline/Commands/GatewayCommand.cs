@@ -51,12 +51,16 @@ public static class GatewayNodeCommand
         try
         {
             await using var node = await GatewayNode.StartAsync(settings, ct);
-            await using var api = await ApiServer.StartAsync(node.Queries!, apiSettings, ct);
+            // Ready means Up in the cluster: until then (and once downed) queries of live trees cannot be answered,
+            // so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet.
+            await using var api = await ApiServer.StartAsync(node.Queries!, apiSettings with { IsReady = () => node.IsUp }, ct);
             await Console.Error.WriteLineAsync(
                 $"forkline gateway: node {node.SeedAddress} ({settings.EffectiveDatabase.Describe()}); " +
                 $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC); Ctrl-C stops it");
-            await WaitForStopAsync(ct);
-            return 0;
+            await WaitForStopOrDownedAsync(node, ct);
+            if (!node.IsDowned) return 0;
+            await Console.Error.WriteLineAsync(DownedMessage("gateway", "its API stays unready until it runs again"));
+            return 1;
         }
         catch (InvalidOperationException e)
         {
@@ -65,10 +69,23 @@ public static class GatewayNodeCommand
         }
     }
 
-    public static async Task WaitForStopAsync(CancellationToken ct)
+    /// <summary>
+    /// Completes on Ctrl-C / SIGTERM, or when the cluster has downed this node (its split-brain resolver,
+    /// after the node was unreachable too long): the node's actor system then ends on its own.
+    /// </summary>
+    public static async Task WaitForStopOrDownedAsync(GatewayNode node, CancellationToken ct)
     {
         var stopped = new TaskCompletionSource();
         await using (ct.Register(() => stopped.TrySetResult()))
-            await stopped.Task;
+            await Task.WhenAny(stopped.Task, node.System.WhenTerminated);
     }
+
+    /// <summary>
+    /// Why a downed node exits non-zero: an Akka.NET actor system cannot rejoin the cluster that downed it,
+    /// so a process left running would do nothing while looking alive; the service manager (systemd
+    /// Restart=on-failure, Kubernetes) starts a fresh node instead.
+    /// </summary>
+    public static string DownedMessage(string command, string consequence) =>
+        $"forkline {command}: the cluster downed this node (see the warnings above) and it cannot rejoin; exiting with code 1 " +
+        $"so that the service manager starts it again — {consequence}";
 }

@@ -152,7 +152,7 @@ public static class WireConverter
 
     public static TreeProcess ToWire(TreeProcessView view)
     {
-        var wire = new TreeProcess { Process = ToWire(view.Snapshot) };
+        var wire = new TreeProcess { Process = ToWire(view.Snapshot), StartPending = !view.Started };
         if (view.ReplacedAt is { } replacedAt)
         {
             wire.Replaced = true;
@@ -163,7 +163,13 @@ public static class WireConverter
 
     public static TreeProcessView ToTreeProcess(TreeProcess wire) => new(
         ToSnapshot(wire.Process ?? throw new WireFormatException("tree process without process info")),
-        wire.Replaced ? FromUnixTicks(wire.ReplacedTimeUnixTicks) : null);
+        wire.Replaced ? FromUnixTicks(wire.ReplacedTimeUnixTicks) : null,
+        Started: !wire.StartPending);
+
+    public static RetiredTreeEvent ToWire(RetiredEvent retired) => new() { ExecId = ToWire(retired.Process), Exit = retired.IsExit };
+
+    public static RetiredEvent ToRetiredEvent(RetiredTreeEvent wire) =>
+        new(ToExecId(wire.ExecId ?? throw new WireFormatException("retired event without exec_id")), wire.Exit);
 
     public static LiveLineage ToWire(TreeLineage lineage)
     {

@@ -8,12 +8,23 @@ namespace Forkline.Gateway.HostTree;
 /// Set when a later exec or clone took over the pid without an exit of this image (exec replaces the
 /// image; a clone-only entry is released by its exec; a reused pid means the old process is gone).
 /// </param>
-public sealed record TreeProcessView(ProcessSnapshot Snapshot, DateTime? ReplacedAt)
+/// <param name="Started">
+/// Its exec or clone has been applied. False while only its exit has: batches in flight together can
+/// be stored out of order (one is resent after a gateway failed), and the exit snapshot carries the
+/// whole process, so the exit is applied at once and the start, when it comes, is new all the same.
+/// </param>
+public sealed record TreeProcessView(ProcessSnapshot Snapshot, DateTime? ReplacedAt, bool Started = true)
 {
     public bool Live => Snapshot.Exit is null && ReplacedAt is null;
 
     public DateTime? EndTime => Snapshot.Exit?.Time ?? ReplacedAt;
 }
+
+/// <summary>
+/// The start (exec or clone) or the exit of a process pruned from the tree, as applied: remembered so a
+/// late duplicate of that event is recognised, and only of that one.
+/// </summary>
+public readonly record struct RetiredEvent(ExecId Process, bool IsExit);
 
 /// <summary>A descendant found by <see cref="HostProcessTree.Lineage"/>: 1 = child, 2 = grandchild, ...</summary>
 public sealed record TreeDescendant(TreeProcessView Process, int Depth);
@@ -24,44 +35,41 @@ public sealed record TreeLineage(
 
 /// <summary>
 /// The live process tree of one host: live processes plus the ended ones that live processes still
-/// descend from. An ended process with no descendants left is retired (removed, and remembered in a
-/// bounded set so a late duplicate of its exec or exit is still recognised).
+/// descend from. An ended process with no descendants left is retired (removed, and the events applied
+/// for it remembered in a bounded set so a late duplicate of its exec or exit is still recognised).
+/// Duplicates are told by event (start or exit of an exec_id), never by process: an exec that arrives
+/// after its own exit is not one.
 /// Every rule depends only on the events' contents, never on their arrival order or on the wall
 /// clock, so replaying the journal or restoring a snapshot rebuilds exactly the same tree.
 /// </summary>
 public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.DefaultRetiredCapacity)
 {
-    public const int DefaultRetiredCapacity = 100_000;
+    /// <summary>Retired events remembered: a process's start and its exit count one each.</summary>
+    public const int DefaultRetiredCapacity = 200_000;
 
     private readonly Dictionary<ExecId, TreeProcessView> _processes = [];
     // Keyed by the parent's exec_id whether or not the parent is in the tree, so a child that
     // arrives before its parent is linked all the same.
     private readonly Dictionary<ExecId, HashSet<ExecId>> _children = [];
     private readonly Dictionary<int, ExecId> _liveImageByPid = [];
-    private readonly RecentSet<ExecId> _retired = new(retiredCapacity);
+    private readonly RecentSet<RetiredEvent> _retired = new(retiredCapacity);
 
     public int Count => _processes.Count;
 
     public IEnumerable<TreeProcessView> Processes => _processes.Values;
 
-    /// <summary>Retired exec_ids, oldest first.</summary>
-    public IEnumerable<ExecId> Retired => _retired.InOrder;
+    /// <summary>Events of retired processes, oldest first.</summary>
+    public IEnumerable<RetiredEvent> Retired => _retired.InOrder;
 
     public bool TryGet(ExecId execId, out TreeProcessView process) => _processes.TryGetValue(execId, out process!);
 
     /// <summary>True when applying the event would change nothing: it was seen before.</summary>
-    public bool IsDuplicate(EnrichedEvent enriched)
+    public bool IsDuplicate(EnrichedEvent enriched) => enriched.Kind switch
     {
-        var execId = enriched.Process.ExecId;
-        if (_retired.Contains(execId)) return true;
-        var known = _processes.TryGetValue(execId, out var existing);
-        return enriched.Kind switch
-        {
-            EnrichedKind.Exec or EnrichedKind.Clone => known,
-            EnrichedKind.Exit => known && existing!.Snapshot.Exit is not null,
-            _ => false,
-        };
-    }
+        EnrichedKind.Exec or EnrichedKind.Clone => StartSeen(enriched.Process.ExecId),
+        EnrichedKind.Exit => ExitSeen(enriched.Process.ExecId),
+        _ => false,
+    };
 
     /// <summary>Applies an exec, clone or exit; idempotent. Hooks do not change the tree.</summary>
     public void Apply(EnrichedEvent enriched)
@@ -99,11 +107,11 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
     }
 
     /// <summary>Fills an empty tree from a snapshot.</summary>
-    public void Restore(IEnumerable<TreeProcessView> processes, IEnumerable<ExecId> retiredOldestFirst)
+    public void Restore(IEnumerable<TreeProcessView> processes, IEnumerable<RetiredEvent> retiredOldestFirst)
     {
         if (_processes.Count > 0 || _retired.Count > 0)
             throw new InvalidOperationException($"a snapshot can only be restored into an empty tree; this one holds {_processes.Count} processes");
-        foreach (var execId in retiredOldestFirst) _retired.Add(execId);
+        foreach (var retired in retiredOldestFirst) _retired.Add(retired);
         foreach (var process in processes)
         {
             _processes[process.Snapshot.ExecId] = process;
@@ -112,8 +120,25 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         }
     }
 
+    private bool StartSeen(ExecId execId) =>
+        _retired.Contains(new RetiredEvent(execId, IsExit: false)) || (_processes.TryGetValue(execId, out var known) && known.Started);
+
+    private bool ExitSeen(ExecId execId) =>
+        _retired.Contains(new RetiredEvent(execId, IsExit: true)) || (_processes.TryGetValue(execId, out var known) && known.Snapshot.Exit is not null);
+
     private void AddStarted(ProcessSnapshot started)
     {
+        // The exit came first: the process stays ended as its exit recorded it, now with its start seen too.
+        if (_processes.TryGetValue(started.ExecId, out var exitedFirst))
+        {
+            _processes[started.ExecId] = exitedFirst with { Started = true };
+            return;
+        }
+        if (_retired.Contains(new RetiredEvent(started.ExecId, IsExit: true)))
+        {
+            _retired.Add(new RetiredEvent(started.ExecId, IsExit: false));
+            return;
+        }
         // Linked first: the image this one replaces may be its parent (exec chain) and must not be
         // pruned as childless.
         _processes[started.ExecId] = new TreeProcessView(started, ReplacedAt: null);
@@ -142,7 +167,9 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
     {
         var execId = exited.ExecId;
         var replacedAt = _processes.TryGetValue(execId, out var known) ? known.ReplacedAt : null;
-        _processes[execId] = new TreeProcessView(exited, replacedAt);
+        // A replaced image may have been retired before its exit came (a reused pid): its start was seen then.
+        var started = known?.Started ?? _retired.Contains(new RetiredEvent(execId, IsExit: false));
+        _processes[execId] = new TreeProcessView(exited, replacedAt, started);
         if (known is null) LinkToParent(exited);
         if (_liveImageByPid.TryGetValue(exited.Pid, out var live) && live == execId) _liveImageByPid.Remove(exited.Pid);
         PruneFrom(execId);
@@ -154,7 +181,8 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         while (_processes.TryGetValue(execId, out var process) && !process.Live && !HasChildren(execId))
         {
             _processes.Remove(execId);
-            _retired.Add(execId);
+            if (process.Started) _retired.Add(new RetiredEvent(execId, IsExit: false));
+            if (process.Snapshot.Exit is not null) _retired.Add(new RetiredEvent(execId, IsExit: true));
             var parentId = process.Snapshot.ParentExecId;
             if (IsNone(parentId)) return;
             if (_children.TryGetValue(parentId, out var siblings))

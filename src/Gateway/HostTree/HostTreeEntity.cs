@@ -19,7 +19,7 @@ public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHoo
     public void Validate()
     {
         if (SnapshotEvery < 1) throw new ArgumentOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "snapshot every 1 or more persisted events");
-        if (RetiredCapacity < 1) throw new ArgumentOutOfRangeException(nameof(RetiredCapacity), RetiredCapacity, "remember at least one retired exec_id");
+        if (RetiredCapacity < 1) throw new ArgumentOutOfRangeException(nameof(RetiredCapacity), RetiredCapacity, "remember at least one retired event");
     }
 }
 
@@ -291,7 +291,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         var snapshot = new HostTreeSnapshot { Host = _host };
         foreach (var process in _tree.Processes) snapshot.Processes.Add(WireConverter.ToWire(process));
-        foreach (var retired in _tree.Retired) snapshot.Retired.Add(WireConverter.ToWire(retired));
+        foreach (var retired in _tree.Retired) snapshot.RetiredEvents.Add(WireConverter.ToWire(retired));
         snapshot.Runs.AddRange(_runs.ToWire());
         return snapshot;
     }
@@ -300,8 +300,15 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         var processes = new List<TreeProcessView>(snapshot.Processes.Count);
         foreach (var process in snapshot.Processes) processes.Add(WireConverter.ToTreeProcess(process));
-        var retired = new List<Contracts.Identity.ExecId>(snapshot.Retired.Count);
-        foreach (var execId in snapshot.Retired) retired.Add(WireConverter.ToExecId(execId));
+        var retired = new List<RetiredEvent>(snapshot.Retired.Count * 2 + snapshot.RetiredEvents.Count);
+        // Snapshots from before retired events were told apart name processes only: exec and exit both count as seen, as they did.
+        foreach (var execId in snapshot.Retired)
+        {
+            var process = WireConverter.ToExecId(execId);
+            retired.Add(new RetiredEvent(process, IsExit: false));
+            retired.Add(new RetiredEvent(process, IsExit: true));
+        }
+        foreach (var wire in snapshot.RetiredEvents) retired.Add(WireConverter.ToRetiredEvent(wire));
         _tree.Restore(processes, retired);
         _runs.Restore(snapshot.Runs);
     }

@@ -20,6 +20,7 @@ public sealed class GatewayNode : IAsyncDisposable
 {
     private const string ShardRegionRole = GatewaySettings.GatewayRole;
     private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
+    private volatile bool _disposing;
 
     private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
         ProcessQueries? queries, GatewayForwarder? forwarder)
@@ -65,6 +66,7 @@ public sealed class GatewayNode : IAsyncDisposable
                 settings.EffectiveAskTimeout, ct);
         try
         {
+            metrics.ObserveCluster(system);
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (settings.Kubernetes is { } kubernetes)
             {
@@ -109,6 +111,18 @@ public sealed class GatewayNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// This node is an Up member of the cluster. Before that (joining) and after it (downed, leaving)
+    /// its shard region has no coordinator, so host entities neither take events nor answer queries.
+    /// </summary>
+    public bool IsUp => Akka.Cluster.Cluster.Get(System).SelfMember.Status == Akka.Cluster.MemberStatus.Up;
+
+    /// <summary>
+    /// The actor system ended before <see cref="DisposeAsync"/>: the cluster downed this node (the host
+    /// never terminates it otherwise). Such a system cannot rejoin; only a new node can.
+    /// </summary>
+    public bool IsDowned => System.WhenTerminated.IsCompleted && !_disposing;
+
     /// <summary>Completes once this node is Up in the cluster.</summary>
     public Task WaitUntilUpAsync(TimeSpan timeout)
     {
@@ -123,7 +137,9 @@ public sealed class GatewayNode : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (Forwarder is not null) await Forwarder.FlushAsync(ShutdownFlushTimeout);
+        _disposing = true;
+        // A downed node's actor system has ended already: no forwarder is left to flush.
+        if (Forwarder is not null && !System.WhenTerminated.IsCompleted) await Forwarder.FlushAsync(ShutdownFlushTimeout);
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
     }
 }

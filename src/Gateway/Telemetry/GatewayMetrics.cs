@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Akka.Cluster;
 using Prometheus;
 
 namespace Forkline.Gateway.Telemetry;
@@ -8,8 +10,14 @@ namespace Forkline.Gateway.Telemetry;
 /// </summary>
 public sealed class GatewayMetrics
 {
+    private static readonly string[] Roles = [Hosting.GatewaySettings.GatewayRole, Hosting.GatewaySettings.CollectorRole];
+    private static readonly MemberStatus[] Statuses = Enum.GetValues<MemberStatus>();
+
+    private readonly CollectorRegistry _registry;
+
     public GatewayMetrics(CollectorRegistry registry)
     {
+        _registry = registry;
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
         ForwardDropped = factory.CreateCounter("forkline_forward_dropped_total",
             "Enriched events the forwarder dropped instead of delivering (buffer full while no gateway acknowledged, or still unacknowledged at shutdown).",
@@ -32,6 +40,12 @@ public sealed class GatewayMetrics
             new GaugeConfiguration { LabelNames = ["host", "stage"] });
         StreamDropped = factory.CreateCounter("forkline_stream_dropped_total",
             "Live events not delivered to a slow stream subscriber (its queue was full).");
+        ClusterMembers = factory.CreateGauge("forkline_cluster_members",
+            "Cluster members as this node sees them, by role and membership status (a gateway killed is still up, and unreachable, until it is downed).",
+            new GaugeConfiguration { LabelNames = ["role", "status"] });
+        ClusterUnreachable = factory.CreateGauge("forkline_cluster_unreachable_members",
+            "Cluster members this node's failure detector (or another member's) reports unreachable, by role.",
+            new GaugeConfiguration { LabelNames = ["role"] });
     }
 
     public Counter ForwardDropped { get; }
@@ -43,4 +57,24 @@ public sealed class GatewayMetrics
     public Counter ProjectionFailures { get; }
     public Counter StreamDropped { get; }
     public Gauge HostRunEvents { get; }
+    public Gauge ClusterMembers { get; }
+    public Gauge ClusterUnreachable { get; }
+
+    /// <summary>Reads the node's view of the cluster membership into the cluster gauges before every scrape.</summary>
+    public void ObserveCluster(ActorSystem system)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        _registry.AddBeforeCollectCallback(() =>
+        {
+            var state = cluster.State;
+            foreach (var role in Roles)
+            {
+                foreach (var status in Statuses)
+                    ClusterMembers.WithLabels(role, StatusLabel(status)).Set(state.Members.Count(m => m.Status == status && m.HasRole(role)));
+                ClusterUnreachable.WithLabels(role).Set(state.Unreachable.Count(m => m.HasRole(role)));
+            }
+        });
+    }
+
+    private static string StatusLabel(MemberStatus status) => status.ToString().ToLowerInvariant();
 }
