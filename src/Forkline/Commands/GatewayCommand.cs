@@ -59,7 +59,7 @@ public static class GatewayNodeCommand
                 $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC); Ctrl-C stops it");
             await WaitForStopOrDownedAsync(node, ct);
             if (!node.IsDowned) return 0;
-            await Console.Error.WriteLineAsync(DownedMessage("gateway", "its API stays unready until it runs again"));
+            await Console.Error.WriteLineAsync(DownedMessage("gateway", "the other gateways serve its hosts meanwhile"));
             return 1;
         }
         catch (InvalidOperationException e)
