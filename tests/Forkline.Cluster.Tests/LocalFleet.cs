@@ -94,6 +94,9 @@ public sealed class LocalFleet : IAsyncDisposable
     /// <summary><c>start NODE</c>: for a gateway it returns once the node is Up in the cluster.</summary>
     public Task StartAsync(string node) => RunAsync(NodeCommandTimeout, "start", node);
 
+    /// <summary>`deploy/local/fleet stop NODE`: SIGTERM, returns once the node has exited.</summary>
+    public Task StopAsync(string node) => RunAsync(NodeCommandTimeout, "stop", node);
+
     /// <summary>The fleet's PostgreSQL database, as the gateways use it.</summary>
     public DatabaseSettings Database => new(DatabaseProvider.PostgreSql, Api.DatabaseConnectionString);
 

@@ -109,6 +109,26 @@ public sealed class LocalFleetTests(ITestOutputHelper output)
                          $"{chains.Count * MarkedShellChains.EventsPerChain} exec/clone/exit events each found once in the journal and once in the projection");
         await CheckReplayedHostAsync(fleet, journaled);
         await CheckLineageThroughTheCliAsync(api, chains.First(c => c.StartedUtc.Ticks >= killTicks), journaled);
+        await CheckLossAccountingThroughTheCliAsync(fleet);
+    }
+
+    /// <summary>
+    /// Stopped gracefully, each collector sends its run's final loss report: through the kill and the
+    /// restart, every event each run produced must have reached one counted end (`forkline stats` exits 0
+    /// only when every stopped run balances), and every acknowledged exec/exit/clone must be in the journal.
+    /// </summary>
+    private async Task CheckLossAccountingThroughTheCliAsync(LocalFleet fleet)
+    {
+        var api = fleet.Api;
+        foreach (var (collector, host) in new[] { (LocalFleet.Collector1, api.KernelHost), (LocalFleet.Collector2, api.ReplayHost) })
+        {
+            await fleet.StopAsync(collector);
+            var result = await ExternalCommand.RunAsync(GatewayProcess.Executable, ["stats", "--host", host], CliTimeout, api.ClientEnvironment);
+            output.WriteLine(result.Output);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("stopped", result.Output);
+            Assert.Contains("balanced: every produced event is accounted for", result.Output);
+        }
     }
 
     /// <summary>Gateways Up as both collectors see them; -1 while they disagree.</summary>
