@@ -12,6 +12,7 @@ namespace Forkline.Gateway.Cluster;
 public sealed class GatewayForwarder : IEnrichedEventSink
 {
     private readonly IActorRef _forwarder;
+    private readonly RecentProcessInfos _recentProcesses = new();
 
     private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
 
@@ -22,7 +23,7 @@ public sealed class GatewayForwarder : IEnrichedEventSink
         return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(hostTrees, settings, metrics), "forkline-forwarder"));
     }
 
-    public void OnEnriched(EnrichedEvent enriched) => _forwarder.Tell(WireConverter.ToWire(enriched));
+    public void OnEnriched(EnrichedEvent enriched) => _forwarder.Tell(WireConverter.ToWire(enriched, _recentProcesses));
 
     /// <summary>True once every event handed in so far is acknowledged by a gateway; false on timeout.</summary>
     public async Task<bool> FlushAsync(TimeSpan timeout, CancellationToken ct = default)
