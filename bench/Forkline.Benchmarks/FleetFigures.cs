@@ -30,7 +30,7 @@ public sealed class FleetFigures : IQuickFigures
     private const int WarmupPairsPerHost = 1_000;
     private const int MeasuredPairsPerHost = 25_000;
     private const int SettlingRoundPairsPerHost = 5_000;
-    /// <summary>A round (40,000 events) that needs fewer new compilations than this counts as settled.</summary>
+    /// <summary>Two rounds in a row (40,000 events each) that need fewer new compilations than this count as settled.</summary>
     private const int SettledJitMethodsPerRound = 100;
     private static readonly TimeSpan MaxSettling = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
@@ -85,7 +85,10 @@ public sealed class FleetFigures : IQuickFigures
         public double Rate => Events / Elapsed.TotalSeconds;
     }
 
-    /// <summary>Ingest rounds until one compiles fewer than <see cref="SettledJitMethodsPerRound"/> methods, or <see cref="MaxSettling"/> passes.</summary>
+    /// <summary>
+    /// Ingest rounds until two in a row compile fewer than <see cref="SettledJitMethodsPerRound"/> methods each
+    /// (one quiet round alone happens between two waves of tier-1 recompilation), or <see cref="MaxSettling"/> passes.
+    /// </summary>
     private static async Task SettleAsync(GatewayForwarder[] forwarders, TextWriter output)
     {
         var clock = Stopwatch.StartNew();
@@ -96,12 +99,15 @@ public sealed class FleetFigures : IQuickFigures
             var run = await IngestAsync(forwarders, $"settle{round}", SettlingRoundPairsPerHost);
             compiledPerRound.Add(run.JitMethods);
             events += run.Events;
-            if (run.JitMethods < SettledJitMethodsPerRound) break;
+            if (IsSettled(compiledPerRound)) break;
         }
-        var settled = compiledPerRound[^1] < SettledJitMethodsPerRound;
+        var settled = IsSettled(compiledPerRound);
         output.WriteLine($"settling: {compiledPerRound.Count} rounds, {events:N0} events in {clock.Elapsed.TotalSeconds:N0} s, " +
                          $"{(settled ? "settled" : $"NOT settled within {MaxSettling.TotalMinutes:N0} min")}; methods compiled per round: {string.Join(", ", compiledPerRound)}");
     }
+
+    private static bool IsSettled(List<long> compiledPerRound) =>
+        compiledPerRound.Count >= 2 && compiledPerRound[^1] < SettledJitMethodsPerRound && compiledPerRound[^2] < SettledJitMethodsPerRound;
 
     /// <remarks>CPU and allocation per event barely move with the machine's load, unlike the rate: they tell a slower run on a busy machine from a costlier pipeline.</remarks>
     private static void Describe(TextWriter output, string phase, IngestRun run) =>
