@@ -62,6 +62,31 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void Events_sharing_a_parent_snapshot_share_its_wire_form_and_still_read_back_unchanged()
+    {
+        var (_, _, bash, _, _) = _host.ShellChain(10);
+        var recent = new RecentProcessInfos(slots: 4);
+        var children = Enumerable.Range(0, 20).Select(i => _host.NewProcess(100 + i, bash, "/bin/true")).ToList();
+
+        var wires = children.Select(child => WireConverter.ToWire(_host.Exec(child, bash), recent)).ToList();
+
+        Assert.All(wires, wire => Assert.Same(wires[0].Parent, wire.Parent));
+        Assert.Equal(WireConverter.ToWire(bash), wires[0].Parent);
+        for (var i = 0; i < children.Count; i++)
+        {
+            var back = WireConverter.ToEnriched(RoundTrip(wires[i]));
+            AssertSame(children[i], back.Process);
+            AssertSame(bash, back.Parent!);
+        }
+        // A hook's own process is remembered too (which slot a snapshot takes is the runtime's hash, so sharing is not asserted here).
+        var hooks = Enumerable.Range(0, 3).Select(_ => WireConverter.ToWire(_host.Hook(children[0], bash, children[0].Pid), recent)).ToList();
+        Assert.All(hooks, hook => Assert.Equal(WireConverter.ToWire(children[0]), hook.Process));
+        // A changed snapshot is a new object, converted anew: never an older wire form.
+        var renamed = bash with { Binary = "/bin/zsh" };
+        Assert.Equal("/bin/zsh", WireConverter.ToWire(_host.Exec(children[0], renamed), recent).Parent.Binary);
+    }
+
+    [Fact]
     public void A_wire_event_without_a_process_is_a_clear_format_error()
     {
         var error = Assert.Throws<WireFormatException>(() => WireConverter.ToEnriched(new WireEvent { EventId = "x:bad", Kind = WireEventKind.Exec }));

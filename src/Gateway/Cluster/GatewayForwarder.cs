@@ -13,6 +13,7 @@ namespace Forkline.Gateway.Cluster;
 public sealed class GatewayForwarder : IEnrichedEventSink
 {
     private readonly IActorRef _forwarder;
+    private readonly RecentProcessInfos _recentProcesses = new();
 
     private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
 
@@ -23,7 +24,7 @@ public sealed class GatewayForwarder : IEnrichedEventSink
         return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(hostTrees, settings, metrics), "forkline-forwarder"));
     }
 
-    public void OnEnriched(EnrichedEvent enriched) => _forwarder.Tell(WireConverter.ToWire(enriched));
+    public void OnEnriched(EnrichedEvent enriched) => _forwarder.Tell(WireConverter.ToWire(enriched, _recentProcesses));
 
     /// <summary>
     /// Sends the loss accounting of this run for <paramref name="host"/> to the host's entity now and

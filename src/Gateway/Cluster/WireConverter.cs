@@ -13,7 +13,10 @@ namespace Forkline.Gateway.Cluster;
 /// </summary>
 public static class WireConverter
 {
-    public static WireEvent ToWire(EnrichedEvent enriched)
+    public static WireEvent ToWire(EnrichedEvent enriched) => ToWire(enriched, recent: null);
+
+    /// <param name="recent">Wire forms of recently converted snapshots to reuse; null converts every snapshot.</param>
+    public static WireEvent ToWire(EnrichedEvent enriched, RecentProcessInfos? recent)
     {
         var wire = new WireEvent
         {
@@ -22,14 +25,20 @@ public static class WireConverter
             Host = enriched.Node,
             Ktime = enriched.Ktime,
             TimeUnixTicks = ToUnixTicks(enriched.Time),
-            Process = ToWire(enriched.Process),
+            // An exec's or exit's own snapshot is new to this event and never seen again: remembering
+            // it would only push out parents. A hook carries its process's current snapshot, as all the
+            // hooks of that process do.
+            Process = WireFormOf(enriched.Process, enriched.Kind == EnrichedKind.Hook ? recent : null),
         };
-        if (enriched.Parent is not null) wire.Parent = ToWire(enriched.Parent);
+        if (enriched.Parent is not null) wire.Parent = WireFormOf(enriched.Parent, recent);
         for (var ancestor = enriched.Ancestors; ancestor is not null; ancestor = ancestor.Next)
-            wire.Ancestors.Add(ToWire(ancestor.Process));
+            wire.Ancestors.Add(WireFormOf(ancestor.Process, recent));
         if (enriched is EnrichedHook hook) wire.Hook = ToWire(hook.Hook, hook.Thread is not null);
         return wire;
     }
+
+    private static ProcessInfo WireFormOf(ProcessSnapshot snapshot, RecentProcessInfos? recent) =>
+        recent is null ? ToWire(snapshot) : recent.WireFormOf(snapshot);
 
     /// <summary>Rebuilds the Contracts event; throws <see cref="WireFormatException"/> on a malformed message.</summary>
     public static EnrichedEvent ToEnriched(WireEvent wire)
