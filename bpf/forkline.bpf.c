@@ -34,8 +34,10 @@ char LICENSE[] SEC("license") = "GPL";
 /* Path components walked for a cwd; deeper paths keep their innermost part and are flagged. */
 #define FL_CWD_DEPTH 64
 
-/* Bytes waiting in the ring buffer below which a record does not wake the consumer: it drains on
- * a short timer anyway, and a wakeup per record costs it microseconds of CPU per event. */
+/* Bytes waiting in the ring buffer from which every record wakes the consumer (it may be sleeping
+ * out its batching delay while a burst fills the ring). Below that the kernel's adaptive rule
+ * applies: only a record written into a ring the consumer had emptied wakes it, so a waiting
+ * consumer is woken once per batch, never per record, and an idle one not at all. */
 const volatile __u32 fl_wakeup_bytes = 256 * 1024;
 
 /* Thread group whose hook events are dropped (the collector itself); 0 keeps all. */
@@ -116,7 +118,7 @@ static __always_inline void fl_submit(void *record)
 {
 	__u64 waiting = bpf_ringbuf_query(&fl_events, BPF_RB_AVAIL_DATA);
 
-	bpf_ringbuf_submit(record, waiting < fl_wakeup_bytes ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(record, waiting < fl_wakeup_bytes ? 0 : BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void fl_header(struct fl_header *h, __u16 kind, __u32 size, __u64 ktime,

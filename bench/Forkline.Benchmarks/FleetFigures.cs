@@ -130,6 +130,7 @@ public sealed class FleetFigures : IQuickFigures
         await Task.WhenAll(forwarders.Select((forwarder, i) => Task.Run(async () =>
         {
             foreach (var enriched in batches[i]) forwarder.OnEnriched(enriched);
+            forwarder.OnBatchEnd();
             if (!await forwarder.FlushAsync(Patience))
                 throw new TimeoutException($"the gateways did not acknowledge {batches[i].Count:N0} events within {Patience.TotalSeconds} s");
         })));

@@ -91,6 +91,7 @@ public sealed class GatewayFigures : IQuickFigures
     {
         var clock = Stopwatch.StartNew();
         foreach (var enriched in events) forwarder.OnEnriched(enriched);
+        forwarder.OnBatchEnd();
         if (!await forwarder.FlushAsync(Patience))
             throw new TimeoutException($"the gateway did not acknowledge {events.Count:N0} events within {Patience.TotalSeconds} s");
         return events.Count / clock.Elapsed.TotalSeconds;

@@ -83,6 +83,7 @@ public sealed class ProcessActorsWorkload : IAsyncDisposable
     {
         var target = _sink.Count + events.Length;
         foreach (var kernelEvent in events) Pipeline.OnEvent(kernelEvent);
+        Pipeline.OnBatchEnd();
         _sink.WaitFor(target);
     }
 

@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Forkline.Contracts.Snapshots;
 
 namespace Forkline.Export;
@@ -10,11 +10,12 @@ namespace Forkline.Export;
 public readonly record struct ExportStatistics(long Written, long Dropped, long Failed);
 
 /// <summary>
-/// Exports enriched events: filters them on the caller's thread, queues them in a bounded channel and
-/// formats and writes them on one writer task, so an actor never waits for a terminal or a disk.
-/// When the queue is full the event is dropped and counted; failures to format or write are counted
-/// and reported (the first ones as they happen, the totals at dispose). Dispose drains the queue,
-/// flushes and closes the output.
+/// Exports enriched events: filters them on the caller's thread, queues them (bounded) and formats and
+/// writes them on one writer task, so an actor never waits for a terminal or a disk. The writer is woken
+/// once per batch (<see cref="OnBatchEnd"/>), writes the whole batch and flushes once: one wakeup and one
+/// write to the output per batch, not per event. When the queue is full the event is dropped and counted;
+/// failures to format or write are counted and reported (the first ones as they happen, the totals at
+/// dispose). Dispose writes what is queued, flushes and closes the output.
 /// </summary>
 public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposable
 {
@@ -27,9 +28,13 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
     private readonly IExportOutput _output;
     private readonly TextWriter _diagnostics;
     private readonly int _queueCapacity;
-    private readonly Channel<EnrichedEvent> _queue;
+    private readonly ConcurrentQueue<EnrichedEvent> _queue = new();
+    private readonly SemaphoreSlim _doorbell = new(0);
     private readonly ArrayBufferWriter<byte> _line = new(4096);
     private readonly Task _writer;
+    private int _queued;
+    private int _rung;
+    private volatile bool _completing;
     private long _written;
     private long _dropped;
     private long _failed;
@@ -49,12 +54,6 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
         _filter = filter ?? EventFilter.Default;
         _diagnostics = diagnostics ?? Console.Error;
         _queueCapacity = queueCapacity;
-        _queue = Channel.CreateBounded<EnrichedEvent>(new BoundedChannelOptions(queueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = false,
-        });
         _writer = Task.Run(WriteQueuedAsync);
     }
 
@@ -76,20 +75,38 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
     public ExportStatistics Statistics =>
         new(Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), Interlocked.Read(ref _failed));
 
-    /// <summary>Never blocks: an event that does not fit in the queue (or comes after dispose) is counted as dropped.</summary>
+    /// <summary>
+    /// Never blocks: an event that does not fit in the queue (or comes after dispose) is counted as dropped.
+    /// Queued events are written at the next <see cref="OnBatchEnd"/> (or dispose).
+    /// </summary>
     public void OnEnriched(EnrichedEvent enriched)
     {
         if (!_filter.Matches(enriched)) return;
-        if (!_queue.Writer.TryWrite(enriched)) Interlocked.Increment(ref _dropped);
+        if (_completing || Interlocked.Increment(ref _queued) > _queueCapacity)
+        {
+            if (!_completing) Interlocked.Decrement(ref _queued);
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+        _queue.Enqueue(enriched);
+    }
+
+    /// <summary>Wakes the writer for what is queued (once, however many batches end before it runs).</summary>
+    public void OnBatchEnd()
+    {
+        if (Interlocked.Exchange(ref _rung, 1) == 0) _doorbell.Release();
     }
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _queue.Writer.TryComplete();
+        _completing = true;
+        _doorbell.Release();
         try
         {
             await _writer.ConfigureAwait(false);
+            // An event queued while the writer finished (OnEnriched raced with dispose) is dropped, and counted.
+            while (_queue.TryDequeue(out _)) Interlocked.Increment(ref _dropped);
         }
         finally
         {
@@ -99,6 +116,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
             }
             finally
             {
+                _doorbell.Dispose();
                 ReportTotals();
             }
         }
@@ -108,14 +126,22 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
 
     private async Task WriteQueuedAsync()
     {
-        var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
-                while (reader.TryRead(out var enriched))
+                await _doorbell.WaitAsync().ConfigureAwait(false);
+                Volatile.Write(ref _rung, 0);
+                var completing = _completing;
+                var wrote = false;
+                while (_queue.TryDequeue(out var enriched))
+                {
+                    Interlocked.Decrement(ref _queued);
                     Write(enriched);
-                Flush();
+                    wrote = true;
+                }
+                if (wrote) Flush();
+                if (completing) return;
             }
         }
         catch (Exception e)

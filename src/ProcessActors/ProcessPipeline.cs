@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
+using Forkline.ProcessActors.Dispatch;
 using Forkline.ProcessActors.Metrics;
 using Forkline.ProcessActors.Process;
 using Forkline.ProcessActors.Publishing;
@@ -12,13 +13,25 @@ namespace Forkline.ProcessActors;
 
 /// <summary>
 /// The process actors of one node, seen from the host: an event source delivers kernel events into
-/// <see cref="OnEvent"/> (from its single reader thread), enriched events come out of the sinks given to
-/// <see cref="Start"/>. OnEvent only counts the event and tells the router: no lock, no wait.
+/// <see cref="OnEvent"/> (from its single reader thread) and closes each batch with <see cref="OnBatchEnd"/>;
+/// enriched events come out of the sinks given to <see cref="Start"/>. OnEvent only counts the event and
+/// holds it; OnBatchEnd tells the router the whole batch in one message: no lock, no wait, one wakeup of
+/// the actors' thread per batch.
 /// </summary>
 public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
 {
-    /// <summary>The router and the publisher each get a thread of their own: every event passes both.</summary>
-    public const string PinnedDispatcherId = "forkline.process-actors.pinned-dispatcher";
+    /// <summary>
+    /// Router, process actors and publisher share one event-loop thread (<see cref="EventLoopExecutor"/>):
+    /// every event passes all three, in order, without a thread hop between them.
+    /// </summary>
+    public const string DispatcherId = "forkline.process-actors.dispatcher";
+
+    /// <summary>Events one message to the router carries at most; a longer batch goes on in parts, so the actors start on it early.</summary>
+    public const int MaxEventsPerMessage = 1024;
+
+    // Messages an actor handles before the loop moves on to the next actor's mailbox: large, because the
+    // actors on this loop are one pipeline (fairness between them buys nothing), small enough to interleave.
+    private const int Throughput = 256;
 
     private static readonly TimeSpan DisposeTimeout = TimeSpan.FromSeconds(30);
     private static int s_instances;
@@ -27,6 +40,7 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     private readonly IActorRef _publisher;
     private readonly ForklineMetrics _metrics;
     private readonly EventKindCounters _kinds;
+    private readonly List<KernelEvent> _batch = new(MaxEventsPerMessage);
     private volatile bool _stopped;
 
     private ProcessPipeline(IActorRef router, IActorRef publisher, ForklineMetrics metrics)
@@ -45,18 +59,18 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     {
         settings.Validate();
         system.Settings.InjectTopLevelFallback(ConfigurationFactory.ParseString(
-            $"{PinnedDispatcherId} {{ type = PinnedDispatcher, executor = fork-join-executor }}\n" +
+            $"{DispatcherId} {{ type = Dispatcher, executor = \"{typeof(EventLoopExecutorConfigurator).AssemblyQualifiedName}\", throughput = {Throughput} }}\n" +
             $"{CompactMailbox.ConfigPath} {{ mailbox-type = \"{typeof(CompactMailbox).AssemblyQualifiedName}\" }}"));
         var instance = Interlocked.Increment(ref s_instances);
         IEnrichedEventSink[] sinkList = [.. sinks];
         var publisher = system.ActorOf(
             Props.Create(() => new EnrichedEventPublisher(sinkList, metrics, settings.MismatchWarningInterval))
-                .WithDispatcher(PinnedDispatcherId),
+                .WithDispatcher(DispatcherId),
             $"enriched-event-publisher-{instance}");
         var snapshots = new ProcessSnapshots(settings.NodeName, settings.BootClock);
         var dependencies = new ProcessActorDependencies(settings, metrics, snapshots, publisher);
         var router = system.ActorOf(
-            Props.Create(() => new ProcessRouter(dependencies)).WithDispatcher(PinnedDispatcherId),
+            Props.Create(() => new ProcessRouter(dependencies)).WithDispatcher(DispatcherId),
             $"process-router-{instance}");
         return new ProcessPipeline(router, publisher, metrics);
     }
@@ -74,7 +88,15 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
             _ => throw new ArgumentException($"unknown kernel event type {kernelEvent.GetType().Name}: {kernelEvent}", nameof(kernelEvent)),
         };
         kind.Inc();
-        _router.Tell(kernelEvent, ActorRefs.NoSender);
+        _batch.Add(kernelEvent);
+        if (_batch.Count == MaxEventsPerMessage) OnBatchEnd();
+    }
+
+    public void OnBatchEnd()
+    {
+        if (_batch.Count == 0) return;
+        _router.Tell(new KernelEventBatch([.. _batch]), ActorRefs.NoSender);
+        _batch.Clear();
     }
 
     /// <summary>
@@ -96,19 +118,20 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
         return new PipelineCounts(received, superseded, withheld, gaveUp, waiting, published, sinkFailures);
     }
 
-    /// <summary>Completes once every event delivered before the call has reached the sinks (or waits in the out-of-order cache).</summary>
+    /// <summary>Completes once every event of a batch ended before the call has reached the sinks (or waits in the out-of-order cache).</summary>
     public Task FlushAsync(TimeSpan timeout) => _router.Ask<Flushed>(Flush.Instance, timeout);
 
     public Task<ProcessPipelineStatus> GetStatusAsync(TimeSpan timeout) =>
         _router.Ask<ProcessPipelineStatus>(GetStatus.Instance, timeout);
 
     /// <summary>
-    /// Emits what still waits in the out-of-order cache (flagged incomplete), lets every event reach the
-    /// sinks, then stops the actors. Stop the event source before.
+    /// Ends the source's last batch, emits what still waits in the out-of-order cache (flagged incomplete),
+    /// lets every event reach the sinks, then stops the actors. Stop the event source before.
     /// </summary>
     public async Task StopAsync(TimeSpan timeout)
     {
         if (_stopped) return;
+        OnBatchEnd();
         _stopped = true;
         await _router.Ask<Flushed>(GiveUpWaitingAndFlush.Instance, timeout);
         await _router.GracefulStop(timeout);

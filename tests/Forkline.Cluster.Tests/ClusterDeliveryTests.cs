@@ -61,7 +61,9 @@ public sealed class ClusterDeliveryTests
         for (var pid = 2; pid <= 20; pid++) boundedEvents.Add(boundedHost.Exec(boundedHost.NewProcess(pid, boundedInit, "/bin/job"), boundedInit));
 
         foreach (var enriched in events) patient.Forwarder!.OnEnriched(enriched);
+        patient.Forwarder!.OnBatchEnd();
         foreach (var enriched in boundedEvents) bounded.Forwarder!.OnEnriched(enriched);
+        bounded.Forwarder!.OnBatchEnd();
         Assert.False(await patient.Forwarder!.FlushAsync(TimeSpan.FromSeconds(3)), "nothing can be acknowledged before a gateway exists");
         Assert.Equal(events.Count, patient.Metrics.ForwardBuffered.Value);
         Assert.Equal(boundedEvents.Count - 16, bounded.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
@@ -105,6 +107,7 @@ public sealed class ClusterDeliveryTests
     private static async Task DeliverAsync(GatewayNode collector, IEnumerable<EnrichedEvent> events)
     {
         foreach (var enriched in events) collector.Forwarder!.OnEnriched(enriched);
+        collector.Forwarder!.OnBatchEnd();
         Assert.True(await collector.Forwarder!.FlushAsync(TestNodes.Patience), "a gateway acknowledges every event");
     }
 }

@@ -24,6 +24,7 @@ public sealed class ClusterTlsTests : IDisposable
         var host = new SyntheticHost("host-tls");
         var (events, _, _, _, _) = host.ShellChain(100);
         foreach (var enriched in events) trusted.Forwarder!.OnEnriched(enriched);
+        trusted.Forwarder!.OnBatchEnd();
         Assert.True(await trusted.Forwarder!.FlushAsync(TestNodes.Patience), "the gateway acknowledges the trusted collector's events over TLS");
         var stored = await gateway.Queries!.ReplayAsync("host-tls", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
         Assert.Equal(events.Select(WireConverter.EventIdOf), stored.Select(WireConverter.EventIdOf));

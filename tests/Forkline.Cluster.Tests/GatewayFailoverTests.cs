@@ -131,6 +131,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     private static void Send(GatewayNode collector, List<EnrichedEvent> sent, EnrichedEvent enriched)
     {
         collector.Forwarder!.OnEnriched(enriched);
+        collector.Forwarder!.OnBatchEnd();
         sent.Add(enriched);
     }
 }

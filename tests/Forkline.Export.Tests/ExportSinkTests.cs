@@ -68,6 +68,7 @@ public sealed class ExportSinkTests : IDisposable
         var sink = new ExportSink(new CompactFormatter(), output, queueCapacity: 2, diagnostics: _diagnostics);
 
         sink.OnEnriched(Exec());
+        sink.OnBatchEnd();
         Assert.True(output.Writing.Wait(Patience), "the writer never took the first event");
         for (var i = 0; i < 10; i++) sink.OnEnriched(Exit());
 

@@ -200,6 +200,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
     internal static async Task SendAsync(GatewayNode node, IEnumerable<EnrichedEvent> events)
     {
         foreach (var enriched in events) node.Forwarder!.OnEnriched(enriched);
+        node.Forwarder!.OnBatchEnd();
         Assert.True(await node.Forwarder!.FlushAsync(TestNodes.Patience), "the gateway did not acknowledge every event");
     }
 

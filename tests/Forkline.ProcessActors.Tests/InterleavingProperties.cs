@@ -87,6 +87,7 @@ public sealed class InterleavingProperties : TestKit
         };
         await using var pipeline = ProcessPipeline.Start(Sys, settings, metrics, [sink]);
         foreach (var kernelEvent in events) pipeline.OnEvent(kernelEvent);
+        pipeline.OnBatchEnd();
         await pipeline.FlushAsync(Patience);
         var settled = await pipeline.GetStatusAsync(Patience);
 

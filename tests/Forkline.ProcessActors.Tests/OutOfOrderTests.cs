@@ -75,6 +75,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
 
         pipeline.OnEvent(Hook(Sleep, 2_100, tid: 201));
         pipeline.OnEvent(Exit(Sleep, 2_500, status: 9));
+        pipeline.OnBatchEnd();
 
         await AwaitAssertAsync(() => Assert.Equal(2, Value(Metrics.EventCacheDroppedTotal, "age")), Patience);
         await pipeline.FlushAsync(Patience);
@@ -96,6 +97,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
 
         pipeline.OnEvent(Exec(Sleep, Bash, "/bin/sleep"));
         pipeline.OnEvent(Hook(Sleep, 2_100));
+        pipeline.OnBatchEnd();
 
         await AwaitAssertAsync(() => Assert.Equal(1, Value(Metrics.EventCacheDroppedTotal, "age")), Patience);
         await pipeline.FlushAsync(Patience);

@@ -31,6 +31,7 @@ public abstract class PipelineTestKit(ITestOutputHelper output) : TestKit(output
     protected static async Task FeedAndFlush(ProcessPipeline pipeline, params KernelEvent[] events)
     {
         foreach (var kernelEvent in events) pipeline.OnEvent(kernelEvent);
+        pipeline.OnBatchEnd();
         await pipeline.FlushAsync(Patience);
     }
 

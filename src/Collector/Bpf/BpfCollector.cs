@@ -190,25 +190,33 @@ public sealed class BpfCollector : IDisposable
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         var stop = linked.Token;
+        using var interrupt = stop.Register(_waiter.Interrupt);
 
         // Programs are attached already, so a process forked during the scan is seen by BPF; its
         // ring records are delivered after the procfs ones.
         var handler = new DecodingRecordHandler(_decoder, sink, _options.Capture);
         if (_options.BootstrapFromProcfs)
+        {
             Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.Log);
+            sink.OnBatchEnd();
+        }
 
-        var drainTimeoutMs = Math.Max(1, (int)_options.DrainInterval.TotalMilliseconds);
+        var batchWindowMs = (int)_options.DrainInterval.TotalMilliseconds;
         var lossReadTicks = (long)(_options.LossReadInterval.TotalSeconds * Stopwatch.Frequency);
+        var idleWaitMs = Math.Max(1, (int)_options.LossReadInterval.TotalMilliseconds);
         var nextLossRead = Stopwatch.GetTimestamp() + lossReadTicks;
         while (!stop.IsCancellationRequested)
         {
-            _waiter.Wait(drainTimeoutMs);
-            _reader.Drain(ref handler);
+            // Woken by the first record of a batch: the rest of the batch arrives while we sleep out the
+            // window, so a storm costs one wakeup and one drain per window, not one per record.
+            if (_waiter.Wait(idleWaitMs) && batchWindowMs > 0 && !stop.IsCancellationRequested) Thread.Sleep(batchWindowMs);
+            if (_reader.Drain(ref handler) > 0) sink.OnBatchEnd();
             if (Stopwatch.GetTimestamp() < nextLossRead) continue;
             ReadKernelCounts();
             nextLossRead = Stopwatch.GetTimestamp() + lossReadTicks;
         }
         DrainDetached(ref handler);
+        sink.OnBatchEnd();
     }
 
     /// <summary>Detaches every program, then drains until each reservation is read, lost or discarded.</summary>

@@ -16,15 +16,23 @@ public sealed record BpfCollectorOptions
     public uint RingSizeBytes { get; init; } = DefaultRingSizeBytes;
 
     /// <summary>
-    /// Bytes that may wait in the ring before the BPF side wakes the reader; below that the reader
-    /// finds them at its next timed drain. Default: an eighth of the ring, leaving room for bursts.
+    /// Bytes waiting in the ring from which every record wakes the reader, even during its batching
+    /// window; below that only a record landing in an emptied ring does. Default: an eighth of the ring.
     /// </summary>
     public uint? WakeupBytes { get; init; }
 
-    /// <summary>Longest time a record waits in the ring before the reader drains it.</summary>
-    public TimeSpan DrainInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>
+    /// The batching window: woken by the first record of a batch, the reader waits this long before it
+    /// drains, so the records of a burst travel on together (one wakeup, one drain, one message to the
+    /// process actors). The longest a record waits in the ring, unless the ring fills past
+    /// <see cref="WakeupBytes"/> first. Zero drains at once (a wakeup per record at low rates).
+    /// </summary>
+    public TimeSpan DrainInterval { get; init; } = DefaultDrainInterval;
 
-    /// <summary>How often the per-CPU loss counters are read into the metrics.</summary>
+    /// <summary>25 ms: well inside the 100 ms an exported line may lag its exec, a few dozen wakeups a second at most.</summary>
+    public static readonly TimeSpan DefaultDrainInterval = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>How often the per-CPU loss counters are read into the metrics; also the longest an idle reader sleeps.</summary>
     public TimeSpan LossReadInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Emit a procfs exec for every process already running, before any ring record.</summary>

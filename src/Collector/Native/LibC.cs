@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Forkline.Collector.Native;
 
-/// <summary>The few libc calls the collector needs (mmap of the ring, epoll, mount, vsnprintf).</summary>
+/// <summary>The few libc calls the collector needs (mmap of the ring, epoll, eventfd, mount, vsnprintf).</summary>
 internal static unsafe partial class LibC
 {
     private const string Library = "libc";
@@ -15,6 +15,8 @@ internal static unsafe partial class LibC
     public const int EpollCloexec = 0x80000;
     public const int EpollCtlAdd = 1;
     public const uint EpollIn = 0x001;
+    public const int EfdCloexec = 0x80000;
+    public const int EfdNonblock = 0x800;
 
     [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
@@ -30,6 +32,12 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Library, EntryPoint = "epoll_wait", SetLastError = true)]
     public static partial int EpollWait(int epollFd, EpollEvent* events, int maxEvents, int timeoutMs);
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int Eventfd(uint initialValue, int flags);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, void* buffer, nuint count);
 
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

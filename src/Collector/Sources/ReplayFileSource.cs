@@ -23,6 +23,9 @@ public enum ReplayPacing
 /// </summary>
 public sealed class ReplayFileSource : IEventSource
 {
+    /// <summary>Events handed on as one batch at most, when the capture is read faster than paced.</summary>
+    public const int MaxBatchEvents = 256;
+
     private readonly string _path;
     private readonly ReplayPacing _pacing;
     private readonly Action<string>? _report;
@@ -58,10 +61,23 @@ public sealed class ReplayFileSource : IEventSource
 
     private void Replay(IKernelEventSink sink, CancellationToken cancellationToken)
     {
+        try
+        {
+            ReplayRecords(sink, cancellationToken);
+        }
+        finally
+        {
+            sink.OnBatchEnd();
+        }
+    }
+
+    private void ReplayRecords(IKernelEventSink sink, CancellationToken cancellationToken)
+    {
         using var reader = CaptureReader.Open(_path);
         Header = reader.Header;
         var decoder = new RecordDecoder(reader.Header.Hooks, Counters, _report);
         var clock = new ReplayClock();
+        var inBatch = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             var result = reader.TryRead(out var record);
@@ -75,9 +91,12 @@ public sealed class ReplayFileSource : IEventSource
             }
             var kernelEvent = decoder.Decode(record);
             if (kernelEvent is null) continue;
-            if (_pacing == ReplayPacing.ByKtime && !clock.WaitFor(kernelEvent, cancellationToken)) return;
+            if (_pacing == ReplayPacing.ByKtime && !clock.WaitFor(kernelEvent, sink, cancellationToken)) return;
             sink.OnEvent(kernelEvent);
             Volatile.Write(ref _delivered, _delivered + 1);
+            if (++inBatch < MaxBatchEvents) continue;
+            sink.OnBatchEnd();
+            inBatch = 0;
         }
     }
 
@@ -88,8 +107,8 @@ public sealed class ReplayFileSource : IEventSource
         private ulong _latestKtime;
         private long _startTimestamp;
 
-        /// <summary>Sleeps until the event is due; false when cancelled meanwhile.</summary>
-        public bool WaitFor(KernelEvent kernelEvent, CancellationToken cancellationToken)
+        /// <summary>Sleeps until the event is due, ending the sink's batch first; false when cancelled meanwhile.</summary>
+        public bool WaitFor(KernelEvent kernelEvent, IKernelEventSink sink, CancellationToken cancellationToken)
         {
             if (kernelEvent is ExecEvent exec && exec.Flags.HasFlag(ExecFlags.Procfs)) return true;
             if (_startTimestamp == 0)
@@ -102,7 +121,9 @@ public sealed class ReplayFileSource : IEventSource
             _latestKtime = kernelEvent.Ktime;
             var due = TimeSpan.FromTicks((long)(kernelEvent.Ktime - _firstKtime) / 100);
             var wait = due - Stopwatch.GetElapsedTime(_startTimestamp);
-            return wait <= TimeSpan.Zero || !cancellationToken.WaitHandle.WaitOne(wait);
+            if (wait <= TimeSpan.Zero) return true;
+            sink.OnBatchEnd();
+            return !cancellationToken.WaitHandle.WaitOne(wait);
         }
     }
 }

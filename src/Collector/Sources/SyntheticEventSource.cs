@@ -17,6 +17,9 @@ public sealed class SyntheticEventSource : IEventSource
     public const int OpenatHookId = 1;
     public const int SetresuidHookId = 2;
 
+    /// <summary>Events handed on as one batch.</summary>
+    public const int MaxBatchEvents = 256;
+
     /// <summary>The hook policy the generated hook events name (index == id).</summary>
     public static readonly IReadOnlyList<HookDescriptor> Hooks =
     [
@@ -56,7 +59,14 @@ public sealed class SyntheticEventSource : IEventSource
     {
         var delivery = new Delivery(sink, _workload.ThroughDecoder ? new RecordDecoder(Hooks, Counters) : null);
         _delivery = delivery;
-        new SyntheticTree(_workload, delivery).Run(cancellationToken);
+        try
+        {
+            new SyntheticTree(_workload, delivery).Run(cancellationToken);
+        }
+        finally
+        {
+            sink.OnBatchEnd();
+        }
     }
 
     /// <summary>Hands events to the sink, through encode + decode when asked.</summary>
@@ -93,6 +103,7 @@ public sealed class SyntheticEventSource : IEventSource
         {
             sink.OnEvent(kernelEvent);
             Volatile.Write(ref _delivered, _delivered + 1);
+            if (_delivered % MaxBatchEvents == 0) sink.OnBatchEnd();
         }
     }
 

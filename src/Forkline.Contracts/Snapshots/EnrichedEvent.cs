@@ -59,8 +59,17 @@ public sealed record EnrichedHook(string Node, DateTime Time, ulong Ktime, Proce
     public override EnrichedKind Kind => EnrichedKind.Hook;
 }
 
-/// <summary>Where the process actors deliver enriched events (local exporters, the gateway forwarder).</summary>
+/// <summary>
+/// Where the process actors deliver enriched events (local exporters, the gateway forwarder), one thread at
+/// a time. <see cref="OnBatchEnd"/> follows each burst of events (the process actors ran out of work), so a
+/// sink may write or send a whole burst at once instead of waking its consumer per event.
+/// </summary>
 public interface IEnrichedEventSink
 {
     void OnEnriched(EnrichedEvent enriched);
+
+    /// <summary>The burst of events since the previous call is complete; a sink that holds events hands them on now.</summary>
+    void OnBatchEnd()
+    {
+    }
 }

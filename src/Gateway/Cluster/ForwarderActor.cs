@@ -29,6 +29,9 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     public sealed record FinalReportDelivered;
 
+    /// <summary>One burst of the process actors, converted to the wire form, in order.</summary>
+    public sealed record ForwardEvents(WireEvent[] Events);
+
     private sealed record Tick;
 
     private sealed record ReportTick;
@@ -59,7 +62,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         _settings = settings;
         _metrics = metrics;
 
-        Receive<WireEvent>(OnEvent);
+        Receive<ForwardEvents>(OnEvents);
         Receive<EventBatchAck>(OnAck);
         Receive<Tick>(_ => OnTick());
         Receive<StartReporting>(OnStartReporting);
@@ -78,9 +81,6 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     public static Props Props(IActorRef hostTrees, ForwarderSettings settings, GatewayMetrics metrics) =>
         Akka.Actor.Props.Create(() => new ForwarderActor(hostTrees, settings, metrics));
 
-    protected override void PreStart() =>
-        Timers.StartPeriodicTimer("flush", new Tick(), _settings.FlushEvery);
-
     protected override void PostStop()
     {
         foreach (var outbox in _outboxes.Values)
@@ -91,18 +91,35 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         SetBuffered(0);
     }
 
-    private void OnEvent(WireEvent wire)
+    /// <summary>
+    /// A burst goes out at once as far as the in-flight window allows (a partial batch too: the burst is
+    /// complete, waiting would only add latency); the rest follows acks or the flush tick.
+    /// </summary>
+    private void OnEvents(ForwardEvents events)
     {
-        var outbox = OutboxOf(wire.Host);
-        if (_buffered >= _settings.MaxBufferedEvents)
+        foreach (var wire in events.Events)
         {
-            outbox.CountDroppedFull();
-            Drop(wire);
-            return;
+            var outbox = OutboxOf(wire.Host);
+            if (_buffered >= _settings.MaxBufferedEvents)
+            {
+                outbox.CountDroppedFull();
+                Drop(wire);
+                continue;
+            }
+            outbox.Enqueue(wire);
+            SetBuffered(_buffered + 1);
+            if (outbox.HasFullBatch) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
         }
-        outbox.Enqueue(wire);
-        SetBuffered(_buffered + 1);
-        if (outbox.HasFullBatch) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
+        var now = DateTime.UtcNow;
+        foreach (var outbox in _outboxes.Values) Send(outbox.TakeSendable(flushPartial: true, now));
+        ArmFlushTick();
+    }
+
+    /// <summary>The flush tick runs only while something is held (waiting, or unacknowledged): an idle forwarder never wakes.</summary>
+    private void ArmFlushTick()
+    {
+        if (_buffered > 0 && !Timers.IsTimerActive(nameof(Tick)))
+            Timers.StartSingleTimer(nameof(Tick), new Tick(), _settings.FlushEvery);
     }
 
     private void OnAck(EventBatchAck ack)
@@ -112,7 +129,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         if (released == 0) return;
         _metrics.ForwardAcknowledged.Inc(released);
         SetBuffered(_buffered - released);
-        Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
+        Send(outbox.TakeSendable(flushPartial: true, DateTime.UtcNow));
         if (_buffered == 0) ReleaseDrainWaiters();
     }
 
@@ -133,6 +150,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
             _droppedSinceLog = 0;
             _lastDropLog = now;
         }
+        ArmFlushTick();
     }
 
     private void OnStartReporting(StartReporting reporting)

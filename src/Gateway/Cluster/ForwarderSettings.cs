@@ -2,7 +2,10 @@ namespace Forkline.Gateway.Cluster;
 
 /// <summary>How a collector node batches, bounds and retries what it forwards to the gateways.</summary>
 /// <param name="BatchSize">Events per batch at most; a full batch goes out at once.</param>
-/// <param name="FlushInterval">A partial batch waits at most this long.</param>
+/// <param name="FlushInterval">
+/// A partial batch that found the in-flight window full waits at most this long (a burst otherwise goes
+/// out at once); also how often, while anything is held, overdue acks are looked for. An idle forwarder has no tick.
+/// </param>
 /// <param name="MaxBufferedEvents">Events held (waiting or unacknowledged) before new ones are dropped and counted.</param>
 /// <param name="MaxInFlightBatches">Unacknowledged batches per host at a time.</param>
 /// <param name="AckTimeout">A batch without an ack after this long is sent again.</param>

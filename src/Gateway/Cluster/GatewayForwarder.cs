@@ -1,19 +1,21 @@
 using Akka.Actor;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
 using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.Cluster;
 
 /// <summary>
 /// The collector side's sink for enriched events: converts each to its wire form on the calling
-/// thread (so the conversion runs in parallel on the process actors' threads) and hands it to the
-/// <see cref="ForwarderActor"/>, which batches and delivers it at least once.
+/// thread and hands each burst (<see cref="OnBatchEnd"/>) to the <see cref="ForwarderActor"/> in one
+/// message; the forwarder batches and delivers them at least once. Called from one thread at a time.
 /// </summary>
 public sealed class GatewayForwarder : IEnrichedEventSink
 {
     private readonly IActorRef _forwarder;
     private readonly RecentProcessInfos _recentProcesses = new();
+    private readonly List<WireEvent> _burst = [];
 
     private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
 
@@ -24,7 +26,14 @@ public sealed class GatewayForwarder : IEnrichedEventSink
         return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(hostTrees, settings, metrics), "forkline-forwarder"));
     }
 
-    public void OnEnriched(EnrichedEvent enriched) => _forwarder.Tell(WireConverter.ToWire(enriched, _recentProcesses));
+    public void OnEnriched(EnrichedEvent enriched) => _burst.Add(WireConverter.ToWire(enriched, _recentProcesses));
+
+    public void OnBatchEnd()
+    {
+        if (_burst.Count == 0) return;
+        _forwarder.Tell(new ForwarderActor.ForwardEvents([.. _burst]));
+        _burst.Clear();
+    }
 
     /// <summary>
     /// Sends the loss accounting of this run for <paramref name="host"/> to the host's entity now and

@@ -26,6 +26,9 @@ public static class AkkaConfig
               # Only message types bound to a serializer cross the wire or reach the journal: nothing
               # falls back to the JSON serializer's polymorphic type names.
               actor.serialization-settings.allow-unregistered-types = off
+              # A node must cost its idle host nothing: a scheduler that sleeps until the next deadline
+              # instead of waking every 10 ms (akka.scheduler.tick-duration) whether anything is due or not.
+              scheduler.implementation = {{Quote(typeof(DeadlineScheduler).AssemblyQualifiedName!)}}
               remote.dot-netty.tcp {
                 hostname = {{Quote(settings.Hostname)}}
                 port = {{settings.Port}}

@@ -12,17 +12,26 @@ namespace Forkline.ProcessActors.Publishing;
 internal sealed record PublisherFlush(IActorRef ReplyTo);
 
 /// <summary>
-/// Hands enriched events to the sinks, one at a time and in arrival order, on its own thread (pinned
-/// dispatcher). Sinks therefore need not be thread-safe, and a slow sink delays output, never process
-/// tracking. A sink that throws loses that event for itself only: counted and logged, the others still get it.
+/// Hands enriched events to the sinks, one at a time and in arrival order, on the process actors' event
+/// loop. Sinks therefore need not be thread-safe; they must not block (they hand slow work to their own
+/// threads). A sink that throws loses that event for itself only: counted and logged, the others still get it.
+/// The first event of a burst queues an <see cref="EndOfBurst"/> behind itself; when it comes round, every
+/// event that arrived meanwhile has been delivered and the sinks are told the burst is complete, so they
+/// write or send it at once instead of waking their own consumers per event.
 /// Accepts: EnrichedEvent, PublisherFlush.
 /// </summary>
 internal sealed class EnrichedEventPublisher : UntypedActor
 {
+    private sealed class EndOfBurst
+    {
+        public static readonly EndOfBurst Instance = new();
+    }
+
     private readonly IEnrichedEventSink[] _sinks;
     private readonly Counter.Child[] _failures;
     private readonly RateLimiter _failureWarnings;
     private readonly PublishedCounters _published;
+    private bool _inBurst;
 
     public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, ForklineMetrics metrics, TimeSpan warningInterval)
     {
@@ -34,14 +43,26 @@ internal sealed class EnrichedEventPublisher : UntypedActor
         _failureWarnings = new RateLimiter(warningInterval);
     }
 
+    // Stopping with a burst open (no flush came first): the sinks still get what they hold.
+    protected override void PostStop() => EndBurst();
+
     protected override void OnReceive(object message)
     {
         switch (message)
         {
             case EnrichedEvent enriched:
+                if (!_inBurst)
+                {
+                    _inBurst = true;
+                    Self.Tell(EndOfBurst.Instance);
+                }
                 Deliver(enriched);
                 break;
+            case EndOfBurst:
+                EndBurst();
+                break;
             case PublisherFlush flush:
+                EndBurst();
                 flush.ReplyTo.Tell(Flushed.Instance);
                 break;
             default:
@@ -53,6 +74,28 @@ internal sealed class EnrichedEventPublisher : UntypedActor
     /// <summary>The forkline_sink_failures_total child of one sink.</summary>
     public static Counter.Child FailuresOf(ForklineMetrics metrics, IEnrichedEventSink sink) =>
         metrics.SinkFailuresTotal.WithLabels(sink.GetType().Name);
+
+    private void EndBurst()
+    {
+        if (!_inBurst) return;
+        _inBurst = false;
+        for (var i = 0; i < _sinks.Length; i++)
+        {
+            try
+            {
+                _sinks[i].OnBatchEnd();
+            }
+            catch (Exception failure)
+            {
+                _failures[i].Inc();
+                if (_failureWarnings.TryAcquire(out var suppressed))
+                    Context.GetLogger().Error(failure,
+                        "sink {0} failed to hand on a burst of events; what it held is lost for that sink " +
+                        "(forkline_sink_failures_total counts failures); {1} more failures suppressed since the last message",
+                        _sinks[i].GetType().Name, suppressed);
+            }
+        }
+    }
 
     private void Deliver(EnrichedEvent enriched)
     {

@@ -12,7 +12,7 @@ namespace Forkline.ProcessActors.Routing;
 /// Routes every kernel event to the actor of its thread-group leader's image, creates an actor per clone
 /// and exec, links it to its parent, and parks events whose process or parent is not known yet in the
 /// out-of-order cache. The only writer of the process index; no locks, no Ask.
-/// Accepts: KernelEvent, ReleaseRequest, Released, Drained, RetryWaitingEvents, Flush,
+/// Accepts: KernelEventBatch, ReleaseRequest, Released, Drained, RetryWaitingEvents, Flush,
 /// GiveUpWaitingAndFlush, GetStatus.
 /// </summary>
 internal sealed class ProcessRouter : UntypedActor, IWithTimers
@@ -31,7 +31,9 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     public ProcessRouter(ProcessActorDependencies dependencies)
     {
         _dependencies = dependencies;
-        _processProps = Props.CreateBy(new ProcessActorProducer(dependencies)).WithMailbox(CompactMailbox.ConfigPath);
+        _processProps = Props.CreateBy(new ProcessActorProducer(dependencies))
+            .WithMailbox(CompactMailbox.ConfigPath)
+            .WithDispatcher(ProcessPipeline.DispatcherId);
         _cache = new EventCache(dependencies.Settings.EventCacheCapacity);
         _flush = new FlushBarrier(dependencies.Publisher);
         _maxAgeMs = (long)dependencies.Settings.EventCacheMaxAge.TotalMilliseconds;
@@ -54,8 +56,8 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case KernelEvent kernelEvent:
-                Dispatch(kernelEvent, ArrivingNow, giveUpReason: null);
+            case KernelEventBatch batch:
+                foreach (var kernelEvent in batch.Events) Dispatch(kernelEvent, ArrivingNow, giveUpReason: null);
                 break;
             case ReleaseRequest request:
                 OnReleaseRequest(request);

@@ -1,8 +1,10 @@
+using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 
 namespace Forkline.ProcessActors.Routing;
 
-// Besides these, the router receives the KernelEvent values of the pipeline as they are.
+/// <summary>From the pipeline: one batch of the event source, in the source's order.</summary>
+internal sealed record KernelEventBatch(KernelEvent[] Events);
 
 /// <summary>From a process actor whose image ended, grace passed and children are gone: it may stop.</summary>
 internal sealed record ReleaseRequest(ProcessKey Key, int ChildrenAddedSeen);
