@@ -70,6 +70,19 @@ function Invoke-Build {
     Invoke-Deps
     Invoke-Bpf
     Invoke-Native 'dotnet build' { dotnet build (Join-Path $Root 'Forkline.slnx') -c $Configuration --nologo -v:minimal }
+    Invoke-ReadyToRun
+}
+
+# The forkline binary is compiled ahead of time (ReadyToRun) over its build output: a node then starts
+# without JIT-compiling tens of thousands of methods, which cost seconds of CPU at every start and a
+# JIT thread busy for minutes after (issue 10). The tier-1 JIT still recompiles what runs hot.
+function Invoke-ReadyToRun {
+    $rid = 'linux-' + [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+    $output = Join-Path $Artifacts "bin/Forkline/$($Configuration.ToLowerInvariant())"
+    Invoke-Native 'dotnet publish (ReadyToRun)' {
+        dotnet publish (Join-Path $Root 'src/Forkline/Forkline.csproj') -c $Configuration -r $rid --self-contained false `
+            -p:PublishReadyToRun=true -o $output --nologo -v:minimal
+    }
 }
 
 function Invoke-Test {

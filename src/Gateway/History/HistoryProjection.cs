@@ -13,19 +13,18 @@ using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.History;
 
-/// <param name="GroupSize">Journal entries applied per database transaction at most.</param>
-/// <param name="GroupWindow">How long a transaction waits to fill its group.</param>
 /// <param name="GroupEvents">
-/// Events applied per database transaction at most (an entry holds a whole forwarder batch). On SQLite
-/// the transaction holds the one write lock the journal also needs: a long one makes persists time out.
+/// Events applied per database transaction at most (an entry holds a whole forwarder batch; an entry
+/// without events weighs one). On SQLite the transaction holds the one write lock the journal also
+/// needs: a long one makes persists time out.
 /// </param>
-public sealed record ProjectionSettings(int GroupSize = 256, TimeSpan? GroupWindow = null, TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null,
-    int GroupEvents = 2_048);
+public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null, int GroupEvents = 2_048);
 
 /// <summary>
 /// Keeps the history table in step with the host journals: follows the journal tag from the stored
 /// offset and applies each group of entries and the new offset in one transaction, so a restart
-/// resumes exactly where the last commit ended. Runs as a cluster singleton (one writer per fleet);
+/// resumes exactly where the last commit ended. A group is what arrived while the previous transaction
+/// ran (no timer: an idle projection only polls the journal). Runs as a cluster singleton (one writer per fleet);
 /// on a failure (database down) it restarts with backoff from the stored offset.
 /// </summary>
 public sealed class HistoryProjection : ReceiveActor
@@ -62,11 +61,15 @@ public sealed class HistoryProjection : ReceiveActor
         if (_starts++ > 0) _metrics.ProjectionFailures.Inc();
         return Source.FromTask(_store.ReadOffsetAsync(Name, CancellationToken.None))
             .ConcatMany(offset => journal.EventsByTag(HostTreeEntity.JournalTag, Offset.Sequence(offset)))
-            .GroupedWeightedWithin(_settings.GroupEvents, _settings.GroupSize, _settings.GroupWindow ?? TimeSpan.FromMilliseconds(100), EventsIn)
+            .BatchWeighted(_settings.GroupEvents, EventsIn, envelope => new List<EventEnvelope> { envelope }, (group, envelope) =>
+            {
+                group.Add(envelope);
+                return group;
+            })
             .SelectAsync(1, ApplyAsync);
     }
 
-    private async Task<int> ApplyAsync(IEnumerable<EventEnvelope> group)
+    private async Task<int> ApplyAsync(List<EventEnvelope> group)
     {
         var batches = new List<JournalBatch>();
         long offset = 0;

@@ -10,8 +10,9 @@ namespace Forkline.Gateway.Hosting;
 /// Akka's scheduler for a Forkline node (akka.scheduler.implementation): one thread that sleeps until the
 /// earliest deadline, runs what is due, and sleeps again. Akka's default (the hashed wheel) wakes every
 /// tick-duration (10 ms) whether anything is due or not: 100 timer wakeups and 100 thread-pool hops a
-/// second on a node with nothing to do. Deadlines keep Akka's precision (a due task runs within a
-/// millisecond or so); recurring tasks keep their phase (next deadline = previous + interval).
+/// second on a node with nothing to do. Wakeups fall on the tick-duration grid, so many timers (an exit
+/// grace period per process in an exec storm) share one wakeup, and a task runs at most one tick late, as
+/// with the wheel; never early. Recurring tasks keep their phase (next deadline = previous + interval).
 /// </summary>
 public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimeProvider, IDisposable
 {
@@ -21,12 +22,14 @@ public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimePro
     private readonly object _gate = new();
     private readonly Thread _thread;
     private readonly TimeSpan _shutdownTimeout;
+    private readonly long _resolutionTicks;
     private long _earliest = long.MaxValue;
     private bool _stopping;
 
     public DeadlineScheduler(Config scheduler, ILoggingAdapter log) : base(scheduler, log)
     {
         _shutdownTimeout = SchedulerConfig.GetTimeSpan("akka.scheduler.shutdown-timeout", TimeSpan.FromSeconds(5));
+        _resolutionTicks = Math.Max(1, SchedulerConfig.GetTimeSpan("akka.scheduler.tick-duration", TimeSpan.FromMilliseconds(10)).Ticks);
         _thread = new Thread(Run) { Name = "akka-scheduler", IsBackground = true };
         _thread.Start();
     }
@@ -75,7 +78,8 @@ public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimePro
         {
             if (_stopping) throw new SchedulerException("cannot schedule after the scheduler stopped");
             _due.Enqueue(registration, deadline);
-            if (deadline >= _earliest) return;
+            // The thread already wakes at that grid point or before: no need to wake it now.
+            if (_earliest != long.MaxValue && OnGrid(deadline) >= OnGrid(_earliest)) return;
             _earliest = deadline;
             Monitor.Pulse(_gate);
         }
@@ -100,7 +104,7 @@ public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimePro
                     _earliest = _due.TryPeek(out _, out var next) ? next : long.MaxValue;
                     if (ready.Count > 0) break;
                     if (_earliest == long.MaxValue) Monitor.Wait(_gate);
-                    else Monitor.Wait(_gate, WaitFor(_earliest - now));
+                    else Monitor.Wait(_gate, WaitFor(OnGrid(_earliest) - now));
                 }
             }
             foreach (var (task, deadline) in ready) RunDue(task, deadline);
@@ -129,6 +133,8 @@ public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimePro
             _earliest = Math.Min(_earliest, nextDeadline);
         }
     }
+
+    private long OnGrid(long deadline) => (deadline + _resolutionTicks - 1) / _resolutionTicks * _resolutionTicks;
 
     // Rounded up, so a wait never ends just before its deadline and spins through a zero-length wait.
     private static TimeSpan WaitFor(long ticks) =>

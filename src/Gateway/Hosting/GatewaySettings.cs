@@ -60,7 +60,8 @@ public sealed record GatewaySettings(
 
     public ProjectionSettings EffectiveProjection => Projection ?? new ProjectionSettings();
 
-    public TimeSpan EffectiveQueryRefreshInterval => QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250);
+    /// <summary>1 s by default: each poll is a query, and an idle gateway should make few (history lags the journal by about this much).</summary>
+    public TimeSpan EffectiveQueryRefreshInterval => QueryRefreshInterval ?? TimeSpan.FromSeconds(1);
 
     public TimeSpan EffectiveAskTimeout => AskTimeout ?? TimeSpan.FromSeconds(10);
 

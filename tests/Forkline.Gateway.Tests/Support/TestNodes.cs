@@ -23,7 +23,6 @@ public static class TestNodes
         Database: database.Settings,
         HostTree: new HostTreeSettings(SnapshotEvery: snapshotEvery, PersistHooks: persistHooks),
         Forwarder: new ForwarderSettings(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2)),
-        Projection: new ProjectionSettings(GroupWindow: TimeSpan.FromMilliseconds(20)),
         QueryRefreshInterval: TimeSpan.FromMilliseconds(100),
         AskTimeout: TimeSpan.FromSeconds(20),
         MetricsRegistry: Prometheus.Metrics.NewCustomRegistry());
