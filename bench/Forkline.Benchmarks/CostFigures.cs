@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Forkline.Contracts.Wire;
 using Forkline.Gateway.Tests.Support;
 using static Forkline.Benchmarks.CollectorBenchProcesses;
 using static Forkline.Benchmarks.CollectorFigures;
@@ -35,11 +36,15 @@ public sealed class CostFigures : IQuickFigures
     private const int WarmUpProcesses = 1000;
     private const int StormWorkers = 2;
     private const double HookSeconds = 3;
+    private const int TrickleProcesses = 500;
+    private const double TricklePerSecond = 100;
     private static readonly TimeSpan QuietFor = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ProbeWait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan GiveUpSilence = TimeSpan.FromSeconds(15);
     private static readonly ObserverKind[] Kinds = Enum.GetValues<ObserverKind>();
 
     private CostSetup _setup = null!;
+    private readonly Stopwatch _clock = new();
 
     public string Name => "Cost";
 
@@ -48,7 +53,7 @@ public sealed class CostFigures : IQuickFigures
         var setup = Prepare(output);
         if (setup is null) return;
         _setup = setup;
-        var started = Stopwatch.StartNew();
+        _clock.Start();
         output.WriteLine($"cost figures: storm of {setup.Processes:N0} x {CostLatency.StormBinary}, {StormWorkers} at a time, after a warm-up storm of " +
                          $"{WarmUpProcesses:N0}; median of {Rounds} rounds; idle window {setup.IdleSeconds} s; {Environment.ProcessorCount} CPUs, " +
                          $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; {ProcFs.TicksPerSecond} CPU ticks/s");
@@ -58,7 +63,7 @@ public sealed class CostFigures : IQuickFigures
             var runs = Kinds.ToDictionary(kind => kind, _ => new List<StormRun>());
             for (var round = 1; round <= Rounds; round++)
             {
-                output.WriteLine($"round {round}: no observer, {string.Join(", ", Kinds.Select(Observer.NameOf))}");
+                output.WriteLine($"[{Clock}] round {round}: no observer, {string.Join(", ", Kinds.Select(Observer.NameOf))}");
                 baseline.Add(await BaselineAsync());
                 foreach (var kind in Kinds) runs[kind].Add(await MeasureStormAsync(kind, output));
             }
@@ -70,11 +75,11 @@ public sealed class CostFigures : IQuickFigures
             output.WriteLine();
             output.WriteLine("stdout through a pipe read by the benchmark (a pass of its own): start-up and kernel -> stdout latency of the storm's execs");
             foreach (var kind in (ObserverKind[])[ObserverKind.Collector, ObserverKind.RunToNull])
-                PrintStdout(table, kind, await MeasureStdoutAsync(kind, output));
+                PrintStdout(table, kind, await MeasureStdoutAsync(kind, output), await MeasureStartupProfileAsync(kind, output));
             output.WriteLine();
             PrintHooks(table, await MeasureHooksAsync(output));
             output.WriteLine();
-            output.WriteLine($"headline: CPU per storm process against bpftrace's ({bpftrace:N0} us) in this run; cost figures took {started.Elapsed.TotalMinutes:F1} min");
+            output.WriteLine($"headline: CPU per storm process against bpftrace's ({bpftrace:N0} us) in this run; cost figures took {_clock.Elapsed.TotalMinutes:F1} min");
             table.Print();
         }
         finally
@@ -82,6 +87,8 @@ public sealed class CostFigures : IQuickFigures
             ChildProcesses.KillAll();
         }
     }
+
+    private string Clock => _clock.Elapsed.ToString(@"mm\:ss", CultureInfo.InvariantCulture);
 
     private static CostSetup? Prepare(TextWriter output)
     {
@@ -130,13 +137,12 @@ public sealed class CostFigures : IQuickFigures
     {
         await using var observer = await Observer.StartAsync(kind, _setup, ObserverOutput.Discarded);
         await WaitReadyAsync(observer, recorder: null);
-        await StormAsync(WarmUpProcesses);
-        await WaitQuietAsync(observer, "after the warm-up storm");
+        await WaitQuietAsync(observer, "after the warm-up storm", await StormAsync(WarmUpProcesses), WarmUpProcesses);
 
         var cpuBefore = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
         var writtenBefore = observer.Sink is { } sink ? ProcFs.WrittenBytes(sink.Pid) : 0;
         var storm = await StormAsync(_setup.Processes);
-        await WaitQuietAsync(observer, "after the measured storm");
+        await WaitQuietAsync(observer, "after the measured storm", storm, _setup.Processes);
         var cpuAfter = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
         var written = observer.Sink is { } after ? ProcFs.WrittenBytes(after.Pid) - writtenBefore : 0;
         observer.ThrowIfExited("during the measured storm");
@@ -149,12 +155,13 @@ public sealed class CostFigures : IQuickFigures
             ProcFs.ResidentKiB(process.Pid), ProcFs.Threads(process.Pid))).ToList();
 
         var journal = new List<double>();
-        if (observer.Journal is { } database)
+        if (observer.Journal is { } stored)
         {
-            journal = await CostLatency.JournalMilliseconds(database, storm.Pid);
-            if (journal.Count == 0) throw new InvalidOperationException($"{observer.Name}: none of the storm's {_setup.Processes:N0} execs is in its journal {database}");
+            journal = stored.ExecMilliseconds(storm.Pid);
+            if (journal.Count == 0) throw new InvalidOperationException($"{observer.Name}: none of the storm's {_setup.Processes:N0} execs is in its journal");
             if (journal.Count < _setup.Processes) output.WriteLine($"  {observer.Name}: only {journal.Count:N0} of the storm's {_setup.Processes:N0} execs are in the journal");
         }
+        var trickle = kind == ObserverKind.NodeAndGateway ? await MeasureTrickleAsync(observer) : null;
         var summary = await observer.StopAsync();
         if (summary is not null)
         {
@@ -163,9 +170,26 @@ public sealed class CostFigures : IQuickFigures
             if (records < 3.0 * (WarmUpProcesses + _setup.Processes))
                 throw new InvalidOperationException($"{observer.Name} drained only {records:N0} records over two storms of {WarmUpProcesses + _setup.Processes:N0} processes: '{summary}'");
         }
-        output.WriteLine($"  {observer.Name,-36} storm {storm.Seconds,6:F2} s; CPU us/process {string.Join(", ", costs.Select(c => $"{c.Name} {c.CpuMicroseconds:N0}"))}" +
+        output.WriteLine($"  [{Clock}] {observer.Name,-36} storm {storm.Seconds,6:F2} s; CPU us/process {string.Join(", ", costs.Select(c => $"{c.Name} {c.CpuMicroseconds:N0}"))}" +
                          (journal.Count > 0 ? $"; kernel -> journal p99 {CostLatency.Percentile(journal, 99):N0} ms" : ""));
-        return new StormRun(storm.Seconds, costs, journal);
+        return new StormRun(storm.Seconds, costs, journal, trickle);
+    }
+
+    /// <summary>
+    /// The issue's gateway target is "at a trickle": <see cref="TrickleProcesses"/> processes at
+    /// <see cref="TricklePerSecond"/> per second, after the storm; CPU per stored process (its exec and
+    /// exit) of each of the observer's processes, the time between the processes (idle cost) included.
+    /// </summary>
+    private async Task<List<ProcessCost>> MeasureTrickleAsync(Observer observer)
+    {
+        var before = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
+        var trickle = await StormAsync(TrickleProcesses, TricklePerSecond);
+        await WaitQuietAsync(observer, "after the trickle", trickle, TrickleProcesses);
+        var after = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
+        observer.ThrowIfExited("during the trickle");
+        if (observer.Journal!.Count(trickle.Pid, WireEventKind.Exec) == 0)
+            throw new InvalidOperationException($"{observer.Name}: none of the trickle's {TrickleProcesses} execs is in its journal");
+        return observer.Processes.Select((p, i) => new ProcessCost(p.Name, ProcFs.CpuMicroseconds(after[i] - before[i]) / TrickleProcesses, 0, 0)).ToList();
     }
 
     /// <summary>Every observer at once, fresh, after one warm-up storm: CPU % of a core of each process over the idle window.</summary>
@@ -180,8 +204,8 @@ public sealed class CostFigures : IQuickFigures
                 observers.Add(observer);
                 await WaitReadyAsync(observer, recorder: null);
             }
-            await StormAsync(WarmUpProcesses);
-            foreach (var observer in observers) await WaitQuietAsync(observer, "after the warm-up storm");
+            var warmUp = await StormAsync(WarmUpProcesses);
+            foreach (var observer in observers) await WaitQuietAsync(observer, "after the warm-up storm", warmUp, WarmUpProcesses);
             var processes = observers.SelectMany(o => o.Processes.Select(p => (Observer: o, Process: p))).ToList();
             var before = processes.Select(p => ProcFs.CpuTicks(p.Process.Pid)).ToArray();
             var window = Stopwatch.StartNew();
@@ -208,15 +232,55 @@ public sealed class CostFigures : IQuickFigures
         var recorder = new StdoutRecorder(process, kind == ObserverKind.Collector ? "{\"kind\":\"exec\"" : "{\"process_exec\"");
         await WaitReadyAsync(observer, recorder);
         var firstLine = recorder.FirstLine ?? throw new InvalidOperationException($"{observer.Name}: ready without a line on stdout");
-        await StormAsync(WarmUpProcesses);
-        await WaitQuietAsync(observer, "after the warm-up storm");
+        await WaitQuietAsync(observer, "after the warm-up storm", await StormAsync(WarmUpProcesses), WarmUpProcesses);
         var storm = await StormAsync(_setup.Processes);
-        await WaitQuietAsync(observer, "after the measured storm");
+        await WaitQuietAsync(observer, "after the measured storm", storm, _setup.Processes);
         observer.ThrowIfExited("during the measured storm");
         var latencies = CostLatency.StdoutMilliseconds(recorder.Execs(), storm.Pid);
         if (latencies.Count == 0) throw new InvalidOperationException($"{observer.Name}: none of the storm's {_setup.Processes:N0} execs reached its stdout");
         if (latencies.Count < _setup.Processes) output.WriteLine($"  {observer.Name}: only {latencies.Count:N0} of the storm's {_setup.Processes:N0} execs reached stdout");
         return new StdoutRun(observer.Name, firstLine, recorder.FirstLineCpu, latencies);
+    }
+
+    /// <summary>
+    /// Where forkline's CPU goes until its first printed event: it starts under `perf record` (sampling its
+    /// CPU, every thread), is killed at its first line on stdout, and perf's samples by shared object give
+    /// the JIT's share (libclrjit.so) and the runtime's (libcoreclr.so), in % of its samples. Null, with a
+    /// printed reason, when perf cannot record here.
+    /// </summary>
+    private async Task<StartupProfile?> MeasureStartupProfileAsync(ObserverKind kind, TextWriter output)
+    {
+        var samples = Path.Combine(Path.GetTempPath(), $"forkline-cost-perf-{Environment.ProcessId}.data");
+        try
+        {
+            await using (var observer = await Observer.StartAsync(kind, _setup, ObserverOutput.Piped,
+                             profiler: ["perf", "record", "-q", "-F", "999", "-o", samples, "--"]))
+            {
+                var perf = observer.Sink!;
+                var recorder = new StdoutRecorder(perf, "{");
+                for (var waited = Stopwatch.StartNew(); recorder.FirstLine is null; await Task.Delay(20))
+                {
+                    perf.ThrowIfExited("before forkline printed its first event");
+                    if (waited.Elapsed > Patience) throw new TimeoutException($"{observer.Name} under perf printed nothing within {Patience.TotalSeconds} s");
+                }
+                await perf.KillChildrenAndWaitAsync(Patience);
+            }
+            using var report = Start("perf", ["report", "-i", samples, "--stdio", "--sort", "dso", "-q"]);
+            var lines = await report.StandardOutput.ReadToEndAsync();
+            await report.WaitForExitAsync();
+            double Share(string dso) => lines.Split('\n').Where(line => line.Contains(dso, StringComparison.Ordinal))
+                .Sum(line => double.Parse(line.Trim().Split('%')[0], CultureInfo.InvariantCulture));
+            return new StartupProfile(Share("libclrjit.so"), Share("libcoreclr.so"));
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or TimeoutException or FormatException)
+        {
+            output.WriteLine($"  {Observer.NameOf(kind)}: no start-up profile (perf record failed: {e.Message.Split('\n')[0]})");
+            return null;
+        }
+        finally
+        {
+            File.Delete(samples);
+        }
     }
 
     /// <summary>
@@ -233,14 +297,14 @@ public sealed class CostFigures : IQuickFigures
             await using var observer = await Observer.StartAsync(ObserverKind.RunToNull, _setup, ObserverOutput.Discarded, policy);
             await WaitReadyAsync(observer, recorder: null);
             await LoadRate(Track(StartLoad(_setup.Native.Tools, 1)));
-            await WaitQuietAsync(observer, "after the warm-up load");
+            await WaitQuietAsync(observer, "after the warm-up load", storm: null, 0);
             var process = observer.Sink!;
             var eventsBefore = await observer.MetricAsync("forkline_events_published_total", "kind=\"hook\"");
             var lostBefore = await observer.MetricAsync("forkline_bpf_lost_events_total", "kind=\"hook\"");
             var cpuBefore = ProcFs.CpuTicks(process.Pid);
             var elapsed = Stopwatch.StartNew();
             var loadRate = await LoadRate(Track(StartLoad(_setup.Native.Tools, HookSeconds)));
-            await WaitQuietAsync(observer, "after the hook storm");
+            await WaitQuietAsync(observer, "after the hook storm", storm: null, 0);
             var seconds = (elapsed.Elapsed - QuietFor).TotalSeconds;
             var cpu = ProcFs.CpuTicks(process.Pid) - cpuBefore;
             var events = await observer.MetricAsync("forkline_events_published_total", "kind=\"hook\"") - eventsBefore;
@@ -277,7 +341,11 @@ public sealed class CostFigures : IQuickFigures
             for (var polled = Stopwatch.StartNew(); !seen && polled.Elapsed < ProbeWait; await Task.Delay(100))
             {
                 if (recorder is not null) seen = CostLatency.StdoutMilliseconds(recorder.Execs(), probe.Pid).Count > 0;
-                else if (observer.Journal is { } database) seen = (await CostLatency.JournalMilliseconds(database, probe.Pid)).Count > 0;
+                else if (observer.Journal is { } journal)
+                {
+                    await journal.ReadAsync();
+                    seen = journal.Count(probe.Pid, WireEventKind.Exec) > 0;
+                }
                 else seen = ProcFs.WrittenBytes(observer.Sink.Pid) > written;
             }
             confirmed = seen ? confirmed + 1 : 0;
@@ -287,10 +355,31 @@ public sealed class CostFigures : IQuickFigures
         }
     }
 
-    /// <summary>Until the observer's sink wrote nothing for <see cref="QuietFor"/> (the C consumer: just that long).</summary>
-    private static async Task WaitQuietAsync(Observer observer, string when)
+    /// <summary>
+    /// Until the observer has caught up: a journaling one has stored the exec and exit of every process of
+    /// <paramref name="storm"/> (a collector-node starved of CPU leaves its gateway silent for a while, so
+    /// silence alone does not say it is done; it gives up after <see cref="GiveUpSilence"/> without a write,
+    /// the missing events then show in the figures), and then the observer's sink wrote nothing for
+    /// <see cref="QuietFor"/> (the C consumer: just that long).
+    /// </summary>
+    private static async Task WaitQuietAsync(Observer observer, string when, StormResult? storm, int processes)
     {
         var waited = Stopwatch.StartNew();
+        if (observer.Journal is { } journal && storm is not null)
+        {
+            var lastWritten = ProcFs.WrittenBytes(observer.Sink!.Pid);
+            var silentSince = waited.Elapsed;
+            while (true)
+            {
+                await journal.ReadAsync();
+                if (journal.Count(storm.Pid, WireEventKind.Exec) >= processes && journal.Count(storm.Pid, WireEventKind.Exit) >= processes) break;
+                observer.ThrowIfExited(when);
+                var writtenNow = ProcFs.WrittenBytes(observer.Sink.Pid);
+                if (writtenNow != lastWritten) (lastWritten, silentSince) = (writtenNow, waited.Elapsed);
+                if (waited.Elapsed - silentSince > GiveUpSilence || waited.Elapsed > Patience) break;
+                await Task.Delay(200);
+            }
+        }
         if (observer.Sink is not { } sink)
         {
             await Task.Delay(QuietFor);
@@ -310,9 +399,10 @@ public sealed class CostFigures : IQuickFigures
         }
     }
 
-    private async Task<StormResult> StormAsync(int processes)
+    /// <param name="perSecond">A trickle: at most this many processes started per second (0: as fast as they go).</param>
+    private async Task<StormResult> StormAsync(int processes, double perSecond = 0)
     {
-        using var storm = Track(Start(_setup.Storm, ["-n", Invariant(processes), "-j", Invariant(StormWorkers)]));
+        using var storm = Track(Start(_setup.Storm, ["-n", Invariant(processes), "-j", Invariant(StormWorkers), "-r", Invariant(perSecond)]));
         var line = (await ReadToExit(storm, "storm"))[^1];
         return new StormResult(Field(line, "seconds"), (int)Field(line, "pid"));
     }
@@ -346,12 +436,20 @@ public sealed class CostFigures : IQuickFigures
             journal[kind] = (Row(output, $"kernel->journal p50 ms, {Observer.NameOf(kind)}", runs[kind].ConvertAll(r => CostLatency.Percentile(r.Journal, 50)), "F1"),
                 Row(output, $"kernel->journal p99 ms, {Observer.NameOf(kind)}", runs[kind].ConvertAll(r => CostLatency.Percentile(r.Journal, 99)), "F1"));
 
+        var trickle = new Dictionary<string, double>();
+        var pair = runs[ObserverKind.NodeAndGateway];
+        foreach (var name in pair[0].Trickle!.Select(p => p.Name))
+            trickle[ProcessLabel(ObserverKind.NodeAndGateway, name)] = Row(output,
+                $"trickle ({TricklePerSecond:N0}/s) CPU us/process, {name}", pair.ConvertAll(r => r.Trickle!.Single(p => p.Name == name).CpuMicroseconds));
+
         var bpftrace = cpu[Observer.NameOf(ObserverKind.Bpftrace)];
         foreach (var (label, value) in cpu)
         {
             var isGateway = label == GatewayLabel;
             table.Add($"CPU per storm process: {label}", value, "us", 150, higherIsBetter: false, hasTarget: isGateway, orEqual: true);
         }
+        foreach (var (label, value) in trickle)
+            table.Add($"CPU per trickle process ({TricklePerSecond:N0}/s): {label}", value, "us", 150, higherIsBetter: false, hasTarget: label == GatewayLabel, orEqual: true);
         foreach (var (label, value) in cpu.Where(c => c.Key != Observer.NameOf(ObserverKind.Bpftrace)))
         {
             double? target = label == CollectorNodeLabel ? 0.5 : label.StartsWith("forkline run", StringComparison.Ordinal) ? 1.0 : null;
@@ -397,11 +495,16 @@ public sealed class CostFigures : IQuickFigures
         }
     }
 
-    private static void PrintStdout(FiguresTable table, ObserverKind kind, StdoutRun run)
+    private static void PrintStdout(FiguresTable table, ObserverKind kind, StdoutRun run, StartupProfile? profile)
     {
         var name = kind == ObserverKind.Collector ? "forkline collector --json" : "forkline run --json";
         table.Add($"start-up to first printed event: {name}", run.FirstLine.TotalMilliseconds, "ms", 0, higherIsBetter: false, hasTarget: false);
         table.Add($"CPU until the first printed event: {name}", run.FirstLineCpu.TotalMilliseconds, "ms", 0, higherIsBetter: false, hasTarget: false);
+        if (profile is not null)
+        {
+            table.Add($"start-up CPU in the JIT (libclrjit): {name}", profile.JitPercent, "% of samples", 0, higherIsBetter: false, hasTarget: false);
+            table.Add($"start-up CPU in the runtime (libcoreclr): {name}", profile.RuntimePercent, "% of samples", 0, higherIsBetter: false, hasTarget: false);
+        }
         table.Add($"kernel -> stdout p50: {name}", CostLatency.Percentile(run.Latencies, 50), "ms", 0, higherIsBetter: false, hasTarget: false);
         table.Add($"kernel -> stdout p99: {name}", CostLatency.Percentile(run.Latencies, 99), "ms", 100, higherIsBetter: false, orEqual: true);
     }
@@ -417,12 +520,15 @@ public sealed class CostFigures : IQuickFigures
 
     private sealed record ProcessCost(string Name, double CpuMicroseconds, long ResidentKiB, long Threads);
 
-    private sealed record StormRun(double Seconds, List<ProcessCost> Processes, List<double> Journal)
+    /// <param name="Trickle">The pair only: CPU per process of a trickle after the storm.</param>
+    private sealed record StormRun(double Seconds, List<ProcessCost> Processes, List<double> Journal, List<ProcessCost>? Trickle)
     {
         public ProcessCost Cost(string process) => Processes.Single(p => p.Name == process);
     }
 
     private sealed record StdoutRun(string Observer, TimeSpan FirstLine, TimeSpan FirstLineCpu, List<double> Latencies);
+
+    private sealed record StartupProfile(double JitPercent, double RuntimePercent);
 
     private sealed record HookRun(double EventsPerSecond, double CpuNsPerEvent, double Lost);
 }

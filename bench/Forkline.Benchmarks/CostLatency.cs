@@ -71,6 +71,59 @@ internal sealed class StdoutRecorder
 }
 
 /// <summary>
+/// The storm's exec and exit events in a gateway's SQLite journal (`run`'s, or the pair's gateway), read
+/// as rows are added. Each journal row (manifest "jh") is one HostEventsPersisted: the new events of one
+/// batch a host entity accepted, serialized as protobuf.
+/// </summary>
+/// <remarks>
+/// Kernel -> journal compares, per exec event, the row's <c>created</c> column — DateTime.UtcNow.Ticks of
+/// the gateway process, stamped by Akka.Persistence.Sql when it turned the write into a row, just before
+/// its INSERT (the row being there means it committed; the commit itself, at most one batched INSERT
+/// later, is not in the figure) — with the event's <c>time_unix_ticks</c>: the exec's kernel timestamp
+/// (CLOCK_BOOTTIME ktime) converted to wall time by the collector. All processes share this machine's clock.
+/// </remarks>
+internal sealed class JournalTail(string database)
+{
+    private readonly List<(long CreatedTicks, WireEvent Event)> _events = [];
+    private long _ordering;
+
+    /// <summary>Reads the rows added since the last call; keeps the events of storm processes.</summary>
+    public async Task ReadAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        try
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT ordering, created, message FROM journal WHERE ordering > @after AND manifest = 'jh' ORDER BY ordering";
+            command.Parameters.AddWithValue("@after", _ordering);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                _ordering = reader.GetInt64(0);
+                var created = reader.GetInt64(1);
+                foreach (var wire in HostEventsPersisted.Parser.ParseFrom((byte[])reader.GetValue(2)).Events)
+                    if (wire.Kind is WireEventKind.Exec or WireEventKind.Exit && wire.Process?.Binary == CostLatency.StormBinary)
+                        _events.Add((created, wire));
+            }
+        }
+        catch (SqliteException)
+        {
+            // no database or no journal table yet: nothing stored yet
+        }
+    }
+
+    /// <summary>The stored events of <paramref name="kind"/> of the processes the storm driver <paramref name="stormPid"/> started.</summary>
+    public int Count(int stormPid, WireEventKind kind) => _events.Count(e => e.Event.Kind == kind && e.Event.Parent?.Pid == stormPid);
+
+    /// <summary>Kernel -> journal, in ms, of the storm's exec events (see the remarks).</summary>
+    public List<double> ExecMilliseconds(int stormPid) =>
+        _events.Where(e => e.Event.Kind == WireEventKind.Exec && e.Event.Parent?.Pid == stormPid)
+            .Select(e => (e.CreatedTicks - (DateTime.UnixEpoch.Ticks + e.Event.TimeUnixTicks)) / (double)TimeSpan.TicksPerMillisecond)
+            .ToList();
+}
+
+/// <summary>
 /// Latencies of the storm's exec events, from the kernel's timestamp to where the observer put them.
 /// The storm's processes are found by binary (/bin/true) and parent (the storm driver's pid).
 /// </summary>
@@ -106,45 +159,6 @@ internal static class CostLatency
             }
             if (binary != StormBinary || parentPid != stormPid) continue;
             latencies.Add((arrival - ParseTime(root.GetProperty("time").GetString()!).Ticks) / (double)TimeSpan.TicksPerMillisecond);
-        }
-        return latencies;
-    }
-
-    /// <summary>
-    /// Kernel -> journal, in ms, of the storm's exec events in a gateway's SQLite journal (`run`'s or the
-    /// pair's gateway). Each journal row (manifest "jh") is one HostEventsPersisted: the new events of one
-    /// batch a host entity accepted, serialized as protobuf. Compared, per exec event in the row:
-    /// the row's <c>created</c> column — DateTime.UtcNow.Ticks of the gateway process, stamped by
-    /// Akka.Persistence.Sql when it turned the write into a row, just before its INSERT (the row being
-    /// there means it committed; the commit itself, at most one batched INSERT later, is not in the figure) —
-    /// minus the event's <c>time_unix_ticks</c>: the exec's kernel timestamp converted to wall time by the
-    /// collector. All processes share this machine's clock.
-    /// </summary>
-    public static async Task<List<double>> JournalMilliseconds(string database, int stormPid)
-    {
-        var latencies = new List<double>();
-        await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
-        try
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT created, message FROM journal WHERE manifest = 'jh' ORDER BY ordering";
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                var created = reader.GetInt64(0);
-                var persisted = HostEventsPersisted.Parser.ParseFrom((byte[])reader.GetValue(1));
-                foreach (var wire in persisted.Events)
-                {
-                    if (wire.Kind != WireEventKind.Exec || wire.Process?.Binary != StormBinary || wire.Parent?.Pid != stormPid) continue;
-                    var kernel = DateTime.UnixEpoch.Ticks + wire.TimeUnixTicks;
-                    latencies.Add((created - kernel) / (double)TimeSpan.TicksPerMillisecond);
-                }
-            }
-        }
-        catch (SqliteException)
-        {
-            // no database or no journal table yet: nothing stored yet
         }
         return latencies;
     }

@@ -112,6 +112,15 @@ internal sealed class ObserverProcess
         _process.Kill();
         _process.WaitForExit();
     }
+
+    /// <summary>SIGKILL to the children of this process (a profiler's workload), then waits until this process has ended.</summary>
+    public async Task KillChildrenAndWaitAsync(TimeSpan patience)
+    {
+        var children = File.ReadAllText($"/proc/{Pid}/task/{Pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var child in children) Signal(int.Parse(child, CultureInfo.InvariantCulture), SigKill);
+        using var timeout = new CancellationTokenSource(patience);
+        await _process.WaitForExitAsync(timeout.Token);
+    }
 }
 
 /// <summary>
@@ -245,8 +254,8 @@ internal sealed class Observer : IAsyncDisposable
     /// <summary>The process whose written bytes grow with the events it gets (null: the C consumer, which writes nothing).</summary>
     public ObserverProcess? Sink { get; private set; }
 
-    /// <summary>The SQLite file holding the journal (`run` and the gateway), else null.</summary>
-    public string? Journal { get; private set; }
+    /// <summary>The journal (`run`'s, or the gateway's SQLite file), else null.</summary>
+    public JournalTail? Journal { get; private set; }
 
     /// <summary>`run`'s HTTP API (its /metrics), else null.</summary>
     public string? HttpApi { get; private set; }
@@ -263,13 +272,15 @@ internal sealed class Observer : IAsyncDisposable
     };
 
     /// <summary>Starts the observer; it is ready (attached, events flowing) when <see cref="WaitReadyAsync"/> returns.</summary>
-    public static async Task<Observer> StartAsync(ObserverKind kind, CostSetup setup, ObserverOutput output, string? hooks = null)
+    /// <param name="hooks">`run`: a hook policy file instead of the default one.</param>
+    /// <param name="profiler">`collector` and `run`: a command that runs forkline (perf record ... --): then the observer's process is that command's.</param>
+    public static async Task<Observer> StartAsync(ObserverKind kind, CostSetup setup, ObserverOutput output, string? hooks = null, string[]? profiler = null)
     {
         var folder = Directory.CreateTempSubdirectory("forkline-cost-").FullName;
         var observer = new Observer(kind, folder);
         try
         {
-            await observer.StartProcessesAsync(setup, output, hooks);
+            await observer.StartProcessesAsync(setup, output, hooks, profiler ?? []);
             return observer;
         }
         catch
@@ -279,8 +290,12 @@ internal sealed class Observer : IAsyncDisposable
         }
     }
 
-    private async Task StartProcessesAsync(CostSetup setup, ObserverOutput output, string? hooks)
+    private async Task StartProcessesAsync(CostSetup setup, ObserverOutput output, string? hooks, string[] profiler)
     {
+        ObserverProcess Forkline(string name, IEnumerable<string> arguments, string? stdout, string log) => profiler.Length == 0
+            ? ObserverProcess.Start(name, setup.Forkline, arguments, stdout, log)
+            : ObserverProcess.Start(name, profiler[0], [.. profiler[1..], setup.Forkline, .. arguments], stdout, log);
+
         var stdout = output == ObserverOutput.Piped ? null : "/dev/null";
         switch (Kind)
         {
@@ -294,7 +309,7 @@ internal sealed class Observer : IAsyncDisposable
                 _processes.Add(ObserverProcess.Wrap("C consumer", _consumerProcess));
                 break;
             case ObserverKind.Collector:
-                Sink = Add(ObserverProcess.Start("forkline collector", setup.Forkline, ["collector", "--json"], stdout, Log("collector")));
+                Sink = Add(Forkline("forkline collector", ["collector", "--json"], stdout, Log("collector")));
                 break;
             case ObserverKind.RunToNull:
             case ObserverKind.RunToFile:
@@ -306,8 +321,8 @@ internal sealed class Observer : IAsyncDisposable
                 ];
                 if (Kind == ObserverKind.RunToFile) run.AddRange(["--output-file", Path.Combine(_folder, "events.json")]);
                 if (hooks is not null) run.AddRange(["--hooks", hooks]);
-                Sink = Add(ObserverProcess.Start("forkline run", setup.Forkline, run, stdout, Log("run")));
-                Journal = Path.Combine(_folder, "data", "forkline.db");
+                Sink = Add(Forkline("forkline run", run, stdout, Log("run")));
+                Journal = new JournalTail(Path.Combine(_folder, "data", "forkline.db"));
                 HttpApi = $"http://{http}";
                 await WaitForHttpAsync(Sink, $"{HttpApi}/healthz");
                 break;
@@ -327,7 +342,7 @@ internal sealed class Observer : IAsyncDisposable
                     "--node", NodeName,
                 ], "/dev/null", Log("collector-node")));
                 Sink = gateway;
-                Journal = Path.Combine(_folder, "gateway", "forkline.db");
+                Journal = new JournalTail(Path.Combine(_folder, "gateway", "forkline.db"));
                 break;
         }
     }
@@ -379,12 +394,17 @@ internal sealed class Observer : IAsyncDisposable
     }
 
     /// <summary>
-    /// SIGTERM (each process reports and detaches), SIGKILL after a grace period. The C consumer's
-    /// closing line says how many records it drained; it must have drained some.
+    /// Ends the observer: bpftrace and the C consumer get SIGTERM (they detach and, the C consumer, print
+    /// how many records they drained: returned), SIGKILL after a grace period; forkline's processes get
+    /// SIGKILL at once (a graceful stop flushes and reports for seconds, which measures nothing here).
     /// </summary>
     public async Task<string?> StopAsync()
     {
-        foreach (var process in _processes) await process.StopAsync(StopGrace);
+        foreach (var process in _processes)
+        {
+            if (Kind is ObserverKind.Bpftrace or ObserverKind.CConsumer) await process.StopAsync(StopGrace);
+            else process.Kill();
+        }
         if (_consumerProcess is null) return null;
         var line = await _consumerProcess.StandardOutput.ReadToEndAsync();
         return line.Trim();
