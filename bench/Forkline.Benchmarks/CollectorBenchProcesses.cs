@@ -5,8 +5,8 @@ using System.Runtime.InteropServices;
 namespace Forkline.Benchmarks;
 
 /// <summary>
-/// The native side of the collector figures: bench/c's load generator and C libbpf consumer run as
-/// child processes, plus the two libc calls the figures need (CPU pinning, process CPU time).
+/// The native side of the collector and cost figures: bench/c's load generator, exec storm and C libbpf
+/// consumer run as child processes, plus the libc calls the figures need (CPU pinning, CPU time, signals).
 /// </summary>
 internal static partial class CollectorBenchProcesses
 {
@@ -16,12 +16,50 @@ internal static partial class CollectorBenchProcesses
     private const int ResourceUsageSelf = 0;
     private const int ClockThreadCpuTime = 3;
 
+    /// <summary>The repository, its built BPF object and bench/c's tools (artifacts/bench).</summary>
+    public sealed record NativeBench(string Repository, string BpfObject, string Tools);
+
+    /// <summary>
+    /// What every figure on the real kernel needs: root, the repository, its BPF object and bench/c built.
+    /// Null, with a printed "<paramref name="figures"/> figures skipped: why", when something is missing.
+    /// </summary>
+    public static NativeBench? PrepareNative(string figures, string rerun, TextWriter output)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            output.WriteLine($"{figures} figures skipped: not root — loading BPF programs needs root (sudo {rerun})");
+            return null;
+        }
+        var repository = FindRepository();
+        if (repository is null)
+        {
+            output.WriteLine($"{figures} figures skipped: Forkline.slnx not found above {Environment.CurrentDirectory} — run from the repository");
+            return null;
+        }
+        var bpfObject = Path.Combine(repository, "artifacts/bpf/forkline.bpf.o");
+        if (!File.Exists(bpfObject))
+        {
+            output.WriteLine($"{figures} figures skipped: {bpfObject} is missing — build it with: dotnet pwsh ./build.ps1 bpf");
+            return null;
+        }
+        var tools = BuildNativeTools(repository, figures, output);
+        return tools is null ? null : new NativeBench(repository, bpfObject, tools);
+    }
+
+    private static string? FindRepository()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+                if (File.Exists(Path.Combine(directory.FullName, "Forkline.slnx"))) return directory.FullName;
+        return null;
+    }
+
     /// <summary>Builds bench/c (make is incremental); null and a printed reason when it fails.</summary>
-    public static string? BuildNativeTools(string repository, TextWriter output)
+    private static string? BuildNativeTools(string repository, string figures, TextWriter output)
     {
         var make = Run("make", ["-s", "-C", Path.Combine(repository, "bench/c")]);
         if (make.ExitCode == 0) return Path.Combine(repository, "artifacts/bench");
-        output.WriteLine($"collector figures skipped: make -C bench/c failed (exit code {make.ExitCode}): {make.Error.Trim()} — install gcc and libbpf-dev (dotnet pwsh ./build.ps1 deps)");
+        output.WriteLine($"{figures} figures skipped: make -C bench/c failed (exit code {make.ExitCode}): {make.Error.Trim()} — install gcc and libbpf-dev (dotnet pwsh ./build.ps1 deps)");
         return null;
     }
 
@@ -37,10 +75,14 @@ internal static partial class CollectorBenchProcesses
     }
 
     /// <summary>Starts the C consumer pinned to <see cref="ConsumerCpu"/> and waits until it is attached.</summary>
-    public static async Task<Process> StartConsumer(string tools, string bpfObject, params string[] arguments)
+    public static Task<Process> StartConsumer(string tools, string bpfObject, params string[] arguments) =>
+        StartConsumer(tools, bpfObject, ConsumerCpu, arguments);
+
+    /// <summary>Starts the C consumer, pinned to <paramref name="cpu"/> unless null, and waits until it is attached.</summary>
+    public static async Task<Process> StartConsumer(string tools, string bpfObject, int? cpu, string[] arguments)
     {
         var consumer = Start(Path.Combine(tools, "consumer"), ["-o", bpfObject, .. arguments]);
-        PinProcess(consumer.Id, ConsumerCpu);
+        if (cpu is { } pinned) PinProcess(consumer.Id, pinned);
         var first = await consumer.StandardOutput.ReadLineAsync();
         if (first == "ready") return consumer;
         await consumer.WaitForExitAsync();
@@ -92,11 +134,19 @@ internal static partial class CollectorBenchProcesses
         return time.Seconds * 1_000_000_000 + time.Nanoseconds;
     }
 
-    private static Process Start(string file, string[] arguments)
+    /// <summary>Starts a child process with its stdout and stderr read by this process.</summary>
+    public static Process Start(string file, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         return Process.Start(start) ?? throw new InvalidOperationException($"starting {file} failed");
     }
+
+    /// <summary>Sends a signal (e.g. SIGTERM, so that a process can report before it ends); false when it is gone.</summary>
+    public static bool Signal(int pid, int signal) => Kill(pid, signal) == 0;
+
+    public const int SigInt = 2;
+    public const int SigKill = 9;
+    public const int SigTerm = 15;
 
     private static (int ExitCode, string Error) Run(string file, string[] arguments)
     {
@@ -108,6 +158,9 @@ internal static partial class CollectorBenchProcesses
     }
 
     public static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
     private static partial int SchedSetAffinity(int pid, nuint maskSize, ref ulong mask);

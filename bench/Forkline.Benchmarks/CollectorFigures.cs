@@ -55,38 +55,16 @@ public sealed class CollectorFigures : IQuickFigures
 
     private bool Prepare(TextWriter output)
     {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            output.WriteLine("collector figures skipped: not root — loading BPF programs needs root (sudo dotnet pwsh ./build.ps1 bench figures Collector)");
-            return false;
-        }
+        var native = PrepareNative("collector", "dotnet pwsh ./build.ps1 bench figures Collector", output);
+        if (native is null) return false;
         if (Environment.ProcessorCount < 2)
         {
             output.WriteLine($"collector figures skipped: {Environment.ProcessorCount} CPU — the load and the consumer need one CPU each");
             return false;
         }
-        var repository = FindRepository();
-        if (repository is null)
-        {
-            output.WriteLine($"collector figures skipped: Forkline.slnx not found above {Environment.CurrentDirectory} — run from the repository");
-            return false;
-        }
-        _bpfObject = Path.Combine(repository, "artifacts/bpf/forkline.bpf.o");
-        if (!File.Exists(_bpfObject))
-        {
-            output.WriteLine($"collector figures skipped: {_bpfObject} is missing — build it with: dotnet pwsh ./build.ps1 bpf");
-            return false;
-        }
-        _tools = BuildNativeTools(repository, output) ?? "";
-        return _tools.Length > 0;
-    }
-
-    private static string? FindRepository()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-                if (File.Exists(Path.Combine(directory.FullName, "Forkline.slnx"))) return directory.FullName;
-        return null;
+        _bpfObject = native.BpfObject;
+        _tools = native.Tools;
+        return true;
     }
 
     private async Task<List<Burst>> BurstC()
@@ -202,14 +180,14 @@ public sealed class CollectorFigures : IQuickFigures
     }
 
     /// <summary>Prints one figure's rounds and median; returns the median.</summary>
-    private static double Row(TextWriter output, string label, List<double> rounds, string format = "N0")
+    internal static double Row(TextWriter output, string label, List<double> rounds, string format = "N0")
     {
         var median = Median(rounds);
         output.WriteLine($"  {label,-46}{string.Join("", rounds.ConvertAll(value => value.ToString(format).PadLeft(15))),-51}{median.ToString(format),15}");
         return median;
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = new List<double>(values);
         sorted.Sort();

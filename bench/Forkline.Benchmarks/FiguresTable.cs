@@ -11,7 +11,8 @@ public sealed class FiguresTable(TextWriter output)
     private readonly List<(string Figure, string Value, string Target, string Met)> _rows = [];
 
     /// <param name="hasTarget">False for a figure printed for context only (its row shows no target).</param>
-    public void Add(string figure, double value, string unit, double target, bool higherIsBetter, bool hasTarget = true)
+    /// <param name="orEqual">A lower-is-better target is met at the target itself too (at most); without it, only below.</param>
+    public void Add(string figure, double value, string unit, double target, bool higherIsBetter, bool hasTarget = true, bool orEqual = false)
     {
         var format = value >= 100 ? "N0" : "N2";
         var shown = value.ToString(format, CultureInfo.InvariantCulture) + " " + unit;
@@ -21,8 +22,10 @@ public sealed class FiguresTable(TextWriter output)
             _rows.Add((figure, shown, "-", "-"));
             return;
         }
-        var met = higherIsBetter ? value >= target : value < target;
-        var wanted = (higherIsBetter ? ">= " : "< ") + target.ToString("N0", CultureInfo.InvariantCulture) + " " + unit;
+        var met = higherIsBetter ? value >= target : orEqual ? value <= target : value < target;
+        // Whole targets print as before ("< 5 ms"); fractional ones keep their digits ("<= 0.5 x").
+        var targetFormat = target == Math.Floor(target) ? "N0" : "0.###";
+        var wanted = (higherIsBetter ? ">= " : orEqual ? "<= " : "< ") + target.ToString(targetFormat, CultureInfo.InvariantCulture) + " " + unit;
         _rows.Add((figure, shown, wanted, met ? "yes" : "NO"));
     }
 

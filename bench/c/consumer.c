@@ -9,19 +9,24 @@
  *          Runs ROUNDS rounds.
  *   live   drains every POLL_MS (and on the BPF side's byte-threshold wakeups) for SECONDS; prints
  *          records/s, its own CPU time per record and the lost-record counters.
+ *   follow hooks nothing: only the exec / exit / fork programs report. Drains every POLL_MS (and on
+ *          wakeups) with the no-op callback until SIGINT or SIGTERM, then prints the records it drained
+ *          and the lost-record counter. The baseline observer of the cost figures (issue 10).
  *
  * Start the load generator (bench/c/load) first, for longer than this run: about one second of
  * loading plus (burst) the warm-up (a ring's worth of records) and ROUNDS * SECONDS, or (live)
  * SECONDS. Other processes call getppid too, so the consumer cannot tell the load's records from
  * theirs; it only refuses to measure when no hooked call arrives at all. It prints "ready" once attached.
+ * follow needs no load.
  *
- * usage: consumer [-o object] burst|live [-d seconds] [-n syscall_nr] [-r ring_mib]
+ * usage: consumer [-o object] burst|live|follow [-d seconds] [-n syscall_nr] [-r ring_mib]
  *                 [-w wakeup_bytes] [-p poll_ms] [-k rounds]
  * defaults: artifacts/bpf/forkline.bpf.o, 0.3 s, getppid, 64 MiB, 256 KiB (live; burst: never
  * wake), 2 ms, 2 rounds
  * build: see Makefile
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -49,6 +54,14 @@ struct options {
 	int poll_ms;
 	int rounds;
 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int signal)
+{
+	(void)signal;
+	stop_requested = 1;
+}
 
 static int ignore_record(void *ctx, void *data, size_t size)
 {
@@ -256,6 +269,33 @@ static int run_live(const struct options *opt, struct ring_buffer *ring, int sel
 	return 0;
 }
 
+/* Drains until SIGINT / SIGTERM; installed without SA_RESTART, so a signal ends the poll at once. */
+static int run_follow(const struct options *opt, struct ring_buffer *ring, int lost_fd)
+{
+	struct sigaction action = { .sa_handler = request_stop };
+	unsigned long long records = 0, lost_before = lost_records(lost_fd);
+	double started = now_seconds();
+	int drained_last;
+
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGINT, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0)
+		return fail("installing the signal handlers", errno);
+	while (!stop_requested) {
+		int drained = drain(ring, opt->poll_ms);
+
+		if (drained < 0 && drained != -EINTR)
+			return fail("draining the ring", drained);
+		if (drained > 0)
+			records += drained;
+	}
+	drained_last = ring_buffer__consume(ring);
+	if (drained_last > 0)
+		records += drained_last;
+	printf("follow records=%llu seconds=%.3f lost=%llu\n", records, now_seconds() - started,
+	       lost_records(lost_fd) - lost_before);
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	bool wakeup_given = false;
@@ -282,7 +322,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			opt->wakeup_bytes = UINT32_MAX;
 		return 0;
 	}
-	return strcmp(opt->mode, "live") == 0 ? 0 : -1;
+	return strcmp(opt->mode, "live") == 0 || strcmp(opt->mode, "follow") == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -304,7 +344,7 @@ int main(int argc, char **argv)
 	int err;
 
 	if (parse_options(argc, argv, &opt) != 0) {
-		fprintf(stderr, "usage: %s [-o object] burst|live [-d seconds] [-n syscall_nr] [-r ring_mib] "
+		fprintf(stderr, "usage: %s [-o object] burst|live|follow [-d seconds] [-n syscall_nr] [-r ring_mib] "
 				"[-w wakeup_bytes] [-p poll_ms] [-k rounds]\n", argv[0]);
 		return 2;
 	}
@@ -345,6 +385,8 @@ int main(int argc, char **argv)
 	if (strcmp(opt.mode, "burst") == 0)
 		err = run_burst(&opt, ring, bpf_object__find_map_fd_by_name(obj, "fl_hook_sel"),
 				bpf_object__find_map_fd_by_name(obj, "fl_lost"));
+	else if (strcmp(opt.mode, "follow") == 0)
+		err = run_follow(&opt, ring, bpf_object__find_map_fd_by_name(obj, "fl_lost"));
 	else
 		err = run_live(&opt, ring, bpf_object__find_map_fd_by_name(obj, "fl_hook_sel"),
 			       bpf_object__find_map_fd_by_name(obj, "fl_lost"));
