@@ -92,8 +92,10 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// A burst goes out at once as far as the in-flight window allows (a partial batch too: the burst is
-    /// complete, waiting would only add latency); the rest follows acks or the flush tick.
+    /// Full batches go out at once. A partial batch goes out at once only when nothing of its host is in
+    /// flight; otherwise it grows until the next ack (or the flush tick): like Nagle's algorithm, batches
+    /// grow with the gateway's round trip, so a busy host costs the journal one write per round trip, not
+    /// one per burst, and a quiet one waits for nothing.
     /// </summary>
     private void OnEvents(ForwardEvents events)
     {
@@ -111,7 +113,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
             if (outbox.HasFullBatch) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
         }
         var now = DateTime.UtcNow;
-        foreach (var outbox in _outboxes.Values) Send(outbox.TakeSendable(flushPartial: true, now));
+        foreach (var outbox in _outboxes.Values) Send(outbox.TakeSendable(flushPartial: outbox.InFlightBatches == 0, now));
         ArmFlushTick();
     }
 

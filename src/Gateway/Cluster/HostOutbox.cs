@@ -32,6 +32,9 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
 
     public string Host { get; } = host;
 
+    /// <summary>Batches sent and not yet acknowledged.</summary>
+    public int InFlightBatches => _inFlight.Count;
+
     /// <summary>Events held: waiting plus sent and unacknowledged.</summary>
     public int Buffered => _pending.Count + _inFlightEvents;
 
