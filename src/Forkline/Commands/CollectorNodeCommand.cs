@@ -68,6 +68,11 @@ public static class CollectorNodeCommand
             return new CollectorNode(cluster, actors, SourceOf(config.Collector), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
         }
 
+        private static TimeSpan? BatchWindowOf(CollectorSection collector) =>
+            collector.BatchWindow is { } window && (window < TimeSpan.Zero || window > TimeSpan.FromSeconds(1))
+                ? throw new ConfigurationException($"Collector:BatchWindow '{window}' is outside 00:00:00 to 00:00:01")
+                : collector.BatchWindow;
+
         private static IEventSource SourceOf(CollectorSection collector)
         {
             var stderr = Console.Error;
@@ -80,6 +85,7 @@ public static class CollectorNodeCommand
                         ObjectPath = collector.BpfObject ?? options.ObjectPath,
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
+                        DrainInterval = BatchWindowOf(collector) ?? options.DrainInterval,
                         Log = line => stderr.WriteLine(line),
                     });
                 case "replay":

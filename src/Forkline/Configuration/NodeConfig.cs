@@ -108,6 +108,8 @@ public sealed class CollectorSection
     public string? BpfObject { get; set; }
     public string? Hooks { get; set; }
     public uint? RingSizeBytes { get; set; }
+    /// <summary>How long the reader lets a batch gather after its first record (BpfCollectorOptions.DrainInterval).</summary>
+    public TimeSpan? BatchWindow { get; set; }
     public string? ReplayFile { get; set; }
     /// <summary>"ByKtime" (recorded spacing) or "AsFastAsPossible".</summary>
     public string? ReplayPacing { get; set; }
