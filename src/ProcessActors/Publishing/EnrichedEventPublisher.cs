@@ -87,12 +87,7 @@ internal sealed class EnrichedEventPublisher : UntypedActor
             }
             catch (Exception failure)
             {
-                _failures[i].Inc();
-                if (_failureWarnings.TryAcquire(out var suppressed))
-                    Context.GetLogger().Error(failure,
-                        "sink {0} failed to hand on a burst of events; what it held is lost for that sink " +
-                        "(forkline_sink_failures_total counts failures); {1} more failures suppressed since the last message",
-                        _sinks[i].GetType().Name, suppressed);
+                SinkFailed(i, failure, "failed to hand on a burst of events; what it held is lost for that sink");
             }
         }
     }
@@ -109,13 +104,17 @@ internal sealed class EnrichedEventPublisher : UntypedActor
             catch (Exception failure)
             {
                 // One sink's bug or full disk must not stop the other sinks or the process actors.
-                _failures[i].Inc();
-                if (_failureWarnings.TryAcquire(out var suppressed))
-                    Context.GetLogger().Error(failure,
-                        "sink {0} failed on the {1} event of exec_id {2} (binary {3}); that sink lost this event " +
-                        "(forkline_sink_failures_total counts them); {4} more failures suppressed since the last message",
-                        _sinks[i].GetType().Name, enriched.Kind, enriched.Process.ExecId, enriched.Process.Binary, suppressed);
+                SinkFailed(i, failure, $"failed on the {enriched.Kind} event of exec_id {enriched.Process.ExecId} (binary {enriched.Process.Binary}); that sink lost this event");
             }
         }
+    }
+
+    private void SinkFailed(int sink, Exception failure, string what)
+    {
+        _failures[sink].Inc();
+        if (_failureWarnings.TryAcquire(out var suppressed))
+            Context.GetLogger().Error(failure,
+                "sink {0} {1} (forkline_sink_failures_total counts failures); {2} more failures suppressed since the last message",
+                _sinks[sink].GetType().Name, what, suppressed);
     }
 }
