@@ -410,11 +410,10 @@ internal sealed class Observer : IAsyncDisposable
         return line.Trim();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         foreach (var process in _processes) process.Kill();
         _consumerProcess?.Dispose();
-        await Task.CompletedTask;
         try
         {
             Directory.Delete(_folder, recursive: true);
@@ -423,5 +422,6 @@ internal sealed class Observer : IAsyncDisposable
         {
             // a file still held: left in the temp folder
         }
+        return ValueTask.CompletedTask;
     }
 }
