@@ -125,11 +125,13 @@ internal sealed class ObserverProcess
 
 /// <summary>
 /// Every child process the cost figures start, so that none outlives the benchmark: killed when the
-/// figures end (each observer's finally) and, as a last resort, when this process exits or gets Ctrl-C.
+/// figures end (each observer's finally) and, as a last resort, when this process exits (SIGTERM
+/// included) or gets Ctrl-C; then the temporary folders of observers still running are removed too.
 /// </summary>
 internal static class ChildProcesses
 {
     private static readonly List<Process> Started = [];
+    private static readonly HashSet<string> Folders = [];
     private static bool _hooked;
 
     public static void Track(Process process)
@@ -138,11 +140,27 @@ internal static class ChildProcesses
         {
             Started.RemoveAll(Ended);
             Started.Add(process);
-            if (_hooked) return;
-            _hooked = true;
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
-            Console.CancelKeyPress += (_, _) => KillAll();
+            Hook();
         }
+    }
+
+    /// <summary>A temporary folder to remove at the latest when this process exits; <paramref name="track"/> false: it was removed.</summary>
+    public static void TrackFolder(string folder, bool track)
+    {
+        lock (Started)
+        {
+            if (track) Folders.Add(folder);
+            else Folders.Remove(folder);
+            Hook();
+        }
+    }
+
+    private static void Hook()
+    {
+        if (_hooked) return;
+        _hooked = true;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        Console.CancelKeyPress += (_, _) => KillAll();
     }
 
     public static void KillAll()
@@ -161,6 +179,18 @@ internal static class ChildProcesses
                 }
             }
             Started.Clear();
+            foreach (var folder in Folders)
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // left in the temp folder
+                }
+            }
+            Folders.Clear();
         }
     }
 
@@ -277,6 +307,7 @@ internal sealed class Observer : IAsyncDisposable
     public static async Task<Observer> StartAsync(ObserverKind kind, CostSetup setup, ObserverOutput output, string? hooks = null, string[]? profiler = null)
     {
         var folder = Directory.CreateTempSubdirectory("forkline-cost-").FullName;
+        ChildProcesses.TrackFolder(folder, track: true);
         var observer = new Observer(kind, folder);
         try
         {
@@ -417,6 +448,7 @@ internal sealed class Observer : IAsyncDisposable
         try
         {
             Directory.Delete(_folder, recursive: true);
+            ChildProcesses.TrackFolder(_folder, track: false);
         }
         catch (IOException)
         {
