@@ -89,6 +89,29 @@ internal sealed class ObserverProcess
 
     public string LogTail() => _logTail();
 
+    public long CpuTicks() => Read(ProcFs.CpuTicks);
+
+    public long WrittenBytes() => Read(ProcFs.WrittenBytes);
+
+    public long ResidentKiB() => Read(ProcFs.ResidentKiB);
+
+    public long Threads() => Read(ProcFs.Threads);
+
+    /// <summary>A /proc read that finds the process gone (or a zombie) fails as its death: exit code and stderr.</summary>
+    private long Read(Func<int, long> read)
+    {
+        try
+        {
+            return read(Pid);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            _process.WaitForExit(1000);
+            ThrowIfExited("while it was measured");
+            throw;
+        }
+    }
+
     /// <summary>SIGTERM, then SIGKILL if it has not ended within <paramref name="grace"/>.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
