@@ -139,12 +139,12 @@ public sealed class CostFigures : IQuickFigures
         await WaitReadyAsync(observer, recorder: null);
         await WaitQuietAsync(observer, "after the warm-up storm", await StormAsync(WarmUpProcesses), WarmUpProcesses);
 
-        var cpuBefore = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
-        var writtenBefore = observer.Sink is { } sink ? ProcFs.WrittenBytes(sink.Pid) : 0;
+        var cpuBefore = observer.Processes.Select(p => p.CpuTicks()).ToArray();
+        var writtenBefore = observer.Sink is { } sink ? sink.WrittenBytes() : 0;
         var storm = await StormAsync(_setup.Processes);
         await WaitQuietAsync(observer, "after the measured storm", storm, _setup.Processes);
-        var cpuAfter = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
-        var written = observer.Sink is { } after ? ProcFs.WrittenBytes(after.Pid) - writtenBefore : 0;
+        var cpuAfter = observer.Processes.Select(p => p.CpuTicks()).ToArray();
+        var written = observer.Sink is { } after ? after.WrittenBytes() - writtenBefore : 0;
         observer.ThrowIfExited("during the measured storm");
 
         // bpftrace's shortest line is ~12 bytes, two per process; JSON lines are hundreds of bytes.
@@ -152,7 +152,7 @@ public sealed class CostFigures : IQuickFigures
             throw new InvalidOperationException($"{observer.Name} wrote only {written:N0} bytes during a storm of {_setup.Processes:N0} processes: it produced no events");
         var costs = observer.Processes.Select((process, i) => new ProcessCost(process.Name,
             ProcFs.CpuMicroseconds(cpuAfter[i] - cpuBefore[i]) / _setup.Processes,
-            ProcFs.ResidentKiB(process.Pid), ProcFs.Threads(process.Pid))).ToList();
+            process.ResidentKiB(), process.Threads())).ToList();
 
         var journal = new List<double>();
         if (observer.Journal is { } stored)
@@ -182,10 +182,10 @@ public sealed class CostFigures : IQuickFigures
     /// </summary>
     private async Task<List<ProcessCost>> MeasureTrickleAsync(Observer observer)
     {
-        var before = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
+        var before = observer.Processes.Select(p => p.CpuTicks()).ToArray();
         var trickle = await StormAsync(TrickleProcesses, TricklePerSecond);
         await WaitQuietAsync(observer, "after the trickle", trickle, TrickleProcesses);
-        var after = observer.Processes.Select(p => ProcFs.CpuTicks(p.Pid)).ToArray();
+        var after = observer.Processes.Select(p => p.CpuTicks()).ToArray();
         observer.ThrowIfExited("during the trickle");
         if (observer.Journal!.Count(trickle.Pid, WireEventKind.Exec) == 0)
             throw new InvalidOperationException($"{observer.Name}: none of the trickle's {TrickleProcesses} execs is in its journal");
@@ -207,10 +207,10 @@ public sealed class CostFigures : IQuickFigures
             var warmUp = await StormAsync(WarmUpProcesses);
             foreach (var observer in observers) await WaitQuietAsync(observer, "after the warm-up storm", warmUp, WarmUpProcesses);
             var processes = observers.SelectMany(o => o.Processes.Select(p => (Observer: o, Process: p))).ToList();
-            var before = processes.Select(p => ProcFs.CpuTicks(p.Process.Pid)).ToArray();
+            var before = processes.Select(p => p.Process.CpuTicks()).ToArray();
             var window = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(_setup.IdleSeconds));
-            var after = processes.Select(p => ProcFs.CpuTicks(p.Process.Pid)).ToArray();
+            var after = processes.Select(p => p.Process.CpuTicks()).ToArray();
             var seconds = window.Elapsed.TotalSeconds;
             foreach (var observer in observers) observer.ThrowIfExited("during the idle window");
             return processes.Select((p, i) => (IdleName(p.Observer, p.Process), (after[i] - before[i]) / (double)ProcFs.TicksPerSecond / seconds * 100)).ToList();
@@ -301,12 +301,12 @@ public sealed class CostFigures : IQuickFigures
             var process = observer.Sink!;
             var eventsBefore = await observer.MetricAsync("forkline_events_published_total", "kind=\"hook\"");
             var lostBefore = await observer.MetricAsync("forkline_bpf_lost_events_total", "kind=\"hook\"");
-            var cpuBefore = ProcFs.CpuTicks(process.Pid);
+            var cpuBefore = process.CpuTicks();
             var elapsed = Stopwatch.StartNew();
             var loadRate = await LoadRate(Track(StartLoad(_setup.Native.Tools, HookSeconds)));
             await WaitQuietAsync(observer, "after the hook storm", storm: null, 0);
             var seconds = (elapsed.Elapsed - QuietFor).TotalSeconds;
-            var cpu = ProcFs.CpuTicks(process.Pid) - cpuBefore;
+            var cpu = process.CpuTicks() - cpuBefore;
             var events = await observer.MetricAsync("forkline_events_published_total", "kind=\"hook\"") - eventsBefore;
             var lost = await observer.MetricAsync("forkline_bpf_lost_events_total", "kind=\"hook\"") - lostBefore;
             observer.ThrowIfExited("during the hook storm");
@@ -335,7 +335,7 @@ public sealed class CostFigures : IQuickFigures
         while (true)
         {
             observer.ThrowIfExited("before its first event");
-            var written = ProcFs.WrittenBytes(observer.Sink!.Pid);
+            var written = observer.Sink!.WrittenBytes();
             var probe = await StormAsync(1);
             var seen = false;
             for (var polled = Stopwatch.StartNew(); !seen && polled.Elapsed < ProbeWait; await Task.Delay(100))
@@ -346,7 +346,7 @@ public sealed class CostFigures : IQuickFigures
                     await journal.ReadAsync();
                     seen = journal.Count(probe.Pid, WireEventKind.Exec) > 0;
                 }
-                else seen = ProcFs.WrittenBytes(observer.Sink.Pid) > written;
+                else seen = observer.Sink.WrittenBytes() > written;
             }
             confirmed = seen ? confirmed + 1 : 0;
             if (confirmed >= (exact ? 1 : 2)) return;
@@ -367,14 +367,14 @@ public sealed class CostFigures : IQuickFigures
         var waited = Stopwatch.StartNew();
         if (observer.Journal is { } journal && storm is not null)
         {
-            var lastWritten = ProcFs.WrittenBytes(observer.Sink!.Pid);
+            var lastWritten = observer.Sink!.WrittenBytes();
             var silentSince = waited.Elapsed;
             while (true)
             {
                 await journal.ReadAsync();
                 if (journal.Count(storm.Pid, WireEventKind.Exec) >= processes && journal.Count(storm.Pid, WireEventKind.Exit) >= processes) break;
                 observer.ThrowIfExited(when);
-                var writtenNow = ProcFs.WrittenBytes(observer.Sink.Pid);
+                var writtenNow = observer.Sink.WrittenBytes();
                 if (writtenNow != lastWritten) (lastWritten, silentSince) = (writtenNow, waited.Elapsed);
                 if (waited.Elapsed - silentSince > GiveUpSilence || waited.Elapsed > Patience) break;
                 await Task.Delay(200);
@@ -386,13 +386,13 @@ public sealed class CostFigures : IQuickFigures
             observer.ThrowIfExited(when);
             return;
         }
-        var written = ProcFs.WrittenBytes(sink.Pid);
+        var written = sink.WrittenBytes();
         var quietSince = waited.Elapsed;
         while (waited.Elapsed - quietSince < QuietFor)
         {
             await Task.Delay(50);
             observer.ThrowIfExited(when);
-            var now = ProcFs.WrittenBytes(sink.Pid);
+            var now = sink.WrittenBytes();
             if (now != written) (written, quietSince) = (now, waited.Elapsed);
             if (waited.Elapsed > Patience)
                 throw new TimeoutException($"{observer.Name} never went quiet for {QuietFor.TotalMilliseconds} ms within {Patience.TotalSeconds} s {when}");
@@ -418,10 +418,12 @@ public sealed class CostFigures : IQuickFigures
     {
         output.WriteLine();
         output.WriteLine($"storm of {_setup.Processes:N0} processes                                  rounds                                       median");
-        var noObserver = Row(output, "storm s, no observer", baseline, "F2");
+        Row(output, "storm s, no observer", baseline, "F2");
+        foreach (var kind in Kinds) Row(output, $"storm s, {Observer.NameOf(kind)}", runs[kind].ConvertAll(r => r.Seconds), "F2");
+        // Each round's storm against that round's storm without observer: slow drift of the machine cancels out.
         var slowdown = new Dictionary<ObserverKind, double>();
         foreach (var kind in Kinds)
-            slowdown[kind] = (Row(output, $"storm s, {Observer.NameOf(kind)}", runs[kind].ConvertAll(r => r.Seconds), "F2") / noObserver - 1) * 100;
+            slowdown[kind] = Row(output, $"slowdown %, {Observer.NameOf(kind)}", runs[kind].Select((r, round) => (r.Seconds / baseline[round] - 1) * 100).ToList(), "F1");
         var cpu = new Dictionary<string, double>();
         var memory = new Dictionary<string, (double RssMiB, double Threads)>();
         foreach (var kind in Kinds)
@@ -443,13 +445,12 @@ public sealed class CostFigures : IQuickFigures
                 $"trickle ({TricklePerSecond:N0}/s) CPU us/process, {name}", pair.ConvertAll(r => r.Trickle!.Single(p => p.Name == name).CpuMicroseconds));
 
         var bpftrace = cpu[Observer.NameOf(ObserverKind.Bpftrace)];
+        // The gateway's target is per stored process: its exec and exit.
+        string PerStored(string label) => label == GatewayLabel ? label + ", per stored exec+exit" : label;
         foreach (var (label, value) in cpu)
-        {
-            var isGateway = label == GatewayLabel;
-            table.Add($"CPU per storm process: {label}", value, "us", 150, higherIsBetter: false, hasTarget: isGateway, orEqual: true);
-        }
+            table.Add($"CPU per storm process: {PerStored(label)}", value, "us", 150, higherIsBetter: false, hasTarget: label == GatewayLabel, orEqual: true);
         foreach (var (label, value) in trickle)
-            table.Add($"CPU per trickle process ({TricklePerSecond:N0}/s): {label}", value, "us", 150, higherIsBetter: false, hasTarget: label == GatewayLabel, orEqual: true);
+            table.Add($"CPU per trickle process ({TricklePerSecond:N0}/s): {PerStored(label)}", value, "us", 150, higherIsBetter: false, hasTarget: label == GatewayLabel, orEqual: true);
         foreach (var (label, value) in cpu.Where(c => c.Key != Observer.NameOf(ObserverKind.Bpftrace)))
         {
             double? target = label == CollectorNodeLabel ? 0.5 : label.StartsWith("forkline run", StringComparison.Ordinal) ? 1.0 : null;
@@ -474,7 +475,7 @@ public sealed class CostFigures : IQuickFigures
     }
 
     private const string CollectorNodeLabel = "collector-node (of the pair)";
-    private const string GatewayLabel = "gateway (of the pair), per stored exec+exit";
+    private const string GatewayLabel = "gateway (of the pair)";
 
     private static string ProcessLabel(ObserverKind kind, string process) => kind != ObserverKind.NodeAndGateway
         ? Observer.NameOf(kind)

@@ -63,7 +63,7 @@ internal sealed class StdoutRecorder
                 lock (_execs) _execs.Add((arrival, line));
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or FileNotFoundException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
             // the observer ended (or /proc lost it at its first line); the figures notice
         }

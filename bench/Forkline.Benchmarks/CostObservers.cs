@@ -89,6 +89,29 @@ internal sealed class ObserverProcess
 
     public string LogTail() => _logTail();
 
+    public long CpuTicks() => Read(ProcFs.CpuTicks);
+
+    public long WrittenBytes() => Read(ProcFs.WrittenBytes);
+
+    public long ResidentKiB() => Read(ProcFs.ResidentKiB);
+
+    public long Threads() => Read(ProcFs.Threads);
+
+    /// <summary>A /proc read that finds the process gone (or a zombie) fails as its death: exit code and stderr.</summary>
+    private long Read(Func<int, long> read)
+    {
+        try
+        {
+            return read(Pid);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            _process.WaitForExit(1000);
+            ThrowIfExited("while it was measured");
+            throw;
+        }
+    }
+
     /// <summary>SIGTERM, then SIGKILL if it has not ended within <paramref name="grace"/>.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
@@ -125,11 +148,13 @@ internal sealed class ObserverProcess
 
 /// <summary>
 /// Every child process the cost figures start, so that none outlives the benchmark: killed when the
-/// figures end (each observer's finally) and, as a last resort, when this process exits or gets Ctrl-C.
+/// figures end (each observer's finally) and, as a last resort, when this process exits (SIGTERM
+/// included) or gets Ctrl-C; then the temporary folders of observers still running are removed too.
 /// </summary>
 internal static class ChildProcesses
 {
     private static readonly List<Process> Started = [];
+    private static readonly HashSet<string> Folders = [];
     private static bool _hooked;
 
     public static void Track(Process process)
@@ -138,11 +163,27 @@ internal static class ChildProcesses
         {
             Started.RemoveAll(Ended);
             Started.Add(process);
-            if (_hooked) return;
-            _hooked = true;
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
-            Console.CancelKeyPress += (_, _) => KillAll();
+            Hook();
         }
+    }
+
+    /// <summary>A temporary folder to remove at the latest when this process exits; <paramref name="track"/> false: it was removed.</summary>
+    public static void TrackFolder(string folder, bool track)
+    {
+        lock (Started)
+        {
+            if (track) Folders.Add(folder);
+            else Folders.Remove(folder);
+            Hook();
+        }
+    }
+
+    private static void Hook()
+    {
+        if (_hooked) return;
+        _hooked = true;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        Console.CancelKeyPress += (_, _) => KillAll();
     }
 
     public static void KillAll()
@@ -161,6 +202,18 @@ internal static class ChildProcesses
                 }
             }
             Started.Clear();
+            foreach (var folder in Folders)
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // left in the temp folder
+                }
+            }
+            Folders.Clear();
         }
     }
 
@@ -277,6 +330,7 @@ internal sealed class Observer : IAsyncDisposable
     public static async Task<Observer> StartAsync(ObserverKind kind, CostSetup setup, ObserverOutput output, string? hooks = null, string[]? profiler = null)
     {
         var folder = Directory.CreateTempSubdirectory("forkline-cost-").FullName;
+        ChildProcesses.TrackFolder(folder, track: true);
         var observer = new Observer(kind, folder);
         try
         {
@@ -410,18 +464,19 @@ internal sealed class Observer : IAsyncDisposable
         return line.Trim();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         foreach (var process in _processes) process.Kill();
         _consumerProcess?.Dispose();
-        await Task.CompletedTask;
         try
         {
             Directory.Delete(_folder, recursive: true);
+            ChildProcesses.TrackFolder(_folder, track: false);
         }
         catch (IOException)
         {
             // a file still held: left in the temp folder
         }
+        return ValueTask.CompletedTask;
     }
 }
