@@ -131,7 +131,8 @@ struct fl_exec_event {
 	char cwd[FL_CWD_MAX];
 	__u32 securebits;   /* cred->securebits of the new image */
 	__u32 ns_pid;       /* the pid in the process's own pid namespace (1: a namespace's init) */
-	__s32 userns_level; /* nesting of the credentials' user namespace; 0 is the host's */
+	__s32 userns_level; /* nesting of the credentials' user namespace; 0 is the host's; -1: not known
+			     * (userspace-made records: /proc does not tell) */
 	__u32 userns_owner; /* uid and gid that created that user namespace */
 	__u32 userns_group;
 	__u32 file_mode;    /* i_mode, owner and group of the executed file (set-user/group-ID) */

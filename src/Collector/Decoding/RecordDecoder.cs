@@ -155,7 +155,9 @@ public sealed class RecordDecoder
             ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns),
             r.Auid, r.CgroupId, (ExecFlags)r.Flags,
             _unifiedContainers.Resolve(r.Unified) ?? _legacyContainers.Resolve(r.Legacy),
-            new ExecDetails(r.Securebits, new UserNamespaceOwner(r.UsernsLevel, r.UsernsOwner, r.UsernsGroup), (int)r.NsPid,
+            new ExecDetails(r.Securebits,
+                r.UsernsLevel == RecordEncoder.UnknownUserNamespaceLevel ? null : new UserNamespaceOwner(r.UsernsLevel, r.UsernsOwner, r.UsernsGroup),
+                (int)r.NsPid,
                 new ExecutedFile(r.FileMode, r.FileUid, r.FileGid)));
     }
 

@@ -30,6 +30,9 @@ public static class RecordEncoder
 {
     public static int CloneRecordSize => Unsafe.SizeOf<FlCloneEvent>();
     public static int ExecRecordSize => Unsafe.SizeOf<FlExecEvent>();
+
+    /// <summary>fl_exec_event.userns_level of a record whose user namespace is not known.</summary>
+    internal const int UnknownUserNamespaceLevel = -1;
     public static int ExitRecordSize => Unsafe.SizeOf<FlExitEvent>();
     public static int HookRecordSize => Unsafe.SizeOf<FlHookEvent>();
 
@@ -118,7 +121,7 @@ public static class RecordEncoder
         r.CgroupId = fields.CgroupId;
         r.Securebits = fields.Details.SecureBits;
         r.NsPid = (uint)fields.Details.NamespacePid;
-        var userNamespace = fields.Details.UserNamespace.GetValueOrDefault();
+        var userNamespace = fields.Details.UserNamespace.GetValueOrDefault(new UserNamespaceOwner(UnknownUserNamespaceLevel, 0, 0));
         r.UsernsLevel = userNamespace.Level;
         r.UsernsOwner = userNamespace.Uid;
         r.UsernsGroup = userNamespace.Gid;
