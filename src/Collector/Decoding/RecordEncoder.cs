@@ -28,11 +28,11 @@ public readonly record struct ExecRecordFields(
 /// </summary>
 public static class RecordEncoder
 {
-    public static int CloneRecordSize => Unsafe.SizeOf<FlCloneEvent>();
-    public static int ExecRecordSize => Unsafe.SizeOf<FlExecEvent>();
-
     /// <summary>fl_exec_event.userns_level of a record whose user namespace is not known.</summary>
     internal const int UnknownUserNamespaceLevel = -1;
+
+    public static int CloneRecordSize => Unsafe.SizeOf<FlCloneEvent>();
+    public static int ExecRecordSize => Unsafe.SizeOf<FlExecEvent>();
     public static int ExitRecordSize => Unsafe.SizeOf<FlExitEvent>();
     public static int HookRecordSize => Unsafe.SizeOf<FlHookEvent>();
 
