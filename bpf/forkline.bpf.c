@@ -95,6 +95,11 @@ struct task_struct___pre_5_5 {
 	__u64 real_start_time;
 } __attribute__((preserve_access_index));
 
+/* Kernels before 6.15 name the kernfs parent "parent" (now "__parent", read under RCU). */
+struct kernfs_node___pre_6_15 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
 /* ---- ring buffer ---------------------------------------------------------------------------- */
 
 static __always_inline void *fl_reserve(__u32 size, __u32 kind)
@@ -196,7 +201,8 @@ static __always_inline __u32 fl_auid(struct task_struct *task)
 	return BPF_CORE_READ(task, loginuid.val);
 }
 
-static __always_inline void fl_read_ns(struct task_struct *task, struct fl_ns *ns)
+/* Returns the thread's pid in its own pid namespace. */
+static __always_inline __u32 fl_read_ns(struct task_struct *task, struct fl_ns *ns)
 {
 	struct nsproxy *proxy = BPF_CORE_READ(task, nsproxy);
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
@@ -222,6 +228,73 @@ static __always_inline void fl_read_ns(struct task_struct *task, struct fl_ns *n
 	bpf_core_read(&upid, sizeof(upid),
 		      (void *)pid + bpf_core_field_offset(struct pid, numbers) + level * sizeof(struct upid));
 	ns->pid = BPF_CORE_READ(upid.ns, ns.inum);
+	return upid.nr;
+}
+
+/* ---- cgroups (container identity) ----------------------------------------------------------- */
+
+static __always_inline struct kernfs_node *fl_kernfs_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___pre_6_15 *)kn, parent);
+}
+
+/* The names are what a runtime chose (docker-<id>.scope, pod<uid>/<id>, ...); userspace reads the
+ * container id and pod uid out of them once per cgroup id. The hierarchy's root has no name. */
+static __always_inline void fl_read_cgroup(struct cgroup *cgrp, struct fl_cgroup *out)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cgrp, kn);
+	struct kernfs_node *up = kn ? fl_kernfs_parent(kn) : NULL;
+
+	out->id = kn ? BPF_CORE_READ(kn, id) : 0;
+	out->name[0] = 0;
+	out->parent[0] = 0;
+	if (!up)
+		return;
+	bpf_probe_read_kernel_str(out->name, FL_CGROUP_NAME_MAX, BPF_CORE_READ(kn, name));
+	if (fl_kernfs_parent(up))
+		bpf_probe_read_kernel_str(out->parent, FL_CGROUP_NAME_MAX, BPF_CORE_READ(up, name));
+}
+
+/* Container runtimes on cgroup v1 (and hybrid) hosts place a container in every controller's
+ * hierarchy; the memory controller is the one each of them sets up. */
+static __always_inline void fl_read_cgroups(struct task_struct *task, struct fl_exec_event *event)
+{
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	struct cgroup_subsys_state *css = NULL;
+
+	fl_read_cgroup(BPF_CORE_READ(cset, dfl_cgrp), &event->unified);
+	if (bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id)) {
+		__u32 memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+
+		bpf_core_read(&css, sizeof(css), &cset->subsys[memory]);
+	}
+	if (css) {
+		fl_read_cgroup(BPF_CORE_READ(css, cgroup), &event->legacy);
+	} else {
+		event->legacy.id = 0;
+		event->legacy.name[0] = 0;
+		event->legacy.parent[0] = 0;
+	}
+}
+
+/* Credentials that Tetragon's process_credentials carries beyond the ids, and the executed file's
+ * set-ID bits, from which userspace tells a set-user-ID / set-group-ID exec. */
+static __always_inline void fl_read_exec_privileges(struct task_struct *task, struct linux_binprm *bprm,
+						    struct fl_exec_event *event)
+{
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+	struct user_namespace *user_ns = BPF_CORE_READ(cred, user_ns);
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+
+	event->securebits = BPF_CORE_READ(cred, securebits);
+	event->userns_level = BPF_CORE_READ(user_ns, level);
+	event->userns_owner = BPF_CORE_READ(user_ns, owner.val);
+	event->userns_group = BPF_CORE_READ(user_ns, group.val);
+	event->file_mode = BPF_CORE_READ(inode, i_mode);
+	event->file_uid = BPF_CORE_READ(inode, i_uid.val);
+	event->file_gid = BPF_CORE_READ(inode, i_gid.val);
 }
 
 /* ---- clone ---------------------------------------------------------------------------------- */
@@ -408,9 +481,11 @@ int BPF_PROG(fl_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	event->parent = leader.parent;
 	event->replaced = replaced;
 	fl_read_creds(task, &event->creds, &event->caps);
-	fl_read_ns(task, &event->ns);
+	event->ns_pid = fl_read_ns(task, &event->ns);
 	event->auid = fl_auid(task);
 	event->cgroup_id = bpf_get_current_cgroup_id();
+	fl_read_exec_privileges(task, bprm, event);
+	fl_read_cgroups(task, event);
 	event->pad = 0;
 	flags |= fl_read_filename(bprm, event);
 	/* The cwd is built in the args buffer before argv overwrites it. */

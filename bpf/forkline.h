@@ -18,6 +18,8 @@
 #define FL_CWD_MAX 256
 #define FL_HOOK_ARGS 6
 #define FL_SYSCALL_MAX 512
+/* Longest cgroup directory name kept: a runtime's "cri-containerd-<64 hex>.scope" is 86 bytes. */
+#define FL_CGROUP_NAME_MAX 128
 
 /*
  * Granularity of a process start time in /proc/<pid>/stat field 22: one USER_HZ tick. USER_HZ is
@@ -86,6 +88,14 @@ enum fl_leader_flags {
 };
 
 /* Value of the live-leaders map (key: __u32 pid). */
+/* A cgroup as a container runtime names it: its directory and the one above (the pod's, under
+ * kubepods). Names are NUL-terminated; an empty name means none (the root, or not mounted). */
+struct fl_cgroup {
+	__u64 id; /* kernfs node id: the cgroup's inode number in its hierarchy */
+	char name[FL_CGROUP_NAME_MAX];
+	char parent[FL_CGROUP_NAME_MAX];
+};
+
 struct fl_leader {
 	__u64 start_ktime; /* start of the current image of this pid */
 	struct fl_key parent;
@@ -119,6 +129,17 @@ struct fl_exec_event {
 	char filename[FL_FILENAME_MAX];
 	char args[FL_ARGS_MAX];
 	char cwd[FL_CWD_MAX];
+	__u32 securebits;   /* cred->securebits of the new image */
+	__u32 ns_pid;       /* the pid in the process's own pid namespace (1: a namespace's init) */
+	__s32 userns_level; /* nesting of the credentials' user namespace; 0 is the host's; -1: not known
+			     * (userspace-made records: /proc does not tell) */
+	__u32 userns_owner; /* uid and gid that created that user namespace */
+	__u32 userns_group;
+	__u32 file_mode;    /* i_mode, owner and group of the executed file (set-user/group-ID) */
+	__u32 file_uid;
+	__u32 file_gid;
+	struct fl_cgroup unified; /* the cgroup v2 hierarchy's */
+	struct fl_cgroup legacy;  /* the cgroup v1 memory controller's hierarchy's (== unified on v2 only hosts) */
 };
 
 struct fl_exit_event {

@@ -45,6 +45,9 @@ public sealed record EventFilterOptions
 
     /// <summary>Namespaces; a thread's hook event is matched with that thread's own namespaces.</summary>
     public IReadOnlyCollection<NamespaceMatch> Namespaces { get; init; } = [];
+
+    /// <summary>Container ids, whole or a prefix of at least a few digits (docker ps prints 12).</summary>
+    public IReadOnlyCollection<string> Containers { get; init; } = [];
 }
 
 /// <summary>
@@ -64,9 +67,11 @@ public sealed class EventFilter
     private readonly FrozenSet<int>? _pids;
     private readonly Regex? _binary;
     private readonly NamespaceMatch[] _namespaces;
+    private readonly string[] _containers;
 
-    private EventFilter(int kinds, int hookKinds, FrozenSet<string> hookNames, FrozenSet<int>? pids, Regex? binary, NamespaceMatch[] namespaces)
+    private EventFilter(int kinds, int hookKinds, FrozenSet<string> hookNames, FrozenSet<int>? pids, Regex? binary, NamespaceMatch[] namespaces, string[] containers)
     {
+        _containers = containers;
         _kinds = kinds;
         _hookKinds = hookKinds;
         _hookNames = hookNames;
@@ -95,7 +100,8 @@ public sealed class EventFilter
             hookNames.ToFrozenSet(StringComparer.Ordinal),
             options.Pids.Count == 0 ? null : options.Pids.ToFrozenSet(),
             CompileBinaryPatterns(options.BinaryRegex),
-            options.Namespaces.ToArray());
+            options.Namespaces.ToArray(),
+            options.Containers.Select(container => container.Trim()).Where(container => container.Length > 0).ToArray());
     }
 
     public bool Matches(EnrichedEvent enriched)
@@ -103,7 +109,16 @@ public sealed class EventFilter
         if (!MatchesType(enriched)) return false;
         if (_pids is not null && !_pids.Contains(enriched.Process.Pid)) return false;
         if (_binary is not null && !_binary.IsMatch(enriched.Process.Binary)) return false;
+        if (_containers.Length > 0 && !MatchesContainer(enriched.Process.Container)) return false;
         return _namespaces.Length == 0 || MatchesNamespace(enriched);
+    }
+
+    private bool MatchesContainer(Contracts.Identity.ContainerIdentity? container)
+    {
+        if (container is null) return false;
+        foreach (var id in _containers)
+            if (container.MatchesId(id)) return true;
+        return false;
     }
 
     private bool MatchesType(EnrichedEvent enriched)

@@ -21,7 +21,11 @@ public enum ProcessFields : uint
     Ns = 1 << 11,
     Tid = 1 << 12,
     ProcessCredentials = 1 << 13,
-    All = (1 << 14) - 1,
+    Pod = 1 << 14,
+    Docker = 1 << 15,
+    BinaryProperties = 1 << 16,
+    InInitTree = 1 << 17,
+    All = (1 << 18) - 1,
 }
 
 public enum FieldSelectionMode
@@ -67,6 +71,10 @@ public sealed class FieldMask
         ["ns"] = ProcessFields.Ns,
         ["tid"] = ProcessFields.Tid,
         ["process_credentials"] = ProcessFields.ProcessCredentials,
+        ["pod"] = ProcessFields.Pod,
+        ["docker"] = ProcessFields.Docker,
+        ["binary_properties"] = ProcessFields.BinaryProperties,
+        ["in_init_tree"] = ProcessFields.InInitTree,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly string[] Roles = ["process", "parent", "ancestors"];

@@ -32,6 +32,13 @@ public static class LinuxNames
         "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
     }, name => JsonEncodedText.Encode(name));
 
+    // Tetragon's SecureBitsType names, bit 0 first (SECBIT_NOROOT ... SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED).
+    private static readonly JsonEncodedText[] SecureBits = Array.ConvertAll(new[]
+    {
+        "SecBitNoRoot", "SecBitNoRootLocked", "SecBitNoSetUidFixup", "SecBitNoSetUidFixupLocked",
+        "SecBitKeepCaps", "SecBitKeepCapsLocked", "SecBitNoCapAmbientRaise", "SecBitNoCapAmbientRaiseLocked",
+    }, name => JsonEncodedText.Encode(name));
+
     /// <summary>"SIGKILL" for 9; "SIGRTMIN+n" for real-time signals; "SIG&lt;n&gt;" for numbers without a name.</summary>
     public static string SignalName(int signal)
     {
@@ -46,6 +53,18 @@ public static class LinuxNames
         if ((uint)bit < (uint)Capabilities.Length)
         {
             name = Capabilities[bit];
+            return true;
+        }
+        name = default;
+        return false;
+    }
+
+    /// <summary>Tetragon's name of secure bit <paramref name="bit"/> (0: SecBitNoRoot), or false for bits it does not name.</summary>
+    public static bool TryGetSecureBit(int bit, out JsonEncodedText name)
+    {
+        if ((uint)bit < (uint)SecureBits.Length)
+        {
+            name = SecureBits[bit];
             return true;
         }
         name = default;

@@ -4,12 +4,13 @@ namespace Forkline.Export;
 
 /// <summary>
 /// Tetragon's "flags" string: space-separated words, in Tetragon's order. "truncCWD" is Forkline's
-/// own (Tetragon has no bounded cwd walk to report).
+/// own (Tetragon has no bounded cwd walk to report). "miss" is Tetragon's word for a process whose
+/// own or parent's information was not found: Forkline's incomplete events.
 /// </summary>
 internal static class ProcessFlagWords
 {
     /// <summary>Longer than all words joined.</summary>
-    public const int MaxLength = 64;
+    public const int MaxLength = 96;
 
     public static int Write(ProcessSnapshot process, Span<byte> destination)
     {
@@ -22,6 +23,8 @@ internal static class ProcessFlagWords
         if ((flags & ProcessFlags.FilenameTruncated) != 0) Append("truncFilename"u8, destination, ref length);
         if ((flags & ProcessFlags.ArgsTruncated) != 0) Append("truncArgs"u8, destination, ref length);
         if ((flags & ProcessFlags.CwdTruncated) != 0) Append("truncCWD"u8, destination, ref length);
+        if ((flags & ProcessFlags.Incomplete) != 0) Append("miss"u8, destination, ref length);
+        if ((flags & ProcessFlags.ArgsUnreadable) != 0) Append("errorArgs"u8, destination, ref length);
         if (process.Cwd == "/") Append("rootcwd"u8, destination, ref length);
         if (!fromProcfs && (cloneOnly || WasForkedBeforeExec(process))) Append("clone"u8, destination, ref length);
         return length;

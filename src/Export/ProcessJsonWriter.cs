@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 
 namespace Forkline.Export;
@@ -8,6 +9,8 @@ namespace Forkline.Export;
 /// Writes one Tetragon "Process" object, fields in the proto's field-number order as protojson does.
 /// For a thread's hook event the object is the leader's, with the thread's own tid, credentials,
 /// capabilities and namespaces. One instance per writer thread (it reuses an argument buffer).
+/// Left out, as Tetragon leaves them out when it has nothing to say: "refcnt" (a counter of Tetragon's
+/// own process cache), "user" (a name looked up in /etc/passwd) and "environment_variables" (not read).
 /// </summary>
 internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
 {
@@ -30,29 +33,45 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
     private static readonly JsonEncodedText IsHostName = JsonEncodedText.Encode("is_host");
     private static readonly JsonEncodedText TidName = JsonEncodedText.Encode("tid");
     private static readonly JsonEncodedText CredentialsName = JsonEncodedText.Encode("process_credentials");
+    private static readonly JsonEncodedText PodName = JsonEncodedText.Encode("pod");
+    private static readonly JsonEncodedText DockerName = JsonEncodedText.Encode("docker");
+    private static readonly JsonEncodedText BinaryPropertiesName = JsonEncodedText.Encode("binary_properties");
+    private static readonly JsonEncodedText SetuidName = JsonEncodedText.Encode("setuid");
+    private static readonly JsonEncodedText SetgidName = JsonEncodedText.Encode("setgid");
+    private static readonly JsonEncodedText PrivilegesChangedName = JsonEncodedText.Encode("privileges_changed");
+    private static readonly JsonEncodedText RaisedBySetuid = JsonEncodedText.Encode("PRIVILEGES_RAISED_EXEC_FILE_SETUID");
+    private static readonly JsonEncodedText RaisedBySetgid = JsonEncodedText.Encode("PRIVILEGES_RAISED_EXEC_FILE_SETGID");
+    private static readonly JsonEncodedText InInitTreeName = JsonEncodedText.Encode("in_init_tree");
+    private static readonly JsonEncodedText SecurebitsName = JsonEncodedText.Encode("securebits");
+    private static readonly JsonEncodedText CapsName = JsonEncodedText.Encode("caps");
+    private static readonly JsonEncodedText UserNsName = JsonEncodedText.Encode("user_ns");
+    private static readonly JsonEncodedText LevelName = JsonEncodedText.Encode("level");
     private static readonly JsonEncodedText[] CredentialNames =
         Array.ConvertAll(["uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid"], name => JsonEncodedText.Encode(name));
     private static readonly JsonEncodedText[] NamespaceNames = NamespaceKinds.Names.Select(name => JsonEncodedText.Encode(name)).ToArray();
 
     private readonly ArgumentLine _arguments = new();
 
-    public void Write(Utf8JsonWriter json, JsonEncodedText property, ProcessSnapshot process, ThreadSnapshot? thread, ProcessFields fields)
+    /// <param name="exec">The process of a process_exec: the only place Tetragon writes "binary_properties".</param>
+    public void Write(Utf8JsonWriter json, JsonEncodedText property, ProcessSnapshot process, ThreadSnapshot? thread, ProcessFields fields, bool exec = false)
     {
         json.WriteStartObject(property);
-        WriteFields(json, process, thread, fields);
+        WriteFields(json, process, thread, exec ? fields : fields & ~ProcessFields.BinaryProperties);
         json.WriteEndObject();
     }
 
     public void WriteInArray(Utf8JsonWriter json, ProcessSnapshot process, ProcessFields fields)
     {
         json.WriteStartObject();
-        WriteFields(json, process, thread: null, fields);
+        WriteFields(json, process, thread: null, fields & ~ProcessFields.BinaryProperties);
         json.WriteEndObject();
     }
 
     private void WriteFields(Utf8JsonWriter json, ProcessSnapshot process, ThreadSnapshot? thread, ProcessFields fields)
     {
         var credentials = thread?.Credentials ?? process.Credentials;
+        var capabilities = thread?.Capabilities ?? process.Capabilities;
+        var namespaces = thread?.Namespaces ?? process.Namespaces;
         if (Has(fields, ProcessFields.ExecId)) ExecIdUtf8.Write(json, ExecIdName, process.ExecId);
         if (Has(fields, ProcessFields.Pid)) json.WriteNumber(PidName, process.Pid);
         // Tetragon's "uid" is the effective uid (its docs: maps to process_credentials.euid).
@@ -67,12 +86,49 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         if (Has(fields, ProcessFields.Flags)) WriteFlags(json, process);
         if (Has(fields, ProcessFields.StartTime) && process.StartTime != default) WriteTimestamp(json, StartTimeName, process.StartTime);
         if (Has(fields, ProcessFields.Auid)) json.WriteNumber(AuidName, process.Auid);
+        if (process.Container is { } container)
+        {
+            if (Has(fields, ProcessFields.Pod) && container.PodUid is { } podUid)
+            {
+                json.WriteStartObject(PodName);
+                json.WriteString(UidName, podUid);
+                json.WriteEndObject();
+            }
+            if (Has(fields, ProcessFields.Docker))
+                json.WriteString(DockerName, container.ContainerId.AsSpan(0, Math.Min(container.ContainerId.Length, ContainerIdentity.TetragonDockerLength)));
+        }
         if (Has(fields, ProcessFields.ParentExecId) && process.ParentExecId != default)
             ExecIdUtf8.Write(json, ParentExecIdName, process.ParentExecId);
-        if (Has(fields, ProcessFields.Cap)) WriteCapabilities(json, thread?.Capabilities ?? process.Capabilities);
-        if (Has(fields, ProcessFields.Ns)) WriteNamespaces(json, thread?.Namespaces ?? process.Namespaces);
+        if (Has(fields, ProcessFields.Cap)) WriteCapabilities(json, CapName, capabilities);
+        if (Has(fields, ProcessFields.Ns)) WriteNamespaces(json, namespaces);
         if (Has(fields, ProcessFields.Tid)) json.WriteNumber(TidName, thread?.Tid ?? process.Pid);
-        if (Has(fields, ProcessFields.ProcessCredentials)) WriteCredentials(json, credentials);
+        if (Has(fields, ProcessFields.ProcessCredentials)) WriteCredentials(json, credentials, capabilities, namespaces.User, process.Details);
+        if (Has(fields, ProcessFields.BinaryProperties)) WriteBinaryProperties(json, process);
+        // Tetragon sets it for containerized processes only; elsewhere it has no meaning.
+        if (Has(fields, ProcessFields.InInitTree) && process.Container is not null) json.WriteBoolean(InInitTreeName, process.InInitTree);
+    }
+
+    // Tetragon's binary_properties says how the exec changed privileges; an exec that changed none has none.
+    private static void WriteBinaryProperties(Utf8JsonWriter json, ProcessSnapshot process)
+    {
+        var credentials = process.Credentials;
+        var file = process.Details.File;
+        var setuid = file.RaisedUid(credentials);
+        var setgid = file.RaisedGid(credentials);
+        if (!setuid && !setgid) return;
+        json.WriteStartObject(BinaryPropertiesName);
+        if (setuid) json.WriteNumber(SetuidName, credentials.Euid);
+        if (setgid) json.WriteNumber(SetgidName, credentials.Egid);
+        var toRootUser = setuid && credentials.Euid == 0;
+        var toRootGroup = setgid && credentials.Egid == 0;
+        if (toRootUser || toRootGroup)
+        {
+            json.WriteStartArray(PrivilegesChangedName);
+            if (toRootUser) json.WriteStringValue(RaisedBySetuid);
+            if (toRootGroup) json.WriteStringValue(RaisedBySetgid);
+            json.WriteEndArray();
+        }
+        json.WriteEndObject();
     }
 
     public static void WriteTimestamp(Utf8JsonWriter json, JsonEncodedText property, DateTime utc)
@@ -90,9 +146,9 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         if (length > 0) json.WriteString(FlagsName, words[..length]);
     }
 
-    private static void WriteCapabilities(Utf8JsonWriter json, Capabilities capabilities)
+    private static void WriteCapabilities(Utf8JsonWriter json, JsonEncodedText property, Capabilities capabilities)
     {
-        json.WriteStartObject(CapName);
+        json.WriteStartObject(property);
         WriteCapabilitySet(json, PermittedName, capabilities.Permitted);
         WriteCapabilitySet(json, EffectiveName, capabilities.Effective);
         WriteCapabilitySet(json, InheritableName, capabilities.Inheritable);
@@ -121,16 +177,21 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         {
             var inum = NamespaceKinds.Inum(namespaces, (NamespaceKind)kind);
             if (inum == 0) continue;
-            json.WriteStartObject(NamespaceNames[kind]);
-            json.WriteNumber(InumName, inum);
-            if (hostNamespaces is { } host && NamespaceKinds.Inum(host, (NamespaceKind)kind) == inum)
-                json.WriteBoolean(IsHostName, true);
-            json.WriteEndObject();
+            WriteNamespace(json, NamespaceNames[kind], (NamespaceKind)kind, inum);
         }
         json.WriteEndObject();
     }
 
-    private static void WriteCredentials(Utf8JsonWriter json, Credentials credentials)
+    private void WriteNamespace(Utf8JsonWriter json, JsonEncodedText property, NamespaceKind kind, uint inum)
+    {
+        json.WriteStartObject(property);
+        json.WriteNumber(InumName, inum);
+        if (hostNamespaces is { } host && NamespaceKinds.Inum(host, kind) == inum)
+            json.WriteBoolean(IsHostName, true);
+        json.WriteEndObject();
+    }
+
+    private void WriteCredentials(Utf8JsonWriter json, Credentials credentials, Capabilities capabilities, uint userNamespace, ExecDetails details)
     {
         json.WriteStartObject(CredentialsName);
         json.WriteNumber(CredentialNames[0], credentials.Uid);
@@ -141,6 +202,34 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         json.WriteNumber(CredentialNames[5], credentials.Sgid);
         json.WriteNumber(CredentialNames[6], credentials.Fsuid);
         json.WriteNumber(CredentialNames[7], credentials.Fsgid);
+        WriteSecureBits(json, details.SecureBits);
+        WriteCapabilities(json, CapsName, capabilities);
+        if (userNamespace != 0 || details.UserNamespace is not null)
+        {
+            json.WriteStartObject(UserNsName);
+            if (details.UserNamespace is { } owner)
+            {
+                json.WriteNumber(LevelName, owner.Level);
+                json.WriteNumber(CredentialNames[0], owner.Uid);
+                json.WriteNumber(CredentialNames[1], owner.Gid);
+            }
+            if (userNamespace != 0) WriteNamespace(json, NsName, NamespaceKind.User, userNamespace);
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
+    }
+
+    // Tetragon's SecureBitsType values are the bits themselves (1, 2, 4, ... 128), each named.
+    private static void WriteSecureBits(Utf8JsonWriter json, uint bits)
+    {
+        if (bits == 0) return;
+        json.WriteStartArray(SecurebitsName);
+        for (var remaining = bits; remaining != 0; remaining &= remaining - 1)
+        {
+            var bit = System.Numerics.BitOperations.TrailingZeroCount(remaining);
+            if (LinuxNames.TryGetSecureBit(bit, out var name)) json.WriteStringValue(name);
+            else json.WriteNumberValue(1u << bit);
+        }
+        json.WriteEndArray();
     }
 }

@@ -12,10 +12,12 @@ namespace Forkline.Export;
 /// read Tetragon's export read Forkline's:
 /// <c>{"process_exec":{"process":{..},"parent":{..},"ancestors":[..]},"node_name":"..","time":".."}</c>,
 /// <c>process_exit</c> (status, signal name, exit time), <c>process_kprobe</c> for kprobe hooks and
-/// <c>process_tracepoint</c> for syscall and tracepoint hooks. Forkline's additions: <c>process_clone</c>
-/// for a fork that has not exec'd, <c>"return"</c> on an exit-phase tracepoint, and a top-level
-/// <c>"incomplete": true</c> when the process or parent was unknown. 64-bit hook values are JSON
-/// strings, as protojson writes int64/uint64.
+/// <c>process_tracepoint</c> for syscall and tracepoint hooks, both with Tetragon's
+/// <c>"action":"KPROBE_ACTION_POST"</c> (the event was posted, nothing enforced). Every field is one of
+/// Tetragon's (api/v1/tetragon), so a strict protojson reader that rejects unknown fields reads every
+/// line; a process or parent that was not known carries Tetragon's "miss" flag. The one extension is
+/// <c>process_clone</c>, a fork that has not exec'd, written only when the caller asks for clones.
+/// 64-bit hook values are JSON strings, as protojson writes int64/uint64.
 /// Writes straight into the caller's buffer; reuses its writer, so one thread at a time.
 /// </summary>
 public sealed class TetragonJsonFormatter : IEventFormatter
@@ -30,7 +32,6 @@ public sealed class TetragonJsonFormatter : IEventFormatter
     private static readonly JsonEncodedText AncestorsName = JsonEncodedText.Encode("ancestors");
     private static readonly JsonEncodedText NodeNameName = JsonEncodedText.Encode("node_name");
     private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
-    private static readonly JsonEncodedText IncompleteName = JsonEncodedText.Encode("incomplete");
     private static readonly JsonEncodedText SignalName = JsonEncodedText.Encode("signal");
     private static readonly JsonEncodedText StatusName = JsonEncodedText.Encode("status");
     private static readonly JsonEncodedText FunctionNameName = JsonEncodedText.Encode("function_name");
@@ -38,6 +39,8 @@ public sealed class TetragonJsonFormatter : IEventFormatter
     private static readonly JsonEncodedText EventName = JsonEncodedText.Encode("event");
     private static readonly JsonEncodedText ArgsName = JsonEncodedText.Encode("args");
     private static readonly JsonEncodedText ReturnName = JsonEncodedText.Encode("return");
+    private static readonly JsonEncodedText ActionName = JsonEncodedText.Encode("action");
+    private static readonly JsonEncodedText ActionPost = JsonEncodedText.Encode("KPROBE_ACTION_POST");
     private static readonly JsonEncodedText PolicyNameName = JsonEncodedText.Encode("policy_name");
     private static readonly JsonEncodedText SizeArgName = JsonEncodedText.Encode("size_arg");
     private static readonly JsonEncodedText LongArgName = JsonEncodedText.Encode("long_arg");
@@ -73,10 +76,10 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         switch (enriched)
         {
             case EnrichedExec:
-                WriteLineageEvent(ProcessExecName, enriched);
+                WriteLineageEvent(ProcessExecName, enriched, exec: true);
                 break;
             case EnrichedClone:
-                WriteLineageEvent(ProcessCloneName, enriched);
+                WriteLineageEvent(ProcessCloneName, enriched, exec: false);
                 break;
             case EnrichedExit exit:
                 WriteExit(exit);
@@ -89,7 +92,6 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         }
         _json.WriteString(NodeNameName, enriched.Node);
         ProcessJsonWriter.WriteTimestamp(_json, TimeName, enriched.Time);
-        if (enriched.Incomplete) _json.WriteBoolean(IncompleteName, true);
         _json.WriteEndObject();
         _json.Flush();
 
@@ -97,10 +99,10 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         output.Advance(1);
     }
 
-    private void WriteLineageEvent(JsonEncodedText name, EnrichedEvent enriched)
+    private void WriteLineageEvent(JsonEncodedText name, EnrichedEvent enriched, bool exec)
     {
         _json.WriteStartObject(name);
-        WriteProcessAndParent(enriched, thread: null);
+        WriteProcessAndParent(enriched, thread: null, exec);
         WriteAncestors(enriched);
         _json.WriteEndObject();
     }
@@ -108,7 +110,7 @@ public sealed class TetragonJsonFormatter : IEventFormatter
     private void WriteExit(EnrichedExit exit)
     {
         _json.WriteStartObject(ProcessExitName);
-        WriteProcessAndParent(exit, thread: null);
+        WriteProcessAndParent(exit, thread: null, exec: false);
         if (exit.Process.Exit is { } ending)
         {
             if (ending.Signal != 0) _json.WriteString(SignalName, LinuxNames.SignalName(ending.Signal));
@@ -120,22 +122,35 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         _json.WriteEndObject();
     }
 
+    // Fields in each message's field-number order. A kprobe's return value has ProcessKprobe's "return";
+    // ProcessTracepoint has none, so a syscall's comes second in the args, where the raw_syscalls/sys_exit
+    // tracepoint has its "ret" field.
     private void WriteHook(EnrichedHook hook)
     {
         var call = hook.Hook;
         var isKprobe = call.Hook.Kind == HookKind.Kprobe;
         _json.WriteStartObject(isKprobe ? ProcessKprobeName : ProcessTracepointName);
-        WriteProcessAndParent(hook, hook.Thread);
-        if (isKprobe) _json.WriteString(FunctionNameName, call.Hook.Name);
-        else WriteTracepointName(call);
-        WriteArguments(call);
-        if (call.Phase == HookPhase.Exit)
+        WriteProcessAndParent(hook, hook.Thread, exec: false);
+        if (isKprobe)
         {
-            _json.WriteStartObject(ReturnName);
-            WriteInt64String(LongArgName, call.Return);
-            _json.WriteEndObject();
+            _json.WriteString(FunctionNameName, call.Hook.Name);
+            WriteArguments(call);
+            if (call.Phase == HookPhase.Exit)
+            {
+                _json.WriteStartObject(ReturnName);
+                WriteInt64String(LongArgName, call.Return);
+                _json.WriteEndObject();
+            }
+            _json.WriteString(ActionName, ActionPost);
+            _json.WriteString(PolicyNameName, call.Hook.Name);
         }
-        _json.WriteString(PolicyNameName, call.Hook.Name);
+        else
+        {
+            WriteTracepointName(call);
+            WriteArguments(call);
+            _json.WriteString(PolicyNameName, call.Hook.Name);
+            _json.WriteString(ActionName, ActionPost);
+        }
         WriteAncestors(hook);
         _json.WriteEndObject();
     }
@@ -157,8 +172,9 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         _json.WriteString(EventName, name[(separator + 1)..]);
     }
 
-    // Raw syscall tracepoints carry the syscall number first (as Tetragon's raw_syscalls "id"), then
-    // the six raw argument registers; their types are not known here, so each is a uint64.
+    // Raw syscall tracepoints carry the syscall number first (as Tetragon's raw_syscalls "id"), at exit
+    // the return value next ("ret"), then the six raw argument registers; their types are not known
+    // here, so each is a uint64.
     private void WriteArguments(HookEvent call)
     {
         _json.WriteStartArray(ArgsName);
@@ -167,6 +183,12 @@ public sealed class TetragonJsonFormatter : IEventFormatter
             _json.WriteStartObject();
             WriteInt64String(LongArgName, call.SyscallNr);
             _json.WriteEndObject();
+            if (call.Phase == HookPhase.Exit)
+            {
+                _json.WriteStartObject();
+                WriteInt64String(LongArgName, call.Return);
+                _json.WriteEndObject();
+            }
         }
         var arguments = call.Arguments;
         Span<byte> digits = stackalloc byte[20];
@@ -187,10 +209,10 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         _json.WriteString(name, digits[..length]);
     }
 
-    private void WriteProcessAndParent(EnrichedEvent enriched, ThreadSnapshot? thread)
+    private void WriteProcessAndParent(EnrichedEvent enriched, ThreadSnapshot? thread, bool exec)
     {
         if (_fields.Process != ProcessFields.None)
-            _process.Write(_json, ProcessName, enriched.Process, thread, _fields.Process);
+            _process.Write(_json, ProcessName, enriched.Process, thread, _fields.Process, exec);
         if (_fields.Parent != ProcessFields.None && enriched.Parent is { } parent)
             _process.Write(_json, ParentName, parent, thread: null, _fields.Parent);
     }

@@ -31,6 +31,7 @@ public sealed partial class RecordLayoutParityTests(ITestOutputHelper output)
         ["__u16"] = typeof(ushort),
         ["__u32"] = typeof(uint),
         ["__u64"] = typeof(ulong),
+        ["__s32"] = typeof(int),
         ["__s64"] = typeof(long),
         ["char"] = typeof(byte),
     };

@@ -26,7 +26,10 @@ internal static class SampleEvents
         new ProcessKey(1000, 99_000_000), new ProcessKey(4321, 123_456_789_012),
         "/usr/bin/bash", ["bash", "-c", "", "echo héllo"], "/home/user",
         Credentials, Capabilities, Namespaces, 1001, 0x1234_5678_9abc,
-        ExecFlags.ParentUnknown);
+        ExecFlags.ParentUnknown,
+        new ContainerIdentity("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59"),
+        new ExecDetails(SecureBits: 0x30, new UserNamespaceOwner(Level: 2, Uid: 100000, Gid: 100001), NamespacePid: 7,
+            new ExecutedFile(Mode: 0x81ed | 0x800, Uid: 11, Gid: 12)));
 
     public static ExitEvent Exit => new(4321, 4321, 200_000_000_000, 123_456_999_000, (3 << 8) | 0x80 | 9, 4325);
 

@@ -54,6 +54,18 @@ public sealed class EventFilterTests
     }
 
     [Fact]
+    public void A_container_filter_passes_processes_of_that_container_by_full_id_or_prefix_and_nothing_outside_containers()
+    {
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        var inside = Exec(Sleep with { Container = new Contracts.Identity.ContainerIdentity(id, null) });
+
+        Assert.True(EventFilter.Create(new EventFilterOptions { Containers = [id] }).Matches(inside));
+        Assert.True(EventFilter.Create(new EventFilterOptions { Containers = ["other", id[..12]] }).Matches(inside));
+        Assert.False(EventFilter.Create(new EventFilterOptions { Containers = ["4f9a2b1c0d4e"] }).Matches(inside));
+        Assert.False(EventFilter.Create(new EventFilterOptions { Containers = [id[..12]] }).Matches(Exec()));
+    }
+
+    [Fact]
     public void Several_event_types_are_alternatives()
     {
         Assert.Equal(["Exit", "Clone", "commit_creds"], Passing(new EventFilterOptions { EventTypes = ["exit", "clone", "commit_creds"] }));

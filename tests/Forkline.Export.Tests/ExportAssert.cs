@@ -3,16 +3,24 @@ using System.Text;
 using System.Text.Json;
 using Forkline.Contracts.Snapshots;
 using Forkline.Export;
+using Forkline.Export.Tests.Tetragon;
 
 namespace Forkline.Export.Tests;
 
 internal static class ExportAssert
 {
+    /// <summary>
+    /// The line a formatter writes. Every Tetragon-shaped line an export test produces must read under
+    /// Tetragon's definitions with a strict reader, except Forkline's one extension, process_clone, which
+    /// is only written when clones are asked for.
+    /// </summary>
     public static string Line(IEventFormatter formatter, EnrichedEvent enriched)
     {
         var buffer = new ArrayBufferWriter<byte>();
         formatter.Format(enriched, buffer);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var line = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        if (formatter is TetragonJsonFormatter && enriched.Kind != EnrichedKind.Clone) StrictProtojson.AssertReads(line);
+        return line;
     }
 
     /// <summary>Formats as JSON, checks it is exactly one line, and parses it back.</summary>

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Forkline.Contracts.Identity;
 using Forkline.Export;
+using Forkline.Export.Tests.Tetragon;
 using static Forkline.Export.Tests.SampleEvents;
 
 namespace Forkline.Export.Tests;
@@ -51,8 +52,9 @@ public sealed class ExportSinkTests : IDisposable
         await sink.DisposeAsync();
 
         var oldestFirst = Directory.GetFiles(_directory).OrderByDescending(RotationIndex);
-        var pids = oldestFirst
-            .SelectMany(File.ReadAllLines)
+        var lines = oldestFirst.SelectMany(File.ReadAllLines).ToArray();
+        Assert.All(lines, StrictProtojson.AssertReads);
+        var pids = lines
             .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("process_exec").GetProperty("process").GetProperty("exec_id").GetString()!)
             .Select(execId => ExecId.Decode(execId).Pid)
             .ToArray();

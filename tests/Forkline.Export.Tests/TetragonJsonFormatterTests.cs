@@ -90,15 +90,93 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
-    public void Process_credentials_carry_all_eight_ids()
+    public void Process_credentials_carry_all_eight_ids_the_capabilities_and_the_user_namespace()
     {
         var credentials = Json(Exec()).GetProperty("process_exec").GetProperty("process").GetProperty("process_credentials");
 
-        Assert.Equal(["uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid"], PropertyNames(credentials));
-        Assert.Equal(
-            [1000u, 1001u, 1002u, 1003u, 1004u, 1005u, 1006u, 1007u],
-            credentials.EnumerateObject().Select(property => property.Value.GetUInt32()).ToArray());
+        Assert.Equal(["uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid", "caps", "user_ns"], PropertyNames(credentials));
+        Assert.Equal([1000u, 1001u, 1002u, 1003u, 1004u, 1005u, 1006u, 1007u], EightIds(credentials));
+        Assert.Equal(["CAP_SYS_ADMIN"], Strings(credentials.GetProperty("caps").GetProperty("effective")));
+        Assert.Equal(4026531837u, credentials.GetProperty("user_ns").GetProperty("ns").GetProperty("inum").GetUInt32());
     }
+
+    [Fact]
+    public void Securebits_and_the_user_namespace_owner_from_the_exec_are_tetragon_names_and_numbers()
+    {
+        var process = Sleep with
+        {
+            Details = new ExecDetails(SecureBits: 1 << 4 | 1 << 5 | 1 << 9, new UserNamespaceOwner(Level: 2, Uid: 1000, Gid: 1001), NamespacePid: 7, File: default),
+        };
+
+        var credentials = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("process_credentials");
+
+        Assert.Equal("SecBitKeepCaps", credentials.GetProperty("securebits")[0].GetString());
+        Assert.Equal("SecBitKeepCapsLocked", credentials.GetProperty("securebits")[1].GetString());
+        Assert.Equal(512, credentials.GetProperty("securebits")[2].GetInt32());
+        var userNamespace = credentials.GetProperty("user_ns");
+        Assert.Equal(["level", "uid", "gid", "ns"], PropertyNames(userNamespace));
+        Assert.Equal(2, userNamespace.GetProperty("level").GetInt32());
+        Assert.Equal(1000u, userNamespace.GetProperty("uid").GetUInt32());
+        Assert.Equal(1001u, userNamespace.GetProperty("gid").GetUInt32());
+    }
+
+    [Fact]
+    public void A_set_user_id_root_exec_has_binary_properties_on_process_exec_only()
+    {
+        var raised = new Credentials(Uid: 1000, Gid: 1000, Euid: 0, Egid: 1000, Suid: 0, Sgid: 1000, Fsuid: 0, Fsgid: 1000);
+        var process = Sleep with
+        {
+            Credentials = raised,
+            Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x800 | 0x1ed, Uid: 0, Gid: 0)),
+        };
+
+        var exec = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+        var properties = exec.GetProperty("binary_properties");
+
+        Assert.Equal(["setuid", "privileges_changed"], PropertyNames(properties));
+        Assert.Equal(0u, properties.GetProperty("setuid").GetUInt32());
+        Assert.Equal(["PRIVILEGES_RAISED_EXEC_FILE_SETUID"], Strings(properties.GetProperty("privileges_changed")));
+        var exit = new EnrichedExit(Node, EventTime, 4_000, process with { Exit = new ProcessExit(0, 0, 4_000, EventTime, 300) }, Sh, null);
+        Assert.False(Json(exit).GetProperty("process_exit").GetProperty("process").TryGetProperty("binary_properties", out _));
+    }
+
+    [Fact]
+    public void An_exec_of_a_set_user_id_file_that_changed_nothing_has_no_binary_properties()
+    {
+        var process = Sleep with { Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x800 | 0x1ed, Uid: 0, Gid: 0)) };
+
+        var exec = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+
+        Assert.False(exec.TryGetProperty("binary_properties", out _));
+    }
+
+    [Fact]
+    public void A_containerized_process_carries_pod_uid_docker_and_in_init_tree_in_tetragons_places()
+    {
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        var process = Sleep with { Container = new ContainerIdentity(id, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"), InInitTree = true };
+
+        var json = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+
+        Assert.Equal(["exec_id", "pid", "uid", "cwd", "binary", "arguments", "flags", "start_time", "auid", "pod", "docker", "parent_exec_id", "cap", "ns", "tid", "process_credentials", "in_init_tree"],
+            PropertyNames(json));
+        Assert.Equal("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", json.GetProperty("pod").GetProperty("uid").GetString());
+        Assert.Equal(id[..31], json.GetProperty("docker").GetString());
+        Assert.True(json.GetProperty("in_init_tree").GetBoolean());
+    }
+
+    [Fact]
+    public void A_process_outside_containers_has_no_pod_docker_or_in_init_tree()
+    {
+        var json = Json(Exec()).GetProperty("process_exec").GetProperty("process");
+
+        Assert.False(json.TryGetProperty("pod", out _));
+        Assert.False(json.TryGetProperty("docker", out _));
+        Assert.False(json.TryGetProperty("in_init_tree", out _));
+    }
+
+    private static uint[] EightIds(JsonElement credentials) =>
+        Array.ConvertAll(["uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid"], name => credentials.GetProperty(name).GetUInt32());
 
     [Fact]
     public void Parent_is_the_immediate_parent_and_ancestors_start_beyond_it()
@@ -190,7 +268,8 @@ public sealed class TetragonJsonFormatterTests
     {
         var kprobe = Json(Hook(CommitCredsHook, phase: HookPhase.Exit, returned: -13)).GetProperty("process_kprobe");
 
-        Assert.Equal(["process", "parent", "function_name", "args", "return", "policy_name", "ancestors"], PropertyNames(kprobe));
+        Assert.Equal(["process", "parent", "function_name", "args", "return", "action", "policy_name", "ancestors"], PropertyNames(kprobe));
+        Assert.Equal("KPROBE_ACTION_POST", kprobe.GetProperty("action").GetString());
         Assert.Equal("commit_creds", kprobe.GetProperty("function_name").GetString());
         Assert.Equal(
             ["10", "20", "30", "40", "50", "18446744073709551615"],
@@ -207,6 +286,8 @@ public sealed class TetragonJsonFormatterTests
         Assert.Equal("raw_syscalls", enter.GetProperty("subsys").GetString());
         Assert.Equal("sys_enter", enter.GetProperty("event").GetString());
         Assert.Equal("setuid", enter.GetProperty("policy_name").GetString());
+        Assert.Equal("KPROBE_ACTION_POST", enter.GetProperty("action").GetString());
+        Assert.Equal(["process", "parent", "subsys", "event", "args", "policy_name", "action", "ancestors"], PropertyNames(enter));
         var args = enter.GetProperty("args");
         Assert.Equal(7, args.GetArrayLength());
         Assert.Equal("105", args[0].GetProperty("long_arg").GetString());
@@ -215,12 +296,17 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
-    public void Syscall_hook_on_exit_is_sys_exit_with_the_return_value()
+    public void Syscall_hook_on_exit_is_sys_exit_with_the_return_value_second_as_the_tracepoints_ret()
     {
         var exit = Json(Hook(SetuidHook, phase: HookPhase.Exit, returned: -1)).GetProperty("process_tracepoint");
 
         Assert.Equal("sys_exit", exit.GetProperty("event").GetString());
-        Assert.Equal("-1", exit.GetProperty("return").GetProperty("long_arg").GetString());
+        Assert.False(exit.TryGetProperty("return", out _));
+        var args = exit.GetProperty("args");
+        Assert.Equal(8, args.GetArrayLength());
+        Assert.Equal("105", args[0].GetProperty("long_arg").GetString());
+        Assert.Equal("-1", args[1].GetProperty("long_arg").GetString());
+        Assert.Equal("10", args[2].GetProperty("size_arg").GetString());
     }
 
     [Fact]
@@ -257,9 +343,8 @@ public sealed class TetragonJsonFormatterTests
         Assert.Equal(300, process.GetProperty("pid").GetInt32());
         Assert.Equal(301, process.GetProperty("tid").GetInt32());
         Assert.Equal(2002u, process.GetProperty("uid").GetUInt32());
-        Assert.Equal(
-            [2000u, 2001u, 2002u, 2003u, 2004u, 2005u, 2006u, 2007u],
-            process.GetProperty("process_credentials").EnumerateObject().Select(property => property.Value.GetUInt32()).ToArray());
+        Assert.Equal([2000u, 2001u, 2002u, 2003u, 2004u, 2005u, 2006u, 2007u], EightIds(process.GetProperty("process_credentials")));
+        Assert.Equal(["CAP_SETUID"], Strings(process.GetProperty("process_credentials").GetProperty("caps").GetProperty("effective")));
         Assert.Equal(["CAP_SETUID"], Strings(process.GetProperty("cap").GetProperty("effective")));
         Assert.Equal(4026532999u, process.GetProperty("ns").GetProperty("net").GetProperty("inum").GetUInt32());
         Assert.False(process.GetProperty("ns").GetProperty("net").TryGetProperty("is_host", out _));
@@ -278,13 +363,14 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
-    public void Incomplete_event_says_so_and_leaves_the_unknown_parent_out()
+    public void Incomplete_event_carries_tetragons_miss_flag_and_leaves_the_unknown_parent_out()
     {
         var orphan = new EnrichedExec(Node, EventTime, 3_000, Sleep with { Flags = Sleep.Flags | ProcessFlags.Incomplete }, null, null);
 
         var root = Json(orphan);
 
-        Assert.True(root.GetProperty("incomplete").GetBoolean());
+        Assert.Equal(["process_exec", "node_name", "time"], PropertyNames(root));
+        Assert.Equal("execve miss clone", root.GetProperty("process_exec").GetProperty("process").GetProperty("flags").GetString());
         Assert.Equal(["process"], PropertyNames(root.GetProperty("process_exec")));
     }
 

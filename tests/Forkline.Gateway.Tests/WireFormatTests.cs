@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
@@ -22,6 +24,23 @@ public sealed class WireFormatTests
         AssertSame(exec.Parent!, back.Parent!);
         Assert.Equal([bash.ExecId, init.ExecId], Chain(back.Ancestors).Select(p => p.ExecId));
         Assert.Equal((exec.Node, exec.Time, exec.Ktime), (back.Node, back.Time, back.Ktime));
+    }
+
+    [Fact]
+    public void Container_identity_exec_details_and_init_tree_come_back_from_the_wire_and_their_absence_too()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        var containerized = sleep with
+        {
+            Container = new ContainerIdentity("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59"),
+            Details = new ExecDetails(0x30, new UserNamespaceOwner(2, 100000, 100001), 1, new ExecutedFile(0x89ed, 0, 0)),
+            InInitTree = true,
+        };
+        var procfs = sleep with { Container = new ContainerIdentity(containerized.Container.ContainerId, null), Details = new ExecDetails(0, null, 9, default) };
+
+        AssertSame(containerized, WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(containerized, sh)))).Process);
+        AssertSame(procfs, WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(procfs, sh)))).Process);
+        AssertSame(sleep, WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(sleep, sh)))).Process);
     }
 
     [Fact]

@@ -8,11 +8,17 @@ namespace Forkline.Kernel.Tests;
 /// </summary>
 public sealed class KernelFactAttribute : FactAttribute
 {
-    public KernelFactAttribute()
-    {
-        var problem = CollectorPreflight.FindProblem(CollectorPreflight.DefaultObjectPath);
-        if (problem is not null) Skip = $"needs BPF: {problem}";
-    }
+    public KernelFactAttribute() => Skip = SkipReason();
+
+    /// <summary>Why this process cannot load the BPF object, or null when it can.</summary>
+    internal static string? SkipReason() =>
+        CollectorPreflight.FindProblem(CollectorPreflight.DefaultObjectPath) is { } problem ? $"needs BPF: {problem}" : null;
+}
+
+/// <summary>A <see cref="KernelFactAttribute"/> with data: skipped for the same reasons.</summary>
+public sealed class KernelTheoryAttribute : TheoryAttribute
+{
+    public KernelTheoryAttribute() => Skip = KernelFactAttribute.SkipReason();
 }
 
 /// <summary>Kernel tests attach to the same hooks; one collector at a time keeps them apart.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using Forkline.Collector.Containers;
 using Forkline.Contracts.Events;
 using static Forkline.Collector.Decoding.LayoutConversions;
 
@@ -15,7 +16,7 @@ namespace Forkline.Collector.Decoding;
 public sealed class RecordDecoder
 {
     /// <summary>
-    /// Largest size a header may declare. BPF records are under 2 KiB; the margin lets a newer BPF
+    /// Largest size a header may declare. BPF records are under 3 KiB; the margin lets a newer BPF
     /// object append fields (decoded as their known prefix) while a wild size is still caught.
     /// </summary>
     public const int MaxRecordSize = 64 * 1024;
@@ -27,6 +28,8 @@ public sealed class RecordDecoder
     private readonly HookDescriptor[] _hooks;
     private readonly DecodeCounters _counters;
     private readonly RateLimitedReport _report;
+    private readonly ContainerIdentityCache _unifiedContainers = new();
+    private readonly ContainerIdentityCache _legacyContainers = new();
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="reportBadRecord">Receives one line per bad record, at most one per <paramref name="reportInterval"/>.</param>
@@ -131,7 +134,7 @@ public sealed class RecordDecoder
             ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns), r.Args);
     }
 
-    private static ExecEvent? DecodeExec(ReadOnlySpan<byte> record, out DecodeError error)
+    private ExecEvent? DecodeExec(ReadOnlySpan<byte> record, out DecodeError error)
     {
         ref readonly var r = ref MemoryMarshal.AsRef<FlExecEvent>(record);
         if (r.FilenameLen > FlConstants.FilenameMax || r.ArgsLen > FlConstants.ArgsMax || r.CwdLen > FlConstants.CwdMax)
@@ -150,7 +153,12 @@ public sealed class RecordDecoder
             DecodeArguments(args[..r.ArgsLen]),
             Encoding.UTF8.GetString(cwd[..r.CwdLen]),
             ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns),
-            r.Auid, r.CgroupId, (ExecFlags)r.Flags);
+            r.Auid, r.CgroupId, (ExecFlags)r.Flags,
+            _unifiedContainers.Resolve(r.Unified) ?? _legacyContainers.Resolve(r.Legacy),
+            new ExecDetails(r.Securebits,
+                r.UsernsLevel == RecordEncoder.UnknownUserNamespaceLevel ? null : new UserNamespaceOwner(r.UsernsLevel, r.UsernsOwner, r.UsernsGroup),
+                (int)r.NsPid,
+                new ExecutedFile(r.FileMode, r.FileUid, r.FileGid)));
     }
 
     /// <summary>

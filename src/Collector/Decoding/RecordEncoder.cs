@@ -17,7 +17,9 @@ public readonly record struct ExecRecordFields(
     Namespaces Namespaces,
     uint Auid,
     ulong CgroupId,
-    ExecFlags Flags);
+    ExecFlags Flags,
+    ContainerIdentity? Container = null,
+    ExecDetails Details = default);
 
 /// <summary>
 /// Writes records in the bpf/forkline.h layouts, byte for byte what the BPF programs emit, so that
@@ -26,6 +28,9 @@ public readonly record struct ExecRecordFields(
 /// </summary>
 public static class RecordEncoder
 {
+    /// <summary>fl_exec_event.userns_level of a record whose user namespace is not known.</summary>
+    internal const int UnknownUserNamespaceLevel = -1;
+
     public static int CloneRecordSize => Unsafe.SizeOf<FlCloneEvent>();
     public static int ExecRecordSize => Unsafe.SizeOf<FlExecEvent>();
     public static int ExitRecordSize => Unsafe.SizeOf<FlExitEvent>();
@@ -77,7 +82,7 @@ public static class RecordEncoder
     {
         var fields = new ExecRecordFields(
             exec.Pid, exec.Tid, exec.Ktime, exec.Parent, exec.Replaced, exec.Credentials,
-            exec.Capabilities, exec.Namespaces, exec.Auid, exec.CgroupId, exec.Flags);
+            exec.Capabilities, exec.Namespaces, exec.Auid, exec.CgroupId, exec.Flags, exec.Container, exec.Details);
         ref var r = ref StartExec(destination, fields);
         var flags = fields.Flags;
         r.FilenameLen = CopyUtf8(exec.Filename, r.Filename, ExecFlags.FilenameTruncated, ref flags);
@@ -114,8 +119,32 @@ public static class RecordEncoder
         r.Ns = ToLayout(fields.Namespaces);
         r.Auid = fields.Auid;
         r.CgroupId = fields.CgroupId;
+        r.Securebits = fields.Details.SecureBits;
+        r.NsPid = (uint)fields.Details.NamespacePid;
+        var userNamespace = fields.Details.UserNamespace.GetValueOrDefault(new UserNamespaceOwner(UnknownUserNamespaceLevel, 0, 0));
+        r.UsernsLevel = userNamespace.Level;
+        r.UsernsOwner = userNamespace.Uid;
+        r.UsernsGroup = userNamespace.Gid;
+        r.FileMode = fields.Details.File.Mode;
+        r.FileUid = fields.Details.File.Uid;
+        r.FileGid = fields.Details.File.Gid;
+        if (fields.Container is { } container) WriteContainer(ref r.Unified, container);
         return ref r;
     }
+
+    // The cgroupfs names a runtime gives it: "<id>", below "pod<uid>" in a pod. The record is zeroed, so the names end in NUL.
+    private static void WriteContainer(ref FlCgroup cgroup, ContainerIdentity container)
+    {
+        CopyAscii(container.ContainerId, cgroup.Name);
+        if (container.PodUid is { } pod)
+        {
+            "pod"u8.CopyTo(cgroup.Parent);
+            CopyAscii(pod, ((Span<byte>)cgroup.Parent)["pod".Length..]);
+        }
+    }
+
+    private static void CopyAscii(string text, Span<byte> buffer) =>
+        System.Text.Encoding.ASCII.GetBytes(text.AsSpan(0, Math.Min(text.Length, buffer.Length - 1)), buffer);
 
     private static ref T Start<T>(Span<byte> destination, FlKind kind, KernelEvent kernelEvent) where T : unmanaged =>
         ref Start<T>(destination, kind, kernelEvent.Pid, kernelEvent.Tid, kernelEvent.Ktime);

@@ -19,6 +19,8 @@ public static class FlConstants
     public const int HookArgs = 6;
     public const int SyscallMax = 512;
 
+    public const int CgroupNameMax = 128;
+
     /// <summary>One USER_HZ tick: the granularity of /proc/pid/stat start times, which BPF cuts unseen starts to.</summary>
     public const ulong ProcfsTickNs = 10_000_000;
 
@@ -139,6 +141,20 @@ public struct FlCwdBytes
     private byte _element0;
 }
 
+[InlineArray(FlConstants.CgroupNameMax)]
+public struct FlCgroupNameBytes
+{
+    private byte _element0;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+public struct FlCgroup
+{
+    public ulong Id;
+    public FlCgroupNameBytes Name;
+    public FlCgroupNameBytes Parent;
+}
+
 [StructLayout(LayoutKind.Sequential)]
 public struct FlExecEvent
 {
@@ -158,6 +174,16 @@ public struct FlExecEvent
     public FlFilenameBytes Filename;
     public FlArgsBytes Args;
     public FlCwdBytes Cwd;
+    public uint Securebits;
+    public uint NsPid;
+    public int UsernsLevel;
+    public uint UsernsOwner;
+    public uint UsernsGroup;
+    public uint FileMode;
+    public uint FileUid;
+    public uint FileGid;
+    public FlCgroup Unified;
+    public FlCgroup Legacy;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Forkline.Collector.Containers;
 using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
 
 namespace Forkline.Collector.Procfs;
 
@@ -122,5 +124,37 @@ internal static class ProcValues
             if (line.StartsWith("0::", StringComparison.Ordinal)) return line[3..];
         }
         return null;
+    }
+
+    /// <summary>
+    /// The container of a process from /proc/pid/cgroup, looked up like the BPF side does: in the cgroup v2
+    /// path first, then in the v1 memory controller's ("4:memory:/docker/&lt;id&gt;").
+    /// </summary>
+    public static ContainerIdentity? Container(ReadOnlySpan<byte> content)
+    {
+        string? memory = null;
+        foreach (var line in Encoding.UTF8.GetString(content).Split('\n'))
+        {
+            var fields = line.Split(':', 3);
+            if (fields.Length != 3) continue;
+            if (fields[1].Length == 0 && ContainerCgroupNames.ParsePath(fields[2]) is { } unified) return unified;
+            if (fields[1].Split(',').Contains("memory")) memory = fields[2];
+        }
+        return memory is null ? null : ContainerCgroupNames.ParsePath(memory);
+    }
+
+    /// <summary>The pid in the process's own pid namespace: the last of /proc/pid/status "NSpid:" (0 when the line is missing).</summary>
+    public static int NamespacePid(ReadOnlySpan<byte> status)
+    {
+        foreach (var line in Encoding.UTF8.GetString(status).Split('\n'))
+        {
+            if (!line.StartsWith("NSpid:", StringComparison.Ordinal)) continue;
+            var last = line.AsSpan("NSpid:".Length).Trim();
+            last = last[(last.LastIndexOfAny(' ', '\t') + 1)..];
+            return int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                ? pid
+                : throw new FormatException($"NSpid: \"{line}\" does not end in a pid");
+        }
+        return 0;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
 
 namespace Forkline.Collector.Procfs;
 
@@ -13,6 +14,8 @@ internal sealed record ProcessImage(
     Namespaces Namespaces,
     uint Auid,
     ulong CgroupId,
+    ContainerIdentity? Container,
+    int NamespacePid,
     byte[] Filename,
     byte[] Arguments,
     byte[] Cwd);
@@ -62,13 +65,17 @@ internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Act
                 return null;
             }
             var imageDirectory = stat.IsZombie ? LiveThreadDirectory(leaderDirectory) : leaderDirectory;
-            var (credentials, capabilities) = ProcStatus.Parse(ReadRequired($"{leaderDirectory}/status"));
+            var status = ReadRequired($"{leaderDirectory}/status");
+            var (credentials, capabilities) = ProcStatus.Parse(status);
+            var cgroups = ReadRequired($"{imageDirectory}/cgroup");
             var commandLine = ReadRequired($"{imageDirectory}/cmdline");
             var image = new ProcessImage(
                 pid, stat, TicksToKtime(stat.StartTicks), credentials, capabilities,
                 ReadNamespaces(imageDirectory),
                 ReadOptional($"{leaderDirectory}/loginuid") is { } loginUid ? ProcValues.ParseLoginUid(loginUid) : UnsetLoginUid,
-                ReadCgroupId(imageDirectory),
+                ReadCgroupId(cgroups),
+                ProcValues.Container(cgroups),
+                ProcValues.NamespacePid(status),
                 // exe can be unreadable (pid 1 in a sandbox): argv[0] still names the binary better than nothing.
                 stat.IsKernelThread ? Encoding.UTF8.GetBytes($"[{stat.Comm}]") : ReadLinkOptional($"{imageDirectory}/exe") ?? FirstArgument(commandLine),
                 commandLine,
@@ -126,9 +133,9 @@ internal sealed class ProcessImageReader(string procRoot, string cgroupRoot, Act
     }
 
     /// <summary>bpf_get_current_cgroup_id() is the kernfs id of the cgroup v2 directory, which is its inode number.</summary>
-    private ulong ReadCgroupId(string directory)
+    private ulong ReadCgroupId(ReadOnlySpan<byte> cgroups)
     {
-        var path = ProcValues.UnifiedCgroupPath(ReadRequired($"{directory}/cgroup"));
+        var path = ProcValues.UnifiedCgroupPath(cgroups);
         if (path is null) return 0;
         var directoryPath = cgroupRoot + path;
         var inode = ProcfsNative.InodeOf(directoryPath);

@@ -114,7 +114,8 @@ public sealed class ProcfsScanner
 
         var fields = new ExecRecordFields(
             image.Pid, image.Pid, image.StartKtime, parent, ProcessKey.None,
-            image.Credentials, image.Capabilities, image.Namespaces, image.Auid, image.CgroupId, flags);
+            image.Credentials, image.Capabilities, image.Namespaces, image.Auid, image.CgroupId, flags,
+            image.Container, new ExecDetails(SecureBits: 0, UserNamespace: null, image.NamespacePid, File: default));
         var record = new byte[RecordEncoder.ExecRecordSize];
         RecordEncoder.WriteExec(record, fields, image.Filename, image.Arguments, image.Cwd);
         return new ProcfsProcess(new LiveLeaderSeed(image.Pid, image.StartKtime, parent), image.Stat.IsKernelThread, record);

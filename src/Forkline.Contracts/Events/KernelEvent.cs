@@ -34,7 +34,7 @@ public sealed record CloneEvent(
     public ProcessKey Key => new(Pid, Ktime);
 }
 
-/// <summary>A successful exec: a new process image whose start is Ktime.</summary>
+/// <summary>A successful exec: a new process image whose start is Ktime. Container: null outside any container.</summary>
 public sealed record ExecEvent(
     int Pid, int Tid, ulong Ktime,
     ProcessKey Parent,
@@ -47,7 +47,9 @@ public sealed record ExecEvent(
     Namespaces Namespaces,
     uint Auid,
     ulong CgroupId,
-    ExecFlags Flags) : KernelEvent(Pid, Tid, Ktime)
+    ExecFlags Flags,
+    ContainerIdentity? Container = null,
+    ExecDetails Details = default) : KernelEvent(Pid, Tid, Ktime)
 {
     public ProcessKey Key => new(Pid, Ktime);
 }

@@ -26,6 +26,8 @@ public sealed record ProcessExit(int Status, int Signal, ulong Ktime, DateTime T
 /// <summary>
 /// Immutable view of one process image (a thread-group leader) at a point in time. The owning
 /// actor makes a new snapshot for every change; a snapshot a writer already holds never changes.
+/// Container is null outside any container; InInitTree tells a containerized process descends from
+/// its pid namespace's init (not entered from outside, as by kubectl exec or nsenter).
 /// </summary>
 public sealed record ProcessSnapshot(
     ExecId ExecId,
@@ -42,7 +44,10 @@ public sealed record ProcessSnapshot(
     ulong StartKtime,
     DateTime StartTime,
     ProcessFlags Flags,
-    ProcessExit? Exit = null)
+    ProcessExit? Exit = null,
+    ContainerIdentity? Container = null,
+    ExecDetails Details = default,
+    bool InInitTree = false)
 {
     public ProcessKey Key => new(Pid, StartKtime);
 

@@ -23,6 +23,10 @@ public static class GatewayCommand
             : GatewayClient.DefaultAddress,
     };
 
+    public static Option<string?> ContainerOption(string what) => new("--container") { Description = $"Only {what} in this container (its id, or a prefix such as docker ps's 12 digits)" };
+
+    public static Option<bool> ClonesOption() => new("--clones") { Description = "Also forks that have not exec'd (process_clone, Forkline's extension of Tetragon's events)" };
+
     public static Option<bool> JsonOption(string output) => new("--json") { Description = $"Print {output} instead of the human view" };
 
     /// <summary>The --host option; defaults to this machine, which is the node name a local collector reports.</summary>

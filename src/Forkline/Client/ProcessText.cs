@@ -12,13 +12,17 @@ public static class ProcessText
     // Long command lines would push everything else off the screen; --json has them whole.
     private const int CommandWidth = 100;
 
+    private const int ShortContainerId = 12;
+
     public static string Time(Timestamp? time) =>
         time is null ? "-" : time.ToDateTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>The command line, cut to a screen's width, then the container (12 digits, as docker ps shows it) if any.</summary>
     public static string Command(Process process)
     {
         var command = process.Arguments.Length == 0 ? process.Binary : $"{process.Binary} {process.Arguments}";
-        return command.Length <= CommandWidth ? command : string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
+        if (command.Length > CommandWidth) command = string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
+        return process.ContainerId.Length == 0 ? command : $"{command}  [container {process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length))}]";
     }
 
     public static string State(Process process)

@@ -17,11 +17,13 @@ public static class EventsCommand
         var binary = new Option<string?>("--binary") { Description = "Only processes whose binary path matches this .NET regular expression" };
         var pid = new Option<int?>("--pid") { Description = "Only this process id" };
         var execId = new Option<string?>("--exec-id") { Description = "Only this process (its exec_id)" };
-        var types = new Option<string?>("--type") { Description = "Only these event types, comma separated: exec, exit, clone, hook" };
+        var types = new Option<string?>("--type") { Description = "Only these event types, comma separated: exec, exit, clone, hook (default: exec, exit, hook)" };
+        var container = GatewayCommand.ContainerOption("processes");
+        var clones = GatewayCommand.ClonesOption();
 
         var command = new Command("events", "Stream live process events from the gateway, filtered; Ctrl-C ends it")
         {
-            gateway, json, hosts, binary, pid, execId, types,
+            gateway, json, hosts, binary, pid, execId, types, container, clones,
         };
         command.SetAction((parse, ct) => GatewayCommand.RunAsync("events", parse.GetRequiredValue(gateway), ct, async (client, token) =>
         {
@@ -29,11 +31,15 @@ public static class EventsCommand
             {
                 BinaryRegex = parse.GetValue(binary) ?? "",
                 ExecId = parse.GetValue(execId) ?? "",
+                Container = parse.GetValue(container) ?? "",
             };
             if (parse.GetValue(pid) is { } onlyPid) request.Pid = onlyPid;
             foreach (var host in SplitCommas(parse.GetValue(hosts) ?? [])) request.Hosts.Add(host);
             foreach (var type in SplitCommas([parse.GetValue(types) ?? ""]))
                 request.Kinds.Add(ApiMessages.ToKind(ApiInput.EventType(type, "--type")));
+            // Tetragon has no process_clone: by default the stream holds only what its readers know.
+            if (request.Kinds.Count == 0) request.Kinds.Add([EventKind.Exec, EventKind.Exit, EventKind.Hook]);
+            if (parse.GetValue(clones) && !request.Kinds.Contains(EventKind.Clone)) request.Kinds.Add(EventKind.Clone);
 
             using var call = client.Api.StreamEvents(request, cancellationToken: token);
             await EventLines.WriteAllAsync(call.ResponseStream, parse.GetValue(json), token);

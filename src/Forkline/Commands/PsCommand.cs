@@ -15,14 +15,20 @@ public static class PsCommand
         var host = GatewayCommand.HostOption();
         var all = new Option<bool>("--all") { Description = "Also processes that have exited (default: running ones only)" };
         var binary = new Option<string?>("--binary") { Description = "Only processes whose binary path matches this .NET regular expression" };
+        var container = GatewayCommand.ContainerOption("live processes");
 
         var command = new Command("ps", "List a host's running processes (or all with --all) with their exec_ids")
         {
-            gateway, json, host, all, binary,
+            gateway, json, host, all, binary, container,
         };
         command.SetAction((parse, ct) => GatewayCommand.RunAsync("ps", parse.GetRequiredValue(gateway), ct, async (client, token) =>
         {
-            var request = new ListProcessesRequest { Host = parse.GetRequiredValue(host), BinaryRegex = parse.GetValue(binary) ?? "" };
+            var request = new ListProcessesRequest
+            {
+                Host = parse.GetRequiredValue(host),
+                BinaryRegex = parse.GetValue(binary) ?? "",
+                Container = parse.GetValue(container) ?? "",
+            };
             if (!parse.GetValue(all)) request.Live = true;
             var response = await client.Api.ListProcessesAsync(request, GatewayClient.Query(token));
 

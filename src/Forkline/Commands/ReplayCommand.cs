@@ -16,10 +16,11 @@ public static class ReplayCommand
         var since = GatewayCommand.TimeOption("--since", "Start of the window");
         since.Required = true;
         var until = GatewayCommand.TimeOption("--until", "End of the window (default: now)");
+        var clones = GatewayCommand.ClonesOption();
 
         var command = new Command("replay", "Print a host's persisted exec/exit history for a time window, oldest first")
         {
-            gateway, json, host, since, until,
+            gateway, json, host, since, until, clones,
         };
         command.SetAction((parse, ct) => GatewayCommand.RunAsync("replay", parse.GetRequiredValue(gateway), ct, async (client, token) =>
         {
@@ -28,7 +29,7 @@ public static class ReplayCommand
             if (GatewayCommand.TimeOf(parse, until) is { } to) request.Until = Timestamp.FromDateTime(to);
 
             using var call = client.Api.Replay(request, cancellationToken: token);
-            await EventLines.WriteAllAsync(call.ResponseStream, parse.GetValue(json), token);
+            await EventLines.WriteAllAsync(call.ResponseStream, parse.GetValue(json), token, clones: parse.GetValue(clones));
         }));
         return command;
     }

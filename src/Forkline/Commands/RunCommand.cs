@@ -39,10 +39,11 @@ public static class RunCommand
         var binary = new Option<string[]>("--binary") { Description = "Only processes whose binary matches this regex", AllowMultipleArgumentsPerToken = true };
         var pids = new Option<int[]>("--pid") { Description = "Only these pids", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--output-file") { Description = "Write events to this size-rotated file instead of stdout" };
+        var containers = new Option<string[]>("--container") { Description = "Only processes in these containers (id or id prefix)", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
         {
-            json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output,
+            json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -66,6 +67,7 @@ public static class RunCommand
                             EventTypes = EventTypes(parse.GetValue(types), parse.GetValue(clones)),
                             BinaryRegex = parse.GetValue(binary) ?? [],
                             Pids = parse.GetValue(pids) ?? [],
+                            Containers = parse.GetValue(containers) ?? [],
                         },
                     });
             }

@@ -24,6 +24,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Uid = record.Uid,
             StartTime = Timestamp.FromDateTime(record.StartTime.AsUtc()),
             Live = record.Live,
+            ContainerId = record.Container?.ContainerId ?? "",
+            PodUid = record.Container?.PodUid ?? "",
         };
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
@@ -124,6 +126,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Uid = snapshot.Credentials.Uid,
             StartTime = Timestamp.FromDateTime(snapshot.StartTime.AsUtc()),
             Live = snapshot.Exit is null,
+            ContainerId = snapshot.Container?.ContainerId ?? "",
+            PodUid = snapshot.Container?.PodUid ?? "",
         };
         if (snapshot.Exit is { } exit)
         {

@@ -118,7 +118,10 @@ public static class WireConverter
             StartKtime = snapshot.StartKtime,
             StartTimeUnixTicks = ToUnixTicks(snapshot.StartTime),
             Flags = (uint)snapshot.Flags,
+            InInitTree = snapshot.InInitTree,
         };
+        if (snapshot.Container is { } container) info.Container = new WireContainer { Id = container.ContainerId, PodUid = container.PodUid ?? "" };
+        if (snapshot.Details != default) info.Details = ToWire(snapshot.Details);
         if (!IsNone(snapshot.ParentExecId)) info.ParentExecId = ToWire(snapshot.ParentExecId);
         if (!snapshot.Arguments.IsDefault) info.Arguments.AddRange(snapshot.Arguments);
         if (snapshot.Exit is { } exit)
@@ -156,8 +159,27 @@ public static class WireConverter
             info.StartKtime,
             FromUnixTicks(info.StartTimeUnixTicks),
             (ProcessFlags)info.Flags,
-            exit);
+            exit,
+            info.Container is { } container ? new ContainerIdentity(container.Id, container.PodUid.Length > 0 ? container.PodUid : null) : null,
+            info.Details is { } details ? ToExecDetails(details) : default,
+            info.InInitTree);
     }
+
+    private static WireExecDetails ToWire(ExecDetails details) => new()
+    {
+        SecureBits = details.SecureBits,
+        UserNs = details.UserNamespace is { } owner ? new WireUserNamespace { Level = owner.Level, Uid = owner.Uid, Gid = owner.Gid } : null,
+        NamespacePid = details.NamespacePid,
+        FileMode = details.File.Mode,
+        FileUid = details.File.Uid,
+        FileGid = details.File.Gid,
+    };
+
+    private static ExecDetails ToExecDetails(WireExecDetails wire) => new(
+        wire.SecureBits,
+        wire.UserNs is { } owner ? new UserNamespaceOwner(owner.Level, owner.Uid, owner.Gid) : null,
+        wire.NamespacePid,
+        new ExecutedFile(wire.FileMode, wire.FileUid, wire.FileGid));
 
     public static TreeProcess ToWire(TreeProcessView view)
     {

@@ -1,4 +1,5 @@
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Accounting;
 
@@ -10,11 +11,20 @@ namespace Forkline.Gateway.Queries;
 /// ExitTime without ExitStatus:
 /// the image was replaced (exec, or its pid reused) without an exit of its own.
 /// </summary>
-public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live);
+/// <param name="Container">The container the process ran in; null outside containers and for processes read from the stored history, which does not keep it.</param>
+public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
+    ContainerIdentity? Container = null);
 
 public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */);
 
-public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, int? Pid = null, bool? Live = null, DateTime? StartedAfter = null, DateTime? StartedBefore = null, int Limit = 1000);
+/// <param name="Container">A container id or a prefix of it: only processes of the live tree match (the stored history does not keep containers).</param>
+public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, int? Pid = null, bool? Live = null, DateTime? StartedAfter = null, DateTime? StartedBefore = null, int Limit = 1000,
+    string? Container = null, string? PodUid = null)
+{
+    public bool MatchesContainer(ContainerIdentity? container) =>
+        (Container is null || container?.MatchesId(Container) == true)
+        && (PodUid is null || string.Equals(container?.PodUid, PodUid, StringComparison.OrdinalIgnoreCase));
+}
 
 /// <summary>A snapshot taken at journal <paramref name="SequenceNr"/> (0: nothing persisted for the host yet) holding <paramref name="Processes"/> live processes.</summary>
 public sealed record HostSnapshotResult(string Host, long SequenceNr, int Processes);
@@ -25,7 +35,10 @@ public sealed record HostSnapshotResult(string Host, long SequenceNr, int Proces
 /// </summary>
 public sealed record HostRunStats(string RunId, RunReport? Report, GatewayCounts Gateway, RunBalance? Balance);
 
-public sealed record EventStreamFilter(IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null);
+/// <param name="Container">A container id or a prefix of it.</param>
+public sealed record EventStreamFilter(
+    IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null,
+    string? Container = null, string? PodUid = null);
 
 /// <summary>
 /// The gateway's query surface. Errors: a malformed request (exec_id that does not decode, bad regex,

@@ -28,6 +28,8 @@ public sealed class LiveEventFilter
                && (_filter.Kinds is null || _filter.Kinds.Contains(enriched.Kind))
                && (_filter.Pid is null || _filter.Pid == process.Pid)
                && (_execId is null || _execId == process.ExecId)
+               && (_filter.Container is null || process.Container?.MatchesId(_filter.Container) == true)
+               && (_filter.PodUid is null || string.Equals(process.Container?.PodUid, _filter.PodUid, StringComparison.OrdinalIgnoreCase))
                && (_binary is null || MatchesBinary(process.Binary));
     }
 

@@ -85,7 +85,8 @@ public sealed class ProcessQueries : IProcessQueries
             (query.Pid is null || record.Pid == query.Pid)
             && (query.StartedAfter is null || record.StartTime >= query.StartedAfter)
             && (query.StartedBefore is null || record.StartTime < query.StartedBefore)
-            && (binary is null || binary.IsMatch(record.Binary));
+            && (binary is null || binary.IsMatch(record.Binary))
+            && query.MatchesContainer(record.Container);
 
         var tree = await AskEntityAsync(new ListLiveProcesses { Host = query.Host }, ct);
         var selected = new List<ProcessRecord>();

@@ -24,5 +24,6 @@ public static class ProcessRecords
         ExitTime: snapshot.Exit?.Time ?? replacedAt,
         ExitStatus: snapshot.Exit?.Status,
         ExitSignal: snapshot.Exit?.Signal,
-        Live: live);
+        Live: live,
+        Container: snapshot.Container);
 }

@@ -120,6 +120,7 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     private void Link(AncestorChain? lineage)
     {
         SetLineage(lineage);
+        if (_snapshot is { } exec && ProcessSnapshots.JoinsInitTree(exec, lineage?.Process)) _snapshot = exec with { InInitTree = true };
         if (_cloneAwaitingParent is { Creation: CloneEvent clone } start)
         {
             _snapshot = dependencies.Snapshots.FromClone(clone, start.ParentKey, lineage?.Process, start.Incomplete);

@@ -20,7 +20,19 @@ internal sealed class ProcessSnapshots(string node, BootClock clock)
     public ProcessSnapshot FromExec(ExecEvent exec, ProcessKey parentKey, bool incomplete) =>
         new(ExecIdOf(exec.Key), ExecIdOf(parentKey), exec.Pid, exec.Filename, exec.Arguments, exec.Cwd,
             exec.Credentials, exec.Capabilities, exec.Namespaces, exec.Auid, exec.CgroupId,
-            exec.Ktime, clock.ToUtc(exec.Ktime), FlagsOf(exec.Flags, incomplete));
+            exec.Ktime, clock.ToUtc(exec.Ktime), FlagsOf(exec.Flags, incomplete),
+            Container: exec.Container, Details: exec.Details,
+            // A pid namespace's init in a container roots the init tree; its descendants join in Link.
+            InInitTree: exec.Container is not null && exec.Details.NamespacePid == 1);
+
+    /// <summary>
+    /// A containerized image whose parent is in its container's init tree, in the same pid namespace, is
+    /// in it too; one entered from outside (kubectl exec, nsenter) has a parent outside and is not.
+    /// </summary>
+    public static bool JoinsInitTree(ProcessSnapshot process, ProcessSnapshot? parent) =>
+        process is { Container: not null, InInitTree: false }
+        && parent is { InInitTree: true }
+        && parent.Namespaces.Pid == process.Namespaces.Pid;
 
     /// <summary>A fork runs its parent's image with its own credentials; without the parent the image is unknown.</summary>
     public ProcessSnapshot FromClone(CloneEvent clone, ProcessKey parentKey, ProcessSnapshot? parent, bool incomplete)
@@ -32,7 +44,8 @@ internal sealed class ProcessSnapshots(string node, BootClock clock)
                 clone.Ktime, clock.ToUtc(clone.Ktime), flags);
         return new ProcessSnapshot(ExecIdOf(clone.Key), parent.ExecId, clone.Pid, parent.Binary, parent.Arguments, parent.Cwd,
             clone.Credentials, parent.Capabilities, parent.Namespaces, clone.Auid, clone.CgroupId,
-            clone.Ktime, clock.ToUtc(clone.Ktime), flags | (parent.Flags & ImageFlags));
+            clone.Ktime, clock.ToUtc(clone.Ktime), flags | (parent.Flags & ImageFlags),
+            Container: parent.Container, Details: parent.Details with { NamespacePid = 0 }, InInitTree: parent.InInitTree);
     }
 
     /// <summary>Stands in for a process that never became known, so its event can still be emitted (flagged incomplete).</summary>

@@ -31,7 +31,9 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
             Live: request.HasLive ? request.Live : null,
             StartedAfter: ToUtc(request.Since, "since"),
             StartedBefore: ToUtc(request.Until, "until"),
-            Limit: request.Limit);
+            Limit: request.Limit,
+            Container: NullIfEmpty(request.Container),
+            PodUid: NullIfEmpty(request.PodUid));
         return ApiMessages.ToProcessList(await api.ListProcessesAsync(query, context.CancellationToken));
     }
 
@@ -42,7 +44,9 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
             BinaryRegex: NullIfEmpty(request.BinaryRegex),
             Pid: request.HasPid ? request.Pid : null,
             ExecId: NullIfEmpty(request.ExecId),
-            Kinds: ToKinds(request.Kinds));
+            Kinds: ToKinds(request.Kinds),
+            Container: NullIfEmpty(request.Container),
+            PodUid: NullIfEmpty(request.PodUid));
         return WriteAllAsync(token => api.StreamEvents(filter, token), responseStream, context);
     }
 

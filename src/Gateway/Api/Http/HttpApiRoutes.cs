@@ -68,7 +68,9 @@ public static class HttpApiRoutes
             Live: query.Bool("live"),
             StartedAfter: query.Time("since"),
             StartedBefore: query.Time("until"),
-            Limit: query.Int("limit") ?? 0);
+            Limit: query.Int("limit") ?? 0,
+            Container: query.Text("container"),
+            PodUid: query.Text("pod_uid"));
         return Json(ApiMessages.ToProcessList(await api.ListProcessesAsync(listQuery, context.RequestAborted)));
     }
 
@@ -81,7 +83,9 @@ public static class HttpApiRoutes
             BinaryRegex: query.Text("binary"),
             Pid: query.Int("pid"),
             ExecId: query.Text("exec_id"),
-            Kinds: query.EventTypes("type"));
+            Kinds: query.EventTypes("type"),
+            Container: query.Text("container"),
+            PodUid: query.Text("pod_uid"));
         return WriteNdjsonAsync(context, token => api.StreamEvents(filter, token), messages, shutdown, flushBytes: 0);
     }
 

@@ -1,0 +1,16 @@
+namespace Forkline.Contracts.Identity;
+
+/// <summary>
+/// The container a process runs in, as its container runtime named its cgroup: the full container id
+/// (64 hex digits) and, for Kubernetes pods, the pod's UID. One instance per cgroup, shared by every
+/// process in it.
+/// </summary>
+public sealed record ContainerIdentity(string ContainerId, string? PodUid)
+{
+    /// <summary>Length of Tetragon's "docker" field: the container id's first 31 characters.</summary>
+    public const int TetragonDockerLength = 31;
+
+    /// <summary>A filter value names this container: the full id or a prefix of it (docker ps prints 12 digits).</summary>
+    public bool MatchesId(string idOrPrefix) =>
+        idOrPrefix.Length > 0 && ContainerId.StartsWith(idOrPrefix, StringComparison.OrdinalIgnoreCase);
+}
