@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
@@ -48,12 +49,12 @@ public sealed class FleetFigures : IQuickFigures
         var table = new FiguresTable(output);
         await using var server = await LocalPostgres.StartAsync();
         using var database = new TestDatabase(server.ConnectionString);
-        await using (var first = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: true, seeds: null), Patience))
-        await using (var second = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: true, seeds: [first.SeedAddress]), Patience))
-        await using (var collectorA = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: false, seeds: [first.SeedAddress]), Patience))
-        await using (var collectorB = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: false, seeds: [first.SeedAddress]), Patience))
+        await using (var first = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds: null), Patience))
+        await using (var second = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds: [first.SeedAddress]), Patience))
+        await using (var collectorA = BenchNodes.StartCollector([first.Ingest!.Address, second.Ingest!.Address]))
+        await using (var collectorB = BenchNodes.StartCollector([second.Ingest!.Address, first.Ingest!.Address]))
         {
-            GatewayForwarder[] forwarders = [collectorA.Forwarder!, collectorB.Forwarder!];
+            GatewayForwarder[] forwarders = [collectorA.Forwarder, collectorB.Forwarder];
             Describe(output, "warmup", await IngestAsync(forwarders, "warmup", WarmupPairsPerHost));
             var cold = await IngestAsync(forwarders, "cold", MeasuredPairsPerHost);
             Describe(output, "ingest right after start", cold);
@@ -64,9 +65,9 @@ public sealed class FleetFigures : IQuickFigures
             table.Add("ingest exec+exit into PostgreSQL (2 collectors -> 2 gateways), steady state", steady.Rate, "/s", 20_000, higherIsBetter: true);
         }
 
-        var forwarder = new ForwarderSettings();
-        output.WriteLine($"failover: gateways as `forkline gateway` processes, down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s; " +
-                         $"collectors resend unacknowledged batches after {forwarder.AckWait.TotalSeconds:N0} s, doubling up to {forwarder.MaxRetryWait.TotalSeconds:N0} s");
+        var link = new GatewayLinkSettings([]);
+        output.WriteLine($"failover: gateways as `forkline gateway` processes (and one in process, watching), down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s; " +
+                         $"collectors stream to the two processes, reconnect after {link.MinDelay.TotalSeconds:N1} s (jittered, doubling up to {link.MaxDelay.TotalSeconds:N0} s) and resend what is unacknowledged");
         foreach (var failover in await FleetFailoverFigure.MeasureAsync(server, output))
         {
             output.WriteLine($"failover, {failover.Killed}: {failover.MovedHosts} streamed hosts moved; after kill -9 unreachable " +

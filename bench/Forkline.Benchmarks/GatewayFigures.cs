@@ -29,10 +29,10 @@ public sealed class GatewayFigures : IQuickFigures
         output.WriteLine($"gateway on {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}, SQLite (temp file)");
         var table = new FiguresTable(output);
         using var database = new TestDatabase();
-        await using (var gateway = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: true, seeds: null), Patience))
-        await using (var collector = await BenchNodes.StartAsync(BenchNodes.Settings(database, gateway: false, seeds: [gateway.SeedAddress]), Patience))
+        await using (var gateway = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds: null), Patience))
+        await using (var collector = BenchNodes.StartCollector([gateway.Ingest!.Address]))
         {
-            var forwarder = collector.Forwarder!;
+            var forwarder = collector.Forwarder;
             await IngestPairs(forwarder, new SyntheticHost("bench-warmup"), WarmupPairs);
             var pairsRate = await IngestPairs(forwarder, new SyntheticHost(PairsHost), MeasuredPairs);
             var hooksRate = await ForwardHooks(forwarder);
@@ -46,7 +46,7 @@ public sealed class GatewayFigures : IQuickFigures
             var projected = await AwaitProjection(database, PairsHost, MeasuredPairs);
             output.WriteLine($"verified: {MeasuredPairs:N0} exited processes of {PairsHost} in the processes table after {projected.TotalSeconds:N1} s");
 
-            var queries = gateway.Queries!;
+            var queries = gateway.Queries;
             await GatewayReplayFigure.MeasureAsync(queries, "bench-warmup", expectedEvents: 2 * WarmupPairs);
             var replayRate = await GatewayReplayFigure.MeasureAsync(queries, PairsHost, expectedEvents: 2 * MeasuredPairs);
             table.Add($"replay ({2 * MeasuredPairs:N0} persisted exec+exit)", replayRate, "/s", 100_000, higherIsBetter: true);

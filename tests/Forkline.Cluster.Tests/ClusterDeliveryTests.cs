@@ -1,5 +1,6 @@
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
@@ -16,9 +17,8 @@ public sealed class ClusterDeliveryTests
         await using var fleet = new Fleet();
         var first = await fleet.StartGatewayAsync();
         var second = await fleet.StartGatewayAsync([first.SeedAddress]);
-        var collectorA = await fleet.StartCollectorAsync([first.SeedAddress]);
-        var collectorB = await fleet.StartCollectorAsync([first.SeedAddress]);
-        await Task.WhenAll(collectorA.WaitUntilUpAsync(TestNodes.Patience), collectorB.WaitUntilUpAsync(TestNodes.Patience));
+        var collectorA = fleet.StartCollector(first, second);
+        var collectorB = fleet.StartCollector(second, first);
 
         var hostA = new SyntheticHost("host-a");
         var hostB = new SyntheticHost("host-b");
@@ -32,23 +32,23 @@ public sealed class ClusterDeliveryTests
 
         foreach (var gateway in new[] { first, second })
         {
-            var liveA = await gateway.Queries!.ListProcessesAsync(new ProcessListQuery("host-a", Live: true), None);
+            var liveA = await gateway.Queries.ListProcessesAsync(new ProcessListQuery("host-a", Live: true), None);
             Assert.Equal(["/sbin/init", "/bin/bash", "/bin/sh"], liveA.Select(p => p.Binary));
             var lineageB = await gateway.Queries.GetLineageAsync(sleepB.ExecId.Encode(), 1, None);
             Assert.Equal([shB.ExecId.Encode(), bashB.ExecId.Encode(), initB.ExecId.Encode()], lineageB!.Ancestors.Select(a => a.ExecId));
         }
-        var replayA = await second.Queries!.ReplayAsync("host-a", DateTime.MinValue, DateTime.MaxValue, None).CollectAsync();
+        var replayA = await second.Queries.ReplayAsync("host-a", DateTime.MinValue, DateTime.MaxValue, None).CollectAsync();
         Assert.Equal(eventsA.Select(WireConverter.EventIdOf), replayA.Select(WireConverter.EventIdOf));
     }
 
     [Fact]
-    public async Task A_collector_without_a_gateway_buffers_within_its_bound_and_delivers_everything_once_one_joins()
+    public async Task A_collector_without_a_gateway_buffers_within_its_bound_and_delivers_everything_once_one_starts()
     {
         await using var fleet = new Fleet();
-        var gatewayPort = TestNodes.FreePort();
-        string[] seeds = [GatewaySettings.SeedAddress("127.0.0.1", gatewayPort)];
-        var patient = await fleet.StartCollectorAsync(seeds);
-        var bounded = await fleet.StartCollectorAsync(seeds,
+        var ingestPort = TestNodes.FreePort();
+        Uri[] gateways = [new($"http://127.0.0.1:{ingestPort}")];
+        var patient = fleet.StartCollector(gateways);
+        var bounded = fleet.StartCollector(gateways,
             new ForwarderSettings(BatchSize: 8, MaxBufferedEvents: 16, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(1), MaxRetryInterval: TimeSpan.FromSeconds(1)));
 
         var host = new SyntheticHost("host-c");
@@ -60,19 +60,19 @@ public sealed class ClusterDeliveryTests
         var boundedEvents = new List<EnrichedEvent> { boundedHost.Exec(boundedInit, null) };
         for (var pid = 2; pid <= 20; pid++) boundedEvents.Add(boundedHost.Exec(boundedHost.NewProcess(pid, boundedInit, "/bin/job"), boundedInit));
 
-        foreach (var enriched in events) patient.Forwarder!.OnEnriched(enriched);
-        patient.Forwarder!.OnBatchEnd();
-        foreach (var enriched in boundedEvents) bounded.Forwarder!.OnEnriched(enriched);
-        bounded.Forwarder!.OnBatchEnd();
-        Assert.False(await patient.Forwarder!.FlushAsync(TimeSpan.FromSeconds(3)), "nothing can be acknowledged before a gateway exists");
+        foreach (var enriched in events) patient.Forwarder.OnEnriched(enriched);
+        patient.Forwarder.OnBatchEnd();
+        foreach (var enriched in boundedEvents) bounded.Forwarder.OnEnriched(enriched);
+        bounded.Forwarder.OnBatchEnd();
+        Assert.False(await patient.Forwarder.FlushAsync(TimeSpan.FromSeconds(3)), "nothing can be acknowledged before a gateway exists");
         Assert.Equal(events.Count, patient.Metrics.ForwardBuffered.Value);
         Assert.Equal(boundedEvents.Count - 16, bounded.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
 
-        var gateway = await fleet.StartGatewayAsync(port: gatewayPort);
-        Assert.True(await patient.Forwarder.FlushAsync(TestNodes.Patience), "the buffered events reach the gateway that joined");
-        Assert.True(await bounded.Forwarder!.FlushAsync(TestNodes.Patience), "the bounded collector's kept events reach the gateway");
+        var gateway = await fleet.StartGatewayAsync(ingestPort: ingestPort);
+        Assert.True(await patient.Forwarder.FlushAsync(TestNodes.Patience), "the buffered events reach the gateway that started");
+        Assert.True(await bounded.Forwarder.FlushAsync(TestNodes.Patience), "the bounded collector's kept events reach the gateway");
 
-        var replay = await gateway.Queries!.ReplayAsync("host-c", DateTime.MinValue, DateTime.MaxValue, None).CollectAsync();
+        var replay = await gateway.Queries.ReplayAsync("host-c", DateTime.MinValue, DateTime.MaxValue, None).CollectAsync();
         Assert.Equal(events.Select(WireConverter.EventIdOf), replay.Select(WireConverter.EventIdOf));
         var kept = await gateway.Queries.ListProcessesAsync(new ProcessListQuery("host-d"), None);
         Assert.Equal(boundedEvents.Take(16).Select(e => e.Process.ExecId.Encode()), kept.Select(p => p.ExecId));
@@ -84,12 +84,11 @@ public sealed class ClusterDeliveryTests
         await using var fleet = new Fleet();
         var first = await fleet.StartGatewayAsync();
         var second = await fleet.StartGatewayAsync([first.SeedAddress]);
-        var collector = await fleet.StartCollectorAsync([first.SeedAddress]);
-        await collector.WaitUntilUpAsync(TestNodes.Patience);
+        var collector = fleet.StartCollector(first);
         var subscriptions = new[]
         {
-            await first.Queries!.SubscribeAsync(new EventStreamFilter(Hosts: new HashSet<string> { "host-s" }), None),
-            await second.Queries!.SubscribeAsync(new EventStreamFilter(Hosts: new HashSet<string> { "host-s" }), None),
+            await first.Queries.SubscribeAsync(new EventStreamFilter(Hosts: new HashSet<string> { "host-s" }), None),
+            await second.Queries.SubscribeAsync(new EventStreamFilter(Hosts: new HashSet<string> { "host-s" }), None),
         };
 
         var host = new SyntheticHost("host-s");
@@ -104,10 +103,10 @@ public sealed class ClusterDeliveryTests
         foreach (var subscription in subscriptions) await subscription.DisposeAsync();
     }
 
-    private static async Task DeliverAsync(GatewayNode collector, IEnumerable<EnrichedEvent> events)
+    private static async Task DeliverAsync(CollectorNode collector, IEnumerable<EnrichedEvent> events)
     {
-        foreach (var enriched in events) collector.Forwarder!.OnEnriched(enriched);
-        collector.Forwarder!.OnBatchEnd();
-        Assert.True(await collector.Forwarder!.FlushAsync(TestNodes.Patience), "a gateway acknowledges every event");
+        foreach (var enriched in events) collector.Forwarder.OnEnriched(enriched);
+        collector.Forwarder.OnBatchEnd();
+        Assert.True(await collector.Forwarder.FlushAsync(TestNodes.Patience), "a gateway acknowledges every event");
     }
 }

@@ -1,5 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
+using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 
@@ -13,24 +15,61 @@ public sealed class ClusterTlsTests : IDisposable
     public void Dispose() => _certificates.Dispose();
 
     [Fact]
-    public async Task A_node_with_a_fleet_certificate_joins_and_delivers_over_TLS_while_a_self_signed_node_is_refused()
+    public async Task A_collector_with_a_fleet_certificate_streams_over_mutual_TLS_while_a_self_signed_one_is_refused_and_counted()
     {
         await using var fleet = new Fleet();
         var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole));
-        var trusted = await fleet.StartCollectorAsync([gateway.SeedAddress], tls: _certificates.IssuedFor("collector-1", GatewaySettings.CollectorRole));
-        var rogue = await fleet.StartCollectorAsync([gateway.SeedAddress], tls: _certificates.SelfSignedFor("collector-2", GatewaySettings.CollectorRole));
+        var trusted = StartCollector(fleet, gateway, _certificates.IssuedFor("host-tls", GatewaySettings.CollectorRole));
+        var rogue = StartCollector(fleet, gateway, _certificates.SelfSignedFor("host-rogue", GatewaySettings.CollectorRole));
 
-        await trusted.WaitUntilUpAsync(TestNodes.Patience);
         var host = new SyntheticHost("host-tls");
         var (events, _, _, _, _) = host.ShellChain(100);
-        foreach (var enriched in events) trusted.Forwarder!.OnEnriched(enriched);
-        trusted.Forwarder!.OnBatchEnd();
-        Assert.True(await trusted.Forwarder!.FlushAsync(TestNodes.Patience), "the gateway acknowledges the trusted collector's events over TLS");
-        var stored = await gateway.Queries!.ReplayAsync("host-tls", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+        Assert.True(await DeliverAsync(trusted, events, TestNodes.Patience), "the gateway acknowledges the trusted collector's events over TLS");
+        var stored = await gateway.Queries.ReplayAsync("host-tls", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
         Assert.Equal(events.Select(WireConverter.EventIdOf), stored.Select(WireConverter.EventIdOf));
 
-        await Assert.ThrowsAsync<TimeoutException>(() => rogue.WaitUntilUpAsync(RefusalWindow));
-        Assert.DoesNotContain(Akka.Cluster.Cluster.Get(gateway.System).State.Members, member => member.Address == rogue.Address);
+        var (rogueEvents, _, _, _, _) = new SyntheticHost("host-rogue").ShellChain(100);
+        Assert.False(await DeliverAsync(rogue, rogueEvents, RefusalWindow), "a self-signed collector delivers nothing");
+        Assert.True(gateway.Metrics.IngestRefused.WithLabels("untrusted_certificate").Value > 0, "the refused handshakes are counted");
+        Assert.Empty(await gateway.Queries.ReplayAsync("host-rogue", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
+    }
+
+    [Fact]
+    public async Task A_collector_reporting_for_a_host_its_certificate_does_not_name_is_refused_and_counted()
+    {
+        await using var fleet = new Fleet();
+        var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole));
+        var impostor = StartCollector(fleet, gateway, _certificates.IssuedFor("host-own", GatewaySettings.CollectorRole));
+
+        var (events, _, _, _, _) = new SyntheticHost("host-other").ShellChain(100);
+        Assert.False(await DeliverAsync(impostor, events, RefusalWindow), "nothing of another host is acknowledged");
+        Assert.True(gateway.Metrics.IngestRefused.WithLabels("other_host").Value > 0, "the claim is counted");
+        Assert.True(impostor.Metrics.ForwardLinkChanges.WithLabels("refused").Value > 0, "the collector sees its streams refused");
+        Assert.Empty(await gateway.Queries.ReplayAsync("host-other", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
+    }
+
+    [Fact]
+    public async Task A_bearer_token_lets_a_collector_report_for_its_own_host_only()
+    {
+        await using var fleet = new Fleet();
+        const string token = "token-of-host-t-0123456789abcdef";
+        var gateway = await fleet.StartGatewayAsync(hostTokens: new Dictionary<string, string> { ["host-t"] = token });
+        var own = fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Token = token });
+        var other = fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Token = token });
+        var unknown = fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Token = "not-a-token-of-this-fleet-at-all" });
+        var anonymous = fleet.StartCollector(gateway);
+
+        var (events, _, _, _, _) = new SyntheticHost("host-t").ShellChain(100);
+        Assert.True(await DeliverAsync(own, events, TestNodes.Patience), "the token's own host is acknowledged");
+        var (otherEvents, _, _, _, _) = new SyntheticHost("host-u").ShellChain(100);
+        Assert.False(await DeliverAsync(other, otherEvents, RefusalWindow), "another host is not");
+        Assert.False(await DeliverAsync(unknown, events, TimeSpan.FromSeconds(1)), "an unknown token delivers nothing");
+        Assert.False(await DeliverAsync(anonymous, events, TimeSpan.FromSeconds(1)), "no identity delivers nothing");
+
+        Assert.True(gateway.Metrics.IngestRefused.WithLabels("other_host").Value > 0);
+        Assert.True(gateway.Metrics.IngestRefused.WithLabels("unknown_token").Value > 0);
+        Assert.True(gateway.Metrics.IngestRefused.WithLabels("no_identity").Value > 0);
+        Assert.Empty(await gateway.Queries.ReplayAsync("host-u", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
     }
 
     [Fact]
@@ -55,6 +94,19 @@ public sealed class ClusterTlsTests : IDisposable
         Assert.Contains("not issued by the fleet CA", fleet.Refusal(LoadNode(other.IssuedFor("foreign", GatewaySettings.GatewayRole))));
         Assert.Contains("names no Forkline role", fleet.Refusal(LoadNode(_certificates.IssuedFor("printer", "printers"))));
         Assert.Contains("no certificate", fleet.Refusal(null));
+    }
+
+    private static CollectorNode StartCollector(Fleet fleet, GatewayNode gateway, ClusterTlsSettings certificate)
+    {
+        var (own, authority) = certificate.Load();
+        return fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Certificate = own, Authority = authority });
+    }
+
+    private static async Task<bool> DeliverAsync(CollectorNode collector, IEnumerable<EnrichedEvent> events, TimeSpan within)
+    {
+        foreach (var enriched in events) collector.Forwarder.OnEnriched(enriched);
+        collector.Forwarder.OnBatchEnd();
+        return await collector.Forwarder.FlushAsync(within);
     }
 
     private static X509Certificate2 Load(string pem) =>

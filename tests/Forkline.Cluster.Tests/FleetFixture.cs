@@ -1,27 +1,41 @@
+using System.Net;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Tests.Support;
 
 namespace Forkline.Cluster.Tests;
 
-/// <summary>Several Forkline nodes in this process on loopback ports, sharing one SQLite file; stops them all.</summary>
+/// <summary>Gateways and collectors in this process on loopback ports, the gateways sharing one SQLite file; stops them all.</summary>
 public sealed class Fleet : IAsyncDisposable
 {
     private readonly TestDatabase _data = new();
-    private readonly List<GatewayNode> _nodes = [];
+    private readonly List<IAsyncDisposable> _nodes = [];
 
     public string DataDirectory => _data.Path;
 
     public DatabaseSettings Database => _data.Settings;
 
-    public async Task<GatewayNode> StartGatewayAsync(IReadOnlyList<string>? seeds = null, int port = 0, ClusterTlsSettings? tls = null) =>
-        Track(await TestNodes.StartAsync(TestNodes.Settings(_data, collector: false, seeds: seeds) with { Port = port, Tls = tls }));
-
-    /// <summary>Returns without waiting to be Up: a collector may start before any gateway can take it.</summary>
-    public async Task<GatewayNode> StartCollectorAsync(IReadOnlyList<string> seeds, Gateway.Cluster.ForwarderSettings? forwarder = null, ClusterTlsSettings? tls = null)
+    /// <param name="ingestPort">0 = any free port (<see cref="GatewayNode.Ingest"/> tells which).</param>
+    public async Task<GatewayNode> StartGatewayAsync(IReadOnlyList<string>? seeds = null, int port = 0, ClusterTlsSettings? tls = null,
+        int ingestPort = 0, IReadOnlyDictionary<string, string>? hostTokens = null)
     {
-        var settings = TestNodes.Settings(_data, gateway: false, seeds: seeds) with { Tls = tls };
-        return Track(await GatewayNode.StartAsync(forwarder is null ? settings : settings with { Forwarder = forwarder }));
+        var settings = TestNodes.Settings(_data, collector: false, seeds: seeds);
+        return Track(await TestNodes.StartAsync(settings with
+        {
+            Port = port, Tls = tls, Ingest = new IngestSettings(new IPEndPoint(IPAddress.Loopback, ingestPort), hostTokens),
+        }));
     }
+
+    /// <summary>A collector streaming to <paramref name="gateways"/>; it may start before any gateway can take it.</summary>
+    public CollectorNode StartCollector(IReadOnlyList<Uri> gateways, ForwarderSettings? forwarder = null, Func<GatewayLinkSettings, GatewayLinkSettings>? link = null)
+    {
+        var settings = TestNodes.Collector(gateways, forwarder);
+        return Track(CollectorNode.Start(link is null ? settings : settings with { Link = link(settings.Link) }));
+    }
+
+    public CollectorNode StartCollector(params GatewayNode[] gateways) => StartCollector(gateways.Select(g => g.Ingest!.Address).ToList());
 
     public async ValueTask DisposeAsync()
     {
@@ -29,7 +43,7 @@ public sealed class Fleet : IAsyncDisposable
         _data.Dispose();
     }
 
-    private GatewayNode Track(GatewayNode node)
+    private T Track<T>(T node) where T : IAsyncDisposable
     {
         _nodes.Add(node);
         return node;

@@ -5,6 +5,7 @@ using Forkline.Collector.Hooks;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
@@ -34,9 +35,8 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
         await using var fleet = new Fleet();
         var first = await fleet.StartGatewayAsync();
         var second = await fleet.StartGatewayAsync([first.SeedAddress]);
-        var kernelNode = await fleet.StartCollectorAsync([first.SeedAddress]);
-        var replayNode = await fleet.StartCollectorAsync([first.SeedAddress]);
-        await Task.WhenAll(kernelNode.WaitUntilUpAsync(TestNodes.Patience), replayNode.WaitUntilUpAsync(TestNodes.Patience));
+        var kernelNode = fleet.StartCollector(first, second);
+        var replayNode = fleet.StartCollector(second, first);
 
         var capturePath = Path.Combine(fleet.DataDirectory, "kernel.fkl");
         var policy = HookPolicy.CredentialsOnly;
@@ -44,12 +44,12 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
         ExecId sleep;
         using (var capture = CaptureWriter.Create(capturePath, new CaptureHeader(kernelHost, BootClock.Measure().WallMinusBootNs, policy.Descriptors)))
         {
-            await using var kernel = await KernelPipeline.StartAsync(kernelNode.System, kernelHost, output.WriteLine, policy, capture, [kernelNode.Forwarder!]);
+            await using var kernel = await KernelPipeline.StartAsync(kernelNode.System, kernelHost, output.WriteLine, policy, capture, [kernelNode.Forwarder]);
             (bashPid, var sleepExec) = await ShellChain.RunAsync(kernel);
             sleep = sleepExec.Process.ExecId;
             await kernel.StopAsync();
         }
-        Assert.True(await kernelNode.Forwarder!.FlushAsync(TestNodes.Patience), "the gateways acknowledge every event of this host");
+        Assert.True(await kernelNode.Forwarder.FlushAsync(TestNodes.Patience), "the gateways acknowledge every event of this host");
         await ReplayAsync(capturePath, replayHost, replayNode);
 
         var kernelLineage = await LineageOfSleepAsync(second, sleep);
@@ -90,15 +90,15 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
     }
 
     /// <summary>Plays the capture through a pipeline of its own that names every process after <paramref name="host"/>.</summary>
-    private static async Task ReplayAsync(string capturePath, string host, GatewayNode node)
+    private static async Task ReplayAsync(string capturePath, string host, CollectorNode node)
     {
         var pipeline = ProcessPipeline.Start(node.System, new ProcessActorSettings { NodeName = host },
-            new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry()), [node.Forwarder!]);
+            new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry()), [node.Forwarder]);
         var replay = new ReplayFileSource(capturePath);
         await replay.RunAsync(pipeline, None);
         await pipeline.StopAsync(StopTimeout);
         Assert.Equal(0, replay.Counters.TotalRejected);
-        Assert.True(await node.Forwarder!.FlushAsync(TestNodes.Patience), "the gateways acknowledge every replayed event");
+        Assert.True(await node.Forwarder.FlushAsync(TestNodes.Patience), "the gateways acknowledge every replayed event");
     }
 
     /// <summary>The sleep has exited: its lineage comes from the history table once the projection has written the chain.</summary>
@@ -107,14 +107,14 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
         LineageResult? lineage = null;
         await TestNodes.EventuallyAsync(async () =>
         {
-            lineage = await gateway.Queries!.GetLineageAsync(sleep.Encode(), 0, None);
+            lineage = await gateway.Queries.GetLineageAsync(sleep.Encode(), 0, None);
             return lineage is not null && lineage.Ancestors.Count > 3 && lineage.Ancestors[^1].ParentExecId is null;
         }, $"lineage of {sleep.Node}:{sleep.Key} up to a root on {gateway.SeedAddress}");
         return lineage!;
     }
 
     private static Task<IReadOnlyList<ProcessRecord>> LiveTreeAsync(GatewayNode gateway, string host) =>
-        gateway.Queries!.ListProcessesAsync(new ProcessListQuery(host, Live: true, Limit: ProcessQueries.MaxListLimit), None);
+        gateway.Queries.ListProcessesAsync(new ProcessListQuery(host, Live: true, Limit: ProcessQueries.MaxListLimit), None);
 
     /// <summary>The gateway whose shard region runs the host's entity.</summary>
     private static async Task<GatewayNode> HomeOfAsync(IEnumerable<GatewayNode> gateways, string host)

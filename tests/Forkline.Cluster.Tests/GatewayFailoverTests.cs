@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using Akka.Cluster;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
@@ -38,14 +38,14 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     {
         int[] ports = [TestNodes.FreePort(), TestNodes.FreePort()];
         var seeds = ports.Select(port => GatewaySettings.SeedAddress("127.0.0.1", port)).ToArray();
-        await using var first = GatewayProcess.Start("gateway-1", ports[0], seeds, _database.Settings, DownUnreachableAfter, _database.Path);
-        await using var second = GatewayProcess.Start("gateway-2", ports[1], seeds, _database.Settings, DownUnreachableAfter, _database.Path);
+        await using var first = GatewayProcess.Start("gateway-1", ports[0], TestNodes.FreePort(), seeds, _database.Settings, DownUnreachableAfter, _database.Path);
+        await using var second = GatewayProcess.Start("gateway-2", ports[1], TestNodes.FreePort(), seeds, _database.Settings, DownUnreachableAfter, _database.Path);
         try
         {
-            await using var collectorA = await StartCollectorAsync(seeds);
-            await using var collectorB = await StartCollectorAsync(seeds);
-            await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 2 && UpGateways(collectorB) == 2),
-                "both gateway processes are Up", Patience);
+            Uri[] gateways = [first.IngestAddress, second.IngestAddress];
+            await Task.WhenAll(TakesStreamsAsync(first), TakesStreamsAsync(second));
+            await using var collectorA = CollectorNode.Start(TestNodes.Collector(gateways));
+            await using var collectorB = CollectorNode.Start(TestNodes.Collector([.. gateways.Reverse()]));
 
             using var streaming = new CancellationTokenSource();
             var streams = new[]
@@ -58,18 +58,17 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             var killTicks = DateTime.UtcNow.Ticks;
             second.KillHard();
             var killedAt = Stopwatch.StartNew();
-            await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 1), "the killed gateway is downed", Patience);
-            output.WriteLine($"gateway-2 downed {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            // Past the split-brain resolver's decision: the survivor has downed gateway-2 and runs its shards.
+            await Task.Delay(DownUnreachableAfter + TimeSpan.FromSeconds(3));
             second.Start();
-            await TestNodes.EventuallyAsync(() => Task.FromResult(UpGateways(collectorA) == 2), "the restarted gateway rejoins", Patience);
+            await TakesStreamsAsync(second);
             output.WriteLine($"gateway-2 back Up {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
             await Task.Delay(TimeSpan.FromSeconds(3));
             await streaming.CancelAsync();
             var sent = (await Task.WhenAll(streams)).SelectMany(events => events).ToList();
 
-            Assert.True(await collectorA.Forwarder!.FlushAsync(Patience), "collector A's events are all acknowledged");
-            Assert.True(await collectorB.Forwarder!.FlushAsync(Patience), "collector B's events are all acknowledged");
+            Assert.True(await collectorA.Forwarder.FlushAsync(Patience), "collector A's events are all acknowledged");
+            Assert.True(await collectorB.Forwarder.FlushAsync(Patience), "collector B's events are all acknowledged");
             Assert.Equal(0, collectorA.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value + collectorB.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
 
             // Hosts whose entity lived on the killed gateway are stored again only once a survivor took them over.
@@ -97,19 +96,19 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         }
     }
 
-    private async Task<GatewayNode> StartCollectorAsync(string[] seeds) =>
-        await GatewayNode.StartAsync(TestNodes.Settings(_database, gateway: false, seeds: seeds) with { DownUnreachableAfter = DownUnreachableAfter });
-
     private static List<string> ExecIdsOf(List<EnrichedEvent> events, EnrichedKind kind) =>
         events.Where(e => e.Kind == kind).Select(e => e.Process.ExecId.Encode()).Order().ToList();
 
-    private static int UpGateways(GatewayNode node) =>
-        node.System.WhenTerminated.IsCompleted
-            ? 0
-            : Akka.Cluster.Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up && m.HasRole(GatewaySettings.GatewayRole));
+    /// <summary>A gateway takes a collector's stream only once it is an Up member: a probe collector's first stream says so.</summary>
+    private static async Task TakesStreamsAsync(GatewayProcess gateway)
+    {
+        await using var probe = CollectorNode.Start(TestNodes.Collector([gateway.IngestAddress]));
+        await TestNodes.EventuallyAsync(() => Task.FromResult(probe.Metrics.ForwardLinkChanges.WithLabels("connected").Value >= 1),
+            $"{gateway.Name} is Up and takes streams", Patience);
+    }
 
     /// <summary>Exec then exit of a new process on each host in turn, every few milliseconds, until cancelled.</summary>
-    private static async Task<List<EnrichedEvent>> StreamAsync(GatewayNode collector, string[] hostNames, CancellationToken ct)
+    private static async Task<List<EnrichedEvent>> StreamAsync(CollectorNode collector, string[] hostNames, CancellationToken ct)
     {
         var hosts = hostNames.Select(name => new SyntheticHost(name)).ToList();
         var inits = hosts.Select(host => host.NewProcess(1, null, "/sbin/init")).ToList();
@@ -128,10 +127,10 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         return sent;
     }
 
-    private static void Send(GatewayNode collector, List<EnrichedEvent> sent, EnrichedEvent enriched)
+    private static void Send(CollectorNode collector, List<EnrichedEvent> sent, EnrichedEvent enriched)
     {
-        collector.Forwarder!.OnEnriched(enriched);
-        collector.Forwarder!.OnBatchEnd();
+        collector.Forwarder.OnEnriched(enriched);
+        collector.Forwarder.OnBatchEnd();
         sent.Add(enriched);
     }
 }

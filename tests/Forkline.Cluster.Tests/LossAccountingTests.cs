@@ -30,19 +30,18 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
     {
         await using var fleet = new Fleet();
         var gateway = await fleet.StartGatewayAsync();
-        var collector = await fleet.StartCollectorAsync([gateway.SeedAddress], new ForwarderSettings(
+        var collector = fleet.StartCollector([gateway.Ingest!.Address], new ForwarderSettings(
             BatchSize: 8, FlushInterval: TimeSpan.FromMilliseconds(20), MaxBufferedEvents: 8, MaxInFlightBatches: 1,
             AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2), ReportInterval: TimeSpan.FromMilliseconds(200)));
-        await collector.WaitUntilUpAsync(Patience);
         var host = $"loss-{Guid.NewGuid():N}";
 
-        var forwarder = collector.Forwarder!;
+        var forwarder = collector.Forwarder;
         await using (var kernel = await KernelPipeline.StartAsync(collector.System, host, output.WriteLine, HookPolicy.CredentialsOnly,
                          moreSinks: [forwarder], ringSizeBytes: TinyRingBytes))
         {
             RunAccounting.Start(forwarder, host, kernel.Source, kernel.Pipeline);
             // Running reports arrive while the run is on; they must not claim balance.
-            await TestNodes.EventuallyAsync(async () => (await gateway.Queries!.GetHostStatsAsync(host, CancellationToken.None)).Count == 1,
+            await TestNodes.EventuallyAsync(async () => (await gateway.Queries.GetHostStatsAsync(host, CancellationToken.None)).Count == 1,
                 "the host's entity has the run's first report", Patience);
             var burst = Workloads.Start("/bin/sh", "-c", $"for i in $(seq 1 {BurstProcesses}); do /bin/true & done; wait");
             await Workloads.RunToExitAsync(burst, expectedExitCode: 0);
@@ -51,7 +50,7 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         Assert.True(await forwarder.FlushAsync(Patience), "the gateway acknowledges every event the forwarder kept");
         await RunAccounting.FinishAsync(forwarder, Patience, new TestOutputWriter(output), "test");
 
-        var run = Assert.Single(await gateway.Queries!.GetHostStatsAsync(host, CancellationToken.None));
+        var run = Assert.Single(await gateway.Queries.GetHostStatsAsync(host, CancellationToken.None));
         var report = run.Report!;
         var balance = run.Balance!.Value;
         output.WriteLine($"source {report.Source}\npipeline {report.Pipeline}\nforward {report.Forward}\ngateway {run.Gateway}, in flight {balance.InFlight}");
@@ -77,7 +76,7 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         var journaled = await new PersistedHistory(fleet.Database).JournaledEventsAsync(host);
         Assert.Equal(run.Gateway.Stored, journaled.Count(e => e.ProducerId == run.RunId && e.Event.Kind != WireEventKind.Hook));
 
-        await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
+        await using var api = await ApiServer.StartAsync(gateway.Queries, new ApiSettings
         {
             HttpEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),

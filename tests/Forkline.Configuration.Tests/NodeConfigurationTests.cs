@@ -2,6 +2,7 @@ using System.Net;
 using Forkline.Configuration;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Ingest;
 
 namespace Forkline.Configuration.Tests;
 
@@ -26,7 +27,7 @@ public sealed class NodeConfigurationTests : IDisposable
         SetVariable("FORKLINE__CLUSTER__PORT", "6000");
         SetVariable("FORKLINE__HOSTTREE__SNAPSHOTEVERY", "20");
 
-        var settings = NodeConfiguration.Load(file, [new("HostTree:SnapshotEvery", "30")]).ToNodeSettings(collector: false, gateway: true);
+        var settings = NodeConfiguration.Load(file, [new("HostTree:SnapshotEvery", "30")]).ToGatewaySettings();
 
         Assert.Equal(("10.0.0.1", 6000, 30), (settings.Hostname, settings.Port, settings.EffectiveHostTree.SnapshotEvery));
     }
@@ -52,13 +53,51 @@ public sealed class NodeConfigurationTests : IDisposable
     [Fact]
     public void Unset_settings_keep_the_defaults_of_the_settings_records()
     {
-        var settings = NodeConfiguration.Load(null, []).ToNodeSettings(collector: true, gateway: false);
+        var settings = NodeConfiguration.Load(null, []).ToGatewaySettings();
         var defaults = new GatewaySettings();
 
         Assert.Equal((defaults.Hostname, defaults.Port, defaults.NumberOfShards), (settings.Hostname, settings.Port, settings.NumberOfShards));
-        Assert.Equal(new Gateway.Cluster.ForwarderSettings(), settings.EffectiveForwarder);
         Assert.Null(settings.Tls);
         Assert.Null(settings.Kubernetes);
+        Assert.Equal(IngestSettings.DefaultListen, settings.Ingest!.Listen);
+        var collector = NodeConfiguration.Load(null, [new("Collector:Gateways:0", "127.0.0.1:7072")]).ToCollectorNodeSettings();
+        Assert.Equal(new Gateway.Cluster.ForwarderSettings(), collector.EffectiveForwarder);
+        Assert.Equal([new Uri("http://127.0.0.1:7072")], collector.Link.Gateways);
+    }
+
+    [Fact]
+    public void A_collector_node_is_no_cluster_member_and_refuses_cluster_seeds_in_one_line()
+    {
+        var error = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Cluster:Seeds:0", "akka.tcp://forkline@127.0.0.1:4053"), new("Collector:Gateways:0", "127.0.0.1:7072")])
+                .ToCollectorNodeSettings());
+        Assert.Contains("Collector:Gateways", error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+    }
+
+    [Fact]
+    public void Gateway_addresses_are_host_and_port_and_their_scheme_follows_the_fleet_CA()
+    {
+        var noPort = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Collector:Gateways:0", "gateway-1")]).ToCollectorNodeSettings());
+        Assert.Contains("host:port", noPort.Message);
+        var clearHttps = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Collector:Gateways:0", "https://gateway-1:7072")]).ToCollectorNodeSettings());
+        Assert.Contains("Collector:Tls:Authority", clearHttps.Message);
+        var none = NodeConfiguration.Load(null, []).ToCollectorNodeSettings();
+        Assert.Contains("Collector:Gateways", Assert.Throws<ArgumentException>(none.Validate).Message);
+    }
+
+    [Fact]
+    public void An_ingest_listener_beyond_loopback_must_identify_its_collectors()
+    {
+        var open = NodeConfiguration.Load(null, [new("Ingest:Listen", "0.0.0.0:7072")]).ToGatewaySettings();
+        Assert.Contains("Ingest:HostTokens", Assert.Throws<ArgumentException>(open.Validate).Message);
+        var withTokens = NodeConfiguration.Load(null, [new("Ingest:Listen", "0.0.0.0:7072"), new("Ingest:HostTokens:web-17", "0123456789abcdef0123")]).ToGatewaySettings();
+        withTokens.Validate();
+        Assert.Equal("0123456789abcdef0123", withTokens.Ingest!.Tokens["web-17"]);
+        var shortToken = NodeConfiguration.Load(null, [new("Ingest:HostTokens:web-17", "short")]).ToGatewaySettings();
+        Assert.Contains("shorter than 16", Assert.Throws<ArgumentException>(shortToken.Validate).Message);
     }
 
     [Fact]
@@ -82,26 +121,35 @@ public sealed class NodeConfigurationTests : IDisposable
     public void Postgresql_needs_a_connection_string_and_cluster_tls_needs_its_files()
     {
         var database = Assert.Throws<ConfigurationException>(() =>
-            NodeConfiguration.Load(null, [new("Database:Provider", "postgresql")]).ToNodeSettings(collector: false, gateway: true));
+            NodeConfiguration.Load(null, [new("Database:Provider", "postgresql")]).ToGatewaySettings());
         Assert.Contains("Database:ConnectionString", database.Message);
         var tls = Assert.Throws<ConfigurationException>(() =>
-            NodeConfiguration.Load(null, [new("Cluster:Tls:Enabled", "true")]).ToNodeSettings(collector: true, gateway: false));
+            NodeConfiguration.Load(null, [new("Cluster:Tls:Enabled", "true")]).ToGatewaySettings());
         Assert.Contains("Cluster:Tls:Certificate", tls.Message);
     }
 
-    [Theory]
-    [InlineData("gateway.json", false, true)]
-    [InlineData("collector.json", true, false)]
-    public void The_example_settings_files_load(string name, bool collector, bool gateway)
+    [Fact]
+    public void The_example_gateway_settings_load()
     {
-        var file = new FileInfo(Path.Combine(AppContext.BaseDirectory, "deploy-config", name));
-
-        var settings = NodeConfiguration.Load(file, []).ToNodeSettings(collector, gateway);
+        var settings = NodeConfiguration.Load(ExampleFile("gateway.json"), []).ToGatewaySettings();
 
         Assert.NotNull(settings.Tls);
         Assert.Equal(2, settings.Seeds.Count);
         settings.Validate();
     }
+
+    [Fact]
+    public void The_example_collector_settings_load_and_read_the_certificate_they_name()
+    {
+        var config = NodeConfiguration.Load(ExampleFile("collector.json"), []);
+
+        Assert.Equal(2, config.Collector.Gateways!.Length);
+        // This machine has no /etc/forkline/tls: the error names the file, so the settings were read through to it.
+        var missing = Assert.Throws<InvalidOperationException>(() => config.ToCollectorNodeSettings());
+        Assert.Contains(config.Collector.Tls.Certificate!, missing.Message);
+    }
+
+    private static FileInfo ExampleFile(string name) => new(Path.Combine(AppContext.BaseDirectory, "deploy-config", name));
 
     private FileInfo Write(string json)
     {

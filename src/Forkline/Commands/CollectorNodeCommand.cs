@@ -5,7 +5,8 @@ using Forkline.Collector.Native;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.CollectorLink;
+using Forkline.Gateway.Ingest;
 using Forkline.Metrics;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
@@ -13,9 +14,9 @@ using Forkline.ProcessActors.Metrics;
 namespace Forkline.Commands;
 
 /// <summary>
-/// `forkline collector-node`: the collector role of the fleet. This host's kernel events (or a
-/// recorded capture, reported under another host name) go through the process actors to the
-/// gateways of the cluster, batched and acknowledged; until Ctrl-C or SIGTERM.
+/// `forkline collector-node`: a collector of the fleet, a client of the gateway cluster (not a
+/// member). This host's kernel events (or a recorded capture, reported under another host name) go
+/// through the process actors to any gateway, batched and acknowledged; until Ctrl-C or SIGTERM.
 /// </summary>
 public static class CollectorNodeCommand
 {
@@ -23,7 +24,8 @@ public static class CollectorNodeCommand
 
     public static Command Create()
     {
-        var settings = new SettingOptions().AddCluster()
+        var settings = new SettingOptions()
+            .AddList("--gateway", "Collector:Gateways", $"A gateway's ingest address host:port (default port {IngestSettings.DefaultPort}); repeat for each gateway")
             .Add("--node", "Node:Name", "Host name reported for this host's processes (default: the hostname)")
             .Add("--source", "Collector:Source", "bpf (this kernel, default) or replay (a capture file)")
             .Add("--replay-file", "Collector:ReplayFile", "Capture file for --source replay (written by `forkline collector --record`)")
@@ -34,10 +36,10 @@ public static class CollectorNodeCommand
         foreach (var option in settings.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
-            CollectorNode node;
+            CollectorNodeOptions node;
             try
             {
-                node = CollectorNode.From(settings.Load(parse));
+                node = CollectorNodeOptions.From(settings.Load(parse));
             }
             catch (Exception e) when (e is ConfigurationException or ArgumentException or Collector.Hooks.HookPolicyException)
             {
@@ -49,12 +51,12 @@ public static class CollectorNodeCommand
         return command;
     }
 
-    private sealed record CollectorNode(GatewaySettings Cluster, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics)
+    private sealed record CollectorNodeOptions(CollectorNodeSettings Link, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics)
     {
-        public static CollectorNode From(NodeConfig config)
+        public static CollectorNodeOptions From(NodeConfig config)
         {
-            var cluster = config.ToNodeSettings(collector: true, gateway: false);
-            cluster.Validate();
+            var link = config.ToCollectorNodeSettings();
+            link.Validate();
             var actors = new ProcessActorSettings();
             actors = actors with
             {
@@ -65,7 +67,7 @@ public static class CollectorNodeCommand
                 EmitClones = config.Collector.EmitClones ?? true,
             };
             actors.Validate();
-            return new CollectorNode(cluster, actors, SourceOf(config.Collector), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
+            return new CollectorNodeOptions(link, actors, SourceOf(config.Collector), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
         }
 
         private static TimeSpan? BatchWindowOf(CollectorSection collector) =>
@@ -100,7 +102,7 @@ public static class CollectorNodeCommand
         }
     }
 
-    private static async Task<int> RunAsync(CollectorNode settings, CancellationToken ct)
+    private static async Task<int> RunAsync(CollectorNodeOptions settings, CancellationToken ct)
     {
         var stderr = Console.Error;
         LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
@@ -109,50 +111,32 @@ public static class CollectorNodeCommand
         if (settings.Source is BpfEventSource bpf) metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(bpf.Collector, metrics));
         using var metricServer = settings.Metrics is { } endpoint ? metrics.StartServer(endpoint.Port, endpoint.Address.ToString()) : null;
 
-        GatewayNode node;
-        try
-        {
-            node = await GatewayNode.StartAsync(settings.Cluster with { MetricsRegistry = registry }, ct);
-        }
-        catch (InvalidOperationException e)
-        {
-            await stderr.WriteLineAsync($"forkline collector-node: {e.Message}");
-            return 1;
-        }
-        await using var cluster = node;
+        await using var node = CollectorNode.Start(settings.Link with { MetricsRegistry = registry });
         await stderr.WriteLineAsync(
-            $"forkline collector-node: host {settings.Actors.NodeName} from {settings.Source.Name}, node {node.SeedAddress}, " +
-            $"gateways via {string.Join(", ", settings.Cluster.Seeds)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
+            $"forkline collector-node: host {settings.Actors.NodeName} from {settings.Source.Name}, " +
+            $"gateways {string.Join(", ", settings.Link.Link.Gateways)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
 
-        var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder! });
-        RunAccounting.Start(node.Forwarder!, settings.Actors.NodeName, settings.Source, pipeline);
+        var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder });
+        RunAccounting.Start(node.Forwarder, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
-        var stopOrDowned = GatewayNodeCommand.WaitForStopOrDownedAsync(node, ct);
-        using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var sourceRun = settings.Source.RunAsync(pipeline, stopSource.Token);
+        var stopped = new TaskCompletionSource();
+        await using var stopping = ct.Register(() => stopped.TrySetResult());
         try
         {
-            if (await Task.WhenAny(sourceRun, stopOrDowned) == stopOrDowned) await stopSource.CancelAsync();
-            await sourceRun;
-            // A replayed capture ends; the node stays a member so what it forwarded is acknowledged and the host's tree stays served.
-            if (!stopOrDowned.IsCompleted) await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} ended; waiting for Ctrl-C");
-            await stopOrDowned;
+            await settings.Source.RunAsync(pipeline, ct);
+            // A replayed capture ends; the node keeps running so what it forwarded is acknowledged.
+            if (!ct.IsCancellationRequested) await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} ended; waiting for Ctrl-C");
+            await stopped.Task;
         }
         catch (Exception e) when (e is BpfException or IOException or InvalidDataException)
         {
             await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} failed: {e.Message}");
             exitCode = 1;
         }
-        if (node.IsDowned)
-        {
-            // The process actors ran in the ended actor system: there is nothing left to stop or flush.
-            await stderr.WriteLineAsync(GatewayNodeCommand.DownedMessage("collector-node", "events of this host are not collected until it runs again"));
-            return 1;
-        }
         await pipeline.StopAsync(StopTimeout);
-        if (!await node.Forwarder!.FlushAsync(StopTimeout))
+        if (!await node.Forwarder.FlushAsync(StopTimeout))
             await stderr.WriteLineAsync("forkline collector-node: the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
-        await RunAccounting.FinishAsync(node.Forwarder!, StopTimeout, stderr, "collector-node");
+        await RunAccounting.FinishAsync(node.Forwarder, StopTimeout, stderr, "collector-node");
         return exitCode;
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Forkline.Configuration;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Ingest;
 
 namespace Forkline.Commands;
 
@@ -21,7 +22,8 @@ public static class GatewayNodeCommand
             .Add("--snapshot-every", "HostTree:SnapshotEvery", "Persisted events between snapshots of a host tree (default 5000)")
             .Add("--persist-hooks", "HostTree:PersistHooks", "Also persist hook events: true or false (default false)")
             .Add("--api-http", "Api:Http", $"HTTP/JSON API endpoint (default 127.0.0.1:{ApiSettings.DefaultHttpPort})")
-            .Add("--api-grpc", "Api:Grpc", $"gRPC API endpoint (default 127.0.0.1:{ApiSettings.DefaultGrpcPort})");
+            .Add("--api-grpc", "Api:Grpc", $"gRPC API endpoint (default 127.0.0.1:{ApiSettings.DefaultGrpcPort})")
+            .Add("--ingest", "Ingest:Listen", $"Where collectors stream to this gateway, address:port (default 127.0.0.1:{IngestSettings.DefaultPort})");
 
         var command = new Command("gateway", "Run a gateway node: per-host process trees, history and the query API");
         foreach (var option in settings.All) command.Options.Add(option);
@@ -32,7 +34,7 @@ public static class GatewayNodeCommand
             try
             {
                 var config = settings.Load(parse);
-                node = config.ToNodeSettings(collector: false, gateway: true);
+                node = config.ToGatewaySettings();
                 api = config.ToApiSettings();
                 node.Validate();
             }
@@ -53,9 +55,9 @@ public static class GatewayNodeCommand
             await using var node = await GatewayNode.StartAsync(settings, ct);
             // Ready means Up in the cluster: until then (and once downed) queries of live trees cannot be answered,
             // so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet.
-            await using var api = await ApiServer.StartAsync(node.Queries!, apiSettings with { IsReady = () => node.IsUp }, ct);
+            await using var api = await ApiServer.StartAsync(node.Queries, apiSettings with { IsReady = () => node.IsUp }, ct);
             await Console.Error.WriteLineAsync(
-                $"forkline gateway: node {node.SeedAddress} ({settings.EffectiveDatabase.Describe()}); " +
+                $"forkline gateway: node {node.SeedAddress} ({settings.EffectiveDatabase.Describe()}); collectors stream to {node.Ingest!.Address}; " +
                 $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC); Ctrl-C stops it");
             await WaitForStopOrDownedAsync(node, ct);
             if (!node.IsDowned) return 0;

@@ -16,6 +16,7 @@ public sealed class NodeConfig
     public ApiSection Api { get; set; } = new();
     public ForwarderSection Forwarder { get; set; } = new();
     public CollectorSection Collector { get; set; } = new();
+    public IngestSection Ingest { get; set; } = new();
     public MetricsSection Metrics { get; set; } = new();
 }
 
@@ -115,6 +116,28 @@ public sealed class CollectorSection
     public string? ReplayPacing { get; set; }
     public int? AncestorDepth { get; set; }
     public bool? EmitClones { get; set; }
+    /// <summary>The gateways' ingest addresses, host:port (or one load balancer's).</summary>
+    public string[]? Gateways { get; set; }
+    /// <summary>A bearer token of the gateways' Ingest:HostTokens, for a collector without a certificate.</summary>
+    public string? Token { get; set; }
+    public CollectorTlsSection Tls { get; set; } = new();
+}
+
+public sealed class IngestSection
+{
+    /// <summary>Where a gateway takes its collectors' streams, address:port (default 127.0.0.1:7072).</summary>
+    public string? Listen { get; set; }
+    /// <summary>Host name -> the bearer token a collector reporting for that host presents.</summary>
+    public Dictionary<string, string>? HostTokens { get; set; }
+}
+
+public sealed class CollectorTlsSection
+{
+    /// <summary>PKCS#12 file with this collector's fleet certificate and key (OU=collector, CN = its host name).</summary>
+    public string? Certificate { get; set; }
+    public string? Password { get; set; }
+    /// <summary>PEM file of the fleet CA: the only issuer whose gateway certificates the collector trusts.</summary>
+    public string? Authority { get; set; }
 }
 
 public sealed class MetricsSection

@@ -1,8 +1,10 @@
 using System.Net;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Ingest;
 using Microsoft.Extensions.Configuration;
 
 namespace Forkline.Configuration;
@@ -40,18 +42,16 @@ public static class NodeConfiguration
         return config;
     }
 
-    /// <summary>The cluster node settings for a node with the given roles.</summary>
-    public static GatewaySettings ToNodeSettings(this NodeConfig config, bool collector, bool gateway)
+    /// <summary>The settings of a gateway (a cluster member taking its collectors' streams).</summary>
+    public static GatewaySettings ToGatewaySettings(this NodeConfig config)
     {
         var defaults = new GatewaySettings();
         var cluster = config.Cluster;
         var dataDirectory = config.DataDirectory ?? defaults.DataDirectory;
         var hostTree = new HostTreeSettings();
-        var forwarder = new ForwarderSettings();
         return defaults with
         {
-            Collector = collector,
-            Gateway = gateway,
+            Collector = false,
             Hostname = cluster.Hostname ?? defaults.Hostname,
             Port = cluster.Port ?? defaults.Port,
             SeedNodes = cluster.Seeds ?? [],
@@ -59,13 +59,41 @@ public static class NodeConfiguration
             LogLevel = cluster.LogLevel ?? defaults.LogLevel,
             DownUnreachableAfter = cluster.DownUnreachableAfter,
             DataDirectory = dataDirectory,
-            Database = gateway ? DatabaseOf(config.Database, dataDirectory) : null,
+            Database = DatabaseOf(config.Database, dataDirectory),
             HostTree = hostTree with
             {
                 SnapshotEvery = config.HostTree.SnapshotEvery ?? hostTree.SnapshotEvery,
                 PersistHooks = config.HostTree.PersistHooks ?? hostTree.PersistHooks,
             },
-            Forwarder = new ForwarderSettings(
+            Tls = TlsOf(cluster.Tls),
+            Kubernetes = BootstrapOf(cluster),
+            Ingest = new IngestSettings(EndpointOf("Ingest:Listen", config.Ingest.Listen) ?? IngestSettings.DefaultListen, config.Ingest.HostTokens),
+        };
+    }
+
+    /// <summary>
+    /// The settings of a collector node: a client of the gateways (Collector:Gateways), not a cluster
+    /// member, so the Cluster section has no place in its settings.
+    /// </summary>
+    public static CollectorNodeSettings ToCollectorNodeSettings(this NodeConfig config)
+    {
+        var cluster = config.Cluster;
+        if (cluster.Seeds is { Length: > 0 } || cluster.Bootstrap is not null || cluster.Port is not null || cluster.Hostname is not null || cluster.Tls.Enabled is not null)
+            throw new ConfigurationException(
+                "a collector node is no cluster member any more: drop its Cluster settings (Seeds, Bootstrap, Port, Hostname, Tls) and name the gateways' ingest " +
+                "addresses in Collector:Gateways (host:7072), its certificate in Collector:Tls or its token in Collector:Token");
+        var collector = config.Collector;
+        var tls = collector.Tls;
+        var certificate = string.IsNullOrEmpty(tls.Certificate)
+            ? null
+            : CertificateFiles.LoadPkcs12("collector certificate (Collector:Tls:Certificate)", tls.Certificate, tls.Password);
+        var authority = string.IsNullOrEmpty(tls.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", tls.Authority);
+        var scheme = authority is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
+        var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
+        var forwarder = new ForwarderSettings();
+        return new CollectorNodeSettings(
+            new GatewayLinkSettings(gateways, certificate, authority, string.IsNullOrEmpty(collector.Token) ? null : collector.Token),
+            new ForwarderSettings(
                 config.Forwarder.BatchSize ?? forwarder.BatchSize,
                 config.Forwarder.FlushInterval,
                 config.Forwarder.MaxBufferedEvents ?? forwarder.MaxBufferedEvents,
@@ -74,9 +102,18 @@ public static class NodeConfiguration
                 config.Forwarder.MaxRetryInterval,
                 config.Forwarder.ReportInterval,
                 config.Forwarder.MaxBatchBytes ?? forwarder.MaxBatchBytes),
-            Tls = TlsOf(cluster.Tls),
-            Kubernetes = BootstrapOf(cluster),
-        };
+            LogLevel: cluster.LogLevel ?? "WARNING");
+    }
+
+    private static Uri GatewayAddressOf(string address, string scheme)
+    {
+        var text = address.Contains("://", StringComparison.Ordinal) ? address : $"{scheme}://{address}";
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.IsDefaultPort || uri.AbsolutePath != "/")
+            throw new ConfigurationException($"Collector:Gateways '{address}' is not a gateway ingest address host:port, e.g. gateway-1:{IngestSettings.DefaultPort}");
+        if (uri.Scheme != scheme)
+            throw new ConfigurationException(
+                $"Collector:Gateways '{address}' is {uri.Scheme}:// but Collector:Tls:Authority is {(scheme == Uri.UriSchemeHttps ? "set (TLS)" : "not set (no TLS)")}; give host:port and let the fleet CA decide");
+        return uri;
     }
 
     private static KubernetesBootstrapSettings? BootstrapOf(ClusterSection cluster)

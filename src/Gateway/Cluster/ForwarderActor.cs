@@ -3,13 +3,16 @@ using Akka.Event;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.Cluster;
 
 /// <summary>
 /// Collector side of the delivery protocol: batches each host's events, sends them to the host
-/// entities through the sharding region (or proxy), resends what is not acknowledged in time, and
+/// entities (<see cref="ForwarderDelivery"/>: over a collector's gRPC link to the gateways, or to the
+/// shard region of its own node in <c>forkline run</c>), resends what is not acknowledged in time or
+/// when a new stream to a gateway opens, and
 /// holds at most <see cref="ForwarderSettings.MaxBufferedEvents"/>; past that, new events are
 /// dropped and counted in <c>forkline_forward_dropped_total</c>. Once told to (<see cref="StartReporting"/>),
 /// it also sends the run's loss accounting to the host's entity: periodically, and once final.
@@ -40,7 +43,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(10);
 
-    private readonly IActorRef _hostTrees;
+    private readonly IActorRef _delivery;
     private readonly ForwarderSettings _settings;
     private readonly GatewayMetrics _metrics;
     private readonly string _producerId = Guid.NewGuid().ToString("N");
@@ -56,9 +59,14 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private bool _finalDelivered;
     private readonly List<IActorRef> _awaitingFinal = [];
 
-    public ForwarderActor(IActorRef hostTrees, ForwarderSettings settings, GatewayMetrics metrics)
+    public ForwarderActor(ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics)
     {
-        _hostTrees = hostTrees;
+        _delivery = delivery switch
+        {
+            ForwarderDelivery.ToHostTrees local => local.HostTrees,
+            ForwarderDelivery.OverGrpc link => Context.ActorOf(GrpcGatewayLink.Props(link.Link, metrics), "gateway-link"),
+            _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery, "not a way to deliver"),
+        };
         _settings = settings;
         _metrics = metrics;
 
@@ -69,6 +77,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         Receive<ReportTick>(_ => OnReportTick());
         Receive<ReportFinal>(_ => OnReportFinal());
         Receive<CollectorRunReportAck>(OnReportAck);
+        Receive<GrpcGatewayLink.StreamOpened>(_ => OnStreamOpened());
         Receive<AwaitDrained>(_ =>
         {
             if (_buffered == 0) Sender.Tell(new Drained());
@@ -78,8 +87,8 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef hostTrees, ForwarderSettings settings, GatewayMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new ForwarderActor(hostTrees, settings, metrics));
+    public static Props Props(ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new ForwarderActor(delivery, settings, metrics));
 
     protected override void PostStop()
     {
@@ -155,6 +164,22 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         ArmFlushTick();
     }
 
+    /// <summary>A gateway took a new stream: what the last one left unacknowledged goes again now, not after its ack timeout.</summary>
+    private void OnStreamOpened()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var outbox in _outboxes.Values)
+        {
+            var unacknowledged = outbox.TakeAllInFlight(now);
+            if (unacknowledged.Count > 0) _metrics.ForwardRetries.Inc(unacknowledged.Count);
+            Send(unacknowledged);
+            Send(outbox.TakeSendable(flushPartial: true, now));
+        }
+        if (_finalReport is not null && !_finalDelivered) _delivery.Tell(_finalReport, Self);
+        else if (_reporting is not null) SendReport(final: false);
+        ArmFlushTick();
+    }
+
     private void OnStartReporting(StartReporting reporting)
     {
         _reporting = reporting;
@@ -165,7 +190,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private void OnReportTick()
     {
         if (_finalReport is null) SendReport(final: false);
-        else if (!_finalDelivered) _hostTrees.Tell(_finalReport, Self);
+        else if (!_finalDelivered) _delivery.Tell(_finalReport, Self);
     }
 
     private void OnReportFinal()
@@ -203,13 +228,13 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         var upstream = reporting.Upstream();
         var report = RunReportWire.ToWire(new RunReport(reporting.Host, _producerId, upstream.SourceName, upstream.StartedUtc,
             DateTime.UtcNow, ++_reportSeq, final, upstream.Source, upstream.Pipeline, forward));
-        _hostTrees.Tell(report, Self);
+        _delivery.Tell(report, Self);
         return report;
     }
 
     private void Send(List<EventBatch> batches)
     {
-        foreach (var batch in batches) _hostTrees.Tell(batch, Self);
+        foreach (var batch in batches) _delivery.Tell(batch, Self);
     }
 
     private void Drop(WireEvent wire)

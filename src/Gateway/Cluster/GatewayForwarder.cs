@@ -19,11 +19,10 @@ public sealed class GatewayForwarder : IEnrichedEventSink
 
     private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
 
-    /// <param name="hostTrees">The host-tree shard region, or a proxy to it on a collector-only node.</param>
-    public static GatewayForwarder Start(ActorSystem system, IActorRef hostTrees, ForwarderSettings settings, GatewayMetrics metrics)
+    public static GatewayForwarder Start(ActorSystem system, ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics)
     {
         settings.Validate();
-        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(hostTrees, settings, metrics), "forkline-forwarder"));
+        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(delivery, settings, metrics), "forkline-forwarder"));
     }
 
     public void OnEnriched(EnrichedEvent enriched) => _burst.Add(WireConverter.ToWire(enriched, _recentProcesses));

@@ -114,6 +114,19 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         return overdue;
     }
 
+    /// <summary>Every batch sent and not acknowledged, to send again at once (a new stream): the backoff starts over.</summary>
+    public List<EventBatch> TakeAllInFlight(DateTime now)
+    {
+        _retryInterval = settings.AckWait;
+        var unacknowledged = new List<EventBatch>(_inFlight.Count);
+        foreach (var flight in _inFlight)
+        {
+            flight.DueAt = now + _retryInterval;
+            unacknowledged.Add(flight.Batch);
+        }
+        return unacknowledged;
+    }
+
     /// <summary>Everything still held, counted as dropped at shutdown; the outbox is empty afterwards.</summary>
     public List<WireEvent> DropAllAtShutdown()
     {

@@ -14,21 +14,13 @@ public static class AkkaConfig
     public static Config For(GatewaySettings settings)
     {
         var hocon = new StringBuilder();
+        hocon.AppendLine(Local(settings.LogLevel));
         hocon.AppendLine(CultureInfo.InvariantCulture, $$"""
             akka {
-              loglevel = {{settings.LogLevel}}
-              stdout-loglevel = {{settings.LogLevel}}
               actor.provider = cluster
-              # The host stops a node in order (event source, process actors, forwarder flush, then
-              # DisposeAsync leaves the cluster). Akka's own exit/signal hook would leave at once, under
-              # that drain, and the forwarder would drop every event not yet acknowledged.
-              coordinated-shutdown.run-by-clr-shutdown-hook = off
               # Only message types bound to a serializer cross the wire or reach the journal: nothing
               # falls back to the JSON serializer's polymorphic type names.
               actor.serialization-settings.allow-unregistered-types = off
-              # A node must cost its idle host nothing: a scheduler that sleeps until the next deadline
-              # instead of waking every 10 ms (akka.scheduler.tick-duration) whether anything is due or not.
-              scheduler.implementation = {{Quote(typeof(DeadlineScheduler).AssemblyQualifiedName!)}}
               remote.dot-netty.tcp {
                 hostname = {{Quote(settings.Hostname)}}
                 port = {{settings.Port}}
@@ -57,10 +49,24 @@ public static class AkkaConfig
             """);
         if (settings.DownUnreachableAfter is { } downAfter)
             hocon.AppendLine(CultureInfo.InvariantCulture, $"akka.cluster.split-brain-resolver.stable-after = {(int)downAfter.TotalMilliseconds}ms");
-        if (!settings.Gateway) return ConfigurationFactory.ParseString(hocon.ToString());
         hocon.AppendLine(Persistence(settings));
         return ConfigurationFactory.ParseString(hocon.ToString()).WithFallback(SqlPersistence.DefaultConfiguration);
     }
+
+    /// <summary>What every Forkline actor system runs with; a collector node's (no remoting, no cluster) is only this.</summary>
+    public static string Local(string logLevel) => $$"""
+        akka {
+          loglevel = {{logLevel}}
+          stdout-loglevel = {{logLevel}}
+          # The host stops a node in order (event source, process actors, forwarder flush, then
+          # the node's DisposeAsync). Akka's own exit/signal hook would stop it at once, under
+          # that drain, and the forwarder would drop every event not yet acknowledged.
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+          # A node must cost its idle host nothing: a scheduler that sleeps until the next deadline
+          # instead of waking every 10 ms (akka.scheduler.tick-duration) whether anything is due or not.
+          scheduler.implementation = {{Quote(typeof(DeadlineScheduler).AssemblyQualifiedName!)}}
+        }
+        """;
 
     private static string Persistence(GatewaySettings settings)
     {

@@ -5,6 +5,7 @@ using Akka.Cluster.Tools.Singleton;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Queries;
 using Prometheus;
@@ -12,9 +13,9 @@ using Prometheus;
 namespace Forkline.Gateway.Hosting;
 
 /// <summary>
-/// A running Forkline cluster node: an ActorSystem with the collector role (a forwarder to the host
-/// entities through a sharding proxy), the gateway role (host entities, history projection,
-/// queries), or both (<c>forkline run</c>).
+/// A running gateway, the only kind of cluster member: host entities, the history projection, the
+/// queries, and (with <see cref="GatewaySettings.Ingest"/>) the listener its collectors stream to.
+/// In <c>forkline run</c> it also forwards its own host's events, in process.
 /// </summary>
 public sealed class GatewayNode : IAsyncDisposable
 {
@@ -23,7 +24,7 @@ public sealed class GatewayNode : IAsyncDisposable
     private volatile bool _disposing;
 
     private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
-        ProcessQueries? queries, GatewayForwarder? forwarder)
+        ProcessQueries queries, GatewayForwarder? forwarder)
     {
         Settings = settings;
         System = system;
@@ -39,14 +40,16 @@ public sealed class GatewayNode : IAsyncDisposable
 
     public GatewayMetrics Metrics { get; }
 
-    /// <summary>The host-entity shard region (gateway) or proxy (collector only).</summary>
+    /// <summary>The host-entity shard region.</summary>
     public IActorRef HostTrees { get; }
 
-    /// <summary>The query API; null on a collector-only node.</summary>
-    public ProcessQueries? Queries { get; }
+    public ProcessQueries Queries { get; }
 
-    /// <summary>Where the process actors deliver enriched events; null on a gateway-only node.</summary>
+    /// <summary>Where this node's own process actors deliver enriched events (<c>forkline run</c>); null on a gateway of a fleet.</summary>
     public GatewayForwarder? Forwarder { get; }
+
+    /// <summary>The listener collectors stream to; null without <see cref="GatewaySettings.Ingest"/>.</summary>
+    public IngestServer? Ingest { get; private set; }
 
     /// <summary>This node's cluster address (with the real port when started on port 0).</summary>
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
@@ -59,18 +62,17 @@ public sealed class GatewayNode : IAsyncDisposable
         var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup());
         if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
-        var history = settings.Gateway ? new HistoryStore(settings.EffectiveDatabase) : null;
-        var system = history is null
-            ? ActorSystem.Create(GatewaySettings.SystemName, setup)
-            : await GatewayStorage.StartAsync(settings.EffectiveDatabase, history, () => ActorSystem.Create(GatewaySettings.SystemName, setup),
-                settings.EffectiveAskTimeout, ct);
+        var history = new HistoryStore(settings.EffectiveDatabase);
+        var system = await GatewayStorage.StartAsync(settings.EffectiveDatabase, history, () => ActorSystem.Create(GatewaySettings.SystemName, setup),
+            settings.EffectiveAskTimeout, ct);
+        GatewayNode? node = null;
         try
         {
             metrics.ObserveCluster(system);
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (settings.Kubernetes is { } kubernetes)
             {
-                // Joining waits for the gateway pods; the node meanwhile starts, and a collector buffers.
+                // Joining waits for the other gateway pods; the node meanwhile starts, and its ingest refuses streams until Up.
                 new KubernetesSeedDiscovery(system, settings, kubernetes).Start();
             }
             else if (settings.Seeds.Count == 0)
@@ -78,31 +80,29 @@ public sealed class GatewayNode : IAsyncDisposable
                 await cluster.JoinAsync(cluster.SelfAddress, ct);
             }
 
-            var sharding = ClusterSharding.Get(system);
-            var extractor = new HostMessageExtractor(settings.NumberOfShards);
-            IActorRef hostTrees;
-            ProcessQueries? queries = null;
-            if (settings.Gateway)
+            var hostTreeSettings = settings.EffectiveHostTree;
+            var hostTrees = await ClusterSharding.Get(system).StartAsync(HostMessageExtractor.TypeName,
+                host => HostTreeEntity.Props(host, hostTreeSettings, metrics),
+                ClusterShardingSettings.Create(system).WithRole(ShardRegionRole).WithStateStoreMode(StateStoreMode.DData),
+                new HostMessageExtractor(settings.NumberOfShards));
+            system.ActorOf(ClusterSingletonManager.Props(
+                    HistoryProjection.Props(history, settings.EffectiveProjection, metrics),
+                    PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system).WithRole(GatewaySettings.GatewayRole)),
+                HistoryProjection.Name);
+            var liveHub = system.ActorOf(LiveEventHub.Props(metrics), "forkline-live-hub");
+            var queries = new ProcessQueries(system, hostTrees, liveHub, history, settings.EffectiveAskTimeout);
+            var forwarder = settings.Collector
+                ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), settings.EffectiveForwarder, metrics)
+                : null;
+            node = new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder);
+            if (settings.Ingest is { } ingest)
             {
-                var hostTreeSettings = settings.EffectiveHostTree;
-                hostTrees = await sharding.StartAsync(HostMessageExtractor.TypeName,
-                    host => HostTreeEntity.Props(host, hostTreeSettings, metrics),
-                    ClusterShardingSettings.Create(system).WithRole(ShardRegionRole).WithStateStoreMode(StateStoreMode.DData),
-                    extractor);
-                system.ActorOf(ClusterSingletonManager.Props(
-                        HistoryProjection.Props(history!, settings.EffectiveProjection, metrics),
-                        PoisonPill.Instance,
-                        ClusterSingletonManagerSettings.Create(system).WithRole(GatewaySettings.GatewayRole)),
-                    HistoryProjection.Name);
-                var liveHub = system.ActorOf(LiveEventHub.Props(metrics), "forkline-live-hub");
-                queries = new ProcessQueries(system, hostTrees, liveHub, history!, settings.EffectiveAskTimeout);
+                var fleetFiles = settings.Tls?.Load();
+                node.Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => node.IsUp, settings.EffectiveAskTimeout),
+                    metrics, fleetFiles?.Certificate, fleetFiles?.Authority, ct);
             }
-            else
-            {
-                hostTrees = await sharding.StartProxyAsync(HostMessageExtractor.TypeName, ShardRegionRole, extractor);
-            }
-            var forwarder = settings.Collector ? GatewayForwarder.Start(system, hostTrees, settings.EffectiveForwarder, metrics) : null;
-            return new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder);
+            return node;
         }
         catch
         {
@@ -132,12 +132,16 @@ public sealed class GatewayNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Gives the forwarder a moment to deliver what it holds, then leaves the cluster and stops; what
-    /// the forwarder still holds then is counted as dropped (reason "shutdown").
+    /// Ends the collectors' streams (they move to another gateway), gives the forwarder a moment to
+    /// deliver what it holds, then leaves the cluster and stops; what the forwarder still holds then is
+    /// counted as dropped (reason "shutdown").
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         _disposing = true;
+        var ingest = Ingest;
+        Ingest = null;
+        if (ingest is not null) await ingest.DisposeAsync();
         // A downed node's actor system has ended already: no forwarder is left to flush.
         if (Forwarder is not null && !System.WhenTerminated.IsCompleted) await Forwarder.FlushAsync(ShutdownFlushTimeout);
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);

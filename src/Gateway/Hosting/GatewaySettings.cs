@@ -1,16 +1,17 @@
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Ingest;
 using Prometheus;
 
 namespace Forkline.Gateway.Hosting;
 
 /// <summary>
-/// Everything a Forkline cluster node needs. The defaults are <c>forkline run</c>'s: one node with
-/// both roles on 127.0.0.1:4053 and a SQLite file under ./data.
+/// Everything a Forkline cluster node needs: a gateway (host entities, the history projection, the
+/// queries), the only kind of member; collectors are its clients (<see cref="Ingest"/>). The defaults
+/// are <c>forkline run</c>'s: one node on 127.0.0.1:4053 that also collects, and a SQLite file under ./data.
 /// </summary>
-/// <param name="Collector">The node forwards its host's events (hosts no shards).</param>
-/// <param name="Gateway">The node hosts host entities, the history projection and the queries.</param>
+/// <param name="Collector">The node also forwards its own host's events, in process (<c>forkline run</c>).</param>
 /// <param name="Port">0 picks a free port (tests).</param>
 /// <param name="SeedNodes">Cluster addresses (akka.tcp://forkline@host:port, akka.ssl.tcp:// with TLS); empty = this node starts a cluster of its own.</param>
 /// <param name="Database">Null = a SQLite file in <paramref name="DataDirectory"/>.</param>
@@ -25,9 +26,9 @@ namespace Forkline.Gateway.Hosting;
 /// only paused (a long GC, a saturated CPU).
 /// </param>
 /// <param name="Kubernetes">Form the cluster by Kubernetes pod discovery instead of <paramref name="SeedNodes"/>.</param>
+/// <param name="Ingest">Where collectors stream to this gateway; null = no listener (<c>forkline run</c>).</param>
 public sealed record GatewaySettings(
     bool Collector = true,
-    bool Gateway = true,
     string Hostname = "127.0.0.1",
     int Port = GatewaySettings.DefaultPort,
     IReadOnlyList<string>? SeedNodes = null,
@@ -43,7 +44,8 @@ public sealed record GatewaySettings(
     string LogLevel = "WARNING",
     ClusterTlsSettings? Tls = null,
     TimeSpan? DownUnreachableAfter = null,
-    KubernetesBootstrapSettings? Kubernetes = null)
+    KubernetesBootstrapSettings? Kubernetes = null,
+    IngestSettings? Ingest = null)
 {
     public const int DefaultPort = 4053;
     public const string SystemName = "forkline";
@@ -65,8 +67,8 @@ public sealed record GatewaySettings(
 
     public TimeSpan EffectiveAskTimeout => AskTimeout ?? TimeSpan.FromSeconds(10);
 
-    public IReadOnlyList<string> Roles =>
-        [.. Collector ? [CollectorRole] : Array.Empty<string>(), .. Gateway ? [GatewayRole] : Array.Empty<string>()];
+    /// <summary>Every member is a gateway; <see cref="CollectorRole"/> names collectors' certificates, not members.</summary>
+    public IReadOnlyList<string> Roles => [GatewayRole];
 
     /// <summary>The address other nodes use as a seed for this one.</summary>
     public static string SeedAddress(string hostname, int port, bool tls = false) => $"{ProtocolOf(tls)}://{SystemName}@{hostname}:{port}";
@@ -78,15 +80,12 @@ public sealed record GatewaySettings(
 
     public void Validate()
     {
-        if (!Collector && !Gateway) throw new ArgumentException("a node needs the collector role, the gateway role or both");
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "a TCP port is 0..65535 (0 = any free port)");
         if (Kubernetes is not null)
         {
             Kubernetes.Validate();
             if (Seeds.Count > 0) throw new ArgumentException("Kubernetes bootstrap finds the gateways itself: give no seed nodes with it");
         }
-        else if (!Gateway && Seeds.Count == 0)
-            throw new ArgumentException($"a collector-only node cannot start a cluster of its own: give the gateways' addresses as seed nodes ({Protocol}://{SystemName}@host:port)");
         if (NumberOfShards < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "at least one shard");
         foreach (var seed in Seeds)
             if (!seed.StartsWith(Protocol + "://" + SystemName + "@", StringComparison.Ordinal))
@@ -95,6 +94,7 @@ public sealed record GatewaySettings(
         if (DownUnreachableAfter is { } downAfter && downAfter < TimeSpan.FromSeconds(1))
             throw new ArgumentOutOfRangeException(nameof(DownUnreachableAfter), downAfter, "down unreachable members after 1 s or more: below that a busy node is downed for a pause");
         EffectiveForwarder.Validate();
+        Ingest?.Validate(Tls is not null);
         EffectiveHostTree.Validate();
     }
 }

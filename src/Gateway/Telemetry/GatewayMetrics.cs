@@ -10,7 +10,7 @@ namespace Forkline.Gateway.Telemetry;
 /// </summary>
 public sealed class GatewayMetrics
 {
-    private static readonly string[] Roles = [Hosting.GatewaySettings.GatewayRole, Hosting.GatewaySettings.CollectorRole];
+    private static readonly string[] Roles = [Hosting.GatewaySettings.GatewayRole];
     private static readonly MemberStatus[] Statuses = Enum.GetValues<MemberStatus>();
 
     private readonly CollectorRegistry _registry;
@@ -28,6 +28,17 @@ public sealed class GatewayMetrics
             "Event batches sent again because no acknowledgement came in time.");
         ForwardBuffered = factory.CreateGauge("forkline_forward_buffered_events",
             "Enriched events held by the forwarder: waiting to be sent or sent and not yet acknowledged.");
+        ForwardLinkChanges = factory.CreateCounter("forkline_forward_link_changes_total",
+            "Times the collector's stream to a gateway opened or was lost, by event (connected, lost, refused).",
+            new CounterConfiguration { LabelNames = ["event"] });
+        IngestRefused = factory.CreateCounter("forkline_ingest_refused_total",
+            "Collector streams (or messages on them) a gateway refused, by reason (no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up, malformed).",
+            new CounterConfiguration { LabelNames = ["reason"] });
+        IngestStreams = factory.CreateGauge("forkline_ingest_streams",
+            "Collector streams open on this gateway.");
+        IngestBatches = factory.CreateCounter("forkline_ingest_messages_total",
+            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer); all but acknowledged are sent again by the collector.",
+            new CounterConfiguration { LabelNames = ["outcome"] });
         GatewayEvents = factory.CreateCounter("forkline_gateway_events_total",
             "Events received by host entities, by kind and outcome (accepted, duplicate, malformed).",
             new CounterConfiguration { LabelNames = ["kind", "outcome"] });
@@ -52,6 +63,10 @@ public sealed class GatewayMetrics
     public Counter ForwardAcknowledged { get; }
     public Counter ForwardRetries { get; }
     public Gauge ForwardBuffered { get; }
+    public Counter ForwardLinkChanges { get; }
+    public Counter IngestRefused { get; }
+    public Gauge IngestStreams { get; }
+    public Counter IngestBatches { get; }
     public Counter GatewayEvents { get; }
     public Counter ProjectionEvents { get; }
     public Counter ProjectionFailures { get; }

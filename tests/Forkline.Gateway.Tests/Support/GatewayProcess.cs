@@ -15,10 +15,11 @@ public sealed class GatewayProcess : IAsyncDisposable
     private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
 
-    private GatewayProcess(string name, int port, IReadOnlyList<string> arguments, string logPath)
+    private GatewayProcess(string name, int port, int ingestPort, IReadOnlyList<string> arguments, string logPath)
     {
         Name = name;
         Port = port;
+        IngestPort = ingestPort;
         _arguments = arguments;
         LogPath = logPath;
     }
@@ -27,6 +28,10 @@ public sealed class GatewayProcess : IAsyncDisposable
     public int Port { get; }
     public string LogPath { get; }
     public string Address => GatewaySettings.SeedAddress("127.0.0.1", Port);
+    public int IngestPort { get; }
+
+    /// <summary>Where collectors stream to this gateway (the same port after a restart).</summary>
+    public Uri IngestAddress => new($"http://127.0.0.1:{IngestPort}");
 
     public const string ExecutableMetadataKey = "ForklineExecutable";
 
@@ -36,18 +41,20 @@ public sealed class GatewayProcess : IAsyncDisposable
         ?? throw new InvalidOperationException(
             $"{typeof(GatewayProcess).Assembly.GetName().Name} has no '{ExecutableMetadataKey}' assembly metadata: its project must reference src/Forkline and name the built executable, as Forkline.Cluster.Tests.csproj does");
 
-    public static GatewayProcess Start(string name, int port, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
+    /// <param name="ingestPort">The port collectors stream to; fixed, so that they find the gateway again after a restart.</param>
+    public static GatewayProcess Start(string name, int port, int ingestPort, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
     {
         List<string> arguments =
         [
             "gateway", "--hostname", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--db-provider", database.Provider.ToString(), "--connection-string", database.ConnectionString,
             "--api-http", "127.0.0.1:0", "--api-grpc", "127.0.0.1:0",
+            "--ingest", "127.0.0.1:" + ingestPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--down-unreachable-after", downUnreachableAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             "--data", Path.Combine(logFolder, name),
         ];
         foreach (var seed in seeds) arguments.AddRange(["--seed", seed]);
-        var gateway = new GatewayProcess(name, port, arguments, Path.Combine(logFolder, name + ".log"));
+        var gateway = new GatewayProcess(name, port, ingestPort, arguments, Path.Combine(logFolder, name + ".log"));
         gateway.Start();
         return gateway;
     }

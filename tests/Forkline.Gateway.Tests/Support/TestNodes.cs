@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Ingest;
 using Prometheus;
 
 namespace Forkline.Gateway.Tests.Support;
@@ -13,19 +15,29 @@ public static class TestNodes
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static GatewaySettings Settings(TestDatabase database, bool collector = true, bool gateway = true, IReadOnlyList<string>? seeds = null,
+    /// <summary>A gateway; with <paramref name="collector"/> it forwards in process (as <c>forkline run</c>), without it collectors stream to it on a free port.</summary>
+    public static GatewaySettings Settings(TestDatabase database, bool collector = true, IReadOnlyList<string>? seeds = null,
         int snapshotEvery = 5_000, bool persistHooks = false) => new(
         Collector: collector,
-        Gateway: gateway,
         Port: 0,
         SeedNodes: seeds,
         DataDirectory: database.Path,
         Database: database.Settings,
         HostTree: new HostTreeSettings(SnapshotEvery: snapshotEvery, PersistHooks: persistHooks),
-        Forwarder: new ForwarderSettings(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2)),
+        Forwarder: ForwarderForTests,
         QueryRefreshInterval: TimeSpan.FromMilliseconds(100),
         AskTimeout: TimeSpan.FromSeconds(20),
-        MetricsRegistry: Prometheus.Metrics.NewCustomRegistry());
+        MetricsRegistry: Prometheus.Metrics.NewCustomRegistry(),
+        Ingest: collector ? null : new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)));
+
+    /// <summary>A collector node streaming to <paramref name="gateways"/>, with the same short timings and reconnects within a second.</summary>
+    public static CollectorNodeSettings Collector(IReadOnlyList<Uri> gateways, ForwarderSettings? forwarder = null) => new(
+        new GatewayLinkSettings(gateways, MinReconnectDelay: TimeSpan.FromMilliseconds(200), MaxReconnectDelay: TimeSpan.FromSeconds(1)),
+        forwarder ?? ForwarderForTests,
+        Prometheus.Metrics.NewCustomRegistry());
+
+    private static ForwarderSettings ForwarderForTests =>
+        new(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2));
 
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings)
     {

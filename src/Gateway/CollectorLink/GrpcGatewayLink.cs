@@ -1,0 +1,219 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Event;
+using Forkline.Contracts.Ingest;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Telemetry;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Forkline.Gateway.CollectorLink;
+
+/// <summary>
+/// A collector's one stream to the gateway cluster, owned by its <see cref="ForwarderActor"/> (the
+/// parent): batches and run reports go out on the stream, the host entities' acks come back to the
+/// parent. When the stream breaks (a gateway killed, stopped, refusing) the link tries the next
+/// gateway after a jittered, doubling delay (0.5 s to 10 s by default), so a thousand collectors
+/// do not come back at once; once a gateway takes the new stream the parent is told
+/// (<see cref="StreamOpened"/>) and sends everything unacknowledged again. Messages that arrive while
+/// no stream is open are not sent: the parent still holds them and sends them again then.
+/// </summary>
+public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
+{
+    /// <summary>Told to the parent: a gateway took a new stream; send it everything not acknowledged.</summary>
+    public sealed record StreamOpened(Uri Gateway);
+
+    private sealed record Opened(int Generation, AsyncDuplexStreamingCall<IngestBatch, IngestAck> Call, Uri Gateway);
+
+    private sealed record Failed(int Generation, Uri Gateway, Exception Cause);
+
+    private sealed record AckArrived(int Generation, IngestAck Ack);
+
+    private sealed record Reconnect;
+
+    private readonly GatewayLinkSettings _settings;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<Uri, GrpcChannel> _channels = [];
+    private readonly Metadata _headers = [];
+    private int _next;
+    private int _failures;
+    private int _generation;
+    private AsyncDuplexStreamingCall<IngestBatch, IngestAck>? _call;
+    private Channel<IngestBatch>? _outgoing;
+    private CancellationTokenSource? _streamLifetime;
+
+    public GrpcGatewayLink(GatewayLinkSettings settings, GatewayMetrics metrics)
+    {
+        _settings = settings;
+        _metrics = metrics;
+        _next = Random.Shared.Next(settings.Gateways.Count);
+        if (settings.Token is { } token) _headers.Add("authorization", "Bearer " + token);
+
+        Receive<EventBatch>(batch => Send(new IngestBatch { Events = batch }));
+        Receive<CollectorRunReport>(report => Send(new IngestBatch { Report = report }));
+        Receive<Opened>(OnOpened);
+        Receive<Failed>(OnFailed);
+        Receive<AckArrived>(OnAck);
+        Receive<Reconnect>(_ => Connect());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(GatewayLinkSettings settings, GatewayMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new GrpcGatewayLink(settings, metrics));
+
+    protected override void PreStart() => Connect();
+
+    protected override void PostStop()
+    {
+        CloseStream();
+        foreach (var channel in _channels.Values) channel.Dispose();
+    }
+
+    private void Send(IngestBatch message)
+    {
+        // No stream: the forwarder holds the message and sends it again once one opens.
+        _outgoing?.Writer.TryWrite(message);
+    }
+
+    private void Connect()
+    {
+        var gateway = _settings.Gateways[_next];
+        _next = (_next + 1) % _settings.Gateways.Count;
+        var generation = ++_generation;
+        _streamLifetime = new CancellationTokenSource();
+        var client = new ForklineIngest.ForklineIngestClient(ChannelTo(gateway));
+        var call = client.Ingest(_headers, cancellationToken: _streamLifetime.Token);
+        var self = Self;
+        // The stream counts as open once the gateway sent its headers: it identified this collector and is Up.
+        call.ResponseHeadersAsync.WaitAsync(_settings.EffectiveConnectTimeout).PipeTo(self,
+            success: _ => new Opened(generation, call, gateway),
+            failure: cause => new Failed(generation, gateway, cause));
+        _call = call;
+    }
+
+    private void OnOpened(Opened opened)
+    {
+        if (opened.Generation != _generation) return;
+        _failures = 0;
+        _metrics.ForwardLinkChanges.WithLabels("connected").Inc();
+        _log.Info("streaming to gateway {0}", opened.Gateway);
+        var outgoing = Channel.CreateUnbounded<IngestBatch>(new UnboundedChannelOptions { SingleReader = true });
+        _outgoing = outgoing;
+        var self = Self;
+        var generation = opened.Generation;
+        _ = PumpAsync(opened, outgoing.Reader, self);
+        Context.Parent.Tell(new StreamOpened(opened.Gateway));
+
+        async Task PumpAsync(Opened stream, ChannelReader<IngestBatch> toSend, IActorRef link)
+        {
+            var writing = WriteAllAsync(stream.Call.RequestStream, toSend);
+            try
+            {
+                await foreach (var ack in stream.Call.ResponseStream.ReadAllAsync()) link.Tell(new AckArrived(generation, ack));
+                link.Tell(new Failed(generation, stream.Gateway, new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "the gateway ended the stream"))));
+            }
+            catch (Exception e) when (e is RpcException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+                link.Tell(new Failed(generation, stream.Gateway, e));
+            }
+            await writing;
+        }
+    }
+
+    private static async Task WriteAllAsync(IClientStreamWriter<IngestBatch> stream, ChannelReader<IngestBatch> toSend)
+    {
+        try
+        {
+            await foreach (var message in toSend.ReadAllAsync()) await stream.WriteAsync(message);
+        }
+        catch (Exception e) when (e is RpcException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The stream broke: its reader reports that (Failed); what was not acknowledged is sent again on the next stream.
+        }
+    }
+
+    private void OnAck(AckArrived arrived)
+    {
+        if (arrived.Generation != _generation) return;
+        switch (arrived.Ack.PayloadCase)
+        {
+            case IngestAck.PayloadOneofCase.Events:
+                Context.Parent.Tell(arrived.Ack.Events);
+                break;
+            case IngestAck.PayloadOneofCase.Report:
+                Context.Parent.Tell(arrived.Ack.Report);
+                break;
+        }
+    }
+
+    private void OnFailed(Failed failed)
+    {
+        if (failed.Generation != _generation) return;
+        CloseStream();
+        var delay = NextDelay();
+        var refused = failed.Cause is RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated };
+        _metrics.ForwardLinkChanges.WithLabels(refused ? "refused" : "lost").Inc();
+        var reason = failed.Cause is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : failed.Cause.Message;
+        if (refused)
+            _log.Error("gateway {0} refused this collector ({1}); check its certificate or token; next attempt in {2:0.0} s", failed.Gateway, reason, delay.TotalSeconds);
+        else
+            _log.Warning("no stream to gateway {0} ({1}); trying {2} in {3:0.0} s", failed.Gateway, reason, _settings.Gateways[_next], delay.TotalSeconds);
+        Timers.StartSingleTimer(nameof(Reconnect), new Reconnect(), delay);
+    }
+
+    /// <summary>Doubling from the first delay up to the longest, each drawn from its upper half: spread, never zero.</summary>
+    private TimeSpan NextDelay()
+    {
+        var ceiling = Math.Min(_settings.MaxDelay.Ticks, _settings.MinDelay.Ticks << Math.Min(_failures, 20));
+        _failures++;
+        return TimeSpan.FromTicks(ceiling / 2 + Random.Shared.NextInt64(ceiling / 2 + 1));
+    }
+
+    private void CloseStream()
+    {
+        _outgoing?.Writer.TryComplete();
+        _outgoing = null;
+        _streamLifetime?.Cancel();
+        _streamLifetime?.Dispose();
+        _streamLifetime = null;
+        _call?.Dispose();
+        _call = null;
+    }
+
+    private GrpcChannel ChannelTo(Uri gateway)
+    {
+        if (_channels.TryGetValue(gateway, out var channel)) return channel;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = _settings.EffectiveConnectTimeout,
+            // A gateway that vanished without a FIN (power, network) is noticed by its missing ping answers.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(15),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+        };
+        if (gateway.Scheme == Uri.UriSchemeHttps)
+        {
+            var gateways = new FleetCertificates(_settings.Authority!, new HashSet<string>([GatewaySettings.GatewayRole]));
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = _settings.Certificate is { } certificate ? new X509CertificateCollection { certificate } : null,
+                // The fleet CA is the identity of a gateway (addressed by IP or pod name): not the system store, not the host name.
+                RemoteCertificateValidationCallback = (_, presented, _, _) =>
+                {
+                    var refusal = gateways.Refusal(presented as X509Certificate2);
+                    if (refusal is not null) _log.Warning("refused gateway {0}: {1}", gateway, refusal);
+                    return refusal is null;
+                },
+            };
+        }
+        channel = GrpcChannel.ForAddress(gateway, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        _channels[gateway] = channel;
+        return channel;
+    }
+}

@@ -1,0 +1,124 @@
+using Akka.Actor;
+using Forkline.Contracts.Ingest;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Telemetry;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Forkline.Gateway.Ingest;
+
+/// <summary>
+/// The gateway's end of a collector's stream: each batch or run report goes to its host's entity
+/// (wherever in the cluster it lives) and the entity's ack goes back once the entity took it. Several
+/// asks are in flight per stream; acks return in the order the entities answer.
+/// </summary>
+public sealed class IngestService(IngestGateway gateway, IngestIdentity identity, GatewayMetrics metrics, ILogger<IngestService> log)
+    : ForklineIngest.ForklineIngestBase
+{
+    public override async Task Ingest(IAsyncStreamReader<IngestBatch> requestStream, IServerStreamWriter<IngestAck> responseStream, ServerCallContext context)
+    {
+        var http = context.GetHttpContext();
+        var host = identity.HostOf(http.Connection.ClientCertificate, context.RequestHeaders.GetValue("authorization"));
+        if (!gateway.IsUp())
+        {
+            metrics.IngestRefused.WithLabels("gateway_not_up").Inc();
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "this gateway is not an Up member of its cluster (yet, or any more): try another"));
+        }
+        // Headers first: the collector counts the stream as open (and resends what it holds) only once a gateway took it.
+        await context.WriteResponseHeadersAsync([]);
+        metrics.IngestStreams.Inc();
+        var stream = new AckStream(responseStream);
+        try
+        {
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                var (claimed, message) = request.PayloadCase switch
+                {
+                    IngestBatch.PayloadOneofCase.Events => (request.Events.Host, (object)request.Events),
+                    IngestBatch.PayloadOneofCase.Report => (request.Report.Host, request.Report),
+                    _ => throw Malformed(),
+                };
+                identity.Demand(host, claimed);
+                await stream.Window.WaitAsync(context.CancellationToken);
+                _ = AskEntityAsync(message, stream);
+            }
+            // The collector closed its side (it stops): the acks of what it sent last still go back.
+            for (var i = 0; i < AckStream.MaxAsksInFlight; i++) await stream.Window.WaitAsync(context.CancellationToken);
+        }
+        finally
+        {
+            metrics.IngestStreams.Dec();
+        }
+    }
+
+    private async Task AskEntityAsync(object message, AckStream stream)
+    {
+        try
+        {
+            var answer = await gateway.HostTrees.Ask<object>(message, gateway.AskTimeout);
+            var ack = answer switch
+            {
+                EventBatchAck events => new IngestAck { Events = events },
+                CollectorRunReportAck report => new IngestAck { Report = report },
+                _ => null,
+            };
+            if (ack is null)
+            {
+                metrics.IngestBatches.WithLabels("unexpected_answer").Inc();
+                log.LogWarning("a host entity answered {Answer} to an ingested message; not acknowledged, the collector sends it again", answer.GetType().Name);
+                return;
+            }
+            await stream.WriteAsync(ack);
+            metrics.IngestBatches.WithLabels("acknowledged").Inc();
+        }
+        catch (AskTimeoutException)
+        {
+            metrics.IngestBatches.WithLabels("timed_out").Inc();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
+        {
+            // The stream ended before the entity answered: the collector sends it again on its next stream.
+            metrics.IngestBatches.WithLabels("stream_ended").Inc();
+        }
+        finally
+        {
+            stream.Window.Release();
+        }
+    }
+
+    /// <summary>One stream's response side: gRPC allows one write at a time.</summary>
+    private sealed class AckStream(IServerStreamWriter<IngestAck> responses)
+    {
+        /// <summary>Asks per stream at a time; a collector's own in-flight window is smaller, so this only bounds a misbehaving one.</summary>
+        public const int MaxAsksInFlight = 64;
+
+        private readonly SemaphoreSlim _writing = new(1);
+
+        public SemaphoreSlim Window { get; } = new(MaxAsksInFlight);
+
+        public async Task WriteAsync(IngestAck ack)
+        {
+            await _writing.WaitAsync();
+            try
+            {
+                await responses.WriteAsync(ack);
+            }
+            finally
+            {
+                _writing.Release();
+            }
+        }
+    }
+
+    private RpcException Malformed()
+    {
+        metrics.IngestRefused.WithLabels("malformed").Inc();
+        return new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "an ingest message carries neither an event batch nor a run report"));
+    }
+}
+
+/// <summary>What the ingest service needs of its gateway node.</summary>
+/// <param name="HostTrees">The host-entity shard region.</param>
+/// <param name="IsUp">Whether the node is an Up member: before that its region cannot reach any entity.</param>
+public sealed record IngestGateway(IActorRef HostTrees, Func<bool> IsUp, TimeSpan AskTimeout);
