@@ -38,7 +38,7 @@ public sealed class LocalFleet : IAsyncDisposable
     public const string Collector1 = "collector-1";
     public const string Collector2 = "collector-2";
 
-    /// <summary>The launcher uses ports base+1 .. base+42 (cluster, API, PostgreSQL at base+30, metrics).</summary>
+    /// <summary>The launcher uses ports base+1 .. base+42 (cluster, API, ingest, PostgreSQL at base+30, metrics).</summary>
     private const int PortsUsed = 42;
 
     private static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(3);
@@ -175,9 +175,11 @@ public sealed class LocalFleet : IAsyncDisposable
 
 /// <summary>Where the fleet's API, database and metrics are, as <c>up</c> prints them for a user.</summary>
 /// <param name="Grpc">gRPC address of each gateway.</param>
+/// <param name="Http">HTTP/JSON address of each gateway (also /metrics).</param>
 /// <param name="ClientEnvironment">The variables of the printed <c>export</c> line: FORKLINE_GATEWAY, FORKLINE_CA, FORKLINE_TOKEN (read-only).</param>
 public sealed partial record FleetApi(
     IReadOnlyDictionary<string, string> Grpc,
+    IReadOnlyDictionary<string, string> Http,
     string KernelHost,
     string ReplayHost,
     IReadOnlyDictionary<string, string> ClientEnvironment,
@@ -186,7 +188,9 @@ public sealed partial record FleetApi(
 {
     public static FleetApi Parse(string upOutput)
     {
-        var grpc = GatewayLine().Matches(upOutput).ToDictionary(m => m.Groups["node"].Value, m => m.Groups["grpc"].Value);
+        var gateways = GatewayLine().Matches(upOutput);
+        var grpc = gateways.ToDictionary(m => m.Groups["node"].Value, m => m.Groups["grpc"].Value);
+        var http = gateways.ToDictionary(m => m.Groups["node"].Value, m => m.Groups["http"].Value);
         var hosts = HostsLine().Match(upOutput);
         var export = ExportLine().Match(upOutput);
         var metrics = MetricsLine().Match(upOutput);
@@ -195,6 +199,7 @@ public sealed partial record FleetApi(
             throw new FormatException($"deploy/local/fleet up did not print the API block this test reads (gateways, hosts, export, metrics, database):\n{upOutput}");
         return new FleetApi(
             grpc,
+            http,
             hosts.Groups["kernel"].Value,
             hosts.Groups["replay"].Value,
             Pairs(export.Groups["pairs"].Value, '='),
@@ -205,7 +210,7 @@ public sealed partial record FleetApi(
     private static Dictionary<string, string> Pairs(string text, char separator) =>
         text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split(separator, 2)).ToDictionary(kv => kv[0], kv => kv[1]);
 
-    [GeneratedRegex(@"^\s*(?<node>gateway-\d)\s+HTTP/JSON\s+\S+\s+gRPC\s+(?<grpc>\S+)\s*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\s*(?<node>gateway-\d)\s+HTTP/JSON\s+(?<http>\S+)\s+gRPC\s+(?<grpc>\S+)\s*$", RegexOptions.Multiline)]
     private static partial Regex GatewayLine();
 
     [GeneratedRegex(@"^\s*hosts: (?<kernel>\S+) \(collector-1, BPF\), (?<replay>\S+) \(collector-2, replay\)\s*$", RegexOptions.Multiline)]

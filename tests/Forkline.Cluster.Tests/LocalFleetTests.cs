@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
@@ -71,7 +72,7 @@ public sealed class LocalFleetTests(ITestOutputHelper output)
         await fleet.KillAsync(LocalFleet.Gateway2);
         // The failover: the survivor's split-brain resolver downs the killed gateway and its shards move.
         // Only then does gateway-2 come back, as its service manager would bring it back after a crash.
-        await TestNodes.EventuallyAsync(async () => await GatewaysUpAsync(api) == 1, "the collectors see the killed gateway downed", Patience);
+        await TestNodes.EventuallyAsync(async () => await GatewaysUpAsync(api) == 1, "the surviving gateway has downed the killed one", Patience);
         output.WriteLine($"gateway-2 downed {sinceKill.Elapsed.TotalSeconds:F1} s after kill -9");
         // Each host is written again once a gateway serves it: at once for a host on the survivor, after
         // recovery on the survivor for a host whose entity lived on the killed gateway.
@@ -82,7 +83,7 @@ public sealed class LocalFleetTests(ITestOutputHelper output)
 
         var restartTicks = DateTime.UtcNow.Ticks;
         await fleet.StartAsync(LocalFleet.Gateway2);
-        await TestNodes.EventuallyAsync(async () => await GatewaysUpAsync(api) == 2, "the collectors see gateway-2 Up again", Patience);
+        await TestNodes.EventuallyAsync(async () => await GatewaysUpAsync(api) == 2, "gateway-1 sees gateway-2 Up again", Patience);
         output.WriteLine($"gateway-2 Up again {sinceKill.Elapsed.TotalSeconds:F1} s after kill -9");
         await Task.Delay(StreamingAfterRejoin);
         await stopChains.CancelAsync();
@@ -131,12 +132,24 @@ public sealed class LocalFleetTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Gateways Up as both collectors see them; -1 while they disagree.</summary>
+    /// <summary>Gateways Up as gateway-1 (never killed here) sees them: collectors are clients, not members, and see no membership.</summary>
     private static async Task<int> GatewaysUpAsync(FleetApi api)
     {
-        var views = new List<double>();
-        foreach (var metrics in api.CollectorMetrics.Values) views.Add(await MetricAsync(metrics, "forkline_cluster_members{role=\"gateway\",status=\"up\"}"));
-        return views.Distinct().Count() == 1 ? (int)views[0] : -1;
+        using var authority = X509CertificateLoader.LoadCertificateFromFile(api.ClientEnvironment["FORKLINE_CA"]);
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(authority);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return certificate is not null && chain.Build(certificate);
+            },
+        };
+        using var http = new HttpClient(handler);
+        var page = await http.GetStringAsync(new Uri(new Uri(api.Http[LocalFleet.Gateway1]), "/metrics"));
+        return (int)SumOf(page, "forkline_cluster_members{role=\"gateway\",status=\"up\"}");
     }
 
     private static async Task<HashSet<string>> HostsWritingAfterAsync(PersistedHistory history, long ticks) =>
@@ -354,9 +367,11 @@ public sealed class LocalFleetTests(ITestOutputHelper output)
     private static async Task<double> MetricAsync(string url, string series)
     {
         using var http = new HttpClient();
-        var page = await http.GetStringAsync(url);
-        return page.Split('\n')
+        return SumOf(await http.GetStringAsync(url), series);
+    }
+
+    private static double SumOf(string page, string series) =>
+        page.Split('\n')
             .Where(line => line.StartsWith(series + " ", StringComparison.Ordinal) || (!series.Contains('{') && line.StartsWith(series + "{", StringComparison.Ordinal)))
             .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
-    }
 }
