@@ -17,7 +17,7 @@ namespace Forkline.Benchmarks;
 /// handed to the forwarders until both had every event acknowledged (persisted in the journal).
 /// Measured twice: right after start (a short warm-up, as this figure always was), and at steady
 /// state, once warm-up rounds no longer keep the JIT busy.
-/// Failover: see <see cref="FleetFailoverFigure"/>.
+/// Failover: see <see cref="FleetFailoverFigure"/>. Then the fleet simulator (<see cref="FleetSimulation"/>).
 /// </summary>
 /// <remarks>
 /// Why two ingest figures: tiered compilation with dynamic PGO recompiles the hot path (tier 0,
@@ -76,6 +76,7 @@ public sealed class FleetFigures : IQuickFigures
             table.Add($"failover: kill -9 -> first event stored by the survivor, {failover.Killed}, down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s",
                 failover.FirstStored.TotalSeconds, "s", 0, higherIsBetter: false, hasTarget: false);
         }
+        await FleetSimulationFigures.AddToAsync(table, server, output);
         table.Print();
     }
 

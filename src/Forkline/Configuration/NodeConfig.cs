@@ -120,6 +120,8 @@ public sealed class CollectorSection
     public string[]? Gateways { get; set; }
     /// <summary>A bearer token of the gateways' Ingest:HostTokens, for a collector without a certificate.</summary>
     public string? Token { get; set; }
+    /// <summary>A file holding that token (kept out of the settings file and the environment).</summary>
+    public string? TokenFile { get; set; }
     public CollectorTlsSection Tls { get; set; } = new();
 }
 

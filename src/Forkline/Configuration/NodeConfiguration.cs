@@ -78,21 +78,26 @@ public static class NodeConfiguration
     public static CollectorNodeSettings ToCollectorNodeSettings(this NodeConfig config)
     {
         var cluster = config.Cluster;
-        if (cluster.Seeds is { Length: > 0 } || cluster.Bootstrap is not null || cluster.Port is not null || cluster.Hostname is not null || cluster.Tls.Enabled is not null)
+        var tls = cluster.Tls;
+        var kubernetes = cluster.Kubernetes;
+        if (cluster.Seeds is { Length: > 0 } || cluster.Bootstrap is not null || cluster.Port is not null || cluster.Hostname is not null
+            || cluster.Shards is not null || cluster.DownUnreachableAfter is not null
+            || tls.Enabled is not null || tls.Certificate is not null || tls.Authority is not null || tls.Password is not null
+            || kubernetes.PodLabelSelector is not null || kubernetes.PodNamespace is not null || kubernetes.RequiredContactPoints is not null)
             throw new ConfigurationException(
-                "a collector node is no cluster member any more: drop its Cluster settings (Seeds, Bootstrap, Port, Hostname, Tls) and name the gateways' ingest " +
+                "a collector node is no cluster member any more: drop its Cluster settings (all but LogLevel) and name the gateways' ingest " +
                 "addresses in Collector:Gateways (host:7072), its certificate in Collector:Tls or its token in Collector:Token");
         var collector = config.Collector;
-        var tls = collector.Tls;
-        var certificate = string.IsNullOrEmpty(tls.Certificate)
+        var own = collector.Tls;
+        var certificate = string.IsNullOrEmpty(own.Certificate)
             ? null
-            : CertificateFiles.LoadPkcs12("collector certificate (Collector:Tls:Certificate)", tls.Certificate, tls.Password);
-        var authority = string.IsNullOrEmpty(tls.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", tls.Authority);
+            : CertificateFiles.LoadPkcs12("collector certificate (Collector:Tls:Certificate)", own.Certificate, own.Password);
+        var authority = string.IsNullOrEmpty(own.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", own.Authority);
         var scheme = authority is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
         var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
         var forwarder = new ForwarderSettings();
         return new CollectorNodeSettings(
-            new GatewayLinkSettings(gateways, certificate, authority, string.IsNullOrEmpty(collector.Token) ? null : collector.Token),
+            new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)),
             new ForwarderSettings(
                 config.Forwarder.BatchSize ?? forwarder.BatchSize,
                 config.Forwarder.FlushInterval,
@@ -103,6 +108,21 @@ public static class NodeConfiguration
                 config.Forwarder.ReportInterval,
                 config.Forwarder.MaxBatchBytes ?? forwarder.MaxBatchBytes),
             LogLevel: cluster.LogLevel ?? "WARNING");
+    }
+
+    private static string? TokenOf(CollectorSection collector)
+    {
+        if (string.IsNullOrEmpty(collector.TokenFile)) return string.IsNullOrEmpty(collector.Token) ? null : collector.Token;
+        if (!string.IsNullOrEmpty(collector.Token)) throw new ConfigurationException("give Collector:Token or Collector:TokenFile, not both");
+        try
+        {
+            var token = File.ReadAllText(collector.TokenFile).Trim();
+            return token.Length > 0 ? token : throw new ConfigurationException($"Collector:TokenFile {collector.TokenFile} is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"cannot read Collector:TokenFile {collector.TokenFile}: {e.Message}", e);
+        }
     }
 
     private static Uri GatewayAddressOf(string address, string scheme)

@@ -19,10 +19,12 @@ public sealed class GatewayForwarder : IEnrichedEventSink
 
     private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
 
-    public static GatewayForwarder Start(ActorSystem system, ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics)
+    /// <param name="name">The forwarder actor's name: unique per actor system (a fleet simulation runs many in one).</param>
+    public static GatewayForwarder Start(ActorSystem system, ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics,
+        string name = "forkline-forwarder")
     {
         settings.Validate();
-        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(delivery, settings, metrics), "forkline-forwarder"));
+        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(delivery, settings, metrics), name));
     }
 
     public void OnEnriched(EnrichedEvent enriched) => _burst.Add(WireConverter.ToWire(enriched, _recentProcesses));

@@ -15,11 +15,12 @@ public sealed class GatewayProcess : IAsyncDisposable
     private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
 
-    private GatewayProcess(string name, int port, int ingestPort, IReadOnlyList<string> arguments, string logPath)
+    private GatewayProcess(string name, int port, int ingestPort, int apiGrpcPort, IReadOnlyList<string> arguments, string logPath)
     {
         Name = name;
         Port = port;
         IngestPort = ingestPort;
+        ApiGrpcPort = apiGrpcPort;
         _arguments = arguments;
         LogPath = logPath;
     }
@@ -29,6 +30,14 @@ public sealed class GatewayProcess : IAsyncDisposable
     public string LogPath { get; }
     public string Address => GatewaySettings.SeedAddress("127.0.0.1", Port);
     public int IngestPort { get; }
+
+    public int ApiGrpcPort { get; }
+
+    /// <summary>The gRPC API, plain HTTP/2 on loopback.</summary>
+    public Uri ApiGrpcAddress => new($"http://127.0.0.1:{ApiGrpcPort}");
+
+    /// <summary>The running process's id; null while it does not run.</summary>
+    public int? Pid => _process is { HasExited: false } process ? process.Id : null;
 
     /// <summary>Where collectors stream to this gateway (the same port after a restart).</summary>
     public Uri IngestAddress => new($"http://127.0.0.1:{IngestPort}");
@@ -44,17 +53,18 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <param name="ingestPort">The port collectors stream to; fixed, so that they find the gateway again after a restart.</param>
     public static GatewayProcess Start(string name, int port, int ingestPort, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
     {
+        var apiGrpcPort = TestNodes.FreePort();
         List<string> arguments =
         [
             "gateway", "--hostname", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--db-provider", database.Provider.ToString(), "--connection-string", database.ConnectionString,
-            "--api-http", "127.0.0.1:0", "--api-grpc", "127.0.0.1:0",
+            "--api-http", "127.0.0.1:0", "--api-grpc", "127.0.0.1:" + apiGrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--ingest", "127.0.0.1:" + ingestPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--down-unreachable-after", downUnreachableAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             "--data", Path.Combine(logFolder, name),
         ];
         foreach (var seed in seeds) arguments.AddRange(["--seed", seed]);
-        var gateway = new GatewayProcess(name, port, ingestPort, arguments, Path.Combine(logFolder, name + ".log"));
+        var gateway = new GatewayProcess(name, port, ingestPort, apiGrpcPort, arguments, Path.Combine(logFolder, name + ".log"));
         gateway.Start();
         return gateway;
     }

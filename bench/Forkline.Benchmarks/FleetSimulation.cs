@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Configuration;
+using Forkline.Contracts.Api;
+using Forkline.Contracts.Ingest;
+using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Tests.Support;
+using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Gateway.Telemetry;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Prometheus;
+
+namespace Forkline.Benchmarks;
+
+/// <summary>
+/// The fleet issue's simulator: N collectors in this process, each with its own forwarder, its own
+/// stream (connection) and its own host name, against three gateways as real `forkline gateway`
+/// processes (so their CPU is theirs alone, and kill -9 is real) on one PostgreSQL database. Each
+/// collector trickles a synthetic host's life: a few processes a second, each an exec, two hooks and
+/// an exit. Collectors identify by nothing (the gateways listen on loopback without TLS or tokens):
+/// what is measured is the cluster's cost per client and per event, not the handshake.
+/// </summary>
+internal static class FleetSimulation
+{
+    public const int DefaultCollectors = 1_000;
+    private const int HooksPerProcess = 2;
+    private const double ProcessesPerSecondPerCollector = 5;
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan LoadWindow = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+
+    /// <param name="IdleBaselineCores">The three gateways, no collector connected (cores).</param>
+    /// <param name="IdleCores">The three gateways with every collector connected and idle (cores).</param>
+    /// <param name="LoadCores">The three gateways while the collectors trickle (cores).</param>
+    /// <param name="EventsPerSecond">Events acknowledged per second while trickling.</param>
+    /// <param name="SendToJournalP99">From handing an exec to a collector's forwarder to its journal row's commit.</param>
+    /// <param name="DeliveringAgain">From kill -9 of a gateway until every collector had an event acknowledged after it.</param>
+    /// <param name="Reconnects">Seconds after the kill at which the cut-off collectors had a stream again, sorted.</param>
+    public sealed record Figures(
+        int Collectors, double IdleBaselineCores, double IdleCores, double LoadCores, double EventsPerSecond, double ProcessesPerSecond,
+        TimeSpan SendToJournalP99, TimeSpan LineageP99, int LineageQueries, TimeSpan DeliveringAgain, IReadOnlyList<double> Reconnects,
+        long Sent, long Missing, long Duplicated);
+
+    private sealed class SimulatedCollector(string host, GatewayForwarder forwarder, GatewayMetrics metrics)
+    {
+        private readonly SyntheticHost _host = new(host);
+        private ProcessSnapshot? _init;
+        private int _nextPid = 2;
+
+        public string Host => host;
+        public GatewayForwarder Forwarder => forwarder;
+        public GatewayMetrics Metrics => metrics;
+
+        public ProcessSnapshot Init(List<EnrichedEvent> sent)
+        {
+            _init = _host.NewProcess(1, null, "/sbin/init");
+            Send(_host.Exec(_init, null), sent);
+            forwarder.OnBatchEnd();
+            return _init;
+        }
+
+        /// <summary>One short-lived process: exec, hooks, exit; returns the exec.</summary>
+        public EnrichedExec RunProcess(List<EnrichedEvent> sent)
+        {
+            var pid = _nextPid++;
+            var process = _host.NewProcess(pid, _init, "/usr/bin/job", pid.ToString(CultureInfo.InvariantCulture));
+            var exec = _host.Exec(process, _init);
+            Send(exec, sent);
+            for (var i = 0; i < HooksPerProcess; i++) forwarder.OnEnriched(_host.Hook(process, _init, pid));
+            Send(_host.Exit(process, _init), sent);
+            forwarder.OnBatchEnd();
+            return exec;
+        }
+
+        private void Send(EnrichedEvent enriched, List<EnrichedEvent> sent)
+        {
+            forwarder.OnEnriched(enriched);
+            sent.Add(enriched);
+        }
+    }
+
+    public static async Task<Figures> MeasureAsync(LocalPostgres server, int collectorCount, TextWriter output)
+    {
+        using var database = new TestDatabase(server.ConnectionString);
+        int[] ports = [TestNodes.FreePort(), TestNodes.FreePort(), TestNodes.FreePort()];
+        var seeds = ports.Select(port => GatewaySettings.SeedAddress("127.0.0.1", port)).ToArray();
+        var gateways = new List<GatewayProcess>();
+        for (var g = 0; g < ports.Length; g++)
+            gateways.Add(GatewayProcess.Start($"sim-gateway-{g + 1}", ports[g], TestNodes.FreePort(), seeds, database.Settings, DownUnreachableAfter, database.Path));
+        using var system = ActorSystem.Create("forkline-simulation", ConfigurationFactory.ParseString(AkkaConfig.Local("ERROR")));
+        try
+        {
+            await Task.WhenAll(gateways.Select(TakesStreamsAsync));
+            var idleBaseline = await CoresAsync(gateways, IdleWindow);
+            output.WriteLine($"simulation: 3 gateways Up; idle with no collector: {100 * idleBaseline:N2} % of a core");
+
+            var addresses = gateways.Select(g => g.IngestAddress).ToList();
+            var collectors = new List<SimulatedCollector>(collectorCount);
+            for (var c = 0; c < collectorCount; c++)
+            {
+                var metrics = new GatewayMetrics(Metrics.NewCustomRegistry());
+                var link = new GatewayLinkSettings(addresses);
+                var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(link), new ForwarderSettings(), metrics, $"collector-{c}");
+                collectors.Add(new SimulatedCollector($"sim-{c:D5}", forwarder, metrics));
+            }
+            var connecting = Stopwatch.StartNew();
+            await TestNodes.EventuallyAsync(() => Task.FromResult(collectors.All(c => Count(c, "connected") >= 1)), $"all {collectorCount} collectors stream", Patience);
+            output.WriteLine($"simulation: {collectorCount} collectors connected in {connecting.Elapsed.TotalSeconds:N1} s");
+
+            var sent = new List<EnrichedEvent>();
+            var inits = collectors.Select(c => c.Init(sent)).ToList();
+            await FlushAllAsync(collectors);
+            // Each host's entity is started (recovered) by its first batch: idle means every collector has delivered once.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var idle = await CoresAsync(gateways, IdleWindow);
+            output.WriteLine($"simulation: idle with {collectorCount} collectors connected: {100 * idle:N2} % of a core (3 gateways together)");
+
+            // Load: every collector runs ProcessesPerSecondPerCollector processes a second, spread over the ticks.
+            var sentAt = new Dictionary<string, long>();
+            var execIds = new List<string>();
+            using var trickling = new CancellationTokenSource();
+            var trickle = Task.Run(() => TrickleAsync(collectors, sent, sentAt, execIds, trickling.Token));
+            var lineage = Task.Run(() => QueryLineageAsync(gateways[0].ApiGrpcAddress, execIds, trickling.Token));
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var acknowledgedBefore = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value);
+            var loadClock = Stopwatch.StartNew();
+            var load = await CoresAsync(gateways, LoadWindow);
+            var acknowledged = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value) - acknowledgedBefore;
+            var eventsPerSecond = acknowledged / loadClock.Elapsed.TotalSeconds;
+            output.WriteLine($"simulation: trickling, {eventsPerSecond:N0} events/s acknowledged, gateways {100 * load:N1} % of a core");
+
+            // Failover under load: kill -9 of the last gateway (not the seed the cluster formed on).
+            var victim = gateways[^1];
+            var lostBefore = collectors.Select(c => Count(c, "lost")).ToArray();
+            var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
+            var acksBefore = collectors.Select(c => c.Metrics.ForwardAcknowledged.Value).ToArray();
+            var sinceKill = Stopwatch.StartNew();
+            victim.KillHard();
+            var reconnectedAt = new double?[collectors.Count];
+            var deliveringAt = new double?[collectors.Count];
+            while (deliveringAt.Any(d => d is null))
+            {
+                if (sinceKill.Elapsed > Patience)
+                    throw new TimeoutException($"{deliveringAt.Count(d => d is null)} collectors had nothing acknowledged within {Patience.TotalSeconds} s of the kill");
+                for (var c = 0; c < collectors.Count; c++)
+                {
+                    if (reconnectedAt[c] is null && Count(collectors[c], "lost") > lostBefore[c] && Count(collectors[c], "connected") > connectedBefore[c])
+                        reconnectedAt[c] = sinceKill.Elapsed.TotalSeconds;
+                    if (deliveringAt[c] is null && collectors[c].Metrics.ForwardAcknowledged.Value > acksBefore[c] + 1)
+                        deliveringAt[c] = sinceKill.Elapsed.TotalSeconds;
+                }
+                await Task.Delay(50);
+            }
+            var reconnects = reconnectedAt.Where(r => r is not null).Select(r => r!.Value).Order().ToList();
+            output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s");
+
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await trickling.CancelAsync();
+            await trickle;
+            var (lineageP99, lineageQueries) = await lineage;
+            await FlushAllAsync(collectors);
+
+            var journal = await JournalAsync(database);
+            var delays = new List<long>();
+            foreach (var (eventId, created) in journal.FirstCreated)
+                if (sentAt.TryGetValue(eventId, out var sentTicks)) delays.Add(created - sentTicks);
+            delays.Sort();
+            var sentIds = sent.Where(e => e is not EnrichedHook).Select(WireConverter.EventIdOf).ToHashSet();
+            var missing = sentIds.Count(id => !journal.FirstCreated.ContainsKey(id));
+            return new Figures(collectorCount, idleBaseline, idle, load, eventsPerSecond, eventsPerSecond / (2 + HooksPerProcess),
+                TimeSpan.FromTicks(Percentile(delays, 0.99)), lineageP99, lineageQueries, TimeSpan.FromSeconds(deliveringAt.Max()!.Value), reconnects,
+                sentIds.Count, missing, journal.Duplicated);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or RpcException)
+        {
+            foreach (var gateway in gateways) output.WriteLine($"--- {gateway.Name} ---\n{gateway.LogTail()}");
+            throw;
+        }
+        finally
+        {
+            await system.Terminate();
+            foreach (var gateway in gateways) await gateway.DisposeAsync();
+        }
+    }
+
+    private static double Count(SimulatedCollector collector, string linkEvent) => collector.Metrics.ForwardLinkChanges.WithLabels(linkEvent).Value;
+
+    private static async Task TrickleAsync(List<SimulatedCollector> collectors, List<EnrichedEvent> sent, Dictionary<string, long> sentAt,
+        List<string> execIds, CancellationToken ct)
+    {
+        var perTick = ProcessesPerSecondPerCollector * Tick.TotalSeconds;
+        var owed = 0.0;
+        using var ticks = new PeriodicTimer(Tick);
+        while (await ticks.WaitForNextTickAsync(CancellationToken.None) && !ct.IsCancellationRequested)
+        {
+            owed += perTick;
+            var processes = (int)owed;
+            owed -= processes;
+            foreach (var collector in collectors)
+                for (var p = 0; p < processes; p++)
+                {
+                    var exec = collector.RunProcess(sent);
+                    sentAt[WireConverter.EventIdOf(exec)] = DateTime.UtcNow.Ticks;
+                    lock (execIds) execIds.Add(exec.Process.ExecId.Encode());
+                }
+        }
+    }
+
+    /// <summary>GetLineage of recently sent processes, one query after another, until cancelled: p99 and count.</summary>
+    private static async Task<(TimeSpan P99, int Queries)> QueryLineageAsync(Uri api, List<string> execIds, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(api);
+        var client = new ForklineApi.ForklineApiClient(channel);
+        var latencies = new List<long>();
+        while (!ct.IsCancellationRequested)
+        {
+            string? execId;
+            lock (execIds) execId = execIds.Count == 0 ? null : execIds[Random.Shared.Next(execIds.Count)];
+            if (execId is null)
+            {
+                await Task.Delay(100, CancellationToken.None);
+                continue;
+            }
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await client.GetLineageAsync(new GetLineageRequest { ExecId = execId, DescendantDepth = 0 }, deadline: DateTime.UtcNow.AddSeconds(30));
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                // Sent but not stored yet: the query still measured the gateway's answer time.
+            }
+            latencies.Add(clock.Elapsed.Ticks);
+            await Task.Delay(20, CancellationToken.None);
+        }
+        latencies.Sort();
+        return (TimeSpan.FromTicks(Percentile(latencies, 0.99)), latencies.Count);
+    }
+
+    private static async Task FlushAllAsync(List<SimulatedCollector> collectors)
+    {
+        var flushed = await Task.WhenAll(collectors.Select(c => c.Forwarder.FlushAsync(Patience)));
+        var unflushed = flushed.Count(f => !f);
+        if (unflushed > 0) throw new TimeoutException($"{unflushed} collectors still hold unacknowledged events after {Patience.TotalSeconds} s");
+    }
+
+    /// <summary>A gateway takes a stream only once it is an Up member: its response headers say so.</summary>
+    private static async Task TakesStreamsAsync(GatewayProcess gateway)
+    {
+        using var channel = GrpcChannel.ForAddress(gateway.IngestAddress);
+        var client = new ForklineIngest.ForklineIngestClient(channel);
+        await TestNodes.EventuallyAsync(async () =>
+        {
+            using var call = client.Ingest();
+            try
+            {
+                await call.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(5));
+                return true;
+            }
+            catch (Exception e) when (e is RpcException or TimeoutException)
+            {
+                await Task.Delay(200);
+                return false;
+            }
+        }, $"{gateway.Name} takes streams", Patience);
+    }
+
+    /// <summary>CPU the gateway processes used over <paramref name="window"/>, in cores (1.0 = one core busy).</summary>
+    private static async Task<double> CoresAsync(List<GatewayProcess> gateways, TimeSpan window)
+    {
+        var before = gateways.Sum(CpuSeconds);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(window);
+        return (gateways.Sum(CpuSeconds) - before) / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>utime + stime of a running process from /proc (clock ticks of 1/100 s); 0 once it is gone.</summary>
+    private static double CpuSeconds(GatewayProcess gateway)
+    {
+        if (gateway.Pid is not { } pid) return 0;
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // After "pid (comm) ": state is field 3, utime 14, stime 15 (1-based) -> indexes 11 and 12 here.
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    private sealed record Journal(Dictionary<string, long> FirstCreated, long Duplicated);
+
+    private static async Task<Journal> JournalAsync(TestDatabase database)
+    {
+        await using var connection = await database.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT created, message FROM journal WHERE persistence_id LIKE @id AND manifest = 'jh'";
+        var id = command.CreateParameter();
+        id.ParameterName = "@id";
+        id.Value = HostTreeEntity.PersistenceIdOf("sim-%");
+        command.Parameters.Add(id);
+        var first = new Dictionary<string, long>();
+        var duplicated = 0L;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var created = reader.GetInt64(0);
+            foreach (var wire in HostEventsPersisted.Parser.ParseFrom((byte[])reader[1]).Events)
+                if (!first.TryAdd(wire.EventId, created)) duplicated++;
+        }
+        return new Journal(first, duplicated);
+    }
+
+    private static long Percentile(List<long> sorted, double quantile) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
+}
