@@ -28,16 +28,18 @@ public sealed class RecordDecoder
     private readonly HookDescriptor[] _hooks;
     private readonly DecodeCounters _counters;
     private readonly RateLimitedReport _report;
-    private readonly ContainerIdentityCache _unifiedContainers = new();
-    private readonly ContainerIdentityCache _legacyContainers = new();
+    private readonly ContainerIdentityCache _unifiedContainers;
+    private readonly ContainerIdentityCache _legacyContainers;
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="reportBadRecord">Receives one line per bad record, at most one per <paramref name="reportInterval"/>.</param>
+    /// <param name="pods">This node's pods, attached to the container identities of exec records; null: none.</param>
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
         Action<string>? reportBadRecord = null,
-        TimeSpan? reportInterval = null)
+        TimeSpan? reportInterval = null,
+        PodDirectory? pods = null)
     {
         ArgumentNullException.ThrowIfNull(hooksById);
         ArgumentNullException.ThrowIfNull(counters);
@@ -53,6 +55,8 @@ public sealed class RecordDecoder
         }
         _counters = counters;
         _report = new RateLimitedReport(reportBadRecord, reportInterval ?? DefaultReportInterval);
+        _unifiedContainers = new ContainerIdentityCache(pods);
+        _legacyContainers = new ContainerIdentityCache(pods);
     }
 
     public DecodeCounters Counters => _counters;
