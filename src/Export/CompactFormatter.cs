@@ -10,6 +10,7 @@ namespace Forkline.Export;
 /// 12:00:01.250 exec   pid=1234 /usr/bin/sleep 0.2
 /// 12:00:01.452 exit   pid=1234 /usr/bin/sleep 0.2 status=0
 /// 12:00:02.003 exit   pid=1240 /usr/bin/yes signal=SIGKILL
+/// 12:00:03.000 exit   pid=1250 /usr/bin/sleep 3001 concluded=restart
 /// 12:00:02.010 clone  pid=1241 /usr/bin/bash -c x
 /// 12:00:02.100 setuid pid=1234 tid=1236 /usr/bin/app --serve ret=0
 /// </code>
@@ -72,6 +73,11 @@ public sealed class CompactFormatter(bool emoji = false) : IEventFormatter
     {
         switch (enriched)
         {
+            // Gone without an exit seen: no status or signal is known, only why it was concluded.
+            case EnrichedExit { Process.Exit: { Concluded: true } concluded }:
+                line.Literal(" concluded="u8);
+                line.Text(ProcessExit.ReasonOf(concluded.Conclusion));
+                break;
             case EnrichedExit { Process.Exit: { Signal: not 0 } killed }:
                 line.Literal(" signal="u8);
                 line.Text(LinuxNames.SignalName(killed.Signal));

@@ -59,6 +59,15 @@ public sealed class CompactFormatterTests
     }
 
     [Fact]
+    public void A_concluded_exit_shows_why_it_was_concluded_and_no_status()
+    {
+        var concluded = new EnrichedExit(Node, EventTime, 0,
+            Sleep with { Exit = new ProcessExit(0, 0, 0, EventTime, 300, ExitConclusion.Restart, EventTime.AddHours(-1)) }, null, null);
+
+        Assert.Equal("12:00:01.250 exit   pid=300 /usr/bin/sleep 0.2 concluded=restart\n", Line(_formatter, concluded));
+    }
+
+    [Fact]
     public void Event_without_a_parent_is_not_marked_incomplete_since_init_has_none()
     {
         var init = new EnrichedExec(Node, EventTime, 1, Sleep, null, null);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Native;
@@ -132,6 +133,7 @@ public static class RunCommand
         var metrics = new ForklineMetrics(Prometheus.Metrics.DefaultRegistry);
         await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(stderr) }, diagnostics: stderr);
         var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Log = line => stderr.WriteLine(line) });
+        StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), stderr, "run");
         metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
 
         var pipeline = ProcessPipeline.Start(gateway.System, new ProcessActorSettings
