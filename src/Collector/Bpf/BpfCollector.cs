@@ -197,7 +197,7 @@ public sealed class BpfCollector : IDisposable
         var handler = new DecodingRecordHandler(_decoder, sink, _options.Capture);
         if (_options.BootstrapFromProcfs)
         {
-            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.Log);
+            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.StoredIdentities, _options.Log);
             sink.OnBatchEnd();
         }
 

@@ -1,5 +1,6 @@
 using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 
 namespace Forkline.Collector.Bpf;
@@ -38,6 +39,12 @@ public sealed record BpfCollectorOptions
 
     /// <summary>Emit a procfs exec for every process already running, before any ring record.</summary>
     public bool BootstrapFromProcfs { get; init; } = true;
+
+    /// <summary>
+    /// Reconciles the procfs bootstrap with the host's stored live tree (called once, on the reader
+    /// thread, before any ring record is read): still-running processes keep their stored identity.
+    /// </summary>
+    public StoredIdentities? StoredIdentities { get; init; }
 
     /// <summary>Hook events of this thread group are dropped in BPF (default: this process); 0 keeps all.</summary>
     public int IgnoreHooksOfPid { get; init; } = Environment.ProcessId;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Containers;
 using Forkline.Collector.Native;
@@ -135,6 +136,7 @@ public static class CollectorNodeCommand
         var exitCode = 0;
         var stopOrDowned = GatewayNodeCommand.WaitForStopOrDownedAsync(node, ct);
         using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder!, settings.Actors.NodeName, settings.Actors.BootClock, stderr, "collector-node");
         var sourceRun = settings.Source.RunAsync(pipeline, stopSource.Token);
         try
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
@@ -136,6 +137,7 @@ public static class RunCommand
         var pods = new PodDirectory();
         await using var podWatch = new NodePods(pods, options.NodeName, "forkline run", stderr);
         var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, Log = line => stderr.WriteLine(line) });
+        StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), stderr, "run");
         metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
 
         var pipeline = ProcessPipeline.Start(gateway.System, new ProcessActorSettings

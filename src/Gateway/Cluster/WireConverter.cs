@@ -134,6 +134,8 @@ public static class WireConverter
                 Ktime = exit.Ktime,
                 TimeUnixTicks = ToUnixTicks(exit.Time),
                 LastTid = exit.LastTid,
+                Conclusion = (uint)exit.Conclusion,
+                EndedAfterUnixTicks = exit.EndedAfter is { } after ? ToUnixTicks(after) : 0,
             };
         }
         return info;
@@ -144,7 +146,9 @@ public static class WireConverter
         if (info.ExecId is null) throw new WireFormatException($"process pid {info.Pid} ({info.Binary}) has no exec_id");
         var exit = info.Exit is null
             ? null
-            : new ProcessExit(info.Exit.Status, info.Exit.Signal, info.Exit.Ktime, FromUnixTicks(info.Exit.TimeUnixTicks), info.Exit.LastTid);
+            : new ProcessExit(info.Exit.Status, info.Exit.Signal, info.Exit.Ktime, FromUnixTicks(info.Exit.TimeUnixTicks), info.Exit.LastTid,
+                (ExitConclusion)info.Exit.Conclusion,
+                info.Exit.Conclusion == 0 ? null : FromUnixTicks(info.Exit.EndedAfterUnixTicks));
         return new ProcessSnapshot(
             ToExecId(info.ExecId),
             info.ParentExecId is null ? default : ToExecId(info.ParentExecId),
