@@ -1,4 +1,5 @@
 using Forkline.Contracts.Snapshots;
+using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
@@ -101,6 +102,27 @@ public sealed class ClusterDeliveryTests
             return subscriptions.All(s => s.Events.TryPeek(out _));
         }, "both gateways stream host-s events");
         foreach (var subscription in subscriptions) await subscription.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_collector_reconciles_its_hosts_stored_tree_with_proc_over_its_stream()
+    {
+        await using var fleet = new Fleet();
+        var gateway = await fleet.StartGatewayAsync();
+        var collector = fleet.StartCollector(gateway);
+        var host = new SyntheticHost("host-r");
+        var init = host.NewProcess(1, null, "/sbin/init");
+        var gone = host.NewProcess(2, init, "/bin/job");
+        await DeliverAsync(collector, [host.Exec(init, null), host.Exec(gone, init)]);
+
+        var request = new ReconcileHost { Host = "host-r", ScanTimeUnixTicks = WireConverter.ToUnixTicks(DateTime.UtcNow) };
+        request.Scanned.Add(new Contracts.Wire.ScannedProcess { Pid = 1, ForkKtime = init.StartKtime, ForkTimeUnixTicks = WireConverter.ToUnixTicks(init.StartTime) });
+        var reply = await collector.Forwarder.ReconcileAsync(request, TestNodes.Patience);
+
+        Assert.Equal(1, reply.Concluded);
+        Assert.Equal([init.ExecId], reply.Adopted.Select(WireConverter.ToExecId));
+        var live = await gateway.Queries.ListProcessesAsync(new ProcessListQuery("host-r", Live: true), None);
+        Assert.Equal(["/sbin/init"], live.Select(p => p.Binary));
     }
 
     private static async Task DeliverAsync(CollectorNode collector, IEnumerable<EnrichedEvent> events)

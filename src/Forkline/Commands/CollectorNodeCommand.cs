@@ -1,12 +1,15 @@
 using System.CommandLine;
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Collector.Bpf;
+using Forkline.Collector.Containers;
 using Forkline.Collector.Native;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Ingest;
+using Forkline.Kubernetes;
 using Forkline.Metrics;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
@@ -84,6 +87,7 @@ public static class CollectorNodeCommand
                     var options = new BpfCollectorOptions();
                     return new BpfEventSource(options with
                     {
+                        Pods = new PodDirectory(),
                         ObjectPath = collector.BpfObject ?? options.ObjectPath,
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
@@ -116,11 +120,15 @@ public static class CollectorNodeCommand
             $"forkline collector-node: host {settings.Actors.NodeName} from {settings.Source.Name}, " +
             $"gateways {string.Join(", ", settings.Link.Link.Gateways)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
 
+        await using var podWatch = (settings.Source as BpfEventSource)?.Options.Pods is { } pods
+            ? new NodePods(pods, settings.Actors.NodeName, "forkline collector-node", stderr)
+            : null;
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder });
         RunAccounting.Start(node.Forwarder, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
         var stopped = new TaskCompletionSource();
         await using var stopping = ct.Register(() => stopped.TrySetResult());
+        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder, settings.Actors.NodeName, settings.Actors.BootClock, stderr, "collector-node");
         try
         {
             await settings.Source.RunAsync(pipeline, ct);

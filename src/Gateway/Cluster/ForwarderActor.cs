@@ -78,6 +78,8 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         Receive<ReportFinal>(_ => OnReportFinal());
         Receive<CollectorRunReportAck>(OnReportAck);
         Receive<GrpcGatewayLink.StreamOpened>(_ => OnStreamOpened());
+        // Asked once at a collector's start; the host entity (or the link, for the stream's answer) replies to the asker.
+        Receive<ReconcileHost>(request => _delivery.Forward(request));
         Receive<AwaitDrained>(_ =>
         {
             if (_buffered == 0) Sender.Tell(new Drained());

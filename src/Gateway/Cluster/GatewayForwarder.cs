@@ -50,6 +50,14 @@ public sealed class GatewayForwarder : IEnrichedEventSink
     public Task<bool> ReportFinalAsync(TimeSpan timeout, CancellationToken ct = default) =>
         AnsweredInTimeAsync<ForwarderActor.FinalReportDelivered>(new ForwarderActor.ReportFinal(), timeout, ct);
 
+    /// <summary>
+    /// Asks the host's entity to compare its stored live tree with a /proc scan taken at this collector's
+    /// start (before any event of this run is sent): it ends what is gone with a concluded exit and names
+    /// the stored identities of what still runs.
+    /// </summary>
+    public Task<HostReconciled> ReconcileAsync(ReconcileHost request, TimeSpan timeout, CancellationToken ct = default) =>
+        _forwarder.Ask<HostReconciled>(request, timeout, ct);
+
     /// <summary>True once every event handed in so far is acknowledged by a gateway; false on timeout.</summary>
     public Task<bool> FlushAsync(TimeSpan timeout, CancellationToken ct = default) =>
         AnsweredInTimeAsync<ForwarderActor.Drained>(new ForwarderActor.AwaitDrained(), timeout, ct);

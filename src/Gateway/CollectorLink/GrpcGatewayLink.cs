@@ -20,7 +20,9 @@ namespace Forkline.Gateway.CollectorLink;
 /// gateway after a jittered, doubling delay (0.5 s to 10 s by default), so a thousand collectors
 /// do not come back at once; once a gateway takes the new stream the parent is told
 /// (<see cref="StreamOpened"/>) and sends everything unacknowledged again. Messages that arrive while
-/// no stream is open are not sent: the parent still holds them and sends them again then.
+/// no stream is open are not sent: the parent still holds them and sends them again then. A
+/// reconciliation (<see cref="ReconcileHost"/>, asked once at start) is held here until a gateway
+/// answers it, and sent on every new stream until then.
 /// </summary>
 public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
 {
@@ -40,6 +42,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Uri, GrpcChannel> _channels = [];
     private readonly Metadata _headers = [];
+    private readonly Dictionary<string, (ReconcileHost Request, IActorRef ReplyTo)> _reconciling = [];
     private int _next;
     private int _failures;
     private int _generation;
@@ -56,6 +59,11 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
 
         Receive<EventBatch>(batch => Send(new IngestBatch { Events = batch }));
         Receive<CollectorRunReport>(report => Send(new IngestBatch { Report = report }));
+        Receive<ReconcileHost>(request =>
+        {
+            _reconciling[request.Host] = (request, Sender);
+            Send(new IngestBatch { Reconcile = request });
+        });
         Receive<Opened>(OnOpened);
         Receive<Failed>(OnFailed);
         Receive<AckArrived>(OnAck);
@@ -108,6 +116,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         var self = Self;
         var generation = opened.Generation;
         _ = PumpAsync(opened, outgoing.Reader, self);
+        foreach (var (request, _) in _reconciling.Values) outgoing.Writer.TryWrite(new IngestBatch { Reconcile = request });
         Context.Parent.Tell(new StreamOpened(opened.Gateway));
 
         async Task PumpAsync(Opened stream, ChannelReader<IngestBatch> toSend, IActorRef link)
@@ -148,6 +157,9 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
                 break;
             case IngestAck.PayloadOneofCase.Report:
                 Context.Parent.Tell(arrived.Ack.Report);
+                break;
+            case IngestAck.PayloadOneofCase.Reconciled:
+                if (_reconciling.Remove(arrived.Ack.Reconciled.Host, out var waiting)) waiting.ReplyTo.Tell(arrived.Ack.Reconciled.Result);
                 break;
         }
     }

@@ -37,11 +37,12 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
                 {
                     IngestBatch.PayloadOneofCase.Events => (request.Events.Host, (object)request.Events),
                     IngestBatch.PayloadOneofCase.Report => (request.Report.Host, request.Report),
+                    IngestBatch.PayloadOneofCase.Reconcile => (request.Reconcile.Host, request.Reconcile),
                     _ => throw Malformed(),
                 };
                 identity.Demand(host, claimed);
                 await stream.Window.WaitAsync(context.CancellationToken);
-                _ = AskEntityAsync(message, stream);
+                _ = AskEntityAsync(claimed, message, stream);
             }
             // The collector closed its side (it stops): the acks of what it sent last still go back.
             for (var i = 0; i < AckStream.MaxAsksInFlight; i++) await stream.Window.WaitAsync(context.CancellationToken);
@@ -52,7 +53,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         }
     }
 
-    private async Task AskEntityAsync(object message, AckStream stream)
+    private async Task AskEntityAsync(string host, object message, AckStream stream)
     {
         try
         {
@@ -61,6 +62,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
             {
                 EventBatchAck events => new IngestAck { Events = events },
                 CollectorRunReportAck report => new IngestAck { Report = report },
+                HostReconciled reconciled => new IngestAck { Reconciled = new Reconciled { Host = host, Result = reconciled } },
                 _ => null,
             };
             if (ack is null)
@@ -114,7 +116,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
     private RpcException Malformed()
     {
         metrics.IngestRefused.WithLabels("malformed").Inc();
-        return new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "an ingest message carries neither an event batch nor a run report"));
+        return new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "an ingest message carries no event batch, run report or reconciliation"));
     }
 }
 

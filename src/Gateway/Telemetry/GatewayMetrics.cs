@@ -39,6 +39,10 @@ public sealed class GatewayMetrics
         IngestBatches = factory.CreateCounter("forkline_ingest_messages_total",
             "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer); all but acknowledged are sent again by the collector.",
             new CounterConfiguration { LabelNames = ["outcome"] });
+        // The process actors count reason "lost" under the same name and help: one metric in an all-in-one node.
+        ExitsConcluded = factory.CreateCounter("forkline_exits_concluded_total",
+            "Processes ended by a concluded exit (gone, their exit never seen): restart = at a collector's start, lost = at a periodic check.",
+            new CounterConfiguration { LabelNames = ["reason"] });
         GatewayEvents = factory.CreateCounter("forkline_gateway_events_total",
             "Events received by host entities, by kind and outcome (accepted, duplicate, malformed).",
             new CounterConfiguration { LabelNames = ["kind", "outcome"] });
@@ -68,6 +72,7 @@ public sealed class GatewayMetrics
     public Gauge IngestStreams { get; }
     public Counter IngestBatches { get; }
     public Counter GatewayEvents { get; }
+    public Counter ExitsConcluded { get; }
     public Counter ProjectionEvents { get; }
     public Counter ProjectionFailures { get; }
     public Counter StreamDropped { get; }
