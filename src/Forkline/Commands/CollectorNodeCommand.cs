@@ -3,6 +3,7 @@ using System.Net;
 using Forkline.Collecting;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Native;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
@@ -65,8 +66,11 @@ public static class CollectorNodeCommand
                 // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
                 EmitClones = config.Collector.EmitClones ?? true,
             };
+            var source = SourceOf(config.Collector);
+            // This host's processes are checked against /proc; a replayed capture's are not this host's.
+            if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();
-            return new CollectorNode(cluster, actors, SourceOf(config.Collector), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
+            return new CollectorNode(cluster, actors, source, NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
         }
 
         private static TimeSpan? BatchWindowOf(CollectorSection collector) =>
