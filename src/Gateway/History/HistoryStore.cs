@@ -142,10 +142,13 @@ public sealed class HistoryStore(DatabaseSettings database)
         await using var connection = await Database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var rows = 0;
-        foreach (var batch in batches)
+        await using (var statements = new ProjectionStatements(connection, transaction))
         {
-            foreach (var enriched in batch.Events) rows += await ProjectAsync(connection, transaction, enriched, ct);
-            await IndexAsync(connection, transaction, batch, ct);
+            foreach (var batch in batches)
+            {
+                foreach (var enriched in batch.Events) rows += await statements.ProjectAsync(enriched, ct);
+                await statements.IndexAsync(batch, ct);
+            }
         }
         await using (var save = Command(connection, """
             INSERT INTO projection_offsets (projection_name, position) VALUES (@name, @position)
@@ -287,59 +290,6 @@ public sealed class HistoryStore(DatabaseSettings database)
         return ranges;
     }
 
-    private static async Task<int> ProjectAsync(DbConnection connection, DbTransaction transaction, EnrichedEvent enriched, CancellationToken ct)
-    {
-        if (enriched.Kind == EnrichedKind.Hook) return 0;
-        var process = enriched.Process;
-        var record = ProcessRecords.From(process, live: process.Exit is null);
-        if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
-        {
-            // One image per pid at a time: a newer start ends any older image still open.
-            await using var replaced = Command(connection, """
-                UPDATE processes SET exit_time = @start_time
-                WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
-                """, ("@host", record.Host), ("@pid", record.Pid), ("@start_time", WireConverter.ToUnixTicks(record.StartTime)));
-            replaced.Transaction = transaction;
-            await replaced.ExecuteNonQueryAsync(ct);
-        }
-        await using var upsert = Command(connection, """
-            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid)
-            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid)
-            ON CONFLICT (exec_id) DO UPDATE SET
-                exit_time = COALESCE(excluded.exit_time, processes.exit_time),
-                exit_code = COALESCE(excluded.exit_code, processes.exit_code),
-                signal = COALESCE(excluded.signal, processes.signal),
-                container_id = COALESCE(excluded.container_id, processes.container_id),
-                pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid)
-            """,
-            ("@exec_id", record.ExecId), ("@host", record.Host), ("@pid", record.Pid), ("@parent_exec_id", record.ParentExecId),
-            ("@binary_path", record.Binary), ("@args", record.Arguments), ("@cwd", record.Cwd), ("@uid", (long)record.Uid),
-            ("@start_time", WireConverter.ToUnixTicks(record.StartTime)),
-            ("@exit_time", record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null),
-            ("@exit_code", record.ExitStatus), ("@signal", record.ExitSignal),
-            ("@container_id", record.Container?.ContainerId), ("@pod_uid", record.Container?.PodUid));
-        upsert.Transaction = transaction;
-        return await upsert.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task IndexAsync(DbConnection connection, DbTransaction transaction, JournalBatch batch, CancellationToken ct)
-    {
-        if (batch.Events.Count == 0) return;
-        long first = long.MaxValue, last = long.MinValue;
-        foreach (var enriched in batch.Events)
-        {
-            var ticks = WireConverter.ToUnixTicks(enriched.Time);
-            first = Math.Min(first, ticks);
-            last = Math.Max(last, ticks);
-        }
-        await using var command = Command(connection, """
-            INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
-            ON CONFLICT (host, sequence_nr) DO NOTHING
-            """, ("@host", batch.Host), ("@sequence_nr", batch.SequenceNr), ("@first", first), ("@last", last));
-        command.Transaction = transaction;
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
     private static ProcessRecord ReadRecord(DbDataReader reader)
     {
         var exitTime = reader.IsDBNull(9) ? (DateTime?)null : WireConverter.FromUnixTicks(reader.GetInt64(9));
@@ -373,5 +323,90 @@ public sealed class HistoryStore(DatabaseSettings database)
             command.Parameters.Add(parameter);
         }
         return command;
+    }
+
+    /// <summary>
+    /// The projection's statements of one transaction, each a command made once and run per event with
+    /// new values: the database parses and plans a statement once per group (SQLite keeps a command's
+    /// prepared statement while its text stays the same), not once per event.
+    /// </summary>
+    private sealed class ProjectionStatements(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
+    {
+        // One image per pid at a time: a newer start ends any older image still open.
+        private readonly DbCommand _replaced = Statement(connection, transaction, """
+            UPDATE processes SET exit_time = @start_time
+            WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
+            """, "@host", "@pid", "@start_time");
+
+        private readonly DbCommand _upsert = Statement(connection, transaction, """
+            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid)
+            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid)
+            ON CONFLICT (exec_id) DO UPDATE SET
+                exit_time = COALESCE(excluded.exit_time, processes.exit_time),
+                exit_code = COALESCE(excluded.exit_code, processes.exit_code),
+                signal = COALESCE(excluded.signal, processes.signal),
+                container_id = COALESCE(excluded.container_id, processes.container_id),
+                pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid)
+            """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
+            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid");
+
+        private readonly DbCommand _index = Statement(connection, transaction, """
+            INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
+            ON CONFLICT (host, sequence_nr) DO NOTHING
+            """, "@host", "@sequence_nr", "@first", "@last");
+
+        public async Task<int> ProjectAsync(EnrichedEvent enriched, CancellationToken ct)
+        {
+            if (enriched.Kind == EnrichedKind.Hook) return 0;
+            var process = enriched.Process;
+            var record = ProcessRecords.From(process, live: process.Exit is null);
+            var startTime = WireConverter.ToUnixTicks(record.StartTime);
+            if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
+                await Run(_replaced, ct, record.Host, record.Pid, startTime);
+            return await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
+                record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
+                record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid);
+        }
+
+        public async Task IndexAsync(JournalBatch batch, CancellationToken ct)
+        {
+            if (batch.Events.Count == 0) return;
+            long first = long.MaxValue, last = long.MinValue;
+            foreach (var enriched in batch.Events)
+            {
+                var ticks = WireConverter.ToUnixTicks(enriched.Time);
+                first = Math.Min(first, ticks);
+                last = Math.Max(last, ticks);
+            }
+            await Run(_index, ct, batch.Host, batch.SequenceNr, first, last);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _replaced.DisposeAsync();
+            await _upsert.DisposeAsync();
+            await _index.DisposeAsync();
+        }
+
+        private static DbCommand Statement(DbConnection connection, DbTransaction transaction, string sql, params string[] parameterNames)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = transaction;
+            foreach (var name in parameterNames)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                command.Parameters.Add(parameter);
+            }
+            return command;
+        }
+
+        /// <summary>Runs <paramref name="command"/> with its parameters set, in their declared order, to <paramref name="values"/>.</summary>
+        private static Task<int> Run(DbCommand command, CancellationToken ct, params object?[] values)
+        {
+            for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+            return command.ExecuteNonQueryAsync(ct);
+        }
     }
 }
