@@ -1,3 +1,4 @@
+using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
@@ -50,6 +51,9 @@ public sealed record BpfCollectorOptions
 
     /// <summary>Where every raw record (bootstrap included) is also recorded; written from the reader thread.</summary>
     public CaptureWriter? Capture { get; init; }
+
+    /// <summary>This node's Kubernetes pods, attached to the container identity of each exec; null: none.</summary>
+    public PodDirectory? Pods { get; init; }
 
     /// <summary>One-line notices: skipped hooks, bad records (rate-limited), bootstrap problems.</summary>
     public Action<string>? Log { get; init; }

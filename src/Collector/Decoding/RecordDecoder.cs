@@ -29,8 +29,8 @@ public sealed class RecordDecoder
     private readonly DecodeCounters _counters;
     private readonly RateLimitedReport _report;
     private readonly Func<string>? _captureLocation;
-    private readonly ContainerIdentityCache _unifiedContainers = new();
-    private readonly ContainerIdentityCache _legacyContainers = new();
+    private readonly ContainerIdentityCache _unifiedContainers;
+    private readonly ContainerIdentityCache _legacyContainers;
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="reportBadRecord">Receives one line per bad record, at most one per <paramref name="reportInterval"/>.</param>
@@ -39,12 +39,14 @@ public sealed class RecordDecoder
     /// bad record is reported as corruption there. Without it records come from the ring buffer, where a
     /// layout the decoder does not know means the BPF object and the collector are from different builds.
     /// </param>
+    /// <param name="pods">This node's pods, attached to the container identities of exec records; null: none.</param>
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
         Action<string>? reportBadRecord = null,
         TimeSpan? reportInterval = null,
-        Func<string>? captureLocation = null)
+        Func<string>? captureLocation = null,
+        PodDirectory? pods = null)
     {
         ArgumentNullException.ThrowIfNull(hooksById);
         ArgumentNullException.ThrowIfNull(counters);
@@ -61,6 +63,8 @@ public sealed class RecordDecoder
         _counters = counters;
         _report = new RateLimitedReport(reportBadRecord, reportInterval ?? DefaultReportInterval);
         _captureLocation = captureLocation;
+        _unifiedContainers = new ContainerIdentityCache(pods);
+        _legacyContainers = new ContainerIdentityCache(pods);
     }
 
     public DecodeCounters Counters => _counters;

@@ -12,6 +12,8 @@ public sealed class BpfEventSource(BpfCollectorOptions options) : IEventSource
 {
     public string Name => "bpf";
 
+    public BpfCollectorOptions Options => options;
+
     public SourceCounts Counts => Collector?.Counts ?? default;
 
     /// <summary>The running collector (metrics, skipped hooks); set once started, kept after the run for its figures.</summary>

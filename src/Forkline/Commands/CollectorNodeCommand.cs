@@ -2,12 +2,14 @@ using System.CommandLine;
 using System.Net;
 using Forkline.Collecting;
 using Forkline.Collector.Bpf;
+using Forkline.Collector.Containers;
 using Forkline.Collector.Native;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Hosting;
+using Forkline.Kubernetes;
 using Forkline.Metrics;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
@@ -87,6 +89,7 @@ public static class CollectorNodeCommand
                     var options = new BpfCollectorOptions();
                     return new BpfEventSource(options with
                     {
+                        Pods = new PodDirectory(),
                         ObjectPath = collector.BpfObject ?? options.ObjectPath,
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
@@ -129,6 +132,9 @@ public static class CollectorNodeCommand
             $"forkline collector-node: host {settings.Actors.NodeName} from {settings.Source.Name}, node {node.SeedAddress}, " +
             $"gateways via {string.Join(", ", settings.Cluster.Seeds)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
 
+        await using var podWatch = (settings.Source as BpfEventSource)?.Options.Pods is { } pods
+            ? new NodePods(pods, settings.Actors.NodeName, "forkline collector-node", stderr)
+            : null;
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder! });
         RunAccounting.Start(node.Forwarder!, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;

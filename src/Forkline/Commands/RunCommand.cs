@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Forkline.Collecting;
 using Forkline.Collector.Bpf;
+using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Native;
 using Forkline.Collector.Procfs;
@@ -11,6 +12,7 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Export;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
+using Forkline.Kubernetes;
 using Forkline.ProcessActors;
 using Forkline.Metrics;
 using Forkline.ProcessActors.Metrics;
@@ -133,7 +135,9 @@ public static class RunCommand
 
         var metrics = new ForklineMetrics(Prometheus.Metrics.DefaultRegistry);
         await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(stderr) }, diagnostics: stderr);
-        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Log = line => stderr.WriteLine(line) });
+        var pods = new PodDirectory();
+        await using var podWatch = new NodePods(pods, options.NodeName, "forkline run", stderr);
+        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, Log = line => stderr.WriteLine(line) });
         StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), stderr, "run");
         metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
 
