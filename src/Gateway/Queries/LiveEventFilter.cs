@@ -30,6 +30,7 @@ public sealed class LiveEventFilter
                && (_execId is null || _execId == process.ExecId)
                && (_filter.Container is null || process.Container?.MatchesId(_filter.Container) == true)
                && (_filter.PodUid is null || string.Equals(process.Container?.PodUid, _filter.PodUid, StringComparison.OrdinalIgnoreCase))
+               && (_filter.Pod is null && _filter.PodNamespace is null || process.Container?.InPod(_filter.Pod, _filter.PodNamespace) == true)
                && (_binary is null || MatchesBinary(process.Binary));
     }
 
