@@ -1,5 +1,7 @@
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Sources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Forkline.Collector.Bpf;
 
@@ -44,6 +46,6 @@ public sealed record BpfCollectorOptions
     /// <summary>Where every raw record (bootstrap included) is also recorded; written from the reader thread.</summary>
     public CaptureWriter? Capture { get; init; }
 
-    /// <summary>One-line notices: skipped hooks, bad records (rate-limited), bootstrap problems.</summary>
-    public Action<string>? Log { get; init; }
+    /// <summary>Where notices go: skipped hooks, bad records (rate-limited), bootstrap problems.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }

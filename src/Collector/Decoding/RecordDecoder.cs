@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Forkline.Collector.Containers;
 using Forkline.Contracts.Events;
+using Microsoft.Extensions.Logging;
 using static Forkline.Collector.Decoding.LayoutConversions;
 
 namespace Forkline.Collector.Decoding;
@@ -32,11 +33,11 @@ public sealed class RecordDecoder
     private readonly ContainerIdentityCache _legacyContainers = new();
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
-    /// <param name="reportBadRecord">Receives one line per bad record, at most one per <paramref name="reportInterval"/>.</param>
+    /// <param name="logger">Gets one warning per bad record, at most one per <paramref name="reportInterval"/>.</param>
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
-        Action<string>? reportBadRecord = null,
+        ILogger? logger = null,
         TimeSpan? reportInterval = null)
     {
         ArgumentNullException.ThrowIfNull(hooksById);
@@ -52,7 +53,7 @@ public sealed class RecordDecoder
                     $"Hook '{_hooks[i].Name}' has id {_hooks[i].Id} but sits at index {i}; hooksById must be ordered so that index == id", nameof(hooksById));
         }
         _counters = counters;
-        _report = new RateLimitedReport(reportBadRecord, reportInterval ?? DefaultReportInterval);
+        _report = new RateLimitedReport(logger, reportInterval ?? DefaultReportInterval);
     }
 
     public DecodeCounters Counters => _counters;

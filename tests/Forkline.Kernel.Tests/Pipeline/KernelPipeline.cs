@@ -56,7 +56,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
         var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
         var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
-        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, Log = log };
+        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log) };
         var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
         var session = new KernelPipeline(pipeline, metrics, source, events, nodeName);
         try

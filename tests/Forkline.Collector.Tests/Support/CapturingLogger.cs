@@ -1,0 +1,34 @@
+using System.Collections;
+using Microsoft.Extensions.Logging;
+
+namespace Forkline.Testing;
+
+/// <summary>Keeps every message logged to it (formatted), for tests that check what a component reported.</summary>
+public sealed class CapturingLogger : ILogger, IEnumerable<string>
+{
+    private readonly Lock _lock = new();
+    private readonly List<string> _messages = [];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        var message = formatter(state, exception);
+        lock (_lock) _messages.Add(message);
+    }
+
+    public IEnumerator<string> GetEnumerator()
+    {
+        lock (_lock) return _messages.ToList().GetEnumerator();
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>The messages, one a line.</summary>
+    public override string ToString()
+    {
+        lock (_lock) return string.Concat(_messages.Select(m => m + "\n"));
+    }
+}
