@@ -35,6 +35,14 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
     private static readonly JsonEncodedText CredentialsName = JsonEncodedText.Encode("process_credentials");
     private static readonly JsonEncodedText PodName = JsonEncodedText.Encode("pod");
     private static readonly JsonEncodedText DockerName = JsonEncodedText.Encode("docker");
+    private static readonly JsonEncodedText NamespaceName = JsonEncodedText.Encode("namespace");
+    private static readonly JsonEncodedText NameName = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText ContainerName = JsonEncodedText.Encode("container");
+    private static readonly JsonEncodedText IdName = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText ImageName = JsonEncodedText.Encode("image");
+    private static readonly JsonEncodedText PodLabelsName = JsonEncodedText.Encode("pod_labels");
+    private static readonly JsonEncodedText WorkloadName = JsonEncodedText.Encode("workload");
+    private static readonly JsonEncodedText WorkloadKindName = JsonEncodedText.Encode("workload_kind");
     private static readonly JsonEncodedText BinaryPropertiesName = JsonEncodedText.Encode("binary_properties");
     private static readonly JsonEncodedText SetuidName = JsonEncodedText.Encode("setuid");
     private static readonly JsonEncodedText SetgidName = JsonEncodedText.Encode("setgid");
@@ -88,12 +96,7 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         if (Has(fields, ProcessFields.Auid)) json.WriteNumber(AuidName, process.Auid);
         if (process.Container is { } container)
         {
-            if (Has(fields, ProcessFields.Pod) && container.PodUid is { } podUid)
-            {
-                json.WriteStartObject(PodName);
-                json.WriteString(UidName, podUid);
-                json.WriteEndObject();
-            }
+            if (Has(fields, ProcessFields.Pod) && container.PodUid is { } podUid) WritePod(json, podUid, container.Pod);
             if (Has(fields, ProcessFields.Docker))
                 json.WriteString(DockerName, container.ContainerId.AsSpan(0, Math.Min(container.ContainerId.Length, ContainerIdentity.TetragonDockerLength)));
         }
@@ -106,6 +109,38 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         if (Has(fields, ProcessFields.BinaryProperties)) WriteBinaryProperties(json, process);
         // Tetragon sets it for containerized processes only; elsewhere it has no meaning.
         if (Has(fields, ProcessFields.InInitTree) && process.Container is not null) json.WriteBoolean(InInitTreeName, process.InInitTree);
+    }
+
+    // Tetragon's Pod: what the API server described (when the node watches it), else only the UID the cgroup names.
+    private static void WritePod(Utf8JsonWriter json, string podUid, KubernetesPod? pod)
+    {
+        json.WriteStartObject(PodName);
+        if (pod is not null)
+        {
+            json.WriteString(NamespaceName, pod.Namespace);
+            json.WriteString(NameName, pod.Name);
+            if (pod.Container is { } container)
+            {
+                json.WriteStartObject(ContainerName);
+                json.WriteString(IdName, container.RuntimeId);
+                json.WriteString(NameName, container.Name);
+                json.WriteStartObject(ImageName);
+                json.WriteString(IdName, container.ImageId);
+                json.WriteString(NameName, container.ImageName);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            if (pod.Labels.Length > 0)
+            {
+                json.WriteStartObject(PodLabelsName);
+                foreach (var (key, value) in pod.Labels) json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            json.WriteString(WorkloadName, pod.Workload);
+            json.WriteString(WorkloadKindName, pod.WorkloadKind);
+        }
+        json.WriteString(UidName, podUid);
+        json.WriteEndObject();
     }
 
     // Tetragon's binary_properties says how the exec changed privileges; an exec that changed none has none.

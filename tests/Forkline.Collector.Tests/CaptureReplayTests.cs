@@ -49,6 +49,28 @@ public sealed class CaptureReplayTests : IDisposable
         Assert.Contains("shorter than the 24-byte header", Assert.Single(_reports));
     }
 
+    [Fact]
+    public async Task A_record_damaged_in_the_file_is_reported_as_corruption_at_its_offset_not_as_a_build_mismatch()
+    {
+        var clone = SampleEvents.Encode(SampleEvents.Clone);
+        var damaged = SampleEvents.Encode(SampleEvents.Exit);
+        damaged[0] = 0x7f; // FlHeader.Kind: no kind has this number
+        using (var writer = CaptureWriter.Create(CapturePath, Header))
+        {
+            writer.Write(clone);
+            writer.Write(damaged);
+        }
+        var damagedOffset = new FileInfo(CapturePath).Length - sizeof(uint) - damaged.Length;
+
+        var (source, replayed) = await Replay();
+
+        Assert.Equal([typeof(CloneEvent)], replayed.Select(e => e.GetType()));
+        Assert.Equal(1, source.Counters.Get(DecodeError.UnknownKind));
+        var report = Assert.Single(_reports);
+        Assert.StartsWith($"{CapturePath}: record 2 at offset {damagedOffset} is corrupted: record (kind 127,", report);
+        Assert.DoesNotContain("different builds", report);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]

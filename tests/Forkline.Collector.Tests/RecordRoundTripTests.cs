@@ -95,7 +95,7 @@ public sealed class RecordRoundTripTests
     }
 
     [Fact]
-    public void Invalid_UTF8_bytes_become_replacement_characters_instead_of_failing()
+    public void Invalid_UTF8_bytes_become_visible_byte_escapes_instead_of_failing()
     {
         var record = new byte[RecordEncoder.ExecRecordSize];
         var fields = new ExecRecordFields(7, 7, 1, ProcessKey.None, ProcessKey.None, default, default, default, 0, 0, ExecFlags.None);
@@ -103,9 +103,9 @@ public sealed class RecordRoundTripTests
 
         var decoded = Assert.IsType<ExecEvent>(_decoder.Decode(record));
 
-        Assert.Equal("/\uFFFDa", decoded.Filename);
-        Assert.Equal(["\uFFFD(", "b"], decoded.Arguments.AsEnumerable());
-        Assert.Equal("\uFFFD", decoded.Cwd);
+        Assert.Equal("/\\xffa", decoded.Filename);
+        Assert.Equal(["\\xc3(", "b"], decoded.Arguments.AsEnumerable());
+        Assert.Equal("\\xe2\\x82", decoded.Cwd);
     }
 
     [Fact]

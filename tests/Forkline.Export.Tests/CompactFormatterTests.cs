@@ -59,6 +59,15 @@ public sealed class CompactFormatterTests
     }
 
     [Fact]
+    public void A_concluded_exit_shows_why_it_was_concluded_and_no_status()
+    {
+        var concluded = new EnrichedExit(Node, EventTime, 0,
+            Sleep with { Exit = new ProcessExit(0, 0, 0, EventTime, 300, ExitConclusion.Restart, EventTime.AddHours(-1)) }, null, null);
+
+        Assert.Equal("12:00:01.250 exit   pid=300 /usr/bin/sleep 0.2 concluded=restart\n", Line(_formatter, concluded));
+    }
+
+    [Fact]
     public void Event_without_a_parent_is_not_marked_incomplete_since_init_has_none()
     {
         var init = new EnrichedExec(Node, EventTime, 1, Sleep, null, null);
@@ -67,13 +76,35 @@ public sealed class CompactFormatterTests
     }
 
     [Fact]
-    public void Characters_that_would_break_the_line_or_the_terminal_are_escaped()
+    public void Characters_that_would_break_the_line_or_the_terminal_are_escaped_in_quotes()
     {
         var process = Sleep with { Binary = "/tmp/a\nb\tc\u001b[31m\u202edoc.pdf\u0085", Arguments = ["x", "ü"] };
 
         var line = Line(_formatter, Exec(process));
 
-        Assert.Equal("12:00:01.250 exec   pid=300 /tmp/a\\nb\\tc\\x1b[31m\\u202edoc.pdf\\x85 ü\n", line);
+        Assert.Equal("12:00:01.250 exec   pid=300 \"/tmp/a\\nb\\tc\\x1b[31m\\u202edoc.pdf\\x85\" ü\n", line);
+    }
+
+    [Fact]
+    public void An_argument_that_forges_a_second_event_line_stays_on_one_line()
+    {
+        var process = Sleep with { Binary = "/bin/true", Arguments = ["true", "x\n15:00:00.000 exec   pid=1 /bin/fake"] };
+
+        var line = Line(_formatter, Exec(process));
+
+        Assert.Equal("12:00:01.250 exec   pid=300 /bin/true \"x\\n15:00:00.000 exec   pid=1 /bin/fake\"\n", line);
+        Assert.Single(line.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void A_screen_clear_and_a_title_sequence_in_the_binary_reach_the_terminal_as_text()
+    {
+        var process = Sleep with { Binary = "/tmp/\u001b[2J\u001b]0;owned\u0007x", Arguments = ["x"] };
+
+        var line = Line(_formatter, Exec(process));
+
+        Assert.Equal("12:00:01.250 exec   pid=300 \"/tmp/\\x1b[2J\\x1b]0;owned\\x07x\"\n", line);
+        Assert.DoesNotContain(line, character => char.IsControl(character) && character != '\n');
     }
 
     [Fact]

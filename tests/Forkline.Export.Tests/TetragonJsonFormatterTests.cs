@@ -166,6 +166,42 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
+    public void A_process_of_a_pod_the_api_server_described_carries_tetragons_pod_with_container_image_labels_and_workload()
+    {
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        const string uid = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+        var pod = new KubernetesPod(uid, "shop", "web-7d9c5b6f4d-x2k8p",
+            [new("app", "web"), new("team\"quoted\"", "a\nb")], "web", "Deployment",
+            new KubernetesContainer("containerd://" + id, "web", "docker.io/library/nginx:1.27", "docker.io/library/nginx@sha256:6c5b2f1a"));
+        var process = Sleep with { Container = new ContainerIdentity(id, uid, pod), InInitTree = true };
+
+        var json = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("pod");
+
+        Assert.Equal(["namespace", "name", "container", "pod_labels", "workload", "workload_kind", "uid"], PropertyNames(json));
+        Assert.Equal(("shop", "web-7d9c5b6f4d-x2k8p", "web", "Deployment", uid),
+            (json.GetProperty("namespace").GetString(), json.GetProperty("name").GetString(), json.GetProperty("workload").GetString(),
+                json.GetProperty("workload_kind").GetString(), json.GetProperty("uid").GetString()));
+        var container = json.GetProperty("container");
+        Assert.Equal(("containerd://" + id, "web", "docker.io/library/nginx@sha256:6c5b2f1a", "docker.io/library/nginx:1.27"),
+            (container.GetProperty("id").GetString(), container.GetProperty("name").GetString(),
+                container.GetProperty("image").GetProperty("id").GetString(), container.GetProperty("image").GetProperty("name").GetString()));
+        Assert.Equal([("app", "web"), ("team\"quoted\"", "a\nb")],
+            json.GetProperty("pod_labels").EnumerateObject().Select(label => (label.Name, label.Value.GetString())));
+    }
+
+    [Fact]
+    public void A_pod_known_before_its_container_is_named_carries_no_container()
+    {
+        const string uid = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+        var pod = new KubernetesPod(uid, "default", "debug", [], "debug", "Pod");
+        var process = Sleep with { Container = new ContainerIdentity("3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8", uid, pod) };
+
+        var json = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("pod");
+
+        Assert.Equal(["namespace", "name", "workload", "workload_kind", "uid"], PropertyNames(json));
+    }
+
+    [Fact]
     public void A_process_outside_containers_has_no_pod_docker_or_in_init_tree()
     {
         var json = Json(Exec()).GetProperty("process_exec").GetProperty("process");

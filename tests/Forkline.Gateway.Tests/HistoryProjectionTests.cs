@@ -110,6 +110,31 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
+    public async Task An_ended_containerized_process_keeps_its_container_in_lineage_listing_and_replay()
+    {
+        var container = new Contracts.Identity.ContainerIdentity("3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59");
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var app = _host.NewProcess(20, init, "/app/server") with { Container = container };
+        var worker = _host.NewProcess(21, app, "/app/worker") with { Container = container };
+        List<EnrichedEvent> events = [_host.Exec(init, null), _host.Exec(app, init), _host.Exec(worker, app), _host.Exit(worker, app), _host.Exit(app, init)];
+        var store = new HistoryStore(_data.Settings);
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        await HostTreePersistenceTests.SendAsync(node, events);
+        await TestNodes.EventuallyAsync(async () => await store.GetAsync(app.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
+            "the exit of the containerized process reaches the processes table");
+        var queries = node.Queries!;
+        var ct = CancellationToken.None;
+
+        var lineage = await queries.GetLineageAsync(worker.ExecId.Encode(), 1, ct);
+        Assert.Equal((container, container, null), (lineage!.Process.Container, lineage.Ancestors[0].Container, lineage.Ancestors[1].Container));
+        var ended = await queries.ListProcessesAsync(new("node-p", Live: false, Container: container.ContainerId[..12]), ct);
+        Assert.Equal([("/app/server", container), ("/app/worker", container)], ended.Select(p => (p.Binary, p.Container)));
+        Assert.Equal(2, (await queries.ListProcessesAsync(new("node-p", PodUid: container.PodUid), ct)).Count);
+        var replayed = await queries.ReplayAsync("node-p", DateTime.MinValue, DateTime.MaxValue, ct).CollectAsync();
+        Assert.Equal([null, container, container, container, container], replayed.Select(e => e.Process.Container));
+    }
+
+    [DatabaseFact]
     public async Task Hook_events_are_streamed_live_but_not_persisted()
     {
         var (events, _, bash, sh, _) = _host.ShellChain(10);

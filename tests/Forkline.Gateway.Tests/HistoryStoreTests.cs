@@ -1,3 +1,4 @@
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
@@ -96,13 +97,70 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         Assert.Equal([(4L, long.MaxValue)], none);
     }
 
+    [DatabaseFact]
+    public async Task Container_identity_is_stored_returned_by_every_history_query_and_filters_the_listing()
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var shim = _host.NewProcess(500, init, "/usr/bin/containerd-shim-runc-v2");
+        var app = _host.NewProcess(501, shim, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid) };
+        var plain = _host.NewProcess(502, init, "/bin/cron") with { Container = new ContainerIdentity(OtherContainerId, null) };
+        await ProjectAsync(1, _host.Exec(init, null), _host.Exec(shim, init), _host.Exec(app, shim), _host.Exec(plain, init));
+        await ProjectAsync(2, _host.Exit(app, shim, status: 1));
+
+        var expected = new ContainerIdentity(ContainerId, PodUid);
+        Assert.Equal(expected, (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
+        Assert.Null((await _store.GetAsync(shim.ExecId.Encode(), CancellationToken.None))!.Container);
+        var chain = await _store.ChainFromAsync(app.ExecId.Encode(), CancellationToken.None);
+        Assert.Equal([expected, null, null], chain.Select(p => p.Container));
+        var below = await _store.DescendantsAsync(shim.ExecId.Encode(), 1, CancellationToken.None);
+        Assert.Equal([expected], below.Select(d => d.Process.Container));
+
+        Assert.Equal(["/app/server"], (await ListAsync(container: ContainerId[..12].ToUpperInvariant())).Select(p => p.Binary));
+        Assert.Equal(["/app/server"], (await ListAsync(container: ContainerId)).Select(p => p.Binary));
+        Assert.Equal(["/bin/cron"], (await ListAsync(container: OtherContainerId[..5])).Select(p => p.Binary));
+        Assert.Equal(["/app/server"], (await ListAsync(podUid: PodUid)).Select(p => p.Binary));
+        Assert.Empty(await ListAsync(container: ContainerId, podUid: "00000000-0000-0000-0000-000000000000"));
+    }
+
+    [DatabaseFact]
+    public async Task A_processes_table_made_before_container_identity_gains_its_columns_and_keeps_its_rows()
+    {
+        await using (var connection = await _data.Settings.OpenAsync(CancellationToken.None))
+        await using (var command = connection.CreateCommand())
+        {
+            // The table as the first release created it, holding one process.
+            command.CommandText = """
+                DROP TABLE processes;
+                CREATE TABLE processes (
+                    exec_id TEXT NOT NULL PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, parent_exec_id TEXT NULL,
+                    binary_path TEXT NOT NULL, args TEXT NOT NULL, cwd TEXT NOT NULL, uid BIGINT NOT NULL, start_time BIGINT NOT NULL,
+                    exit_time BIGINT NULL, exit_code INTEGER NULL, signal INTEGER NULL);
+                INSERT INTO processes VALUES ('old-exec-id', 'node-h', 7, NULL, '/bin/old', '', '/', 0, 1, NULL, NULL, NULL);
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await _store.EnsureSchemaAsync(CancellationToken.None);
+        await _store.EnsureSchemaAsync(CancellationToken.None);
+
+        var old = await _store.GetAsync("old-exec-id", CancellationToken.None);
+        Assert.Equal(("/bin/old", null), (old!.Binary, old.Container));
+        var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid) };
+        await ProjectAsync(1, _host.Exec(app, null));
+        Assert.Equal(new ContainerIdentity(ContainerId, PodUid), (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
+    }
+
+    private const string ContainerId = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
+    private const string OtherContainerId = "aa1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
+    private const string PodUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
+
     private Task ProjectAsync(long sequenceNr, params EnrichedEvent[] events) =>
         _store.ProjectAsync("test", [new JournalBatch("node-h", sequenceNr, events)], sequenceNr, CancellationToken.None);
 
-    private async Task<List<Queries.ProcessRecord>> ListAsync()
+    private async Task<List<Queries.ProcessRecord>> ListAsync(string? container = null, string? podUid = null)
     {
         var rows = new List<Queries.ProcessRecord>();
-        await foreach (var row in _store.ListAsync("node-h", null, null, null, CancellationToken.None)) rows.Add(row);
+        await foreach (var row in _store.ListAsync("node-h", null, null, null, CancellationToken.None, container, podUid)) rows.Add(row);
         return rows;
     }
 }

@@ -165,6 +165,31 @@ public sealed class HostProcessTreeTests
         Assert.Equal(orphan.ParentExecId, _tree.Lineage(orphan.ExecId, 0)!.ContinueAt);
     }
 
+    [Fact]
+    public void Reconcile_keeps_what_still_runs_and_names_gone_what_vanished_had_its_pid_reused_or_ran_before_a_reboot()
+    {
+        var (events, init, bash, sh, sleep) = _host.ShellChain(10);
+        ApplyAll(events);
+        var tolerance = TimeSpan.FromSeconds(1);
+        ScannedProcess ForkedBefore(ProcessSnapshot process) => new(process.Pid, process.StartKtime - 1_000, process.StartTime.AddTicks(-10));
+
+        var same = _tree.Reconcile([ForkedBefore(init), ForkedBefore(bash), ForkedBefore(sh), ForkedBefore(sleep)], tolerance);
+        Assert.Equal(4, same.StillRunning.Count);
+        Assert.Empty(same.Gone);
+
+        // sh vanished; sleep's pid was forked again after sleep started (reused); bash's fork is late on
+        // the wall clock though early on the boot clock (the host rebooted: boot-clock times started over).
+        var scanned = new[]
+        {
+            ForkedBefore(init),
+            new ScannedProcess(bash.Pid, 5, bash.StartTime.AddMinutes(3)),
+            new ScannedProcess(sleep.Pid, sleep.StartKtime + 1, sleep.StartTime),
+        };
+        var changed = _tree.Reconcile(scanned, tolerance);
+        Assert.Equal([init.ExecId], changed.StillRunning.Select(p => p.Snapshot.ExecId));
+        Assert.Equal(new[] { bash.Pid, sh.Pid, sleep.Pid }.Order(), changed.Gone.Select(p => p.Snapshot.Pid).Order());
+    }
+
     private void ApplyAll(IEnumerable<EnrichedEvent> events)
     {
         foreach (var enriched in events)

@@ -44,6 +44,26 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void A_pod_the_api_server_described_comes_back_from_the_wire_with_its_container_and_labels()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        const string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        const string uid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
+        var pod = new KubernetesPod(uid, "shop", "web-1", [new("app", "web"), new("tier", "frontend")], "web", "Deployment",
+            new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b"));
+        var described = sleep with { Container = new ContainerIdentity(id, uid, pod) };
+        var podOnly = sleep with { Container = new ContainerIdentity(id, uid, pod with { Labels = [], Container = null }) };
+
+        var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(described, sh)))).Process.Container!;
+        var backPodOnly = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(podOnly, sh)))).Process.Container!;
+
+        Assert.Equal(pod with { Labels = [] }, back.Pod! with { Labels = [] });
+        Assert.Equal(pod.Labels, back.Pod!.Labels.ToArray());
+        Assert.Equal((id, uid), (back.ContainerId, back.PodUid));
+        Assert.Equal((null, 0), (backPodOnly.Pod!.Container, backPodOnly.Pod.Labels.Length));
+    }
+
+    [Fact]
     public void An_exit_keeps_its_status_signal_and_time()
     {
         var (_, _, _, sh, sleep) = _host.ShellChain(10);

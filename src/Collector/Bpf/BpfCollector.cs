@@ -62,7 +62,7 @@ public sealed class BpfCollector : IDisposable
         _lossesForCounts = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
         _producedForCounts = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _log = options.LoggerFactory.CreateLogger<BpfCollector>();
-        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.LoggerFactory.CreateLogger<RecordDecoder>());
+        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.LoggerFactory.CreateLogger<RecordDecoder>(), pods: options.Pods);
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
         _waiter = new RingBufferWaiter(eventsFd);
@@ -202,7 +202,7 @@ public sealed class BpfCollector : IDisposable
         var handler = new DecodingRecordHandler(_decoder, sink, _options.Capture);
         if (_options.BootstrapFromProcfs)
         {
-            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.LoggerFactory.CreateLogger<ProcfsScanner>());
+            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.StoredIdentities, _options.LoggerFactory.CreateLogger<ProcfsScanner>());
             sink.OnBatchEnd();
         }
 

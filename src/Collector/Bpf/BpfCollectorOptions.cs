@@ -1,4 +1,6 @@
+using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,11 +42,20 @@ public sealed record BpfCollectorOptions
     /// <summary>Emit a procfs exec for every process already running, before any ring record.</summary>
     public bool BootstrapFromProcfs { get; init; } = true;
 
+    /// <summary>
+    /// Reconciles the procfs bootstrap with the host's stored live tree (called once, on the reader
+    /// thread, before any ring record is read): still-running processes keep their stored identity.
+    /// </summary>
+    public StoredIdentities? StoredIdentities { get; init; }
+
     /// <summary>Hook events of this thread group are dropped in BPF (default: this process); 0 keeps all.</summary>
     public int IgnoreHooksOfPid { get; init; } = Environment.ProcessId;
 
     /// <summary>Where every raw record (bootstrap included) is also recorded; written from the reader thread.</summary>
     public CaptureWriter? Capture { get; init; }
+
+    /// <summary>This node's Kubernetes pods, attached to the container identity of each exec; null: none.</summary>
+    public PodDirectory? Pods { get; init; }
 
     /// <summary>Where notices go: skipped hooks, bad records (rate-limited), bootstrap problems.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;

@@ -22,10 +22,10 @@ public sealed record ProcfsBootstrapResult(int Emitted, int AlreadyKnown, int Se
 internal static class ProcfsBootstrap
 {
     /// <param name="emitted">Counts the exec records handed on, as they go (the loss accounting reads it meanwhile).</param>
-    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, ref long emitted, ILogger log)
+    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, ref long emitted, StoredIdentities? storedIdentities, ILogger log)
         where THandler : struct, IRingRecordHandler
     {
-        var scan = new ProcfsScanner(logger: log).Scan();
+        var scan = new ProcfsScanner(logger: log).Scan(storedIdentities);
         int alreadyKnown = 0, seedFailures = 0;
         var emittedBefore = emitted;
         foreach (var process in scan.Processes)

@@ -29,16 +29,25 @@ public sealed class RecordDecoder
     private readonly HookDescriptor[] _hooks;
     private readonly DecodeCounters _counters;
     private readonly RateLimitedReport _report;
-    private readonly ContainerIdentityCache _unifiedContainers = new();
-    private readonly ContainerIdentityCache _legacyContainers = new();
+    private readonly Func<string>? _captureLocation;
+    private readonly ContainerIdentityCache _unifiedContainers;
+    private readonly ContainerIdentityCache _legacyContainers;
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="logger">Gets one warning per bad record, at most one per <paramref name="reportInterval"/>.</param>
+    /// <param name="captureLocation">
+    /// For records read from a capture file: where the current one sits ("FILE: record N at offset M"), so a
+    /// bad record is reported as corruption there. Without it records come from the ring buffer, where a
+    /// layout the decoder does not know means the BPF object and the collector are from different builds.
+    /// </param>
+    /// <param name="pods">This node's pods, attached to the container identities of exec records; null: none.</param>
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
         ILogger? logger = null,
-        TimeSpan? reportInterval = null)
+        TimeSpan? reportInterval = null,
+        Func<string>? captureLocation = null,
+        PodDirectory? pods = null)
     {
         ArgumentNullException.ThrowIfNull(hooksById);
         ArgumentNullException.ThrowIfNull(counters);
@@ -54,6 +63,9 @@ public sealed class RecordDecoder
         }
         _counters = counters;
         _report = new RateLimitedReport(logger, reportInterval ?? DefaultReportInterval);
+        _captureLocation = captureLocation;
+        _unifiedContainers = new ContainerIdentityCache(pods);
+        _legacyContainers = new ContainerIdentityCache(pods);
     }
 
     public DecodeCounters Counters => _counters;
@@ -150,9 +162,9 @@ public sealed class RecordDecoder
         return new ExecEvent(
             (int)r.H.Pid, (int)r.H.Tid, r.H.Ktime,
             ToProcessKey(r.Parent), ToProcessKey(r.Replaced),
-            Encoding.UTF8.GetString(filename[..r.FilenameLen]),
+            ByteText.Decode(filename[..r.FilenameLen]),
             DecodeArguments(args[..r.ArgsLen]),
-            Encoding.UTF8.GetString(cwd[..r.CwdLen]),
+            ByteText.Decode(cwd[..r.CwdLen]),
             ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns),
             r.Auid, r.CgroupId, (ExecFlags)r.Flags,
             _unifiedContainers.Resolve(r.Unified) ?? _legacyContainers.Resolve(r.Legacy),
@@ -164,7 +176,7 @@ public sealed class RecordDecoder
 
     /// <summary>
     /// argv as the kernel lays it out: each argument NUL-terminated. Empty arguments are kept; a last
-    /// argument without its NUL (cut by FL_ARGS_MAX) is kept as far as it goes. Invalid UTF-8 becomes U+FFFD.
+    /// argument without its NUL (cut by FL_ARGS_MAX) is kept as far as it goes. Bytes that are not UTF-8 follow <see cref="ByteText"/>'s rule.
     /// </summary>
     private static ImmutableArray<string> DecodeArguments(ReadOnlySpan<byte> args)
     {
@@ -175,7 +187,7 @@ public sealed class RecordDecoder
         {
             var end = args.IndexOf((byte)0);
             if (end < 0) end = args.Length;
-            arguments[i] = Encoding.UTF8.GetString(args[..end]);
+            arguments[i] = ByteText.Decode(args[..end]);
             args = end < args.Length ? args[(end + 1)..] : default;
         }
         return ImmutableCollectionsMarshal.AsImmutableArray(arguments);
@@ -184,7 +196,7 @@ public sealed class RecordDecoder
     private KernelEvent? Reject(DecodeError error, ReadOnlySpan<byte> record)
     {
         _counters.CountRejected(error);
-        if (_report.IsDue()) _report.Send(BadRecordDescription.Describe(error, record, _hooks.Length));
+        if (_report.IsDue()) _report.Send(BadRecordDescription.Describe(error, record, _hooks.Length, _captureLocation?.Invoke()));
         return null;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Forkline.Collector.Containers;
+using Forkline.Collector.Decoding;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 
@@ -26,7 +27,7 @@ internal readonly record struct ProcStat(string Comm, char State, int Ppid, uint
         var close = content.LastIndexOf((byte)')');
         if (open < 0 || close < open || close + 2 > content.Length)
             throw new FormatException($"no '(comm)' in \"{Encoding.UTF8.GetString(content)}\"");
-        var comm = Encoding.UTF8.GetString(content[(open + 1)..close]);
+        var comm = ByteText.Decode(content[(open + 1)..close]);
         var fields = Encoding.ASCII.GetString(content[(close + 2)..]).Split(' ');
         // fields[0] is field 3 (state), so field n is fields[n - 3].
         const int Last = 22 - 3;

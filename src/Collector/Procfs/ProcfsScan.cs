@@ -33,3 +33,10 @@ public sealed record ProcfsProcess(LiveLeaderSeed Seed, bool IsKernelThread, Rea
 /// could not be read; Errors every read failure reported (a skipped process or an empty field).
 /// </summary>
 public sealed record ProcfsScan(IReadOnlyList<ProcfsProcess> Processes, int Vanished, int Skipped, int Errors);
+
+/// <summary>
+/// Compares the processes a /proc scan found (each pid with the start /proc gives it: its fork, in
+/// 10 ms ticks) with the host's stored live tree, and returns by pid the stored start of each that
+/// still runs: the collector keeps that identity (its exec_id), so no second exec is stored.
+/// </summary>
+public delegate IReadOnlyDictionary<int, ulong> StoredIdentities(IReadOnlyList<ProcessKey> scanned);

@@ -36,7 +36,11 @@ public sealed class ProcfsScanner
             ? Path.Combine(cgroupRoot, "unified")
             : cgroupRoot;
 
-    public ProcfsScan Scan()
+    /// <param name="storedIdentities">
+    /// When given, processes the host's stored tree already knows keep the start it stored (the exec of
+    /// their image, never earlier than the fork /proc gives); the others get the /proc start.
+    /// </param>
+    public ProcfsScan Scan(StoredIdentities? storedIdentities = null)
     {
         _errors = 0;
         var images = new Dictionary<int, ProcessImage>();
@@ -51,10 +55,23 @@ public sealed class ProcfsScanner
         if (_errors > ReportedFailuresMax)
             _logger?.LogWarning("procfs bootstrap: {Hidden} more read failures not shown ({Failures} in all)", _errors - ReportedFailuresMax, _errors);
 
+        if (storedIdentities is not null) Adopt(images, storedIdentities);
         var processes = new List<ProcfsProcess>(images.Count);
         foreach (var image in ParentsFirst(images))
             processes.Add(Describe(image, images));
         return new ProcfsScan(processes, vanished, skipped, _errors);
+    }
+
+    private static void Adopt(Dictionary<int, ProcessImage> images, StoredIdentities storedIdentities)
+    {
+        var scanned = new List<ProcessKey>(images.Count);
+        foreach (var image in images.Values) scanned.Add(new ProcessKey(image.Pid, image.StartKtime));
+        foreach (var (pid, storedStart) in storedIdentities(scanned))
+        {
+            // An image starts at its thread group's fork or later; an earlier start names another process.
+            if (images.TryGetValue(pid, out var image) && storedStart >= image.StartKtime)
+                images[pid] = image with { StartKtime = storedStart };
+        }
     }
 
     /// <summary>/proc lists thread-group leaders only; threads live under /proc/pid/task.</summary>

@@ -48,6 +48,9 @@ public sealed class CaptureReader : IDisposable
 
     public long RecordsRead { get; private set; }
 
+    /// <summary>Where the record last returned starts in the file (its length prefix); -1 when the input cannot tell.</summary>
+    public long LastRecordOffset { get; private set; } = -1;
+
     /// <summary>Describes the last non-record result (offset, sizes), for the report line.</summary>
     public string LastProblem { get; private set; } = "";
 
@@ -71,6 +74,7 @@ public sealed class CaptureReader : IDisposable
         if (read < length)
             return Problem(CaptureReadResult.TruncatedTail, $"{_source} ends inside record {RecordsRead + 1} at offset {offset}: {read} of its {length} bytes are present");
         RecordsRead++;
+        LastRecordOffset = offset;
         record = _buffer.AsSpan(0, (int)length);
         return CaptureReadResult.Record;
     }

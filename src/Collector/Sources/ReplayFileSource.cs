@@ -76,7 +76,8 @@ public sealed class ReplayFileSource : IEventSource
     {
         using var reader = CaptureReader.Open(_path);
         Header = reader.Header;
-        var decoder = new RecordDecoder(reader.Header.Hooks, Counters, _logger);
+        var decoder = new RecordDecoder(reader.Header.Hooks, Counters, _logger,
+            captureLocation: () => $"{_path}: record {reader.RecordsRead} at offset {reader.LastRecordOffset}");
         var clock = new ReplayClock();
         var inBatch = 0;
         while (!cancellationToken.IsCancellationRequested)

@@ -3,9 +3,10 @@ namespace Forkline.Contracts.Identity;
 /// <summary>
 /// The container a process runs in, as its container runtime named its cgroup: the full container id
 /// (64 hex digits) and, for Kubernetes pods, the pod's UID. One instance per cgroup, shared by every
-/// process in it.
+/// process in it. <see cref="Pod"/>: what the Kubernetes API server tells of the pod (and container),
+/// when the node runs in Kubernetes and the pod is known to it; null otherwise.
 /// </summary>
-public sealed record ContainerIdentity(string ContainerId, string? PodUid)
+public sealed record ContainerIdentity(string ContainerId, string? PodUid, KubernetesPod? Pod = null)
 {
     /// <summary>Length of Tetragon's "docker" field: the container id's first 31 characters.</summary>
     public const int TetragonDockerLength = 31;

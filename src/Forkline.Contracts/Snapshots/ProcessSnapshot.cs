@@ -20,8 +20,35 @@ public enum ProcessFlags : uint
     ArgsUnreadable = 1 << 7,
 }
 
-/// <summary>How a process ended.</summary>
-public sealed record ProcessExit(int Status, int Signal, ulong Ktime, DateTime Time, int LastTid);
+/// <summary>Why an exit was concluded rather than reported by the kernel.</summary>
+public enum ExitConclusion : byte
+{
+    /// <summary>The kernel reported the exit: status and signal are real.</summary>
+    None = 0,
+
+    /// <summary>Gone when a collector started: the process ended while nobody watched the host.</summary>
+    Restart = 1,
+
+    /// <summary>Gone at a periodic check: its exit record was lost (ring buffer full, a dropped record).</summary>
+    Lost = 2,
+}
+
+/// <summary>
+/// How a process ended. A concluded exit (<see cref="Conclusion"/> not None) was inferred, not seen:
+/// Status and Signal are unknown (0), the end lies between <see cref="EndedAfter"/> and Time.
+/// </summary>
+public sealed record ProcessExit(int Status, int Signal, ulong Ktime, DateTime Time, int LastTid,
+    ExitConclusion Conclusion = ExitConclusion.None, DateTime? EndedAfter = null)
+{
+    public bool Concluded => Conclusion != ExitConclusion.None;
+
+    public static string ReasonOf(ExitConclusion conclusion) => conclusion switch
+    {
+        ExitConclusion.Restart => "restart",
+        ExitConclusion.Lost => "lost",
+        _ => "none",
+    };
+}
 
 /// <summary>
 /// Immutable view of one process image (a thread-group leader) at a point in time. The owning

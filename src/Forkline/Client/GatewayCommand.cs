@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Forkline.Export;
 using Forkline.Gateway.Api;
 using Grpc.Core;
 
@@ -95,7 +96,8 @@ public static class GatewayCommand
 
     private static int Fail(string command, string message, int exitCode)
     {
-        Console.Error.WriteLine($"forkline {command}: {message}");
+        // The message can echo what a client or a traced process chose (a host, a pattern, an exec_id).
+        Console.Error.WriteLine($"forkline {command}: {TerminalText.Escape(message)}");
         return exitCode;
     }
 }

@@ -6,7 +6,10 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Forkline.Client;
 
-/// <summary>The human view of processes and events: short, one line each, times in UTC.</summary>
+/// <summary>
+/// The human view of processes and events: short, one line each, times in UTC. Every string the
+/// gateway sends is escaped by <see cref="TerminalText"/>'s rule: it comes from the traced processes.
+/// </summary>
 public static class ProcessText
 {
     // Long command lines would push everything else off the screen; --json has them whole.
@@ -17,12 +20,19 @@ public static class ProcessText
     public static string Time(Timestamp? time) =>
         time is null ? "-" : time.ToDateTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>The command line, cut to a screen's width, then the container (12 digits, as docker ps shows it) if any.</summary>
+    /// <summary>
+    /// The command line, cut to a screen's width, then the container (12 digits, as docker ps shows it) if
+    /// any. The binary is quoted as the arguments are (<see cref="ArgumentLine"/>), so neither a space nor a
+    /// control character in its name can pass for an argument, a column or a line of its own.
+    /// </summary>
     public static string Command(Process process)
     {
-        var command = process.Arguments.Length == 0 ? process.Binary : $"{process.Binary} {process.Arguments}";
+        var binary = ArgumentLine.Quote(process.Binary);
+        var command = process.Arguments.Length == 0 ? binary : $"{binary} {TerminalText.EscapeArgumentLine(process.Arguments)}";
         if (command.Length > CommandWidth) command = string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
-        return process.ContainerId.Length == 0 ? command : $"{command}  [container {process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length))}]";
+        return process.ContainerId.Length == 0
+            ? command
+            : $"{command}  [container {TerminalText.Escape(process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length)))}]";
     }
 
     public static string State(Process process)
@@ -52,9 +62,9 @@ public static class ProcessText
         var detail = received.Kind switch
         {
             EventKind.Exit => $"  [{State(received.Process)}]",
-            EventKind.Hook => $"  [{received.HookName}]",
+            EventKind.Hook => $"  [{TerminalText.Escape(received.HookName)}]",
             _ => "",
         };
-        return $"{Time(received.Time)} {received.Host} {kind,-5} {received.Process.Pid,7} {Command(received.Process)}{detail}  {received.ExecId}";
+        return $"{Time(received.Time)} {TerminalText.Escape(received.Host)} {kind,-5} {received.Process.Pid,7} {Command(received.Process)}{detail}  {TerminalText.Escape(received.ExecId)}";
     }
 }

@@ -1,4 +1,5 @@
 using Forkline.Contracts.Api;
+using Forkline.Export;
 
 namespace Forkline.Client;
 
@@ -42,7 +43,7 @@ public static class ProcessTreeText
             var (process, indent, branch) = pending.Pop();
             var mark = process.ExecId == marked ? "  ◀" : "";
             var state = process.Live ? "" : $"  [{ProcessText.State(process)}]";
-            output.WriteLine($"{indent}{branch}{process.Pid} {ProcessText.Command(process)}{state}{mark}  {process.ExecId}");
+            output.WriteLine($"{indent}{branch}{process.Pid} {ProcessText.Command(process)}{state}{mark}  {TerminalText.Escape(process.ExecId)}");
             if (!children.Remove(process.ExecId, out var below)) continue;
             var childIndent = indent + branch switch { "├─ " => "│  ", "└─ " => "   ", _ => "" };
             var ordered = LatestFirst(below);

@@ -1,11 +1,14 @@
 using System.CommandLine;
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Collector.Bpf;
+using Forkline.Collector.Containers;
 using Forkline.Collector.Native;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Hosting;
+using Forkline.Kubernetes;
 using Forkline.Logging;
 using Forkline.Metrics;
 using Forkline.ProcessActors;
@@ -87,6 +90,7 @@ public static class CollectorNodeCommand
                     var options = new BpfCollectorOptions();
                     return new BpfEventSource(options with
                     {
+                        Pods = new PodDirectory(),
                         ObjectPath = collector.BpfObject ?? options.ObjectPath,
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
@@ -128,11 +132,15 @@ public static class CollectorNodeCommand
             settings.Actors.NodeName, settings.Source.Name, node.SeedAddress, string.Join(", ", settings.Cluster.Seeds),
             settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "");
 
+        await using var podWatch = (settings.Source as BpfEventSource)?.Options.Pods is { } pods
+            ? new NodePods(pods, settings.Actors.NodeName, loggers)
+            : null;
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder! });
         RunAccounting.Start(node.Forwarder!, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
         var stopOrDowned = GatewayNodeCommand.WaitForStopOrDownedAsync(node, ct);
         using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder!, settings.Actors.NodeName, settings.Actors.BootClock, log);
         var sourceRun = settings.Source.RunAsync(pipeline, stopSource.Token);
         try
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Forkline.Client;
 using Forkline.Contracts.Api;
+using Forkline.Export;
 using Forkline.Gateway.Api;
 
 namespace Forkline.Commands;
@@ -44,7 +45,7 @@ public static class PsCommand
     {
         if (response.Processes.Count == 0)
         {
-            output.WriteLine($"no processes known for host '{host}' (a host is named by its collector's node name; see --host)");
+            output.WriteLine($"no processes known for host '{TerminalText.Escape(host)}' (a host is named by its collector's node name; see --host)");
             return;
         }
         var execIdWidth = Math.Max("EXEC_ID".Length, response.Processes.Max(p => p.ExecId.Length));
@@ -53,7 +54,7 @@ public static class PsCommand
         {
             output.WriteLine(
                 $"{process.Pid,7} {ProcessText.ParentPid(process),7} {process.Uid,6} {ProcessText.Time(process.StartTime),-24} " +
-                $"{ProcessText.State(process),-18} {process.ExecId.PadRight(execIdWidth)} {ProcessText.Command(process)}");
+                $"{ProcessText.State(process),-18} {TerminalText.Escape(process.ExecId).PadRight(execIdWidth)} {ProcessText.Command(process)}");
         }
     }
 }

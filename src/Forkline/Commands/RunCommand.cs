@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Collector.Bpf;
+using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Native;
 using Forkline.Collector.Sources;
@@ -9,6 +11,7 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Export;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
+using Forkline.Kubernetes;
 using Forkline.Logging;
 using Forkline.ProcessActors;
 using Forkline.Metrics;
@@ -136,7 +139,10 @@ public static class RunCommand
 
         var metrics = new ForklineMetrics(Prometheus.Metrics.DefaultRegistry);
         await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(log) }, loggers.CreateLogger<ExportSink>());
-        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, LoggerFactory = loggers });
+        var pods = new PodDirectory();
+        await using var podWatch = new NodePods(pods, options.NodeName, loggers);
+        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers });
+        StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), log);
         metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
 
         var pipeline = ProcessPipeline.Start(gateway.System, new ProcessActorSettings

@@ -3,6 +3,7 @@ using System.Globalization;
 using Forkline.Client;
 using Forkline.Contracts.Accounting.Wire;
 using Forkline.Contracts.Api;
+using Forkline.Export;
 using Forkline.Gateway.Api;
 
 namespace Forkline.Commands;
@@ -45,21 +46,21 @@ public static class StatsCommand
     {
         if (response.Runs.Count == 0)
         {
-            output.WriteLine($"no collector runs known for host '{response.Host}' (a host is named by its collector's node name; see --host)");
+            output.WriteLine($"no collector runs known for host '{TerminalText.Escape(response.Host)}' (a host is named by its collector's node name; see --host)");
             return;
         }
-        foreach (var run in response.Runs) WriteRun(output, response.Host, run);
+        foreach (var run in response.Runs) WriteRun(output, TerminalText.Escape(response.Host), run);
     }
 
     private static void WriteRun(TextWriter output, string host, RunStats run)
     {
         if (run.Counts is not { } c)
         {
-            output.WriteLine($"host {host}, run {run.RunId}: no report yet; {N(run.Stored)} exec/exit/clone events stored\n");
+            output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)}: no report yet; {N(run.Stored)} exec/exit/clone events stored\n");
             return;
         }
         var state = run.Final ? "stopped" : "running";
-        output.WriteLine($"host {host}, run {run.RunId} ({run.Source}, {state}; started {Time(run.Started)}, reported {Time(run.Reported)})");
+        output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)} ({TerminalText.Escape(run.Source)}, {state}; started {Time(run.Started)}, reported {Time(run.Reported)})");
         Line(output, "produced in the kernel", c.KernelProduced, "records the BPF programs tried to put into the ring (replay: records read)");
         Line(output, "read from /proc at start", c.Bootstrapped, "processes that ran before the collector");
         Line(output, "lost in the ring buffer", c.RingLost + c.KernelDiscarded, c.KernelDiscarded > 0 ? $"{N(c.KernelDiscarded)} discarded by the kernel side" : "ring full");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Forkline.Client;
 using Forkline.Contracts.Api;
+using Forkline.Export;
 using Forkline.Gateway.Api;
 
 namespace Forkline.Commands;
@@ -23,7 +24,7 @@ public static class TreeCommand
             if (parse.GetValue(json))
                 Console.WriteLine(ApiJson.Formatter.Format(response));
             else if (response.Processes.Count == 0)
-                Console.WriteLine($"no live processes known for host '{request.Host}' (a host is named by its collector's node name; see --host)");
+                Console.WriteLine($"no live processes known for host '{TerminalText.Escape(request.Host)}' (a host is named by its collector's node name; see --host)");
             else
                 ProcessTreeText.Write(Console.Out, response.Processes);
         }));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Forkline.Contracts.Events;
+using Forkline.Export;
 
 namespace Forkline.Output;
 
@@ -10,9 +11,12 @@ namespace Forkline.Output;
 /// 12:00:01.223456 hook  4242/4250 setresuid exit (0x4d2, 0x4d2, 0x4d2) ret=0 uid=1234
 /// 12:00:01.323456 exit  4242/4242 status=3
 /// </code>
+/// The command is quoted as <see cref="ArgumentLine"/> does, the cwd escaped as <see cref="TerminalText"/> does.
 /// </summary>
 public sealed class CompactEventFormat(BootClock clock, TextWriter output) : IRawEventFormat
 {
+    private readonly ArgumentLine _command = new();
+
     public void Flush() => output.Flush();
 
     public void Write(KernelEvent kernelEvent)
@@ -22,13 +26,8 @@ public sealed class CompactEventFormat(BootClock clock, TextWriter output) : IRa
         {
             case ExecEvent exec:
                 Head(output, "exec ", exec);
-                output.Write(exec.Filename);
-                for (var i = 1; i < exec.Arguments.Length; i++)
-                {
-                    output.Write(' ');
-                    WriteArgument(output, exec.Arguments[i]);
-                }
-                output.Write($" parent={exec.Parent.Pid} uid={exec.Credentials.Uid} cwd={exec.Cwd}");
+                output.Write(_command.Command(exec.Filename, exec.Arguments));
+                output.Write($" parent={exec.Parent.Pid} uid={exec.Credentials.Uid} cwd={TerminalText.Escape(exec.Cwd)}");
                 if ((exec.Flags & ExecFlags.Procfs) != 0) output.Write(" [procfs]");
                 break;
             case CloneEvent clone:
@@ -62,16 +61,4 @@ public sealed class CompactEventFormat(BootClock clock, TextWriter output) : IRa
 
     private static void Head(TextWriter output, string kind, KernelEvent kernelEvent) =>
         output.Write($" {kind} {kernelEvent.Pid}/{kernelEvent.Tid} ");
-
-    private static void WriteArgument(TextWriter output, string argument)
-    {
-        if (argument.Length != 0 && argument.AsSpan().IndexOfAny(" \t\n\"'") < 0)
-        {
-            output.Write(argument);
-            return;
-        }
-        output.Write('"');
-        output.Write(argument.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal));
-        output.Write('"');
-    }
 }

@@ -32,6 +32,8 @@ public sealed class ForklineWireSerializer(ExtendedActorSystem system) : Seriali
         (typeof(CollectorRunReportAck), "fk", CollectorRunReportAck.Parser),
         (typeof(GetHostAccounts), "qs", GetHostAccounts.Parser),
         (typeof(HostAccounts), "rs", HostAccounts.Parser),
+        (typeof(ReconcileHost), "qc", ReconcileHost.Parser),
+        (typeof(HostReconciled), "rc", HostReconciled.Parser),
     ];
 
     private static readonly FrozenDictionary<Type, string> ManifestByType =

@@ -14,16 +14,21 @@ namespace Forkline.Gateway.Cluster;
 public sealed class GatewayForwarder : IEnrichedEventSink
 {
     private readonly IActorRef _forwarder;
+    private readonly IActorRef _hostTrees;
     private readonly RecentProcessInfos _recentProcesses = new();
     private readonly List<WireEvent> _burst = [];
 
-    private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
+    private GatewayForwarder(IActorRef forwarder, IActorRef hostTrees)
+    {
+        _forwarder = forwarder;
+        _hostTrees = hostTrees;
+    }
 
     /// <param name="hostTrees">The host-tree shard region, or a proxy to it on a collector-only node.</param>
     public static GatewayForwarder Start(ActorSystem system, IActorRef hostTrees, ForwarderSettings settings, GatewayMetrics metrics)
     {
         settings.Validate();
-        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(hostTrees, settings, metrics), "forkline-forwarder"));
+        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(hostTrees, settings, metrics), "forkline-forwarder"), hostTrees);
     }
 
     public void OnEnriched(EnrichedEvent enriched) => _burst.Add(WireConverter.ToWire(enriched, _recentProcesses));
@@ -48,6 +53,14 @@ public sealed class GatewayForwarder : IEnrichedEventSink
     /// </summary>
     public Task<bool> ReportFinalAsync(TimeSpan timeout, CancellationToken ct = default) =>
         AnsweredInTimeAsync<ForwarderActor.FinalReportDelivered>(new ForwarderActor.ReportFinal(), timeout, ct);
+
+    /// <summary>
+    /// Asks the host's entity to compare its stored live tree with a /proc scan taken at this collector's
+    /// start (before any event of this run is sent): it ends what is gone with a concluded exit and names
+    /// the stored identities of what still runs.
+    /// </summary>
+    public Task<HostReconciled> ReconcileAsync(ReconcileHost request, TimeSpan timeout, CancellationToken ct = default) =>
+        _hostTrees.Ask<HostReconciled>(request, timeout, ct);
 
     /// <summary>True once every event handed in so far is acknowledged by a gateway; false on timeout.</summary>
     public Task<bool> FlushAsync(TimeSpan timeout, CancellationToken ct = default) =>

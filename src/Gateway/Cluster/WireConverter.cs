@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
@@ -120,7 +121,7 @@ public static class WireConverter
             Flags = (uint)snapshot.Flags,
             InInitTree = snapshot.InInitTree,
         };
-        if (snapshot.Container is { } container) info.Container = new WireContainer { Id = container.ContainerId, PodUid = container.PodUid ?? "" };
+        if (snapshot.Container is { } container) info.Container = ToWire(container);
         if (snapshot.Details != default) info.Details = ToWire(snapshot.Details);
         if (!IsNone(snapshot.ParentExecId)) info.ParentExecId = ToWire(snapshot.ParentExecId);
         if (!snapshot.Arguments.IsDefault) info.Arguments.AddRange(snapshot.Arguments);
@@ -133,6 +134,8 @@ public static class WireConverter
                 Ktime = exit.Ktime,
                 TimeUnixTicks = ToUnixTicks(exit.Time),
                 LastTid = exit.LastTid,
+                Conclusion = (uint)exit.Conclusion,
+                EndedAfterUnixTicks = exit.EndedAfter is { } after ? ToUnixTicks(after) : 0,
             };
         }
         return info;
@@ -143,7 +146,9 @@ public static class WireConverter
         if (info.ExecId is null) throw new WireFormatException($"process pid {info.Pid} ({info.Binary}) has no exec_id");
         var exit = info.Exit is null
             ? null
-            : new ProcessExit(info.Exit.Status, info.Exit.Signal, info.Exit.Ktime, FromUnixTicks(info.Exit.TimeUnixTicks), info.Exit.LastTid);
+            : new ProcessExit(info.Exit.Status, info.Exit.Signal, info.Exit.Ktime, FromUnixTicks(info.Exit.TimeUnixTicks), info.Exit.LastTid,
+                (ExitConclusion)info.Exit.Conclusion,
+                info.Exit.Conclusion == 0 ? null : FromUnixTicks(info.Exit.EndedAfterUnixTicks));
         return new ProcessSnapshot(
             ToExecId(info.ExecId),
             info.ParentExecId is null ? default : ToExecId(info.ParentExecId),
@@ -160,9 +165,31 @@ public static class WireConverter
             FromUnixTicks(info.StartTimeUnixTicks),
             (ProcessFlags)info.Flags,
             exit,
-            info.Container is { } container ? new ContainerIdentity(container.Id, container.PodUid.Length > 0 ? container.PodUid : null) : null,
+            info.Container is { } container ? ToContainerIdentity(container) : null,
             info.Details is { } details ? ToExecDetails(details) : default,
             info.InInitTree);
+    }
+
+    private static WireContainer ToWire(ContainerIdentity container)
+    {
+        var wire = new WireContainer { Id = container.ContainerId, PodUid = container.PodUid ?? "" };
+        if (container.Pod is not { } pod) return wire;
+        wire.Pod = new WirePod { Namespace = pod.Namespace, Name = pod.Name, Workload = pod.Workload, WorkloadKind = pod.WorkloadKind };
+        foreach (var (key, value) in pod.Labels) wire.Pod.Labels.Add(new WireLabel { Key = key, Value = value });
+        if (pod.Container is { } named)
+            wire.Pod.Container = new WirePodContainer { RuntimeId = named.RuntimeId, Name = named.Name, ImageName = named.ImageName, ImageId = named.ImageId };
+        return wire;
+    }
+
+    private static ContainerIdentity ToContainerIdentity(WireContainer wire)
+    {
+        var podUid = wire.PodUid.Length > 0 ? wire.PodUid : null;
+        if (wire.Pod is not { } pod) return new ContainerIdentity(wire.Id, podUid);
+        var labels = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>(pod.Labels.Count);
+        foreach (var label in pod.Labels) labels.Add(new KeyValuePair<string, string>(label.Key, label.Value));
+        var named = pod.Container is { } container ? new KubernetesContainer(container.RuntimeId, container.Name, container.ImageName, container.ImageId) : null;
+        return new ContainerIdentity(wire.Id, podUid,
+            new KubernetesPod(podUid ?? "", pod.Namespace, pod.Name, labels.MoveToImmutable(), pod.Workload, pod.WorkloadKind, named));
     }
 
     private static WireExecDetails ToWire(ExecDetails details) => new()

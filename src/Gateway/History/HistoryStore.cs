@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
@@ -27,7 +28,10 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const long SchemaLockKey = 0x464B_4C4E_5343_484D;
 
     private const string Columns =
-        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal";
+        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid";
+
+    /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
+    private const int ColumnCount = 14;
 
     private static readonly string[] Schema =
     [
@@ -44,7 +48,9 @@ public sealed class HistoryStore(DatabaseSettings database)
             start_time BIGINT NOT NULL,
             exit_time BIGINT NULL,
             exit_code INTEGER NULL,
-            signal INTEGER NULL)
+            signal INTEGER NULL,
+            container_id TEXT NULL,
+            pod_uid TEXT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -66,6 +72,16 @@ public sealed class HistoryStore(DatabaseSettings database)
             projection_name TEXT NOT NULL PRIMARY KEY,
             position BIGINT NOT NULL)
         """,
+    ];
+
+    /// <summary>
+    /// Columns added to <c>processes</c> after its first release: a database created before them gets
+    /// them (empty for the rows it already holds) when the schema is ensured.
+    /// </summary>
+    private static readonly (string Name, string Type)[] AddedProcessColumns =
+    [
+        ("container_id", "TEXT NULL"),
+        ("pod_uid", "TEXT NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -92,7 +108,24 @@ public sealed class HistoryStore(DatabaseSettings database)
             command.Transaction = transaction;
             await command.ExecuteNonQueryAsync(ct);
         }
+        foreach (var (name, type) in AddedProcessColumns) await AddProcessColumnAsync(connection, transaction, name, type, ct);
         await transaction.CommitAsync(ct);
+    }
+
+    // PostgreSQL adds a column only if missing by itself; SQLite has no IF NOT EXISTS for columns, so
+    // its table description is asked first.
+    private async Task AddProcessColumnAsync(DbConnection connection, DbTransaction transaction, string name, string type, CancellationToken ct)
+    {
+        if (Database.Provider == DatabaseProvider.Sqlite)
+        {
+            await using var present = Command(connection, "SELECT COUNT(*) FROM pragma_table_info('processes') WHERE name = @name", ("@name", name));
+            present.Transaction = transaction;
+            if (Convert.ToInt64(await present.ExecuteScalarAsync(ct)) > 0) return;
+        }
+        var ifMissing = Database.Provider == DatabaseProvider.PostgreSql ? "IF NOT EXISTS " : "";
+        await using var add = Command(connection, $"ALTER TABLE processes ADD COLUMN {ifMissing}{name} {type}");
+        add.Transaction = transaction;
+        await add.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The journal ordering the projection has applied up to, or 0 before its first run.</summary>
@@ -109,10 +142,13 @@ public sealed class HistoryStore(DatabaseSettings database)
         await using var connection = await Database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var rows = 0;
-        foreach (var batch in batches)
+        await using (var statements = new ProjectionStatements(connection, transaction))
         {
-            foreach (var enriched in batch.Events) rows += await ProjectAsync(connection, transaction, enriched, ct);
-            await IndexAsync(connection, transaction, batch, ct);
+            foreach (var batch in batches)
+            {
+                foreach (var enriched in batch.Events) rows += await statements.ProjectAsync(enriched, ct);
+                await statements.IndexAsync(batch, ct);
+            }
         }
         await using (var save = Command(connection, """
             INSERT INTO projection_offsets (projection_name, position) VALUES (@name, @position)
@@ -179,14 +215,18 @@ public sealed class HistoryStore(DatabaseSettings database)
         await using var command = Command(connection, sql, ("@exec_id", execId), ("@max_depth", maxDepth));
         var descendants = new List<HistoryDescendant>();
         await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) descendants.Add(new HistoryDescendant(ReadRecord(reader), reader.GetInt32(12)));
+        while (await reader.ReadAsync(ct)) descendants.Add(new HistoryDescendant(ReadRecord(reader), reader.GetInt32(ColumnCount)));
         return descendants;
     }
 
-    /// <summary>A host's processes, most recently started first, optionally by pid and start window.</summary>
+    /// <summary>
+    /// A host's processes, most recently started first, optionally by pid, start window, container
+    /// (its id or a prefix of it) and pod UID.
+    /// </summary>
     public async IAsyncEnumerable<ProcessRecord> ListAsync(
         string host, int? pid, DateTime? startedAfter, DateTime? startedBefore,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct,
+        string? container = null, string? podUid = null)
     {
         var parameters = new List<(string, object?)> { ("@host", host) };
         var sql = $"SELECT {Columns} FROM processes p WHERE p.host = @host";
@@ -204,6 +244,18 @@ public sealed class HistoryStore(DatabaseSettings database)
         {
             sql += " AND p.start_time < @before";
             parameters.Add(("@before", WireConverter.ToUnixTicks(before)));
+        }
+        if (container is { Length: > 0 })
+        {
+            // Ids are stored as the runtime names them: lowercase hex.
+            sql += " AND substr(p.container_id, 1, @container_length) = @container";
+            parameters.Add(("@container", container.ToLowerInvariant()));
+            parameters.Add(("@container_length", container.Length));
+        }
+        if (podUid is { Length: > 0 })
+        {
+            sql += " AND p.pod_uid = @pod_uid";
+            parameters.Add(("@pod_uid", podUid.ToLowerInvariant()));
         }
         sql += " ORDER BY p.start_time DESC";
         await using var connection = await Database.OpenAsync(ct);
@@ -238,56 +290,6 @@ public sealed class HistoryStore(DatabaseSettings database)
         return ranges;
     }
 
-    private static async Task<int> ProjectAsync(DbConnection connection, DbTransaction transaction, EnrichedEvent enriched, CancellationToken ct)
-    {
-        if (enriched.Kind == EnrichedKind.Hook) return 0;
-        var process = enriched.Process;
-        var record = ProcessRecords.From(process, live: process.Exit is null);
-        if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
-        {
-            // One image per pid at a time: a newer start ends any older image still open.
-            await using var replaced = Command(connection, """
-                UPDATE processes SET exit_time = @start_time
-                WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
-                """, ("@host", record.Host), ("@pid", record.Pid), ("@start_time", WireConverter.ToUnixTicks(record.StartTime)));
-            replaced.Transaction = transaction;
-            await replaced.ExecuteNonQueryAsync(ct);
-        }
-        await using var upsert = Command(connection, """
-            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal)
-            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal)
-            ON CONFLICT (exec_id) DO UPDATE SET
-                exit_time = COALESCE(excluded.exit_time, processes.exit_time),
-                exit_code = COALESCE(excluded.exit_code, processes.exit_code),
-                signal = COALESCE(excluded.signal, processes.signal)
-            """,
-            ("@exec_id", record.ExecId), ("@host", record.Host), ("@pid", record.Pid), ("@parent_exec_id", record.ParentExecId),
-            ("@binary_path", record.Binary), ("@args", record.Arguments), ("@cwd", record.Cwd), ("@uid", (long)record.Uid),
-            ("@start_time", WireConverter.ToUnixTicks(record.StartTime)),
-            ("@exit_time", record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null),
-            ("@exit_code", record.ExitStatus), ("@signal", record.ExitSignal));
-        upsert.Transaction = transaction;
-        return await upsert.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task IndexAsync(DbConnection connection, DbTransaction transaction, JournalBatch batch, CancellationToken ct)
-    {
-        if (batch.Events.Count == 0) return;
-        long first = long.MaxValue, last = long.MinValue;
-        foreach (var enriched in batch.Events)
-        {
-            var ticks = WireConverter.ToUnixTicks(enriched.Time);
-            first = Math.Min(first, ticks);
-            last = Math.Max(last, ticks);
-        }
-        await using var command = Command(connection, """
-            INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
-            ON CONFLICT (host, sequence_nr) DO NOTHING
-            """, ("@host", batch.Host), ("@sequence_nr", batch.SequenceNr), ("@first", first), ("@last", last));
-        command.Transaction = transaction;
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
     private static ProcessRecord ReadRecord(DbDataReader reader)
     {
         var exitTime = reader.IsDBNull(9) ? (DateTime?)null : WireConverter.FromUnixTicks(reader.GetInt64(9));
@@ -305,7 +307,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             ExitStatus: reader.IsDBNull(10) ? null : reader.GetInt32(10),
             ExitSignal: reader.IsDBNull(11) ? null : reader.GetInt32(11),
             // The host entity holds every live process; a row only the history knows has ended.
-            Live: false);
+            Live: false,
+            Container: reader.IsDBNull(12) ? null : new ContainerIdentity(reader.GetString(12), reader.IsDBNull(13) ? null : reader.GetString(13)));
     }
 
     private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
@@ -320,5 +323,90 @@ public sealed class HistoryStore(DatabaseSettings database)
             command.Parameters.Add(parameter);
         }
         return command;
+    }
+
+    /// <summary>
+    /// The projection's statements of one transaction, each a command made once and run per event with
+    /// new values: the database parses and plans a statement once per group (SQLite keeps a command's
+    /// prepared statement while its text stays the same), not once per event.
+    /// </summary>
+    private sealed class ProjectionStatements(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
+    {
+        // One image per pid at a time: a newer start ends any older image still open.
+        private readonly DbCommand _replaced = Statement(connection, transaction, """
+            UPDATE processes SET exit_time = @start_time
+            WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
+            """, "@host", "@pid", "@start_time");
+
+        private readonly DbCommand _upsert = Statement(connection, transaction, """
+            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid)
+            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid)
+            ON CONFLICT (exec_id) DO UPDATE SET
+                exit_time = COALESCE(excluded.exit_time, processes.exit_time),
+                exit_code = COALESCE(excluded.exit_code, processes.exit_code),
+                signal = COALESCE(excluded.signal, processes.signal),
+                container_id = COALESCE(excluded.container_id, processes.container_id),
+                pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid)
+            """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
+            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid");
+
+        private readonly DbCommand _index = Statement(connection, transaction, """
+            INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
+            ON CONFLICT (host, sequence_nr) DO NOTHING
+            """, "@host", "@sequence_nr", "@first", "@last");
+
+        public async Task<int> ProjectAsync(EnrichedEvent enriched, CancellationToken ct)
+        {
+            if (enriched.Kind == EnrichedKind.Hook) return 0;
+            var process = enriched.Process;
+            var record = ProcessRecords.From(process, live: process.Exit is null);
+            var startTime = WireConverter.ToUnixTicks(record.StartTime);
+            if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
+                await Run(_replaced, ct, record.Host, record.Pid, startTime);
+            return await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
+                record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
+                record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid);
+        }
+
+        public async Task IndexAsync(JournalBatch batch, CancellationToken ct)
+        {
+            if (batch.Events.Count == 0) return;
+            long first = long.MaxValue, last = long.MinValue;
+            foreach (var enriched in batch.Events)
+            {
+                var ticks = WireConverter.ToUnixTicks(enriched.Time);
+                first = Math.Min(first, ticks);
+                last = Math.Max(last, ticks);
+            }
+            await Run(_index, ct, batch.Host, batch.SequenceNr, first, last);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _replaced.DisposeAsync();
+            await _upsert.DisposeAsync();
+            await _index.DisposeAsync();
+        }
+
+        private static DbCommand Statement(DbConnection connection, DbTransaction transaction, string sql, params string[] parameterNames)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = transaction;
+            foreach (var name in parameterNames)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                command.Parameters.Add(parameter);
+            }
+            return command;
+        }
+
+        /// <summary>Runs <paramref name="command"/> with its parameters set, in their declared order, to <paramref name="values"/>.</summary>
+        private static Task<int> Run(DbCommand command, CancellationToken ct, params object?[] values)
+        {
+            for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+            return command.ExecuteNonQueryAsync(ct);
+        }
     }
 }

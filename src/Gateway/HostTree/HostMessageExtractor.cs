@@ -16,6 +16,7 @@ public sealed class HostMessageExtractor(int maxNumberOfShards) : HashCodeMessag
         SnapshotHostTree snapshot => snapshot.Host,
         CollectorRunReport report => report.Host,
         GetHostAccounts accounts => accounts.Host,
+        ReconcileHost reconcile => reconcile.Host,
         _ => null,
     };
 }

@@ -26,6 +26,15 @@ public sealed record TreeProcessView(ProcessSnapshot Snapshot, DateTime? Replace
 /// </summary>
 public readonly record struct RetiredEvent(ExecId Process, bool IsExit);
 
+/// <summary>
+/// A process /proc listed at a collector's start: its pid and the start /proc gives it, which is the
+/// fork of its thread group (in 10 ms ticks), not the exec of its current image.
+/// </summary>
+public readonly record struct ScannedProcess(int Pid, ulong ForkKtime, DateTime ForkTime);
+
+/// <summary>The live processes of a tree sorted by a scan: those still running, and those gone.</summary>
+public sealed record HostReconciliation(IReadOnlyList<TreeProcessView> StillRunning, IReadOnlyList<TreeProcessView> Gone);
+
 /// <summary>A descendant found by <see cref="HostProcessTree.Lineage"/>: 1 = child, 2 = grandchild, ...</summary>
 public sealed record TreeDescendant(TreeProcessView Process, int Depth);
 
@@ -104,6 +113,46 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
             parentId = parent.Snapshot.ParentExecId;
         }
         return new TreeLineage(process, ancestors, Descendants(execId, descendantDepth), continueAt);
+    }
+
+    /// <summary>
+    /// Sorts the live processes by a /proc scan taken at a collector's start. A live process still runs
+    /// when the scan lists its pid with a fork no later than its start (fork precedes every exec of the
+    /// thread group; a reused pid was forked after the old image ended). Boot-clock times restart at a
+    /// reboot, so the fork must also not be later than the start on the wall clock, with
+    /// <paramref name="clockTolerance"/> for the two conversions of boot-clock time to UTC. A pid reused
+    /// within the same 10 ms tick as the old image's start cannot be told apart.
+    /// </summary>
+    public HostReconciliation Reconcile(IReadOnlyCollection<ScannedProcess> scanned, TimeSpan clockTolerance)
+    {
+        var scannedByPid = new Dictionary<int, ScannedProcess>(scanned.Count);
+        foreach (var process in scanned) scannedByPid[process.Pid] = process;
+        // One image per pid runs: of two live entries that both match, the later start is the current image.
+        var runningByPid = new Dictionary<int, TreeProcessView>();
+        var gone = new List<TreeProcessView>();
+        foreach (var process in _processes.Values)
+        {
+            if (!process.Live) continue;
+            var snapshot = process.Snapshot;
+            var runs = scannedByPid.TryGetValue(snapshot.Pid, out var found)
+                && found.ForkKtime <= snapshot.StartKtime
+                && found.ForkTime <= snapshot.StartTime + clockTolerance;
+            if (!runs)
+            {
+                gone.Add(process);
+            }
+            else if (runningByPid.TryGetValue(snapshot.Pid, out var other))
+            {
+                var later = other.Snapshot.StartKtime >= snapshot.StartKtime ? other : process;
+                gone.Add(ReferenceEquals(later, other) ? process : other);
+                runningByPid[snapshot.Pid] = later;
+            }
+            else
+            {
+                runningByPid[snapshot.Pid] = process;
+            }
+        }
+        return new HostReconciliation([.. runningByPid.Values], gone);
     }
 
     /// <summary>Fills an empty tree from a snapshot.</summary>

@@ -37,6 +37,9 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private const int RecentHookCapacity = 65_536;
     private const int RecentBatchCapacity = 1_024;
 
+    /// <summary>Boot-clock times of one image are turned into UTC twice (stored at its exec, scanned at a restart).</summary>
+    private static readonly TimeSpan ReconcileClockTolerance = TimeSpan.FromSeconds(1);
+
     private readonly string _host;
     private readonly HostTreeSettings _settings;
     private readonly GatewayMetrics _metrics;
@@ -49,6 +52,10 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly RecentSet<string> _recentHookIds = new(RecentHookCapacity);
     private readonly RecentSet<(string Producer, ulong Seq)> _recentBatches = new(RecentBatchCapacity);
     private long _persistedSinceSnapshot;
+
+    // The latest moment a collector is known to have watched the host: a process found gone at the next
+    // start ended after it.
+    private DateTime _lastSeen = DateTime.MinValue;
 
     public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics)
     {
@@ -65,12 +72,20 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
             _persistedSinceSnapshot += persisted.Events.Count;
             if (persisted.ProducerId.Length > 0) _recentBatches.Add((persisted.ProducerId, persisted.Seq));
-            CountStored(persisted, persisted.Events.Count > 0 ? WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks) : DateTime.MinValue);
+            var at = persisted.Events.Count > 0 ? WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks) : DateTime.MinValue;
+            CountStored(persisted, at);
+            Seen(at);
         });
-        Recover<CollectorRunReport>(report => _runs.Record(RunReportWire.FromWire(report), WireConverter.FromUnixTicks(report.ReportedUnixTicks)));
+        Recover<CollectorRunReport>(report =>
+        {
+            var at = WireConverter.FromUnixTicks(report.ReportedUnixTicks);
+            _runs.Record(RunReportWire.FromWire(report), at);
+            Seen(at);
+        });
 
         Command<EventBatch>(OnBatch);
         Command<CollectorRunReport>(OnRunReport);
+        Command<ReconcileHost>(OnReconcile);
         Command<GetHostAccounts>(_ => Sender.Tell(AccountsOf()));
         Command<ListLiveProcesses>(_ => Sender.Tell(ListProcesses()));
         Command<GetLiveLineage>(request => Sender.Tell(LineageOf(request)));
@@ -137,6 +152,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
             CountStored(toPersist, DateTime.UtcNow);
+            if (toPersist.Events.Count > 0) Seen(WireConverter.FromUnixTicks(toPersist.Events[^1].TimeUnixTicks));
             Complete(batch, batchKey, accepted, live, duplicates, replyTo);
             _persistedSinceSnapshot += toPersist.Events.Count;
             if (_persistedSinceSnapshot >= _settings.SnapshotEvery)
@@ -161,7 +177,10 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         var stored = 0;
         foreach (var wire in persisted.Events)
-            if (wire.Kind != WireEventKind.Hook) stored++;
+        {
+            // Exits concluded at a restart are the entity's own, not events of the run that scanned.
+            if (wire.Kind != WireEventKind.Hook && wire.Process?.Exit?.Conclusion != (uint)ExitConclusion.Restart) stored++;
+        }
         _runs.Count(persisted.ProducerId, new GatewayCounts(stored, persisted.AlreadyStored, persisted.Rejected, 0), at);
     }
 
@@ -173,6 +192,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         try
         {
             report = RunReportWire.FromWire(wire);
+            Seen(DateTime.UtcNow);
         }
         catch (WireFormatException e)
         {
@@ -199,6 +219,63 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             _runs.Record(report, DateTime.UtcNow);
             UpdateGauges(report);
             replyTo.Tell(ack);
+        });
+    }
+
+    private void Seen(DateTime at)
+    {
+        if (at > _lastSeen) _lastSeen = at;
+    }
+
+    /// <summary>
+    /// A collector started and scanned /proc: stored live processes that still run are adopted (the reply
+    /// names their exec_ids, which the collector keeps); those gone get an exit concluded at restart, with
+    /// their end between the last moment the host was watched and the scan, persisted in one journal entry.
+    /// </summary>
+    private void OnReconcile(ReconcileHost request)
+    {
+        var replyTo = Sender;
+        var scanned = new List<ScannedProcess>(request.Scanned.Count);
+        foreach (var process in request.Scanned)
+            scanned.Add(new ScannedProcess(process.Pid, process.ForkKtime, WireConverter.FromUnixTicks(process.ForkTimeUnixTicks)));
+        var scanTime = WireConverter.FromUnixTicks(request.ScanTimeUnixTicks);
+        var reconciliation = _tree.Reconcile(scanned, ReconcileClockTolerance);
+        var reply = new HostReconciled { Concluded = reconciliation.Gone.Count };
+        foreach (var running in reconciliation.StillRunning) reply.Adopted.Add(WireConverter.ToWire(running.Snapshot.ExecId));
+        if (reconciliation.Gone.Count == 0)
+        {
+            replyTo.Tell(reply);
+            return;
+        }
+
+        var endedAfter = _lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen;
+        var concluded = new List<EnrichedEvent>(reconciliation.Gone.Count);
+        var toPersist = new HostEventsPersisted();
+        var live = new EventBatch { Host = _host };
+        foreach (var gone in reconciliation.Gone)
+        {
+            var snapshot = gone.Snapshot;
+            var exited = snapshot with
+            {
+                Exit = new ProcessExit(Status: 0, Signal: 0, Ktime: 0, scanTime, snapshot.Pid, ExitConclusion.Restart, endedAfter ?? snapshot.StartTime),
+            };
+            var parent = _tree.TryGet(snapshot.ParentExecId, out var known) ? known.Snapshot : null;
+            var exit = new EnrichedExit(_host, scanTime, Ktime: 0, exited, parent, Ancestors: null);
+            concluded.Add(exit);
+            var wire = WireConverter.ToWire(exit);
+            toPersist.Events.Add(wire);
+            live.Events.Add(wire);
+        }
+        Persist(new Tagged(toPersist, [JournalTag]), _ =>
+        {
+            foreach (var exit in concluded) Apply(exit);
+            Seen(scanTime);
+            _metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Restart)).Inc(concluded.Count);
+            _persistedSinceSnapshot += concluded.Count;
+            _mediator.Tell(new Publish(LiveEventsTopic, live));
+            _log.Info("host {0}: {1} stored processes gone at the start of run {2} ended with an exit concluded at restart; {3} still run",
+                _host, concluded.Count, request.RunId, reconciliation.StillRunning.Count);
+            replyTo.Tell(reply);
         });
     }
 
@@ -293,6 +370,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         foreach (var process in _tree.Processes) snapshot.Processes.Add(WireConverter.ToWire(process));
         foreach (var retired in _tree.Retired) snapshot.RetiredEvents.Add(WireConverter.ToWire(retired));
         snapshot.Runs.AddRange(_runs.ToWire());
+        if (_lastSeen != DateTime.MinValue) snapshot.LastSeenUnixTicks = WireConverter.ToUnixTicks(_lastSeen);
         return snapshot;
     }
 
@@ -311,6 +389,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         foreach (var wire in snapshot.RetiredEvents) retired.Add(WireConverter.ToRetiredEvent(wire));
         _tree.Restore(processes, retired);
         _runs.Restore(snapshot.Runs);
+        if (snapshot.LastSeenUnixTicks != 0) Seen(WireConverter.FromUnixTicks(snapshot.LastSeenUnixTicks));
     }
 
     private void CountOutcome(IEnumerable<WireEvent> events, string outcome)

@@ -62,6 +62,7 @@ public sealed class GatewayNode : IAsyncDisposable
         var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup())
             .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
         if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
+        if (settings.Gateway && settings.EffectiveDatabase.PersistenceConnectionSetup() is { } connections) setup = setup.And(connections);
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
         var history = settings.Gateway ? new HistoryStore(settings.EffectiveDatabase) : null;
         var system = history is null

@@ -1,9 +1,8 @@
-using System.Net.Http.Headers;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Kubernetes;
 
 namespace Forkline.Gateway.Hosting;
 
@@ -13,13 +12,13 @@ namespace Forkline.Gateway.Hosting;
 /// least <see cref="KubernetesBootstrapSettings.RequiredContactPoints"/> pods is seen twice in a row,
 /// the node joins them as seed nodes, lowest address first: with no cluster yet, that pod forms it
 /// and the others join it (Akka's own seed-node protocol).
-/// The API is called directly: the Akka.Management and Akka.Discovery.KubernetesApi packages need
-/// dependency versions (Ceen.Httpd 0.9.9, KubernetesClient 17) that the package registry here lacks.
+/// The API is called directly (<see cref="KubernetesApi"/>): the Akka.Management and
+/// Akka.Discovery.KubernetesApi packages need dependency versions (Ceen.Httpd 0.9.9, KubernetesClient 17)
+/// that the package registry here lacks.
 /// </summary>
 public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings settings, KubernetesBootstrapSettings kubernetes)
 {
     public const string RemotePortName = "akka-remote";
-    private const string ServiceAccount = "/var/run/secrets/kubernetes.io/serviceaccount";
     private static readonly TimeSpan LookupInterval = TimeSpan.FromSeconds(2);
 
     private readonly ILoggingAdapter _log = Logging.GetLogger(system, nameof(KubernetesSeedDiscovery));
@@ -59,7 +58,9 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
     {
         try
         {
-            using var api = CreateClient();
+            if (!KubernetesApi.InCluster)
+                throw new InvalidOperationException("KUBERNETES_SERVICE_HOST is not set: Cluster:Bootstrap kubernetes works only inside a pod; elsewhere give Cluster:Seeds");
+            using var api = KubernetesApi.CreateClient(TimeSpan.FromSeconds(5));
             IReadOnlyList<Address> previous = [];
             while (true)
             {
@@ -82,7 +83,7 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
 
     private async Task<IReadOnlyList<Address>> LookupAsync(HttpClient api)
     {
-        var podNamespace = kubernetes.PodNamespace ?? (await File.ReadAllTextAsync(Path.Combine(ServiceAccount, "namespace"))).Trim();
+        var podNamespace = kubernetes.PodNamespace ?? await KubernetesApi.PodNamespaceAsync();
         var path = $"api/v1/namespaces/{Uri.EscapeDataString(podNamespace)}/pods?labelSelector={Uri.EscapeDataString(kubernetes.PodLabelSelector)}";
         try
         {
@@ -101,21 +102,5 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
             _log.Warning("the Kubernetes API at {0} is not reachable: {1}; retrying", api.BaseAddress, e.Message);
             return [];
         }
-    }
-
-    private static HttpClient CreateClient()
-    {
-        var host = Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST");
-        var port = Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_PORT") ?? "443";
-        if (string.IsNullOrEmpty(host))
-            throw new InvalidOperationException("KUBERNETES_SERVICE_HOST is not set: Cluster:Bootstrap kubernetes works only inside a pod; elsewhere give Cluster:Seeds");
-        var authority = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(ServiceAccount, "ca.crt"));
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.RemoteCertificateValidationCallback =
-            (_, certificate, _, _) => PrivateCertificateAuthority.Issued(authority, certificate);
-        var client = new HttpClient(handler) { BaseAddress = new Uri($"https://{host}:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
-        // Projected service-account tokens rotate; read at start, a restart picks up a new one.
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(ServiceAccount, "token")).Trim());
-        return client;
     }
 }

@@ -11,13 +11,13 @@ namespace Forkline.Gateway.Queries;
 /// ExitTime without ExitStatus:
 /// the image was replaced (exec, or its pid reused) without an exit of its own.
 /// </summary>
-/// <param name="Container">The container the process ran in; null outside containers and for processes read from the stored history, which does not keep it.</param>
+/// <param name="Container">The container the process ran in; null outside containers.</param>
 public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
     ContainerIdentity? Container = null);
 
 public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */);
 
-/// <param name="Container">A container id or a prefix of it: only processes of the live tree match (the stored history does not keep containers).</param>
+/// <param name="Container">A container id or a prefix of it.</param>
 public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, int? Pid = null, bool? Live = null, DateTime? StartedAfter = null, DateTime? StartedBefore = null, int Limit = 1000,
     string? Container = null, string? PodUid = null)
 {

@@ -22,8 +22,9 @@ public static class ProcessRecords
         Uid: snapshot.Credentials.Uid,
         StartTime: snapshot.StartTime,
         ExitTime: snapshot.Exit?.Time ?? replacedAt,
-        ExitStatus: snapshot.Exit?.Status,
-        ExitSignal: snapshot.Exit?.Signal,
+        // A concluded exit has no status or signal: the kernel never reported one.
+        ExitStatus: snapshot.Exit is { Concluded: false } exit ? exit.Status : null,
+        ExitSignal: snapshot.Exit is { Concluded: false } exited ? exited.Signal : null,
         Live: live,
         Container: snapshot.Container);
 }

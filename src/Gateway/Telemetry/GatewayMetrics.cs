@@ -28,6 +28,10 @@ public sealed class GatewayMetrics
             "Event batches sent again because no acknowledgement came in time.");
         ForwardBuffered = factory.CreateGauge("forkline_forward_buffered_events",
             "Enriched events held by the forwarder: waiting to be sent or sent and not yet acknowledged.");
+        // The process actors count reason "lost" under the same name and help: one metric in an all-in-one node.
+        ExitsConcluded = factory.CreateCounter("forkline_exits_concluded_total",
+            "Processes ended by a concluded exit (gone, their exit never seen): restart = at a collector's start, lost = at a periodic check.",
+            new CounterConfiguration { LabelNames = ["reason"] });
         GatewayEvents = factory.CreateCounter("forkline_gateway_events_total",
             "Events received by host entities, by kind and outcome (accepted, duplicate, malformed).",
             new CounterConfiguration { LabelNames = ["kind", "outcome"] });
@@ -53,6 +57,7 @@ public sealed class GatewayMetrics
     public Counter ForwardRetries { get; }
     public Gauge ForwardBuffered { get; }
     public Counter GatewayEvents { get; }
+    public Counter ExitsConcluded { get; }
     public Counter ProjectionEvents { get; }
     public Counter ProjectionFailures { get; }
     public Counter StreamDropped { get; }

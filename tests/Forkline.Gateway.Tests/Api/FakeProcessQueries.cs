@@ -170,7 +170,7 @@ internal static class SampleProcesses
         new(id.Encode(), Host, id.Pid, parent?.Encode(), binary, arguments, "/", 0, Boot.AddTicks((long)id.StartKtime),
             ExitTime: null, ExitStatus: null, ExitSignal: null, live);
 
-    private static ProcessSnapshot Snapshot(ExecId id, ExecId parent, string binary) =>
+    public static ProcessSnapshot Snapshot(ExecId id, ExecId parent, string binary) =>
         new(id, parent, id.Pid, binary, ["arg1", "arg2"], "/tmp", new Credentials(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000),
             default, default, 1000, 0, id.StartKtime, Boot.AddTicks((long)id.StartKtime), ProcessFlags.Exec);
 }

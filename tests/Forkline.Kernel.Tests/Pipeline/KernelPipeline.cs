@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Hooks;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Snapshots;
 using Forkline.ProcessActors;
@@ -49,14 +50,16 @@ internal sealed class KernelPipeline : IAsyncDisposable
     /// </summary>
     /// <param name="capture">Also records every raw record (bootstrap included) for a later replay.</param>
     /// <param name="ringSizeBytes">The BPF ring's size; default: the collector's.</param>
+    /// <param name="storedIdentities">Reconciles the procfs bootstrap with a stored host tree, as the node commands do.</param>
     public static async Task<KernelPipeline> StartAsync(ActorSystem system, string nodeName, Action<string> log, HookPolicy hooks,
-        CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null, uint? ringSizeBytes = null)
+        CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null, uint? ringSizeBytes = null,
+        StoredIdentities? storedIdentities = null)
     {
         var events = new CollectingEnrichedSink();
         var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
         var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
-        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log) };
+        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log), StoredIdentities = storedIdentities };
         var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
         var session = new KernelPipeline(pipeline, metrics, source, events, nodeName);
         try

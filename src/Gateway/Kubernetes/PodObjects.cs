@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Forkline.Contracts.Identity;
+
+namespace Forkline.Gateway.Kubernetes;
+
+/// <summary>
+/// Reads the API server's Pod objects (core/v1 JSON) into <see cref="KubernetesPod"/>s: the pod
+/// itself, then one per container its status names (containers, init containers, ephemeral
+/// containers) that has a container id yet.
+/// </summary>
+public static class PodObjects
+{
+    private const string TemplateHashLabel = "pod-template-hash";
+
+    /// <summary>The pod's UID, or null for an object without one (not a pod).</summary>
+    public static string? UidOf(JsonElement pod) =>
+        pod.TryGetProperty("metadata", out var metadata) && Text(metadata, "uid") is { Length: > 0 } uid ? uid : null;
+
+    public static List<KubernetesPod> Read(JsonElement pod)
+    {
+        var metadata = pod.GetProperty("metadata");
+        var labels = Labels(metadata);
+        var (workload, kind) = WorkloadOf(metadata, labels);
+        var described = new KubernetesPod(
+            Text(metadata, "uid") ?? "", Text(metadata, "namespace") ?? "", Text(metadata, "name") ?? "", labels, workload, kind);
+        var read = new List<KubernetesPod> { described };
+        if (!pod.TryGetProperty("status", out var status)) return read;
+        foreach (var list in (ReadOnlySpan<string>)["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"])
+        {
+            if (!status.TryGetProperty(list, out var containers) || containers.ValueKind != JsonValueKind.Array) continue;
+            foreach (var container in containers.EnumerateArray())
+            {
+                // A container not created yet has no id: it is named once the kubelet reports it.
+                if (Text(container, "containerID") is not { Length: > 0 } runtimeId) continue;
+                read.Add(described with
+                {
+                    Container = new KubernetesContainer(runtimeId, Text(container, "name") ?? "", Text(container, "image") ?? "", Text(container, "imageID") ?? ""),
+                });
+            }
+        }
+        return read;
+    }
+
+    private static ImmutableArray<KeyValuePair<string, string>> Labels(JsonElement metadata)
+    {
+        if (!metadata.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object) return [];
+        var sorted = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+        foreach (var label in labels.EnumerateObject())
+            sorted.Add(new KeyValuePair<string, string>(label.Name, label.Value.GetString() ?? ""));
+        sorted.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return sorted.ToImmutable();
+    }
+
+    // The controller that owns the pod. A Deployment owns it through a ReplicaSet named
+    // "<deployment>-<pod-template-hash>"; a pod nothing owns is its own workload.
+    private static (string Name, string Kind) WorkloadOf(JsonElement metadata, ImmutableArray<KeyValuePair<string, string>> labels)
+    {
+        var podName = Text(metadata, "name") ?? "";
+        if (metadata.TryGetProperty("ownerReferences", out var owners) && owners.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var owner in owners.EnumerateArray())
+            {
+                if (!owner.TryGetProperty("controller", out var controller) || controller.ValueKind != JsonValueKind.True) continue;
+                var kind = Text(owner, "kind") ?? "";
+                var name = Text(owner, "name") ?? "";
+                if (kind == "ReplicaSet" && TemplateHash(labels) is { } hash && name.EndsWith("-" + hash, StringComparison.Ordinal))
+                    return (name[..^(hash.Length + 1)], "Deployment");
+                return (name, kind);
+            }
+        }
+        return (podName, "Pod");
+    }
+
+    private static string? TemplateHash(ImmutableArray<KeyValuePair<string, string>> labels)
+    {
+        foreach (var (key, value) in labels)
+            if (key == TemplateHashLabel) return value;
+        return null;
+    }
+
+    private static string? Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
