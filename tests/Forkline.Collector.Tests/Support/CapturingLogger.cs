@@ -3,8 +3,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Forkline.Testing;
 
-/// <summary>Keeps every message logged to it (formatted), for tests that check what a component reported.</summary>
-public sealed class CapturingLogger : ILogger, IEnumerable<string>
+/// <summary>
+/// Keeps every message logged to it (formatted, with its exception if any), for tests that check what a
+/// component reported. As a factory it hands itself out for every category.
+/// </summary>
+public sealed class CapturingLogger : ILogger, ILoggerFactory, IEnumerable<string>
 {
     private readonly Lock _lock = new();
     private readonly List<string> _messages = [];
@@ -15,8 +18,17 @@ public sealed class CapturingLogger : ILogger, IEnumerable<string>
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        var message = formatter(state, exception);
+        var message = exception is null ? formatter(state, exception) : $"{formatter(state, exception)} {exception}";
         lock (_lock) _messages.Add(message);
+    }
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider) =>
+        throw new NotSupportedException($"{nameof(CapturingLogger)} keeps the messages itself; it takes no providers");
+
+    public void Dispose()
+    {
     }
 
     public IEnumerator<string> GetEnumerator()
