@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
 
@@ -52,7 +51,7 @@ public sealed record EventFilterOptions
 
 /// <summary>
 /// An <see cref="EventFilterOptions"/> compiled once: kinds as bit masks, pids and hook names as
-/// frozen sets, the binary patterns as one linear-time regex. Immutable, so any thread may call
+/// frozen sets, the binary patterns as one <see cref="BinaryPattern"/>. Immutable, so any thread may call
 /// <see cref="Matches"/>; it allocates nothing.
 /// </summary>
 public sealed class EventFilter
@@ -65,11 +64,11 @@ public sealed class EventFilter
     private readonly int _hookKinds;
     private readonly FrozenSet<string> _hookNames;
     private readonly FrozenSet<int>? _pids;
-    private readonly Regex? _binary;
+    private readonly BinaryPattern? _binary;
     private readonly NamespaceMatch[] _namespaces;
     private readonly string[] _containers;
 
-    private EventFilter(int kinds, int hookKinds, FrozenSet<string> hookNames, FrozenSet<int>? pids, Regex? binary, NamespaceMatch[] namespaces, string[] containers)
+    private EventFilter(int kinds, int hookKinds, FrozenSet<string> hookNames, FrozenSet<int>? pids, BinaryPattern? binary, NamespaceMatch[] namespaces, string[] containers)
     {
         _containers = containers;
         _kinds = kinds;
@@ -99,7 +98,7 @@ public sealed class EventFilter
             hookKinds,
             hookNames.ToFrozenSet(StringComparer.Ordinal),
             options.Pids.Count == 0 ? null : options.Pids.ToFrozenSet(),
-            CompileBinaryPatterns(options.BinaryRegex),
+            BinaryPattern.AnyOf(options.BinaryRegex),
             options.Namespaces.ToArray(),
             options.Containers.Select(container => container.Trim()).Where(container => container.Length > 0).ToArray());
     }
@@ -108,7 +107,7 @@ public sealed class EventFilter
     {
         if (!MatchesType(enriched)) return false;
         if (_pids is not null && !_pids.Contains(enriched.Process.Pid)) return false;
-        if (_binary is not null && !_binary.IsMatch(enriched.Process.Binary)) return false;
+        if (_binary is not null && !_binary.Matches(enriched.Process.Binary)) return false;
         if (_containers.Length > 0 && !MatchesContainer(enriched.Process.Container)) return false;
         return _namespaces.Length == 0 || MatchesNamespace(enriched);
     }
@@ -160,27 +159,5 @@ public sealed class EventFilter
             case "process_tracepoint": hookKinds |= 1 << (int)HookKind.Tracepoint | 1 << (int)HookKind.Syscall; break;
             default: hookNames.Add(type); break;
         }
-    }
-
-    private static Regex? CompileBinaryPatterns(IReadOnlyCollection<string> patterns)
-    {
-        if (patterns.Count == 0) return null;
-        foreach (var pattern in patterns)
-        {
-            try
-            {
-                _ = new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-            }
-            catch (Exception e) when (e is ArgumentException or NotSupportedException)
-            {
-                throw new ArgumentException(
-                    $"binary regex '{pattern}' is not usable: {e.Message} — use .NET regex syntax without backreferences or lookarounds (matching runs in linear time on the actors' threads)",
-                    nameof(patterns), e);
-            }
-        }
-        // Non-backtracking: user patterns run on actor threads and must not stall them on a hostile path.
-        return new Regex(
-            string.Join("|", patterns.Select(pattern => $"(?:{pattern})")),
-            RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
     }
 }

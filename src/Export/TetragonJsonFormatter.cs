@@ -31,6 +31,8 @@ public sealed class TetragonJsonFormatter : IEventFormatter
     private static readonly JsonEncodedText ParentName = JsonEncodedText.Encode("parent");
     private static readonly JsonEncodedText AncestorsName = JsonEncodedText.Encode("ancestors");
     private static readonly JsonEncodedText NodeNameName = JsonEncodedText.Encode("node_name");
+    private static readonly JsonEncodedText RateLimitInfoName = JsonEncodedText.Encode("rate_limit_info");
+    private static readonly JsonEncodedText DroppedEventsName = JsonEncodedText.Encode("number_of_dropped_process_events");
     private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
     private static readonly JsonEncodedText SignalName = JsonEncodedText.Encode("signal");
     private static readonly JsonEncodedText StatusName = JsonEncodedText.Encode("status");
@@ -95,6 +97,27 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         _json.WriteEndObject();
         _json.Flush();
 
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
+    }
+
+    /// <summary>
+    /// Tetragon's notice that events were dropped before they reached this reader: a GetEventsResponse
+    /// with <c>rate_limit_info.number_of_dropped_process_events</c> (a uint64, a string in protojson).
+    /// </summary>
+    public void FormatDropped(long dropped, string node, DateTime time, IBufferWriter<byte> output)
+    {
+        _json.Reset(output);
+        _json.WriteStartObject();
+        _json.WriteStartObject(RateLimitInfoName);
+        Span<char> digits = stackalloc char[20];
+        dropped.TryFormat(digits, out var length, default, System.Globalization.CultureInfo.InvariantCulture);
+        _json.WriteString(DroppedEventsName, digits[..length]);
+        _json.WriteEndObject();
+        _json.WriteString(NodeNameName, node);
+        ProcessJsonWriter.WriteTimestamp(_json, TimeName, time);
+        _json.WriteEndObject();
+        _json.Flush();
         output.GetSpan(1)[0] = (byte)'\n';
         output.Advance(1);
     }

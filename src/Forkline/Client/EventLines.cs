@@ -3,7 +3,10 @@ using Grpc.Core;
 
 namespace Forkline.Client;
 
-/// <summary>Prints a stream of events, one line each, flushing as they come so a pipe sees them live.</summary>
+/// <summary>
+/// Prints a stream of events, one line each, flushing as they come so a pipe sees them live; where the
+/// gateway dropped events because this client fell behind, a line says how many.
+/// </summary>
 public static class EventLines
 {
     /// <param name="clones">Print clone events; without, they are skipped (Tetragon has no process_clone).</param>
@@ -13,7 +16,8 @@ public static class EventLines
         await foreach (var received in events.ReadAllAsync(ct))
         {
             if (!clones && received.Kind == EventKind.Clone) continue;
-            await output.WriteLineAsync(json ? received.Json : ProcessText.Event(received));
+            var line = json ? received.Json : received.MissedEvents > 0 ? ProcessText.MissedEvents(received) : ProcessText.Event(received);
+            await output.WriteLineAsync(line);
             await output.FlushAsync(ct);
         }
     }

@@ -48,6 +48,10 @@ public static class ProcessText
             ? parent.Pid.ToString(CultureInfo.InvariantCulture)
             : "-";
 
+    /// <summary>The notice that the gateway dropped events for this stream because it read too slowly.</summary>
+    public static string MissedEvents(Event notice) =>
+        $"{Time(notice.Time)} missed {notice.MissedEvents:N0} events: this stream fell behind and the gateway dropped them for it";
+
     /// <summary>"2025-01-31T12:00:00.123Z node-a exec  1234 /bin/sleep 1  &lt;exec_id&gt;", with the exit or hook appended.</summary>
     public static string Event(Event received)
     {

@@ -1,3 +1,4 @@
+using Forkline.Export;
 using System.Text.RegularExpressions;
 using Forkline.Contracts.Snapshots;
 
@@ -45,19 +46,18 @@ public static class ApiInput
         return host;
     }
 
-    /// <summary>Null for "no filter"; otherwise a pattern that is known to compile.</summary>
+    /// <summary>Null for "no filter"; otherwise a pattern known to compile for the linear-time engine (<see cref="BinaryPattern"/>).</summary>
     public static string? BinaryRegex(string? pattern)
     {
-        if (string.IsNullOrEmpty(pattern)) return null;
         try
         {
-            _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(1));
+            BinaryPattern.Parse(pattern);
         }
         catch (ArgumentException error)
         {
-            throw ApiRequestException.Invalid($"binary regex '{Quote(pattern)}' is invalid: {error.Message}");
+            throw ApiRequestException.Invalid(error.Message);
         }
-        return pattern;
+        return string.IsNullOrEmpty(pattern) ? null : pattern;
     }
 
     public static int? Pid(int? pid)

@@ -94,6 +94,25 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
 
     public string ToJsonLine(EnrichedEvent enriched) => eventJson.Format(enriched);
 
+    /// <summary>
+    /// A stream's notice that it fell behind and <paramref name="missed"/> events were dropped for it; named
+    /// for this machine, where they were dropped. Only <c>missed_events</c>, <c>time</c> and <c>json</c> are set.
+    /// </summary>
+    public Event ToMissedEvents(long missed, DateTime time) => new()
+    {
+        MissedEvents = (ulong)missed,
+        Time = Timestamp.FromDateTime(time.AsUtc()),
+        Json = ToMissedEventsJsonLine(missed, time),
+    };
+
+    public string ToMissedEventsJsonLine(long missed, DateTime time) => eventJson.FormatDropped(missed, Environment.MachineName, time);
+
+    public Event ToEvent(StreamItem item) =>
+        item.Event is { } enriched ? ToEvent(enriched) : ToMissedEvents(item.Missed, DateTime.UtcNow);
+
+    public string ToJsonLine(StreamItem item) =>
+        item.Event is { } enriched ? ToJsonLine(enriched) : ToMissedEventsJsonLine(item.Missed, DateTime.UtcNow);
+
     public static EventKind ToKind(EnrichedKind kind) => kind switch
     {
         EnrichedKind.Exec => EventKind.Exec,

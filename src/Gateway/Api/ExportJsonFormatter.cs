@@ -20,6 +20,19 @@ public sealed class ExportJsonFormatter : IEventJsonFormatter
         var (formatter, buffer) = _perThread.Value;
         buffer.ResetWrittenCount();
         formatter.Format(enriched, buffer);
+        return LineOf(buffer);
+    }
+
+    public string FormatDropped(long dropped, string node, DateTime time)
+    {
+        var (formatter, buffer) = _perThread.Value;
+        buffer.ResetWrittenCount();
+        formatter.FormatDropped(dropped, node, time, buffer);
+        return LineOf(buffer);
+    }
+
+    private static string LineOf(ArrayBufferWriter<byte> buffer)
+    {
         var line = buffer.WrittenSpan;
         if (line.Length > 0 && line[^1] == (byte)'\n') line = line[..^1];
         return Encoding.UTF8.GetString(line);

@@ -9,4 +9,7 @@ namespace Forkline.Gateway.Api;
 public interface IEventJsonFormatter
 {
     string Format(EnrichedEvent enriched);
+
+    /// <summary>The line that tells a stream's reader it missed <paramref name="dropped"/> events (Tetragon's rate_limit_info).</summary>
+    string FormatDropped(long dropped, string node, DateTime time);
 }

@@ -33,7 +33,7 @@ public sealed class ProcessApi(IProcessQueries queries)
         return queries.ListProcessesAsync(checkedQuery, ct);
     }
 
-    public IAsyncEnumerable<EnrichedEvent> StreamEvents(EventStreamFilter filter, CancellationToken ct)
+    public IAsyncEnumerable<StreamItem> StreamEvents(EventStreamFilter filter, CancellationToken ct)
     {
         ApiInput.BinaryRegex(filter.BinaryRegex);
         ApiInput.Pid(filter.Pid);

@@ -59,8 +59,11 @@ public interface IProcessQueries
     /// <summary>The live tree of the host entity, plus ended processes from history when Live != true; ordered by start time.</summary>
     Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct);
 
-    /// <summary>Live events accepted from now on, from every gateway node, filtered.</summary>
-    IAsyncEnumerable<EnrichedEvent> StreamEventsAsync(EventStreamFilter filter, CancellationToken ct);
+    /// <summary>
+    /// Live events accepted from now on, from every gateway node, filtered; when the caller falls behind,
+    /// a <see cref="StreamItem"/> without an event says how many it missed.
+    /// </summary>
+    IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, CancellationToken ct);
 
     /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
     IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);

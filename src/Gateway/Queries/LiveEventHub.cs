@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
@@ -13,8 +12,10 @@ namespace Forkline.Gateway.Queries;
 /// <summary>
 /// One per gateway node: receives every host entity's accepted events through the cluster topic
 /// (whichever node the entity lives on), turns them back into Contracts events once, and hands them
-/// to this node's stream subscribers. A subscriber too slow to keep up loses events, counted in
-/// <c>forkline_stream_dropped_total</c>; it never slows the entities down.
+/// to this node's stream subscribers: each gets, in its own <see cref="SubscriberQueue"/>, the events
+/// that pass its field filters (its reader checks the binary pattern). A subscriber too slow to keep up
+/// loses events, counted in <c>forkline_stream_dropped_total</c> and told to it in its stream; it never
+/// slows the entities or the other subscribers down.
 /// </summary>
 /// <remarks>
 /// The hub is on the topic only while it has stream subscribers: every node on the topic receives every
@@ -24,14 +25,14 @@ namespace Forkline.Gateway.Queries;
 /// </remarks>
 public sealed class LiveEventHub : ReceiveActor
 {
-    /// <summary>Replies <see cref="Subscribed"/> once events are delivered to <paramref name="Writer"/>.</summary>
-    public sealed record Subscribe(Guid Id, LiveEventFilter Filter, ChannelWriter<EnrichedEvent> Writer);
+    /// <summary>Replies <see cref="Subscribed"/> once events are delivered to <paramref name="Queue"/>.</summary>
+    public sealed record Subscribe(Guid Id, LiveEventFilter Filter, SubscriberQueue Queue);
 
     public sealed record Subscribed(Guid Id);
 
     public sealed record Unsubscribe(Guid Id);
 
-    private readonly Dictionary<Guid, (LiveEventFilter Filter, ChannelWriter<EnrichedEvent> Writer)> _subscribers = [];
+    private readonly Dictionary<Guid, (LiveEventFilter Filter, SubscriberQueue Queue)> _subscribers = [];
     // Subscribers answered once the mediator acknowledges the hub's topic subscription.
     private readonly List<(IActorRef ReplyTo, Guid Id)> _awaitingTopic = [];
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
@@ -55,12 +56,12 @@ public sealed class LiveEventHub : ReceiveActor
 
     protected override void PostStop()
     {
-        foreach (var subscriber in _subscribers.Values) subscriber.Writer.TryComplete();
+        foreach (var subscriber in _subscribers.Values) subscriber.Queue.Complete();
     }
 
     private void OnSubscribe(Subscribe subscribe)
     {
-        _subscribers[subscribe.Id] = (subscribe.Filter, subscribe.Writer);
+        _subscribers[subscribe.Id] = (subscribe.Filter, subscribe.Queue);
         if (_onTopic && _topicSubscriptionsPending == 0)
         {
             Sender.Tell(new Subscribed(subscribe.Id));
@@ -78,7 +79,7 @@ public sealed class LiveEventHub : ReceiveActor
     private void OnUnsubscribe(Unsubscribe unsubscribe)
     {
         if (!_subscribers.Remove(unsubscribe.Id, out var subscriber)) return;
-        subscriber.Writer.TryComplete();
+        subscriber.Queue.Complete();
         if (_subscribers.Count > 0 || !_onTopic) return;
         _onTopic = false;
         _mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Unsubscribe(HostTreeEntity.LiveEventsTopic, Self));
@@ -109,8 +110,8 @@ public sealed class LiveEventHub : ReceiveActor
                 _log.Warning("live event {0} of host {1} cannot be streamed: {2}", wire.EventId, batch.Host, e.Message);
                 continue;
             }
-            foreach (var (filter, writer) in _subscribers.Values)
-                if (filter.Matches(enriched) && !writer.TryWrite(enriched)) _metrics.StreamDropped.Inc();
+            foreach (var (filter, queue) in _subscribers.Values)
+                if (filter.MatchesFields(enriched) && !queue.Offer(enriched)) _metrics.StreamDropped.Inc();
         }
     }
 }

@@ -7,6 +7,7 @@ using Akka.Streams;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Accounting;
 using Forkline.Contracts.Wire;
+using Forkline.Export;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
@@ -21,7 +22,6 @@ public sealed class ProcessQueries : IProcessQueries
 {
     public const int MaxDescendantDepth = 1024;
     public const int MaxListLimit = 100_000;
-    private const int StreamQueueCapacity = 10_000;
 
     private readonly IActorRef _hostTrees;
     private readonly IActorRef _liveHub;
@@ -80,12 +80,12 @@ public sealed class ProcessQueries : IProcessQueries
             throw new ArgumentOutOfRangeException(nameof(query), query.Limit, $"limit must be 1..{MaxListLimit}");
         if (query.StartedAfter > query.StartedBefore)
             throw new ArgumentException($"startedAfter {query.StartedAfter:O} is later than startedBefore {query.StartedBefore:O}", nameof(query));
-        var binary = LiveEventFilter.CompileBinaryRegex(query.BinaryRegex);
+        var binary = BinaryPattern.Parse(query.BinaryRegex);
         bool Wanted(ProcessRecord record) =>
             (query.Pid is null || record.Pid == query.Pid)
             && (query.StartedAfter is null || record.StartTime >= query.StartedAfter)
             && (query.StartedBefore is null || record.StartTime < query.StartedBefore)
-            && (binary is null || binary.IsMatch(record.Binary))
+            && (binary is null || binary.Matches(record.Binary))
             && query.MatchesContainer(record.Container);
 
         var tree = await AskEntityAsync(new ListLiveProcesses { Host = query.Host }, ct);
@@ -110,10 +110,10 @@ public sealed class ProcessQueries : IProcessQueries
         return selected.Count > query.Limit ? selected[..query.Limit] : selected;
     }
 
-    public async IAsyncEnumerable<EnrichedEvent> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
     {
         await using var subscription = await SubscribeAsync(filter, ct);
-        await foreach (var enriched in subscription.Events.ReadAllAsync(ct)) yield return enriched;
+        await foreach (var item in subscription.ReadAllAsync(ct)) yield return item;
     }
 
     /// <summary>
@@ -123,13 +123,10 @@ public sealed class ProcessQueries : IProcessQueries
     public async Task<LiveSubscription> SubscribeAsync(EventStreamFilter filter, CancellationToken ct)
     {
         var compiled = new LiveEventFilter(filter);
-        var channel = Channel.CreateBounded<EnrichedEvent>(new BoundedChannelOptions(StreamQueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, SingleWriter = true,
-        });
+        var queue = new SubscriberQueue();
         var id = Guid.NewGuid();
-        await _liveHub.Ask<LiveEventHub.Subscribed>(new LiveEventHub.Subscribe(id, compiled, channel.Writer), _askTimeout, ct);
-        return new LiveSubscription(channel.Reader, () => _liveHub.Tell(new LiveEventHub.Unsubscribe(id)));
+        await _liveHub.Ask<LiveEventHub.Subscribed>(new LiveEventHub.Subscribe(id, compiled, queue), _askTimeout, ct);
+        return new LiveSubscription(queue, compiled, () => _liveHub.Tell(new LiveEventHub.Unsubscribe(id)));
     }
 
     public async IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, [EnumeratorCancellation] CancellationToken ct)
@@ -211,9 +208,13 @@ public sealed class ProcessQueries : IProcessQueries
 }
 
 /// <summary>A registered live stream; disposing it unsubscribes.</summary>
-public sealed class LiveSubscription(ChannelReader<EnrichedEvent> events, Action unsubscribe) : IAsyncDisposable
+public sealed class LiveSubscription(SubscriberQueue queue, LiveEventFilter filter, Action unsubscribe) : IAsyncDisposable
 {
-    public ChannelReader<EnrichedEvent> Events { get; } = events;
+    /// <summary>The queue as the hub fills it: filtered by every field but the binary pattern.</summary>
+    public ChannelReader<EnrichedEvent> Events => queue.Events;
+
+    /// <summary>The stream: events that pass the whole filter, and counts of events missed when it fell behind.</summary>
+    public IAsyncEnumerable<StreamItem> ReadAllAsync(CancellationToken ct) => queue.ReadAllAsync(filter, ct);
 
     public ValueTask DisposeAsync()
     {

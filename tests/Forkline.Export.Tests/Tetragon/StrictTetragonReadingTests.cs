@@ -29,6 +29,18 @@ public sealed class StrictTetragonReadingTests
     }
 
     [Fact]
+    public void The_notice_of_events_dropped_for_a_slow_stream_reads_as_rate_limit_info()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+
+        new TetragonJsonFormatter().FormatDropped(12_345, "gateway-1", EventTime, buffer);
+
+        var line = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.Empty(StrictProtojson.Problems(line));
+        Assert.Equal("{\"rate_limit_info\":{\"number_of_dropped_process_events\":\"12345\"},\"node_name\":\"gateway-1\",\"time\":\"2024-05-01T12:00:01.250Z\"}\n", line);
+    }
+
+    [Fact]
     public void Every_field_selection_still_reads()
     {
         foreach (var field in new[] { "process", "parent.binary", "ancestors", "docker", "pod", "binary_properties", "in_init_tree" })

@@ -65,6 +65,10 @@ internal static class TetragonSchema
             new("parent", FieldKind.Message, "Process"),
             new("ancestors", FieldKind.Message, "Process", Repeated: true),
         ],
+        ["RateLimitInfo"] =
+        [
+            new("number_of_dropped_process_events", FieldKind.UInt64),
+        ],
         ["ProcessExit"] =
         [
             new("process", FieldKind.Message, "Process"),

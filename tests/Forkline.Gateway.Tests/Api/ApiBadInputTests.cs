@@ -31,7 +31,9 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         { $"/api/v1/lineage/{UnknownId}?depth=-1", HttpStatusCode.BadRequest, "depth -1 is negative" },
         { $"/api/v1/lineage/{UnknownId}?depth=deep", HttpStatusCode.BadRequest, "depth 'deep' is not an integer" },
         { $"/api/v1/lineage/{UnknownId}?depth=1000", HttpStatusCode.BadRequest, "depth 1000 is larger than the maximum" },
-        { "/api/v1/hosts/node-a/processes?binary=(unclosed", HttpStatusCode.BadRequest, "binary regex '(unclosed' is invalid" },
+        { "/api/v1/hosts/node-a/processes?binary=(unclosed", HttpStatusCode.BadRequest, "binary regex '(unclosed' is not usable" },
+        { "/api/v1/hosts/node-a/processes?binary=(a)%5C1", HttpStatusCode.BadRequest, "binary regex '(a)\\1' is not usable" },
+        { "/api/v1/events?binary=(%3F%3Dx)y", HttpStatusCode.BadRequest, "binary regex '(?=x)y' is not usable" },
         { "/api/v1/hosts/node-a/processes?since=2025-02-01T00:00:00Z&until=2025-01-01T00:00:00Z", HttpStatusCode.BadRequest, "impossible time window: since 2025-02-01T00:00:00.0000000Z is after until" },
         { "/api/v1/hosts/node-a/processes?since=last-tuesday", HttpStatusCode.BadRequest, "since 'last-tuesday' is not a time: use RFC3339" },
         { "/api/v1/hosts/node-a/processes?live=maybe", HttpStatusCode.BadRequest, "live 'maybe' is not a boolean" },
@@ -43,7 +45,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         { "/api/v1/hosts/node-a/replay?since=soon", HttpStatusCode.BadRequest, "since 'soon' is not a time" },
         { "/api/v1/events?type=exec,fork", HttpStatusCode.BadRequest, "type 'fork' is not an event type" },
         { "/api/v1/events?exec_id=zzz", HttpStatusCode.BadRequest, "exec_id 'zzz' is malformed" },
-        { "/api/v1/events?binary=[a-", HttpStatusCode.BadRequest, "binary regex '[a-' is invalid" },
+        { "/api/v1/events?binary=[a-", HttpStatusCode.BadRequest, "binary regex '[a-' is not usable" },
         { "/api/v1/events?pid=12abc", HttpStatusCode.BadRequest, "pid '12abc' is not an integer" },
     };
 
@@ -73,7 +75,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         { "GetLineage unknown", StatusCode.NotFound, UnknownId },
         { "GetLineage negative depth", StatusCode.InvalidArgument, "depth -2 is negative" },
         { "ListProcesses no host", StatusCode.InvalidArgument, "host is required" },
-        { "ListProcesses bad regex", StatusCode.InvalidArgument, "binary regex '*sleep' is invalid" },
+        { "ListProcesses bad regex", StatusCode.InvalidArgument, "binary regex '*sleep' is not usable" },
         { "ListProcesses impossible window", StatusCode.InvalidArgument, "impossible time window: since 2025-01-31T13:00:00.0000000Z is after until 2025-01-31T12:00:00.0000000Z" },
         { "ListProcesses bad timestamp", StatusCode.InvalidArgument, "since {seconds: 0, nanos: -5} is not a valid timestamp" },
         { "ListProcesses huge limit", StatusCode.InvalidArgument, "limit 100001 is out of range" },
@@ -82,7 +84,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         { "Replay no host", StatusCode.InvalidArgument, "host is required" },
         { "StreamEvents unspecified kind", StatusCode.InvalidArgument, "event kind Unspecified is not one of exec, exit, clone, hook" },
         { "StreamEvents malformed exec_id", StatusCode.InvalidArgument, "exec_id '%%%' is malformed" },
-        { "StreamEvents bad regex", StatusCode.InvalidArgument, "binary regex '(?<' is invalid" },
+        { "StreamEvents bad regex", StatusCode.InvalidArgument, "binary regex '(?<' is not usable" },
     };
 
     [Theory]

@@ -14,7 +14,7 @@ namespace Forkline.Gateway.Tests.Api;
 /// </summary>
 internal sealed class FakeProcessQueries : IProcessQueries
 {
-    private readonly Channel<EnrichedEvent> _live = Channel.CreateUnbounded<EnrichedEvent>();
+    private readonly Channel<StreamItem> _live = Channel.CreateUnbounded<StreamItem>();
 
     public List<ProcessRecord> Processes { get; } = [];
     public List<EnrichedEvent> History { get; } = [];
@@ -29,7 +29,9 @@ internal sealed class FakeProcessQueries : IProcessQueries
     public TaskCompletionSource StreamOpened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public TaskCompletionSource StreamEnded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Publish(EnrichedEvent enriched) => _live.Writer.TryWrite(enriched);
+    public void Publish(EnrichedEvent enriched) => _live.Writer.TryWrite(StreamItem.Of(enriched));
+
+    public void PublishMissed(long count) => _live.Writer.TryWrite(StreamItem.MissedEvents(count));
 
     public Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct)
     {
@@ -65,15 +67,15 @@ internal sealed class FakeProcessQueries : IProcessQueries
         return Task.FromResult(matching);
     }
 
-    public async IAsyncEnumerable<EnrichedEvent> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
     {
         ThrowFault();
         LastStreamFilter = filter;
         StreamOpened.TrySetResult();
         try
         {
-            await foreach (var enriched in _live.Reader.ReadAllAsync(ct))
-                yield return enriched;
+            await foreach (var item in _live.Reader.ReadAllAsync(ct))
+                yield return item;
         }
         finally
         {

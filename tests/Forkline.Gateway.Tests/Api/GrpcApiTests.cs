@@ -124,6 +124,28 @@ public sealed class GrpcApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_that_fell_behind_gets_a_missed_events_notice_with_a_rate_limit_info_line_and_goes_on()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = _api.Grpc.StreamEvents(new StreamEventsRequest(), cancellationToken: cancel.Token);
+        await _api.Queries.StreamOpened.Task.WaitAsync(cancel.Token);
+        _api.Queries.PublishMissed(1_234);
+        _api.Queries.Publish(Exec(SleepId, BashId, "/bin/sleep"));
+
+        Assert.True(await call.ResponseStream.MoveNext(cancel.Token));
+        var notice = call.ResponseStream.Current;
+        Assert.True(await call.ResponseStream.MoveNext(cancel.Token));
+        var next = call.ResponseStream.Current;
+        await cancel.CancelAsync();
+
+        Assert.Equal(1_234UL, notice.MissedEvents);
+        Assert.Equal(EventKind.Unspecified, notice.Kind);
+        Assert.Equal("1234", JsonDocument.Parse(notice.Json).RootElement.GetProperty("rate_limit_info").GetProperty("number_of_dropped_process_events").GetString());
+        Assert.Equal(EventKind.Exec, next.Kind);
+        Assert.Equal(0UL, next.MissedEvents);
+    }
+
+    [Fact]
     public async Task Replay_streams_the_history_in_order_and_asks_for_the_requested_window()
     {
         _api.Queries.History.AddRange([Exec(BashId, InitId, "/bin/bash"), Exec(SleepId, BashId, "/bin/sleep"), Exit(SleepId, BashId, "/bin/sleep", 0)]);

@@ -99,6 +99,23 @@ public sealed class HttpApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_that_fell_behind_reads_a_rate_limit_info_line_with_the_count_it_missed()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await _api.Http.GetAsync("/api/v1/events", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        using var lines = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+
+        _api.Queries.PublishMissed(77);
+        var notice = await lines.ReadLineAsync(cancel.Token);
+        response.Dispose();
+
+        var root = JsonDocument.Parse(notice!).RootElement;
+        Assert.Equal("77", root.GetProperty("rate_limit_info").GetProperty("number_of_dropped_process_events").GetString());
+        Assert.True(root.TryGetProperty("time", out _));
+        Assert.True(root.TryGetProperty("node_name", out _));
+    }
+
+    [Fact]
     public async Task Replay_returns_the_history_as_ndjson_in_order()
     {
         var history = new EnrichedEvent[] { Exec(BashId, InitId, "/bin/bash"), Exec(SleepId, BashId, "/bin/sleep"), Exit(SleepId, BashId, "/bin/sleep", 0) };

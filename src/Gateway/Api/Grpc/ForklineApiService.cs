@@ -54,7 +54,7 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
     {
         var since = ToUtc(request.Since, "since");
         var until = ToUtc(request.Until, "until");
-        return WriteAllAsync(token => api.Replay(request.Host, since, until, token), responseStream, context);
+        return WriteAllAsync(token => api.Replay(request.Host, since, until, token).AsItems(token), responseStream, context);
     }
 
     public override async Task<GetHostStatsResponse> GetHostStats(GetHostStatsRequest request, ServerCallContext context) =>
@@ -64,14 +64,14 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
         ApiMessages.ToSnapshot(await api.SnapshotHostAsync(request.Host, context.CancellationToken));
 
     private async Task WriteAllAsync(
-        Func<CancellationToken, IAsyncEnumerable<EnrichedEvent>> open, IServerStreamWriter<Event> responseStream, ServerCallContext context)
+        Func<CancellationToken, IAsyncEnumerable<StreamItem>> open, IServerStreamWriter<Event> responseStream, ServerCallContext context)
     {
         using var streaming = shutdown.LinkedTo(context.CancellationToken);
         var events = open(streaming.Token);
         try
         {
-            await foreach (var enriched in events.WithCancellation(streaming.Token))
-                await responseStream.WriteAsync(messages.ToEvent(enriched), streaming.Token);
+            await foreach (var item in events.WithCancellation(streaming.Token))
+                await responseStream.WriteAsync(messages.ToEvent(item), streaming.Token);
         }
         catch (OperationCanceledException) when (shutdown.IsStopping && !context.CancellationToken.IsCancellationRequested)
         {

@@ -93,12 +93,15 @@ public static class HttpApiRoutes
     {
         var since = context.Request.Query.Time("since");
         var until = context.Request.Query.Time("until");
-        return WriteNdjsonAsync(context, token => api.Replay(host, since, until, token), messages, shutdown, ReplayFlushBytes);
+        return WriteNdjsonAsync(context, token => api.Replay(host, since, until, token).AsItems(token), messages, shutdown, ReplayFlushBytes);
     }
 
-    /// <summary>Writes one JSON line per event; flushes whenever at least <paramref name="flushBytes"/> are pending.</summary>
+    /// <summary>
+    /// Writes one JSON line per event, and Tetragon's rate_limit_info line where a live stream missed events;
+    /// flushes whenever at least <paramref name="flushBytes"/> are pending.
+    /// </summary>
     private static async Task WriteNdjsonAsync(
-        HttpContext context, Func<CancellationToken, IAsyncEnumerable<EnrichedEvent>> open, ApiMessages messages,
+        HttpContext context, Func<CancellationToken, IAsyncEnumerable<StreamItem>> open, ApiMessages messages,
         ApiShutdown shutdown, int flushBytes)
     {
         using var streaming = shutdown.LinkedTo(context.RequestAborted);
@@ -111,9 +114,9 @@ public static class HttpApiRoutes
         {
             // Headers go out now: a live stream may stay silent for long, and the caller should know it is connected.
             await body.FlushAsync(streaming.Token);
-            await foreach (var enriched in events.WithCancellation(streaming.Token))
+            await foreach (var item in events.WithCancellation(streaming.Token))
             {
-                var line = messages.ToJsonLine(enriched);
+                var line = messages.ToJsonLine(item);
                 var span = body.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length) + 1);
                 var written = Encoding.UTF8.GetBytes(line, span);
                 span[written] = (byte)'\n';

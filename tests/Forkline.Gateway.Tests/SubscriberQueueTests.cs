@@ -1,0 +1,59 @@
+using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Queries;
+using Forkline.Gateway.Tests.Api;
+
+namespace Forkline.Gateway.Tests;
+
+public sealed class SubscriberQueueTests
+{
+    private static readonly ExecId ParentId = new(SampleProcesses.Host, 1_000, 1);
+
+    private static EnrichedExec Exec(int pid, string binary) => SampleProcesses.Exec(new ExecId(SampleProcesses.Host, (ulong)(10_000 + pid), pid), ParentId, binary);
+
+    [Fact]
+    public async Task A_reader_that_fell_behind_is_told_how_many_events_it_missed_then_gets_the_rest()
+    {
+        var queue = new SubscriberQueue();
+        var offered = SubscriberQueue.Capacity + 25;
+        var accepted = 0;
+        for (var i = 0; i < offered; i++) accepted += queue.Offer(Exec(i + 2, "/bin/true")) ? 1 : 0;
+        queue.Complete();
+
+        var items = new List<StreamItem>();
+        await foreach (var item in queue.ReadAllAsync(new LiveEventFilter(new EventStreamFilter()), CancellationToken.None)) items.Add(item);
+
+        Assert.Equal(SubscriberQueue.Capacity, accepted);
+        Assert.Equal(StreamItem.MissedEvents(25), items[0]);
+        Assert.Equal(SubscriberQueue.Capacity, items.Count(item => item.Event is not null));
+        Assert.Single(items, item => item.Event is null);
+    }
+
+    [Fact]
+    public async Task The_binary_pattern_is_checked_by_the_reader_and_a_pattern_that_backtracks_exponentially_elsewhere_runs_in_linear_time()
+    {
+        var queue = new SubscriberQueue();
+        // (a+)+$ against a long run of a's ending in '!' takes a backtracking engine 2^n steps.
+        var hostile = "/tmp/" + new string('a', 50_000) + "!";
+        queue.Offer(Exec(2, hostile));
+        queue.Offer(Exec(3, "/tmp/aaaa"));
+        queue.Complete();
+
+        var matched = new List<string>();
+        await foreach (var item in queue.ReadAllAsync(new LiveEventFilter(new EventStreamFilter(BinaryRegex: "(a+)+$")), CancellationToken.None))
+            matched.Add(item.Event!.Process.Binary);
+
+        Assert.Equal(["/tmp/aaaa"], matched);
+    }
+
+    [Fact]
+    public void Field_filters_are_for_the_hub_and_the_binary_pattern_for_the_reader()
+    {
+        var filter = new LiveEventFilter(new EventStreamFilter(Pid: 7, BinaryRegex: "^/bin/"));
+
+        Assert.True(filter.MatchesFields(Exec(7, "/usr/bin/x")));
+        Assert.False(filter.MatchesBinary(Exec(7, "/usr/bin/x")));
+        Assert.False(filter.MatchesFields(Exec(8, "/bin/x")));
+        Assert.True(filter.Matches(Exec(7, "/bin/x")));
+    }
+}
