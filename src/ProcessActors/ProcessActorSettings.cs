@@ -1,7 +1,14 @@
 using System.Net;
 using Forkline.Contracts.Events;
+using Forkline.Contracts.Identity;
 
 namespace Forkline.ProcessActors;
+
+/// <summary>
+/// Tells whether the image a key names still runs on this host: a kernel fact the host reads (from /proc),
+/// called off the actors' thread. False only when the process is surely gone.
+/// </summary>
+public delegate bool StillRunning(ProcessKey key);
 
 /// <summary>How the process actors track, hold and emit processes. Immutable; validated at pipeline start.</summary>
 public sealed record ProcessActorSettings
@@ -33,6 +40,20 @@ public sealed record ProcessActorSettings
     /// <summary>At most one TID != PID warning per interval; the counter counts every one.</summary>
     public TimeSpan MismatchWarningInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Checks every live image this often (pid and start only), so a process whose exit record was lost
+    /// does not stay live forever; null <see cref="LivenessProbe"/> turns it off (a replayed capture is not this host).
+    /// </summary>
+    public TimeSpan LivenessCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long an image found gone waits before its exit is concluded: its real exit may still be on the
+    /// way through the ring buffer, and then it wins.
+    /// </summary>
+    public TimeSpan LivenessConfirmDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    public StillRunning? LivenessProbe { get; init; }
+
     /// <summary>Turns event ktimes into UTC times.</summary>
     public BootClock BootClock { get; init; } = BootClock.Measure();
 
@@ -48,6 +69,8 @@ public sealed record ProcessActorSettings
         if (AncestorDepth < 0)
             throw new ArgumentOutOfRangeException(nameof(AncestorDepth), AncestorDepth, "AncestorDepth must be 0 (none), a depth, or AncestorsUpToInit");
         RequireNonNegative(MismatchWarningInterval, nameof(MismatchWarningInterval));
+        RequirePositive(LivenessCheckInterval, nameof(LivenessCheckInterval));
+        RequireNonNegative(LivenessConfirmDelay, nameof(LivenessConfirmDelay));
     }
 
     private static void RequireNonNegative(TimeSpan value, string name)

@@ -115,7 +115,8 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
         var withheld = (long)discarded.ClonesOff.Value;
         var superseded = (long)(discarded.Duplicate.Value + discarded.Superseded.Value);
         var received = (long)(_kinds.Clone.Value + _kinds.Exec.Value + _kinds.Exit.Value + _kinds.Hook.Value);
-        return new PipelineCounts(received, superseded, withheld, gaveUp, waiting, published, sinkFailures);
+        var concluded = (long)_metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Lost)).Value;
+        return new PipelineCounts(received, superseded, withheld, gaveUp, waiting, published, sinkFailures, concluded);
     }
 
     /// <summary>Completes once every event of a batch ended before the call has reached the sinks (or waits in the out-of-order cache).</summary>

@@ -66,7 +66,8 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         Assert.Equal(source.Produced + source.Bootstrapped, source.Lost + source.Discarded + source.Malformed + source.Delivered);
         Assert.Equal(source.Delivered, pipeline.Received);
         Assert.Equal(0, pipeline.Waiting);
-        Assert.Equal(pipeline.Received, pipeline.Discarded + pipeline.Withheld + pipeline.Published);
+        // A pid reused after its old image's exit record was lost in the ring concludes that exit: made by the actors.
+        Assert.Equal(pipeline.Received + pipeline.Concluded, pipeline.Discarded + pipeline.Withheld + pipeline.Published);
         Assert.Equal(pipeline.Published, pipeline.SinkFailures + forward.Received);
         Assert.Equal(0, forward.Buffered);
         Assert.Equal(forward.Received, forward.DroppedFull + forward.DroppedShutdown + forward.AcknowledgedLifecycle + forward.AcknowledgedHooks);

@@ -199,6 +199,9 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
             Exec(Key(200, 9_100), Bash, "/bin/new", replaced: reuse));
 
         Assert.Equal(1, Value(Metrics.ExitsMissingTotal));
+        var concluded = Assert.Single(Sink.Of<EnrichedExit>(), e => e.Process.ExecId == Id(lost)).Process.Exit!;
+        Assert.Equal((ExitConclusion.Lost, 0, 0), (concluded.Conclusion, concluded.Status, concluded.Signal));
+        Assert.Equal(1, Value(Metrics.ExitsConcluded, "lost"));
         // The old image and the fork end (no exit will come for them) and go after their grace.
         await AwaitAssertAsync(async () =>
             Assert.Equal(2, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses), Patience);

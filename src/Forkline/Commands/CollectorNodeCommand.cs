@@ -4,6 +4,7 @@ using Forkline.Collecting;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Containers;
 using Forkline.Collector.Native;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
@@ -73,8 +74,11 @@ public static class CollectorNodeCommand
                 // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
                 EmitClones = config.Collector.EmitClones ?? true,
             };
+            var source = SourceOf(config.Collector, loggers);
+            // This host's processes are checked against /proc; a replayed capture's are not this host's.
+            if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();
-            return new CollectorNode(cluster, actors, SourceOf(config.Collector, loggers), NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
+            return new CollectorNode(cluster, actors, source, NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
         }
 
         private static TimeSpan? BatchWindowOf(CollectorSection collector) =>

@@ -5,6 +5,7 @@ using Forkline.Collector.Bpf;
 using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Native;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
@@ -152,6 +153,7 @@ public static class RunCommand
             // Forks that never exec'd always go to the gateway: a later exec names them as parent, and
             // lineage would stop at a process the history never stored. --clones only affects printing.
             EmitClones = true,
+            LivenessProbe = new ProcfsLiveness().StillRuns,
         }, metrics, new IEnrichedEventSink[] { export, gateway.Forwarder! });
         RunAccounting.Start(gateway.Forwarder!, options.NodeName, source, pipeline);
 

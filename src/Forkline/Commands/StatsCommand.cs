@@ -63,6 +63,7 @@ public static class StatsCommand
         output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)} ({TerminalText.Escape(run.Source)}, {state}; started {Time(run.Started)}, reported {Time(run.Reported)})");
         Line(output, "produced in the kernel", c.KernelProduced, "records the BPF programs tried to put into the ring (replay: records read)");
         Line(output, "read from /proc at start", c.Bootstrapped, "processes that ran before the collector");
+        Line(output, "exits concluded", c.ActorsConcluded, "processes found gone whose exit record was lost (no exit code)");
         Line(output, "lost in the ring buffer", c.RingLost + c.KernelDiscarded, c.KernelDiscarded > 0 ? $"{N(c.KernelDiscarded)} discarded by the kernel side" : "ring full");
         Line(output, "dropped as malformed", c.Malformed, "records the decoder rejected");
         Line(output, "discarded by the actors", c.ActorsDiscarded, "duplicates, images superseded by a later one");

@@ -34,7 +34,7 @@ public static class RunReportWire
             new PipelineCounts(
                 Received: Count(counts.ActorsReceived), Discarded: Count(counts.ActorsDiscarded), Withheld: Count(counts.Withheld),
                 GaveUpWaiting: Count(counts.CacheGaveUp), Waiting: Count(counts.CacheWaiting), Published: Count(counts.Published),
-                SinkFailures: Count(counts.SinkFailures)),
+                SinkFailures: Count(counts.SinkFailures), Concluded: Count(counts.ActorsConcluded)),
             new ForwardCounts(
                 Received: Count(counts.ForwardReceived), DroppedFull: Count(counts.ForwardDroppedFull),
                 DroppedShutdown: Count(counts.ForwardDroppedShutdown), Buffered: Count(counts.ForwardBuffered),
@@ -50,6 +50,7 @@ public static class RunReportWire
         Malformed = Wire(source.Malformed),
         Delivered = Wire(source.Delivered),
         ActorsReceived = Wire(pipeline.Received),
+        ActorsConcluded = Wire(pipeline.Concluded),
         ActorsDiscarded = Wire(pipeline.Discarded),
         Withheld = Wire(pipeline.Withheld),
         CacheGaveUp = Wire(pipeline.GaveUpWaiting),

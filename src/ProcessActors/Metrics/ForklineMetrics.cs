@@ -31,6 +31,10 @@ public sealed class ForklineMetrics
             "Enriched events handed to the sinks (local output, gateway forwarder), by kind.", labelNames: ["kind"]);
         ExitsMissingTotal = Factory.CreateCounter("forkline_exits_missing_total",
             "Processes that ended without an exit event (their pid was reused by a new process).");
+        // The gateway counts reason "restart" under the same name and help: one metric in an all-in-one node.
+        ExitsConcluded = Factory.CreateCounter("forkline_exits_concluded_total",
+            "Processes ended by a concluded exit (gone, their exit never seen): restart = at a collector's start, lost = at a periodic check.",
+            labelNames: ["reason"]);
         ProcessesLive = Factory.CreateGauge("forkline_processes_live",
             "Process images tracked by an actor now (running, or exited and still needed).");
         SinkFailuresTotal = Factory.CreateCounter("forkline_sink_failures_total",
@@ -65,6 +69,7 @@ public sealed class ForklineMetrics
     public Counter EventsDiscardedTotal { get; }
     public Counter EventsPublishedTotal { get; }
     public Counter ExitsMissingTotal { get; }
+    public Counter ExitsConcluded { get; }
     public Gauge ProcessesLive { get; }
     public Counter SinkFailuresTotal { get; }
 

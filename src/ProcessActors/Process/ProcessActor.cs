@@ -50,10 +50,13 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
             case ExitEvent exit when _linked:
                 OnExit(exit);
                 break;
+            case ConcludeExit conclude when _linked:
+                OnConcludeExit(conclude);
+                break;
             case Drain when _linked:
                 Context.Parent.Tell(Drained.Instance);
                 break;
-            case HookEvent or ExitEvent or Drain:
+            case HookEvent or ExitEvent or ConcludeExit or Drain:
                 (_beforeLinked ??= []).Add(message);
                 break;
             case StartProcess start:
@@ -192,10 +195,29 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
         }
         CheckTid(exit, LifecycleEvent.Exit);
         var time = dependencies.Snapshots.Clock.ToUtc(exit.Ktime);
+        PublishExit(new ProcessExit(exit.Status, exit.Signal, exit.Ktime, time, exit.LastTid));
+    }
+
+    /// <summary>Gone without an exit seen: ended with an exit that says so, and no invented status.</summary>
+    private void OnConcludeExit(ConcludeExit conclude) =>
+        Conclude(conclude.Reason, conclude.EndedAfter, conclude.FoundGone, conclude.FoundGoneKtime);
+
+    private void Conclude(ExitConclusion reason, DateTime endedAfter, DateTime foundGone, ulong foundGoneKtime)
+    {
+        var snapshot = Snapshot;
+        if (snapshot.Exit is not null || _lifetime.Ended) return;
+        dependencies.Metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(reason)).Inc();
+        var after = endedAfter > snapshot.StartTime ? endedAfter : snapshot.StartTime;
+        PublishExit(new ProcessExit(Status: 0, Signal: 0, foundGoneKtime, foundGone, snapshot.Pid, reason, after));
+    }
+
+    private void PublishExit(ProcessExit exit)
+    {
+        var snapshot = Snapshot;
         // Children keep the snapshot of the parent as it ran (_childLineage is not rebuilt).
-        _snapshot = snapshot with { Exit = new ProcessExit(exit.Status, exit.Signal, exit.Ktime, time, exit.LastTid) };
+        _snapshot = snapshot with { Exit = exit };
         if ((snapshot.Flags & ProcessFlags.CloneOnly) == 0 || dependencies.Settings.EmitClones)
-            Publish(new EnrichedExit(dependencies.Snapshots.Node, time, exit.Ktime, _snapshot, _lineage?.Process, _eventAncestors));
+            Publish(new EnrichedExit(dependencies.Snapshots.Node, exit.Time, exit.Ktime, _snapshot, _lineage?.Process, _eventAncestors));
         else
             dependencies.Metrics.Discarded.ClonesOff.Inc();
         End();
@@ -210,6 +232,10 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
                 Context.GetLogger().Warning("process {0} (exec_id {1}, binary {2}) ended without an exit event: a new process reused pid {3}. " +
                             "Exit records were lost (see forkline_bpf_lost_events_total); {4} more suppressed since the last warning",
                     _key, dependencies.Snapshots.ExecIdOf(_key), _snapshot?.Binary ?? "(fork, not linked yet)", _key.Pid, suppressed);
+            // Its exit is owed to the history all the same: concluded, between its start and now (after the
+            // creation is published, so it waits like an exit event when the parent's lineage has not come yet).
+            OnReceive(new ConcludeExit(ExitConclusion.Lost, DateTime.MinValue, DateTime.UtcNow, BootClock.NowKtime()));
+            return;
         }
         End();
     }

@@ -27,6 +27,12 @@ internal sealed record ChildReleased(ProcessKey Child);
 /// </summary>
 internal sealed record LineageChanged(AncestorChain Lineage, int HopsLeft);
 
+/// <summary>
+/// From the router: the image is gone but its exit never came (the record was lost). It ended after
+/// <paramref name="EndedAfter"/> (or its own start, if later) and before <paramref name="FoundGone"/>.
+/// </summary>
+internal sealed record ConcludeExit(ExitConclusion Reason, DateTime EndedAfter, DateTime FoundGone, ulong FoundGoneKtime);
+
 /// <summary>From the router: this image will get no exit event of its own.</summary>
 internal sealed class ImageEnded
 {

@@ -33,6 +33,9 @@ internal sealed class ProcessIndex
 
     public bool TryGetCurrent(int pid, out ProcessKey key) => _currentByPid.TryGetValue(pid, out key);
 
+    /// <summary>A copy of every pid's current image (neither exited nor replaced).</summary>
+    public List<ProcessKey> CurrentImages() => [.. _currentByPid.Values];
+
     public void Add(ProcessKey key, IActorRef actor, bool cloneOnly)
     {
         _byKey.Add(key, new TrackedProcess(actor, cloneOnly));

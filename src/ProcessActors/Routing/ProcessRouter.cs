@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
@@ -13,7 +14,7 @@ namespace Forkline.ProcessActors.Routing;
 /// and exec, links it to its parent, and parks events whose process or parent is not known yet in the
 /// out-of-order cache. The only writer of the process index; no locks, no Ask.
 /// Accepts: KernelEventBatch, ReleaseRequest, Released, Drained, RetryWaitingEvents, Flush,
-/// GiveUpWaitingAndFlush, GetStatus.
+/// GiveUpWaitingAndFlush, GetStatus, CheckLiveness, LivenessChecked, ConcludeGone.
 /// </summary>
 internal sealed class ProcessRouter : UntypedActor, IWithTimers
 {
@@ -27,6 +28,10 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     private readonly HashSet<IActorRef> _releasing = [];
     private readonly FlushBarrier _flush;
     private readonly long _maxAgeMs;
+
+    // Start of the latest liveness check: every image it found running was alive at or after this moment.
+    private DateTime _lastLivenessCheck = DateTime.UtcNow;
+    private bool _livenessCheckRunning;
 
     public ProcessRouter(ProcessActorDependencies dependencies)
     {
@@ -42,6 +47,12 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private ForklineMetrics Metrics => _dependencies.Metrics;
+
+    protected override void PreStart()
+    {
+        if (_dependencies.Settings.LivenessProbe is not null)
+            Timers.StartPeriodicTimer(nameof(CheckLiveness), CheckLiveness.Instance, _dependencies.Settings.LivenessCheckInterval);
+    }
 
     protected override void PostStop()
     {
@@ -81,6 +92,20 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
                 break;
             case GetStatus:
                 Sender.Tell(new ProcessPipelineStatus(_index.Count, _releasing.Count, _cache.Count));
+                break;
+            case CheckLiveness:
+                CheckLivenessOffThread();
+                break;
+            case LivenessChecked check:
+                OnLivenessChecked(check);
+                break;
+            case ConcludeGone conclude:
+                OnConcludeGone(conclude);
+                break;
+            case Status.Failure { Cause: var cause }:
+                // Only the liveness check is piped back: it failed as a whole, the next one tries again.
+                _livenessCheckRunning = false;
+                Context.GetLogger().Warning(cause, "liveness check of the live processes failed; the next one runs in {0}", _dependencies.Settings.LivenessCheckInterval);
                 break;
             default:
                 Unhandled(message);
@@ -240,6 +265,47 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     {
         if (Dispatch(waiting.Event, waiting.Since, giveUpReason) == Outcome.Applied)
             Metrics.EventCacheResolvedTotal.Inc();
+    }
+
+    /// <summary>
+    /// Probes every current image (pid + start, a /proc read each) on the thread pool, not on the
+    /// actors' event loop; one check at a time.
+    /// </summary>
+    private void CheckLivenessOffThread()
+    {
+        if (_livenessCheckRunning) return;
+        _livenessCheckRunning = true;
+        var images = _index.CurrentImages();
+        var probe = _dependencies.Settings.LivenessProbe!;
+        var startedAt = DateTime.UtcNow;
+        Task.Run(() =>
+        {
+            var gone = new List<ProcessKey>();
+            foreach (var image in images)
+                if (!probe(image)) gone.Add(image);
+            return new LivenessChecked(gone, startedAt, DateTime.UtcNow, BootClock.NowKtime());
+        }).PipeTo(Self);
+    }
+
+    private void OnLivenessChecked(LivenessChecked check)
+    {
+        _livenessCheckRunning = false;
+        var endedAfter = _lastLivenessCheck;
+        _lastLivenessCheck = check.StartedAt;
+        if (check.Gone.Count > 0)
+            Timers.StartSingleTimer(check, new ConcludeGone(check, endedAfter), _dependencies.Settings.LivenessConfirmDelay);
+    }
+
+    /// <summary>Images whose exit arrived during the confirm delay, or whose pid a new image took, are left alone.</summary>
+    private void OnConcludeGone(ConcludeGone conclude)
+    {
+        var check = conclude.Check;
+        foreach (var key in check.Gone)
+        {
+            if (!_index.TryGetCurrent(key.Pid, out var current) || current != key || !_index.TryGet(key, out var tracked)) continue;
+            tracked.Actor.Tell(new ConcludeExit(ExitConclusion.Lost, conclude.EndedAfter, check.FinishedAt, check.FinishedKtime));
+            _index.ForgetCurrent(key);
+        }
     }
 
     private void OnReleaseRequest(ReleaseRequest request)

@@ -49,3 +49,15 @@ internal sealed class GetStatus
 {
     public static readonly GetStatus Instance = new();
 }
+
+/// <summary>Timer: check that every live image still runs.</summary>
+internal sealed class CheckLiveness
+{
+    public static readonly CheckLiveness Instance = new();
+}
+
+/// <summary>A liveness check done off the actors' thread: the images it found gone, and when it ran.</summary>
+internal sealed record LivenessChecked(List<ProcessKey> Gone, DateTime StartedAt, DateTime FinishedAt, ulong FinishedKtime);
+
+/// <summary>Timer: conclude the exits of images found gone, unless their exit came meanwhile.</summary>
+internal sealed record ConcludeGone(LivenessChecked Check, DateTime EndedAfter);

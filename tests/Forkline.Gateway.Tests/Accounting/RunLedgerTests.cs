@@ -67,6 +67,16 @@ public sealed class RunLedgerTests
             new GatewayCounts(Stored: 48, AlreadyStored: 1, Rejected: 1, ResentReceipts: 0));
         Assert.Equal(6, running.InFlight);
         Assert.False(running.Balanced);
+
+        // Two exits the actors concluded (processes found gone, exit records lost) went on and were acknowledged.
+        var withConcluded = RunBalance.Of(report with
+            {
+                Pipeline = report.Pipeline with { Concluded = 2, Published = 97 },
+                Forward = report.Forward with { Received = 96, AcknowledgedLifecycle = 52 },
+            },
+            new GatewayCounts(Stored: 48, AlreadyStored: 3, Rejected: 1, ResentReceipts: 0));
+        Assert.Equal((112, 112, 0), (withConcluded.Produced, withConcluded.Ended, withConcluded.InFlight));
+        Assert.True(withConcluded.Balanced);
     }
 
     private static GatewayCounts Stored(long events) => new(events, 0, 0, 0);

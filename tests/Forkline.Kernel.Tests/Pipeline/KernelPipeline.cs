@@ -3,6 +3,7 @@ using Forkline.Collector.Bpf;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
+using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
@@ -23,7 +24,8 @@ internal sealed class KernelPipeline : IAsyncDisposable
     private readonly Task _run;
     private bool _stopped;
 
-    private KernelPipeline(ProcessPipeline pipeline, ForklineMetrics metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName)
+    private KernelPipeline(ProcessPipeline pipeline, ForklineMetrics metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName,
+        Func<KernelEvent, bool>? lose)
     {
         Pipeline = pipeline;
         Source = source;
@@ -31,7 +33,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
         Events = events;
         NodeName = nodeName;
         // BpfEventSource attaches before its first await: once RunAsync returns, the kernel is watched.
-        _run = source.RunAsync(pipeline, _stop.Token);
+        _run = source.RunAsync(lose is null ? pipeline : new LosingSink(pipeline, lose), _stop.Token);
     }
 
     public ProcessPipeline Pipeline { get; }
@@ -51,17 +53,20 @@ internal sealed class KernelPipeline : IAsyncDisposable
     /// <param name="capture">Also records every raw record (bootstrap included) for a later replay.</param>
     /// <param name="ringSizeBytes">The BPF ring's size; default: the collector's.</param>
     /// <param name="storedIdentities">Reconciles the procfs bootstrap with a stored host tree, as the node commands do.</param>
+    /// <param name="tune">Changes the process actors' settings.</param>
+    /// <param name="lose">Kernel events it is true for are lost on purpose between the ring and the process actors.</param>
     public static async Task<KernelPipeline> StartAsync(ActorSystem system, string nodeName, Action<string> log, HookPolicy hooks,
         CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null, uint? ringSizeBytes = null,
-        StoredIdentities? storedIdentities = null)
+        StoredIdentities? storedIdentities = null, Func<ProcessActorSettings, ProcessActorSettings>? tune = null, Func<KernelEvent, bool>? lose = null)
     {
         var events = new CollectingEnrichedSink();
         var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
+        if (tune is not null) settings = tune(settings);
         var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
         var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log), StoredIdentities = storedIdentities };
         var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
-        var session = new KernelPipeline(pipeline, metrics, source, events, nodeName);
+        var session = new KernelPipeline(pipeline, metrics, source, events, nodeName, lose);
         try
         {
             await session.WaitForBootstrapAsync();
@@ -98,5 +103,16 @@ internal sealed class KernelPipeline : IAsyncDisposable
     {
         await StopAsync();
         _stop.Dispose();
+    }
+
+    /// <summary>Loses chosen events the way a full ring buffer would: the process actors never get them.</summary>
+    private sealed class LosingSink(IKernelEventSink inner, Func<KernelEvent, bool> lose) : IKernelEventSink
+    {
+        public void OnEvent(KernelEvent kernelEvent)
+        {
+            if (!lose(kernelEvent)) inner.OnEvent(kernelEvent);
+        }
+
+        public void OnBatchEnd() => inner.OnBatchEnd();
     }
 }
