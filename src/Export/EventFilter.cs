@@ -47,6 +47,12 @@ public sealed record EventFilterOptions
 
     /// <summary>Container ids, whole or a prefix of at least a few digits (docker ps prints 12).</summary>
     public IReadOnlyCollection<string> Containers { get; init; } = [];
+
+    /// <summary>Kubernetes pod names (in any namespace unless <see cref="PodNamespaces"/> says).</summary>
+    public IReadOnlyCollection<string> Pods { get; init; } = [];
+
+    /// <summary>Kubernetes namespaces the process's pod is in.</summary>
+    public IReadOnlyCollection<string> PodNamespaces { get; init; } = [];
 }
 
 /// <summary>
@@ -67,10 +73,15 @@ public sealed class EventFilter
     private readonly BinaryPattern? _binary;
     private readonly NamespaceMatch[] _namespaces;
     private readonly string[] _containers;
+    private readonly string[] _pods;
+    private readonly string[] _podNamespaces;
 
-    private EventFilter(int kinds, int hookKinds, FrozenSet<string> hookNames, FrozenSet<int>? pids, BinaryPattern? binary, NamespaceMatch[] namespaces, string[] containers)
+    private EventFilter(int kinds, int hookKinds, FrozenSet<string> hookNames, FrozenSet<int>? pids, BinaryPattern? binary, NamespaceMatch[] namespaces,
+        string[] containers, string[] pods, string[] podNamespaces)
     {
         _containers = containers;
+        _pods = pods;
+        _podNamespaces = podNamespaces;
         _kinds = kinds;
         _hookKinds = hookKinds;
         _hookNames = hookNames;
@@ -100,8 +111,13 @@ public sealed class EventFilter
             options.Pids.Count == 0 ? null : options.Pids.ToFrozenSet(),
             BinaryPattern.AnyOf(options.BinaryRegex),
             options.Namespaces.ToArray(),
-            options.Containers.Select(container => container.Trim()).Where(container => container.Length > 0).ToArray());
+            NonEmpty(options.Containers),
+            NonEmpty(options.Pods),
+            NonEmpty(options.PodNamespaces));
     }
+
+    private static string[] NonEmpty(IReadOnlyCollection<string> values) =>
+        values.Select(value => value.Trim()).Where(value => value.Length > 0).ToArray();
 
     public bool Matches(EnrichedEvent enriched)
     {
@@ -109,6 +125,8 @@ public sealed class EventFilter
         if (_pids is not null && !_pids.Contains(enriched.Process.Pid)) return false;
         if (_binary is not null && !_binary.Matches(enriched.Process.Binary)) return false;
         if (_containers.Length > 0 && !MatchesContainer(enriched.Process.Container)) return false;
+        if (_pods.Length > 0 && !AnyOf(_pods, enriched.Process.Container?.Pod?.Name)) return false;
+        if (_podNamespaces.Length > 0 && !AnyOf(_podNamespaces, enriched.Process.Container?.Pod?.Namespace)) return false;
         return _namespaces.Length == 0 || MatchesNamespace(enriched);
     }
 
@@ -117,6 +135,14 @@ public sealed class EventFilter
         if (container is null) return false;
         foreach (var id in _containers)
             if (container.MatchesId(id)) return true;
+        return false;
+    }
+
+    private static bool AnyOf(string[] wanted, string? value)
+    {
+        if (value is null) return false;
+        foreach (var one in wanted)
+            if (one == value) return true;
         return false;
     }
 

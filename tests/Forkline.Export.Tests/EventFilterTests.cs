@@ -66,6 +66,24 @@ public sealed class EventFilterTests
     }
 
     [Fact]
+    public void Pod_and_namespace_filters_pass_processes_of_described_pods_only_and_both_must_hold()
+    {
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        const string uid = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+        var pod = new Contracts.Identity.KubernetesPod(uid, "shop", "web-1", [], "web", "Deployment");
+        var described = Exec(Sleep with { Container = new Contracts.Identity.ContainerIdentity(id, uid, pod) });
+        var undescribed = Exec(Sleep with { Container = new Contracts.Identity.ContainerIdentity(id, uid) });
+
+        Assert.True(EventFilter.Create(new EventFilterOptions { Pods = ["other", "web-1"] }).Matches(described));
+        Assert.True(EventFilter.Create(new EventFilterOptions { PodNamespaces = ["shop"] }).Matches(described));
+        Assert.True(EventFilter.Create(new EventFilterOptions { Pods = ["web-1"], PodNamespaces = ["shop"] }).Matches(described));
+        Assert.False(EventFilter.Create(new EventFilterOptions { Pods = ["web-1"], PodNamespaces = ["default"] }).Matches(described));
+        Assert.False(EventFilter.Create(new EventFilterOptions { Pods = ["web"] }).Matches(described));
+        Assert.False(EventFilter.Create(new EventFilterOptions { Pods = ["web-1"] }).Matches(undescribed));
+        Assert.False(EventFilter.Create(new EventFilterOptions { PodNamespaces = ["shop"] }).Matches(Exec()));
+    }
+
+    [Fact]
     public void Several_event_types_are_alternatives()
     {
         Assert.Equal(["Exit", "Clone", "commit_creds"], Passing(new EventFilterOptions { EventTypes = ["exit", "clone", "commit_creds"] }));

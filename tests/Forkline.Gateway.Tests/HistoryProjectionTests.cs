@@ -112,7 +112,9 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
     [DatabaseFact]
     public async Task An_ended_containerized_process_keeps_its_container_in_lineage_listing_and_replay()
     {
-        var container = new Contracts.Identity.ContainerIdentity("3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59");
+        const string podUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
+        var container = new Contracts.Identity.ContainerIdentity("3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", podUid,
+            new Contracts.Identity.KubernetesPod(podUid, "shop", "web-1", [], "", ""));
         var init = _host.NewProcess(1, null, "/sbin/init");
         var app = _host.NewProcess(20, init, "/app/server") with { Container = container };
         var worker = _host.NewProcess(21, app, "/app/worker") with { Container = container };
@@ -130,6 +132,8 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         var ended = await queries.ListProcessesAsync(new("node-p", Live: false, Container: container.ContainerId[..12]), ct);
         Assert.Equal([("/app/server", container), ("/app/worker", container)], ended.Select(p => (p.Binary, p.Container)));
         Assert.Equal(2, (await queries.ListProcessesAsync(new("node-p", PodUid: container.PodUid), ct)).Count);
+        Assert.Equal(2, (await queries.ListProcessesAsync(new("node-p", Pod: "web-1", PodNamespace: "shop"), ct)).Count);
+        Assert.Empty(await queries.ListProcessesAsync(new("node-p", Pod: "web-1", PodNamespace: "default"), ct));
         var replayed = await queries.ReplayAsync("node-p", DateTime.MinValue, DateTime.MaxValue, ct).CollectAsync();
         Assert.Equal([null, container, container, container, container], replayed.Select(e => e.Process.Container));
     }

@@ -102,12 +102,13 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     {
         var init = _host.NewProcess(1, null, "/sbin/init");
         var shim = _host.NewProcess(500, init, "/usr/bin/containerd-shim-runc-v2");
-        var app = _host.NewProcess(501, shim, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid) };
+        var app = _host.NewProcess(501, shim, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, Pod) };
         var plain = _host.NewProcess(502, init, "/bin/cron") with { Container = new ContainerIdentity(OtherContainerId, null) };
         await ProjectAsync(1, _host.Exec(init, null), _host.Exec(shim, init), _host.Exec(app, shim), _host.Exec(plain, init));
         await ProjectAsync(2, _host.Exit(app, shim, status: 1));
 
-        var expected = new ContainerIdentity(ContainerId, PodUid);
+        // The history keeps the pod's namespace and name, not its labels, workload or container.
+        var expected = new ContainerIdentity(ContainerId, PodUid, new KubernetesPod(PodUid, "shop", "web-1", [], "", ""));
         Assert.Equal(expected, (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
         Assert.Null((await _store.GetAsync(shim.ExecId.Encode(), CancellationToken.None))!.Container);
         var chain = await _store.ChainFromAsync(app.ExecId.Encode(), CancellationToken.None);
@@ -120,6 +121,9 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         Assert.Equal(["/bin/cron"], (await ListAsync(container: OtherContainerId[..5])).Select(p => p.Binary));
         Assert.Equal(["/app/server"], (await ListAsync(podUid: PodUid)).Select(p => p.Binary));
         Assert.Empty(await ListAsync(container: ContainerId, podUid: "00000000-0000-0000-0000-000000000000"));
+        Assert.Equal(["/app/server"], (await ListAsync(podName: "web-1")).Select(p => p.Binary));
+        Assert.Equal(["/app/server"], (await ListAsync(podName: "web-1", podNamespace: "shop")).Select(p => p.Binary));
+        Assert.Empty(await ListAsync(podName: "web-1", podNamespace: "default"));
     }
 
     [DatabaseFact]
@@ -154,13 +158,16 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     private const string OtherContainerId = "aa1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
     private const string PodUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
 
+    private static readonly KubernetesPod Pod = new(PodUid, "shop", "web-1", [new("app", "web")], "web", "Deployment",
+        new KubernetesContainer("containerd://" + ContainerId, "web", "nginx:1.27", "nginx@sha256:6c5b"));
+
     private Task ProjectAsync(long sequenceNr, params EnrichedEvent[] events) =>
         _store.ProjectAsync("test", [new JournalBatch("node-h", sequenceNr, events)], sequenceNr, CancellationToken.None);
 
-    private async Task<List<Queries.ProcessRecord>> ListAsync(string? container = null, string? podUid = null)
+    private async Task<List<Queries.ProcessRecord>> ListAsync(string? container = null, string? podUid = null, string? podName = null, string? podNamespace = null)
     {
         var rows = new List<Queries.ProcessRecord>();
-        await foreach (var row in _store.ListAsync("node-h", null, null, null, CancellationToken.None, container, podUid)) rows.Add(row);
+        await foreach (var row in _store.ListAsync("node-h", null, null, null, CancellationToken.None, container, podUid, podName, podNamespace)) rows.Add(row);
         return rows;
     }
 }

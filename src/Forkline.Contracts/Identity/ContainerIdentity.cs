@@ -14,4 +14,11 @@ public sealed record ContainerIdentity(string ContainerId, string? PodUid, Kuber
     /// <summary>A filter value names this container: the full id or a prefix of it (docker ps prints 12 digits).</summary>
     public bool MatchesId(string idOrPrefix) =>
         idOrPrefix.Length > 0 && ContainerId.StartsWith(idOrPrefix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// In the pod named <paramref name="podName"/> of <paramref name="podNamespace"/> (null: any), as the
+    /// API server described it; a pod it did not describe matches neither.
+    /// </summary>
+    public bool InPod(string? podName, string? podNamespace) =>
+        (podName is null || Pod?.Name == podName) && (podNamespace is null || Pod?.Namespace == podNamespace);
 }

@@ -16,7 +16,16 @@ public sealed record KubernetesPod(
     ImmutableArray<KeyValuePair<string, string>> Labels,
     string Workload,
     string WorkloadKind,
-    KubernetesContainer? Container = null);
+    KubernetesContainer? Container = null)
+{
+    /// <summary>Equal when every field is, the labels compared pair by pair (an array compares by reference).</summary>
+    public bool Equals(KubernetesPod? other) =>
+        other is not null
+        && (Uid, Namespace, Name, Workload, WorkloadKind, Container) == (other.Uid, other.Namespace, other.Name, other.Workload, other.WorkloadKind, other.Container)
+        && Labels.AsSpan().SequenceEqual(other.Labels.AsSpan());
+
+    public override int GetHashCode() => HashCode.Combine(Uid, Namespace, Name, Container);
+}
 
 /// <summary>
 /// One container of a pod: <see cref="RuntimeId"/> as the pod's status writes it

@@ -26,6 +26,10 @@ public static class GatewayCommand
 
     public static Option<string?> ContainerOption(string what) => new("--container") { Description = $"Only {what} in this container (its id, or a prefix such as docker ps's 12 digits)" };
 
+    public static Option<string?> PodOption(string what) => new("--pod") { Description = $"Only {what} in the Kubernetes pod of this name (as the node's API server described it)" };
+
+    public static Option<string?> PodNamespaceOption(string what) => new("--namespace") { Description = $"Only {what} in pods of this Kubernetes namespace" };
+
     public static Option<bool> ClonesOption() => new("--clones") { Description = "Also forks that have not exec'd (process_clone, Forkline's extension of Tetragon's events)" };
 
     public static Option<bool> JsonOption(string output) => new("--json") { Description = $"Print {output} instead of the human view" };

@@ -21,8 +21,9 @@ public static class ProcessText
         time is null ? "-" : time.ToDateTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// The command line, cut to a screen's width, then the container (12 digits, as docker ps shows it) if
-    /// any. The binary is quoted as the arguments are (<see cref="ArgumentLine"/>), so neither a space nor a
+    /// The command line, cut to a screen's width, then where it runs if in a container: its pod
+    /// ("namespace/name") when the API server described it, and the container (12 digits, as docker ps
+    /// shows it). The binary is quoted as the arguments are (<see cref="ArgumentLine"/>), so neither a space nor a
     /// control character in its name can pass for an argument, a column or a line of its own.
     /// </summary>
     public static string Command(Process process)
@@ -30,9 +31,11 @@ public static class ProcessText
         var binary = ArgumentLine.Quote(process.Binary);
         var command = process.Arguments.Length == 0 ? binary : $"{binary} {TerminalText.EscapeArgumentLine(process.Arguments)}";
         if (command.Length > CommandWidth) command = string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
-        return process.ContainerId.Length == 0
-            ? command
-            : $"{command}  [container {TerminalText.Escape(process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length)))}]";
+        if (process.ContainerId.Length == 0) return command;
+        var container = TerminalText.Escape(process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length)));
+        return process.PodName.Length == 0
+            ? $"{command}  [container {container}]"
+            : $"{command}  [pod {TerminalText.Escape(process.PodNamespace)}/{TerminalText.Escape(process.PodName)} container {container}]";
     }
 
     public static string State(Process process)

@@ -19,11 +19,13 @@ public static class EventsCommand
         var execId = new Option<string?>("--exec-id") { Description = "Only this process (its exec_id)" };
         var types = new Option<string?>("--type") { Description = "Only these event types, comma separated: exec, exit, clone, hook (default: exec, exit, hook)" };
         var container = GatewayCommand.ContainerOption("processes");
+        var pod = GatewayCommand.PodOption("processes");
+        var podNamespace = GatewayCommand.PodNamespaceOption("processes");
         var clones = GatewayCommand.ClonesOption();
 
         var command = new Command("events", "Stream live process events from the gateway, filtered; Ctrl-C ends it")
         {
-            gateway, json, hosts, binary, pid, execId, types, container, clones,
+            gateway, json, hosts, binary, pid, execId, types, container, pod, podNamespace, clones,
         };
         command.SetAction((parse, ct) => GatewayCommand.RunAsync("events", parse.GetRequiredValue(gateway), ct, async (client, token) =>
         {
@@ -32,6 +34,8 @@ public static class EventsCommand
                 BinaryRegex = parse.GetValue(binary) ?? "",
                 ExecId = parse.GetValue(execId) ?? "",
                 Container = parse.GetValue(container) ?? "",
+                Pod = parse.GetValue(pod) ?? "",
+                Namespace = parse.GetValue(podNamespace) ?? "",
             };
             if (parse.GetValue(pid) is { } onlyPid) request.Pid = onlyPid;
             foreach (var host in SplitCommas(parse.GetValue(hosts) ?? [])) request.Hosts.Add(host);

@@ -17,10 +17,12 @@ public static class PsCommand
         var all = new Option<bool>("--all") { Description = "Also processes that have exited (default: running ones only)" };
         var binary = new Option<string?>("--binary") { Description = "Only processes whose binary path matches this .NET regular expression" };
         var container = GatewayCommand.ContainerOption("live processes");
+        var pod = GatewayCommand.PodOption("processes");
+        var podNamespace = GatewayCommand.PodNamespaceOption("processes");
 
         var command = new Command("ps", "List a host's running processes (or all with --all) with their exec_ids")
         {
-            gateway, json, host, all, binary, container,
+            gateway, json, host, all, binary, container, pod, podNamespace,
         };
         command.SetAction((parse, ct) => GatewayCommand.RunAsync("ps", parse.GetRequiredValue(gateway), ct, async (client, token) =>
         {
@@ -29,6 +31,8 @@ public static class PsCommand
                 Host = parse.GetRequiredValue(host),
                 BinaryRegex = parse.GetValue(binary) ?? "",
                 Container = parse.GetValue(container) ?? "",
+                Pod = parse.GetValue(pod) ?? "",
+                Namespace = parse.GetValue(podNamespace) ?? "",
             };
             if (!parse.GetValue(all)) request.Live = true;
             var response = await client.Api.ListProcessesAsync(request, GatewayClient.Query(token));

@@ -47,10 +47,13 @@ public static class RunCommand
         var pids = new Option<int[]>("--pid") { Description = "Only these pids", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--output-file") { Description = "Write events to this size-rotated file instead of stdout" };
         var containers = new Option<string[]>("--container") { Description = "Only processes in these containers (id or id prefix)", AllowMultipleArgumentsPerToken = true };
+        var pods = new Option<string[]>("--pod") { Description = "Only processes in the Kubernetes pods of these names (as the API server described them)", AllowMultipleArgumentsPerToken = true };
+        var podNamespaces = new Option<string[]>("--namespace") { Description = "Only processes in pods of these Kubernetes namespaces", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
         {
-            json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers, NodeLogging.FormatOption,
+            json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers, pods, podNamespaces,
+            NodeLogging.FormatOption,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -77,6 +80,8 @@ public static class RunCommand
                             BinaryRegex = parse.GetValue(binary) ?? [],
                             Pids = parse.GetValue(pids) ?? [],
                             Containers = parse.GetValue(containers) ?? [],
+                            Pods = parse.GetValue(pods) ?? [],
+                            PodNamespaces = parse.GetValue(podNamespaces) ?? [],
                         },
                     });
             }

@@ -26,6 +26,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Live = record.Live,
             ContainerId = record.Container?.ContainerId ?? "",
             PodUid = record.Container?.PodUid ?? "",
+            PodNamespace = record.Container?.Pod?.Namespace ?? "",
+            PodName = record.Container?.Pod?.Name ?? "",
         };
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
@@ -147,6 +149,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Live = snapshot.Exit is null,
             ContainerId = snapshot.Container?.ContainerId ?? "",
             PodUid = snapshot.Container?.PodUid ?? "",
+            PodNamespace = snapshot.Container?.Pod?.Namespace ?? "",
+            PodName = snapshot.Container?.Pod?.Name ?? "",
         };
         if (snapshot.Exit is { } exit)
         {

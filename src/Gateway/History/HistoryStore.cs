@@ -28,10 +28,10 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const long SchemaLockKey = 0x464B_4C4E_5343_484D;
 
     private const string Columns =
-        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid";
+        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 14;
+    private const int ColumnCount = 16;
 
     private static readonly string[] Schema =
     [
@@ -50,7 +50,9 @@ public sealed class HistoryStore(DatabaseSettings database)
             exit_code INTEGER NULL,
             signal INTEGER NULL,
             container_id TEXT NULL,
-            pod_uid TEXT NULL)
+            pod_uid TEXT NULL,
+            pod_namespace TEXT NULL,
+            pod_name TEXT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -82,6 +84,8 @@ public sealed class HistoryStore(DatabaseSettings database)
     [
         ("container_id", "TEXT NULL"),
         ("pod_uid", "TEXT NULL"),
+        ("pod_namespace", "TEXT NULL"),
+        ("pod_name", "TEXT NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -226,7 +230,7 @@ public sealed class HistoryStore(DatabaseSettings database)
     public async IAsyncEnumerable<ProcessRecord> ListAsync(
         string host, int? pid, DateTime? startedAfter, DateTime? startedBefore,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct,
-        string? container = null, string? podUid = null)
+        string? container = null, string? podUid = null, string? podName = null, string? podNamespace = null)
     {
         var parameters = new List<(string, object?)> { ("@host", host) };
         var sql = $"SELECT {Columns} FROM processes p WHERE p.host = @host";
@@ -256,6 +260,16 @@ public sealed class HistoryStore(DatabaseSettings database)
         {
             sql += " AND p.pod_uid = @pod_uid";
             parameters.Add(("@pod_uid", podUid.ToLowerInvariant()));
+        }
+        if (podName is not null)
+        {
+            sql += " AND p.pod_name = @pod_name";
+            parameters.Add(("@pod_name", podName));
+        }
+        if (podNamespace is not null)
+        {
+            sql += " AND p.pod_namespace = @pod_namespace";
+            parameters.Add(("@pod_namespace", podNamespace));
         }
         sql += " ORDER BY p.start_time DESC";
         await using var connection = await Database.OpenAsync(ct);
@@ -308,7 +322,18 @@ public sealed class HistoryStore(DatabaseSettings database)
             ExitSignal: reader.IsDBNull(11) ? null : reader.GetInt32(11),
             // The host entity holds every live process; a row only the history knows has ended.
             Live: false,
-            Container: reader.IsDBNull(12) ? null : new ContainerIdentity(reader.GetString(12), reader.IsDBNull(13) ? null : reader.GetString(13)));
+            Container: ReadContainer(reader));
+    }
+
+    // The history keeps a pod's namespace and name; its labels, workload and container name/image only travel live.
+    private static ContainerIdentity? ReadContainer(DbDataReader reader)
+    {
+        if (reader.IsDBNull(12)) return null;
+        var podUid = reader.IsDBNull(13) ? null : reader.GetString(13);
+        var pod = reader.IsDBNull(14) || reader.IsDBNull(15)
+            ? null
+            : new KubernetesPod(podUid ?? "", Namespace: reader.GetString(14), Name: reader.GetString(15), Labels: [], Workload: "", WorkloadKind: "");
+        return new ContainerIdentity(reader.GetString(12), podUid, pod);
     }
 
     private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
@@ -339,16 +364,18 @@ public sealed class HistoryStore(DatabaseSettings database)
             """, "@host", "@pid", "@start_time");
 
         private readonly DbCommand _upsert = Statement(connection, transaction, """
-            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid)
-            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid)
+            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name)
+            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
                 signal = COALESCE(excluded.signal, processes.signal),
                 container_id = COALESCE(excluded.container_id, processes.container_id),
-                pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid)
+                pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid),
+                pod_namespace = COALESCE(excluded.pod_namespace, processes.pod_namespace),
+                pod_name = COALESCE(excluded.pod_name, processes.pod_name)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
-            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid");
+            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name");
 
         private readonly DbCommand _index = Statement(connection, transaction, """
             INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
@@ -365,7 +392,8 @@ public sealed class HistoryStore(DatabaseSettings database)
                 await Run(_replaced, ct, record.Host, record.Pid, startTime);
             return await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
                 record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
-                record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid);
+                record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
+                record.Container?.Pod?.Namespace, record.Container?.Pod?.Name);
         }
 
         public async Task IndexAsync(JournalBatch batch, CancellationToken ct)

@@ -18,12 +18,14 @@ public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? 
 public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */);
 
 /// <param name="Container">A container id or a prefix of it.</param>
+/// <param name="Pod">A Kubernetes pod's name; <paramref name="PodNamespace"/> its namespace.</param>
 public sealed record ProcessListQuery(string Host, string? BinaryRegex = null, int? Pid = null, bool? Live = null, DateTime? StartedAfter = null, DateTime? StartedBefore = null, int Limit = 1000,
-    string? Container = null, string? PodUid = null)
+    string? Container = null, string? PodUid = null, string? Pod = null, string? PodNamespace = null)
 {
     public bool MatchesContainer(ContainerIdentity? container) =>
         (Container is null || container?.MatchesId(Container) == true)
-        && (PodUid is null || string.Equals(container?.PodUid, PodUid, StringComparison.OrdinalIgnoreCase));
+        && (PodUid is null || string.Equals(container?.PodUid, PodUid, StringComparison.OrdinalIgnoreCase))
+        && (Pod is null && PodNamespace is null || container?.InPod(Pod, PodNamespace) == true);
 }
 
 /// <summary>A snapshot taken at journal <paramref name="SequenceNr"/> (0: nothing persisted for the host yet) holding <paramref name="Processes"/> live processes.</summary>
@@ -38,7 +40,7 @@ public sealed record HostRunStats(string RunId, RunReport? Report, GatewayCounts
 /// <param name="Container">A container id or a prefix of it.</param>
 public sealed record EventStreamFilter(
     IReadOnlySet<string>? Hosts = null, string? BinaryRegex = null, int? Pid = null, string? ExecId = null, IReadOnlySet<EnrichedKind>? Kinds = null,
-    string? Container = null, string? PodUid = null);
+    string? Container = null, string? PodUid = null, string? Pod = null, string? PodNamespace = null);
 
 /// <summary>
 /// The gateway's query surface. Errors: a malformed request (exec_id that does not decode, bad regex,

@@ -28,7 +28,8 @@ public sealed class LiveEventFilter
                && (_filter.Pid is null || _filter.Pid == process.Pid)
                && (_execId is null || _execId == process.ExecId)
                && (_filter.Container is null || process.Container?.MatchesId(_filter.Container) == true)
-               && (_filter.PodUid is null || string.Equals(process.Container?.PodUid, _filter.PodUid, StringComparison.OrdinalIgnoreCase));
+               && (_filter.PodUid is null || string.Equals(process.Container?.PodUid, _filter.PodUid, StringComparison.OrdinalIgnoreCase))
+               && (_filter.Pod is null && _filter.PodNamespace is null || process.Container?.InPod(_filter.Pod, _filter.PodNamespace) == true);
     }
 
     /// <summary>The binary pattern, checked by the subscriber's own reader so its cost falls on that stream alone.</summary>

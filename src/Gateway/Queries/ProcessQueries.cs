@@ -99,7 +99,7 @@ public sealed class ProcessQueries : IProcessQueries
         }
         if (query.Live != true && selected.Count < query.Limit)
         {
-            await foreach (var record in _history.ListAsync(query.Host, query.Pid, query.StartedAfter, query.StartedBefore, ct, query.Container, query.PodUid))
+            await foreach (var record in _history.ListAsync(query.Host, query.Pid, query.StartedAfter, query.StartedBefore, ct, query.Container, query.PodUid, query.Pod, query.PodNamespace))
             {
                 if (inTree.Contains(record.ExecId) || !Wanted(record)) continue;
                 selected.Add(record);

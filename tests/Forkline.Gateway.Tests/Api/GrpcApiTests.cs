@@ -78,10 +78,15 @@ public sealed class GrpcApiTests : IAsyncLifetime
             Live = true,
             Since = Timestamp.FromDateTime(since),
             Until = Timestamp.FromDateTime(until),
+            Container = "3f1c9a7e5b2d",
+            PodUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59",
+            Pod = "web-1",
+            Namespace = "shop",
         });
 
         Assert.Equal([InitId.Encode(), BashId.Encode()], response.Processes.Select(p => p.ExecId));
         var query = _api.Queries.LastListQuery!;
+        Assert.Equal(("3f1c9a7e5b2d", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59", "web-1", "shop"), (query.Container, query.PodUid, query.Pod, query.PodNamespace));
         Assert.Equal(Host, query.Host);
         Assert.Equal("^/bin/", query.BinaryRegex);
         Assert.Equal(100, query.Pid);

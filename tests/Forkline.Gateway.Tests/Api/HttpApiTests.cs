@@ -63,13 +63,14 @@ public sealed class HttpApiTests : IAsyncLifetime
     public async Task Host_processes_hands_the_query_parameters_to_the_queries()
     {
         using var response = await _api.Http.GetAsync(
-            $"/api/v1/hosts/{Host}/processes?binary=sleep&pid=200&live=false&since=2025-01-31T11:00:00Z&until=2025-01-31T13:00:00%2B01:00&limit=5");
+            $"/api/v1/hosts/{Host}/processes?binary=sleep&pid=200&live=false&since=2025-01-31T11:00:00Z&until=2025-01-31T13:00:00%2B01:00&limit=5&pod=web-1&namespace=shop");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var processes = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("processes");
         Assert.Equal([SleepId.Encode()], processes.EnumerateArray().Select(p => p.GetProperty("exec_id").GetString()));
         var query = _api.Queries.LastListQuery!;
         Assert.Equal(("sleep", 200, false, 5), (query.BinaryRegex, query.Pid, query.Live, query.Limit));
+        Assert.Equal(("web-1", "shop"), (query.Pod, query.PodNamespace));
         Assert.Equal(new DateTime(2025, 1, 31, 11, 0, 0, DateTimeKind.Utc), query.StartedAfter);
         Assert.Equal(new DateTime(2025, 1, 31, 12, 0, 0, DateTimeKind.Utc), query.StartedBefore);
     }

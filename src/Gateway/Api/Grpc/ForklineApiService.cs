@@ -33,7 +33,9 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
             StartedBefore: ToUtc(request.Until, "until"),
             Limit: request.Limit,
             Container: NullIfEmpty(request.Container),
-            PodUid: NullIfEmpty(request.PodUid));
+            PodUid: NullIfEmpty(request.PodUid),
+            Pod: NullIfEmpty(request.Pod),
+            PodNamespace: NullIfEmpty(request.Namespace));
         return ApiMessages.ToProcessList(await api.ListProcessesAsync(query, context.CancellationToken));
     }
 
@@ -46,7 +48,9 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
             ExecId: NullIfEmpty(request.ExecId),
             Kinds: ToKinds(request.Kinds),
             Container: NullIfEmpty(request.Container),
-            PodUid: NullIfEmpty(request.PodUid));
+            PodUid: NullIfEmpty(request.PodUid),
+            Pod: NullIfEmpty(request.Pod),
+            PodNamespace: NullIfEmpty(request.Namespace));
         return WriteAllAsync(token => api.StreamEvents(filter, token), responseStream, context);
     }
 

@@ -70,7 +70,9 @@ public static class HttpApiRoutes
             StartedBefore: query.Time("until"),
             Limit: query.Int("limit") ?? 0,
             Container: query.Text("container"),
-            PodUid: query.Text("pod_uid"));
+            PodUid: query.Text("pod_uid"),
+            Pod: query.Text("pod"),
+            PodNamespace: query.Text("namespace"));
         return Json(ApiMessages.ToProcessList(await api.ListProcessesAsync(listQuery, context.RequestAborted)));
     }
 
@@ -85,7 +87,9 @@ public static class HttpApiRoutes
             ExecId: query.Text("exec_id"),
             Kinds: query.EventTypes("type"),
             Container: query.Text("container"),
-            PodUid: query.Text("pod_uid"));
+            PodUid: query.Text("pod_uid"),
+            Pod: query.Text("pod"),
+            PodNamespace: query.Text("namespace"));
         return WriteNdjsonAsync(context, token => api.StreamEvents(filter, token), messages, shutdown, flushBytes: 0);
     }
 
