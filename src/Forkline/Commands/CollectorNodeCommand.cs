@@ -11,9 +11,11 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Ingest;
 using Forkline.Kubernetes;
+using Forkline.Logging;
 using Forkline.Metrics;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
 
@@ -24,6 +26,7 @@ namespace Forkline.Commands;
 /// </summary>
 public static class CollectorNodeCommand
 {
+    private const string LogCategory = "forkline.collector-node";
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     public static Command Create()
@@ -38,26 +41,29 @@ public static class CollectorNodeCommand
 
         var command = new Command("collector-node", "Run a collector node: this host's process events, forwarded to the fleet's gateways");
         foreach (var option in settings.All) command.Options.Add(option);
+        command.Options.Add(NodeLogging.FormatOption);
         command.SetAction(async (parse, ct) =>
         {
+            using var loggers = NodeLogging.Create(parse);
+            var log = loggers.CreateLogger(LogCategory);
             CollectorNodeOptions node;
             try
             {
-                node = CollectorNodeOptions.From(settings.Load(parse));
+                node = CollectorNodeOptions.From(settings.Load(parse), loggers);
             }
             catch (Exception e) when (e is ConfigurationException or ArgumentException or Collector.Hooks.HookPolicyException)
             {
-                await Console.Error.WriteLineAsync($"forkline collector-node: {e.Message}");
+                log.LogError("{Problem}", e.Message);
                 return 2;
             }
-            return await RunAsync(node, ct);
+            return await RunAsync(node, loggers, log, ct);
         });
         return command;
     }
 
     private sealed record CollectorNodeOptions(CollectorNodeSettings Link, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics)
     {
-        public static CollectorNodeOptions From(NodeConfig config)
+        public static CollectorNodeOptions From(NodeConfig config, ILoggerFactory loggers)
         {
             var link = config.ToCollectorNodeSettings();
             link.Validate();
@@ -70,7 +76,7 @@ public static class CollectorNodeCommand
                 // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
                 EmitClones = config.Collector.EmitClones ?? true,
             };
-            var source = SourceOf(config.Collector);
+            var source = SourceOf(config.Collector, loggers);
             // This host's processes are checked against /proc; a replayed capture's are not this host's.
             if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();
@@ -82,9 +88,8 @@ public static class CollectorNodeCommand
                 ? throw new ConfigurationException($"Collector:BatchWindow '{window}' is outside 00:00:00 to 00:00:01")
                 : collector.BatchWindow;
 
-        private static IEventSource SourceOf(CollectorSection collector)
+        private static IEventSource SourceOf(CollectorSection collector, ILoggerFactory loggers)
         {
-            var stderr = Console.Error;
             switch (collector.Source?.ToLowerInvariant() ?? "bpf")
             {
                 case "bpf":
@@ -96,59 +101,58 @@ public static class CollectorNodeCommand
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
                         DrainInterval = BatchWindowOf(collector) ?? options.DrainInterval,
-                        Log = line => stderr.WriteLine(line),
+                        LoggerFactory = loggers,
                     });
                 case "replay":
                     if (string.IsNullOrEmpty(collector.ReplayFile))
                         throw new ConfigurationException("Collector:Source replay needs Collector:ReplayFile (a capture written by `forkline collector --record FILE`)");
                     if (!Enum.TryParse<ReplayPacing>(collector.ReplayPacing ?? nameof(ReplayPacing.ByKtime), ignoreCase: true, out var pacing))
                         throw new ConfigurationException($"Collector:ReplayPacing '{collector.ReplayPacing}' is not ByKtime or AsFastAsPossible");
-                    return new ReplayFileSource(collector.ReplayFile, pacing, report: line => stderr.WriteLine(line));
+                    return new ReplayFileSource(collector.ReplayFile, pacing, logger: loggers.CreateLogger<ReplayFileSource>());
                 default:
                     throw new ConfigurationException($"Collector:Source '{collector.Source}' is not bpf or replay");
             }
         }
     }
 
-    private static async Task<int> RunAsync(CollectorNodeOptions settings, CancellationToken ct)
+    private static async Task<int> RunAsync(CollectorNodeOptions settings, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
-        var stderr = Console.Error;
-        LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
+        LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
         var registry = Prometheus.Metrics.DefaultRegistry;
         var metrics = new ForklineMetrics(registry);
         if (settings.Source is BpfEventSource bpf) metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(bpf.Collector, metrics));
         using var metricServer = settings.Metrics is { } endpoint ? metrics.StartServer(endpoint.Port, endpoint.Address.ToString()) : null;
 
-        await using var node = CollectorNode.Start(settings.Link with { MetricsRegistry = registry });
-        await stderr.WriteLineAsync(
-            $"forkline collector-node: host {settings.Actors.NodeName} from {settings.Source.Name}, " +
-            $"gateways {string.Join(", ", settings.Link.Link.Gateways)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
+        await using var node = CollectorNode.Start(settings.Link with { MetricsRegistry = registry }, loggers);
+        log.LogInformation("host {Host} from {Source}, gateways {Gateways}{Metrics}; Ctrl-C stops it",
+            settings.Actors.NodeName, settings.Source.Name, string.Join(", ", settings.Link.Link.Gateways),
+            settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "");
 
         await using var podWatch = (settings.Source as BpfEventSource)?.Options.Pods is { } pods
-            ? new NodePods(pods, settings.Actors.NodeName, "forkline collector-node", stderr)
+            ? new NodePods(pods, settings.Actors.NodeName, loggers)
             : null;
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder });
         RunAccounting.Start(node.Forwarder, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
         var stopped = new TaskCompletionSource();
         await using var stopping = ct.Register(() => stopped.TrySetResult());
-        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder, settings.Actors.NodeName, settings.Actors.BootClock, stderr, "collector-node");
+        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder, settings.Actors.NodeName, settings.Actors.BootClock, log);
         try
         {
             await settings.Source.RunAsync(pipeline, ct);
             // A replayed capture ends; the node keeps running so what it forwarded is acknowledged.
-            if (!ct.IsCancellationRequested) await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} ended; waiting for Ctrl-C");
+            if (!ct.IsCancellationRequested) log.LogInformation("{Source} ended; waiting for Ctrl-C", settings.Source.Name);
             await stopped.Task;
         }
         catch (Exception e) when (e is BpfException or IOException or InvalidDataException)
         {
-            await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} failed: {e.Message}");
+            log.LogError("{Source} failed: {Problem}", settings.Source.Name, e.Message);
             exitCode = 1;
         }
         await pipeline.StopAsync(StopTimeout);
         if (!await node.Forwarder.FlushAsync(StopTimeout))
-            await stderr.WriteLineAsync("forkline collector-node: the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
-        await RunAccounting.FinishAsync(node.Forwarder, StopTimeout, stderr, "collector-node");
+            log.LogWarning("the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
+        await RunAccounting.FinishAsync(node.Forwarder, StopTimeout, log);
         return exitCode;
     }
 }

@@ -1,8 +1,11 @@
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
 namespace Forkline.Gateway.CollectorLink;
@@ -47,11 +50,14 @@ public sealed class CollectorNode : IAsyncDisposable
     /// <summary>Where the process actors deliver enriched events.</summary>
     public GatewayForwarder Forwarder { get; }
 
-    public static CollectorNode Start(CollectorNodeSettings settings)
+    /// <param name="loggerFactory">Where the node logs, Akka's own logging included; null = nowhere.</param>
+    public static CollectorNode Start(CollectorNodeSettings settings, ILoggerFactory? loggerFactory = null)
     {
         settings.Validate();
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
-        var system = ActorSystem.Create("forkline-collector", ConfigurationFactory.ParseString(AkkaConfig.Local(settings.LogLevel)));
+        var setup = BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(AkkaConfig.Local(settings.LogLevel)))
+            .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
+        var system = ActorSystem.Create("forkline-collector", setup);
         var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(settings.Link), settings.EffectiveForwarder, metrics);
         return new CollectorNode(system, metrics, forwarder);
     }

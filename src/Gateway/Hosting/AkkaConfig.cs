@@ -57,7 +57,12 @@ public static class AkkaConfig
     public static string Local(string logLevel) => $$"""
         akka {
           loglevel = {{logLevel}}
+          # stdout carries events only (`forkline run --json`): Akka logs through AkkaLoggerBridge to the
+          # node's ILogger (stderr). Its standard-out logger still speaks before the bridge starts and after
+          # it stops (the node commands point Console.Out at stderr); OFF would be cleaner, but with it the
+          # persistence plugins never answered at start (Akka 1.5.75).
           stdout-loglevel = {{logLevel}}
+          loggers = [{{Quote(typeof(AkkaLoggerBridge).AssemblyQualifiedName!)}}]
           # The host stops a node in order (event source, process actors, forwarder flush, then
           # the node's DisposeAsync). Akka's own exit/signal hook would stop it at once, under
           # that drain, and the forwarder would drop every event not yet acknowledged.
