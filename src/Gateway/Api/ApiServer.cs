@@ -75,6 +75,7 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.AccessPolicy);
         builder.Services.AddSingleton(new ApiMessages(settings.EventJson));
+        builder.Services.AddSingleton(new QueryAdmission(settings.Limits));
         builder.Services.AddSingleton<ProcessApi>();
         builder.Services.AddSingleton<ApiShutdown>();
 

@@ -29,6 +29,9 @@ public sealed record ApiSettings
     public Action<ILoggingBuilder> ConfigureLogging { get; init; } = static logging =>
         logging.AddSimpleConsole(console => console.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
 
+    /// <summary>Concurrent, queued and per-query time limits of the unary queries.</summary>
+    public QueryLimits Limits { get; init; } = new();
+
     /// <summary>How long a stop waits for unary calls in flight; open streams are ended at once.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }
