@@ -3,6 +3,7 @@ using System.Text.Json;
 using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
 using Google.Protobuf.WellKnownTypes;
+using Forkline.Testing;
 using Grpc.Core;
 using static Forkline.Gateway.Tests.Api.SampleProcesses;
 
@@ -13,9 +14,10 @@ public sealed class ApiBadInputTests : IAsyncLifetime
 {
     private static readonly string UnknownId = new Forkline.Contracts.Identity.ExecId(Host, 99_999, 4242).Encode();
 
+    private readonly CapturingLogger _log = new();
     private ApiTestServer _api = null!;
 
-    public async Task InitializeAsync() => _api = await ApiTestServer.StartAsync(NewQueries());
+    public async Task InitializeAsync() => _api = await ApiTestServer.StartAsync(NewQueries(), new ApiSettings { LoggerFactory = _log });
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 
@@ -100,7 +102,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_unexpected_fault_is_a_generic_500_without_details_and_is_counted()
+    public async Task An_unexpected_fault_is_a_generic_500_without_details_and_is_counted_and_logged()
     {
         _api.Queries.Fault = new InvalidOperationException("secret internals: connection string Password=hunter2");
         var counted = await _api.ErrorCountAsync("internal", "http");
@@ -114,10 +116,12 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         Assert.DoesNotContain("hunter2", body);
         Assert.DoesNotContain("   at ", body);
         Assert.True(await _api.ErrorCountAsync("internal", "http") > counted);
+        Assert.Contains(_log, line => line.Contains($"HTTP GET /api/v1/processes/{BashId.Encode()} failed unexpectedly", StringComparison.Ordinal)
+                                      && line.Contains("hunter2", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task An_unexpected_fault_is_grpc_internal_without_details_and_is_counted()
+    public async Task An_unexpected_fault_is_grpc_internal_without_details_and_is_counted_and_logged()
     {
         _api.Queries.Fault = new InvalidOperationException("secret internals: connection string Password=hunter2");
         var counted = await _api.ErrorCountAsync("internal", "grpc");
@@ -129,6 +133,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         Assert.Contains("the gateway log has the details", error.Status.Detail);
         Assert.DoesNotContain("hunter2", error.Status.Detail);
         Assert.True(await _api.ErrorCountAsync("internal", "grpc") > counted);
+        Assert.Contains(_log, line => line.Contains("GetLineage failed unexpectedly", StringComparison.Ordinal) && line.Contains("hunter2", StringComparison.Ordinal));
     }
 
     private async Task Invoke(string call)
