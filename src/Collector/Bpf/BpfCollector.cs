@@ -58,7 +58,7 @@ public sealed class BpfCollector : IDisposable
         _produced = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _lossesForCounts = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
         _producedForCounts = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
-        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.Log, pods: options.Pods);
+        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.Log, pods: options.Pods, containerIdentity: options.ContainerIdentity);
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
         _waiter = new RingBufferWaiter(eventsFd);
