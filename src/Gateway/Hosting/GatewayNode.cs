@@ -22,9 +22,12 @@ public sealed class GatewayNode : IAsyncDisposable
     private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
     private volatile bool _disposing;
 
+    private readonly DataDirectoryLock? _dataLock;
+
     private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
-        ProcessQueries? queries, GatewayForwarder? forwarder)
+        ProcessQueries? queries, GatewayForwarder? forwarder, DataDirectoryLock? dataLock)
     {
+        _dataLock = dataLock;
         Settings = settings;
         System = system;
         Metrics = metrics;
@@ -61,6 +64,22 @@ public sealed class GatewayNode : IAsyncDisposable
         if (settings.Gateway && settings.EffectiveDatabase.PersistenceConnectionSetup() is { } connections) setup = setup.And(connections);
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
         var history = settings.Gateway ? new HistoryStore(settings.EffectiveDatabase) : null;
+        // The SQLite database in the data directory is this node's alone: a second node there would write the same journal.
+        var dataLock = settings.Gateway && settings.Database is null ? DataDirectoryLock.Acquire(settings.DataDirectory) : null;
+        try
+        {
+            return await StartAsync(settings, setup, metrics, history, dataLock, ct);
+        }
+        catch
+        {
+            dataLock?.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<GatewayNode> StartAsync(GatewaySettings settings, ActorSystemSetup setup, GatewayMetrics metrics, HistoryStore? history,
+        DataDirectoryLock? dataLock, CancellationToken ct)
+    {
         var system = history is null
             ? ActorSystem.Create(GatewaySettings.SystemName, setup)
             : await GatewayStorage.StartAsync(settings.EffectiveDatabase, history, () => ActorSystem.Create(GatewaySettings.SystemName, setup),
@@ -103,7 +122,7 @@ public sealed class GatewayNode : IAsyncDisposable
                 hostTrees = await sharding.StartProxyAsync(HostMessageExtractor.TypeName, ShardRegionRole, extractor);
             }
             var forwarder = settings.Collector ? GatewayForwarder.Start(system, hostTrees, settings.EffectiveForwarder, metrics) : null;
-            return new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder);
+            return new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder, dataLock);
         }
         catch
         {
@@ -142,5 +161,6 @@ public sealed class GatewayNode : IAsyncDisposable
         // A downed node's actor system has ended already: no forwarder is left to flush.
         if (Forwarder is not null && !System.WhenTerminated.IsCompleted) await Forwarder.FlushAsync(ShutdownFlushTimeout);
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        _dataLock?.Dispose();
     }
 }

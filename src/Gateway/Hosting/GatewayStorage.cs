@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Akka.Actor;
 using Akka.Persistence;
 using Forkline.Gateway.History;
@@ -17,9 +18,27 @@ internal static class GatewayStorage
     public static async Task<ActorSystem> StartAsync(DatabaseSettings database, HistoryStore history, Func<ActorSystem> createSystem,
         TimeSpan timeout, CancellationToken ct)
     {
-        await using var exclusive = await database.LockSchemaAsync(ct);
-        await database.PrepareAsync(ct);
-        await history.EnsureSchemaAsync(ct);
+        IAsyncDisposable exclusive;
+        try
+        {
+            exclusive = await database.LockSchemaAsync(ct);
+            try
+            {
+                await database.PrepareAsync(ct);
+                await history.EnsureSchemaAsync(ct);
+            }
+            catch
+            {
+                await exclusive.DisposeAsync();
+                throw;
+            }
+        }
+        catch (Exception e) when (e is DbException or IOException or UnauthorizedAccessException)
+        {
+            // Locked by another process, read-only, full, unreachable: the cause in one line, for the operator.
+            throw new InvalidOperationException($"the database {database.Describe()} is unusable: {e.Message} — {Remedy(e)}", e);
+        }
+        await using var held = exclusive;
         var system = createSystem();
         try
         {
@@ -32,6 +51,17 @@ internal static class GatewayStorage
             throw;
         }
     }
+
+    private static string Remedy(Exception e) => e.Message switch
+    {
+        var m when m.Contains("locked", StringComparison.OrdinalIgnoreCase) || m.Contains("busy", StringComparison.OrdinalIgnoreCase)
+            => "another process holds it; stop that process or give this node its own database",
+        var m when m.Contains("readonly", StringComparison.OrdinalIgnoreCase) || m.Contains("read-only", StringComparison.OrdinalIgnoreCase)
+            => "its folder or file is read-only; make it writable or give another data directory",
+        var m when m.Contains("full", StringComparison.OrdinalIgnoreCase) || m.Contains("space", StringComparison.OrdinalIgnoreCase)
+            => "its disk is full; free space there",
+        _ => "check the database settings and that the database is reachable",
+    };
 
     /// <summary>
     /// A read from the journal and from the snapshot store: each answers once its plugin has created
