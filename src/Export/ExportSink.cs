@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Forkline.Contracts.Snapshots;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Export;
 
@@ -26,7 +27,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
     private readonly EventFilter _filter;
     private readonly IEventFormatter _formatter;
     private readonly IExportOutput _output;
-    private readonly TextWriter _diagnostics;
+    private readonly ILogger _log;
     private readonly int _queueCapacity;
     private readonly ConcurrentQueue<EnrichedEvent> _queue = new();
     private readonly SemaphoreSlim _doorbell = new(0);
@@ -44,22 +45,22 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
     /// <param name="output">Owned: disposed with the sink.</param>
     /// <param name="filter">Evaluated on the caller's thread, before queueing.</param>
     /// <param name="queueCapacity">Events that may wait for the writer; more are dropped and counted.</param>
-    /// <param name="diagnostics">Where failures and the drop total are reported; default stderr.</param>
-    public ExportSink(IEventFormatter formatter, IExportOutput output, EventFilter? filter = null,
-        int queueCapacity = DefaultQueueCapacity, TextWriter? diagnostics = null)
+    /// <param name="log">Where failures and the drop total are reported (never the output: it carries events only).</param>
+    public ExportSink(IEventFormatter formatter, IExportOutput output, ILogger log, EventFilter? filter = null,
+        int queueCapacity = DefaultQueueCapacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCapacity, 1);
         _formatter = formatter ?? throw new ArgumentNullException(nameof(formatter));
         _output = output ?? throw new ArgumentNullException(nameof(output));
         _filter = filter ?? EventFilter.Default;
-        _diagnostics = diagnostics ?? Console.Error;
+        _log = log ?? throw new ArgumentNullException(nameof(log));
         _queueCapacity = queueCapacity;
         _writer = Task.Run(WriteQueuedAsync);
     }
 
     /// <summary>The sink the host wires to the process actors, from command-line style options.</summary>
     /// <param name="stdout">Where lines go when no file is set; default the process's stdout. Left open.</param>
-    public static ExportSink Create(ExportOptions options, Stream? stdout = null, TextWriter? diagnostics = null)
+    public static ExportSink Create(ExportOptions options, ILogger log, Stream? stdout = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var filter = EventFilter.Create(options.Filter);
@@ -69,7 +70,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
         IExportOutput output = options.FilePath is { } path
             ? new RotatingFileOutput(path, options.MaxFileBytes, options.KeepFiles)
             : new StreamExportOutput(stdout ?? Console.OpenStandardOutput(), leaveOpen: true);
-        return new ExportSink(formatter, output, filter, options.QueueCapacity, diagnostics);
+        return new ExportSink(formatter, output, log, filter, options.QueueCapacity);
     }
 
     public ExportStatistics Statistics =>
@@ -147,7 +148,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
         catch (Exception e)
         {
             // Said now, not at dispose: from here on every event is dropped.
-            _diagnostics.WriteLine($"forkline export: the writer stopped, no more events will be exported: {e}");
+            _log.LogCritical(e, "the export writer stopped, no more events will be exported");
             throw;
         }
     }
@@ -184,18 +185,17 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
         var failures = Interlocked.Increment(ref _failed);
         if (failures > ReportedFailures) return;
         var more = failures == ReportedFailures ? " (further failures are only counted; the total is reported at shutdown)" : "";
-        _diagnostics.WriteLine($"forkline export: {what}: {e.Message}{more}");
+        _log.LogError("{What}: {Error}{More}", what, e.Message, more);
     }
 
     private void ReportTotals()
     {
         var statistics = Statistics;
         if (statistics.Dropped > 0)
-            _diagnostics.WriteLine(
-                $"forkline export: dropped {statistics.Dropped} events because the output did not keep up (queue of {_queueCapacity}); " +
-                "raise the export queue capacity, narrow the filters, or export to a file");
+            _log.LogWarning(
+                "dropped {Dropped} events because the output did not keep up (queue of {QueueCapacity}); " +
+                "raise the export queue capacity, narrow the filters, or export to a file", statistics.Dropped, _queueCapacity);
         if (statistics.Failed > 0)
-            _diagnostics.WriteLine($"forkline export: {statistics.Failed} events or flushes failed to be written; see the first errors above");
-        _diagnostics.Flush();
+            _log.LogError("{Failed} events or flushes failed to be written; see the first errors above", statistics.Failed);
     }
 }

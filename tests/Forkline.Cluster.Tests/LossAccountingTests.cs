@@ -9,6 +9,7 @@ using Forkline.Gateway.Tests.Support;
 using Forkline.Kernel.Tests;
 using Forkline.Kernel.Tests.Pipeline;
 using Forkline.Metrics;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace Forkline.Cluster.Tests;
@@ -49,7 +50,7 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
             await kernel.StopAsync();
         }
         Assert.True(await forwarder.FlushAsync(Patience), "the gateway acknowledges every event the forwarder kept");
-        await RunAccounting.FinishAsync(forwarder, Patience, new TestOutputWriter(output), "test");
+        await RunAccounting.FinishAsync(forwarder, Patience, new LineLoggerFactory(output.WriteLine).CreateLogger("test"));
 
         var run = Assert.Single(await gateway.Queries!.GetHostStatsAsync(host, CancellationToken.None));
         var report = run.Report!;
@@ -89,16 +90,5 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
         Assert.Equal(0, stats.ExitCode);
         Assert.Contains("balanced: every produced event is accounted for", printed);
         Assert.Contains(run.RunId, printed);
-    }
-
-    private sealed class TestOutputWriter(ITestOutputHelper output) : StringWriter
-    {
-        public override void WriteLine(string? value) => output.WriteLine(value ?? "");
-
-        public override Task WriteLineAsync(string? value)
-        {
-            WriteLine(value);
-            return Task.CompletedTask;
-        }
     }
 }

@@ -9,6 +9,7 @@ using Forkline.Gateway.Tests.Support;
 using Forkline.Kernel.Tests;
 using Forkline.Kernel.Tests.Pipeline;
 using Xunit.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Cluster.Tests;
 
@@ -93,7 +94,7 @@ public sealed class RestartReconciliationTests(ITestOutputHelper output) : IDisp
     private Task<KernelPipeline> StartCollectorAsync(GatewayNode node) =>
         KernelPipeline.StartAsync(node.System, _host, output.WriteLine, HookPolicy.CredentialsOnly, moreSinks: [node.Forwarder!],
             storedIdentities: StoredTreeReconciliation.Lookup(node.Forwarder!, _host, BootClock.Measure(), TestNodes.Patience,
-                new StringWriter(), "test"));
+                new LineLoggerFactory(output.WriteLine).CreateLogger("reconciliation")));
 
     private async Task<ProcessRecord> LiveAsync(GatewayNode node, int pid)
     {

@@ -1,6 +1,7 @@
 using Forkline.Collector.Decoding;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
+using Forkline.Testing;
 
 namespace Forkline.Collector.Tests;
 
@@ -9,7 +10,7 @@ public sealed class CaptureReplayTests : IDisposable
     private static readonly CaptureHeader Header = new("node-a:with-colon", -123_456_789, SampleEvents.Hooks);
 
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("forkline-capture-");
-    private readonly List<string> _reports = [];
+    private readonly CapturingLogger _reports = new();
 
     private string CapturePath => Path.Combine(_directory.FullName, "events.fkl");
 
@@ -155,7 +156,7 @@ public sealed class CaptureReplayTests : IDisposable
 
     private async Task<(ReplayFileSource Source, List<KernelEvent> Events)> Replay(ReplayPacing pacing = ReplayPacing.AsFastAsPossible)
     {
-        var source = new ReplayFileSource(CapturePath, pacing, report: _reports.Add);
+        var source = new ReplayFileSource(CapturePath, pacing, logger: _reports);
         var sink = new CollectingSink();
         await source.RunAsync(sink, CancellationToken.None);
         return (source, sink.Events);

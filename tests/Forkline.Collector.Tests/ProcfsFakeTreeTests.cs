@@ -3,6 +3,7 @@ using Forkline.Collector.Decoding;
 using Forkline.Collector.Procfs;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
+using Forkline.Testing;
 
 namespace Forkline.Collector.Tests;
 
@@ -15,7 +16,7 @@ public sealed class ProcfsFakeTreeTests : IDisposable
     private const uint KernelThreadFlag = 0x00200000;
 
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("forkline-fakeproc-");
-    private readonly List<string> _reports = [];
+    private readonly CapturingLogger _reports = new();
 
     private string ProcRoot => Path.Combine(_root.FullName, "proc");
 
@@ -164,7 +165,7 @@ public sealed class ProcfsFakeTreeTests : IDisposable
         Assert.Contains("starttime is field 22", report);
     }
 
-    private ProcfsScan Scan() => new ProcfsScanner(ProcRoot, CgroupRoot, _reports.Add).Scan();
+    private ProcfsScan Scan() => new ProcfsScanner(ProcRoot, CgroupRoot, _reports).Scan();
 
     private static ExecEvent DecodeExec(ProcfsScan scan, int pid) =>
         Assert.IsType<ExecEvent>(new RecordDecoder([], new DecodeCounters())

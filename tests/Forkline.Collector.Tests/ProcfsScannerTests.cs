@@ -5,18 +5,19 @@ using Forkline.Collector.Procfs;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Xunit.Abstractions;
+using Forkline.Testing;
 
 namespace Forkline.Collector.Tests;
 
 /// <summary>The bootstrap against the real /proc of this machine.</summary>
 public sealed class ProcfsScannerTests(ITestOutputHelper output)
 {
-    private readonly List<string> _reports = [];
+    private readonly CapturingLogger _reports = new();
 
     [Fact]
     public void Scanning_proc_finds_this_test_process_and_its_ancestors_up_to_init_parents_first()
     {
-        var scan = new ProcfsScanner(reportError: _reports.Add).Scan();
+        var scan = new ProcfsScanner(logger: _reports).Scan();
 
         var byPid = new Dictionary<int, (int Index, ProcfsProcess Process)>();
         for (var i = 0; i < scan.Processes.Count; i++) byPid[scan.Processes[i].Seed.Pid] = (i, scan.Processes[i]);

@@ -1,5 +1,6 @@
 using Forkline.Collector.Decoding;
 using Forkline.Contracts.Events;
+using Forkline.Testing;
 
 namespace Forkline.Collector.Tests;
 
@@ -33,8 +34,8 @@ public sealed class RecordDecoderAllocationTests
     [Fact]
     public void Rejecting_a_flood_of_bad_records_allocates_nothing_between_reports()
     {
-        var reports = new List<string>();
-        var decoder = new RecordDecoder(SampleEvents.Hooks, new DecodeCounters(), reports.Add, TimeSpan.FromHours(1));
+        var reports = new CapturingLogger();
+        var decoder = new RecordDecoder(SampleEvents.Hooks, new DecodeCounters(), reports, TimeSpan.FromHours(1));
         var garbage = new byte[] { 9, 0, 1, 0, 40, 0, 0, 0 };
         decoder.Decode(garbage);
 

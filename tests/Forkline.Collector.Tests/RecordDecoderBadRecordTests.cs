@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Forkline.Collector.Decoding;
 using Forkline.Contracts.Events;
 using FsCheck.Xunit;
+using Forkline.Testing;
 
 namespace Forkline.Collector.Tests;
 
@@ -12,11 +13,11 @@ public sealed class RecordDecoderBadRecordTests
     private const int KindOffset = 0, VersionOffset = 2, SizeOffset = 4;
 
     private readonly DecodeCounters _counters = new();
-    private readonly List<string> _reports = [];
+    private readonly CapturingLogger _reports = new();
     private readonly RecordDecoder _decoder;
 
     public RecordDecoderBadRecordTests() =>
-        _decoder = new RecordDecoder(SampleEvents.Hooks, _counters, _reports.Add, TimeSpan.FromHours(1));
+        _decoder = new RecordDecoder(SampleEvents.Hooks, _counters, _reports, TimeSpan.FromHours(1));
 
     private static byte[][] ValidRecords => [.. SampleEvents.OneOfEachKind.Select(SampleEvents.Encode)];
 

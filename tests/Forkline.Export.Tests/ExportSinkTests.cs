@@ -3,6 +3,7 @@ using System.Text.Json;
 using Forkline.Contracts.Identity;
 using Forkline.Export;
 using Forkline.Export.Tests.Tetragon;
+using Forkline.Testing;
 using static Forkline.Export.Tests.SampleEvents;
 
 namespace Forkline.Export.Tests;
@@ -12,7 +13,7 @@ public sealed class ExportSinkTests : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("forkline-sink-").FullName;
-    private readonly StringWriter _diagnostics = new();
+    private readonly CapturingLogger _diagnostics = new();
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
@@ -20,7 +21,7 @@ public sealed class ExportSinkTests : IDisposable
     public async Task Sink_writes_the_events_its_filter_passes_in_order_and_flushes_on_dispose()
     {
         var stdout = new MemoryStream();
-        var sink = ExportSink.Create(new ExportOptions { Filter = new EventFilterOptions { Pids = [300] } }, stdout, _diagnostics);
+        var sink = ExportSink.Create(new ExportOptions { Filter = new EventFilterOptions { Pids = [300] } }, _diagnostics, stdout);
 
         sink.OnEnriched(Exec());
         sink.OnEnriched(Exec(Sh));
@@ -45,7 +46,7 @@ public sealed class ExportSinkTests : IDisposable
             FilePath = path,
             MaxFileBytes = 300,
             KeepFiles = 10,
-        }, diagnostics: _diagnostics);
+        }, _diagnostics);
 
         for (var pid = 1; pid <= 20; pid++)
             sink.OnEnriched(Exec(Sleep with { Pid = pid, ExecId = new ExecId(Node, 3_000, pid) }));
@@ -67,7 +68,7 @@ public sealed class ExportSinkTests : IDisposable
     public async Task Events_that_find_the_queue_full_are_dropped_counted_and_reported_at_dispose_without_blocking_the_caller()
     {
         var output = new GatedOutput();
-        var sink = new ExportSink(new CompactFormatter(), output, queueCapacity: 2, diagnostics: _diagnostics);
+        var sink = new ExportSink(new CompactFormatter(), output, _diagnostics, queueCapacity: 2);
 
         sink.OnEnriched(Exec());
         sink.OnBatchEnd();
@@ -87,7 +88,7 @@ public sealed class ExportSinkTests : IDisposable
     [Fact]
     public async Task Events_after_dispose_are_counted_as_dropped()
     {
-        var sink = new ExportSink(new CompactFormatter(), new StreamExportOutput(new MemoryStream()), diagnostics: _diagnostics);
+        var sink = new ExportSink(new CompactFormatter(), new StreamExportOutput(new MemoryStream()), _diagnostics);
         await sink.DisposeAsync();
 
         sink.OnEnriched(Exec());
@@ -100,7 +101,7 @@ public sealed class ExportSinkTests : IDisposable
     {
         var output = new GatedOutput { FailFirstWrite = true };
         output.Release.Set();
-        var sink = new ExportSink(new CompactFormatter(), output, diagnostics: _diagnostics);
+        var sink = new ExportSink(new CompactFormatter(), output, _diagnostics);
 
         sink.OnEnriched(Exec());
         sink.OnEnriched(Exit());
@@ -117,7 +118,7 @@ public sealed class ExportSinkTests : IDisposable
     public void Sink_accepts_events_from_many_threads_at_once()
     {
         var stdout = new MemoryStream();
-        var sink = ExportSink.Create(new ExportOptions { QueueCapacity = 100_000 }, stdout, _diagnostics);
+        var sink = ExportSink.Create(new ExportOptions { QueueCapacity = 100_000 }, _diagnostics, stdout);
 
         Parallel.For(0, 8, _ =>
         {

@@ -2,6 +2,7 @@ using Forkline.Collector.Bpf;
 using Forkline.Collector.Hooks;
 using Forkline.Contracts.Events;
 using Xunit.Abstractions;
+using Forkline.Kernel.Tests.Pipeline;
 
 namespace Forkline.Kernel.Tests;
 
@@ -28,7 +29,7 @@ internal sealed class CollectorSession : IDisposable
         new(BpfCollector.Start(new BpfCollectorOptions
         {
             Hooks = HookPolicy.Create(hooks),
-            Log = output.WriteLine,
+            LoggerFactory = new LineLoggerFactory(output.WriteLine),
         }));
 
     /// <summary>Stops draining (after a last drain of everything already in the ring) and returns all events.</summary>

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Forkline.Collector.Decoding;
 using Forkline.Collector.Hooks;
+using Forkline.Collector.Procfs;
 using Forkline.Collector.RingBuffer;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Bpf;
 
@@ -41,6 +43,7 @@ public sealed class BpfCollector : IDisposable
     private volatile bool _kernelCountsFinal;
     private readonly BpfMap _leaders;
     private readonly RecordDecoder _decoder;
+    private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ManualResetEventSlim _notRunning = new(initialState: true);
     private Thread? _runner;
@@ -58,7 +61,9 @@ public sealed class BpfCollector : IDisposable
         _produced = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _lossesForCounts = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
         _producedForCounts = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
-        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.Log, pods: options.Pods, containerIdentity: options.ContainerIdentity);
+        _log = options.LoggerFactory.CreateLogger<BpfCollector>();
+        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.LoggerFactory.CreateLogger<RecordDecoder>(),
+            pods: options.Pods, containerIdentity: options.ContainerIdentity);
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
         _waiter = new RingBufferWaiter(eventsFd);
@@ -111,7 +116,8 @@ public sealed class BpfCollector : IDisposable
             var selection = HookSelectionTable.From(policy);
             var kprobesMissing = HasKprobeHooks(policy) ? KprobeSupport.FindMissing() : null;
             var skipped = new List<string>();
-            if (kprobesMissing is not null) SkipKprobeHooks(policy, kprobesMissing, skipped, options.Log);
+            var log = options.LoggerFactory.CreateLogger<BpfCollector>();
+            if (kprobesMissing is not null) SkipKprobeHooks(policy, kprobesMissing, skipped, log);
             bpfObject.SetAutoload(KprobeProgram, HasKprobeHooks(policy) && kprobesMissing is null);
             bpfObject.SetAutoload(SyscallEnterProgram, selection.HasEnterHooks);
             bpfObject.Load();
@@ -119,7 +125,7 @@ public sealed class BpfCollector : IDisposable
             selection.WriteTo(new BpfMap(HookSelectionMap, bpfObject.MapFd(HookSelectionMap)));
             foreach (var program in AlwaysAttached) bpfObject.Attach(program);
             if (selection.HasEnterHooks) bpfObject.Attach(SyscallEnterProgram);
-            if (kprobesMissing is null) AttachKprobeHooks(bpfObject, policy, skipped, options.Log);
+            if (kprobesMissing is null) AttachKprobeHooks(bpfObject, policy, skipped, log);
             return new BpfCollector(bpfObject, options, skipped);
         }
         catch
@@ -197,7 +203,7 @@ public sealed class BpfCollector : IDisposable
         var handler = new DecodingRecordHandler(_decoder, sink, _options.Capture);
         if (_options.BootstrapFromProcfs)
         {
-            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.StoredIdentities, _options.Log);
+            Bootstrap = ProcfsBootstrap.Run(_leaders, ref handler, ref _bootstrapped, _options.StoredIdentities, _options.LoggerFactory.CreateLogger<ProcfsScanner>());
             sink.OnBatchEnd();
         }
 
@@ -230,7 +236,7 @@ public sealed class BpfCollector : IDisposable
             var metrics = Metrics;
             var unread = metrics.Produced - metrics.Lost - metrics.Discarded - metrics.Records;
             if (unread > 0 && attempt == FinalDrainAttempts)
-                _options.Log?.Invoke($"collector stop: {unread} reserved ring records never arrived after the programs were detached; they count as in flight in the loss accounting");
+                _log.LogWarning("collector stop: {Unread} reserved ring records never arrived after the programs were detached; they count as in flight in the loss accounting", unread);
             if (unread <= 0 || attempt == FinalDrainAttempts)
             {
                 _kernelCountsFinal = true;
@@ -287,17 +293,17 @@ public sealed class BpfCollector : IDisposable
         return false;
     }
 
-    private static void SkipKprobeHooks(HookPolicy policy, string reason, List<string> skipped, Action<string>? log)
+    private static void SkipKprobeHooks(HookPolicy policy, string reason, List<string> skipped, ILogger log)
     {
         foreach (var hook in policy.Hooks)
         {
             if (hook.Spec.Kind != HookKind.Kprobe) continue;
             skipped.Add(hook.Descriptor.Name);
-            log?.Invoke($"kprobes not available in this kernel: hook {hook.Descriptor.Name} skipped ({reason})");
+            log.LogWarning("kprobes not available in this kernel: hook {Hook} skipped ({Reason})", hook.Descriptor.Name, reason);
         }
     }
 
-    private static void AttachKprobeHooks(BpfObject bpfObject, HookPolicy policy, List<string> skipped, Action<string>? log)
+    private static void AttachKprobeHooks(BpfObject bpfObject, HookPolicy policy, List<string> skipped, ILogger log)
     {
         foreach (var hook in policy.Hooks)
         {
@@ -310,7 +316,7 @@ public sealed class BpfCollector : IDisposable
             if (error is not (Native.Errno.ENOENT or Native.Errno.EOPNOTSUPP or Native.Errno.ENOTSUPP))
                 throw new BpfException($"kprobe hook {hook.Descriptor.Name}: {description} — fix the symbol in the hook policy or remove the hook", error);
             skipped.Add(hook.Descriptor.Name);
-            log?.Invoke($"kprobes not available in this kernel: hook {hook.Descriptor.Name} skipped ({description})");
+            log.LogWarning("kprobes not available in this kernel: hook {Hook} skipped ({Reason})", hook.Descriptor.Name, description);
         }
     }
 }

@@ -2,6 +2,8 @@ using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Forkline.Collector.Bpf;
 
@@ -61,6 +63,6 @@ public sealed record BpfCollectorOptions
     /// <summary>This node's Kubernetes pods, attached to the container identity of each exec; null: none.</summary>
     public PodDirectory? Pods { get; init; }
 
-    /// <summary>One-line notices: skipped hooks, bad records (rate-limited), bootstrap problems.</summary>
-    public Action<string>? Log { get; init; }
+    /// <summary>Where notices go: skipped hooks, bad records (rate-limited), bootstrap problems.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }

@@ -1,6 +1,7 @@
 using Forkline.Collector.Native;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.RingBuffer;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Bpf;
 
@@ -21,10 +22,10 @@ public sealed record ProcfsBootstrapResult(int Emitted, int AlreadyKnown, int Se
 internal static class ProcfsBootstrap
 {
     /// <param name="emitted">Counts the exec records handed on, as they go (the loss accounting reads it meanwhile).</param>
-    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, ref long emitted, StoredIdentities? storedIdentities, Action<string>? log)
+    public static ProcfsBootstrapResult Run<THandler>(BpfMap leaders, ref THandler handler, ref long emitted, StoredIdentities? storedIdentities, ILogger log)
         where THandler : struct, IRingRecordHandler
     {
-        var scan = new ProcfsScanner(reportError: log).Scan(storedIdentities);
+        var scan = new ProcfsScanner(logger: log).Scan(storedIdentities);
         int alreadyKnown = 0, seedFailures = 0;
         var emittedBefore = emitted;
         foreach (var process in scan.Processes)
@@ -37,7 +38,7 @@ internal static class ProcfsBootstrap
                 continue;
             }
             if (result < 0 && seedFailures++ == 0)
-                log?.Invoke($"procfs bootstrap: seeding {leaders.Name} for pid {seed.Pid} failed: {Errno.Describe(result)} — its later hook and exit events may not pair with its exec (further failures only counted)");
+                log.LogWarning("procfs bootstrap: seeding {Map} for pid {Pid} failed: {Error} — its later hook and exit events may not pair with its exec (further failures only counted)", leaders.Name, seed.Pid, Errno.Describe(result));
 
             // Counted before it is handed on, so the accounting never sees an event out of a stage it did not see come in.
             Volatile.Write(ref emitted, emitted + 1);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Decoding;
 
@@ -9,21 +10,21 @@ namespace Forkline.Collector.Decoding;
 /// </summary>
 internal sealed class RateLimitedReport
 {
-    private readonly Action<string>? _report;
+    private readonly ILogger? _logger;
     private readonly long _intervalTimestampTicks;
     private long _nextDueTimestamp;
     private long _suppressed;
 
-    public RateLimitedReport(Action<string>? report, TimeSpan interval)
+    public RateLimitedReport(ILogger? logger, TimeSpan interval)
     {
-        _report = report;
+        _logger = logger;
         _intervalTimestampTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
     }
 
     /// <summary>True when a report may go out now; the caller then builds the message and calls Send.</summary>
     public bool IsDue()
     {
-        if (_report is null) return false;
+        if (_logger is null) return false;
         if (Stopwatch.GetTimestamp() >= _nextDueTimestamp) return true;
         _suppressed++;
         return false;
@@ -31,12 +32,12 @@ internal sealed class RateLimitedReport
 
     public void Send(string message)
     {
-        if (_report is null) return;
+        if (_logger is null) return;
         var text = _suppressed == 0
             ? message
             : string.Create(CultureInfo.InvariantCulture, $"{message} ({_suppressed} similar reports suppressed since the last one)");
         _suppressed = 0;
         _nextDueTimestamp = Stopwatch.GetTimestamp() + _intervalTimestampTicks;
-        _report(text);
+        _logger.LogWarning("{Report}", text);
     }
 }

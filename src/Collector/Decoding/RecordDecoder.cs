@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Forkline.Collector.Containers;
 using Forkline.Contracts.Events;
+using Microsoft.Extensions.Logging;
 using static Forkline.Collector.Decoding.LayoutConversions;
 
 namespace Forkline.Collector.Decoding;
@@ -34,7 +35,7 @@ public sealed class RecordDecoder
     private readonly bool _containerIdentity;
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
-    /// <param name="reportBadRecord">Receives one line per bad record, at most one per <paramref name="reportInterval"/>.</param>
+    /// <param name="logger">Gets one warning per bad record, at most one per <paramref name="reportInterval"/>.</param>
     /// <param name="captureLocation">
     /// For records read from a capture file: where the current one sits ("FILE: record N at offset M"), so a
     /// bad record is reported as corruption there. Without it records come from the ring buffer, where a
@@ -45,7 +46,7 @@ public sealed class RecordDecoder
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
-        Action<string>? reportBadRecord = null,
+        ILogger? logger = null,
         TimeSpan? reportInterval = null,
         Func<string>? captureLocation = null,
         PodDirectory? pods = null,
@@ -64,7 +65,7 @@ public sealed class RecordDecoder
                     $"Hook '{_hooks[i].Name}' has id {_hooks[i].Id} but sits at index {i}; hooksById must be ordered so that index == id", nameof(hooksById));
         }
         _counters = counters;
-        _report = new RateLimitedReport(reportBadRecord, reportInterval ?? DefaultReportInterval);
+        _report = new RateLimitedReport(logger, reportInterval ?? DefaultReportInterval);
         _captureLocation = captureLocation;
         _unifiedContainers = new ContainerIdentityCache(pods);
         _legacyContainers = new ContainerIdentityCache(pods);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Native;
 
@@ -25,12 +26,12 @@ public static unsafe class LibBpfLog
     private static long _sinkFailures;
 
     /// <summary>Where formatted lines go (no trailing newline). Null: nowhere, but still kept in Recent.</summary>
-    public static Action<LibBpfLogLevel, string>? Sink { get; set; }
+    public static ILogger? Logger { get; set; }
 
     /// <summary>Lines above this level are not formatted at all (Debug is the verifier's full log).</summary>
     public static LibBpfLogLevel MaximumLevel { get; set; } = LibBpfLogLevel.Warning;
 
-    /// <summary>Exceptions thrown by Sink, counted because none may unwind into libbpf.</summary>
+    /// <summary>Exceptions thrown by Logger, counted because none may unwind into libbpf.</summary>
     public static long SinkFailures => Interlocked.Read(ref _sinkFailures);
 
     internal static void Install()
@@ -56,7 +57,7 @@ public static unsafe class LibBpfLog
             var line = Encoding.UTF8.GetString(buffer, length).TrimEnd('\n');
             Recent.Enqueue(line);
             while (Recent.Count > RecentCapacity) Recent.TryDequeue(out _);
-            Sink?.Invoke((LibBpfLogLevel)level, line);
+            Logger?.Log(LevelOf((LibBpfLogLevel)level), "libbpf: {Line}", line);
         }
         catch (Exception)
         {
@@ -65,4 +66,11 @@ public static unsafe class LibBpfLog
         }
         return 0;
     }
+
+    private static LogLevel LevelOf(LibBpfLogLevel level) => level switch
+    {
+        LibBpfLogLevel.Warning => LogLevel.Warning,
+        LibBpfLogLevel.Info => LogLevel.Information,
+        _ => LogLevel.Debug,
+    };
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Forkline.Collector.Decoding;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Procfs;
 
@@ -18,14 +19,14 @@ public sealed class ProcfsScanner
     private const int ReportedFailuresMax = 20;
 
     private readonly string _procRoot;
-    private readonly Action<string>? _reportError;
+    private readonly ILogger? _logger;
     private readonly ProcessImageReader _reader;
     private int _errors;
 
-    public ProcfsScanner(string procRoot = "/proc", string cgroupRoot = "/sys/fs/cgroup", Action<string>? reportError = null)
+    public ProcfsScanner(string procRoot = "/proc", string cgroupRoot = "/sys/fs/cgroup", ILogger? logger = null)
     {
         _procRoot = procRoot;
-        _reportError = reportError;
+        _logger = logger;
         _reader = new ProcessImageReader(procRoot, UnifiedHierarchy(cgroupRoot), CountFailure);
     }
 
@@ -52,7 +53,7 @@ public sealed class ProcfsScanner
             else skipped++;
         }
         if (_errors > ReportedFailuresMax)
-            _reportError?.Invoke($"procfs bootstrap: {_errors - ReportedFailuresMax} more read failures not shown ({_errors} in all)");
+            _logger?.LogWarning("procfs bootstrap: {Hidden} more read failures not shown ({Failures} in all)", _errors - ReportedFailuresMax, _errors);
 
         if (storedIdentities is not null) Adopt(images, storedIdentities);
         var processes = new List<ProcfsProcess>(images.Count);
@@ -141,6 +142,6 @@ public sealed class ProcfsScanner
     private void CountFailure(string message)
     {
         _errors++;
-        if (_errors <= ReportedFailuresMax) _reportError?.Invoke(message);
+        if (_errors <= ReportedFailuresMax) _logger?.LogWarning("{Failure}", message);
     }
 }

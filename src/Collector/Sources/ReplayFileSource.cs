@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Forkline.Collector.Decoding;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Sources;
 
@@ -28,15 +29,15 @@ public sealed class ReplayFileSource : IEventSource
 
     private readonly string _path;
     private readonly ReplayPacing _pacing;
-    private readonly Action<string>? _report;
+    private readonly ILogger? _logger;
     private long _recordsRead;
     private long _delivered;
 
-    public ReplayFileSource(string path, ReplayPacing pacing = ReplayPacing.AsFastAsPossible, DecodeCounters? counters = null, Action<string>? report = null)
+    public ReplayFileSource(string path, ReplayPacing pacing = ReplayPacing.AsFastAsPossible, DecodeCounters? counters = null, ILogger? logger = null)
     {
         _path = path;
         _pacing = pacing;
-        _report = report;
+        _logger = logger;
         Counters = counters ?? new DecodeCounters();
     }
 
@@ -75,7 +76,7 @@ public sealed class ReplayFileSource : IEventSource
     {
         using var reader = CaptureReader.Open(_path);
         Header = reader.Header;
-        var decoder = new RecordDecoder(reader.Header.Hooks, Counters, _report,
+        var decoder = new RecordDecoder(reader.Header.Hooks, Counters, _logger,
             captureLocation: () => $"{_path}: record {reader.RecordsRead} at offset {reader.LastRecordOffset}");
         var clock = new ReplayClock();
         var inBatch = 0;
@@ -87,7 +88,7 @@ public sealed class ReplayFileSource : IEventSource
             if (result != CaptureReadResult.Record)
             {
                 Counters.CountRejected(result == CaptureReadResult.TruncatedTail ? DecodeError.Truncated : DecodeError.SizeMismatch);
-                _report?.Invoke($"{reader.LastProblem}; replay stopped after {reader.RecordsRead} records");
+                _logger?.LogError("{Problem}; replay stopped after {Records} records", reader.LastProblem, reader.RecordsRead);
                 return;
             }
             var kernelEvent = decoder.Decode(record);

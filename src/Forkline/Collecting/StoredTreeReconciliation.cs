@@ -4,6 +4,7 @@ using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collecting;
 
@@ -17,12 +18,12 @@ public static class StoredTreeReconciliation
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Reconciles a BPF source with <paramref name="host"/>'s stored tree; a replayed capture is not this host's present.</summary>
-    public static void Apply(IEventSource source, GatewayForwarder forwarder, string host, BootClock clock, TextWriter log, string command)
+    public static void Apply(IEventSource source, GatewayForwarder forwarder, string host, BootClock clock, ILogger log)
     {
-        if (source is BpfEventSource bpf) bpf.ReconcileWith(Lookup(forwarder, host, clock, DefaultTimeout, log, command));
+        if (source is BpfEventSource bpf) bpf.ReconcileWith(Lookup(forwarder, host, clock, DefaultTimeout, log));
     }
 
-    public static StoredIdentities Lookup(GatewayForwarder forwarder, string host, BootClock clock, TimeSpan timeout, TextWriter log, string command) =>
+    public static StoredIdentities Lookup(GatewayForwarder forwarder, string host, BootClock clock, TimeSpan timeout, ILogger log) =>
         scanned =>
         {
             var request = new ReconcileHost { Host = host, ScanTimeUnixTicks = WireConverter.ToUnixTicks(DateTime.UtcNow) };
@@ -41,14 +42,15 @@ public static class StoredTreeReconciliation
             }
             catch (Exception e) when (e is Akka.Actor.AskTimeoutException or TaskCanceledException)
             {
-                log.WriteLine($"forkline {command}: no gateway compared this host's stored live tree with /proc within {timeout.TotalSeconds:0} s; " +
-                              "processes of earlier runs stay live in it, and running ones are stored again under their /proc start");
+                log.LogWarning("no gateway compared this host's stored live tree with /proc within {TimeoutSeconds:0} s; " +
+                               "processes of earlier runs stay live in it, and running ones are stored again under their /proc start", timeout.TotalSeconds);
                 return new Dictionary<int, ulong>();
             }
             var adopted = new Dictionary<int, ulong>(reply.Adopted.Count);
             foreach (var execId in reply.Adopted) adopted[execId.Pid] = execId.StartKtime;
             if (reply.Concluded > 0 || adopted.Count > 0)
-                log.WriteLine($"forkline {command}: stored live tree of {host} reconciled with /proc: {adopted.Count} still running, {reply.Concluded} gone while not watched (exit concluded at restart)");
+                log.LogInformation("stored live tree of {Host} reconciled with /proc: {Running} still running, {Concluded} gone while not watched (exit concluded at restart)",
+                    host, adopted.Count, reply.Concluded);
             return adopted;
         };
 }

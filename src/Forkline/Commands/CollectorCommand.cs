@@ -4,7 +4,9 @@ using Forkline.Collector.Hooks;
 using Forkline.Collector.Native;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
+using Forkline.Logging;
 using Forkline.Output;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
 
@@ -28,19 +30,23 @@ public static class CollectorCommand
 
         var command = new Command("collector", "Print this host's process events from the kernel (exec, exit, clone, hooks)")
         {
-            json, hooks, record, bpfObject, ringSize,
+            json, hooks, record, bpfObject, ringSize, NodeLogging.FormatOption,
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(json), parse.GetValue(hooks), parse.GetValue(record), parse.GetValue(bpfObject), parse.GetValue(ringSize),
-            cancellationToken));
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var loggers = NodeLogging.Create(parse);
+            return await RunAsync(
+                parse.GetValue(json), parse.GetValue(hooks), parse.GetValue(record), parse.GetValue(bpfObject), parse.GetValue(ringSize),
+                loggers, cancellationToken);
+        });
         return command;
     }
 
     private static async Task<int> RunAsync(
-        bool json, string? hooksPath, string? recordPath, string? objectPath, uint ringSize, CancellationToken cancellationToken)
+        bool json, string? hooksPath, string? recordPath, string? objectPath, uint ringSize, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var stderr = Console.Error;
-        LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
+        var log = loggers.CreateLogger("forkline.collector");
+        LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
         var clock = BootClock.Measure();
         HookPolicy policy;
         try
@@ -49,7 +55,7 @@ public static class CollectorCommand
         }
         catch (HookPolicyException e)
         {
-            stderr.WriteLine($"forkline collector: {e.Message}");
+            log.LogError("{Problem}", e.Message);
             return 2;
         }
 
@@ -62,7 +68,7 @@ public static class CollectorCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"forkline collector: cannot create capture file {recordPath}: {e.Message} — pass a writable path to --record");
+            log.LogError("cannot create capture file {Path}: {Problem} — pass a writable path to --record", recordPath, e.Message);
             return 2;
         }
         using var recording = capture;
@@ -73,7 +79,7 @@ public static class CollectorCommand
             Hooks = policy,
             RingSizeBytes = ringSize,
             Capture = capture,
-            Log = line => stderr.WriteLine(line),
+            LoggerFactory = loggers,
         });
 
         var exitCode = 0;
@@ -83,12 +89,12 @@ public static class CollectorCommand
         }
         catch (BpfException e)
         {
-            stderr.WriteLine($"forkline collector: {e.Message}");
+            log.LogError("{Problem}", e.Message);
             exitCode = 1;
         }
         printer.Complete();
         await printer.Printing;
-        if (source.Collector is { } collector) stderr.WriteLine(CollectorSummary.Describe(collector, printer.Dropped, capture));
+        if (source.Collector is { } collector) log.LogInformation("{Summary}", CollectorSummary.Describe(collector, printer.Dropped, capture));
         return exitCode;
     }
 

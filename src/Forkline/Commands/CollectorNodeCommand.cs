@@ -10,9 +10,11 @@ using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Hosting;
 using Forkline.Kubernetes;
+using Forkline.Logging;
 using Forkline.Metrics;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
 
@@ -23,6 +25,7 @@ namespace Forkline.Commands;
 /// </summary>
 public static class CollectorNodeCommand
 {
+    private const string LogCategory = "forkline.collector-node";
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     public static Command Create()
@@ -37,26 +40,29 @@ public static class CollectorNodeCommand
 
         var command = new Command("collector-node", "Run a collector node: this host's process events, forwarded to the fleet's gateways");
         foreach (var option in settings.All) command.Options.Add(option);
+        command.Options.Add(NodeLogging.FormatOption);
         command.SetAction(async (parse, ct) =>
         {
+            using var loggers = NodeLogging.Create(parse);
+            var log = loggers.CreateLogger(LogCategory);
             CollectorNode node;
             try
             {
-                node = CollectorNode.From(settings.Load(parse));
+                node = CollectorNode.From(settings.Load(parse), loggers);
             }
             catch (Exception e) when (e is ConfigurationException or ArgumentException or Collector.Hooks.HookPolicyException)
             {
-                await Console.Error.WriteLineAsync($"forkline collector-node: {e.Message}");
+                log.LogError("{Problem}", e.Message);
                 return 2;
             }
-            return await RunAsync(node, ct);
+            return await RunAsync(node, loggers, log, ct);
         });
         return command;
     }
 
     private sealed record CollectorNode(GatewaySettings Cluster, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics)
     {
-        public static CollectorNode From(NodeConfig config)
+        public static CollectorNode From(NodeConfig config, ILoggerFactory loggers)
         {
             var cluster = config.ToNodeSettings(collector: true, gateway: false);
             cluster.Validate();
@@ -69,7 +75,7 @@ public static class CollectorNodeCommand
                 // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
                 EmitClones = config.Collector.EmitClones ?? true,
             };
-            var source = SourceOf(config.Collector);
+            var source = SourceOf(config.Collector, loggers);
             // This host's processes are checked against /proc; a replayed capture's are not this host's.
             if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();
@@ -81,9 +87,8 @@ public static class CollectorNodeCommand
                 ? throw new ConfigurationException($"Collector:BatchWindow '{window}' is outside 00:00:00 to 00:00:01")
                 : collector.BatchWindow;
 
-        private static IEventSource SourceOf(CollectorSection collector)
+        private static IEventSource SourceOf(CollectorSection collector, ILoggerFactory loggers)
         {
-            var stderr = Console.Error;
             switch (collector.Source?.ToLowerInvariant() ?? "bpf")
             {
                 case "bpf":
@@ -97,24 +102,23 @@ public static class CollectorNodeCommand
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
                         DrainInterval = BatchWindowOf(collector) ?? options.DrainInterval,
-                        Log = line => stderr.WriteLine(line),
+                        LoggerFactory = loggers,
                     });
                 case "replay":
                     if (string.IsNullOrEmpty(collector.ReplayFile))
                         throw new ConfigurationException("Collector:Source replay needs Collector:ReplayFile (a capture written by `forkline collector --record FILE`)");
                     if (!Enum.TryParse<ReplayPacing>(collector.ReplayPacing ?? nameof(ReplayPacing.ByKtime), ignoreCase: true, out var pacing))
                         throw new ConfigurationException($"Collector:ReplayPacing '{collector.ReplayPacing}' is not ByKtime or AsFastAsPossible");
-                    return new ReplayFileSource(collector.ReplayFile, pacing, report: line => stderr.WriteLine(line));
+                    return new ReplayFileSource(collector.ReplayFile, pacing, logger: loggers.CreateLogger<ReplayFileSource>());
                 default:
                     throw new ConfigurationException($"Collector:Source '{collector.Source}' is not bpf or replay");
             }
         }
     }
 
-    private static async Task<int> RunAsync(CollectorNode settings, CancellationToken ct)
+    private static async Task<int> RunAsync(CollectorNode settings, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
-        var stderr = Console.Error;
-        LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
+        LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
         var registry = Prometheus.Metrics.DefaultRegistry;
         var metrics = new ForklineMetrics(registry);
         if (settings.Source is BpfEventSource bpf) metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(bpf.Collector, metrics));
@@ -123,51 +127,51 @@ public static class CollectorNodeCommand
         GatewayNode node;
         try
         {
-            node = await GatewayNode.StartAsync(settings.Cluster with { MetricsRegistry = registry }, ct);
+            node = await GatewayNode.StartAsync(settings.Cluster with { MetricsRegistry = registry }, loggers, ct);
         }
         catch (InvalidOperationException e)
         {
-            await stderr.WriteLineAsync($"forkline collector-node: {e.Message}");
+            log.LogError("{Problem}", e.Message);
             return 1;
         }
         await using var cluster = node;
-        await stderr.WriteLineAsync(
-            $"forkline collector-node: host {settings.Actors.NodeName} from {settings.Source.Name}, node {node.SeedAddress}, " +
-            $"gateways via {string.Join(", ", settings.Cluster.Seeds)}{(settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "")}; Ctrl-C stops it");
+        log.LogInformation("host {Host} from {Source}, node {Node}, gateways via {Seeds}{Metrics}; Ctrl-C stops it",
+            settings.Actors.NodeName, settings.Source.Name, node.SeedAddress, string.Join(", ", settings.Cluster.Seeds),
+            settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "");
 
         await using var podWatch = (settings.Source as BpfEventSource)?.Options.Pods is { } pods
-            ? new NodePods(pods, settings.Actors.NodeName, "forkline collector-node", stderr)
+            ? new NodePods(pods, settings.Actors.NodeName, loggers)
             : null;
         var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder! });
         RunAccounting.Start(node.Forwarder!, settings.Actors.NodeName, settings.Source, pipeline);
         var exitCode = 0;
         var stopOrDowned = GatewayNodeCommand.WaitForStopOrDownedAsync(node, ct);
         using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder!, settings.Actors.NodeName, settings.Actors.BootClock, stderr, "collector-node");
+        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder!, settings.Actors.NodeName, settings.Actors.BootClock, log);
         var sourceRun = settings.Source.RunAsync(pipeline, stopSource.Token);
         try
         {
             if (await Task.WhenAny(sourceRun, stopOrDowned) == stopOrDowned) await stopSource.CancelAsync();
             await sourceRun;
             // A replayed capture ends; the node stays a member so what it forwarded is acknowledged and the host's tree stays served.
-            if (!stopOrDowned.IsCompleted) await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} ended; waiting for Ctrl-C");
+            if (!stopOrDowned.IsCompleted) log.LogInformation("{Source} ended; waiting for Ctrl-C", settings.Source.Name);
             await stopOrDowned;
         }
         catch (Exception e) when (e is BpfException or IOException or InvalidDataException)
         {
-            await stderr.WriteLineAsync($"forkline collector-node: {settings.Source.Name} failed: {e.Message}");
+            log.LogError("{Source} failed: {Problem}", settings.Source.Name, e.Message);
             exitCode = 1;
         }
         if (node.IsDowned)
         {
             // The process actors ran in the ended actor system: there is nothing left to stop or flush.
-            await stderr.WriteLineAsync(GatewayNodeCommand.DownedMessage("collector-node", "events of this host are not collected until it runs again"));
+            log.LogError("{Problem}", GatewayNodeCommand.DownedMessage("events of this host are not collected until it runs again"));
             return 1;
         }
         await pipeline.StopAsync(StopTimeout);
         if (!await node.Forwarder!.FlushAsync(StopTimeout))
-            await stderr.WriteLineAsync("forkline collector-node: the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
-        await RunAccounting.FinishAsync(node.Forwarder!, StopTimeout, stderr, "collector-node");
+            log.LogWarning("the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
+        await RunAccounting.FinishAsync(node.Forwarder!, StopTimeout, log);
         return exitCode;
     }
 }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Forkline.Configuration;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
+using Forkline.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
 
@@ -12,6 +14,8 @@ namespace Forkline.Commands;
 /// </summary>
 public static class GatewayNodeCommand
 {
+    private const string LogCategory = "forkline.gateway";
+
     public static Command Create()
     {
         var settings = new SettingOptions().AddCluster()
@@ -25,8 +29,11 @@ public static class GatewayNodeCommand
 
         var command = new Command("gateway", "Run a gateway node: per-host process trees, history and the query API");
         foreach (var option in settings.All) command.Options.Add(option);
+        command.Options.Add(NodeLogging.FormatOption);
         command.SetAction(async (parse, ct) =>
         {
+            using var loggers = NodeLogging.Create(parse);
+            var log = loggers.CreateLogger(LogCategory);
             GatewaySettings node;
             ApiSettings api;
             try
@@ -38,33 +45,32 @@ public static class GatewayNodeCommand
             }
             catch (Exception e) when (e is ConfigurationException or ArgumentException or InvalidOperationException)
             {
-                await Console.Error.WriteLineAsync($"forkline gateway: {e.Message}");
+                log.LogError("{Problem}", e.Message);
                 return 2;
             }
-            return await RunAsync(node, api, ct);
+            return await RunAsync(node, api, loggers, log, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(GatewaySettings settings, ApiSettings apiSettings, CancellationToken ct)
+    private static async Task<int> RunAsync(GatewaySettings settings, ApiSettings apiSettings, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
         try
         {
-            await using var node = await GatewayNode.StartAsync(settings, ct);
+            await using var node = await GatewayNode.StartAsync(settings, loggers, ct);
             // Ready means Up in the cluster: until then (and once downed) queries of live trees cannot be answered,
             // so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet.
-            await using var api = await ApiServer.StartAsync(node.Queries!, apiSettings with { IsReady = () => node.IsUp }, ct);
-            await Console.Error.WriteLineAsync(
-                $"forkline gateway: node {node.SeedAddress} ({settings.EffectiveDatabase.Describe()}); " +
-                $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC); Ctrl-C stops it");
+            await using var api = await ApiServer.StartAsync(node.Queries!, apiSettings with { IsReady = () => node.IsUp, LoggerFactory = loggers }, ct);
+            log.LogInformation("node {Node} ({History}); API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC); Ctrl-C stops it",
+                node.SeedAddress, settings.EffectiveDatabase.Describe(), api.HttpAddress, api.GrpcAddress);
             await WaitForStopOrDownedAsync(node, ct);
             if (!node.IsDowned) return 0;
-            await Console.Error.WriteLineAsync(DownedMessage("gateway", "the other gateways serve its hosts meanwhile"));
+            log.LogError("{Problem}", DownedMessage("the other gateways serve its hosts meanwhile"));
             return 1;
         }
         catch (InvalidOperationException e)
         {
-            await Console.Error.WriteLineAsync($"forkline gateway: {e.Message}");
+            log.LogError("{Problem}", e.Message);
             return 1;
         }
     }
@@ -85,7 +91,7 @@ public static class GatewayNodeCommand
     /// so a process left running would do nothing while looking alive; the service manager (systemd
     /// Restart=on-failure, Kubernetes) starts a fresh node instead.
     /// </summary>
-    public static string DownedMessage(string command, string consequence) =>
-        $"forkline {command}: the cluster downed this node (see the warnings above) and it cannot rejoin; exiting with code 1 " +
+    public static string DownedMessage(string consequence) =>
+        $"the cluster downed this node (see the warnings above) and it cannot rejoin; exiting with code 1 " +
         $"so that the service manager starts it again — {consequence}";
 }

@@ -41,6 +41,8 @@ public static class PsCommand
                 Console.WriteLine(ApiJson.Formatter.Format(response));
             else
                 WriteTable(Console.Out, request.Host, response);
+            if (response.More)
+                Console.Error.WriteLine($"forkline ps: more processes match than the {response.Processes.Count:N0} shown (the gateway's page); narrow with --binary or --container");
         }));
         return command;
     }

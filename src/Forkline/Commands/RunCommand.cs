@@ -13,9 +13,11 @@ using Forkline.Export;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
 using Forkline.Kubernetes;
+using Forkline.Logging;
 using Forkline.ProcessActors;
 using Forkline.Metrics;
 using Forkline.ProcessActors.Metrics;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
 
@@ -26,6 +28,7 @@ namespace Forkline.Commands;
 /// </summary>
 public static class RunCommand
 {
+    private const string LogCategory = "forkline.run";
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     public static Command Create()
@@ -50,9 +53,12 @@ public static class RunCommand
         var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
         {
             json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers, pods, podNamespaces,
+            NodeLogging.FormatOption,
         };
         command.SetAction(async (parse, ct) =>
         {
+            using var loggers = NodeLogging.Create(parse);
+            var log = loggers.CreateLogger(LogCategory);
             RunOptions options;
             try
             {
@@ -81,17 +87,17 @@ public static class RunCommand
             }
             catch (Exception e) when (e is HookPolicyException or FormatException or ArgumentException)
             {
-                await Console.Error.WriteLineAsync($"forkline run: {e.Message}");
+                log.LogError("{Problem}", e.Message);
                 return 2;
             }
             try
             {
-                return await RunAsync(options, ct);
+                return await RunAsync(options, loggers, log, ct);
             }
             catch (InvalidOperationException e)
             {
                 // The node or its API could not start (a port taken, the database unusable): one line, not a stack.
-                await Console.Error.WriteLineAsync($"forkline run: {e.Message}");
+                log.LogError("{Problem}", e.Message);
                 return 1;
             }
         });
@@ -111,14 +117,13 @@ public static class RunCommand
         _ => [],
     };
 
-    private static async Task<int> RunAsync(RunOptions options, CancellationToken ct)
+    private static async Task<int> RunAsync(RunOptions options, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
-        var stderr = Console.Error;
-        LibBpfLog.Sink = (_, line) => stderr.WriteLine(line);
+        LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
         var failure = CollectorPreflight.FindProblem(CollectorPreflight.DefaultObjectPath);
         if (failure is not null)
         {
-            await stderr.WriteLineAsync($"forkline run: {failure}");
+            log.LogError("{Problem}", failure);
             return 1;
         }
 
@@ -127,22 +132,23 @@ public static class RunCommand
             Port = options.ClusterPort,
             DataDirectory = options.DataDirectory,
             MetricsRegistry = Prometheus.Metrics.DefaultRegistry,
-        }, ct);
+        }, loggers, ct);
         await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
         {
             HttpEndpoint = options.Http,
             GrpcEndpoint = options.Grpc,
+            LoggerFactory = loggers,
         }, ct);
-        await stderr.WriteLineAsync(
-            $"forkline run: node {options.NodeName}; history in {gateway.Settings.EffectiveDatabase.Describe()}; " +
-            $"API {api.HttpAddress} (HTTP/JSON, /metrics) and {api.GrpcAddress} (gRPC) — open without authentication, bound to {options.Http.Address} only; Ctrl-C stops");
+        log.LogInformation(
+            "node {Node}; history in {History}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC) — open without authentication, bound to {BoundAddress} only; Ctrl-C stops",
+            options.NodeName, gateway.Settings.EffectiveDatabase.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
 
         var metrics = new ForklineMetrics(Prometheus.Metrics.DefaultRegistry);
-        await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(stderr) }, diagnostics: stderr);
+        await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(log) }, loggers.CreateLogger<ExportSink>());
         var pods = new PodDirectory();
-        await using var podWatch = new NodePods(pods, options.NodeName, "forkline run", stderr);
-        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, Log = line => stderr.WriteLine(line) });
-        StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), stderr, "run");
+        await using var podWatch = new NodePods(pods, options.NodeName, loggers);
+        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers });
+        StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), log);
         metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
 
         var pipeline = ProcessPipeline.Start(gateway.System, new ProcessActorSettings
@@ -163,17 +169,17 @@ public static class RunCommand
         }
         catch (BpfException e)
         {
-            await stderr.WriteLineAsync($"forkline run: {e.Message}");
+            log.LogError("{Problem}", e.Message);
             exitCode = 1;
         }
         await pipeline.StopAsync(StopTimeout);
         if (!await gateway.Forwarder!.FlushAsync(StopTimeout))
-            await stderr.WriteLineAsync("forkline run: the gateway did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
-        await RunAccounting.FinishAsync(gateway.Forwarder!, StopTimeout, stderr, "run");
+            log.LogWarning("the gateway did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
+        await RunAccounting.FinishAsync(gateway.Forwarder!, StopTimeout, log);
         return exitCode;
     }
 
-    private static Namespaces? ReadHostNamespaces(TextWriter stderr)
+    private static Namespaces? ReadHostNamespaces(ILogger log)
     {
         try
         {
@@ -181,7 +187,7 @@ public static class RunCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"forkline run: host namespaces unreadable ({e.Message}); JSON leaves \"is_host\" out");
+            log.LogWarning("host namespaces unreadable ({Problem}); JSON leaves \"is_host\" out", e.Message);
             return null;
         }
     }

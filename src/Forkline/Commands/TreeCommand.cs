@@ -27,6 +27,8 @@ public static class TreeCommand
                 Console.WriteLine($"no live processes known for host '{TerminalText.Escape(request.Host)}' (a host is named by its collector's node name; see --host)");
             else
                 ProcessTreeText.Write(Console.Out, response.Processes);
+            if (response.More)
+                Console.Error.WriteLine($"forkline tree: the host has more than {ApiInput.MaxListLimit:N0} live processes; the tree shows the earliest started");
         }));
         return command;
     }

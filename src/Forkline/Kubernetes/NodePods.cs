@@ -1,5 +1,6 @@
 using Forkline.Collector.Containers;
 using Forkline.Gateway.Kubernetes;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Kubernetes;
 
@@ -13,10 +14,9 @@ internal sealed class NodePods : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task? _watch;
 
-    /// <param name="command">Names the command in its log lines ("forkline run").</param>
-    public NodePods(PodDirectory directory, string nodeName, string command, TextWriter log)
+    public NodePods(PodDirectory directory, string nodeName, ILoggerFactory loggers)
     {
-        _watch = PodWatcher.StartInCluster(nodeName, directory.Publish, line => log.WriteLine($"{command}: {line}"), _stop.Token);
+        _watch = PodWatcher.StartInCluster(nodeName, directory.Publish, loggers.CreateLogger<PodWatcher>(), _stop.Token);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using Forkline.Collector.Sources;
 using Forkline.Contracts.Accounting;
 using Forkline.Gateway.Cluster;
 using Forkline.ProcessActors;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Metrics;
 
@@ -23,9 +24,9 @@ public static class RunAccounting
     }
 
     /// <summary>After the source stopped, the pipeline stopped and the forwarder flushed: the run's last counts.</summary>
-    public static async Task FinishAsync(GatewayForwarder forwarder, TimeSpan timeout, TextWriter stderr, string command)
+    public static async Task FinishAsync(GatewayForwarder forwarder, TimeSpan timeout, ILogger log)
     {
         if (!await forwarder.ReportFinalAsync(timeout))
-            await stderr.WriteLineAsync($"forkline {command}: no gateway took this run's final loss report within {timeout.TotalSeconds:0} s; `forkline stats` shows its last periodic one");
+            log.LogWarning("no gateway took this run's final loss report within {Timeout:0} s; `forkline stats` shows its last periodic one", timeout.TotalSeconds);
     }
 }

@@ -14,6 +14,8 @@ public enum ApiOperation
     GetHostStats,
     /// <summary>Admin: a host entity saves a snapshot of its tree now.</summary>
     SnapshotHost,
+    /// <summary>The Prometheus text of /metrics: host names and run stages, so not for anyone who can connect.</summary>
+    ReadMetrics,
 }
 
 /// <summary>Who asks for what: the credentials a transport found on the request.</summary>

@@ -11,6 +11,8 @@ public enum ApiErrorCode
     Unauthenticated,
     PermissionDenied,
     Unavailable,
+    /// <summary>Too much work in flight: the caller should retry after the hint.</summary>
+    ResourceExhausted,
     Internal,
 }
 
@@ -36,6 +38,7 @@ public static class ApiErrorCodes
         ApiErrorCode.Unauthenticated => StatusCodes.Status401Unauthorized,
         ApiErrorCode.PermissionDenied => StatusCodes.Status403Forbidden,
         ApiErrorCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        ApiErrorCode.ResourceExhausted => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -46,6 +49,7 @@ public static class ApiErrorCodes
         ApiErrorCode.Unauthenticated => StatusCode.Unauthenticated,
         ApiErrorCode.PermissionDenied => StatusCode.PermissionDenied,
         ApiErrorCode.Unavailable => StatusCode.Unavailable,
+        ApiErrorCode.ResourceExhausted => StatusCode.ResourceExhausted,
         _ => StatusCode.Internal,
     };
 
@@ -57,8 +61,12 @@ public static class ApiErrorCodes
         ApiErrorCode.Unauthenticated => "unauthenticated",
         ApiErrorCode.PermissionDenied => "permission_denied",
         ApiErrorCode.Unavailable => "unavailable",
+        ApiErrorCode.ResourceExhausted => "resource_exhausted",
         _ => "internal",
     };
+
+    /// <summary>Whether the caller should be told when to retry (Retry-After, grpc-retry-pushback-ms).</summary>
+    public static bool IsRetryable(this ApiErrorCode code) => code is ApiErrorCode.Unavailable or ApiErrorCode.ResourceExhausted;
 
     public static void Count(ApiErrorCode code, ApiTransport transport) =>
         Errors.WithLabels(code.Label(), transport == ApiTransport.Grpc ? "grpc" : "http").Inc();

@@ -1,5 +1,4 @@
 using Forkline.Export;
-using System.Text.RegularExpressions;
 using Forkline.Contracts.Snapshots;
 
 namespace Forkline.Gateway.Api;
@@ -13,7 +12,9 @@ public static class ApiInput
     public const int DefaultDescendantDepth = 3;
     public const int MaxDescendantDepth = 64;
     public const int DefaultListLimit = 1000;
-    public const int MaxListLimit = 100_000;
+    // A reply of 10,000 processes is a few MB; more is paged (ListProcessesResponse.more).
+    public const int MaxListLimit = 10_000;
+    public const int MaxDescendants = 10_000;
 
     // Long enough for any exec_id the gateway issues, short enough to keep error lines readable.
     private const int QuotedValueLimit = 120;

@@ -37,7 +37,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
 
     public static GetLineageResponse ToLineage(LineageResult lineage)
     {
-        var response = new GetLineageResponse { Process = ToProcess(lineage.Process) };
+        var response = new GetLineageResponse { Process = ToProcess(lineage.Process), DescendantsTruncated = lineage.DescendantsTruncated };
         foreach (var ancestor in lineage.Ancestors) response.Ancestors.Add(ToProcess(ancestor));
         foreach (var descendant in lineage.Descendants) response.Descendants.Add(ToProcess(descendant));
         return response;
@@ -76,10 +76,10 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
     public static SnapshotHostResponse ToSnapshot(HostSnapshotResult snapshot) =>
         new() { Host = snapshot.Host, SequenceNr = snapshot.SequenceNr, Processes = snapshot.Processes };
 
-    public static ListProcessesResponse ToProcessList(IReadOnlyList<ProcessRecord> records)
+    public static ListProcessesResponse ToProcessList(ProcessList list)
     {
-        var response = new ListProcessesResponse();
-        foreach (var record in records) response.Processes.Add(ToProcess(record));
+        var response = new ListProcessesResponse { More = list.More };
+        foreach (var record in list.Processes) response.Processes.Add(ToProcess(record));
         return response;
     }
 

@@ -60,8 +60,9 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.ShutdownTimeout);
         builder.Services.AddRouting();
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
-        builder.Logging.ClearProviders();
-        settings.ConfigureLogging(builder.Logging);
+        builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(settings.LoggerFactory));
+        // ASP.NET Core logs every request at Information: only its warnings and errors are worth a line.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         // A failed start is thrown to the caller with the fix; the host's own log of it would repeat it with a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddGrpc(grpcOptions =>
@@ -75,6 +76,7 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.AccessPolicy);
         builder.Services.AddSingleton(new ApiMessages(settings.EventJson));
+        builder.Services.AddSingleton(new QueryAdmission(settings.Limits));
         builder.Services.AddSingleton<ProcessApi>();
         builder.Services.AddSingleton<ApiShutdown>();
 

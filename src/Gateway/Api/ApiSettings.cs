@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Forkline.Gateway.Api;
 
@@ -25,9 +26,11 @@ public sealed record ApiSettings
     /// <summary>What /readyz reports: whether the gateway behind the API can answer queries yet.</summary>
     public Func<bool> IsReady { get; init; } = static () => true;
 
-    /// <summary>Where the API's logs go; by default warnings and errors to the console.</summary>
-    public Action<ILoggingBuilder> ConfigureLogging { get; init; } = static logging =>
-        logging.AddSimpleConsole(console => console.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+    /// <summary>Where the API logs (ASP.NET Core's warnings and errors, unexpected request failures); default nowhere.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>Concurrent, queued and per-query time limits of the unary queries.</summary>
+    public QueryLimits Limits { get; init; } = new();
 
     /// <summary>How long a stop waits for unary calls in flight; open streams are ended at once.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -33,7 +33,7 @@ public sealed class BearerTokenPolicy : ApiAccessPolicy
     public static ApiAccessLevel Required(ApiOperation operation) => operation switch
     {
         ApiOperation.GetProcess or ApiOperation.GetLineage or ApiOperation.ListProcesses
-            or ApiOperation.StreamEvents or ApiOperation.Replay or ApiOperation.GetHostStats => ApiAccessLevel.ReadOnly,
+            or ApiOperation.StreamEvents or ApiOperation.Replay or ApiOperation.GetHostStats or ApiOperation.ReadMetrics => ApiAccessLevel.ReadOnly,
         _ => ApiAccessLevel.Admin,
     };
 

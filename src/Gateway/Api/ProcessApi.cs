@@ -3,34 +3,43 @@ using Forkline.Gateway.Queries;
 
 namespace Forkline.Gateway.Api;
 
+/// <summary>One page of a process list: at most the limit asked for, and whether more matched.</summary>
+public sealed record ProcessList(IReadOnlyList<ProcessRecord> Processes, bool More);
+
 /// <summary>
 /// The API's operations independent of transport: checks every request value, then asks the
-/// queries. Streams are checked when they are requested, before the first event, so a transport
-/// can still answer a bad request with an error status.
+/// queries, the unary ones admitted by <see cref="QueryAdmission"/> (bounded concurrency, a deadline)
+/// and their replies bounded (list limit, descendants). Streams are checked when they are requested,
+/// before the first event, so a transport can still answer a bad request with an error status.
 /// </summary>
-public sealed class ProcessApi(IProcessQueries queries)
+public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission)
 {
     public async Task<ProcessRecord> GetProcessAsync(string? execId, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
-        return await queries.GetProcessAsync(id, ct) ?? throw UnknownProcess(id);
+        return await admission.RunAsync("GetProcess", token => queries.GetProcessAsync(id, token), ct) ?? throw UnknownProcess(id);
     }
 
     public async Task<LineageResult> GetLineageAsync(string? execId, int? descendantDepth, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
         var depth = ApiInput.DescendantDepth(descendantDepth);
-        return await queries.GetLineageAsync(id, depth, ct) ?? throw UnknownProcess(id);
+        var lineage = await admission.RunAsync("GetLineage", token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
+        return lineage.Descendants.Count <= ApiInput.MaxDescendants
+            ? lineage
+            : lineage with { Descendants = lineage.Descendants.Take(ApiInput.MaxDescendants).ToList(), DescendantsTruncated = true };
     }
 
-    public Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
+    public async Task<ProcessList> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
     {
         ApiInput.Host(query.Host);
         ApiInput.BinaryRegex(query.BinaryRegex);
         ApiInput.Pid(query.Pid);
         ApiInput.Window(query.StartedAfter, query.StartedBefore, "since", "until");
-        var checkedQuery = query with { Limit = ApiInput.ListLimit(query.Limit) };
-        return queries.ListProcessesAsync(checkedQuery, ct);
+        var limit = ApiInput.ListLimit(query.Limit);
+        // One more than the page: whether it comes back says if there is a next page.
+        var found = await admission.RunAsync("ListProcesses", token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct);
+        return found.Count > limit ? new ProcessList(found.Take(limit).ToList(), More: true) : new ProcessList(found, More: false);
     }
 
     public IAsyncEnumerable<StreamItem> StreamEvents(EventStreamFilter filter, CancellationToken ct)
@@ -51,11 +60,17 @@ public sealed class ProcessApi(IProcessQueries queries)
         return queries.ReplayAsync(checkedHost, start, end, ct);
     }
 
-    public Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string? host, CancellationToken ct) =>
-        queries.GetHostStatsAsync(ApiInput.Host(host), ct);
+    public Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string? host, CancellationToken ct)
+    {
+        var checkedHost = ApiInput.Host(host);
+        return admission.RunAsync("GetHostStats", token => queries.GetHostStatsAsync(checkedHost, token), ct);
+    }
 
-    public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct) =>
-        queries.SnapshotHostAsync(ApiInput.Host(host), ct);
+    public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct)
+    {
+        var checkedHost = ApiInput.Host(host);
+        return admission.RunAsync("SnapshotHost", token => queries.SnapshotHostAsync(checkedHost, token), ct);
+    }
 
     private static ApiRequestException UnknownProcess(string execId) =>
         new(ApiErrorCode.NotFound, $"no process with exec_id '{execId}' is known to the gateway (live or in history)");

@@ -17,7 +17,12 @@ public static class AkkaConfig
         hocon.AppendLine(CultureInfo.InvariantCulture, $$"""
             akka {
               loglevel = {{settings.LogLevel}}
+              # stdout carries events only (`forkline run --json`): Akka logs through AkkaLoggerBridge to the
+              # node's ILogger (stderr). Its standard-out logger still speaks before the bridge starts and after
+              # it stops (the node commands point Console.Out at stderr); OFF would be cleaner, but with it the
+              # persistence plugins never answered at start (Akka 1.5.75).
               stdout-loglevel = {{settings.LogLevel}}
+              loggers = [{{Quote(typeof(AkkaLoggerBridge).AssemblyQualifiedName!)}}]
               actor.provider = cluster
               # The host stops a node in order (event source, process actors, forwarder flush, then
               # DisposeAsync leaves the cluster). Akka's own exit/signal hook would leave at once, under

@@ -7,6 +7,8 @@ using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Queries;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
 namespace Forkline.Gateway.Hosting;
@@ -56,10 +58,12 @@ public sealed class GatewayNode : IAsyncDisposable
 
     public string SeedAddress => Address.ToString();
 
-    public static async Task<GatewayNode> StartAsync(GatewaySettings settings, CancellationToken ct = default)
+    /// <param name="loggerFactory">Where the node logs, Akka's own logging included; null = nowhere.</param>
+    public static async Task<GatewayNode> StartAsync(GatewaySettings settings, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
     {
         settings.Validate();
-        var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup());
+        var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup())
+            .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
         if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
         if (settings.Gateway && settings.EffectiveDatabase.PersistenceConnectionSetup() is { } connections) setup = setup.And(connections);
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);

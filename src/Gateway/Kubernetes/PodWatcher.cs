@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Forkline.Contracts.Identity;
+using Microsoft.Extensions.Logging;
 
 namespace Forkline.Gateway.Kubernetes;
 
@@ -10,7 +11,7 @@ namespace Forkline.Gateway.Kubernetes;
 /// version seen; one whose version expired (410 Gone) starts over with a list. While the API server
 /// cannot be reached the last listing stays published; one line says so, one line when it is back.
 /// </summary>
-public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnlyCollection<KubernetesPod>> publish, Action<string> log, TimeSpan? retryDelay = null)
+public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnlyCollection<KubernetesPod>> publish, ILogger log, TimeSpan? retryDelay = null)
 {
     /// <summary>The server ends a watch after this long at most; it is resumed at once.</summary>
     private const int WatchSeconds = 300;
@@ -23,11 +24,11 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
     /// Watches this node's pods in the background when the node runs in Kubernetes (with the pod's
     /// service account); elsewhere says in one line that pods are not described, and returns null.
     /// </summary>
-    public static Task? StartInCluster(string nodeName, Action<IReadOnlyCollection<KubernetesPod>> publish, Action<string> log, CancellationToken ct)
+    public static Task? StartInCluster(string nodeName, Action<IReadOnlyCollection<KubernetesPod>> publish, ILogger log, CancellationToken ct)
     {
         if (!KubernetesApi.InCluster)
         {
-            log("not running in Kubernetes (KUBERNETES_SERVICE_HOST is not set): containerized processes carry their container id and pod UID, no pod name, namespace, labels or image");
+            log.LogInformation("not running in Kubernetes (KUBERNETES_SERVICE_HOST is not set): containerized processes carry their container id and pod UID, no pod name, namespace, labels or image");
             return null;
         }
         return Task.Run(async () =>
@@ -46,7 +47,7 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
             try
             {
                 var version = await ListAsync(ct);
-                if (failing) log($"the Kubernetes API at {api.BaseAddress} answers again: pods of node {nodeName} are described again");
+                if (failing) log.LogInformation("the Kubernetes API at {Api} answers again: pods of node {Node} are described again", api.BaseAddress, nodeName);
                 failing = false;
                 while (version is not null) version = await WatchAsync(version, ct);
             }
@@ -57,7 +58,7 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
             catch (Exception e) when (e is HttpRequestException or IOException or JsonException or KeyNotFoundException or InvalidOperationException or TaskCanceledException)
             {
                 if (!failing)
-                    log($"listing or watching the pods of node {nodeName} at {api.BaseAddress} failed ({e.Message}); processes keep the pods known so far, retrying every {_retryDelay.TotalSeconds:0.#} s");
+                    log.LogWarning("listing or watching the pods of node {Node} at {Api} failed ({Problem}); processes keep the pods known so far, retrying every {RetrySeconds:0.#} s", nodeName, api.BaseAddress, e.Message, _retryDelay.TotalSeconds);
                 failing = true;
                 try
                 {

@@ -15,7 +15,11 @@ namespace Forkline.Gateway.Queries;
 public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
     ContainerIdentity? Container = null);
 
-public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */);
+public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */)
+{
+    /// <summary>Descendants were cut to the API's maximum.</summary>
+    public bool DescendantsTruncated { get; init; }
+}
 
 /// <param name="Container">A container id or a prefix of it.</param>
 /// <param name="Pod">A Kubernetes pod's name; <paramref name="PodNamespace"/> its namespace.</param>

@@ -45,6 +45,22 @@ public sealed class ApiAccessPolicyTests
     }
 
     [Fact]
+    public async Task Metrics_of_a_gateway_with_tokens_need_the_read_only_token()
+    {
+        var policy = new BearerTokenPolicy(readOnlyTokens: ["reader"], adminTokens: ["admin"]);
+        await using var api = await ApiTestServer.StartAsync(NewQueries(), new ApiSettings { AccessPolicy = policy });
+
+        using var refused = await api.Http.GetAsync("/metrics");
+        using var withToken = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "reader") } };
+        using var admitted = await api.Http.SendAsync(withToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.DoesNotContain("forkline_", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+        Assert.Contains("forkline_api_errors_total", await admitted.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Health_endpoints_are_not_subject_to_the_policy()
     {
         await using var api = await ApiTestServer.StartAsync(NewQueries(), new ApiSettings { AccessPolicy = new SingleTokenPolicy() });

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
 using Google.Protobuf.WellKnownTypes;
+using Forkline.Testing;
 using Grpc.Core;
 using static Forkline.Gateway.Tests.Api.SampleProcesses;
 
@@ -13,9 +14,10 @@ public sealed class ApiBadInputTests : IAsyncLifetime
 {
     private static readonly string UnknownId = new Forkline.Contracts.Identity.ExecId(Host, 99_999, 4242).Encode();
 
+    private readonly CapturingLogger _log = new();
     private ApiTestServer _api = null!;
 
-    public async Task InitializeAsync() => _api = await ApiTestServer.StartAsync(NewQueries());
+    public async Task InitializeAsync() => _api = await ApiTestServer.StartAsync(NewQueries(), new ApiSettings { LoggerFactory = _log });
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 
@@ -76,7 +78,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         { "ListProcesses bad regex", StatusCode.InvalidArgument, "binary regex '*sleep' is not usable" },
         { "ListProcesses impossible window", StatusCode.InvalidArgument, "impossible time window: since 2025-01-31T13:00:00.0000000Z is after until 2025-01-31T12:00:00.0000000Z" },
         { "ListProcesses bad timestamp", StatusCode.InvalidArgument, "since {seconds: 0, nanos: -5} is not a valid timestamp" },
-        { "ListProcesses huge limit", StatusCode.InvalidArgument, "limit 100001 is out of range" },
+        { "ListProcesses huge limit", StatusCode.InvalidArgument, "limit 10001 is out of range" },
         { "Replay no since", StatusCode.InvalidArgument, "since is required" },
         { "Replay impossible window", StatusCode.InvalidArgument, "impossible time window" },
         { "Replay no host", StatusCode.InvalidArgument, "host is required" },
@@ -100,7 +102,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_unexpected_fault_is_a_generic_500_without_details_and_is_counted()
+    public async Task An_unexpected_fault_is_a_generic_500_without_details_and_is_counted_and_logged()
     {
         _api.Queries.Fault = new InvalidOperationException("secret internals: connection string Password=hunter2");
         var counted = await _api.ErrorCountAsync("internal", "http");
@@ -114,10 +116,12 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         Assert.DoesNotContain("hunter2", body);
         Assert.DoesNotContain("   at ", body);
         Assert.True(await _api.ErrorCountAsync("internal", "http") > counted);
+        Assert.Contains(_log, line => line.Contains($"HTTP GET /api/v1/processes/{BashId.Encode()} failed unexpectedly", StringComparison.Ordinal)
+                                      && line.Contains("hunter2", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task An_unexpected_fault_is_grpc_internal_without_details_and_is_counted()
+    public async Task An_unexpected_fault_is_grpc_internal_without_details_and_is_counted_and_logged()
     {
         _api.Queries.Fault = new InvalidOperationException("secret internals: connection string Password=hunter2");
         var counted = await _api.ErrorCountAsync("internal", "grpc");
@@ -129,6 +133,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
         Assert.Contains("the gateway log has the details", error.Status.Detail);
         Assert.DoesNotContain("hunter2", error.Status.Detail);
         Assert.True(await _api.ErrorCountAsync("internal", "grpc") > counted);
+        Assert.Contains(_log, line => line.Contains("GetLineage failed unexpectedly", StringComparison.Ordinal) && line.Contains("hunter2", StringComparison.Ordinal));
     }
 
     private async Task Invoke(string call)
@@ -147,7 +152,7 @@ public sealed class ApiBadInputTests : IAsyncLifetime
             case "ListProcesses bad regex": await grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, BinaryRegex = "*sleep" }); break;
             case "ListProcesses impossible window": await grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, Since = onePm, Until = noon }); break;
             case "ListProcesses bad timestamp": await grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, Since = new Timestamp { Nanos = -5 } }); break;
-            case "ListProcesses huge limit": await grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, Limit = 100_001 }); break;
+            case "ListProcesses huge limit": await grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, Limit = ApiInput.MaxListLimit + 1 }); break;
             case "Replay no since": await Drain(grpc.Replay(new ReplayRequest { Host = Host })); break;
             case "Replay impossible window": await Drain(grpc.Replay(new ReplayRequest { Host = Host, Since = onePm, Until = noon })); break;
             case "Replay no host": await Drain(grpc.Replay(new ReplayRequest { Since = noon })); break;

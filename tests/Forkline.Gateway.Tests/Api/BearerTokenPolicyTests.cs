@@ -67,9 +67,13 @@ public sealed class BearerTokenPolicyTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Queries_need_a_read_only_token_and_every_other_operation_an_admin_one()
+    public void Queries_and_metrics_need_a_read_only_token_and_every_other_operation_an_admin_one()
     {
-        ApiOperation[] queries = [ApiOperation.GetProcess, ApiOperation.GetLineage, ApiOperation.ListProcesses, ApiOperation.StreamEvents, ApiOperation.Replay, ApiOperation.GetHostStats];
+        ApiOperation[] queries =
+        [
+            ApiOperation.GetProcess, ApiOperation.GetLineage, ApiOperation.ListProcesses, ApiOperation.StreamEvents, ApiOperation.Replay,
+            ApiOperation.GetHostStats, ApiOperation.ReadMetrics,
+        ];
         Assert.All(queries, operation => Assert.Equal(ApiAccessLevel.ReadOnly, BearerTokenPolicy.Required(operation)));
         Assert.All(Enum.GetValues<ApiOperation>().Except(queries), operation => Assert.Equal(ApiAccessLevel.Admin, BearerTokenPolicy.Required(operation)));
     }

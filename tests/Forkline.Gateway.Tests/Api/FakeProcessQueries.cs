@@ -33,10 +33,20 @@ internal sealed class FakeProcessQueries : IProcessQueries
 
     public void PublishMissed(long count) => _live.Writer.TryWrite(StreamItem.MissedEvents(count));
 
-    public Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct)
+    /// <summary>While set, GetProcess waits for it (or for its cancellation): a slow query holding its slot.</summary>
+    public TaskCompletionSource? Hold { get; set; }
+
+    /// <summary>GetProcess calls that have started (and taken a slot).</summary>
+    public int GetProcessCalls => Volatile.Read(ref _getProcessCalls);
+
+    private int _getProcessCalls;
+
+    public async Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct)
     {
         ThrowFault();
-        return Task.FromResult(Find(execId));
+        Interlocked.Increment(ref _getProcessCalls);
+        if (Hold is { } hold) await hold.Task.WaitAsync(ct);
+        return Find(execId);
     }
 
     public Task<LineageResult?> GetLineageAsync(string execId, int descendantDepth, CancellationToken ct)

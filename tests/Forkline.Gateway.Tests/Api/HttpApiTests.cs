@@ -69,7 +69,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         var processes = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("processes");
         Assert.Equal([SleepId.Encode()], processes.EnumerateArray().Select(p => p.GetProperty("exec_id").GetString()));
         var query = _api.Queries.LastListQuery!;
-        Assert.Equal(("sleep", 200, false, 5), (query.BinaryRegex, query.Pid, query.Live, query.Limit));
+        Assert.Equal(("sleep", 200, false, 5 + 1), (query.BinaryRegex, query.Pid, query.Live, query.Limit)); // one more: is there a next page
         Assert.Equal(("web-1", "shop"), (query.Pod, query.PodNamespace));
         Assert.Equal(new DateTime(2025, 1, 31, 11, 0, 0, DateTimeKind.Utc), query.StartedAfter);
         Assert.Equal(new DateTime(2025, 1, 31, 12, 0, 0, DateTimeKind.Utc), query.StartedBefore);

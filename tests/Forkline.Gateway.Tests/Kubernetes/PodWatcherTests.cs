@@ -1,6 +1,7 @@
 using Forkline.Contracts.Identity;
 using Forkline.Gateway.Kubernetes;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Testing;
 
 namespace Forkline.Gateway.Tests.Kubernetes;
 
@@ -13,7 +14,7 @@ public sealed class PodWatcherTests
 
     private readonly Lock _lock = new();
     private readonly List<IReadOnlyCollection<KubernetesPod>> _published = [];
-    private readonly List<string> _log = [];
+    private readonly CapturingLogger _log = new();
 
     [Fact]
     public async Task The_node_s_pods_are_listed_then_followed_through_the_watch_and_listed_again_when_the_watch_expired()
@@ -81,7 +82,7 @@ public sealed class PodWatcherTests
     private Task RunAsync(FakeKubernetesApi api, CancellationToken ct)
     {
         var client = new HttpClient { BaseAddress = api.Address, Timeout = TimeSpan.FromSeconds(10) };
-        var watcher = new PodWatcher(client, "node-a", Publish, Log, retryDelay: TimeSpan.FromMilliseconds(50));
+        var watcher = new PodWatcher(client, "node-a", Publish, _log, retryDelay: TimeSpan.FromMilliseconds(50));
         return Task.Run(async () =>
         {
             using (client) await watcher.RunAsync(ct);
@@ -98,18 +99,10 @@ public sealed class PodWatcherTests
         lock (_lock) _published.Add(pods);
     }
 
-    private void Log(string line)
-    {
-        lock (_lock) _log.Add(line);
-    }
-
     private List<IReadOnlyCollection<KubernetesPod>> Published()
     {
         lock (_lock) return [.. _published];
     }
 
-    private List<string> Logged()
-    {
-        lock (_lock) return [.. _log];
-    }
+    private List<string> Logged() => [.. _log];
 }

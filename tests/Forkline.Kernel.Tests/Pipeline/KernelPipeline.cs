@@ -64,7 +64,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
         if (tune is not null) settings = tune(settings);
         var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
-        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, Log = log, StoredIdentities = storedIdentities };
+        var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log), StoredIdentities = storedIdentities };
         var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
         var session = new KernelPipeline(pipeline, metrics, source, events, nodeName, lose);
         try

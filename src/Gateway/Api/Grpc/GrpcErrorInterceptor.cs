@@ -9,7 +9,7 @@ namespace Forkline.Gateway.Api.Grpc;
 /// their message, anything unexpected becomes INTERNAL with a generic message and a log entry.
 /// Every error status is counted.
 /// </summary>
-public sealed class GrpcErrorInterceptor(ILogger<GrpcErrorInterceptor> log) : Interceptor
+public sealed class GrpcErrorInterceptor(ILogger<GrpcErrorInterceptor> log, ApiSettings settings) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -50,6 +50,9 @@ public sealed class GrpcErrorInterceptor(ILogger<GrpcErrorInterceptor> log) : In
         if (code == ApiErrorCode.Internal)
             log.LogError(error, "gRPC {Method} failed unexpectedly", context.Method);
         ApiErrorCodes.Count(code, ApiTransport.Grpc);
-        return new RpcException(new Status(code.GrpcStatus(), message));
+        if (!code.IsRetryable()) return new RpcException(new Status(code.GrpcStatus(), message));
+        // gRPC's own retry hint: clients with a retry policy wait this long before trying again.
+        var pushback = new Metadata { { "grpc-retry-pushback-ms", ((long)settings.Limits.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } };
+        return new RpcException(new Status(code.GrpcStatus(), message), pushback);
     }
 }

@@ -27,7 +27,8 @@ public static class HttpApiRoutes
         routes.MapGet("/healthz", () => Results.Text("ok\n"));
         routes.MapGet("/readyz", (ApiSettings settings) =>
             settings.IsReady() ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        routes.MapGet("/metrics", WriteMetricsAsync);
+        // Behind the policy like the queries: with tokens (a fleet gateway) the read-only token is needed.
+        routes.MapGet("/metrics", (Delegate)(Func<HttpContext, Task>)WriteMetricsAsync).Authorized(ApiOperation.ReadMetrics);
 
         var api = routes.MapGroup("/api/v1");
         api.MapGet("/processes/{**execId}", GetProcessAsync).Authorized(ApiOperation.GetProcess);

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Gateway.Api.Http;
@@ -48,6 +49,8 @@ public sealed class HttpErrorMiddleware(RequestDelegate next, ILogger<HttpErrorM
             }
             context.Response.Clear();
             context.Response.StatusCode = code.HttpStatus();
+            if (code.IsRetryable())
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(context.RequestServices.GetRequiredService<ApiSettings>().Limits.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await context.Response.WriteAsJsonAsync(new ErrorBody(new ErrorDetail(code.Label(), message)), BodyJson, context.RequestAborted);
         }
     }

@@ -1,0 +1,230 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Forkline.Gateway.Tests.Support;
+using Forkline.Kernel.Tests;
+using Xunit.Abstractions;
+
+namespace Forkline.Cluster.Tests;
+
+/// <summary>
+/// `forkline run --json` and `forkline events --json` print events and nothing else on stdout, also when
+/// things go wrong: the data directory (a tiny tmpfs) fills up under the node, and API calls fail. What goes
+/// wrong is logged, on stderr.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed partial class EventStreamPurityTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+    private readonly string _data = Directory.CreateTempSubdirectory("forkline-full-disk-").FullName;
+    private readonly string _node = $"purity-{Guid.NewGuid():N}"[..20];
+    private bool _mounted;
+
+    public async Task InitializeAsync()
+    {
+        var mount = await ExternalCommand.RunAsync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", _data], Patience);
+        Assert.True(mount.ExitCode == 0, $"a tmpfs for the data directory is needed (tests run as root): {mount}");
+        _mounted = true;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_mounted) await ExternalCommand.RunAsync("umount", ["-l", _data], Patience);
+        Directory.Delete(_data, recursive: true);
+    }
+
+    [KernelFact]
+    public async Task Json_stdout_carries_only_events_while_the_disk_is_full_and_api_calls_fail()
+    {
+        await using var run = OutputProcess.Start(GatewayProcess.Executable,
+            ["run", "--json", "--data", Path.Combine(_data, "db"), "--node", _node, "--cluster-port", "0",
+             "--api-http", "127.0.0.1:0", "--api-grpc", "127.0.0.1:0"]);
+        var started = await run.WaitForErrorLineAsync(ApiAddresses(), Patience);
+        var http = new Uri(started.Groups["http"].Value);
+        var grpc = started.Groups["grpc"].Value;
+        await using var events = OutputProcess.Start(GatewayProcess.Executable, ["events", "--json", "--gateway", grpc]);
+
+        await RunProcessesUntilAsync(() => events.OutputLines.Count > 0 && run.OutputLines.Count > 0);
+        FillUp(_data);
+        await RunProcessesUntilAsync(() => run.ErrorText.Contains("full", StringComparison.OrdinalIgnoreCase));
+        var replies = await FailingApiCallsAsync(http);
+
+        await events.InterruptAsync(Patience);
+        await run.InterruptAsync(Patience);
+        output.WriteLine($"--- run stderr ---\n{run.ErrorText}\n--- events stderr ---\n{events.ErrorText}\n--- API replies ---\n{string.Join('\n', replies)}");
+
+        AssertOnlyEvents("run --json", run.OutputLines);
+        AssertOnlyEvents("events --json", events.OutputLines);
+        Assert.Matches(DiskFull(), run.ErrorText);
+        foreach (var reply in replies) Assert.DoesNotContain("   at ", reply);
+    }
+
+    /// <summary>A request each of a kind that fails: a write on the full disk, a hostile regex, bad input, bytes that are no HTTP.</summary>
+    private async Task<List<string>> FailingApiCallsAsync(Uri http)
+    {
+        using var client = new HttpClient { BaseAddress = http, Timeout = TimeSpan.FromSeconds(60) };
+        var replies = new List<string>();
+        async Task Call(HttpMethod method, string path)
+        {
+            try
+            {
+                using var response = await client.SendAsync(new HttpRequestMessage(method, path));
+                replies.Add($"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                replies.Add($"{method} {path}: {e.GetType().Name} {e.Message}");
+            }
+        }
+
+        await Call(HttpMethod.Post, $"/api/v1/hosts/{_node}/snapshot");
+        await Call(HttpMethod.Get, $"/api/v1/hosts/{_node}/processes?binary=(a%2B)%2B%24");
+        await Call(HttpMethod.Get, "/api/v1/lineage/not-an-exec-id");
+        await Call(HttpMethod.Get, $"/api/v1/hosts/{_node}/replay?since=yesterday-ish");
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(http.Host, http.Port);
+        await socket.GetStream().WriteAsync("\x01\x02 not http at all\r\n\r\n"u8.ToArray());
+        var buffer = new byte[4096];
+        var read = await socket.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        replies.Add($"raw bytes: {Encoding.UTF8.GetString(buffer, 0, read)}");
+        return replies;
+    }
+
+    private async Task RunProcessesUntilAsync(Func<bool> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (deadline.Elapsed > Patience) throw new TimeoutException($"no effect of the workload within {Patience.TotalSeconds} s");
+            for (var i = 0; i < 20; i++)
+            {
+                using var process = Process.Start("/bin/true") ?? throw new InvalidOperationException("could not start /bin/true");
+                await process.WaitForExitAsync();
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Takes what is left of the file system, so every later write of the node fails with ENOSPC.</summary>
+    private static void FillUp(string directory)
+    {
+        var chunk = new byte[64 * 1024];
+        using var filler = new FileStream(Path.Combine(directory, "filler"), FileMode.Create, FileAccess.Write);
+        try
+        {
+            while (true) filler.Write(chunk);
+        }
+        catch (IOException)
+        {
+            // ENOSPC: the file system is full, as intended.
+        }
+    }
+
+    private static void AssertOnlyEvents(string command, IReadOnlyCollection<string> lines)
+    {
+        Assert.True(lines.Count > 0, $"{command} printed no event");
+        foreach (var line in lines) Assert.True(IsEvent(line), $"{command} printed a line that is not an event: {line}");
+    }
+
+    /// <summary>
+    /// A Tetragon-shaped event: one JSON object with its time and one event object, process_* or the
+    /// rate_limit_info line that says how many events a live stream missed.
+    /// </summary>
+    private static bool IsEvent(string line)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(line);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("time", out _)) return false;
+            var kinds = 0;
+            foreach (var property in root.EnumerateObject())
+                if ((property.Name.StartsWith("process_", StringComparison.Ordinal) || property.Name == "rate_limit_info")
+                    && property.Value.ValueKind == JsonValueKind.Object) kinds++;
+            return kinds == 1;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"API (?<http>http://[\d.:]+)/ \(HTTP/JSON, /metrics\) and (?<grpc>http://[\d.:]+)/ \(gRPC\)")]
+    private static partial Regex ApiAddresses();
+
+    [GeneratedRegex("disk is full|no space left", RegexOptions.IgnoreCase)]
+    private static partial Regex DiskFull();
+
+    /// <summary>A running command whose stdout and stderr lines are kept apart as they come.</summary>
+    private sealed class OutputProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly ConcurrentQueue<string> _output = new();
+        private readonly ConcurrentQueue<string> _errors = new();
+
+        private OutputProcess(Process process)
+        {
+            _process = process;
+            _process.OutputDataReceived += (_, line) => { if (line.Data is not null) _output.Enqueue(line.Data); };
+            _process.ErrorDataReceived += (_, line) => { if (line.Data is not null) _errors.Enqueue(line.Data); };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public IReadOnlyCollection<string> OutputLines => _output;
+
+        public string ErrorText => string.Join('\n', _errors);
+
+        public static OutputProcess Start(string file, IReadOnlyList<string> arguments)
+        {
+            var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in arguments) start.ArgumentList.Add(argument);
+            return new OutputProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}"));
+        }
+
+        public async Task<Match> WaitForErrorLineAsync(Regex pattern, TimeSpan within)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < within)
+            {
+                foreach (var line in _errors)
+                    if (pattern.Match(line) is { Success: true } match) return match;
+                if (_process.HasExited) break;
+                await Task.Delay(100);
+            }
+            throw new TimeoutException($"{_process.StartInfo.FileName} printed no line matching {pattern} (exited: {_process.HasExited}); stderr:\n{ErrorText}");
+        }
+
+        /// <summary>SIGINT, as Ctrl-C: the command stops in order and flushes what it prints.</summary>
+        public async Task InterruptAsync(TimeSpan within)
+        {
+            if (_process.HasExited) return;
+            await ExternalCommand.RunAsync("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], within);
+            using var deadline = new CancellationTokenSource(within);
+            try
+            {
+                await _process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            // Without a timeout this also waits until the last stdout and stderr lines were read.
+            _process.WaitForExit();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Text.Json;
+using Forkline.Contracts.Api;
+using Forkline.Gateway.Api;
+using Grpc.Core;
+using static Forkline.Gateway.Tests.Api.SampleProcesses;
+
+namespace Forkline.Gateway.Tests.Api;
+
+/// <summary>Beyond the query limits a caller gets 429 / 503 with a retry hint, never a 500; replies stay bounded.</summary>
+public sealed class ApiOverloadTests
+{
+    private static readonly QueryLimits OneAtATime = new() { Concurrent = 1, Queued = 1, Deadline = TimeSpan.FromSeconds(2), RetryAfter = TimeSpan.FromSeconds(3) };
+
+    [Fact]
+    public async Task Beyond_the_running_and_queued_queries_a_caller_gets_429_with_retry_after_and_resource_exhausted_on_grpc()
+    {
+        var queries = NewQueries();
+        queries.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings { Limits = OneAtATime with { Deadline = TimeSpan.FromSeconds(30) } });
+        var path = $"/api/v1/processes/{BashId.Encode()}";
+
+        var running = api.Http.GetAsync(path);
+        await WaitUntil(() => queries.GetProcessCalls == 1);
+        var queued = api.Http.GetAsync(path);
+        await Task.Delay(200);
+        using var refused = await api.Http.GetAsync(path);
+        var grpcRefused = await Assert.ThrowsAsync<RpcException>(async () => await api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() }));
+        queries.Hold.SetResult();
+        using var first = await running;
+        using var second = await queued;
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(3), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal("resource_exhausted", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(StatusCode.ResourceExhausted, grpcRefused.StatusCode);
+        Assert.Equal("3000", grpcRefused.Trailers.GetValue("grpc-retry-pushback-ms"));
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, second.StatusCode));
+    }
+
+    [Fact]
+    public async Task A_query_past_its_deadline_is_503_unavailable_with_retry_after()
+    {
+        var queries = NewQueries();
+        queries.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings { Limits = OneAtATime });
+
+        using var response = await api.Http.GetAsync($"/api/v1/processes/{BashId.Encode()}");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("did not finish within its deadline of 2 s", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_host_entity_that_does_not_answer_in_time_is_503_and_unavailable_not_an_internal_error()
+    {
+        var queries = NewQueries();
+        queries.Fault = new TimeoutException("the host entity did not answer GetLiveLineage within 5 s");
+        await using var api = await ApiTestServer.StartAsync(queries);
+
+        using var response = await api.Http.GetAsync($"/api/v1/lineage/{BashId.Encode()}");
+        var grpc = await Assert.ThrowsAsync<RpcException>(async () => await api.Grpc.GetLineageAsync(new GetLineageRequest { ExecId = BashId.Encode() }));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("did not answer GetLiveLineage", await response.Content.ReadAsStringAsync());
+        Assert.Equal(StatusCode.Unavailable, grpc.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_list_longer_than_the_limit_comes_as_a_page_that_says_there_is_more()
+    {
+        await using var api = await ApiTestServer.StartAsync(NewQueries());
+
+        var page = await api.Grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, Limit = 2 });
+        var whole = await api.Grpc.ListProcessesAsync(new ListProcessesRequest { Host = Host, Limit = 3 });
+
+        Assert.Equal(2, page.Processes.Count);
+        Assert.True(page.More);
+        Assert.Equal(3, whole.Processes.Count);
+        Assert.False(whole.More);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition()) await Task.Delay(20, timeout.Token);
+    }
+}
