@@ -115,6 +115,8 @@ public sealed class CollectorSection
     public string? ReplayPacing { get; set; }
     public int? AncestorDepth { get; set; }
     public bool? EmitClones { get; set; }
+    /// <summary>Container id / pod from cgroup names and the Kubernetes API server (BpfCollectorOptions.ContainerIdentity).</summary>
+    public bool? ContainerIdentity { get; set; }
 }
 
 public sealed class MetricsSection
