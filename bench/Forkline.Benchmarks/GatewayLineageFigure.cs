@@ -43,7 +43,7 @@ public static class GatewayLineageFigure
             throw new InvalidOperationException($"{Host} has history before the lineage setup inserted it");
         output.WriteLine($"lineage setup: entity of {Host} started in {clock.Elapsed.TotalSeconds:N1} s");
         clock.Restart();
-        await InsertAsync(database, parents);
+        await InsertAsync(database, Host, parents);
         output.WriteLine($"lineage setup: {Processes:N0} processes rows of {Host} bulk-inserted with SQL in one transaction in {clock.Elapsed.TotalSeconds:N1} s (max depth {depths.Max()})");
 
         var targets = new List<int>(RandomQueries + DeepestQueries);
@@ -76,9 +76,12 @@ public static class GatewayLineageFigure
             throw new InvalidOperationException($"GetLineage of process {index} of {Host} returned {lineage.Ancestors.Count} ancestors; it has {depths[index]}");
     }
 
-    private static string ExecIdOf(int index) => new ExecId(Host, FirstKtime + (ulong)index * 1_000, 100 + index).Encode();
+    private static string ExecIdOf(int index) => ExecIdOf(Host, index);
 
-    private static async Task InsertAsync(TestDatabase database, int[] parents)
+    internal static string ExecIdOf(string host, int index) => new ExecId(host, FirstKtime + (ulong)index * 1_000, 100 + index).Encode();
+
+    /// <summary>Bulk-inserts exited processes of <paramref name="host"/>: process i's parent is parents[i] (-1: none).</summary>
+    internal static async Task InsertAsync(TestDatabase database, string host, int[] parents)
     {
         await using var connection = new SqliteConnection(database.Settings.ConnectionString);
         await connection.OpenAsync();
@@ -90,7 +93,7 @@ public static class GatewayLineageFigure
             VALUES (@exec_id, @host, @pid, @parent_exec_id, '/usr/bin/bench', @args, '/', 1000, @start_time, @exit_time, 0, 0)
             """;
         var execId = insert.Parameters.Add("@exec_id", SqliteType.Text);
-        insert.Parameters.AddWithValue("@host", Host);
+        insert.Parameters.AddWithValue("@host", host);
         var pid = insert.Parameters.Add("@pid", SqliteType.Integer);
         var parentExecId = insert.Parameters.Add("@parent_exec_id", SqliteType.Text);
         var args = insert.Parameters.Add("@args", SqliteType.Text);
@@ -100,9 +103,9 @@ public static class GatewayLineageFigure
         for (var i = 0; i < parents.Length; i++)
         {
             var start = WireConverter.ToUnixTicks(SyntheticHost.Boot.AddMilliseconds(i));
-            execId.Value = ExecIdOf(i);
+            execId.Value = ExecIdOf(host, i);
             pid.Value = 100 + i;
-            parentExecId.Value = parents[i] < 0 ? DBNull.Value : ExecIdOf(parents[i]);
+            parentExecId.Value = parents[i] < 0 ? DBNull.Value : ExecIdOf(host, parents[i]);
             args.Value = "--job " + i;
             startTime.Value = start;
             exitTime.Value = start + TimeSpan.TicksPerSecond;

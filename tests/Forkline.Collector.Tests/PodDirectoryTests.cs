@@ -59,6 +59,18 @@ public sealed class PodDirectoryTests
         Assert.Null(Assert.IsType<ExecEvent>(_decoder.Decode(SampleEvents.Encode(SampleEvents.Exec with { Container = null }))).Container);
     }
 
+    [Fact]
+    public void With_container_identity_off_no_exec_carries_a_container_or_pod()
+    {
+        _pods.Publish([Pod, PodWithContainer]);
+        var off = new RecordDecoder([], new DecodeCounters(), pods: _pods, containerIdentity: false);
+
+        var exec = SampleEvents.Exec with { Container = new ContainerIdentity(ContainerId, PodUid) };
+
+        Assert.Null(Assert.IsType<ExecEvent>(off.Decode(SampleEvents.Encode(exec))).Container);
+        Assert.Same(PodWithContainer, Decode(ContainerId, PodUid).Pod);
+    }
+
     private ContainerIdentity Decode(string containerId, string? podUid)
     {
         var exec = SampleEvents.Exec with { Container = new ContainerIdentity(containerId, podUid) };

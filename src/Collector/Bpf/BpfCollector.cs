@@ -62,7 +62,8 @@ public sealed class BpfCollector : IDisposable
         _lossesForCounts = new KindCounterReader(new BpfMap(LostMap, bpfObject.MapFd(LostMap)));
         _producedForCounts = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _log = options.LoggerFactory.CreateLogger<BpfCollector>();
-        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.LoggerFactory.CreateLogger<RecordDecoder>(), pods: options.Pods);
+        _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.LoggerFactory.CreateLogger<RecordDecoder>(),
+            pods: options.Pods, containerIdentity: options.ContainerIdentity);
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
         _waiter = new RingBufferWaiter(eventsFd);

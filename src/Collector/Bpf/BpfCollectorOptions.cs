@@ -54,6 +54,12 @@ public sealed record BpfCollectorOptions
     /// <summary>Where every raw record (bootstrap included) is also recorded; written from the reader thread.</summary>
     public CaptureWriter? Capture { get; init; }
 
+    /// <summary>
+    /// Container ids and pod UIDs from the cgroup names of each exec (parsed once per cgroup); false
+    /// leaves every process without a container (the cost benchmark measures both).
+    /// </summary>
+    public bool ContainerIdentity { get; init; } = true;
+
     /// <summary>This node's Kubernetes pods, attached to the container identity of each exec; null: none.</summary>
     public PodDirectory? Pods { get; init; }
 

@@ -32,6 +32,7 @@ public sealed class RecordDecoder
     private readonly Func<string>? _captureLocation;
     private readonly ContainerIdentityCache _unifiedContainers;
     private readonly ContainerIdentityCache _legacyContainers;
+    private readonly bool _containerIdentity;
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="logger">Gets one warning per bad record, at most one per <paramref name="reportInterval"/>.</param>
@@ -41,13 +42,15 @@ public sealed class RecordDecoder
     /// layout the decoder does not know means the BPF object and the collector are from different builds.
     /// </param>
     /// <param name="pods">This node's pods, attached to the container identities of exec records; null: none.</param>
+    /// <param name="containerIdentity">Read container ids out of exec records' cgroup names; false: no process carries a container.</param>
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
         ILogger? logger = null,
         TimeSpan? reportInterval = null,
         Func<string>? captureLocation = null,
-        PodDirectory? pods = null)
+        PodDirectory? pods = null,
+        bool containerIdentity = true)
     {
         ArgumentNullException.ThrowIfNull(hooksById);
         ArgumentNullException.ThrowIfNull(counters);
@@ -66,6 +69,7 @@ public sealed class RecordDecoder
         _captureLocation = captureLocation;
         _unifiedContainers = new ContainerIdentityCache(pods);
         _legacyContainers = new ContainerIdentityCache(pods);
+        _containerIdentity = containerIdentity;
     }
 
     public DecodeCounters Counters => _counters;
@@ -167,7 +171,7 @@ public sealed class RecordDecoder
             ByteText.Decode(cwd[..r.CwdLen]),
             ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns),
             r.Auid, r.CgroupId, (ExecFlags)r.Flags,
-            _unifiedContainers.Resolve(r.Unified) ?? _legacyContainers.Resolve(r.Legacy),
+            _containerIdentity ? _unifiedContainers.Resolve(r.Unified) ?? _legacyContainers.Resolve(r.Legacy) : null,
             new ExecDetails(r.Securebits,
                 r.UsernsLevel == RecordEncoder.UnknownUserNamespaceLevel ? null : new UserNamespaceOwner(r.UsernsLevel, r.UsernsOwner, r.UsernsGroup),
                 (int)r.NsPid,

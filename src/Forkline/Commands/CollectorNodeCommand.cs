@@ -37,6 +37,7 @@ public static class CollectorNodeCommand
             .Add("--source", "Collector:Source", "bpf (this kernel, default) or replay (a capture file)")
             .Add("--replay-file", "Collector:ReplayFile", "Capture file for --source replay (written by `forkline collector --record`)")
             .Add("--hooks", "Collector:Hooks", "Hook policy file (default: hooks.json beside the binary)")
+            .Add("--container-identity", "Collector:ContainerIdentity", "true (default): container id and pod of each process; false: none")
             .Add("--metrics", "Metrics:Listen", "Serve /metrics on address:port (default: not served)");
 
         var command = new Command("collector-node", "Run a collector node: this host's process events, forwarded to the fleet's gateways");
@@ -94,9 +95,11 @@ public static class CollectorNodeCommand
             {
                 case "bpf":
                     var options = new BpfCollectorOptions();
+                    var containerIdentity = collector.ContainerIdentity ?? true;
                     return new BpfEventSource(options with
                     {
-                        Pods = new PodDirectory(),
+                        ContainerIdentity = containerIdentity,
+                        Pods = containerIdentity ? new PodDirectory() : null,
                         ObjectPath = collector.BpfObject ?? options.ObjectPath,
                         Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
                         RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,

@@ -116,6 +116,8 @@ public sealed class CollectorSection
     public string? ReplayPacing { get; set; }
     public int? AncestorDepth { get; set; }
     public bool? EmitClones { get; set; }
+    /// <summary>Container id / pod from cgroup names and the Kubernetes API server (BpfCollectorOptions.ContainerIdentity).</summary>
+    public bool? ContainerIdentity { get; set; }
     /// <summary>The gateways' ingest addresses, host:port (or one load balancer's).</summary>
     public string[]? Gateways { get; set; }
     /// <summary>A bearer token of the gateways' Ingest:HostTokens, for a collector without a certificate.</summary>
