@@ -383,17 +383,17 @@ internal sealed class Observer : IAsyncDisposable
             case ObserverKind.NodeAndGateway:
                 var port = TestNodes.FreePort();
                 var gatewayHttp = $"http://127.0.0.1:{TestNodes.FreePort()}";
+                var ingest = $"127.0.0.1:{TestNodes.FreePort()}";
                 // Loopback only: the cluster transport without TLS and the API without tokens are allowed there.
                 var gateway = Add(ObserverProcess.Start("forkline gateway", setup.Forkline,
                 [
                     "gateway", "--hostname", "127.0.0.1", "--port", Invariant(port), "--data", Path.Combine(_folder, "gateway"),
-                    "--api-http", gatewayHttp["http://".Length..], "--api-grpc", $"127.0.0.1:{TestNodes.FreePort()}",
+                    "--api-http", gatewayHttp["http://".Length..], "--api-grpc", $"127.0.0.1:{TestNodes.FreePort()}", "--ingest", ingest,
                 ], "/dev/null", Log("gateway")));
                 await WaitForHttpAsync(gateway, $"{gatewayHttp}/readyz");
                 _processes.Insert(0, ObserverProcess.Start("forkline collector-node", setup.Forkline,
                 [
-                    "collector-node", "--hostname", "127.0.0.1", "--port", "0", "--seed", GatewaySettings.SeedAddress("127.0.0.1", port),
-                    "--node", NodeName,
+                    "collector-node", "--gateway", ingest, "--node", NodeName,
                 ], "/dev/null", Log("collector-node")));
                 Sink = gateway;
                 Journal = new JournalTail(Path.Combine(_folder, "gateway", "forkline.db"));
