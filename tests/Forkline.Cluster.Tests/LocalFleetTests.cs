@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Identity;
@@ -148,6 +149,8 @@ public sealed class LocalFleetTests(ITestOutputHelper output)
             },
         };
         using var http = new HttpClient(handler);
+        // A fleet gateway's /metrics names hosts and runs: it answers only to a read-only or admin token.
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", api.ClientEnvironment["FORKLINE_TOKEN"]);
         var page = await http.GetStringAsync(new Uri(new Uri(api.Http[LocalFleet.Gateway1]), "/metrics"));
         return (int)SumOf(page, "forkline_cluster_members{role=\"gateway\",status=\"up\"}");
     }
