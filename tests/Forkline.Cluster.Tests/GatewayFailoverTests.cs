@@ -48,6 +48,10 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         {
             Uri[] gateways = [first.IngestAddress, second.IngestAddress, third.IngestAddress];
             await Task.WhenAll(TakesStreamsAsync(first), TakesStreamsAsync(second), TakesStreamsAsync(third));
+            // Each gateway must see all three Up before the kill: one that still held the newest as Joining
+            // would count two members, a tie it breaks for the lowest address, possibly against itself.
+            await TestNodes.EventuallyAsync(async () => (await Task.WhenAll(first.GatewaysUpAsync(), second.GatewaysUpAsync(), third.GatewaysUpAsync())).All(up => up == 3),
+                "every gateway sees three Up gateways", Patience);
             await using var collectorA = CollectorNode.Start(TestNodes.Collector(gateways));
             await using var collectorB = CollectorNode.Start(TestNodes.Collector([.. gateways.Reverse()]));
 
