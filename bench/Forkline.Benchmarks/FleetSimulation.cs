@@ -37,6 +37,7 @@ internal static class FleetSimulation
     private static readonly TimeSpan LoadWindow = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan LineageDeadline = TimeSpan.FromSeconds(10);
 
     /// <param name="IdleBaselineCores">The three gateways, no collector connected (cores).</param>
     /// <param name="IdleCores">The three gateways with every collector connected and idle (cores).</param>
@@ -150,7 +151,7 @@ internal static class FleetSimulation
                              $"(target {collectorCount * ProcessesPerSecondPerCollector:N0}), {eventsPerSecond:N0} events/s acknowledged; gateways {100 * load:N1} % of a core, " +
                              $"this simulator {100 * simulatorCores:N0} %; {LoadAverage()}");
             await querying.CancelAsync();
-            var lineageFigures = await lineage;
+            var lineageFigures = await lineage.WaitAsync(LineageDeadline + TimeSpan.FromSeconds(5));
 
             // Failover under load: kill -9 of the last gateway (not the seed the cluster formed on).
             if (gateways.FirstOrDefault(g => g.Pid is null) is { } gone)
@@ -288,7 +289,7 @@ internal static class FleetSimulation
             var clock = Stopwatch.StartNew();
             try
             {
-                await client.GetLineageAsync(new GetLineageRequest { ExecId = execId, DescendantDepth = 0 }, deadline: DateTime.UtcNow.AddSeconds(30));
+                await client.GetLineageAsync(new GetLineageRequest { ExecId = execId, DescendantDepth = 0 }, deadline: DateTime.UtcNow + LineageDeadline);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
             {
