@@ -44,8 +44,8 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         {
             Uri[] gateways = [first.IngestAddress, second.IngestAddress];
             await Task.WhenAll(TakesStreamsAsync(first), TakesStreamsAsync(second));
-            await using var collectorA = CollectorNode.Start(TestNodes.Collector(gateways));
-            await using var collectorB = CollectorNode.Start(TestNodes.Collector([.. gateways.Reverse()]));
+            await using var collectorA = await CollectorNode.StartAsync(TestNodes.Collector(gateways));
+            await using var collectorB = await CollectorNode.StartAsync(TestNodes.Collector([.. gateways.Reverse()]));
 
             using var streaming = new CancellationTokenSource();
             var streams = new[]
@@ -102,7 +102,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     /// <summary>A gateway takes a collector's stream only once it is an Up member: a probe collector's first stream says so.</summary>
     private static async Task TakesStreamsAsync(GatewayProcess gateway)
     {
-        await using var probe = CollectorNode.Start(TestNodes.Collector([gateway.IngestAddress]));
+        await using var probe = await CollectorNode.StartAsync(TestNodes.Collector([gateway.IngestAddress]));
         await TestNodes.EventuallyAsync(() => Task.FromResult(probe.Metrics.ForwardLinkChanges.WithLabels("connected").Value >= 1),
             $"{gateway.Name} is Up and takes streams", Patience);
     }
