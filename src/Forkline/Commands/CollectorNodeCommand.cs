@@ -56,7 +56,16 @@ public static class CollectorNodeCommand
                 log.LogError("{Problem}", e.Message);
                 return 2;
             }
-            return await RunAsync(node, loggers, log, ct);
+            try
+            {
+                return await RunAsync(node, loggers, log, ct);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A port taken, a certificate unreadable: one line, not a stack.
+                log.LogError("{Problem}", e.Message);
+                return 1;
+            }
         });
         return command;
     }
@@ -126,6 +135,7 @@ public static class CollectorNodeCommand
         var builder = NodeHost.CreateBuilder(loggers);
         CollectorNode.AddCollectorLink(builder, settings.Link with { MetricsRegistry = registry });
         builder.AddCollecting(collecting, services => services.GetRequiredService<CollectorNode>().Forwarder);
+        if (settings.Metrics is { } listen) ListenPort.EnsureFree(listen.Address.ToString(), listen.Port, "metrics", "Metrics:Listen (--metrics)");
         using var metricServer = settings.Metrics is { } endpoint ? metrics.StartServer(endpoint.Port, endpoint.Address.ToString()) : null;
 
         using var host = await NodeHost.StartAsync(builder, ct);

@@ -59,16 +59,17 @@ public static class GatewayNodeCommand
 
     private static async Task<int> RunAsync(GatewaySettings settings, ApiSettings apiSettings, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
-        var builder = NodeHost.CreateBuilder(loggers);
-        GatewayNode.AddGateway(builder, settings);
-        NodeApi.AddNodeApi(builder, apiSettings);
         IHost host;
         try
         {
+            var builder = NodeHost.CreateBuilder(loggers);
+            GatewayNode.AddGateway(builder, settings);
+            NodeApi.AddNodeApi(builder, apiSettings);
             host = await NodeHost.StartAsync(builder, ct);
         }
         catch (InvalidOperationException e)
         {
+            // A port taken, the database unusable: one line, not a stack.
             log.LogError("{Problem}", e.Message);
             return 1;
         }

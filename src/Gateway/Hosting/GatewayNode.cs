@@ -69,6 +69,7 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     public static HostApplicationBuilder AddGateway(HostApplicationBuilder builder, GatewaySettings settings)
     {
         settings.Validate();
+        ListenPort.EnsureFree(settings.Hostname, settings.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
         var history = new HistoryStore(settings.EffectiveDatabase);
         builder.Services.AddHostedService(services => new GatewayStorage(settings, history, services));
