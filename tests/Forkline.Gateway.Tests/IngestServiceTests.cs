@@ -1,9 +1,7 @@
 using System.Net;
 using Akka.Actor;
-using Akka.Configuration;
 using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Wire;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Telemetry;
 using Grpc.Core;
@@ -17,7 +15,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan AskAgainEvery = TimeSpan.FromMilliseconds(300);
 
-    private readonly ActorSystem _system = ActorSystem.Create("ingest-tests", ConfigurationFactory.ParseString(AkkaConfig.Local("ERROR")));
+    private readonly ActorSystem _system = ActorSystem.Create("ingest-tests");
     private readonly GatewayMetrics _metrics = new(Metrics.NewCustomRegistry());
     private IngestServer? _server;
 
