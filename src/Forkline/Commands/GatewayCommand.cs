@@ -61,8 +61,9 @@ public static class GatewayNodeCommand
         {
             await using var node = await GatewayNode.StartAsync(settings, loggers, ct);
             // Ready means Up in the cluster: until then (and once downed) queries of live trees cannot be answered,
-            // so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet.
-            await using var api = await ApiServer.StartAsync(node.Queries, apiSettings with { IsReady = () => node.IsUp, LoggerFactory = loggers }, ct);
+            // so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet;
+            // and a database that takes writes: otherwise collectors' events only pile up.
+            await using var api = await ApiServer.StartAsync(node.Queries, apiSettings with { IsReady = () => node.IsReady, LoggerFactory = loggers }, ct);
             log.LogInformation("node {Node} ({History}); collectors stream to {Ingest}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC); Ctrl-C stops it",
                 node.SeedAddress, settings.EffectiveDatabase.Describe(), node.Ingest!.Address, api.HttpAddress, api.GrpcAddress);
             await WaitForStopOrDownedAsync(node, ct);

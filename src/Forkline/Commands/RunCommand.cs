@@ -137,6 +137,7 @@ public static class RunCommand
         {
             HttpEndpoint = options.Http,
             GrpcEndpoint = options.Grpc,
+            IsReady = () => gateway.IsReady,
             LoggerFactory = loggers,
         }, ct);
         log.LogInformation(

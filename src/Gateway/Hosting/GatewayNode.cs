@@ -6,6 +6,7 @@ using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Queries;
 using Microsoft.Extensions.Logging;
@@ -27,13 +28,14 @@ public sealed class GatewayNode : IAsyncDisposable
 
     private readonly DataDirectoryLock? _dataLock;
 
-    private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
+    private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, StoreHealth store, IActorRef hostTrees,
         ProcessQueries queries, GatewayForwarder? forwarder, DataDirectoryLock? dataLock)
     {
         _dataLock = dataLock;
         Settings = settings;
         System = system;
         Metrics = metrics;
+        Store = store;
         HostTrees = hostTrees;
         Queries = queries;
         Forwarder = forwarder;
@@ -44,6 +46,9 @@ public sealed class GatewayNode : IAsyncDisposable
     public ActorSystem System { get; }
 
     public GatewayMetrics Metrics { get; }
+
+    /// <summary>Whether the database takes writes (see <see cref="IsReady"/>).</summary>
+    public StoreHealth Store { get; }
 
     /// <summary>The host-entity shard region.</summary>
     public IActorRef HostTrees { get; }
@@ -70,13 +75,16 @@ public sealed class GatewayNode : IAsyncDisposable
             .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
         if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
         if (settings.EffectiveDatabase.PersistenceConnectionSetup() is { } connections) setup = setup.And(connections);
-        var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
+        var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
+        var metrics = new GatewayMetrics(registry);
+        var store = new StoreHealth(settings.EffectiveDatabase.Describe(),
+            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(typeof(StoreHealth)), registry);
         var history = new HistoryStore(settings.EffectiveDatabase);
         // The SQLite database in the data directory is this node's alone: a second node there would write the same journal.
         var dataLock = settings.Database is null ? DataDirectoryLock.Acquire(settings.DataDirectory) : null;
         try
         {
-            return await StartAsync(settings, setup, metrics, history, dataLock, ct);
+            return await StartAsync(settings, setup, metrics, store, history, dataLock, ct);
         }
         catch
         {
@@ -85,8 +93,8 @@ public sealed class GatewayNode : IAsyncDisposable
         }
     }
 
-    private static async Task<GatewayNode> StartAsync(GatewaySettings settings, ActorSystemSetup setup, GatewayMetrics metrics, HistoryStore history,
-        DataDirectoryLock? dataLock, CancellationToken ct)
+    private static async Task<GatewayNode> StartAsync(GatewaySettings settings, ActorSystemSetup setup, GatewayMetrics metrics, StoreHealth store,
+        HistoryStore history, DataDirectoryLock? dataLock, CancellationToken ct)
     {
         var system = await GatewayStorage.StartAsync(settings.EffectiveDatabase, history, () => ActorSystem.Create(GatewaySettings.SystemName, setup),
             settings.EffectiveAskTimeout, ct);
@@ -107,11 +115,11 @@ public sealed class GatewayNode : IAsyncDisposable
 
             var hostTreeSettings = settings.EffectiveHostTree;
             var hostTrees = await ClusterSharding.Get(system).StartAsync(HostMessageExtractor.TypeName,
-                host => HostTreeEntity.Props(host, hostTreeSettings, metrics),
+                host => HostTreeEntity.Props(host, hostTreeSettings, metrics, store),
                 ClusterShardingSettings.Create(system).WithRole(ShardRegionRole).WithStateStoreMode(StateStoreMode.DData),
                 new HostMessageExtractor(settings.NumberOfShards));
             system.ActorOf(ClusterSingletonManager.Props(
-                    HistoryProjection.Props(history, settings.EffectiveProjection, metrics),
+                    HistoryProjection.Props(history, settings.EffectiveProjection, metrics, store),
                     PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system).WithRole(GatewaySettings.GatewayRole)),
                 HistoryProjection.Name);
@@ -120,7 +128,7 @@ public sealed class GatewayNode : IAsyncDisposable
             var forwarder = settings.Collector
                 ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), settings.EffectiveForwarder, metrics)
                 : null;
-            node = new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder, dataLock);
+            node = new GatewayNode(settings, system, metrics, store, hostTrees, queries, forwarder, dataLock);
             if (settings.Ingest is { } ingest)
             {
                 var fleetFiles = settings.Tls?.Load();
@@ -141,6 +149,9 @@ public sealed class GatewayNode : IAsyncDisposable
     /// its shard region has no coordinator, so host entities neither take events nor answer queries.
     /// </summary>
     public bool IsUp => Akka.Cluster.Cluster.Get(System).SelfMember.Status == Akka.Cluster.MemberStatus.Up;
+
+    /// <summary>What /readyz answers: Up in the cluster, and the database takes writes (events would only pile up in the forwarders otherwise).</summary>
+    public bool IsReady => IsUp && Store.Writable;
 
     /// <summary>
     /// The actor system ended before <see cref="DisposeAsync"/>: the cluster downed this node (the host
