@@ -7,6 +7,7 @@ using Akka.Remote.Hosting;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -56,7 +57,7 @@ public static class AkkaComposition
     /// (<see cref="ActorRegistry"/> key <see cref="HostTreeEntity"/>) and the history projection singleton.
     /// </summary>
     public static AkkaConfigurationBuilder WithGatewayMember(this AkkaConfigurationBuilder akka, GatewaySettings settings, GatewayMetrics metrics,
-        HistoryStore history)
+        HistoryStore history, StoreHealth store)
     {
         akka.AddSetup(ForklineWireSerializer.Setup());
         if (settings.Tls is { } tls) akka.AddSetup(tls.CreateSetup(settings.Roles));
@@ -77,7 +78,7 @@ public static class AkkaComposition
             .WithSqlPersistence(JournalOf(settings), SnapshotsOf(settings.EffectiveDatabase))
             .WithDistributedPubSub(GatewaySettings.GatewayRole)
             .WithShardRegion<HostTreeEntity>(HostMessageExtractor.TypeName,
-                host => HostTreeEntity.Props(host, hostTree, metrics),
+                host => HostTreeEntity.Props(host, hostTree, metrics, store),
                 new HostMessageExtractor(settings.NumberOfShards),
                 new ShardOptions
                 {
@@ -88,7 +89,7 @@ public static class AkkaComposition
             // No durable (LMDB) store on disk: without remember-entities, sharding's replicated state needs none.
             .WithShardingDistributedData(data => data.Durable.Keys = [])
             .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
-                HistoryProjection.Props(history, settings.EffectiveProjection, metrics),
+                HistoryProjection.Props(history, settings.EffectiveProjection, metrics, store),
                 new ClusterSingletonOptions { Role = GatewaySettings.GatewayRole }, createProxyToo: false)
             .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings)), HoconAddMode.Prepend);
     }
