@@ -47,7 +47,7 @@ internal static class FleetSimulation
     /// <param name="EventsPerSecond">Events acknowledged per second while trickling.</param>
     /// <param name="OfferedProcessesPerSecond">Processes handed to the collectors per second meanwhile (below the target when this process is short of CPU).</param>
     /// <param name="SimulatorCores">This process (the simulated collectors) meanwhile, in cores.</param>
-    /// <param name="SendToJournalP99">From handing an exec to a collector's forwarder to its journal row's commit.</param>
+    /// <param name="SendToJournalP99">From handing an exec or exit to a collector's forwarder to its journal row's insert, for those sent in the load window (before the kill).</param>
     /// <param name="DeliveringAgain">From kill -9 of a gateway until every collector had an event acknowledged after it.</param>
     /// <param name="Reconnects">Seconds after the kill at which the cut-off collectors had a stream again, sorted.</param>
     public sealed record Figures(
@@ -169,6 +169,7 @@ internal static class FleetSimulation
             var offeredBefore = trickle.Processes;
             var simulatorBefore = SimulatorCpu();
             var loadClock = Stopwatch.StartNew();
+            var loadStartTicks = DateTime.UtcNow.Ticks;
             var load = await CoresAsync(gateways, LoadWindow);
             var acknowledged = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value) - acknowledgedBefore;
             var loadSeconds = loadClock.Elapsed.TotalSeconds;
@@ -189,6 +190,7 @@ internal static class FleetSimulation
             var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
             var acksBefore = collectors.Select(c => c.Metrics.ForwardAcknowledged.Value).ToArray();
             var sinceKill = Stopwatch.StartNew();
+            var killTicks = DateTime.UtcNow.Ticks;
             victim.KillHard();
             var reconnectedAt = new double?[collectors.Count];
             var deliveringAt = new double?[collectors.Count];
@@ -206,7 +208,9 @@ internal static class FleetSimulation
                 await Task.Delay(50);
             }
             var reconnects = reconnectedAt.Where(r => r is not null).Select(r => r!.Value).Order().ToList();
-            output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s");
+            output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s; {LoadAverage()}");
+            foreach (var survivor in gateways.Where(g => g != victim && g.Pid is null))
+                output.WriteLine($"simulation: NOTE {survivor.Name} left the cluster too (downed: a CPU-starved gateway misses heartbeats), so this is not the figure of one gateway's loss");
 
             await Task.Delay(TimeSpan.FromSeconds(3));
             await trickling.CancelAsync();
@@ -216,7 +220,9 @@ internal static class FleetSimulation
             var journal = await JournalAsync(database);
             var delays = new List<long>();
             foreach (var (eventId, created) in journal.FirstCreated)
-                if (trickle.SentAt.TryGetValue(eventId, out var sentTicks)) delays.Add(created - sentTicks);
+                // The sustained figure: what was sent in the load window, with every gateway up (not the failover's backlog).
+                if (trickle.SentAt.TryGetValue(eventId, out var sentTicks) && sentTicks >= loadStartTicks && sentTicks < killTicks)
+                    delays.Add(created - sentTicks);
             delays.Sort();
             var sentIds = sent.Concat(trickle.Sent).Where(e => e is not EnrichedHook).Select(WireConverter.EventIdOf).ToHashSet();
             var missing = sentIds.Count(id => !journal.FirstCreated.ContainsKey(id));
