@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Forkline.Gateway.Hosting;
+
+/// <summary>
+/// A listener's port checked before the component that binds it starts: Akka.Remote and the metrics
+/// server fail on a taken port with nested exceptions and stack traces in the log; this is one line
+/// naming the port, what it is for, and the setting that moves it.
+/// </summary>
+/// <remarks>
+/// The probe binds with SO_REUSEADDR alone. Akka.Remote's listener sets SO_REUSEADDR, which .NET on
+/// Linux turns into SO_REUSEPORT as well, so a second gateway on a member's cluster port bound it
+/// without an error: the kernel handed it part of the connections meant for the member, the cluster
+/// saw heartbeats lost and a new incarnation at the member's address, downed healthy gateways and
+/// split in two (issue 13, found with deploy/local/fleet). A probe without SO_REUSEPORT fails next to
+/// any listener; with SO_REUSEADDR it still passes next to connections a node that just died left in
+/// TIME_WAIT, so a gateway restarted after a crash is not refused for a minute.
+/// </remarks>
+public static class ListenPort
+{
+    // Linux's values; the managed ReuseAddress option would set SO_REUSEPORT too.
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
+
+    /// <param name="what">What listens there ("cluster", "metrics").</param>
+    /// <param name="setting">The option or setting that chooses another port.</param>
+    /// <exception cref="InvalidOperationException">The port is taken or the address is not this host's.</exception>
+    public static void EnsureFree(string host, int port, string what, string setting)
+    {
+        if (port == 0) return;
+        var address = AddressOf(host, what, setting);
+        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (OperatingSystem.IsLinux()) probe.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+        try
+        {
+            probe.Bind(new IPEndPoint(address, port));
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new InvalidOperationException(
+                $"the {what} port {host}:{port} is in use by another process — stop that process, or set {setting} to a free port", e);
+        }
+        catch (SocketException e)
+        {
+            throw new InvalidOperationException(
+                $"the {what} port cannot listen on {host}:{port}: {e.Message} — set {setting} to an address of this host", e);
+        }
+    }
+
+    private static IPAddress AddressOf(string host, string what, string setting)
+    {
+        if (IPAddress.TryParse(host, out var address)) return address;
+        try
+        {
+            return Dns.GetHostAddresses(host)[0];
+        }
+        catch (SocketException e)
+        {
+            throw new InvalidOperationException($"the {what} address {host} does not resolve ({e.Message}) — set {setting} to an address of this host", e);
+        }
+    }
+}
