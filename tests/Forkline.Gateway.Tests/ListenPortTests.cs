@@ -35,29 +35,6 @@ public sealed class ListenPortTests : IDisposable
     }
 
     [Fact]
-    public void A_port_whose_only_sockets_are_connections_in_time_wait_passes_so_a_node_restarted_after_a_crash_can_listen_again()
-    {
-        var port = TestNodes.FreePort();
-        using (var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
-            listener.Listen();
-            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            client.Connect(IPAddress.Loopback, port);
-            // The listening side closes first, as a killed node's kernel does: its end stays in TIME_WAIT.
-            using (var accepted = listener.Accept()) accepted.Close();
-            Thread.Sleep(100);
-        }
-        Assert.Throws<SocketException>(() =>
-        {
-            using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            plain.Bind(new IPEndPoint(IPAddress.Loopback, port));
-        });
-
-        ListenPort.EnsureFree("127.0.0.1", port, "cluster", "Cluster:Port");
-    }
-
-    [Fact]
     public void An_address_of_no_interface_of_this_host_names_the_setting()
     {
         var refused = Assert.Throws<InvalidOperationException>(() => ListenPort.EnsureFree("192.0.2.1", 9100, "metrics", "Metrics:Listen (--metrics)"));

@@ -9,20 +9,16 @@ namespace Forkline.Gateway.Hosting;
 /// naming the port, what it is for, and the setting that moves it.
 /// </summary>
 /// <remarks>
-/// The probe binds with SO_REUSEADDR alone. Akka.Remote's listener sets SO_REUSEADDR, which .NET on
-/// Linux turns into SO_REUSEPORT as well, so a second gateway on a member's cluster port bound it
-/// without an error: the kernel handed it part of the connections meant for the member, the cluster
-/// saw heartbeats lost and a new incarnation at the member's address, downed healthy gateways and
-/// split in two (issue 13, found with deploy/local/fleet). A probe without SO_REUSEPORT fails next to
-/// any listener; with SO_REUSEADDR it still passes next to connections a node that just died left in
-/// TIME_WAIT, so a gateway restarted after a crash is not refused for a minute.
+/// For the cluster port this is also what keeps a second gateway off a member's address. Akka.Remote's
+/// listener asks for SO_REUSEADDR, which .NET on Linux turns into SO_REUSEPORT as well, so a second
+/// gateway on a member's cluster port bound it without an error: the kernel handed it part of the
+/// connections meant for the member, the cluster saw heartbeats lost and a new incarnation at the
+/// member's address, downed healthy gateways and split in two (issue 13, found with deploy/local/fleet).
+/// This probe's plain bind (SO_REUSEADDR only, which .NET sets on Unix by itself) fails next to any
+/// listener and still passes next to connections in TIME_WAIT after a crash.
 /// </remarks>
 public static class ListenPort
 {
-    // Linux's values; the managed ReuseAddress option would set SO_REUSEPORT too.
-    private const int SolSocket = 1;
-    private const int SoReuseAddr = 2;
-
     /// <param name="what">What listens there ("cluster", "metrics").</param>
     /// <param name="setting">The option or setting that chooses another port.</param>
     /// <exception cref="InvalidOperationException">The port is taken or the address is not this host's.</exception>
@@ -31,7 +27,6 @@ public static class ListenPort
         if (port == 0) return;
         var address = AddressOf(host, what, setting);
         using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (OperatingSystem.IsLinux()) probe.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
         try
         {
             probe.Bind(new IPEndPoint(address, port));
