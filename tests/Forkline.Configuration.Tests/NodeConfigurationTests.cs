@@ -66,6 +66,27 @@ public sealed class NodeConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Forwarder_settings_bind_by_their_one_name_and_keep_the_defaults_of_those_not_given()
+    {
+        var collector = NodeConfiguration.Load(null,
+        [
+            new("Collector:Gateways:0", "127.0.0.1:7072"), new("Forwarder:FlushInterval", "00:00:00.200"), new("Forwarder:BatchSize", "64"),
+        ]).ToCollectorNodeSettings();
+
+        var defaults = new Gateway.Cluster.ForwarderSettings();
+        Assert.Equal(defaults with { FlushInterval = TimeSpan.FromMilliseconds(200), BatchSize = 64 }, collector.EffectiveForwarder);
+    }
+
+    [Fact]
+    public void A_forwarder_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null,
+            [new("Collector:Gateways:0", "127.0.0.1:7072"), new("Forwarder:AckTimeout", "00:00:00")]).ToCollectorNodeSettings());
+
+        Assert.Equal("Forwarder:AckTimeout '00:00:00' is not allowed: a duration above 00:00:00", error.Message);
+    }
+
+    [Fact]
     public void A_collector_node_is_no_cluster_member_and_refuses_cluster_seeds_in_one_line()
     {
         var error = Assert.Throws<ConfigurationException>(() =>

@@ -1,4 +1,5 @@
 using System.Net;
+using Forkline.Gateway;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.CollectorLink;
@@ -95,18 +96,9 @@ public static class NodeConfiguration
         var authority = string.IsNullOrEmpty(own.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", own.Authority);
         var scheme = authority is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
         var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
-        var forwarder = new ForwarderSettings();
         return new CollectorNodeSettings(
             new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)),
-            new ForwarderSettings(
-                config.Forwarder.BatchSize ?? forwarder.BatchSize,
-                config.Forwarder.FlushInterval,
-                config.Forwarder.MaxBufferedEvents ?? forwarder.MaxBufferedEvents,
-                config.Forwarder.MaxInFlightBatches ?? forwarder.MaxInFlightBatches,
-                config.Forwarder.AckTimeout,
-                config.Forwarder.MaxRetryInterval,
-                config.Forwarder.ReportInterval,
-                config.Forwarder.MaxBatchBytes ?? forwarder.MaxBatchBytes),
+            Validated(nameof(config.Forwarder), config.Forwarder, forwarder => forwarder.Validate()),
             LogLevel: cluster.LogLevel ?? "WARNING");
     }
 
@@ -182,6 +174,20 @@ public static class NodeConfiguration
                 $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without TLS, so its bearer tokens " +
                 "would cross the network in clear: set Api:Tls:Certificate, or bind Api:Http and Api:Grpc to 127.0.0.1");
         return readOnly.Length + admin.Length == 0 ? settings : settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
+    }
+
+    /// <summary>Checks a section's values; one that is not allowed is named by its key, e.g. "Forwarder:BatchSize '0' is not allowed: 1 or more events".</summary>
+    private static T Validated<T>(string section, T settings, Action<T> validate)
+    {
+        try
+        {
+            validate(settings);
+            return settings;
+        }
+        catch (SettingOutOfRangeException e)
+        {
+            throw new ConfigurationException($"{section}:{e.Setting} '{e.ActualValue}' is not allowed: {e.Allowed}", e);
+        }
     }
 
     public static IPEndPoint? EndpointOf(string key, string? value)
