@@ -50,7 +50,7 @@ public static class NodeConfiguration
         var cluster = config.Cluster;
         var dataDirectory = config.DataDirectory ?? defaults.DataDirectory;
         var hostTree = new HostTreeSettings();
-        return defaults with
+        var settings = defaults with
         {
             Collector = false,
             Hostname = cluster.Hostname ?? defaults.Hostname,
@@ -70,7 +70,17 @@ public static class NodeConfiguration
             Kubernetes = BootstrapOf(cluster),
             Ingest = new IngestSettings(EndpointOf("Ingest:Listen", config.Ingest.Listen) ?? IngestSettings.DefaultListen, config.Ingest.HostTokens),
         };
+        return Validated(settings, settings.Validate, GatewayKeys);
     }
+
+    /// <summary>The keys of the gateway settings that its validation names by their property.</summary>
+    private static readonly Dictionary<string, string> GatewayKeys = new()
+    {
+        [nameof(GatewaySettings.Port)] = "Cluster:Port",
+        [nameof(GatewaySettings.NumberOfShards)] = "Cluster:Shards",
+        [nameof(GatewaySettings.DownUnreachableAfter)] = "Cluster:DownUnreachableAfter",
+        [nameof(HostTreeSettings.SnapshotEvery)] = "HostTree:SnapshotEvery",
+    };
 
     /// <summary>
     /// The settings of a collector node: a client of the gateways (Collector:Gateways), not a cluster
@@ -98,7 +108,7 @@ public static class NodeConfiguration
         var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
         return new CollectorNodeSettings(
             new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)),
-            Validated(nameof(config.Forwarder), config.Forwarder, forwarder => forwarder.Validate()),
+            Validated(config.Forwarder, config.Forwarder.Validate, ForwarderKeys),
             LogLevel: cluster.LogLevel ?? "WARNING");
     }
 
@@ -176,17 +186,24 @@ public static class NodeConfiguration
         return readOnly.Length + admin.Length == 0 ? settings : settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
     }
 
-    /// <summary>Checks a section's values; one that is not allowed is named by its key, e.g. "Forwarder:BatchSize '0' is not allowed: 1 or more events".</summary>
-    private static T Validated<T>(string section, T settings, Action<T> validate)
+    /// <summary>The Forwarder section is <see cref="ForwarderSettings"/> itself: each key is its property's name.</summary>
+    private static readonly Dictionary<string, string> ForwarderKeys = typeof(ForwarderSettings).GetProperties()
+        .ToDictionary(property => property.Name, property => $"{nameof(NodeConfig.Forwarder)}:{property.Name}");
+
+    /// <summary>
+    /// Checks settings as a node would at start; a value not allowed is one line naming its key, the value
+    /// and what is allowed, e.g. "Forwarder:BatchSize '0' is not allowed: 1 or more events".
+    /// </summary>
+    private static T Validated<T>(T settings, Action validate, IReadOnlyDictionary<string, string> keys)
     {
         try
         {
-            validate(settings);
+            validate();
             return settings;
         }
-        catch (SettingOutOfRangeException e)
+        catch (SettingOutOfRangeException e) when (keys.ContainsKey(e.Setting))
         {
-            throw new ConfigurationException($"{section}:{e.Setting} '{e.ActualValue}' is not allowed: {e.Allowed}", e);
+            throw new ConfigurationException($"{keys[e.Setting]} '{e.ActualValue}' is not allowed: {e.Allowed}", e);
         }
     }
 
