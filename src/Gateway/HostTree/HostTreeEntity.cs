@@ -8,6 +8,7 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 
 using Forkline.Gateway.Queries;
@@ -30,7 +31,7 @@ public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHoo
 /// journal entry (<see cref="HostEventsPersisted"/>) holding its new exec / exit / clone events.
 /// Messages it accepts: <see cref="EventBatch"/> (acked with <see cref="EventBatchAck"/> once
 /// persisted), <see cref="CollectorRunReport"/> (acked; a final one is persisted first),
-/// <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="GetHostAccounts"/>, <see cref="SnapshotHostTree"/>.
+/// <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="GetLiveProcesses"/>, <see cref="GetHostAccounts"/>, <see cref="SnapshotHostTree"/>.
 /// </summary>
 public sealed class HostTreeEntity : ReceivePersistentActor
 {
@@ -45,6 +46,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly string _host;
     private readonly HostTreeSettings _settings;
     private readonly GatewayMetrics _metrics;
+    private readonly StoreHealth _store;
     private readonly IActorRef _mediator;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HostProcessTree _tree;
@@ -59,11 +61,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     // start ended after it.
     private DateTime _lastSeen = DateTime.MinValue;
 
-    public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics)
+    public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics, StoreHealth store)
     {
         _host = host;
         _settings = settings;
         _metrics = metrics;
+        _store = store;
         _tree = new HostProcessTree(settings.RetiredCapacity);
         _accountingMetrics = new AccountingGauges(metrics.HostRunEvents);
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
@@ -91,11 +94,15 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Command<GetHostAccounts>(_ => Sender.Tell(AccountsOf()));
         Command<ListLiveProcesses>(_ => Sender.Tell(ListProcesses()));
         Command<GetLiveLineage>(request => Sender.Tell(LineageOf(request)));
+        Command<GetLiveProcesses>(request => Sender.Tell(ProcessesOf(request)));
         Command<SnapshotHostTree>(_ => SnapshotNow());
         Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(failure =>
-            _log.Warning(failure.Cause, "snapshot of host {0} at sequence {1} failed; recovery replays more journal until the next one succeeds", _host, failure.Metadata.SequenceNr));
+        {
+            _store.Wrote();
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        });
+        // Recovery replays more journal until the next snapshot succeeds.
+        Command<SaveSnapshotFailure>(failure => _store.Failed("snapshot", failure.Cause));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure =>
             _log.Warning(failure.Cause, "deleting old snapshots of host {0} failed; they stay in the snapshot table", _host));
@@ -105,8 +112,20 @@ public sealed class HostTreeEntity : ReceivePersistentActor
 
     public static string PersistenceIdOf(string host) => "forkline-host-" + host;
 
-    public static Props Props(string host, HostTreeSettings settings, GatewayMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new HostTreeEntity(host, settings, metrics));
+    public static Props Props(string host, HostTreeSettings settings, GatewayMetrics metrics, StoreHealth store) =>
+        Akka.Actor.Props.Create(() => new HostTreeEntity(host, settings, metrics, store));
+
+    /// <summary>
+    /// The journal may or may not hold the entry, so the entity stops (as Akka.Persistence always does
+    /// here) and the next message of its host starts it again from the journal. The batch was not
+    /// acknowledged: the forwarder sends it again, and its events are taken once, whether stored or not.
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr) => _store.Failed("journal", cause);
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        if (!_store.Failed("recovery", reason).IsStorage) base.OnRecoveryFailure(reason, message);
+    }
 
     private void OnBatch(EventBatch batch)
     {
@@ -153,6 +172,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
+            _store.Wrote();
             CountStored(toPersist, DateTime.UtcNow);
             if (toPersist.Events.Count > 0) Seen(WireConverter.FromUnixTicks(toPersist.Events[^1].TimeUnixTicks));
             Complete(batch, batchKey, accepted, live, duplicates, replyTo);
@@ -218,6 +238,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(wire, _ =>
         {
+            _store.Wrote();
             _runs.Record(report, DateTime.UtcNow);
             UpdateGauges(report);
             replyTo.Tell(ack);
@@ -270,6 +291,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
+            _store.Wrote();
             foreach (var exit in concluded) Apply(exit);
             Seen(scanTime);
             _metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Restart)).Inc(concluded.Count);
@@ -338,6 +360,14 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         var list = new LiveProcessList();
         foreach (var process in _tree.Processes) list.Processes.Add(WireConverter.ToWire(process));
+        return list;
+    }
+
+    private LiveProcessList ProcessesOf(GetLiveProcesses request)
+    {
+        var list = new LiveProcessList();
+        foreach (var execId in request.ExecIds)
+            if (_tree.TryGet(WireConverter.ToExecId(execId), out var process)) list.Processes.Add(WireConverter.ToWire(process));
         return list;
     }
 

@@ -7,6 +7,7 @@ using Akka.Remote.Hosting;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -56,7 +57,7 @@ public static class AkkaComposition
     /// (<see cref="ActorRegistry"/> key <see cref="HostTreeEntity"/>) and the history projection singleton.
     /// </summary>
     public static AkkaConfigurationBuilder WithGatewayMember(this AkkaConfigurationBuilder akka, GatewaySettings settings, GatewayMetrics metrics,
-        HistoryStore history)
+        HistoryStore history, StoreHealth store)
     {
         akka.AddSetup(ForklineWireSerializer.Setup());
         if (settings.Tls is { } tls) akka.AddSetup(tls.CreateSetup(settings.Roles));
@@ -77,7 +78,7 @@ public static class AkkaComposition
             .WithSqlPersistence(JournalOf(settings), SnapshotsOf(settings.EffectiveDatabase))
             .WithDistributedPubSub(GatewaySettings.GatewayRole)
             .WithShardRegion<HostTreeEntity>(HostMessageExtractor.TypeName,
-                host => HostTreeEntity.Props(host, hostTree, metrics),
+                host => HostTreeEntity.Props(host, hostTree, metrics, store),
                 new HostMessageExtractor(settings.NumberOfShards),
                 new ShardOptions
                 {
@@ -88,7 +89,7 @@ public static class AkkaComposition
             // No durable (LMDB) store on disk: without remember-entities, sharding's replicated state needs none.
             .WithShardingDistributedData(data => data.Durable.Keys = [])
             .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
-                HistoryProjection.Props(history, settings.EffectiveProjection, metrics),
+                HistoryProjection.Props(history, settings.EffectiveProjection, metrics, store),
                 new ClusterSingletonOptions { Role = GatewaySettings.GatewayRole }, createProxyToo: false)
             .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings)), HoconAddMode.Prepend);
     }
@@ -97,6 +98,16 @@ public static class AkkaComposition
     {
         // Live events are published whether or not anyone watches; nobody watching is no dead letter.
         yield return ("akka.cluster.pub-sub.send-to-dead-letters-when-no-subscribers", "off");
+        // Idle cost: each periodic tick wakes the scheduler and a pool thread. Subscriptions (a gateway's
+        // live-event hub, once at its start) spread within 2 s instead of 1 s.
+        yield return ("akka.cluster.pub-sub.gossip-interval", "2s");
+        // The coordinator reads and writes its state directly; nothing waits on change notifications,
+        // so they need not be flushed twice a second.
+        yield return ("akka.cluster.sharding.distributed-data.notify-subscribers-interval", "2s");
+        // The projection reads up to the newest ordering the sequence actor found: both poll at the same
+        // pace, or the slower one sets the projection's lag.
+        yield return ("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay",
+            $"{(long)settings.EffectiveQueryRefreshInterval.TotalMilliseconds}ms");
         // SQLite takes one writer at a time; more connections would only wait on its lock.
         yield return ("akka.persistence.journal.sql.parallelism", settings.EffectiveDatabase.Provider == DatabaseProvider.Sqlite ? "1" : "4");
         if (settings.DownUnreachableAfter is { } downAfter)

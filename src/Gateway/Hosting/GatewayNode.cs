@@ -4,6 +4,7 @@ using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Queries;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,10 +31,11 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// <summary>The host this node was started in by <see cref="StartAsync(GatewaySettings, ILoggerFactory?, CancellationToken)"/>; null inside a node's host.</summary>
     private IHost? _ownHost;
 
-    private GatewayNode(GatewaySettings settings, GatewayMetrics metrics, HistoryStore history, IServiceProvider services)
+    private GatewayNode(GatewaySettings settings, GatewayMetrics metrics, StoreHealth store, HistoryStore history, IServiceProvider services)
     {
         Settings = settings;
         Metrics = metrics;
+        Store = store;
         History = history;
         _services = services;
     }
@@ -41,6 +43,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     public GatewaySettings Settings { get; }
 
     public GatewayMetrics Metrics { get; }
+
+    /// <summary>Whether the database takes writes (see <see cref="IsReady"/>).</summary>
+    public StoreHealth Store { get; }
 
     private HistoryStore History { get; }
 
@@ -70,11 +75,15 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     {
         settings.Validate();
         ListenPort.EnsureFree(settings.Hostname, settings.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
-        var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
+        var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
+        var metrics = new GatewayMetrics(registry);
         var history = new HistoryStore(settings.EffectiveDatabase);
+        builder.Services.AddSingleton(services => new StoreHealth(settings.EffectiveDatabase.Describe(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), registry));
         builder.Services.AddHostedService(services => new GatewayStorage(settings, history, services));
-        builder.AddActorSystem(GatewaySettings.SystemName, settings.LogLevel, akka => akka.WithGatewayMember(settings, metrics, history));
-        builder.Services.AddSingleton(services => new GatewayNode(settings, metrics, history, services));
+        builder.AddActorSystem(GatewaySettings.SystemName, settings.LogLevel,
+            (akka, services) => akka.WithGatewayMember(settings, metrics, history, services.GetRequiredService<StoreHealth>()));
+        builder.Services.AddSingleton(services => new GatewayNode(settings, metrics, services.GetRequiredService<StoreHealth>(), history, services));
         builder.Services.AddHostedService(services => services.GetRequiredService<GatewayNode>());
         return builder;
     }
@@ -139,6 +148,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// its shard region has no coordinator, so host entities neither take events nor answer queries.
     /// </summary>
     public bool IsUp => Akka.Cluster.Cluster.Get(System).SelfMember.Status == Akka.Cluster.MemberStatus.Up;
+
+    /// <summary>What /readyz answers: Up in the cluster, and the database takes writes (events would only pile up in the forwarders otherwise).</summary>
+    public bool IsReady => IsUp && Store.Writable;
 
     /// <summary>
     /// The cluster downed this node (its split-brain resolver, after the node was unreachable too long):

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Akka.Actor;
 using Akka.Persistence;
 using Forkline.Gateway.History;
+using Forkline.Gateway.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -65,16 +66,9 @@ internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore hist
         if (held is not null) await held.DisposeAsync();
     }
 
-    private static string Remedy(Exception e) => e.Message switch
-    {
-        var m when m.Contains("locked", StringComparison.OrdinalIgnoreCase) || m.Contains("busy", StringComparison.OrdinalIgnoreCase)
-            => "another process holds it; stop that process or give this node its own database",
-        var m when m.Contains("readonly", StringComparison.OrdinalIgnoreCase) || m.Contains("read-only", StringComparison.OrdinalIgnoreCase)
-            => "its folder or file is read-only; make it writable or give another data directory",
-        var m when m.Contains("full", StringComparison.OrdinalIgnoreCase) || m.Contains("space", StringComparison.OrdinalIgnoreCase)
-            => "its disk is full; free space there",
-        _ => "check the database settings and that the database is reachable",
-    };
+    private static string Remedy(Exception e) => StoreFault.Of(e) is { IsStorage: true } fault
+        ? fault.Remedy
+        : "check the database settings and that the database is reachable";
 
     /// <summary>
     /// A read from the journal and from the snapshot store: each answers once its plugin has created

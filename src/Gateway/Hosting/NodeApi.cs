@@ -25,12 +25,13 @@ public sealed class NodeApi : IHostedService
 
     /// <summary>
     /// Ready means Up in the cluster: until then (and once downed) queries of live trees cannot be answered,
-    /// so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet.
+    /// so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet;
+    /// and a database that takes writes: otherwise collectors' events only pile up (<see cref="GatewayNode.IsReady"/>).
     /// </summary>
     public static HostApplicationBuilder AddNodeApi(HostApplicationBuilder builder, ApiSettings settings)
     {
         builder.Services.AddSingleton(services => new NodeApi(
-            settings with { IsReady = () => services.GetRequiredService<GatewayNode>().IsUp, LoggerFactory = services.GetRequiredService<ILoggerFactory>() },
+            settings with { IsReady = () => services.GetRequiredService<GatewayNode>().IsReady, LoggerFactory = services.GetRequiredService<ILoggerFactory>() },
             services.GetRequiredService<GatewayNode>()));
         builder.Services.AddHostedService(services => services.GetRequiredService<NodeApi>());
         return builder;

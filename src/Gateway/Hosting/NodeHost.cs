@@ -39,12 +39,12 @@ public static class NodeHost
 
     /// <summary>The node's actor system: <see cref="AkkaComposition.WithForklineDefaults"/> and what <paramref name="configure"/> adds.</summary>
     public static HostApplicationBuilder AddActorSystem(this HostApplicationBuilder builder, string systemName, string logLevel,
-        Action<AkkaConfigurationBuilder>? configure = null)
+        Action<AkkaConfigurationBuilder, IServiceProvider>? configure = null)
     {
         builder.Services.AddAkka(systemName, (akka, services) =>
         {
             akka.WithForklineDefaults(logLevel, services.GetRequiredService<ILoggerFactory>());
-            configure?.Invoke(akka);
+            configure?.Invoke(akka, services);
         });
         return builder;
     }
