@@ -9,8 +9,9 @@ namespace Forkline.Benchmarks;
 /// `figures Soak`: memory over time of `forkline run` (issue 14, item 6). After a warm-up storm, the
 /// node holds LIVE long-lived processes at once (bench/c/storm -H: /bin/sleep), then they end and a churn
 /// of PROCESSES short ones (/bin/true, 2 at a time) runs. Figures: the managed heap and the RSS after the
-/// churn against after the warm-up (within 10%), forkline_processes_live after the churn against the
-/// host's real count (/proc), and the memory each held process cost (managed heap and RSS while holding,
+/// churn against after the warm-up (within 10%), forkline_processes_live against the host's real count
+/// (/proc) after the churn as after the warm-up (it counts images "running, or exited and still needed":
+/// a running process's pre-exec image is its parent, so it exceeds /proc by a steady amount), and the memory each held process cost (managed heap and RSS while holding,
 /// minus after the warm-up, per held process; goal 2 KiB). The managed heap is the smallest
 /// dotnet_total_memory_bytes seen over a quiet window (what survives the collections in it), so garbage
 /// not yet collected does not count. FORKLINE_SOAK_PROCESSES (default 200,000) and FORKLINE_SOAK_LIVE
@@ -67,20 +68,18 @@ public sealed class SoakFigures : IQuickFigures
             await holding.ReleaseAsync();
 
             await RunStormAsync(storm, churn);
-            // One periodic liveness check (every 30 s) ends what a ring loss left open.
-            await Task.Delay(LivenessCheck);
             var after = await MeasureAsync(metrics, node, "after the churn");
             node.ThrowIfExited("during the soak");
 
             var table = new FiguresTable(output);
             table.Add("managed heap after the churn / after the warm-up", (double)after.HeapBytes / warm.HeapBytes, "x", 1.10, higherIsBetter: false, orEqual: true);
             table.Add("RSS after the churn / after the warm-up", (double)after.RssBytes / warm.RssBytes, "x", 1.10, higherIsBetter: false, orEqual: true);
-            // Other processes come and go on the host while both are read: the host's count is read before and after the metric.
-            var hostSpread = Math.Abs(after.HostAfter - after.HostBefore);
-            var liveOff = after.Live < Math.Min(after.HostBefore, after.HostAfter) ? Math.Min(after.HostBefore, after.HostAfter) - after.Live
-                : after.Live > Math.Max(after.HostBefore, after.HostAfter) ? after.Live - Math.Max(after.HostBefore, after.HostAfter) : 0;
-            output.WriteLine($"after the churn: forkline_processes_live {after.Live:N0}; processes in /proc {after.HostBefore:N0} before and {after.HostAfter:N0} after reading it (spread {hostSpread:N0})");
-            table.Add("forkline_processes_live outside the host's count (/proc) after the churn", liveOff, "processes", 0, higherIsBetter: false, orEqual: true);
+            output.WriteLine($"forkline_processes_live {warm.Live:N0} after the warm-up (/proc {warm.HostBefore:N0} before reading it, {warm.HostAfter:N0} after), " +
+                             $"{held.Live:N0} holding (/proc {held.HostBefore:N0}, {held.HostAfter:N0}), {after.Live:N0} after the churn (/proc {after.HostBefore:N0}, {after.HostAfter:N0})");
+            // Other processes come and go on a shared host, so the figure is the growth of the excess over /proc, with the host's own spread as slack.
+            var growth = after.Live - after.HostAfter - (warm.Live - warm.HostAfter);
+            var slack = Math.Abs(after.HostAfter - after.HostBefore) + Math.Abs(warm.HostAfter - warm.HostBefore);
+            table.Add("forkline_processes_live over /proc: growth from after the warm-up to after the churn", growth, "processes", slack, higherIsBetter: false, orEqual: true);
             table.Add("managed heap per held process", (double)(held.HeapBytes - warm.HeapBytes) / live, "bytes", 2_048, higherIsBetter: false, orEqual: true);
             table.Add("RSS per held process", (double)(held.RssBytes - warm.RssBytes) / live, "bytes", 0, higherIsBetter: false, hasTarget: false);
             table.Print();
@@ -100,6 +99,8 @@ public sealed class SoakFigures : IQuickFigures
     private async Task<Sample> MeasureAsync(NodeMetrics metrics, ObserverProcess node, string when)
     {
         await metrics.WaitQuietAsync(when, Patience);
+        // Exited images stay tracked for a grace period, and one periodic liveness check (every 30 s) ends what a ring loss left open.
+        await Task.Delay(LivenessCheck);
         var heap = long.MaxValue;
         var rss = long.MaxValue;
         var window = Stopwatch.StartNew();
@@ -148,7 +149,8 @@ public sealed class SoakFigures : IQuickFigures
             ?? throw new InvalidOperationException($"{storm} -H ended before holding: {await process.StandardError.ReadToEndAsync()}");
         Console.Error.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {line}");
         var deadline = Stopwatch.StartNew();
-        while (await metrics.ValueAsync("forkline_processes_live") < liveBefore + processes)
+        // Other processes of a shared host come and go meanwhile: 99% of the held ones is enough to go on.
+        while (await metrics.ValueAsync("forkline_processes_live") < liveBefore + processes * 99L / 100)
         {
             if (deadline.Elapsed > Patience)
             {
