@@ -2,6 +2,7 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 
@@ -107,6 +108,30 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => queries.ListProcessesAsync(new("node-p", BinaryRegex: "(unclosed"), ct));
         await Assert.ThrowsAsync<ArgumentException>(async () =>
             await queries.ReplayAsync("node-p", DateTime.UtcNow, DateTime.UtcNow.AddHours(-1), ct).CollectAsync());
+    }
+
+    [DatabaseFact]
+    public async Task Lineage_from_history_shows_running_ancestors_running_and_an_exec_d_image_replaced()
+    {
+        var (events, init, bash, sh, _) = _host.ShellChain(10);
+        var shExecd = _host.NewProcess(sh.Pid, sh, "/usr/bin/make", "all");
+        var job = _host.NewProcess(30, shExecd, "/bin/true");
+        events.AddRange([_host.Exec(shExecd, sh), _host.Exec(job, shExecd), _host.Exit(job, shExecd, status: 2)]);
+        var store = new HistoryStore(_data.Settings);
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        await HostTreePersistenceTests.SendAsync(node, events);
+        await TestNodes.EventuallyAsync(async () => await store.GetAsync(job.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null },
+            "the exit of true reaches the processes table");
+
+        // true exited and has no descendants: the tree retired it, so its lineage comes from the history table.
+        var lineage = await node.Queries!.GetLineageAsync(job.ExecId.Encode(), 1, CancellationToken.None);
+
+        Assert.Equal((false, ProcessEndKind.Exited, 2), (lineage!.Process.Live, lineage.Process.End, lineage.Process.ExitStatus));
+        Assert.Equal(
+            [(shExecd.ExecId.Encode(), true, ProcessEndKind.None), (sh.ExecId.Encode(), false, ProcessEndKind.Replaced),
+             (bash.ExecId.Encode(), true, ProcessEndKind.None), (init.ExecId.Encode(), true, ProcessEndKind.None)],
+            lineage.Ancestors.Select(a => (a.ExecId, a.Live, a.End)));
+        Assert.Equal(shExecd.StartTime, lineage.Ancestors[1].ExitTime);
     }
 
     [DatabaseFact]

@@ -2,6 +2,7 @@ using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 
@@ -82,9 +83,44 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         await ProjectAsync(1, _host.Exec(init, null), _host.Exec(before, init), _host.Exec(after, before));
 
         var replaced = await _store.GetAsync(before.ExecId.Encode(), CancellationToken.None);
-        Assert.Equal(after.StartTime, replaced!.ExitTime);
+        Assert.Equal((after.StartTime, ProcessEndKind.Replaced), (replaced!.ExitTime, replaced.End));
         Assert.Null(replaced.ExitStatus);
-        Assert.Null((await _store.GetAsync(after.ExecId.Encode(), CancellationToken.None))!.ExitTime);
+        var current = await _store.GetAsync(after.ExecId.Encode(), CancellationToken.None);
+        Assert.Equal((null, ProcessEndKind.None), (current!.ExitTime, current.End));
+    }
+
+    [DatabaseFact]
+    public async Task Each_end_is_stored_as_what_it_was_exited_replaced_or_concluded_with_its_gap_bounds()
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var exited = _host.NewProcess(600, init, "/bin/true");
+        var shell = _host.NewProcess(601, init, "/bin/sh");
+        var execd = _host.NewProcess(601, shell, "/bin/sleep");
+        var unseen = _host.NewProcess(602, init, "/bin/sleep");
+        var lost = _host.NewProcess(603, init, "/bin/sleep");
+        await ProjectAsync(1, _host.Exec(init, null), _host.Exec(exited, init), _host.Exec(shell, init), _host.Exec(execd, shell),
+            _host.Exec(unseen, init), _host.Exec(lost, init));
+        var lastSeen = _host.TimeOf(_host.Tick());
+        var restart = Concluded(unseen, init, ExitConclusion.Restart, lastSeen);
+        var swallowed = Concluded(lost, init, ExitConclusion.Lost, lastSeen);
+        await ProjectAsync(2, _host.Exit(exited, init, status: 1), restart, swallowed);
+
+        async Task<ProcessRecord> Stored(ProcessSnapshot process) => (await _store.GetAsync(process.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal((ProcessEndKind.Exited, 1, null), ((await Stored(exited)).End, (await Stored(exited)).ExitStatus, (await Stored(exited)).EndedAfter));
+        Assert.Equal((ProcessEndKind.Replaced, execd.StartTime), ((await Stored(shell)).End, (await Stored(shell)).ExitTime));
+        Assert.Equal((ProcessEndKind.None, null), ((await Stored(execd)).End, (await Stored(execd)).ExitTime));
+        var concluded = await Stored(unseen);
+        Assert.Equal((ProcessEndKind.ConcludedAtRestart, lastSeen, restart.Time, null), (concluded.End, concluded.EndedAfter, concluded.ExitTime, concluded.ExitStatus));
+        Assert.Equal((ProcessEndKind.ConcludedLost, lastSeen), ((await Stored(lost)).End, (await Stored(lost)).EndedAfter));
+        var chain = await _store.ChainFromAsync(execd.ExecId.Encode(), CancellationToken.None);
+        Assert.Equal([ProcessEndKind.None, ProcessEndKind.Replaced, ProcessEndKind.None], chain.Select(p => p.End));
+    }
+
+    private EnrichedExit Concluded(ProcessSnapshot process, ProcessSnapshot parent, ExitConclusion reason, DateTime endedAfter)
+    {
+        var at = _host.Tick();
+        var exit = new ProcessExit(0, 0, 0, _host.TimeOf(at), process.Pid, reason, endedAfter);
+        return new EnrichedExit(_host.Node, _host.TimeOf(at), 0, process with { Exit = exit }, parent, null);
     }
 
     [DatabaseFact]
@@ -171,9 +207,9 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     private Task ProjectAsync(long sequenceNr, params EnrichedEvent[] events) =>
         _store.ProjectAsync("test", [new JournalBatch("node-h", sequenceNr, events)], sequenceNr, CancellationToken.None);
 
-    private async Task<List<Queries.ProcessRecord>> ListAsync(string? container = null, string? podUid = null, string? podName = null, string? podNamespace = null)
+    private async Task<List<ProcessRecord>> ListAsync(string? container = null, string? podUid = null, string? podName = null, string? podNamespace = null)
     {
-        var rows = new List<Queries.ProcessRecord>();
+        var rows = new List<ProcessRecord>();
         await foreach (var row in _store.ListAsync("node-h", null, null, null, CancellationToken.None, container, podUid, podName, podNamespace)) rows.Add(row);
         return rows;
     }

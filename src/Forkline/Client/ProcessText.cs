@@ -38,12 +38,21 @@ public static class ProcessText
             : $"{command}  [pod {TerminalText.Escape(process.PodNamespace)}/{TerminalText.Escape(process.PodName)} container {container}]";
     }
 
-    public static string State(Process process)
+    /// <summary>
+    /// How the process stands: running, exited (with its status or signal), replaced by an exec of its
+    /// pid, or ended unseen, in a gap between two moments (a concluded end has no exit status).
+    /// </summary>
+    public static string State(Process process) => process.End switch
     {
-        if (process.Live) return "running";
-        if (process.ExitSignal > 0) return $"killed by {LinuxNames.SignalName(process.ExitSignal)}";
-        return process.HasExitStatus ? $"exited {process.ExitStatus}" : "exited";
-    }
+        _ when process.Live => "running",
+        ProcessEnd.Replaced => "replaced by exec",
+        ProcessEnd.ConcludedAtRestart => $"ended unseen in a gap: between {Time(process.EndedAfter)} and {Time(process.ExitTime)}, host not watched",
+        ProcessEnd.ConcludedLost => $"ended unseen in a gap: between {Time(process.EndedAfter)} and {Time(process.ExitTime)}, its exit lost",
+        _ when process.ExitSignal > 0 => $"killed by {LinuxNames.SignalName(process.ExitSignal)}",
+        _ when process.HasExitStatus => $"exited {process.ExitStatus}",
+        ProcessEnd.Exited => "exited",
+        _ => "not running, end not recorded",
+    };
 
     /// <summary>The parent's pid, read from its exec_id; "-" when the parent is unknown.</summary>
     public static string ParentPid(Process process) =>

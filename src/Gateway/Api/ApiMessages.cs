@@ -32,6 +32,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
         if (record.ExitSignal is { } signal) process.ExitSignal = signal;
+        process.End = ToEnd(record.End);
+        if (record.EndedAfter is { } endedAfter) process.EndedAfter = Timestamp.FromDateTime(endedAfter.AsUtc());
         return process;
     }
 
@@ -155,11 +157,29 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         if (snapshot.Exit is { } exit)
         {
             process.ExitTime = Timestamp.FromDateTime(exit.Time.AsUtc());
-            process.ExitStatus = exit.Status;
-            process.ExitSignal = exit.Signal;
+            process.End = ToEnd(ProcessRecords.EndOf(exit, replacedAt: null));
+            // A concluded exit has no status or signal: the kernel never reported one.
+            if (exit.Concluded)
+            {
+                if (exit.EndedAfter is { } endedAfter) process.EndedAfter = Timestamp.FromDateTime(endedAfter.AsUtc());
+            }
+            else
+            {
+                process.ExitStatus = exit.Status;
+                process.ExitSignal = exit.Signal;
+            }
         }
         return process;
     }
+
+    private static ProcessEnd ToEnd(ProcessEndKind end) => end switch
+    {
+        ProcessEndKind.Exited => ProcessEnd.Exited,
+        ProcessEndKind.Replaced => ProcessEnd.Replaced,
+        ProcessEndKind.ConcludedAtRestart => ProcessEnd.ConcludedAtRestart,
+        ProcessEndKind.ConcludedLost => ProcessEnd.ConcludedLost,
+        _ => ProcessEnd.Unspecified,
+    };
 }
 
 internal static class DateTimeKinds

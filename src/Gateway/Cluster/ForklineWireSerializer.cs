@@ -34,6 +34,7 @@ public sealed class ForklineWireSerializer(ExtendedActorSystem system) : Seriali
         (typeof(HostAccounts), "rs", HostAccounts.Parser),
         (typeof(ReconcileHost), "qc", ReconcileHost.Parser),
         (typeof(HostReconciled), "rc", HostReconciled.Parser),
+        (typeof(GetLiveProcesses), "qe", GetLiveProcesses.Parser),
     ];
 
     private static readonly FrozenDictionary<Type, string> ManifestByType =

@@ -28,10 +28,10 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const long SchemaLockKey = 0x464B_4C4E_5343_484D;
 
     private const string Columns =
-        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name";
+        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 16;
+    private const int ColumnCount = 18;
 
     private static readonly string[] Schema =
     [
@@ -52,7 +52,9 @@ public sealed class HistoryStore(DatabaseSettings database)
             container_id TEXT NULL,
             pod_uid TEXT NULL,
             pod_namespace TEXT NULL,
-            pod_name TEXT NULL)
+            pod_name TEXT NULL,
+            end_kind INTEGER NULL,
+            ended_after BIGINT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -86,6 +88,9 @@ public sealed class HistoryStore(DatabaseSettings database)
         ("pod_uid", "TEXT NULL"),
         ("pod_namespace", "TEXT NULL"),
         ("pod_name", "TEXT NULL"),
+        // How an image ended (ProcessEndKind) and, for a concluded end, the moment it ended after.
+        ("end_kind", "INTEGER NULL"),
+        ("ended_after", "BIGINT NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -335,7 +340,9 @@ public sealed class HistoryStore(DatabaseSettings database)
             ExitSignal: reader.IsDBNull(11) ? null : reader.GetInt32(11),
             // The host entity holds every live process; a row only the history knows has ended.
             Live: false,
-            Container: ReadContainer(reader));
+            Container: ReadContainer(reader),
+            End: reader.IsDBNull(16) ? ProcessEndKind.None : (ProcessEndKind)reader.GetInt32(16),
+            EndedAfter: reader.IsDBNull(17) ? null : WireConverter.FromUnixTicks(reader.GetInt64(17)));
     }
 
     // The history keeps a pod's namespace and name; its labels, workload and container name/image only travel live.
@@ -370,15 +377,15 @@ public sealed class HistoryStore(DatabaseSettings database)
     /// </summary>
     private sealed class ProjectionStatements(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
     {
-        // One image per pid at a time: a newer start ends any older image still open.
+        // One image per pid at a time: a newer start ends any older image still open, replaced (2: ProcessEndKind.Replaced).
         private readonly DbCommand _replaced = Statement(connection, transaction, """
-            UPDATE processes SET exit_time = @start_time
+            UPDATE processes SET exit_time = @start_time, end_kind = 2
             WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
             """, "@host", "@pid", "@start_time");
 
         private readonly DbCommand _upsert = Statement(connection, transaction, """
-            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name)
-            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name)
+            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after)
+            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
@@ -386,9 +393,11 @@ public sealed class HistoryStore(DatabaseSettings database)
                 container_id = COALESCE(excluded.container_id, processes.container_id),
                 pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid),
                 pod_namespace = COALESCE(excluded.pod_namespace, processes.pod_namespace),
-                pod_name = COALESCE(excluded.pod_name, processes.pod_name)
+                pod_name = COALESCE(excluded.pod_name, processes.pod_name),
+                end_kind = COALESCE(excluded.end_kind, processes.end_kind),
+                ended_after = COALESCE(excluded.ended_after, processes.ended_after)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
-            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name");
+            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after");
 
         private readonly DbCommand _index = Statement(connection, transaction, """
             INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
@@ -406,7 +415,9 @@ public sealed class HistoryStore(DatabaseSettings database)
             return await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
                 record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
                 record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
-                record.Container?.Pod?.Namespace, record.Container?.Pod?.Name);
+                record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
+                record.End == ProcessEndKind.None ? null : (int)record.End,
+                record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null);
         }
 
         public async Task IndexAsync(JournalBatch batch, CancellationToken ct)

@@ -13,6 +13,7 @@ public sealed class HostMessageExtractor(int maxNumberOfShards) : HashCodeMessag
         EventBatch batch => batch.Host,
         ListLiveProcesses list => list.Host,
         GetLiveLineage lineage => lineage.Host,
+        GetLiveProcesses processes => processes.Host,
         SnapshotHostTree snapshot => snapshot.Host,
         CollectorRunReport report => report.Host,
         GetHostAccounts accounts => accounts.Host,

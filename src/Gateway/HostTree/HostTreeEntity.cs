@@ -31,7 +31,7 @@ public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHoo
 /// journal entry (<see cref="HostEventsPersisted"/>) holding its new exec / exit / clone events.
 /// Messages it accepts: <see cref="EventBatch"/> (acked with <see cref="EventBatchAck"/> once
 /// persisted), <see cref="CollectorRunReport"/> (acked; a final one is persisted first),
-/// <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="GetHostAccounts"/>, <see cref="SnapshotHostTree"/>.
+/// <see cref="ListLiveProcesses"/>, <see cref="GetLiveLineage"/>, <see cref="GetLiveProcesses"/>, <see cref="GetHostAccounts"/>, <see cref="SnapshotHostTree"/>.
 /// </summary>
 public sealed class HostTreeEntity : ReceivePersistentActor
 {
@@ -94,6 +94,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Command<GetHostAccounts>(_ => Sender.Tell(AccountsOf()));
         Command<ListLiveProcesses>(_ => Sender.Tell(ListProcesses()));
         Command<GetLiveLineage>(request => Sender.Tell(LineageOf(request)));
+        Command<GetLiveProcesses>(request => Sender.Tell(ProcessesOf(request)));
         Command<SnapshotHostTree>(_ => SnapshotNow());
         Command<SaveSnapshotSuccess>(success =>
         {
@@ -359,6 +360,14 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         var list = new LiveProcessList();
         foreach (var process in _tree.Processes) list.Processes.Add(WireConverter.ToWire(process));
+        return list;
+    }
+
+    private LiveProcessList ProcessesOf(GetLiveProcesses request)
+    {
+        var list = new LiveProcessList();
+        foreach (var execId in request.ExecIds)
+            if (_tree.TryGet(WireConverter.ToExecId(execId), out var process)) list.Processes.Add(WireConverter.ToWire(process));
         return list;
     }
 

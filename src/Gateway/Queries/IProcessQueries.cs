@@ -8,12 +8,31 @@ namespace Forkline.Gateway.Queries;
 /// <summary>
 /// One process image. Times are UTC. <see cref="Live"/>: the host entity holds it running (the
 /// entity holds every live process, so a record from the history table alone is never live).
-/// ExitTime without ExitStatus:
-/// the image was replaced (exec, or its pid reused) without an exit of its own.
+/// <see cref="End"/> says how it ended; ExitStatus and ExitSignal are set for an exit the kernel reported only.
 /// </summary>
 /// <param name="Container">The container the process ran in; null outside containers.</param>
+/// <param name="EndedAfter">With a concluded end: the image ended unseen after this moment and before ExitTime.</param>
 public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
-    ContainerIdentity? Container = null);
+    ContainerIdentity? Container = null, ProcessEndKind End = ProcessEndKind.None, DateTime? EndedAfter = null);
+
+/// <summary>How a process image ended. Stored as these numbers in the history table: never renumber.</summary>
+public enum ProcessEndKind
+{
+    /// <summary>Running, or an end that was never recorded.</summary>
+    None = 0,
+
+    /// <summary>The kernel reported its exit.</summary>
+    Exited = 1,
+
+    /// <summary>A later exec or clone of the same pid took over without an exit of this image.</summary>
+    Replaced = 2,
+
+    /// <summary>Found gone at a collector's start: it ended while nobody watched the host.</summary>
+    ConcludedAtRestart = 3,
+
+    /// <summary>Found gone by the liveness check: its exit record was lost.</summary>
+    ConcludedLost = 4,
+}
 
 public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */)
 {

@@ -60,10 +60,7 @@ public sealed class ProcessQueries : IProcessQueries
         var live = await AskEntityAsync(new GetLiveLineage { Host = id.Node, ExecId = WireConverter.ToWire(id), DescendantDepth = descendantDepth }, ct);
         if (live.Process is null) return await HistoryLineageAsync(execId, descendantDepth, ct);
 
-        var ancestors = new List<ProcessRecord>();
-        foreach (var ancestor in live.Ancestors) ancestors.Add(ProcessRecords.From(WireConverter.ToTreeProcess(ancestor)));
-        if (live.AncestorsContinueAt is { } continueAt)
-            ancestors.AddRange(await _history.ChainFromAsync(WireConverter.ToExecId(continueAt).Encode(), ct));
+        var ancestors = await AncestorsOfAsync(live, ct);
 
         // Ended descendants may already be retired from the tree; the history table still has them.
         var descendants = new Dictionary<string, HistoryDescendant>();
@@ -156,12 +153,46 @@ public sealed class ProcessQueries : IProcessQueries
         }
     }
 
+    /// <summary>The ancestors of a process the tree holds: those the tree holds too, then the history from where the tree stops.</summary>
+    private async Task<List<ProcessRecord>> AncestorsOfAsync(LiveLineage live, CancellationToken ct)
+    {
+        var ancestors = new List<ProcessRecord>();
+        foreach (var ancestor in live.Ancestors) ancestors.Add(ProcessRecords.From(WireConverter.ToTreeProcess(ancestor)));
+        // The tree holds every live process, so the history from here on holds ended ones only.
+        if (live.AncestorsContinueAt is { } continueAt)
+            ancestors.AddRange(await _history.ChainFromAsync(WireConverter.ToExecId(continueAt).Encode(), ct));
+        return ancestors;
+    }
+
+    /// <summary>
+    /// A process the tree no longer holds: its chain and descendants from the history table, whose rows
+    /// never say running. A row the history still has open (no end) may be running, so the tree is asked
+    /// for those in one request, and what it holds is shown as it holds it (running ancestors and
+    /// descendants shown running).
+    /// </summary>
     private async Task<LineageResult?> HistoryLineageAsync(string execId, int descendantDepth, CancellationToken ct)
     {
         var chain = await _history.ChainFromAsync(execId, ct);
         if (chain.Count == 0) return null;
         var descendants = await _history.DescendantsAsync(execId, descendantDepth, MaxDescendants + 1, ct);
-        return Bounded(chain[0], chain.Skip(1).ToList(), descendants);
+        var request = new GetLiveProcesses { Host = chain[0].Host };
+        foreach (var record in chain.Skip(1)) AskIfOpen(request, record);
+        foreach (var descendant in descendants) AskIfOpen(request, descendant.Process);
+        if (request.ExecIds.Count == 0) return Bounded(chain[0], chain.Skip(1).ToList(), descendants);
+
+        var held = new Dictionary<string, ProcessRecord>();
+        foreach (var process in (await AskEntityAsync<LiveProcessList>(request, ct)).Processes)
+        {
+            var record = ProcessRecords.From(WireConverter.ToTreeProcess(process));
+            held[record.ExecId] = record;
+        }
+        ProcessRecord AsHeld(ProcessRecord record) => held.GetValueOrDefault(record.ExecId, record);
+        return Bounded(chain[0], chain.Skip(1).Select(AsHeld).ToList(), descendants.Select(d => d with { Process = AsHeld(d.Process) }));
+    }
+
+    private static void AskIfOpen(GetLiveProcesses request, ProcessRecord record)
+    {
+        if (record.ExitTime is null) request.ExecIds.Add(WireConverter.ToWire(LiveEventFilter.ParseExecId(record.ExecId)));
     }
 
     /// <summary>The descendants breadth-first (by depth, then start time), cut to <see cref="MaxDescendants"/>.</summary>

@@ -26,5 +26,17 @@ public static class ProcessRecords
         ExitStatus: snapshot.Exit is { Concluded: false } exit ? exit.Status : null,
         ExitSignal: snapshot.Exit is { Concluded: false } exited ? exited.Signal : null,
         Live: live,
-        Container: snapshot.Container);
+        Container: snapshot.Container,
+        End: EndOf(snapshot.Exit, replacedAt),
+        EndedAfter: snapshot.Exit is { Concluded: true } concluded ? concluded.EndedAfter : null);
+
+    /// <summary>An exit of its own wins over a replacement: a replaced image's late exit is still its end.</summary>
+    public static ProcessEndKind EndOf(ProcessExit? exit, DateTime? replacedAt) => exit?.Conclusion switch
+    {
+        ExitConclusion.None => ProcessEndKind.Exited,
+        ExitConclusion.Restart => ProcessEndKind.ConcludedAtRestart,
+        ExitConclusion.Lost => ProcessEndKind.ConcludedLost,
+        null when replacedAt is not null => ProcessEndKind.Replaced,
+        _ => ProcessEndKind.None,
+    };
 }
