@@ -8,7 +8,7 @@ public sealed record ProcessList(IReadOnlyList<ProcessRecord> Processes, bool Mo
 
 /// <summary>
 /// The API's operations independent of transport: checks every request value, then asks the
-/// queries, the unary ones admitted by <see cref="QueryAdmission"/> (bounded concurrency, a deadline)
+/// queries, the unary ones admitted by <see cref="QueryAdmission"/> (bounded concurrency by weight, a deadline)
 /// and their replies bounded (list limit; descendants by the queries). Streams are checked when they are requested,
 /// before the first event, so a transport can still answer a bad request with an error status.
 /// </summary>
@@ -17,14 +17,15 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
     public async Task<ProcessRecord> GetProcessAsync(string? execId, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
-        return await admission.RunAsync("GetProcess", token => queries.GetProcessAsync(id, token), ct) ?? throw UnknownProcess(id);
+        return await admission.RunAsync("GetProcess", QueryWeight.Small, token => queries.GetProcessAsync(id, token), ct) ?? throw UnknownProcess(id);
     }
 
     public async Task<LineageResult> GetLineageAsync(string? execId, int? descendantDepth, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
         var depth = ApiInput.DescendantDepth(descendantDepth);
-        return await admission.RunAsync("GetLineage", token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
+        var weight = depth > ApiInput.DefaultDescendantDepth ? QueryWeight.Bulk : QueryWeight.Small;
+        return await admission.RunAsync("GetLineage", weight, token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
     }
 
     public async Task<ProcessList> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
@@ -35,7 +36,8 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
         ApiInput.Window(query.StartedAfter, query.StartedBefore, "since", "until");
         var limit = ApiInput.ListLimit(query.Limit);
         // One more than the page: whether it comes back says if there is a next page.
-        var found = await admission.RunAsync("ListProcesses", token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct);
+        var weight = limit > ApiInput.DefaultListLimit ? QueryWeight.Bulk : QueryWeight.Small;
+        var found = await admission.RunAsync("ListProcesses", weight, token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct);
         return found.Count > limit ? new ProcessList(found.Take(limit).ToList(), More: true) : new ProcessList(found, More: false);
     }
 
@@ -60,13 +62,13 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
     public Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string? host, CancellationToken ct)
     {
         var checkedHost = ApiInput.Host(host);
-        return admission.RunAsync("GetHostStats", token => queries.GetHostStatsAsync(checkedHost, token), ct);
+        return admission.RunAsync("GetHostStats", QueryWeight.Small, token => queries.GetHostStatsAsync(checkedHost, token), ct);
     }
 
     public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct)
     {
         var checkedHost = ApiInput.Host(host);
-        return admission.RunAsync("SnapshotHost", token => queries.SnapshotHostAsync(checkedHost, token), ct);
+        return admission.RunAsync("SnapshotHost", QueryWeight.Small, token => queries.SnapshotHostAsync(checkedHost, token), ct);
     }
 
     private static ApiRequestException UnknownProcess(string execId) =>
