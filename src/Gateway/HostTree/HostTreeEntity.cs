@@ -4,10 +4,12 @@ using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
 using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.HostTree;
@@ -70,6 +72,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Recover<HostEventsPersisted>(persisted =>
         {
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
+            ApplyEnded(persisted);
             _persistedSinceSnapshot += persisted.Events.Count;
             if (persisted.ProducerId.Length > 0) _recentBatches.Add((persisted.ProducerId, persisted.Seq));
             var at = persisted.Events.Count > 0 ? WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks) : DateTime.MinValue;
@@ -207,6 +210,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             _log.Warning("run report {0} of host '{1}' arrived at the entity of host '{2}'; dropped", report.RunId, report.Host, _host);
             return;
         }
+        // Ring losses are gaps in the history: journaled as such when a report counts new ones.
+        if (_runs.RingLossGap(_host, report) is { } ringLoss)
+        {
+            var gap = new HostEventsPersisted { Gaps = { HostGapWire.ToWire(ringLoss) } };
+            Persist(new Tagged(gap, [JournalTag]), _ => ApplyEnded(gap));
+        }
         // A final report outlives the collector, so it goes to the journal; the periodic ones are resent anyway.
         if (!report.Final || (_runs.TryGetReport(report.RunId, out var known) && known!.Final))
         {
@@ -243,15 +252,24 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         var reconciliation = _tree.Reconcile(scanned, ReconcileClockTolerance);
         var reply = new HostReconciled { Concluded = reconciliation.Gone.Count };
         foreach (var running in reconciliation.StillRunning) reply.Adopted.Add(WireConverter.ToWire(running.Snapshot.ExecId));
-        if (reconciliation.Gone.Count == 0)
+        var toPersist = new HostEventsPersisted();
+        toPersist.CrashedRuns.AddRange(_runs.Unfinished(foundBy: request.RunId));
+        var endedAfter = _lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen;
+        // The host was watched before (and not since): the time between is a gap, whatever ended in it.
+        if (endedAfter is { } from && from < scanTime)
+        {
+            var crashed = toPersist.CrashedRuns.Count > 0;
+            var ended = crashed ? toPersist.CrashedRuns[0] : _runs.LatestOtherThan(request.RunId) ?? "";
+            toPersist.Gaps.Add(HostGapWire.ToWire(new HostGap(_host, from, scanTime,
+                crashed ? HostGapReason.CollectorCrashed : HostGapReason.CollectorStopped, ended, request.RunId, 0)));
+        }
+        if (reconciliation.Gone.Count == 0 && toPersist.Gaps.Count == 0 && toPersist.CrashedRuns.Count == 0)
         {
             replyTo.Tell(reply);
             return;
         }
 
-        var endedAfter = _lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen;
         var concluded = new List<EnrichedEvent>(reconciliation.Gone.Count);
-        var toPersist = new HostEventsPersisted();
         var live = new EventBatch { Host = _host };
         foreach (var gone in reconciliation.Gone)
         {
@@ -270,14 +288,32 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
             foreach (var exit in concluded) Apply(exit);
+            ApplyEnded(toPersist);
             Seen(scanTime);
             _metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Restart)).Inc(concluded.Count);
             _persistedSinceSnapshot += concluded.Count;
             _mediator.Tell(new Publish(LiveEventsTopic, live));
-            _log.Info("host {0}: {1} stored processes gone at the start of run {2} ended with an exit concluded at restart; {3} still run",
-                _host, concluded.Count, request.RunId, reconciliation.StillRunning.Count);
+            _log.Info("host {0}: {1} stored processes gone at the start of run {2} ended with an exit concluded at restart; {3} still run; not watched since {4:O}; runs ended without a final report: {5}",
+                _host, concluded.Count, request.RunId, reconciliation.StillRunning.Count, endedAfter, toPersist.CrashedRuns.Count == 0 ? "none" : string.Join(", ", toPersist.CrashedRuns));
             replyTo.Tell(reply);
         });
+    }
+
+    /// <summary>What a journal entry says of ended runs and gaps, applied to the run ledger.</summary>
+    private void ApplyEnded(HostEventsPersisted persisted)
+    {
+        foreach (var gap in persisted.Gaps)
+        {
+            var value = HostGapWire.FromWire(_host, gap);
+            _runs.NoteGap(value);
+            if (value.Reason != HostGapReason.RingLoss) Seen(value.To);
+        }
+        foreach (var runId in persisted.CrashedRuns)
+        {
+            var foundBy = persisted.Gaps.Count > 0 ? persisted.Gaps[0].NextRunId : "";
+            var at = persisted.Gaps.Count > 0 ? WireConverter.FromUnixTicks(persisted.Gaps[0].ToUnixTicks) : _lastSeen;
+            _runs.MarkCrashed(runId, foundBy, at);
+        }
     }
 
     private void UpdateGauges(RunReport report)
