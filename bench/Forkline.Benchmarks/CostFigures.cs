@@ -18,7 +18,8 @@ namespace Forkline.Benchmarks;
 /// to the journal; each the median of 3 rounds, every round running every observer once (interleaved, so
 /// drift hits all alike). Then, once: idle CPU over a quiet window, kernel -> stdout latency and start-up
 /// (stdout through a pipe read here, a pass of its own so the pipe does not disturb the CPU figures),
-/// and a hook storm (getppid threads) under `forkline run`. Ratios against bpftrace are the headline.
+/// a hook storm (getppid threads) under `forkline run`, and the collector-node's CPU with container
+/// identity on against off (issue 15: within 5%). Ratios against bpftrace are the headline.
 /// </summary>
 /// <remarks>
 /// Environment: FORKLINE_BENCH_IDLE_SECONDS (idle window, default 60), FORKLINE_BENCH_STORM_PROCESSES
@@ -78,6 +79,9 @@ public sealed class CostFigures : IQuickFigures
                 PrintStdout(table, kind, await MeasureStdoutAsync(kind, output), await MeasureStartupProfileAsync(kind, output));
             output.WriteLine();
             PrintHooks(table, await MeasureHooksAsync(output));
+            output.WriteLine();
+            var identity = await MeasureContainerIdentityAsync(output);
+            table.Add("container identity: collector-node CPU per storm process, on / off", identity, "x", 1.05, higherIsBetter: false, orEqual: true);
             output.WriteLine();
             output.WriteLine($"headline: CPU per storm process against bpftrace's ({bpftrace:N0} us) in this run; cost figures took {_clock.Elapsed.TotalMinutes:F1} min");
             table.Print();
@@ -319,6 +323,35 @@ public sealed class CostFigures : IQuickFigures
         {
             File.Delete(policy);
         }
+    }
+
+    /// <summary>
+    /// Issue 15's limit: two collector-node + gateway pairs at once, one with container identity (the
+    /// default) and one without, watching the same <see cref="Rounds"/> storms; the median over the storms of
+    /// the collector-nodes' CPU ratio, each storm measured on both at the same moment (paired, so the
+    /// machine's drift cancels).
+    /// </summary>
+    private async Task<double> MeasureContainerIdentityAsync(TextWriter output)
+    {
+        await using var on = await Observer.StartAsync(ObserverKind.NodeAndGateway, _setup, ObserverOutput.Discarded);
+        await using var off = await Observer.StartAsync(ObserverKind.NodeAndGateway, _setup, ObserverOutput.Discarded, containerIdentity: false);
+        Observer[] pairs = [on, off];
+        foreach (var pair in pairs) await WaitReadyAsync(pair, recorder: null);
+        var warmUp = await StormAsync(WarmUpProcesses);
+        foreach (var pair in pairs) await WaitQuietAsync(pair, "after the warm-up storm", warmUp, WarmUpProcesses);
+        var ratios = new List<double>();
+        for (var round = 1; round <= Rounds; round++)
+        {
+            // Processes[0] of a pair is its collector-node.
+            var before = pairs.Select(pair => pair.Processes[0].CpuTicks()).ToArray();
+            var storm = await StormAsync(_setup.Processes);
+            foreach (var pair in pairs) await WaitQuietAsync(pair, "after a container identity storm", storm, _setup.Processes);
+            var micros = pairs.Select((pair, i) => ProcFs.CpuMicroseconds(pair.Processes[0].CpuTicks() - before[i]) / _setup.Processes).ToArray();
+            foreach (var pair in pairs) pair.ThrowIfExited("during a container identity storm");
+            output.WriteLine($"  [{Clock}] container identity storm {round}: collector-node CPU us/process on {micros[0]:N0}, off {micros[1]:N0}");
+            ratios.Add(micros[0] / micros[1]);
+        }
+        return Median(ratios);
     }
 
     /// <summary>

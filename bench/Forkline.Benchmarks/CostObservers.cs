@@ -327,14 +327,16 @@ internal sealed class Observer : IAsyncDisposable
     /// <summary>Starts the observer; it is ready (attached, events flowing) when <see cref="WaitReadyAsync"/> returns.</summary>
     /// <param name="hooks">`run`: a hook policy file instead of the default one.</param>
     /// <param name="profiler">`collector` and `run`: a command that runs forkline (perf record ... --): then the observer's process is that command's.</param>
-    public static async Task<Observer> StartAsync(ObserverKind kind, CostSetup setup, ObserverOutput output, string? hooks = null, string[]? profiler = null)
+    /// <param name="containerIdentity">The pair: false starts its collector-node with <c>--container-identity false</c>.</param>
+    public static async Task<Observer> StartAsync(ObserverKind kind, CostSetup setup, ObserverOutput output, string? hooks = null, string[]? profiler = null,
+        bool containerIdentity = true)
     {
         var folder = Directory.CreateTempSubdirectory("forkline-cost-").FullName;
         ChildProcesses.TrackFolder(folder, track: true);
         var observer = new Observer(kind, folder);
         try
         {
-            await observer.StartProcessesAsync(setup, output, hooks, profiler ?? []);
+            await observer.StartProcessesAsync(setup, output, hooks, profiler ?? [], containerIdentity);
             return observer;
         }
         catch
@@ -344,7 +346,7 @@ internal sealed class Observer : IAsyncDisposable
         }
     }
 
-    private async Task StartProcessesAsync(CostSetup setup, ObserverOutput output, string? hooks, string[] profiler)
+    private async Task StartProcessesAsync(CostSetup setup, ObserverOutput output, string? hooks, string[] profiler, bool containerIdentity)
     {
         ObserverProcess Forkline(string name, IEnumerable<string> arguments, string? stdout, string log) => profiler.Length == 0
             ? ObserverProcess.Start(name, setup.Forkline, arguments, stdout, log)
@@ -394,6 +396,7 @@ internal sealed class Observer : IAsyncDisposable
                 _processes.Insert(0, ObserverProcess.Start("forkline collector-node", setup.Forkline,
                 [
                     "collector-node", "--gateway", ingest, "--node", NodeName,
+                    "--container-identity", containerIdentity ? "true" : "false",
                 ], "/dev/null", Log("collector-node")));
                 Sink = gateway;
                 Journal = new JournalTail(Path.Combine(_folder, "gateway", "forkline.db"));

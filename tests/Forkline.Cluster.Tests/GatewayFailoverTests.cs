@@ -20,8 +20,11 @@ public sealed class PostgresFactAttribute : FactAttribute
 }
 
 /// <summary>
-/// Two gateways as real processes on one PostgreSQL database, two collector nodes streaming the
+/// Three gateways as real processes on one PostgreSQL database, two collector nodes streaming the
 /// exec/exit events of four hosts: one gateway is killed with SIGKILL mid-stream and started again.
+/// Three, because keep-majority needs a majority to survive a member's loss: of two gateways, the one
+/// left after the other's crash is a tie, which the resolver breaks for the side holding the lowest
+/// address, so the survivor downs itself whenever the dead one had the lower (random) port.
 /// </summary>
 [Collection(PostgreSqlCollection.Name)]
 public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelper output) : IDisposable
@@ -36,14 +39,19 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     [PostgresFact]
     public async Task A_gateway_killed_while_collectors_stream_hands_its_shards_over_and_nothing_acknowledged_is_lost_or_stored_twice()
     {
-        int[] ports = [TestNodes.FreePort(), TestNodes.FreePort()];
+        int[] ports = [TestNodes.FreePort(), TestNodes.FreePort(), TestNodes.FreePort()];
         var seeds = ports.Select(port => GatewaySettings.SeedAddress("127.0.0.1", port)).ToArray();
         await using var first = GatewayProcess.Start("gateway-1", ports[0], TestNodes.FreePort(), seeds, _database.Settings, DownUnreachableAfter, _database.Path);
         await using var second = GatewayProcess.Start("gateway-2", ports[1], TestNodes.FreePort(), seeds, _database.Settings, DownUnreachableAfter, _database.Path);
+        await using var third = GatewayProcess.Start("gateway-3", ports[2], TestNodes.FreePort(), seeds, _database.Settings, DownUnreachableAfter, _database.Path);
         try
         {
-            Uri[] gateways = [first.IngestAddress, second.IngestAddress];
-            await Task.WhenAll(TakesStreamsAsync(first), TakesStreamsAsync(second));
+            Uri[] gateways = [first.IngestAddress, second.IngestAddress, third.IngestAddress];
+            await Task.WhenAll(TakesStreamsAsync(first), TakesStreamsAsync(second), TakesStreamsAsync(third));
+            // Each gateway must see all three Up before the kill: one that still held the newest as Joining
+            // would count two members, a tie it breaks for the lowest address, possibly against itself.
+            await TestNodes.EventuallyAsync(async () => (await Task.WhenAll(first.GatewaysUpAsync(), second.GatewaysUpAsync(), third.GatewaysUpAsync())).All(up => up == 3),
+                "every gateway sees three Up gateways", Patience);
             await using var collectorA = CollectorNode.Start(TestNodes.Collector(gateways));
             await using var collectorB = CollectorNode.Start(TestNodes.Collector([.. gateways.Reverse()]));
 
@@ -58,7 +66,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             var killTicks = DateTime.UtcNow.Ticks;
             second.KillHard();
             var killedAt = Stopwatch.StartNew();
-            // Past the split-brain resolver's decision: the survivor has downed gateway-2 and runs its shards.
+            // Past the split-brain resolver's decision: the survivors have downed gateway-2 and run its shards.
             await Task.Delay(DownUnreachableAfter + TimeSpan.FromSeconds(3));
             second.Start();
             await TakesStreamsAsync(second);
@@ -91,7 +99,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         }
         catch
         {
-            output.WriteLine($"--- {first.Name} ---\n{first.LogTail()}\n--- {second.Name} ---\n{second.LogTail()}");
+            foreach (var gateway in new[] { first, second, third }) output.WriteLine($"--- {gateway.Name} ---\n{gateway.LogTail()}");
             throw;
         }
     }

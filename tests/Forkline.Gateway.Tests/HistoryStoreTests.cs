@@ -42,10 +42,17 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         var chain = await _store.ChainFromAsync(sleep.ExecId.Encode(), CancellationToken.None);
         Assert.Equal(["/bin/sleep", "/bin/sh", "/bin/bash", "/sbin/init"], chain.Select(p => p.Binary));
 
-        var children = await _store.DescendantsAsync(init.ExecId.Encode(), 1, CancellationToken.None);
+        var children = await _store.DescendantsAsync(init.ExecId.Encode(), 1, 10, CancellationToken.None);
         Assert.Equal([("/bin/bash", 1)], children.Select(d => (d.Process.Binary, d.Depth)));
-        var all = await _store.DescendantsAsync(init.ExecId.Encode(), 3, CancellationToken.None);
+        var all = await _store.DescendantsAsync(init.ExecId.Encode(), 3, 10, CancellationToken.None);
         Assert.Equal([("/bin/bash", 1), ("/bin/sh", 2), ("/bin/other", 2), ("/bin/sleep", 3)], all.Select(d => (d.Process.Binary, d.Depth)));
+
+        // Bounded: the walk stops at the limit, generation by generation, so the deepest are the ones cut.
+        var two = await _store.DescendantsAsync(init.ExecId.Encode(), 3, 2, CancellationToken.None);
+        Assert.Equal([1, 2], two.Select(d => d.Depth));
+        Assert.Equal("/bin/bash", two[0].Process.Binary);
+        var three = await _store.DescendantsAsync(init.ExecId.Encode(), 3, 3, CancellationToken.None);
+        Assert.Equal([("/bin/bash", 1), ("/bin/sh", 2), ("/bin/other", 2)], three.Select(d => (d.Process.Binary, d.Depth)));
     }
 
     [DatabaseFact]
@@ -149,7 +156,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         Assert.Null((await _store.GetAsync(shim.ExecId.Encode(), CancellationToken.None))!.Container);
         var chain = await _store.ChainFromAsync(app.ExecId.Encode(), CancellationToken.None);
         Assert.Equal([expected, null, null], chain.Select(p => p.Container));
-        var below = await _store.DescendantsAsync(shim.ExecId.Encode(), 1, CancellationToken.None);
+        var below = await _store.DescendantsAsync(shim.ExecId.Encode(), 1, 10, CancellationToken.None);
         Assert.Equal([expected], below.Select(d => d.Process.Container));
 
         Assert.Equal(["/app/server"], (await ListAsync(container: ContainerId[..12].ToUpperInvariant())).Select(p => p.Binary));

@@ -100,7 +100,7 @@ public sealed class HostProcessTreeTests
         Assert.True(_tree.TryGet(first.ExecId, out var previous));
         Assert.False(previous.Live);
         Assert.Equal(second.StartTime, previous.ReplacedAt);
-        var lineage = _tree.Lineage(second.ExecId, 0)!;
+        var lineage = _tree.Lineage(second.ExecId, 0, 10)!;
         Assert.Equal([first.ExecId, bash.ExecId], lineage.Ancestors.Take(2).Select(a => a.Snapshot.ExecId));
     }
 
@@ -156,13 +156,15 @@ public sealed class HostProcessTreeTests
         var orphan = _host.NewProcess(99, _host.NewProcess(98, null, "/never/seen"), "/bin/orphan");
         ApplyAll([.. events, _host.Exec(orphan, null)]);
 
-        var lineage = _tree.Lineage(bash.ExecId, descendantDepth: 5)!;
+        var lineage = _tree.Lineage(bash.ExecId, descendantDepth: 5, descendantLimit: 10)!;
         Assert.Equal([init.ExecId], lineage.Ancestors.Select(a => a.Snapshot.ExecId));
         Assert.Equal([(sh.ExecId, 1), (sleep.ExecId, 2)], lineage.Descendants.Select(d => (d.Process.Snapshot.ExecId, d.Depth)));
         Assert.Null(lineage.ContinueAt);
-        Assert.Single(_tree.Lineage(bash.ExecId, descendantDepth: 1)!.Descendants);
+        Assert.Single(_tree.Lineage(bash.ExecId, descendantDepth: 1, descendantLimit: 10)!.Descendants);
+        // Bounded breadth-first: the first generation is kept, the deeper one cut.
+        Assert.Equal([(sh.ExecId, 1)], _tree.Lineage(bash.ExecId, descendantDepth: 5, descendantLimit: 1)!.Descendants.Select(d => (d.Process.Snapshot.ExecId, d.Depth)));
 
-        Assert.Equal(orphan.ParentExecId, _tree.Lineage(orphan.ExecId, 0)!.ContinueAt);
+        Assert.Equal(orphan.ParentExecId, _tree.Lineage(orphan.ExecId, 0, 10)!.ContinueAt);
     }
 
     [Fact]

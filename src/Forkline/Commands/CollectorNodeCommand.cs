@@ -9,6 +9,7 @@ using Forkline.Collector.Sources;
 using Forkline.Configuration;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.CollectorLink;
+using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
 using Forkline.Kubernetes;
 using Forkline.Logging;
@@ -57,7 +58,16 @@ public static class CollectorNodeCommand
                 log.LogError("{Problem}", e.Message);
                 return 2;
             }
-            return await RunAsync(node, loggers, log, ct);
+            try
+            {
+                return await RunAsync(node, loggers, log, ct);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A port taken, a certificate unreadable: one line, not a stack.
+                log.LogError("{Problem}", e.Message);
+                return 1;
+            }
         });
         return command;
     }
@@ -124,6 +134,7 @@ public static class CollectorNodeCommand
         var registry = Prometheus.Metrics.DefaultRegistry;
         var metrics = new ForklineMetrics(registry);
         if (settings.Source is BpfEventSource bpf) metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(bpf.Collector, metrics));
+        if (settings.Metrics is { } listen) ListenPort.EnsureFree(listen.Address.ToString(), listen.Port, "metrics", "Metrics:Listen (--metrics)");
         using var metricServer = settings.Metrics is { } endpoint ? metrics.StartServer(endpoint.Port, endpoint.Address.ToString()) : null;
 
         await using var node = CollectorNode.Start(settings.Link with { MetricsRegistry = registry }, loggers);

@@ -14,7 +14,6 @@ public static class ApiInput
     public const int DefaultListLimit = 1000;
     // A reply of 10,000 processes is a few MB; more is paged (ListProcessesResponse.more).
     public const int MaxListLimit = 10_000;
-    public const int MaxDescendants = 10_000;
 
     // Long enough for any exec_id the gateway issues, short enough to keep error lines readable.
     private const int QuotedValueLimit = 120;

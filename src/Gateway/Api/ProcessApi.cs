@@ -14,7 +14,7 @@ public sealed record ProcessList(IReadOnlyList<ProcessRecord> Processes, bool Mo
 /// <summary>
 /// The API's operations independent of transport: checks every request value, then asks the
 /// queries, the unary ones admitted by <see cref="QueryAdmission"/> (bounded concurrency, a deadline)
-/// and their replies bounded (list limit, descendants). Streams are checked when they are requested,
+/// and their replies bounded (list limit; descendants by the queries). Streams are checked when they are requested,
 /// before the first event, so a transport can still answer a bad request with an error status.
 /// </summary>
 public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission)
@@ -35,10 +35,7 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
     {
         var id = ApiInput.ExecId(execId);
         var depth = ApiInput.DescendantDepth(descendantDepth);
-        var lineage = await admission.RunAsync("GetLineage", token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
-        return lineage.Descendants.Count <= ApiInput.MaxDescendants
-            ? lineage
-            : lineage with { Descendants = lineage.Descendants.Take(ApiInput.MaxDescendants).ToList(), DescendantsTruncated = true };
+        return await admission.RunAsync("GetLineage", token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
     }
 
     public async Task<ProcessList> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)

@@ -150,13 +150,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private void OnTick()
     {
         var now = DateTime.UtcNow;
-        foreach (var outbox in _outboxes.Values)
-        {
-            var overdue = outbox.TakeOverdue(now);
-            if (overdue.Count > 0) _metrics.ForwardRetries.Inc(overdue.Count);
-            Send(overdue);
-            Send(outbox.TakeSendable(flushPartial: true, now));
-        }
+        ResendThenFlush(static (outbox, at) => outbox.TakeOverdue(at), now);
         if (_droppedSinceLog > 0 && now - _lastDropLog >= DropLogInterval)
         {
             _log.Warning("forwarder buffer full ({0} events, no gateway acknowledging): dropped {1} events since the last report; see forkline_forward_dropped_total",
@@ -170,17 +164,22 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     /// <summary>A gateway took a new stream: what the last one left unacknowledged goes again now, not after its ack timeout.</summary>
     private void OnStreamOpened()
     {
-        var now = DateTime.UtcNow;
-        foreach (var outbox in _outboxes.Values)
-        {
-            var unacknowledged = outbox.TakeAllInFlight(now);
-            if (unacknowledged.Count > 0) _metrics.ForwardRetries.Inc(unacknowledged.Count);
-            Send(unacknowledged);
-            Send(outbox.TakeSendable(flushPartial: true, now));
-        }
+        ResendThenFlush(static (outbox, at) => outbox.TakeAllInFlight(at), DateTime.UtcNow);
         if (_finalReport is not null && !_finalDelivered) _delivery.Tell(_finalReport, Self);
         else if (_reporting is not null) SendReport(final: false);
         ArmFlushTick();
+    }
+
+    /// <summary>Per host: the batches <paramref name="takeResends"/> picks go again (counted as retries), then whatever waits.</summary>
+    private void ResendThenFlush(Func<HostOutbox, DateTime, List<EventBatch>> takeResends, DateTime now)
+    {
+        foreach (var outbox in _outboxes.Values)
+        {
+            var resends = takeResends(outbox, now);
+            if (resends.Count > 0) _metrics.ForwardRetries.Inc(resends.Count);
+            Send(resends);
+            Send(outbox.TakeSendable(flushPartial: true, now));
+        }
     }
 
     private void OnStartReporting(StartReporting reporting)

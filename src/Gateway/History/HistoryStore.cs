@@ -222,8 +222,18 @@ public sealed class HistoryStore(DatabaseSettings database)
         return chain;
     }
 
-    /// <summary>Descendants breadth-first (by depth, then start time), to <paramref name="maxDepth"/>.</summary>
-    public async Task<IReadOnlyList<HistoryDescendant>> DescendantsAsync(string execId, int maxDepth, CancellationToken ct)
+    /// <summary>
+    /// Descendants breadth-first (by depth, then start time), to <paramref name="maxDepth"/>, at most
+    /// <paramref name="limit"/> of them (the last generation returned may be cut).
+    /// </summary>
+    /// <remarks>
+    /// The walk is bounded, not filtered afterwards: the outer LIMIT ends the recursion once it has
+    /// enough rows (SQLite runs the CTE as a co-routine, PostgreSQL evaluates only the rows fetched),
+    /// and both walk generation by generation, so what is cut is the deepest. Each step looks children
+    /// up through ix_processes_parent. Below a near-root process of a 100,000-row history the unbounded
+    /// walk read every row and sorted them all before the API cut them to its cap.
+    /// </remarks>
+    public async Task<IReadOnlyList<HistoryDescendant>> DescendantsAsync(string execId, int maxDepth, int limit, CancellationToken ct)
     {
         const string sql = $"""
             WITH RECURSIVE tree (exec_id, depth) AS (
@@ -231,13 +241,16 @@ public sealed class HistoryStore(DatabaseSettings database)
                 UNION ALL
                 SELECT p.exec_id, t.depth + 1
                 FROM tree t CROSS JOIN processes p
-                WHERE p.parent_exec_id = t.exec_id AND t.depth < @max_depth)
-            SELECT {Columns}, t.depth FROM tree t CROSS JOIN processes p
-            WHERE p.exec_id = t.exec_id AND t.depth > 0
-            ORDER BY t.depth, p.start_time
+                WHERE p.parent_exec_id = t.exec_id AND t.depth < @max_depth),
+            bounded (exec_id, depth) AS (SELECT exec_id, depth FROM tree LIMIT @rows)
+            SELECT {Columns}, b.depth FROM bounded b CROSS JOIN processes p
+            WHERE p.exec_id = b.exec_id AND b.depth > 0
+            ORDER BY b.depth, p.start_time
             """;
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
         await using var connection = await Database.OpenAsync(ct);
-        await using var command = Command(connection, sql, ("@exec_id", execId), ("@max_depth", maxDepth));
+        // One row more than the limit: the process itself (depth 0) comes first.
+        await using var command = Command(connection, sql, ("@exec_id", execId), ("@max_depth", maxDepth), ("@rows", limit + 1));
         var descendants = new List<HistoryDescendant>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) descendants.Add(new HistoryDescendant(ReadRecord(reader), reader.GetInt32(ColumnCount)));

@@ -95,7 +95,11 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         }
     }
 
-    public TreeLineage? Lineage(ExecId execId, int descendantDepth)
+    /// <summary>
+    /// The process, its ancestors and its descendants to <paramref name="descendantDepth"/>, at most
+    /// <paramref name="descendantLimit"/> of them (breadth-first: the deepest generation is cut).
+    /// </summary>
+    public TreeLineage? Lineage(ExecId execId, int descendantDepth, int descendantLimit)
     {
         if (!_processes.TryGetValue(execId, out var process)) return null;
         var ancestors = new List<TreeProcessView>();
@@ -112,7 +116,7 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
             ancestors.Add(parent);
             parentId = parent.Snapshot.ParentExecId;
         }
-        return new TreeLineage(process, ancestors, Descendants(execId, descendantDepth), continueAt);
+        return new TreeLineage(process, ancestors, Descendants(execId, descendantDepth, descendantLimit), continueAt);
     }
 
     /// <summary>
@@ -253,11 +257,11 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         children.Add(process.ExecId);
     }
 
-    private List<TreeDescendant> Descendants(ExecId root, int maxDepth)
+    private List<TreeDescendant> Descendants(ExecId root, int maxDepth, int limit)
     {
         var found = new List<TreeDescendant>();
         var level = new List<ExecId> { root };
-        for (var depth = 1; depth <= maxDepth && level.Count > 0; depth++)
+        for (var depth = 1; depth <= maxDepth && level.Count > 0 && found.Count < limit; depth++)
         {
             var next = new List<ExecId>();
             foreach (var parentId in level)
@@ -265,6 +269,7 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
                 if (!_children.TryGetValue(parentId, out var children)) continue;
                 foreach (var childId in children)
                 {
+                    if (found.Count == limit) break;
                     if (!_processes.TryGetValue(childId, out var child)) continue;
                     found.Add(new TreeDescendant(child, depth));
                     next.Add(childId);

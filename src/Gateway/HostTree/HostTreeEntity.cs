@@ -12,6 +12,8 @@ using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Telemetry;
 
+using Forkline.Gateway.Queries;
+
 namespace Forkline.Gateway.HostTree;
 
 /// <param name="SnapshotEvery">Persisted events between two snapshots: bounds recovery time.</param>
@@ -393,7 +395,8 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             if (_tree.TryGet(execId, out var process)) reply.Process = WireConverter.ToWire(process);
             return reply;
         }
-        var lineage = _tree.Lineage(execId, request.DescendantDepth);
+        // One more than the queries return: whether it comes back says the descendants were cut.
+        var lineage = _tree.Lineage(execId, request.DescendantDepth, ProcessQueries.MaxDescendants + 1);
         return lineage is null ? reply : WireConverter.ToWire(lineage);
     }
 

@@ -65,6 +65,7 @@ public sealed class GatewayNode : IAsyncDisposable
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
     {
         settings.Validate();
+        ListenPort.EnsureFree(settings.Hostname, settings.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
         var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup())
             .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
         if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));

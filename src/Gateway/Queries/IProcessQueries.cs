@@ -37,7 +37,7 @@ public enum ProcessEndKind
 
 public sealed record LineageResult(ProcessRecord Process, IReadOnlyList<ProcessRecord> Ancestors /* parent first, up to init */, IReadOnlyList<ProcessRecord> Descendants /* breadth-first, to depth */)
 {
-    /// <summary>Descendants were cut to the API's maximum.</summary>
+    /// <summary>Descendants were cut to <see cref="ProcessQueries.MaxDescendants"/>.</summary>
     public bool DescendantsTruncated { get; init; }
 }
 
@@ -80,7 +80,7 @@ public interface IProcessQueries
     /// <summary>Live entity first, else the history table.</summary>
     Task<ProcessRecord?> GetProcessAsync(string execId, CancellationToken ct);
 
-    /// <summary>Ancestors up to init and descendants to <paramref name="descendantDepth"/> (0..1024).</summary>
+    /// <summary>Ancestors up to init and descendants to <paramref name="descendantDepth"/> (0..1024), at most <see cref="ProcessQueries.MaxDescendants"/> of them.</summary>
     Task<LineageResult?> GetLineageAsync(string execId, int descendantDepth, CancellationToken ct);
 
     /// <summary>The live tree of the host entity, plus ended processes from history when Live != true; ordered by start time.</summary>

@@ -22,6 +22,9 @@ namespace Forkline.Gateway.Queries;
 public sealed class ProcessQueries : IProcessQueries
 {
     public const int MaxDescendantDepth = 1024;
+
+    /// <summary>Descendants a lineage returns at most (breadth-first); more are cut and the lineage says so.</summary>
+    public const int MaxDescendants = 10_000;
     public const int MaxListLimit = 100_000;
 
     private readonly IActorRef _hostTrees;
@@ -62,13 +65,13 @@ public sealed class ProcessQueries : IProcessQueries
 
         // Ended descendants may already be retired from the tree; the history table still has them.
         var descendants = new Dictionary<string, HistoryDescendant>();
-        foreach (var found in await _history.DescendantsAsync(execId, descendantDepth, ct)) descendants[found.Process.ExecId] = found;
+        foreach (var found in await _history.DescendantsAsync(execId, descendantDepth, MaxDescendants + 1, ct)) descendants[found.Process.ExecId] = found;
         foreach (var found in live.Descendants)
         {
             var record = ProcessRecords.From(WireConverter.ToTreeProcess(found.Process));
             descendants[record.ExecId] = new HistoryDescendant(record, found.Depth);
         }
-        return new LineageResult(ProcessRecords.From(WireConverter.ToTreeProcess(live.Process)), ancestors, BreadthFirst(descendants.Values));
+        return Bounded(ProcessRecords.From(WireConverter.ToTreeProcess(live.Process)), ancestors, descendants.Values);
     }
 
     public async Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
@@ -172,11 +175,11 @@ public sealed class ProcessQueries : IProcessQueries
     {
         var chain = await _history.ChainFromAsync(execId, ct);
         if (chain.Count == 0) return null;
-        var descendants = await _history.DescendantsAsync(execId, descendantDepth, ct);
+        var descendants = await _history.DescendantsAsync(execId, descendantDepth, MaxDescendants + 1, ct);
         var request = new GetLiveProcesses { Host = chain[0].Host };
         foreach (var record in chain.Skip(1)) AskIfOpen(request, record);
         foreach (var descendant in descendants) AskIfOpen(request, descendant.Process);
-        if (request.ExecIds.Count == 0) return new LineageResult(chain[0], chain.Skip(1).ToList(), BreadthFirst(descendants));
+        if (request.ExecIds.Count == 0) return Bounded(chain[0], chain.Skip(1).ToList(), descendants);
 
         var held = new Dictionary<string, ProcessRecord>();
         foreach (var process in (await AskEntityAsync<LiveProcessList>(request, ct)).Processes)
@@ -185,8 +188,7 @@ public sealed class ProcessQueries : IProcessQueries
             held[record.ExecId] = record;
         }
         ProcessRecord AsHeld(ProcessRecord record) => held.GetValueOrDefault(record.ExecId, record);
-        return new LineageResult(chain[0], chain.Skip(1).Select(AsHeld).ToList(),
-            BreadthFirst(descendants.Select(d => d with { Process = AsHeld(d.Process) })));
+        return Bounded(chain[0], chain.Skip(1).Select(AsHeld).ToList(), descendants.Select(d => d with { Process = AsHeld(d.Process) }));
     }
 
     private static void AskIfOpen(GetLiveProcesses request, ProcessRecord record)
@@ -194,8 +196,14 @@ public sealed class ProcessQueries : IProcessQueries
         if (record.ExitTime is null) request.ExecIds.Add(WireConverter.ToWire(LiveEventFilter.ParseExecId(record.ExecId)));
     }
 
-    private static List<ProcessRecord> BreadthFirst(IEnumerable<HistoryDescendant> descendants) =>
-        descendants.OrderBy(d => d.Depth).ThenBy(d => d.Process.StartTime).Select(d => d.Process).ToList();
+    /// <summary>The descendants breadth-first (by depth, then start time), cut to <see cref="MaxDescendants"/>.</summary>
+    private static LineageResult Bounded(ProcessRecord process, IReadOnlyList<ProcessRecord> ancestors, IEnumerable<HistoryDescendant> descendants)
+    {
+        var ordered = descendants.OrderBy(d => d.Depth).ThenBy(d => d.Process.StartTime).Select(d => d.Process).ToList();
+        return ordered.Count <= MaxDescendants
+            ? new LineageResult(process, ancestors, ordered)
+            : new LineageResult(process, ancestors, ordered[..MaxDescendants]) { DescendantsTruncated = true };
+    }
 
     private async Task<TReply> AskEntityAsync<TReply>(object request, CancellationToken ct) where TReply : class
     {

@@ -15,12 +15,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
 
-    private GatewayProcess(string name, int port, int ingestPort, int apiGrpcPort, IReadOnlyList<string> arguments, string logPath)
+    private GatewayProcess(string name, int port, int ingestPort, int apiGrpcPort, int apiHttpPort, IReadOnlyList<string> arguments, string logPath)
     {
         Name = name;
         Port = port;
         IngestPort = ingestPort;
         ApiGrpcPort = apiGrpcPort;
+        ApiHttpPort = apiHttpPort;
         _arguments = arguments;
         LogPath = logPath;
     }
@@ -32,6 +33,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     public int IngestPort { get; }
 
     public int ApiGrpcPort { get; }
+
+    public int ApiHttpPort { get; }
 
     /// <summary>The gRPC API, plain HTTP/2 on loopback.</summary>
     public Uri ApiGrpcAddress => new($"http://127.0.0.1:{ApiGrpcPort}");
@@ -54,17 +57,18 @@ public sealed class GatewayProcess : IAsyncDisposable
     public static GatewayProcess Start(string name, int port, int ingestPort, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
     {
         var apiGrpcPort = TestNodes.FreePort();
+        var apiHttpPort = TestNodes.FreePort();
         List<string> arguments =
         [
             "gateway", "--hostname", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--db-provider", database.Provider.ToString(), "--connection-string", database.ConnectionString,
-            "--api-http", "127.0.0.1:0", "--api-grpc", "127.0.0.1:" + apiGrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--api-http", "127.0.0.1:" + apiHttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--api-grpc", "127.0.0.1:" + apiGrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--ingest", "127.0.0.1:" + ingestPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--down-unreachable-after", downUnreachableAfter.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             "--data", Path.Combine(logFolder, name),
         ];
         foreach (var seed in seeds) arguments.AddRange(["--seed", seed]);
-        var gateway = new GatewayProcess(name, port, ingestPort, apiGrpcPort, arguments, Path.Combine(logFolder, name + ".log"));
+        var gateway = new GatewayProcess(name, port, ingestPort, apiGrpcPort, apiHttpPort, arguments, Path.Combine(logFolder, name + ".log"));
         gateway.Start();
         return gateway;
     }
@@ -87,6 +91,26 @@ public sealed class GatewayProcess : IAsyncDisposable
     {
         _process?.Kill(entireProcessTree: false);
         _process?.WaitForExit();
+    }
+
+    /// <summary>Gateways this one sees as Up members (its <c>/metrics</c>); 0 while it does not answer.</summary>
+    public async Task<int> GatewaysUpAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        string metrics;
+        try
+        {
+            metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{ApiHttpPort}/metrics"));
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+        const string upGateways = "forkline_cluster_members{role=\"gateway\",status=\"up\"} ";
+        foreach (var line in metrics.Split('\n'))
+            if (line.StartsWith(upGateways, StringComparison.Ordinal))
+                return (int)double.Parse(line.AsSpan(upGateways.Length), System.Globalization.CultureInfo.InvariantCulture);
+        return 0;
     }
 
     public string LogTail(int lines = 30) => File.Exists(LogPath) ? string.Join('\n', File.ReadLines(LogPath).TakeLast(lines)) : "(no log)";
