@@ -48,13 +48,16 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
         return entries.ConvertAll(e => e.RunId);
     }
 
-    /// <summary>The most recently active run other than <paramref name="runId"/>, or null.</summary>
-    public string? LatestOtherThan(string runId)
+    /// <summary>
+    /// The most recently active run other than <paramref name="runId"/> and its last activity (its last
+    /// stored event or report: the last moment it is known to have watched), or null.
+    /// </summary>
+    public (string RunId, DateTime LastActivity)? LatestOtherThan(string runId)
     {
         Entry? latest = null;
         foreach (var entry in _runs.Values)
             if (entry.RunId.Length > 0 && entry.RunId != runId && (latest is null || entry.LastActivity > latest.LastActivity)) latest = entry;
-        return latest?.RunId;
+        return latest is null ? null : (latest.RunId, latest.LastActivity);
     }
 
     public void MarkCrashed(string runId, string foundBy, DateTime at) => EntryOf(runId, DateTime.MinValue).Crash = new RunCrash(foundBy, at);

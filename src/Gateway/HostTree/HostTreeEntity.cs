@@ -61,6 +61,9 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     // start ended after it.
     private DateTime _lastSeen = DateTime.MinValue;
 
+    // The end of the latest gap a collector start closed: a later start's gap begins after it.
+    private DateTime _lastRestart = DateTime.MinValue;
+
     public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics)
     {
         _host = host;
@@ -256,14 +259,16 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         foreach (var running in reconciliation.StillRunning) reply.Adopted.Add(WireConverter.ToWire(running.Snapshot.ExecId));
         var toPersist = new HostEventsPersisted();
         toPersist.CrashedRuns.AddRange(_runs.Unfinished(foundBy: request.RunId));
-        var endedAfter = _lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen;
-        // The host was watched before (and not since): the time between is a gap, whatever ended in it.
-        if (endedAfter is { } from && from < scanTime)
+        // The last moment an earlier run watched: this run may have reported before it asked to reconcile.
+        var previous = _runs.LatestOtherThan(request.RunId);
+        var endedAfter = previous?.LastActivity ?? (_lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen);
+        // Another run watched the host before (and no start since, a resent request's included): the time
+        // between is a gap, whatever ended in it.
+        if (previous is { } before && Later(before.LastActivity, _lastRestart) is var from && from < scanTime)
         {
             var crashed = toPersist.CrashedRuns.Count > 0;
-            var ended = crashed ? toPersist.CrashedRuns[0] : _runs.LatestOtherThan(request.RunId) ?? "";
             toPersist.Gaps.Add(HostGapWire.ToWire(new HostGap(_host, from, scanTime,
-                crashed ? HostGapReason.CollectorCrashed : HostGapReason.CollectorStopped, ended, request.RunId, 0)));
+                crashed ? HostGapReason.CollectorCrashed : HostGapReason.CollectorStopped, crashed ? toPersist.CrashedRuns[0] : before.RunId, request.RunId, 0)));
         }
         if (reconciliation.Gone.Count == 0 && toPersist.Gaps.Count == 0 && toPersist.CrashedRuns.Count == 0)
         {
@@ -308,7 +313,9 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         {
             var value = HostGapWire.FromWire(_host, gap);
             _runs.NoteGap(value);
-            if (value.Reason != HostGapReason.RingLoss) Seen(value.To);
+            if (value.Reason == HostGapReason.RingLoss) continue;
+            Seen(value.To);
+            _lastRestart = Later(_lastRestart, value.To);
         }
         foreach (var runId in persisted.CrashedRuns)
         {
@@ -317,6 +324,8 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             _runs.MarkCrashed(runId, foundBy, at);
         }
     }
+
+    private static DateTime Later(DateTime a, DateTime b) => a > b ? a : b;
 
     private void UpdateGauges(RunReport report)
     {
@@ -419,6 +428,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         foreach (var retired in _tree.Retired) snapshot.RetiredEvents.Add(WireConverter.ToWire(retired));
         snapshot.Runs.AddRange(_runs.ToWire());
         if (_lastSeen != DateTime.MinValue) snapshot.LastSeenUnixTicks = WireConverter.ToUnixTicks(_lastSeen);
+        if (_lastRestart != DateTime.MinValue) snapshot.LastRestartUnixTicks = WireConverter.ToUnixTicks(_lastRestart);
         return snapshot;
     }
 
@@ -438,6 +448,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         _tree.Restore(processes, retired);
         _runs.Restore(snapshot.Runs);
         if (snapshot.LastSeenUnixTicks != 0) Seen(WireConverter.FromUnixTicks(snapshot.LastSeenUnixTicks));
+        if (snapshot.LastRestartUnixTicks != 0) _lastRestart = WireConverter.FromUnixTicks(snapshot.LastRestartUnixTicks);
     }
 
     private void CountOutcome(IEnumerable<WireEvent> events, string outcome)
