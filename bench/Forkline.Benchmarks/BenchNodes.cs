@@ -26,8 +26,8 @@ internal static class BenchNodes
         LogLevel: "ERROR",
         Ingest: new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)));
 
-    public static CollectorNode StartCollector(IReadOnlyList<Uri> gateways) =>
-        CollectorNode.Start(new CollectorNodeSettings(new GatewayLinkSettings(gateways), Forwarder, Metrics.NewCustomRegistry(), LogLevel: "ERROR"));
+    public static Task<CollectorNode> StartCollectorAsync(IReadOnlyList<Uri> gateways) =>
+        CollectorNode.StartAsync(new CollectorNodeSettings(new GatewayLinkSettings(gateways), Forwarder, Metrics.NewCustomRegistry(), LogLevel: "ERROR"));
 
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings, TimeSpan patience)
     {

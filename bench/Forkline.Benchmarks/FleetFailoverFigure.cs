@@ -57,8 +57,8 @@ internal static class FleetFailoverFigure
         {
             await using var watcher = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds) with { DownUnreachableAfter = DownUnreachableAfter }, Patience);
             await WaitForAsync(() => UpGateways(watcher) == 3, "both gateway processes are Up");
-            await using var collectorA = BenchNodes.StartCollector([oldest.IngestAddress, younger.IngestAddress]);
-            await using var collectorB = BenchNodes.StartCollector([younger.IngestAddress, oldest.IngestAddress]);
+            await using var collectorA = await BenchNodes.StartCollectorAsync([oldest.IngestAddress, younger.IngestAddress]);
+            await using var collectorB = await BenchNodes.StartCollectorAsync([younger.IngestAddress, oldest.IngestAddress]);
             CollectorNode[] collectors = [collectorA, collectorB];
 
             var hosts = new List<string>();

@@ -51,8 +51,8 @@ public sealed class FleetFigures : IQuickFigures
         using var database = new TestDatabase(server.ConnectionString);
         await using (var first = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds: null), Patience))
         await using (var second = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds: [first.SeedAddress]), Patience))
-        await using (var collectorA = BenchNodes.StartCollector([first.Ingest!.Address, second.Ingest!.Address]))
-        await using (var collectorB = BenchNodes.StartCollector([second.Ingest!.Address, first.Ingest!.Address]))
+        await using (var collectorA = await BenchNodes.StartCollectorAsync([first.Ingest!.Address, second.Ingest!.Address]))
+        await using (var collectorB = await BenchNodes.StartCollectorAsync([second.Ingest!.Address, first.Ingest!.Address]))
         {
             GatewayForwarder[] forwarders = [collectorA.Forwarder, collectorB.Forwarder];
             Describe(output, "warmup", await IngestAsync(forwarders, "warmup", WarmupPairsPerHost));

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
-using Akka.Configuration;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Snapshots;
@@ -15,6 +14,7 @@ using Forkline.Gateway.Tests.Support.PostgreSql;
 using Forkline.Gateway.Telemetry;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 
 namespace Forkline.Benchmarks;
@@ -96,7 +96,9 @@ internal static class FleetSimulation
         var gateways = new List<GatewayProcess>();
         for (var g = 0; g < ports.Length; g++)
             gateways.Add(GatewayProcess.Start($"sim-gateway-{g + 1}", ports[g], TestNodes.FreePort(), seeds, database.Settings, DownUnreachableAfter, database.Path));
-        using var system = ActorSystem.Create("forkline-simulation", ConfigurationFactory.ParseString(AkkaConfig.Local("ERROR")));
+        // The simulated collectors share one actor system, set up as a collector node's is.
+        using var host = await NodeHost.StartAsync(NodeHost.CreateBuilder(null).AddActorSystem("forkline-simulation", "ERROR"), CancellationToken.None);
+        var system = host.Services.GetRequiredService<ActorSystem>();
         try
         {
             await Task.WhenAll(gateways.Select(TakesStreamsAsync));

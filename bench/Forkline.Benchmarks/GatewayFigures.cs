@@ -30,7 +30,7 @@ public sealed class GatewayFigures : IQuickFigures
         var table = new FiguresTable(output);
         using var database = new TestDatabase();
         await using (var gateway = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds: null), Patience))
-        await using (var collector = BenchNodes.StartCollector([gateway.Ingest!.Address]))
+        await using (var collector = await BenchNodes.StartCollectorAsync([gateway.Ingest!.Address]))
         {
             var forwarder = collector.Forwarder;
             await IngestPairs(forwarder, new SyntheticHost("bench-warmup"), WarmupPairs);

@@ -18,8 +18,8 @@ public sealed class ClusterDeliveryTests
         await using var fleet = new Fleet();
         var first = await fleet.StartGatewayAsync();
         var second = await fleet.StartGatewayAsync([first.SeedAddress]);
-        var collectorA = fleet.StartCollector(first, second);
-        var collectorB = fleet.StartCollector(second, first);
+        var collectorA = await fleet.StartCollectorAsync(first, second);
+        var collectorB = await fleet.StartCollectorAsync(second, first);
 
         var hostA = new SyntheticHost("host-a");
         var hostB = new SyntheticHost("host-b");
@@ -48,8 +48,8 @@ public sealed class ClusterDeliveryTests
         await using var fleet = new Fleet();
         var ingestPort = TestNodes.FreePort();
         Uri[] gateways = [new($"http://127.0.0.1:{ingestPort}")];
-        var patient = fleet.StartCollector(gateways);
-        var bounded = fleet.StartCollector(gateways,
+        var patient = await fleet.StartCollectorAsync(gateways);
+        var bounded = await fleet.StartCollectorAsync(gateways,
             new ForwarderSettings(BatchSize: 8, MaxBufferedEvents: 16, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(1), MaxRetryInterval: TimeSpan.FromSeconds(1)));
 
         var host = new SyntheticHost("host-c");
@@ -85,7 +85,7 @@ public sealed class ClusterDeliveryTests
         await using var fleet = new Fleet();
         var first = await fleet.StartGatewayAsync();
         var second = await fleet.StartGatewayAsync([first.SeedAddress]);
-        var collector = fleet.StartCollector(first);
+        var collector = await fleet.StartCollectorAsync(first);
         var subscriptions = new[]
         {
             await first.Queries.SubscribeAsync(new EventStreamFilter(Hosts: new HashSet<string> { "host-s" }), None),
@@ -109,7 +109,7 @@ public sealed class ClusterDeliveryTests
     {
         await using var fleet = new Fleet();
         var gateway = await fleet.StartGatewayAsync();
-        var collector = fleet.StartCollector(gateway);
+        var collector = await fleet.StartCollectorAsync(gateway);
         var host = new SyntheticHost("host-r");
         var init = host.NewProcess(1, null, "/sbin/init");
         var gone = host.NewProcess(2, init, "/bin/job");

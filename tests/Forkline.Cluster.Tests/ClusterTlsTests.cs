@@ -19,8 +19,8 @@ public sealed class ClusterTlsTests : IDisposable
     {
         await using var fleet = new Fleet();
         var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole));
-        var trusted = StartCollector(fleet, gateway, _certificates.IssuedFor("host-tls", GatewaySettings.CollectorRole));
-        var rogue = StartCollector(fleet, gateway, _certificates.SelfSignedFor("host-rogue", GatewaySettings.CollectorRole));
+        var trusted = await StartCollectorAsync(fleet, gateway, _certificates.IssuedFor("host-tls", GatewaySettings.CollectorRole));
+        var rogue = await StartCollectorAsync(fleet, gateway, _certificates.SelfSignedFor("host-rogue", GatewaySettings.CollectorRole));
 
         var host = new SyntheticHost("host-tls");
         var (events, _, _, _, _) = host.ShellChain(100);
@@ -39,7 +39,7 @@ public sealed class ClusterTlsTests : IDisposable
     {
         await using var fleet = new Fleet();
         var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole));
-        var impostor = StartCollector(fleet, gateway, _certificates.IssuedFor("host-own", GatewaySettings.CollectorRole));
+        var impostor = await StartCollectorAsync(fleet, gateway, _certificates.IssuedFor("host-own", GatewaySettings.CollectorRole));
 
         var (events, _, _, _, _) = new SyntheticHost("host-other").ShellChain(100);
         Assert.False(await DeliverAsync(impostor, events, RefusalWindow), "nothing of another host is acknowledged");
@@ -54,10 +54,10 @@ public sealed class ClusterTlsTests : IDisposable
         await using var fleet = new Fleet();
         const string token = "token-of-host-t-0123456789abcdef";
         var gateway = await fleet.StartGatewayAsync(hostTokens: new Dictionary<string, string> { ["host-t"] = token });
-        var own = fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Token = token });
-        var other = fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Token = token });
-        var unknown = fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Token = "not-a-token-of-this-fleet-at-all" });
-        var anonymous = fleet.StartCollector(gateway);
+        var own = await fleet.StartCollectorAsync([gateway.Ingest!.Address], link: link => link with { Token = token });
+        var other = await fleet.StartCollectorAsync([gateway.Ingest!.Address], link: link => link with { Token = token });
+        var unknown = await fleet.StartCollectorAsync([gateway.Ingest!.Address], link: link => link with { Token = "not-a-token-of-this-fleet-at-all" });
+        var anonymous = await fleet.StartCollectorAsync(gateway);
 
         var (events, _, _, _, _) = new SyntheticHost("host-t").ShellChain(100);
         Assert.True(await DeliverAsync(own, events, TestNodes.Patience), "the token's own host is acknowledged");
@@ -96,10 +96,10 @@ public sealed class ClusterTlsTests : IDisposable
         Assert.Contains("no certificate", fleet.Refusal(null));
     }
 
-    private static CollectorNode StartCollector(Fleet fleet, GatewayNode gateway, ClusterTlsSettings certificate)
+    private static Task<CollectorNode> StartCollectorAsync(Fleet fleet, GatewayNode gateway, ClusterTlsSettings certificate)
     {
         var (own, authority) = certificate.Load();
-        return fleet.StartCollector([gateway.Ingest!.Address], link: link => link with { Certificate = own, Authority = authority });
+        return fleet.StartCollectorAsync([gateway.Ingest!.Address], link: link => link with { Certificate = own, Authority = authority });
     }
 
     private static async Task<bool> DeliverAsync(CollectorNode collector, IEnumerable<EnrichedEvent> events, TimeSpan within)

@@ -29,13 +29,13 @@ public sealed class Fleet : IAsyncDisposable
     }
 
     /// <summary>A collector streaming to <paramref name="gateways"/>; it may start before any gateway can take it.</summary>
-    public CollectorNode StartCollector(IReadOnlyList<Uri> gateways, ForwarderSettings? forwarder = null, Func<GatewayLinkSettings, GatewayLinkSettings>? link = null)
+    public async Task<CollectorNode> StartCollectorAsync(IReadOnlyList<Uri> gateways, ForwarderSettings? forwarder = null, Func<GatewayLinkSettings, GatewayLinkSettings>? link = null)
     {
         var settings = TestNodes.Collector(gateways, forwarder);
-        return Track(CollectorNode.Start(link is null ? settings : settings with { Link = link(settings.Link) }));
+        return Track(await CollectorNode.StartAsync(link is null ? settings : settings with { Link = link(settings.Link) }));
     }
 
-    public CollectorNode StartCollector(params GatewayNode[] gateways) => StartCollector(gateways.Select(g => g.Ingest!.Address).ToList());
+    public Task<CollectorNode> StartCollectorAsync(params GatewayNode[] gateways) => StartCollectorAsync(gateways.Select(g => g.Ingest!.Address).ToList());
 
     public async ValueTask DisposeAsync()
     {

@@ -35,8 +35,8 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
         await using var fleet = new Fleet();
         var first = await fleet.StartGatewayAsync();
         var second = await fleet.StartGatewayAsync([first.SeedAddress]);
-        var kernelNode = fleet.StartCollector(first, second);
-        var replayNode = fleet.StartCollector(second, first);
+        var kernelNode = await fleet.StartCollectorAsync(first, second);
+        var replayNode = await fleet.StartCollectorAsync(second, first);
 
         var capturePath = Path.Combine(fleet.DataDirectory, "kernel.fkl");
         var policy = HookPolicy.CredentialsOnly;

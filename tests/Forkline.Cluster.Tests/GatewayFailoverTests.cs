@@ -52,8 +52,8 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             // would count two members, a tie it breaks for the lowest address, possibly against itself.
             await TestNodes.EventuallyAsync(async () => (await Task.WhenAll(first.GatewaysUpAsync(), second.GatewaysUpAsync(), third.GatewaysUpAsync())).All(up => up == 3),
                 "every gateway sees three Up gateways", Patience);
-            await using var collectorA = CollectorNode.Start(TestNodes.Collector(gateways));
-            await using var collectorB = CollectorNode.Start(TestNodes.Collector([.. gateways.Reverse()]));
+            await using var collectorA = await CollectorNode.StartAsync(TestNodes.Collector(gateways));
+            await using var collectorB = await CollectorNode.StartAsync(TestNodes.Collector([.. gateways.Reverse()]));
 
             using var streaming = new CancellationTokenSource();
             var streams = new[]
@@ -110,7 +110,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     /// <summary>A gateway takes a collector's stream only once it is an Up member: a probe collector's first stream says so.</summary>
     private static async Task TakesStreamsAsync(GatewayProcess gateway)
     {
-        await using var probe = CollectorNode.Start(TestNodes.Collector([gateway.IngestAddress]));
+        await using var probe = await CollectorNode.StartAsync(TestNodes.Collector([gateway.IngestAddress]));
         await TestNodes.EventuallyAsync(() => Task.FromResult(probe.Metrics.ForwardLinkChanges.WithLabels("connected").Value >= 1),
             $"{gateway.Name} is Up and takes streams", Patience);
     }

@@ -7,15 +7,14 @@ using Forkline.Collector.Native;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Configuration;
-using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
-using Forkline.Kubernetes;
 using Forkline.Logging;
-using Forkline.Metrics;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
@@ -28,7 +27,6 @@ namespace Forkline.Commands;
 public static class CollectorNodeCommand
 {
     private const string LogCategory = "forkline.collector-node";
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     public static Command Create()
     {
@@ -133,40 +131,18 @@ public static class CollectorNodeCommand
         LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
         var registry = Prometheus.Metrics.DefaultRegistry;
         var metrics = new ForklineMetrics(registry);
-        if (settings.Source is BpfEventSource bpf) metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(bpf.Collector, metrics));
+        var collecting = new CollectingSettings(settings.Source, settings.Actors, metrics, (settings.Source as BpfEventSource)?.Options.Pods);
+        var builder = NodeHost.CreateBuilder(loggers);
+        CollectorNode.AddCollectorLink(builder, settings.Link with { MetricsRegistry = registry });
+        builder.AddCollecting(collecting, services => services.GetRequiredService<CollectorNode>().Forwarder);
         if (settings.Metrics is { } listen) ListenPort.EnsureFree(listen.Address.ToString(), listen.Port, "metrics", "Metrics:Listen (--metrics)");
         using var metricServer = settings.Metrics is { } endpoint ? metrics.StartServer(endpoint.Port, endpoint.Address.ToString()) : null;
 
-        await using var node = CollectorNode.Start(settings.Link with { MetricsRegistry = registry }, loggers);
+        using var host = await NodeHost.StartAsync(builder, ct);
         log.LogInformation("host {Host} from {Source}, gateways {Gateways}{Metrics}; Ctrl-C stops it",
             settings.Actors.NodeName, settings.Source.Name, string.Join(", ", settings.Link.Link.Gateways),
             settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "");
-
-        await using var podWatch = (settings.Source as BpfEventSource)?.Options.Pods is { } pods
-            ? new NodePods(pods, settings.Actors.NodeName, loggers)
-            : null;
-        var pipeline = ProcessPipeline.Start(node.System, settings.Actors, metrics, new IEnrichedEventSink[] { node.Forwarder });
-        RunAccounting.Start(node.Forwarder, settings.Actors.NodeName, settings.Source, pipeline);
-        var exitCode = 0;
-        var stopped = new TaskCompletionSource();
-        await using var stopping = ct.Register(() => stopped.TrySetResult());
-        StoredTreeReconciliation.Apply(settings.Source, node.Forwarder, settings.Actors.NodeName, settings.Actors.BootClock, log);
-        try
-        {
-            await settings.Source.RunAsync(pipeline, ct);
-            // A replayed capture ends; the node keeps running so what it forwarded is acknowledged.
-            if (!ct.IsCancellationRequested) log.LogInformation("{Source} ended; waiting for Ctrl-C", settings.Source.Name);
-            await stopped.Task;
-        }
-        catch (Exception e) when (e is BpfException or IOException or InvalidDataException)
-        {
-            log.LogError("{Source} failed: {Problem}", settings.Source.Name, e.Message);
-            exitCode = 1;
-        }
-        await pipeline.StopAsync(StopTimeout);
-        if (!await node.Forwarder.FlushAsync(StopTimeout))
-            log.LogWarning("the gateways did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
-        await RunAccounting.FinishAsync(node.Forwarder, StopTimeout, log);
-        return exitCode;
+        await host.WaitForShutdownAsync(ct);
+        return host.SourceFailed() ? 1 : 0;
     }
 }

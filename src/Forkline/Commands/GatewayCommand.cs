@@ -4,6 +4,8 @@ using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
 using Forkline.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
@@ -57,35 +59,33 @@ public static class GatewayNodeCommand
 
     private static async Task<int> RunAsync(GatewaySettings settings, ApiSettings apiSettings, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
+        IHost host;
         try
         {
-            await using var node = await GatewayNode.StartAsync(settings, loggers, ct);
-            // Ready means Up in the cluster: until then (and once downed) queries of live trees cannot be answered,
-            // so a load balancer, a Kubernetes probe or deploy/local/fleet must not count this gateway in yet.
-            await using var api = await ApiServer.StartAsync(node.Queries, apiSettings with { IsReady = () => node.IsUp, LoggerFactory = loggers }, ct);
+            var builder = NodeHost.CreateBuilder(loggers);
+            GatewayNode.AddGateway(builder, settings);
+            NodeApi.AddNodeApi(builder, apiSettings);
+            host = await NodeHost.StartAsync(builder, ct);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A port taken, the database unusable: one line, not a stack.
+            log.LogError("{Problem}", e.Message);
+            return 1;
+        }
+        using (host)
+        {
+            var node = host.Services.GetRequiredService<GatewayNode>();
+            var api = host.Services.GetRequiredService<NodeApi>().Server;
             log.LogInformation("node {Node} ({History}); collectors stream to {Ingest}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC); Ctrl-C stops it",
                 node.SeedAddress, settings.EffectiveDatabase.Describe(), node.Ingest!.Address, api.HttpAddress, api.GrpcAddress);
-            await WaitForStopOrDownedAsync(node, ct);
+            // Ends on Ctrl-C / SIGTERM, or when the cluster has downed this node (its split-brain resolver, after
+            // the node was unreachable too long): its actor system then ends on its own, and stops the host.
+            await host.WaitForShutdownAsync(ct);
             if (!node.IsDowned) return 0;
             log.LogError("{Problem}", DownedMessage("the other gateways serve its hosts meanwhile"));
             return 1;
         }
-        catch (InvalidOperationException e)
-        {
-            log.LogError("{Problem}", e.Message);
-            return 1;
-        }
-    }
-
-    /// <summary>
-    /// Completes on Ctrl-C / SIGTERM, or when the cluster has downed this node (its split-brain resolver,
-    /// after the node was unreachable too long): the node's actor system then ends on its own.
-    /// </summary>
-    public static async Task WaitForStopOrDownedAsync(GatewayNode node, CancellationToken ct)
-    {
-        var stopped = new TaskCompletionSource();
-        await using (ct.Register(() => stopped.TrySetResult()))
-            await Task.WhenAny(stopped.Task, node.System.WhenTerminated);
     }
 
     /// <summary>

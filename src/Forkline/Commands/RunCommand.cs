@@ -12,11 +12,11 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Export;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
-using Forkline.Kubernetes;
 using Forkline.Logging;
 using Forkline.ProcessActors;
-using Forkline.Metrics;
 using Forkline.ProcessActors.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Commands;
@@ -29,7 +29,6 @@ namespace Forkline.Commands;
 public static class RunCommand
 {
     private const string LogCategory = "forkline.run";
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     public static Command Create()
     {
@@ -127,56 +126,39 @@ public static class RunCommand
             return 1;
         }
 
-        await using var gateway = await GatewayNode.StartAsync(new GatewaySettings
+        await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(log) }, loggers.CreateLogger<ExportSink>());
+        var pods = new PodDirectory();
+        var gateway = new GatewaySettings
         {
             Port = options.ClusterPort,
             DataDirectory = options.DataDirectory,
             MetricsRegistry = Prometheus.Metrics.DefaultRegistry,
-        }, loggers, ct);
-        await using var api = await ApiServer.StartAsync(gateway.Queries!, new ApiSettings
-        {
-            HttpEndpoint = options.Http,
-            GrpcEndpoint = options.Grpc,
-            LoggerFactory = loggers,
-        }, ct);
+        };
+        var collecting = new CollectingSettings(
+            new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers }),
+            new ProcessActorSettings
+            {
+                NodeName = options.NodeName,
+                AncestorDepth = options.AncestorDepth,
+                // Forks that never exec'd always go to the gateway: a later exec names them as parent, and
+                // lineage would stop at a process the history never stored. --clones only affects printing.
+                EmitClones = true,
+                LivenessProbe = new ProcfsLiveness().StillRuns,
+            },
+            new ForklineMetrics(Prometheus.Metrics.DefaultRegistry),
+            pods);
+        var builder = NodeHost.CreateBuilder(loggers);
+        GatewayNode.AddGateway(builder, gateway);
+        NodeApi.AddNodeApi(builder, new ApiSettings { HttpEndpoint = options.Http, GrpcEndpoint = options.Grpc });
+        builder.AddCollecting(collecting, services => services.GetRequiredService<GatewayNode>().Forwarder!, export);
+
+        using var host = await NodeHost.StartAsync(builder, ct);
+        var api = host.Services.GetRequiredService<NodeApi>().Server;
         log.LogInformation(
             "node {Node}; history in {History}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC) — open without authentication, bound to {BoundAddress} only; Ctrl-C stops",
-            options.NodeName, gateway.Settings.EffectiveDatabase.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
-
-        var metrics = new ForklineMetrics(Prometheus.Metrics.DefaultRegistry);
-        await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(log) }, loggers.CreateLogger<ExportSink>());
-        var pods = new PodDirectory();
-        await using var podWatch = new NodePods(pods, options.NodeName, loggers);
-        var source = new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers });
-        StoredTreeReconciliation.Apply(source, gateway.Forwarder!, options.NodeName, BootClock.Measure(), log);
-        metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(source.Collector, metrics));
-
-        var pipeline = ProcessPipeline.Start(gateway.System, new ProcessActorSettings
-        {
-            NodeName = options.NodeName,
-            AncestorDepth = options.AncestorDepth,
-            // Forks that never exec'd always go to the gateway: a later exec names them as parent, and
-            // lineage would stop at a process the history never stored. --clones only affects printing.
-            EmitClones = true,
-            LivenessProbe = new ProcfsLiveness().StillRuns,
-        }, metrics, new IEnrichedEventSink[] { export, gateway.Forwarder! });
-        RunAccounting.Start(gateway.Forwarder!, options.NodeName, source, pipeline);
-
-        var exitCode = 0;
-        try
-        {
-            await source.RunAsync(pipeline, ct);
-        }
-        catch (BpfException e)
-        {
-            log.LogError("{Problem}", e.Message);
-            exitCode = 1;
-        }
-        await pipeline.StopAsync(StopTimeout);
-        if (!await gateway.Forwarder!.FlushAsync(StopTimeout))
-            log.LogWarning("the gateway did not acknowledge every event before the stop timeout; see forkline_forward_dropped_total");
-        await RunAccounting.FinishAsync(gateway.Forwarder!, StopTimeout, log);
-        return exitCode;
+            options.NodeName, gateway.EffectiveDatabase.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
+        await host.WaitForShutdownAsync(ct);
+        return host.SourceFailed() ? 1 : 0;
     }
 
     private static Namespaces? ReadHostNamespaces(ILogger log)

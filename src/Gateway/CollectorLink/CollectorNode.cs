@@ -1,11 +1,10 @@
 using Akka.Actor;
-using Akka.Actor.Setup;
-using Akka.Configuration;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
 namespace Forkline.Gateway.CollectorLink;
@@ -19,6 +18,8 @@ public sealed record CollectorNodeSettings(
     CollectorRegistry? MetricsRegistry = null,
     string LogLevel = "WARNING")
 {
+    public const string SystemName = "forkline-collector";
+
     public ForwarderSettings EffectiveForwarder => Forwarder ?? new ForwarderSettings();
 
     public void Validate()
@@ -30,42 +31,77 @@ public sealed record CollectorNodeSettings(
 
 /// <summary>
 /// A collector node: a local actor system (no remoting, no cluster membership) for the process
-/// actors and the forwarder, whose link streams to any gateway of the cluster.
+/// actors and the forwarder, whose link streams to any gateway of the cluster. A part of a node's host
+/// (<see cref="AddCollectorLink"/>), started after the actor system and stopped before it.
 /// </summary>
-public sealed class CollectorNode : IAsyncDisposable
+public sealed class CollectorNode : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
 
-    private CollectorNode(ActorSystem system, GatewayMetrics metrics, GatewayForwarder forwarder)
+    private readonly CollectorNodeSettings _settings;
+    private readonly IServiceProvider _services;
+    private ActorSystem? _system;
+    private GatewayForwarder? _forwarder;
+
+    /// <summary>The host this node was started in by <see cref="StartAsync(CollectorNodeSettings, ILoggerFactory?, CancellationToken)"/>; null inside a node's host.</summary>
+    private IHost? _ownHost;
+
+    private CollectorNode(CollectorNodeSettings settings, GatewayMetrics metrics, IServiceProvider services)
     {
-        System = system;
+        _settings = settings;
         Metrics = metrics;
-        Forwarder = forwarder;
+        _services = services;
     }
 
-    public ActorSystem System { get; }
+    public ActorSystem System => _system ?? throw NotStarted();
 
     public GatewayMetrics Metrics { get; }
 
     /// <summary>Where the process actors deliver enriched events.</summary>
-    public GatewayForwarder Forwarder { get; }
+    public GatewayForwarder Forwarder => _forwarder ?? throw NotStarted();
 
-    /// <param name="loggerFactory">Where the node logs, Akka's own logging included; null = nowhere.</param>
-    public static CollectorNode Start(CollectorNodeSettings settings, ILoggerFactory? loggerFactory = null)
+    /// <summary>Registers a collector's actor system and its link to the gateways in a node's host, in that start order.</summary>
+    public static HostApplicationBuilder AddCollectorLink(HostApplicationBuilder builder, CollectorNodeSettings settings)
     {
         settings.Validate();
         var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
-        var setup = BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(AkkaConfig.Local(settings.LogLevel)))
-            .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
-        var system = ActorSystem.Create("forkline-collector", setup);
-        var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(settings.Link), settings.EffectiveForwarder, metrics);
-        return new CollectorNode(system, metrics, forwarder);
+        builder.AddActorSystem(CollectorNodeSettings.SystemName, settings.LogLevel);
+        builder.Services.AddSingleton(services => new CollectorNode(settings, metrics, services));
+        builder.Services.AddHostedService(services => services.GetRequiredService<CollectorNode>());
+        return builder;
     }
 
-    /// <summary>Gives the forwarder a moment to deliver what it holds, then stops; what it still holds is counted as dropped (reason "shutdown").</summary>
+    /// <summary>A collector link alone in a host of its own (tests, benchmarks); disposing it stops that host.</summary>
+    /// <param name="loggerFactory">Where the node logs, Akka's own logging included; null = nowhere.</param>
+    public static async Task<CollectorNode> StartAsync(CollectorNodeSettings settings, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
+    {
+        var host = await NodeHost.StartAsync(AddCollectorLink(NodeHost.CreateBuilder(loggerFactory), settings), ct);
+        var node = host.Services.GetRequiredService<CollectorNode>();
+        node._ownHost = host;
+        return node;
+    }
+
+    Task IHostedService.StartAsync(CancellationToken cancellationToken)
+    {
+        _system = _services.GetRequiredService<ActorSystem>();
+        _forwarder = GatewayForwarder.Start(_system, new ForwarderDelivery.OverGrpc(_settings.Link), _settings.EffectiveForwarder, Metrics);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Gives the forwarder a moment to deliver what it holds; what it still holds when the actor system stops is counted as dropped (reason "shutdown").</summary>
+    async Task IHostedService.StopAsync(CancellationToken cancellationToken)
+    {
+        if (_forwarder is not null) await _forwarder.FlushAsync(ShutdownFlushTimeout);
+    }
+
+    /// <summary>Stops the host of a node started by <see cref="StartAsync(CollectorNodeSettings, ILoggerFactory?, CancellationToken)"/>; nothing inside a node's host, which stops its parts itself.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Forwarder.FlushAsync(ShutdownFlushTimeout);
-        await System.Terminate();
+        var host = Interlocked.Exchange(ref _ownHost, null);
+        if (host is null) return;
+        await host.StopAsync(CancellationToken.None);
+        host.Dispose();
     }
+
+    private static InvalidOperationException NotStarted() => new("the collector node has not started");
 }

@@ -10,6 +10,7 @@ using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.History;
@@ -25,8 +26,9 @@ public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? M
 /// Keeps the history table in step with the host journals: follows the journal tag from the stored
 /// offset and applies each group of entries and the new offset in one transaction, so a restart
 /// resumes exactly where the last commit ended. A group is what arrived while the previous transaction
-/// ran (no timer: an idle projection only polls the journal). Runs as a cluster singleton (one writer per fleet);
-/// on a failure (database down) it restarts with backoff from the stored offset.
+/// ran (no timer: an idle projection only polls the journal). Runs as a cluster singleton (one writer per fleet).
+/// A group the database refuses (full, read-only, locked, down) is tried again with backoff until it
+/// goes in; any other failure restarts the projection with backoff from the stored offset.
 /// </summary>
 public sealed class HistoryProjection : ReceiveActor
 {
@@ -35,24 +37,37 @@ public sealed class HistoryProjection : ReceiveActor
     private readonly HistoryStore _store;
     private readonly ProjectionSettings _settings;
     private readonly GatewayMetrics _metrics;
+    private readonly StoreHealth _health;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Ends the retries of a group the database refuses when the singleton stops (moves, shuts down).
+    private readonly CancellationTokenSource _stopping = new();
     private int _starts;
 
-    public HistoryProjection(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics)
+    public HistoryProjection(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics, StoreHealth health)
     {
         _store = store;
         _settings = settings;
         _metrics = metrics;
+        _health = health;
     }
 
-    public static Props Props(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, metrics));
+    public static Props Props(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics, StoreHealth health) =>
+        Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, metrics, health));
+
+    private TimeSpan MinBackoff => _settings.MinBackoff ?? TimeSpan.FromSeconds(1);
+
+    private TimeSpan MaxBackoff => _settings.MaxBackoff ?? TimeSpan.FromSeconds(30);
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
 
     protected override void PreStart()
     {
         var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-        var restart = RestartSettings.Create(
-            _settings.MinBackoff ?? TimeSpan.FromSeconds(1), _settings.MaxBackoff ?? TimeSpan.FromSeconds(30), randomFactor: 0.2);
+        var restart = RestartSettings.Create(MinBackoff, MaxBackoff, randomFactor: 0.2);
         RestartSource.OnFailuresWithBackoff(() => FromStoredOffset(journal), restart)
             .RunWith(Sink.Ignore<int>(), Context.Materializer());
     }
@@ -85,16 +100,29 @@ public sealed class HistoryProjection : ReceiveActor
             foreach (var gap in persisted.Gaps) gaps.Add(HostGapWire.FromWire(host, gap));
             batches.Add(new JournalBatch(host, envelope.SequenceNr, events, gaps));
         }
-        try
+        var backoff = MinBackoff;
+        var stopping = _stopping.Token;
+        while (true)
         {
-            var rows = await _store.ProjectAsync(Name, batches, offset, CancellationToken.None);
-            _metrics.ProjectionEvents.Inc(batches.Sum(b => b.Events.Count));
-            return rows;
-        }
-        catch (Exception e)
-        {
-            _log.Error(e, "history projection could not apply journal up to offset {0} ({1}); restarting from the stored offset", offset, _store.Database.Describe());
-            throw;
+            try
+            {
+                var rows = await _store.ProjectAsync(Name, batches, offset, CancellationToken.None);
+                _health.Wrote();
+                _metrics.ProjectionEvents.Inc(batches.Sum(b => b.Events.Count));
+                return rows;
+            }
+            catch (Exception e) when (StoreFault.Of(e).IsStorage)
+            {
+                // One transaction: nothing of the group went in. StoreHealth logs the fault once and counts each try.
+                _health.Failed("history", e);
+                await Task.Delay(backoff, stopping);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+            catch (Exception e)
+            {
+                _log.Error(e, "history projection could not apply journal up to offset {0} ({1}); restarting from the stored offset", offset, _store.Database.Describe());
+                throw;
+            }
         }
     }
 

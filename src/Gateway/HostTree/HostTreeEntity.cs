@@ -10,6 +10,7 @@ using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 
 using Forkline.Gateway.Queries;
@@ -47,6 +48,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly string _host;
     private readonly HostTreeSettings _settings;
     private readonly GatewayMetrics _metrics;
+    private readonly StoreHealth _store;
     private readonly IActorRef _mediator;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HostProcessTree _tree;
@@ -64,11 +66,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     // The end of the latest gap a collector start closed: a later start's gap begins after it.
     private DateTime _lastRestart = DateTime.MinValue;
 
-    public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics)
+    public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics, StoreHealth store)
     {
         _host = host;
         _settings = settings;
         _metrics = metrics;
+        _store = store;
         _tree = new HostProcessTree(settings.RetiredCapacity);
         _accountingMetrics = new AccountingGauges(metrics.HostRunEvents);
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
@@ -100,9 +103,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Command<GetLiveProcesses>(request => Sender.Tell(ProcessesOf(request)));
         Command<SnapshotHostTree>(_ => SnapshotNow());
         Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(failure =>
-            _log.Warning(failure.Cause, "snapshot of host {0} at sequence {1} failed; recovery replays more journal until the next one succeeds", _host, failure.Metadata.SequenceNr));
+        {
+            _store.Wrote();
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        });
+        // Recovery replays more journal until the next snapshot succeeds.
+        Command<SaveSnapshotFailure>(failure => _store.Failed("snapshot", failure.Cause));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure =>
             _log.Warning(failure.Cause, "deleting old snapshots of host {0} failed; they stay in the snapshot table", _host));
@@ -112,8 +118,20 @@ public sealed class HostTreeEntity : ReceivePersistentActor
 
     public static string PersistenceIdOf(string host) => "forkline-host-" + host;
 
-    public static Props Props(string host, HostTreeSettings settings, GatewayMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new HostTreeEntity(host, settings, metrics));
+    public static Props Props(string host, HostTreeSettings settings, GatewayMetrics metrics, StoreHealth store) =>
+        Akka.Actor.Props.Create(() => new HostTreeEntity(host, settings, metrics, store));
+
+    /// <summary>
+    /// The journal may or may not hold the entry, so the entity stops (as Akka.Persistence always does
+    /// here) and the next message of its host starts it again from the journal. The batch was not
+    /// acknowledged: the forwarder sends it again, and its events are taken once, whether stored or not.
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr) => _store.Failed("journal", cause);
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        if (!_store.Failed("recovery", reason).IsStorage) base.OnRecoveryFailure(reason, message);
+    }
 
     private void OnBatch(EventBatch batch)
     {
@@ -160,6 +178,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
+            _store.Wrote();
             CountStored(toPersist, DateTime.UtcNow);
             if (toPersist.Events.Count > 0) Seen(WireConverter.FromUnixTicks(toPersist.Events[^1].TimeUnixTicks));
             Complete(batch, batchKey, accepted, live, duplicates, replyTo);
@@ -219,7 +238,11 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         if (_runs.RingLossGap(_host, report) is { } ringLoss)
         {
             var gap = new HostEventsPersisted { Gaps = { HostGapWire.ToWire(ringLoss) } };
-            Persist(new Tagged(gap, [JournalTag]), _ => ApplyEnded(gap));
+            Persist(new Tagged(gap, [JournalTag]), _ =>
+            {
+                _store.Wrote();
+                ApplyEnded(gap);
+            });
         }
         // A final report outlives the collector, so it goes to the journal; the periodic ones are resent anyway.
         if (!report.Final || (_runs.TryGetReport(report.RunId, out var known) && known!.Final))
@@ -231,6 +254,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(wire, _ =>
         {
+            _store.Wrote();
             _runs.Record(report, DateTime.UtcNow);
             UpdateGauges(report);
             replyTo.Tell(ack);
@@ -294,6 +318,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
+            _store.Wrote();
             foreach (var exit in concluded) Apply(exit);
             ApplyEnded(toPersist);
             Seen(scanTime);

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Akka.Persistence.Sql.Config;
 using LinqToDB;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -27,10 +26,6 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     /// and the file stays consistent. A commit per journal batch no longer costs an fsync each.
     /// </summary>
     private const string SqliteSessionPragmas = "PRAGMA synchronous=NORMAL;";
-
-    /// <summary>The Akka.Persistence.Sql plugins that open connections of their own.</summary>
-    private static readonly string[] PersistencePluginIds =
-        ["akka.persistence.journal.sql", "akka.persistence.snapshot-store.sql", "akka.persistence.query.journal.sql"];
 
     /// <summary>The PostgreSQL advisory lock key of gateway storage start-up ("FKLNSTRT").</summary>
     private const long SchemaLockKey = 0x464B_4C4E_5354_5254;
@@ -79,19 +74,14 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     }
 
     /// <summary>
-    /// The connections of the persistence plugins, so that they get the same session settings as
-    /// ours; null when the provider needs none.
+    /// How the persistence plugins open their connections, so that they get the same session settings
+    /// as ours; null when the provider needs none.
     /// </summary>
-    public MultiDataOptionsSetup? PersistenceConnectionSetup()
-    {
-        if (Provider != DatabaseProvider.Sqlite) return null;
-        var options = new DataOptions()
+    public DataOptions? PersistenceDataOptions() => Provider == DatabaseProvider.Sqlite
+        ? new DataOptions()
             .UseConnectionString(Linq2DbProviderName, ConnectionString)
-            .UseAfterConnectionOpened(ApplySqliteSessionPragmas, ApplySqliteSessionPragmasAsync);
-        var setup = new MultiDataOptionsSetup();
-        foreach (var pluginId in PersistencePluginIds) setup.AddDataOptions(pluginId, options);
-        return setup;
-    }
+            .UseAfterConnectionOpened(ApplySqliteSessionPragmas, ApplySqliteSessionPragmasAsync)
+        : null;
 
     private static void ApplySqliteSessionPragmas(DbConnection connection)
     {

@@ -1,57 +1,63 @@
 using Akka.Actor;
-using Akka.Actor.Setup;
-using Akka.Cluster.Sharding;
-using Akka.Cluster.Tools.Singleton;
+using Akka.Hosting;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Queries;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Prometheus;
 
 namespace Forkline.Gateway.Hosting;
 
 /// <summary>
 /// A running gateway, the only kind of cluster member: host entities, the history projection, the
 /// queries, and (with <see cref="GatewaySettings.Ingest"/>) the listener its collectors stream to.
-/// In <c>forkline run</c> it also forwards its own host's events, in process.
+/// In <c>forkline run</c> it also forwards its own host's events, in process. A part of a node's host
+/// (<see cref="AddGateway"/>), started after the actor system and stopped before it.
 /// </summary>
-public sealed class GatewayNode : IAsyncDisposable
+public sealed class GatewayNode : IHostedService, IAsyncDisposable
 {
-    private const string ShardRegionRole = GatewaySettings.GatewayRole;
     private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
-    private volatile bool _disposing;
 
-    private readonly DataDirectoryLock? _dataLock;
+    private readonly IServiceProvider _services;
+    private ActorSystem? _system;
+    private ProcessQueries? _queries;
+    private IActorRef? _hostTrees;
 
-    private GatewayNode(GatewaySettings settings, ActorSystem system, GatewayMetrics metrics, IActorRef hostTrees,
-        ProcessQueries queries, GatewayForwarder? forwarder, DataDirectoryLock? dataLock)
+    /// <summary>The host this node was started in by <see cref="StartAsync(GatewaySettings, ILoggerFactory?, CancellationToken)"/>; null inside a node's host.</summary>
+    private IHost? _ownHost;
+
+    private GatewayNode(GatewaySettings settings, GatewayMetrics metrics, StoreHealth store, HistoryStore history, IServiceProvider services)
     {
-        _dataLock = dataLock;
         Settings = settings;
-        System = system;
         Metrics = metrics;
-        HostTrees = hostTrees;
-        Queries = queries;
-        Forwarder = forwarder;
+        Store = store;
+        History = history;
+        _services = services;
     }
 
     public GatewaySettings Settings { get; }
 
-    public ActorSystem System { get; }
-
     public GatewayMetrics Metrics { get; }
 
-    /// <summary>The host-entity shard region.</summary>
-    public IActorRef HostTrees { get; }
+    /// <summary>Whether the database takes writes (see <see cref="IsReady"/>).</summary>
+    public StoreHealth Store { get; }
 
-    public ProcessQueries Queries { get; }
+    private HistoryStore History { get; }
+
+    public ActorSystem System => _system ?? throw NotStarted();
+
+    /// <summary>The host-entity shard region.</summary>
+    public IActorRef HostTrees => _hostTrees ?? throw NotStarted();
+
+    public ProcessQueries Queries => _queries ?? throw NotStarted();
 
     /// <summary>Where this node's own process actors deliver enriched events (<c>forkline run</c>); null on a gateway of a fleet.</summary>
-    public GatewayForwarder? Forwarder { get; }
+    public GatewayForwarder? Forwarder { get; private set; }
 
     /// <summary>The listener collectors stream to; null without <see cref="GatewaySettings.Ingest"/>.</summary>
     public IngestServer? Ingest { get; private set; }
@@ -61,79 +67,80 @@ public sealed class GatewayNode : IAsyncDisposable
 
     public string SeedAddress => Address.ToString();
 
-    /// <param name="loggerFactory">Where the node logs, Akka's own logging included; null = nowhere.</param>
-    public static async Task<GatewayNode> StartAsync(GatewaySettings settings, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
+    /// <summary>
+    /// Registers a gateway in a node's host: its storage (<see cref="GatewayStorage"/>), its actor system
+    /// (<see cref="AkkaComposition.WithGatewayMember"/>) and the node itself, in that start order.
+    /// </summary>
+    public static HostApplicationBuilder AddGateway(HostApplicationBuilder builder, GatewaySettings settings)
     {
         settings.Validate();
         ListenPort.EnsureFree(settings.Hostname, settings.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
-        var setup = BootstrapSetup.Create().WithConfig(AkkaConfig.For(settings)).And(ForklineWireSerializer.Setup())
-            .And(new LoggerFactorySetup(loggerFactory ?? NullLoggerFactory.Instance));
-        if (settings.Tls is { } tls) setup = setup.And(tls.CreateSetup(settings.Roles));
-        if (settings.EffectiveDatabase.PersistenceConnectionSetup() is { } connections) setup = setup.And(connections);
-        var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
+        var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
+        var metrics = new GatewayMetrics(registry);
         var history = new HistoryStore(settings.EffectiveDatabase);
-        // The SQLite database in the data directory is this node's alone: a second node there would write the same journal.
-        var dataLock = settings.Database is null ? DataDirectoryLock.Acquire(settings.DataDirectory) : null;
-        try
+        builder.Services.AddSingleton(services => new StoreHealth(settings.EffectiveDatabase.Describe(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), registry));
+        builder.Services.AddHostedService(services => new GatewayStorage(settings, history, services));
+        builder.AddActorSystem(GatewaySettings.SystemName, settings.LogLevel,
+            (akka, services) => akka.WithGatewayMember(settings, metrics, history, services.GetRequiredService<StoreHealth>()));
+        builder.Services.AddSingleton(services => new GatewayNode(settings, metrics, services.GetRequiredService<StoreHealth>(), history, services));
+        builder.Services.AddHostedService(services => services.GetRequiredService<GatewayNode>());
+        return builder;
+    }
+
+    /// <summary>A gateway alone in a host of its own (tests, benchmarks); disposing it stops that host.</summary>
+    /// <param name="loggerFactory">Where the node logs, Akka's own logging included; null = nowhere.</param>
+    public static async Task<GatewayNode> StartAsync(GatewaySettings settings, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
+    {
+        var host = await NodeHost.StartAsync(AddGateway(NodeHost.CreateBuilder(loggerFactory), settings), ct);
+        var node = host.Services.GetRequiredService<GatewayNode>();
+        node._ownHost = host;
+        return node;
+    }
+
+    async Task IHostedService.StartAsync(CancellationToken ct)
+    {
+        var system = _services.GetRequiredService<ActorSystem>();
+        _system = system;
+        Metrics.ObserveCluster(system);
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        if (Settings.Kubernetes is { } kubernetes)
         {
-            return await StartAsync(settings, setup, metrics, history, dataLock, ct);
+            // Joining waits for the other gateway pods; the node meanwhile starts, and its ingest refuses streams until Up.
+            new KubernetesSeedDiscovery(system, Settings, kubernetes).Start();
         }
-        catch
+        else if (Settings.Seeds.Count == 0)
         {
-            dataLock?.Dispose();
-            throw;
+            await cluster.JoinAsync(cluster.SelfAddress, ct);
+        }
+
+        var hostTrees = await _services.GetRequiredService<ActorRegistry>().GetAsync<HostTreeEntity>(ct);
+        _hostTrees = hostTrees;
+        var liveHub = system.ActorOf(LiveEventHub.Props(Metrics), "forkline-live-hub");
+        _queries = new ProcessQueries(system, hostTrees, liveHub, History, Settings.EffectiveAskTimeout);
+        Forwarder = Settings.Collector
+            ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), Settings.EffectiveForwarder, Metrics)
+            : null;
+        if (Settings.Ingest is { } ingest)
+        {
+            var fleetFiles = Settings.Tls?.Load();
+            Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => IsUp, Settings.EffectiveAskTimeout),
+                Metrics, fleetFiles?.Certificate, fleetFiles?.Authority, ct);
         }
     }
 
-    private static async Task<GatewayNode> StartAsync(GatewaySettings settings, ActorSystemSetup setup, GatewayMetrics metrics, HistoryStore history,
-        DataDirectoryLock? dataLock, CancellationToken ct)
+    /// <summary>
+    /// Ends the collectors' streams (they move to another gateway) and gives the forwarder a moment to
+    /// deliver what it holds; the actor system then leaves the cluster and stops, and what the forwarder
+    /// still holds is counted as dropped (reason "shutdown").
+    /// </summary>
+    async Task IHostedService.StopAsync(CancellationToken ct)
     {
-        var system = await GatewayStorage.StartAsync(settings.EffectiveDatabase, history, () => ActorSystem.Create(GatewaySettings.SystemName, setup),
-            settings.EffectiveAskTimeout, ct);
-        GatewayNode? node = null;
-        try
-        {
-            metrics.ObserveCluster(system);
-            var cluster = Akka.Cluster.Cluster.Get(system);
-            if (settings.Kubernetes is { } kubernetes)
-            {
-                // Joining waits for the other gateway pods; the node meanwhile starts, and its ingest refuses streams until Up.
-                new KubernetesSeedDiscovery(system, settings, kubernetes).Start();
-            }
-            else if (settings.Seeds.Count == 0)
-            {
-                await cluster.JoinAsync(cluster.SelfAddress, ct);
-            }
-
-            var hostTreeSettings = settings.EffectiveHostTree;
-            var hostTrees = await ClusterSharding.Get(system).StartAsync(HostMessageExtractor.TypeName,
-                host => HostTreeEntity.Props(host, hostTreeSettings, metrics),
-                ClusterShardingSettings.Create(system).WithRole(ShardRegionRole).WithStateStoreMode(StateStoreMode.DData),
-                new HostMessageExtractor(settings.NumberOfShards));
-            system.ActorOf(ClusterSingletonManager.Props(
-                    HistoryProjection.Props(history, settings.EffectiveProjection, metrics),
-                    PoisonPill.Instance,
-                    ClusterSingletonManagerSettings.Create(system).WithRole(GatewaySettings.GatewayRole)),
-                HistoryProjection.Name);
-            var liveHub = system.ActorOf(LiveEventHub.Props(metrics), "forkline-live-hub");
-            var queries = new ProcessQueries(system, hostTrees, liveHub, history, settings.EffectiveAskTimeout);
-            var forwarder = settings.Collector
-                ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), settings.EffectiveForwarder, metrics)
-                : null;
-            node = new GatewayNode(settings, system, metrics, hostTrees, queries, forwarder, dataLock);
-            if (settings.Ingest is { } ingest)
-            {
-                var fleetFiles = settings.Tls?.Load();
-                node.Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => node.IsUp, settings.EffectiveAskTimeout),
-                    metrics, fleetFiles?.Certificate, fleetFiles?.Authority, ct);
-            }
-            return node;
-        }
-        catch
-        {
-            await system.Terminate();
-            throw;
-        }
+        var ingest = Ingest;
+        Ingest = null;
+        if (ingest is not null) await ingest.DisposeAsync();
+        // A downed node's actor system has ended already: no forwarder is left to flush.
+        if (Forwarder is not null && _system is { WhenTerminated.IsCompleted: false }) await Forwarder.FlushAsync(ShutdownFlushTimeout);
     }
 
     /// <summary>
@@ -142,11 +149,14 @@ public sealed class GatewayNode : IAsyncDisposable
     /// </summary>
     public bool IsUp => Akka.Cluster.Cluster.Get(System).SelfMember.Status == Akka.Cluster.MemberStatus.Up;
 
+    /// <summary>What /readyz answers: Up in the cluster, and the database takes writes (events would only pile up in the forwarders otherwise).</summary>
+    public bool IsReady => IsUp && Store.Writable;
+
     /// <summary>
-    /// The actor system ended before <see cref="DisposeAsync"/>: the cluster downed this node (the host
-    /// never terminates it otherwise). Such a system cannot rejoin; only a new node can.
+    /// The cluster downed this node (its split-brain resolver, after the node was unreachable too long):
+    /// its actor system ended on its own. Such a system cannot rejoin; only a new node can.
     /// </summary>
-    public bool IsDowned => System.WhenTerminated.IsCompleted && !_disposing;
+    public bool IsDowned => CoordinatedShutdown.Get(System).ShutdownReason is CoordinatedShutdown.ClusterDowningReason;
 
     /// <summary>Completes once this node is Up in the cluster.</summary>
     public Task WaitUntilUpAsync(TimeSpan timeout)
@@ -156,20 +166,14 @@ public sealed class GatewayNode : IAsyncDisposable
         return up.Task.WaitAsync(timeout);
     }
 
-    /// <summary>
-    /// Ends the collectors' streams (they move to another gateway), gives the forwarder a moment to
-    /// deliver what it holds, then leaves the cluster and stops; what the forwarder still holds then is
-    /// counted as dropped (reason "shutdown").
-    /// </summary>
+    /// <summary>Stops the host of a node started by <see cref="StartAsync(GatewaySettings, ILoggerFactory?, CancellationToken)"/>; nothing inside a node's host, which stops its parts itself.</summary>
     public async ValueTask DisposeAsync()
     {
-        _disposing = true;
-        var ingest = Ingest;
-        Ingest = null;
-        if (ingest is not null) await ingest.DisposeAsync();
-        // A downed node's actor system has ended already: no forwarder is left to flush.
-        if (Forwarder is not null && !System.WhenTerminated.IsCompleted) await Forwarder.FlushAsync(ShutdownFlushTimeout);
-        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
-        _dataLock?.Dispose();
+        var host = Interlocked.Exchange(ref _ownHost, null);
+        if (host is null) return;
+        await host.StopAsync(CancellationToken.None);
+        host.Dispose();
     }
+
+    private static InvalidOperationException NotStarted() => new("the gateway node has not started");
 }

@@ -2,6 +2,9 @@ using System.Data.Common;
 using Akka.Actor;
 using Akka.Persistence;
 using Forkline.Gateway.History;
+using Forkline.Gateway.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Forkline.Gateway.Hosting;
 
@@ -9,59 +12,63 @@ namespace Forkline.Gateway.Hosting;
 /// Brings a gateway's database up before anything uses it: the history tables, then the journal and
 /// snapshot tables that Akka.Persistence.Sql creates when its plugins start. Gateways starting at
 /// once on one fresh PostgreSQL database would race on those CREATE TABLE statements (the loser's
-/// snapshot store fails to initialize), so the whole step runs under the database's schema lock.
+/// snapshot store fails to initialize), so the whole step runs under the database's schema lock:
+/// taken before the actor system starts (<see cref="StartingAsync"/>), released once both plugins
+/// have answered (<see cref="StartedAsync"/>). A SQLite data directory is this node's alone while it runs.
 /// </summary>
-internal static class GatewayStorage
+internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore history, IServiceProvider services) : IHostedLifecycleService
 {
     private const string WarmUpPersistenceId = "forkline-storage-check";
 
-    public static async Task<ActorSystem> StartAsync(DatabaseSettings database, HistoryStore history, Func<ActorSystem> createSystem,
-        TimeSpan timeout, CancellationToken ct)
+    private DataDirectoryLock? _dataLock;
+    private IAsyncDisposable? _schemaLock;
+
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        IAsyncDisposable exclusive;
+        var database = settings.EffectiveDatabase;
+        // The SQLite database in the data directory is this node's alone: a second node there would write the same journal.
+        if (settings.Database is null) _dataLock = DataDirectoryLock.Acquire(settings.DataDirectory);
         try
         {
-            exclusive = await database.LockSchemaAsync(ct);
-            try
-            {
-                await database.PrepareAsync(ct);
-                await history.EnsureSchemaAsync(ct);
-            }
-            catch
-            {
-                await exclusive.DisposeAsync();
-                throw;
-            }
+            _schemaLock = await database.LockSchemaAsync(cancellationToken);
+            await database.PrepareAsync(cancellationToken);
+            await history.EnsureSchemaAsync(cancellationToken);
         }
         catch (Exception e) when (e is DbException or IOException or UnauthorizedAccessException)
         {
             // Locked by another process, read-only, full, unreachable: the cause in one line, for the operator.
             throw new InvalidOperationException($"the database {database.Describe()} is unusable: {e.Message} — {Remedy(e)}", e);
         }
-        await using var held = exclusive;
-        var system = createSystem();
-        try
-        {
-            await StartPersistencePluginsAsync(system, timeout);
-            return system;
-        }
-        catch
-        {
-            await system.Terminate();
-            throw;
-        }
     }
 
-    private static string Remedy(Exception e) => e.Message switch
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartedAsync(CancellationToken cancellationToken)
     {
-        var m when m.Contains("locked", StringComparison.OrdinalIgnoreCase) || m.Contains("busy", StringComparison.OrdinalIgnoreCase)
-            => "another process holds it; stop that process or give this node its own database",
-        var m when m.Contains("readonly", StringComparison.OrdinalIgnoreCase) || m.Contains("read-only", StringComparison.OrdinalIgnoreCase)
-            => "its folder or file is read-only; make it writable or give another data directory",
-        var m when m.Contains("full", StringComparison.OrdinalIgnoreCase) || m.Contains("space", StringComparison.OrdinalIgnoreCase)
-            => "its disk is full; free space there",
-        _ => "check the database settings and that the database is reachable",
-    };
+        await StartPersistencePluginsAsync(services.GetRequiredService<ActorSystem>(), settings.EffectiveAskTimeout);
+        await ReleaseSchemaLockAsync();
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        await ReleaseSchemaLockAsync();
+        _dataLock?.Dispose();
+        _dataLock = null;
+    }
+
+    private async Task ReleaseSchemaLockAsync()
+    {
+        var held = Interlocked.Exchange(ref _schemaLock, null);
+        if (held is not null) await held.DisposeAsync();
+    }
+
+    private static string Remedy(Exception e) => StoreFault.Of(e) is { IsStorage: true } fault
+        ? fault.Remedy
+        : "check the database settings and that the database is reachable";
 
     /// <summary>
     /// A read from the journal and from the snapshot store: each answers once its plugin has created

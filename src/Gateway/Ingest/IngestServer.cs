@@ -74,7 +74,7 @@ public sealed class IngestServer : IAsyncDisposable
         {
             options.EnableDetailedErrors = false;
             // As on the cluster transport: a batch is 64 KiB at most unless one large event travels alone.
-            options.MaxReceiveMessageSize = AkkaConfig.MaximumFrameBytes;
+            options.MaxReceiveMessageSize = AkkaComposition.MaximumFrameBytes;
         });
         builder.Services.AddSingleton(gateway);
         builder.Services.AddSingleton(identity);

@@ -1,0 +1,137 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Config;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
+using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Storage;
+using Forkline.Gateway.Telemetry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using AkkaLogging = Akka.Event.Logging;
+
+namespace Forkline.Gateway.Hosting;
+
+/// <summary>
+/// The actor system of a Forkline node, composed with Akka.Hosting's typed options: what every node runs
+/// with (<see cref="WithForklineDefaults"/>), and what a gateway adds as a cluster member
+/// (<see cref="WithGatewayMember"/>).
+/// </summary>
+public static class AkkaComposition
+{
+    /// <summary>Room for a full batch of events with long arguments and ancestor chains.</summary>
+    public const int MaximumFrameBytes = 16 * 1024 * 1024;
+
+    /// <summary>What every Forkline actor system runs with; a collector node's (no remoting, no cluster) is only this.</summary>
+    /// <param name="logLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
+    public static AkkaConfigurationBuilder WithForklineDefaults(this AkkaConfigurationBuilder akka, string logLevel, ILoggerFactory loggers) => akka
+        .ConfigureLoggers(logging =>
+        {
+            logging.LogLevel = AkkaLogging.LogLevelFor(logLevel);
+            // stdout carries events only (`forkline run --json`): Akka logs through the bridge to the node's ILogger (stderr).
+            logging.ClearLoggers();
+            logging.AddLogger<AkkaLoggerBridge>();
+        })
+        .AddSetup(new LoggerFactorySetup(loggers))
+        // Only message types bound to a serializer cross the wire or reach the journal: nothing falls back
+        // to the JSON serializer's polymorphic type names.
+        .WithStrictSerialization(true)
+        .AddHocon(WithoutTypedOption(
+            // Akka's standard-out logger still speaks before the bridge starts and after it stops (the node
+            // commands point Console.Out at stderr); OFF would be cleaner, but with it the persistence
+            // plugins never answered at start (Akka 1.5.75).
+            ("akka.stdout-loglevel", logLevel),
+            // The host stops a node in order (see NodeHost). Akka's own exit/signal hook would stop it at
+            // once, under that drain, and the forwarder would drop every event not yet acknowledged.
+            ("akka.coordinated-shutdown.run-by-clr-shutdown-hook", "off"),
+            // A node must cost its idle host nothing: a scheduler that sleeps until the next deadline
+            // instead of waking every 10 ms (akka.scheduler.tick-duration) whether anything is due or not.
+            ("akka.scheduler.implementation", typeof(DeadlineScheduler).AssemblyQualifiedName!)), HoconAddMode.Prepend);
+
+    /// <summary>
+    /// A gateway, the only kind of cluster member: remoting (TLS with <see cref="GatewaySettings.Tls"/>),
+    /// the cluster, SQL persistence on the gateway's database, the host-entity shard region
+    /// (<see cref="ActorRegistry"/> key <see cref="HostTreeEntity"/>) and the history projection singleton.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithGatewayMember(this AkkaConfigurationBuilder akka, GatewaySettings settings, GatewayMetrics metrics,
+        HistoryStore history, StoreHealth store)
+    {
+        akka.AddSetup(ForklineWireSerializer.Setup());
+        if (settings.Tls is { } tls) akka.AddSetup(tls.CreateSetup(settings.Roles));
+        var hostTree = settings.EffectiveHostTree;
+        return akka
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = settings.Hostname,
+                Port = settings.Port,
+                // The certificate and the fleet-CA validator come with ClusterTlsSettings.CreateSetup.
+                EnableSsl = settings.Tls is not null,
+                // A forwarder batch is at most 64 KiB (ForwarderSettings.MaxBatchBytes) unless one event is
+                // larger (a long argv, a deep ancestor chain) and travels alone: past the 128 KB default,
+                // Akka.Remote would discard it and the forwarder resend it forever.
+                MaxFrameSize = MaximumFrameBytes,
+            })
+            .WithClustering(new ClusterOptions { Roles = [.. settings.Roles], SeedNodes = [.. settings.Seeds] })
+            .WithSqlPersistence(JournalOf(settings), SnapshotsOf(settings.EffectiveDatabase))
+            .WithDistributedPubSub(GatewaySettings.GatewayRole)
+            .WithShardRegion<HostTreeEntity>(HostMessageExtractor.TypeName,
+                host => HostTreeEntity.Props(host, hostTree, metrics, store),
+                new HostMessageExtractor(settings.NumberOfShards),
+                new ShardOptions
+                {
+                    Role = GatewaySettings.GatewayRole,
+                    StateStoreMode = StateStoreMode.DData,
+                    RememberEntities = false,
+                })
+            // No durable (LMDB) store on disk: without remember-entities, sharding's replicated state needs none.
+            .WithShardingDistributedData(data => data.Durable.Keys = [])
+            .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
+                HistoryProjection.Props(history, settings.EffectiveProjection, metrics, store),
+                new ClusterSingletonOptions { Role = GatewaySettings.GatewayRole }, createProxyToo: false)
+            .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings)), HoconAddMode.Prepend);
+    }
+
+    private static IEnumerable<(string Path, string Value)> GatewayUntypedSettings(GatewaySettings settings)
+    {
+        // Live events are published whether or not anyone watches; nobody watching is no dead letter.
+        yield return ("akka.cluster.pub-sub.send-to-dead-letters-when-no-subscribers", "off");
+        // SQLite takes one writer at a time; more connections would only wait on its lock.
+        yield return ("akka.persistence.journal.sql.parallelism", settings.EffectiveDatabase.Provider == DatabaseProvider.Sqlite ? "1" : "4");
+        if (settings.DownUnreachableAfter is { } downAfter)
+            yield return ("akka.cluster.split-brain-resolver.stable-after", $"{(long)downAfter.TotalMilliseconds}ms");
+    }
+
+    private static SqlJournalOptions JournalOf(GatewaySettings settings)
+    {
+        var database = settings.EffectiveDatabase;
+        return new SqlJournalOptions(isDefaultPlugin: true)
+        {
+            ConnectionString = database.ConnectionString,
+            ProviderName = database.Linq2DbProviderName,
+            DataOptions = database.PersistenceDataOptions(),
+            AutoInitialize = true,
+            TagStorageMode = TagMode.Csv,
+            QueryRefreshInterval = settings.EffectiveQueryRefreshInterval,
+        };
+    }
+
+    private static SqlSnapshotOptions SnapshotsOf(DatabaseSettings database) => new(isDefaultPlugin: true)
+    {
+        ConnectionString = database.ConnectionString,
+        ProviderName = database.Linq2DbProviderName,
+        DataOptions = database.PersistenceDataOptions(),
+        AutoInitialize = true,
+    };
+
+    /// <summary>
+    /// Settings that Akka.Hosting has no typed option for (Akka 1.5.75), by their HOCON paths. They go
+    /// in as key/value pairs, never as HOCON text: no value needs quoting, none can break the syntax.
+    /// </summary>
+    private static IConfiguration WithoutTypedOption(params IEnumerable<(string Path, string Value)> settings) =>
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(setting => new KeyValuePair<string, string?>(setting.Path.Replace('.', ':'), setting.Value)))
+            .Build();
+}
