@@ -425,6 +425,15 @@ public sealed class HistoryStore(DatabaseSettings database)
             WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
             """, "@host", "@pid", "@start_time");
 
+        // A start that arrives after a newer image of its pid (a clone published after its own exec) is
+        // already replaced: it ends where the next image of the pid starts, as the host tree has it.
+        private readonly DbCommand _lateReplaced = Statement(connection, transaction, """
+            UPDATE processes SET end_kind = 2, exit_time = (
+                SELECT MIN(n.start_time) FROM processes n WHERE n.host = @host AND n.pid = @pid AND n.start_time > @start_time)
+            WHERE exec_id = @exec_id AND exit_time IS NULL
+              AND EXISTS (SELECT 1 FROM processes n WHERE n.host = @host AND n.pid = @pid AND n.start_time > @start_time)
+            """, "@host", "@pid", "@start_time", "@exec_id");
+
         private readonly DbCommand _upsert = Statement(connection, transaction, """
             INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after)
             VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after)
@@ -458,14 +467,16 @@ public sealed class HistoryStore(DatabaseSettings database)
             var process = enriched.Process;
             var record = ProcessRecords.From(process, live: process.Exit is null);
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
-            if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
-                await Run(_replaced, ct, record.Host, record.Pid, startTime);
-            return await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
+            var starts = enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone;
+            if (starts) await Run(_replaced, ct, record.Host, record.Pid, startTime);
+            var rows = await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
                 record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
                 record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
                 record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
                 record.End == ProcessEndKind.None ? null : (int)record.End,
                 record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null);
+            if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
+            return rows;
         }
 
         public async Task IndexAsync(JournalBatch batch, CancellationToken ct)
@@ -495,6 +506,7 @@ public sealed class HistoryStore(DatabaseSettings database)
         public async ValueTask DisposeAsync()
         {
             await _replaced.DisposeAsync();
+            await _lateReplaced.DisposeAsync();
             await _upsert.DisposeAsync();
             await _index.DisposeAsync();
             await _gap.DisposeAsync();
