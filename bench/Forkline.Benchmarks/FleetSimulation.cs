@@ -37,17 +37,21 @@ internal static class FleetSimulation
     private static readonly TimeSpan LoadWindow = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan LineageDeadline = TimeSpan.FromSeconds(10);
 
     /// <param name="IdleBaselineCores">The three gateways, no collector connected (cores).</param>
     /// <param name="IdleCores">The three gateways with every collector connected and idle (cores).</param>
     /// <param name="LoadCores">The three gateways while the collectors trickle (cores).</param>
     /// <param name="EventsPerSecond">Events acknowledged per second while trickling.</param>
+    /// <param name="OfferedProcessesPerSecond">Processes handed to the collectors per second meanwhile (below the target when this process is short of CPU).</param>
+    /// <param name="SimulatorCores">This process (the simulated collectors) meanwhile, in cores.</param>
     /// <param name="SendToJournalP99">From handing an exec to a collector's forwarder to its journal row's commit.</param>
     /// <param name="DeliveringAgain">From kill -9 of a gateway until every collector had an event acknowledged after it.</param>
     /// <param name="Reconnects">Seconds after the kill at which the cut-off collectors had a stream again, sorted.</param>
     public sealed record Figures(
         int Collectors, double IdleBaselineCores, double IdleCores, double LoadCores, double EventsPerSecond, double ProcessesPerSecond,
-        TimeSpan SendToJournalP99, TimeSpan LineageP99, int LineageQueries, TimeSpan DeliveringAgain, IReadOnlyList<double> Reconnects,
+        double OfferedProcessesPerSecond, double SimulatorCores,
+        TimeSpan SendToJournalP99, TimeSpan LineageP99, int LineageQueries, int LineageFailed, TimeSpan DeliveringAgain, IReadOnlyList<double> Reconnects,
         long Sent, long Missing, long Duplicated);
 
     private sealed class SimulatedCollector(string host, GatewayForwarder forwarder, GatewayMetrics metrics)
@@ -68,17 +72,18 @@ internal static class FleetSimulation
             return _init;
         }
 
-        /// <summary>One short-lived process: exec, hooks, exit; returns the exec.</summary>
-        public EnrichedExec RunProcess(List<EnrichedEvent> sent)
+        /// <summary>One short-lived process: exec, hooks, exit.</summary>
+        public (EnrichedExec Exec, EnrichedEvent Exit) RunProcess(List<EnrichedEvent> sent)
         {
             var pid = _nextPid++;
             var process = _host.NewProcess(pid, _init, "/usr/bin/job", pid.ToString(CultureInfo.InvariantCulture));
             var exec = _host.Exec(process, _init);
             Send(exec, sent);
             for (var i = 0; i < HooksPerProcess; i++) forwarder.OnEnriched(_host.Hook(process, _init, pid));
-            Send(_host.Exit(process, _init), sent);
+            var exit = _host.Exit(process, _init);
+            Send(exit, sent);
             forwarder.OnBatchEnd();
-            return exec;
+            return (exec, exit);
         }
 
         private void Send(EnrichedEvent enriched, List<EnrichedEvent> sent)
@@ -103,7 +108,7 @@ internal static class FleetSimulation
         {
             await Task.WhenAll(gateways.Select(TakesStreamsAsync));
             var idleBaseline = await CoresAsync(gateways, IdleWindow);
-            output.WriteLine($"simulation: 3 gateways Up; idle with no collector: {100 * idleBaseline:N2} % of a core");
+            output.WriteLine($"simulation: 3 gateways Up; idle with no collector: {100 * idleBaseline:N2} % of a core; {LoadAverage()}");
 
             var addresses = gateways.Select(g => g.IngestAddress).ToList();
             var collectors = new List<SimulatedCollector>(collectorCount);
@@ -124,23 +129,35 @@ internal static class FleetSimulation
             // Each host's entity is started (recovered) by its first batch: idle means every collector has delivered once.
             await Task.Delay(TimeSpan.FromSeconds(5));
             var idle = await CoresAsync(gateways, IdleWindow);
-            output.WriteLine($"simulation: idle with {collectorCount} collectors connected: {100 * idle:N2} % of a core (3 gateways together)");
+            output.WriteLine($"simulation: idle with {collectorCount} collectors connected: {100 * idle:N2} % of a core (3 gateways together); {LoadAverage()}");
 
             // Load: every collector runs ProcessesPerSecondPerCollector processes a second, spread over the ticks.
-            var sentAt = new Dictionary<string, long>();
-            var execIds = new List<string>();
+            var trickle = new Trickle(collectors);
             using var trickling = new CancellationTokenSource();
-            var trickle = Task.Run(() => TrickleAsync(collectors, sent, sentAt, execIds, trickling.Token));
-            var lineage = Task.Run(() => QueryLineageAsync(gateways[0].ApiGrpcAddress, execIds, trickling.Token));
+            var trickleRun = Task.Run(() => trickle.RunAsync(trickling.Token));
+            // Lineage is measured while the cluster ingests with all its gateways, not across the kill below.
+            using var querying = new CancellationTokenSource();
+            var lineage = Task.Run(() => QueryLineageAsync(gateways[0].ApiGrpcAddress, trickle.ExecIds, querying.Token));
             await Task.Delay(TimeSpan.FromSeconds(5));
             var acknowledgedBefore = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value);
+            var offeredBefore = trickle.Processes;
+            var simulatorBefore = SimulatorCpu();
             var loadClock = Stopwatch.StartNew();
             var load = await CoresAsync(gateways, LoadWindow);
             var acknowledged = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value) - acknowledgedBefore;
-            var eventsPerSecond = acknowledged / loadClock.Elapsed.TotalSeconds;
-            output.WriteLine($"simulation: trickling, {eventsPerSecond:N0} events/s acknowledged, gateways {100 * load:N1} % of a core");
+            var loadSeconds = loadClock.Elapsed.TotalSeconds;
+            var eventsPerSecond = acknowledged / loadSeconds;
+            var offeredPerSecond = (trickle.Processes - offeredBefore) / loadSeconds;
+            var simulatorCores = (SimulatorCpu() - simulatorBefore).TotalSeconds / loadSeconds;
+            output.WriteLine($"simulation: trickling {LoadWindow.TotalSeconds:N0} s: {offeredPerSecond:N0} processes/s handed to the collectors " +
+                             $"(target {collectorCount * ProcessesPerSecondPerCollector:N0}), {eventsPerSecond:N0} events/s acknowledged; gateways {100 * load:N1} % of a core, " +
+                             $"this simulator {100 * simulatorCores:N0} %; {LoadAverage()}");
+            await querying.CancelAsync();
+            var lineageFigures = await lineage.WaitAsync(LineageDeadline + TimeSpan.FromSeconds(5));
 
             // Failover under load: kill -9 of the last gateway (not the seed the cluster formed on).
+            if (gateways.FirstOrDefault(g => g.Pid is null) is { } gone)
+                throw new InvalidOperationException($"{gone.Name} stopped before the kill: downed by the others (a CPU-starved node misses heartbeats) or crashed; see its log");
             var victim = gateways[^1];
             var lostBefore = collectors.Select(c => Count(c, "lost")).ToArray();
             var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
@@ -167,24 +184,25 @@ internal static class FleetSimulation
 
             await Task.Delay(TimeSpan.FromSeconds(3));
             await trickling.CancelAsync();
-            await trickle;
-            var (lineageP99, lineageQueries) = await lineage;
+            await trickleRun;
             await FlushAllAsync(collectors);
 
             var journal = await JournalAsync(database);
             var delays = new List<long>();
             foreach (var (eventId, created) in journal.FirstCreated)
-                if (sentAt.TryGetValue(eventId, out var sentTicks)) delays.Add(created - sentTicks);
+                if (trickle.SentAt.TryGetValue(eventId, out var sentTicks)) delays.Add(created - sentTicks);
             delays.Sort();
-            var sentIds = sent.Where(e => e is not EnrichedHook).Select(WireConverter.EventIdOf).ToHashSet();
+            var sentIds = sent.Concat(trickle.Sent).Where(e => e is not EnrichedHook).Select(WireConverter.EventIdOf).ToHashSet();
             var missing = sentIds.Count(id => !journal.FirstCreated.ContainsKey(id));
             return new Figures(collectorCount, idleBaseline, idle, load, eventsPerSecond, eventsPerSecond / (2 + HooksPerProcess),
-                TimeSpan.FromTicks(Percentile(delays, 0.99)), lineageP99, lineageQueries, TimeSpan.FromSeconds(deliveringAt.Max()!.Value), reconnects,
+                offeredPerSecond, simulatorCores,
+                TimeSpan.FromTicks(Percentile(delays, 0.99)), lineageFigures.P99, lineageFigures.Queries, lineageFigures.Failed, TimeSpan.FromSeconds(deliveringAt.Max()!.Value), reconnects,
                 sentIds.Count, missing, journal.Duplicated);
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or RpcException)
         {
-            foreach (var gateway in gateways) output.WriteLine($"--- {gateway.Name} ---\n{gateway.LogTail()}");
+            foreach (var gateway in gateways)
+                output.WriteLine($"--- {gateway.Name} ({(gateway.Pid is null ? "NOT running: killed, or it left the cluster (downed)" : "running")}) ---\n{gateway.LogTail(shown: IsTelling)}");
             throw;
         }
         finally
@@ -194,35 +212,73 @@ internal static class FleetSimulation
         }
     }
 
+    /// <summary>Log lines worth showing on failure: not each stream's "request stream aborted" when a gateway stops.</summary>
+    private static bool IsTelling(string line) => !line.Contains("Grpc.AspNetCore.Server.ServerCallHandler", StringComparison.Ordinal);
+
+    private static TimeSpan SimulatorCpu()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
+    /// <summary>The machine's load average: the figures of a shared machine are only as good as its quiet.</summary>
+    public static string LoadAverage() => "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]);
+
     private static double Count(SimulatedCollector collector, string linkEvent) => collector.Metrics.ForwardLinkChanges.WithLabels(linkEvent).Value;
 
-    private static async Task TrickleAsync(List<SimulatedCollector> collectors, List<EnrichedEvent> sent, Dictionary<string, long> sentAt,
-        List<string> execIds, CancellationToken ct)
+    /// <summary>
+    /// Every collector runs <see cref="ProcessesPerSecondPerCollector"/> processes a second by the wall clock: a tick
+    /// that comes late (this process short of CPU) runs what the missed ones owed, so the offered rate is the target
+    /// unless this process cannot keep up, which <see cref="Trickle.Processes"/> shows.
+    /// </summary>
+    private sealed class Trickle(List<SimulatedCollector> collectors)
     {
-        var perTick = ProcessesPerSecondPerCollector * Tick.TotalSeconds;
-        var owed = 0.0;
-        using var ticks = new PeriodicTimer(Tick);
-        while (await ticks.WaitForNextTickAsync(CancellationToken.None) && !ct.IsCancellationRequested)
+        private long _processes;
+
+        public List<EnrichedEvent> Sent { get; } = [];
+
+        /// <summary>Send time of each exec and exit (DateTime ticks), by event id; read once the trickle stopped.</summary>
+        public Dictionary<string, long> SentAt { get; } = [];
+
+        /// <summary>Exec ids of the processes run so far; lock it to read.</summary>
+        public List<string> ExecIds { get; } = [];
+
+        /// <summary>Processes handed to the collectors so far, all collectors together.</summary>
+        public long Processes => Interlocked.Read(ref _processes);
+
+        public async Task RunAsync(CancellationToken ct)
         {
-            owed += perTick;
-            var processes = (int)owed;
-            owed -= processes;
-            foreach (var collector in collectors)
-                for (var p = 0; p < processes; p++)
-                {
-                    var exec = collector.RunProcess(sent);
-                    sentAt[WireConverter.EventIdOf(exec)] = DateTime.UtcNow.Ticks;
-                    lock (execIds) execIds.Add(exec.Process.ExecId.Encode());
-                }
+            var clock = Stopwatch.StartNew();
+            var perCollector = 0L;
+            using var ticks = new PeriodicTimer(Tick);
+            while (await ticks.WaitForNextTickAsync(CancellationToken.None) && !ct.IsCancellationRequested)
+            {
+                var due = (long)(clock.Elapsed.TotalSeconds * ProcessesPerSecondPerCollector) - perCollector;
+                perCollector += due;
+                foreach (var collector in collectors)
+                    for (var p = 0; p < due; p++)
+                    {
+                        var sentAt = DateTime.UtcNow.Ticks;
+                        var (exec, exit) = collector.RunProcess(Sent);
+                        SentAt[WireConverter.EventIdOf(exec)] = sentAt;
+                        SentAt[WireConverter.EventIdOf(exit)] = sentAt;
+                        lock (ExecIds) ExecIds.Add(exec.Process.ExecId.Encode());
+                    }
+                Interlocked.Add(ref _processes, due * collectors.Count);
+            }
         }
     }
 
-    /// <summary>GetLineage of recently sent processes, one query after another, until cancelled: p99 and count.</summary>
-    private static async Task<(TimeSpan P99, int Queries)> QueryLineageAsync(Uri api, List<string> execIds, CancellationToken ct)
+    /// <summary>
+    /// GetLineage of recently sent processes, one query after another, until cancelled: p99 over all of them
+    /// and how many failed (an error other than NotFound, e.g. the gateway's deadline).
+    /// </summary>
+    private static async Task<(TimeSpan P99, int Queries, int Failed)> QueryLineageAsync(Uri api, List<string> execIds, CancellationToken ct)
     {
         using var channel = GrpcChannel.ForAddress(api);
         var client = new ForklineApi.ForklineApiClient(channel);
         var latencies = new List<long>();
+        var failed = 0;
         while (!ct.IsCancellationRequested)
         {
             string? execId;
@@ -235,17 +291,21 @@ internal static class FleetSimulation
             var clock = Stopwatch.StartNew();
             try
             {
-                await client.GetLineageAsync(new GetLineageRequest { ExecId = execId, DescendantDepth = 0 }, deadline: DateTime.UtcNow.AddSeconds(30));
+                await client.GetLineageAsync(new GetLineageRequest { ExecId = execId, DescendantDepth = 0 }, deadline: DateTime.UtcNow + LineageDeadline);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
             {
                 // Sent but not stored yet: the query still measured the gateway's answer time.
             }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                failed++;
+            }
             latencies.Add(clock.Elapsed.Ticks);
             await Task.Delay(20, CancellationToken.None);
         }
         latencies.Sort();
-        return (TimeSpan.FromTicks(Percentile(latencies, 0.99)), latencies.Count);
+        return (TimeSpan.FromTicks(Percentile(latencies, 0.99)), latencies.Count, failed);
     }
 
     private static async Task FlushAllAsync(List<SimulatedCollector> collectors)

@@ -33,7 +33,7 @@ public sealed class FleetSimulationFigures : IQuickFigures
             ? int.Parse(text, CultureInfo.InvariantCulture)
             : FleetSimulation.DefaultCollectors;
         output.WriteLine($"fleet simulation on {Environment.ProcessorCount} cores: {collectors:N0} collectors in this process (one stream and host each, " +
-                         "5 processes/s each: exec, 2 hooks, exit) -> 3 `forkline gateway` processes -> PostgreSQL (local server, fsync off)");
+                         $"5 processes/s each: exec, 2 hooks, exit) -> 3 `forkline gateway` processes -> PostgreSQL (local server, fsync off); {FleetSimulation.LoadAverage()}");
         var f = await FleetSimulation.MeasureAsync(server, collectors, output);
         var at = $"{f.Collectors:N0} collectors";
         table.Add("collectors connected, each its own stream and host", f.Collectors, "", FleetSimulation.DefaultCollectors, higherIsBetter: true, orEqual: true);
@@ -42,15 +42,19 @@ public sealed class FleetSimulationFigures : IQuickFigures
         table.Add("gateway CPU per connected idle collector (above the baseline)", 100 * (f.IdleCores - f.IdleBaselineCores) / f.Collectors, "% core", 0,
             higherIsBetter: false, hasTarget: false);
         table.Add($"processes ingested, sustained ({at})", f.ProcessesPerSecond, "/s", 5_000, higherIsBetter: true, orEqual: true);
+        table.Add("processes handed to the collectors (offered)", f.OfferedProcessesPerSecond, "/s", 0, higherIsBetter: true, hasTarget: false);
+        table.Add("the simulator's own CPU meanwhile (all collectors)", 100 * f.SimulatorCores, "% core", 0, higherIsBetter: false, hasTarget: false);
         table.Add("events acknowledged (exec, exit, hooks)", f.EventsPerSecond, "/s", 0, higherIsBetter: true, hasTarget: false);
         table.Add("3 gateways' CPU while ingesting", 100 * f.LoadCores, "% core", 0, higherIsBetter: false, hasTarget: false);
         table.Add("gateway CPU per event", f.EventsPerSecond > 0 ? 1e6 * f.LoadCores / f.EventsPerSecond : 0, "µs", 0, higherIsBetter: false, hasTarget: false);
         table.Add("send -> journal p99 (exec)", f.SendToJournalP99.TotalSeconds, "s", 2, higherIsBetter: false, orEqual: true);
         table.Add($"GetLineage p99 while ingesting ({f.LineageQueries:N0} queries)", f.LineageP99.TotalMilliseconds, "ms", 0, higherIsBetter: false, hasTarget: false);
+        table.Add("GetLineage queries failed (Unavailable, deadline)", f.LineageFailed, "", 0, higherIsBetter: false, hasTarget: false);
         table.Add("kill -9 of a gateway -> every collector delivering again", f.DeliveringAgain.TotalSeconds, "s", 10, higherIsBetter: false, orEqual: true);
         if (f.Reconnects.Count > 0)
             output.WriteLine($"fleet simulation: {f.Reconnects.Count} collectors lost their gateway; streams again after " +
                              $"min {f.Reconnects[0]:N2} s, p50 {f.Reconnects[f.Reconnects.Count / 2]:N2} s, max {f.Reconnects[^1]:N2} s (jittered, not at once)");
+        output.WriteLine($"fleet simulation ends; {FleetSimulation.LoadAverage()} (the machine is shared: a load above its {Environment.ProcessorCount} cores slows every figure here)");
         table.Add($"exec/exit events lost (of {f.Sent:N0} sent)", f.Missing, "", 0, higherIsBetter: false, orEqual: true);
         table.Add("exec/exit events stored twice", f.Duplicated, "", 0, higherIsBetter: false, orEqual: true);
     }

@@ -13,7 +13,7 @@ public sealed record ProcessList(IReadOnlyList<ProcessRecord> Processes, bool Mo
 
 /// <summary>
 /// The API's operations independent of transport: checks every request value, then asks the
-/// queries, the unary ones admitted by <see cref="QueryAdmission"/> (bounded concurrency, a deadline)
+/// queries, the unary ones admitted by <see cref="QueryAdmission"/> (bounded concurrency by weight, a deadline)
 /// and their replies bounded (list limit; descendants by the queries). Streams are checked when they are requested,
 /// before the first event, so a transport can still answer a bad request with an error status.
 /// </summary>
@@ -28,14 +28,15 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
     public async Task<ProcessRecord> GetProcessAsync(string? execId, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
-        return await admission.RunAsync("GetProcess", token => queries.GetProcessAsync(id, token), ct) ?? throw UnknownProcess(id);
+        return await admission.RunAsync("GetProcess", QueryWeight.Small, token => queries.GetProcessAsync(id, token), ct) ?? throw UnknownProcess(id);
     }
 
     public async Task<LineageResult> GetLineageAsync(string? execId, int? descendantDepth, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
         var depth = ApiInput.DescendantDepth(descendantDepth);
-        return await admission.RunAsync("GetLineage", token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
+        var weight = depth > ApiInput.DefaultDescendantDepth ? QueryWeight.Bulk : QueryWeight.Small;
+        return await admission.RunAsync("GetLineage", weight, token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
     }
 
     public async Task<ProcessList> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
@@ -46,7 +47,8 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
         ApiInput.Window(query.StartedAfter, query.StartedBefore, "since", "until");
         var limit = ApiInput.ListLimit(query.Limit);
         // One more than the page: whether it comes back says if there is a next page.
-        var found = await admission.RunAsync("ListProcesses", token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct);
+        var weight = limit > ApiInput.DefaultListLimit ? QueryWeight.Bulk : QueryWeight.Small;
+        var found = await admission.RunAsync("ListProcesses", weight, token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct);
         return found.Count > limit ? new ProcessList(found.Take(limit).ToList(), More: true) : new ProcessList(found, More: false);
     }
 
@@ -88,7 +90,7 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
     public Task<HostStats> GetHostStatsAsync(string? host, CancellationToken ct)
     {
         var checkedHost = ApiInput.Host(host);
-        return admission.RunAsync("GetHostStats", async token => new HostStats(
+        return admission.RunAsync("GetHostStats", QueryWeight.Small, async token => new HostStats(
             await queries.GetHostStatsAsync(checkedHost, token),
             await queries.GapsAsync(checkedHost, DateTime.MinValue, DateTime.MaxValue, StatsGaps, token)), ct);
     }
@@ -96,7 +98,7 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
     public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct)
     {
         var checkedHost = ApiInput.Host(host);
-        return admission.RunAsync("SnapshotHost", token => queries.SnapshotHostAsync(checkedHost, token), ct);
+        return admission.RunAsync("SnapshotHost", QueryWeight.Small, token => queries.SnapshotHostAsync(checkedHost, token), ct);
     }
 
     private static ApiRequestException UnknownProcess(string execId) =>

@@ -3,16 +3,39 @@ using Akka.Actor;
 
 namespace Forkline.Gateway.Api;
 
+/// <summary>
+/// How much a query may cost. <see cref="Bulk"/> queries ask for replies of up to 10,000 processes
+/// (a large page, many generations of descendants); they have a lane of their own, so that many of
+/// them queue behind each other and not in front of the small queries.
+/// </summary>
+public enum QueryWeight
+{
+    Small,
+    Bulk,
+}
+
 /// <summary>How much query work the API takes on at once, and for how long.</summary>
 public sealed record QueryLimits
 {
-    /// <summary>Queries running at once; each can hold a host's live tree and a history result in memory.</summary>
+    /// <summary>Small queries running at once; each can hold a host's live tree and a history result in memory.</summary>
     public int Concurrent { get; init; } = 8;
 
-    /// <summary>Queries waiting for a slot; beyond them a query is refused at once with 429 / RESOURCE_EXHAUSTED.</summary>
+    /// <summary>Small queries waiting for a slot; beyond them a query is refused at once with 429 / RESOURCE_EXHAUSTED.</summary>
     public int Queued { get; init; } = 64;
 
-    /// <summary>A query's whole time, waiting included; beyond it 503 / UNAVAILABLE.</summary>
+    /// <summary>Bulk queries (<see cref="QueryWeight.Bulk"/>) running at once, besides the small ones.</summary>
+    public int BulkConcurrent { get; init; } = 2;
+
+    /// <summary>Bulk queries waiting for a slot; beyond them 429 / RESOURCE_EXHAUSTED.</summary>
+    public int BulkQueued { get; init; } = 16;
+
+    /// <summary>
+    /// How long a query waits for a slot; a query still waiting then is refused with 429 /
+    /// RESOURCE_EXHAUSTED (the gateway is busy with others' queries, which is no fault of this one).
+    /// </summary>
+    public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A query's own time once it runs; beyond it 503 / UNAVAILABLE.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>What Retry-After (HTTP) and grpc-retry-pushback-ms (gRPC) tell a refused caller.</summary>
@@ -20,31 +43,26 @@ public sealed record QueryLimits
 }
 
 /// <summary>
-/// Admits the API's unary queries under <see cref="QueryLimits"/>: a bounded number run, a bounded
-/// number wait (oldest first), every one has a deadline. Refusals and timeouts are the caller's answer
-/// (429 / RESOURCE_EXHAUSTED, 503 / UNAVAILABLE, both with a retry hint), never an internal error.
+/// Admits the API's unary queries under <see cref="QueryLimits"/>: per weight, a bounded number run and
+/// a bounded number wait (oldest first) for a bounded time; a running query has a deadline. Refusals and
+/// timeouts are the caller's answer (429 / RESOURCE_EXHAUSTED when the gateway is too busy to start the
+/// query, 503 / UNAVAILABLE when the query itself did not finish, both with a retry hint), never an
+/// internal error.
 /// </summary>
 public sealed class QueryAdmission(QueryLimits limits) : IDisposable
 {
-    private readonly ConcurrencyLimiter _slots = new(new ConcurrencyLimiterOptions
-    {
-        PermitLimit = limits.Concurrent,
-        QueueLimit = limits.Queued,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-    });
+    private readonly ConcurrencyLimiter _small = Lane(limits.Concurrent, limits.Queued);
+    private readonly ConcurrencyLimiter _bulk = Lane(limits.BulkConcurrent, limits.BulkQueued);
 
     public QueryLimits Limits => limits;
 
-    public async Task<T> RunAsync<T>(string operation, Func<CancellationToken, Task<T>> query, CancellationToken ct)
+    public async Task<T> RunAsync<T>(string operation, QueryWeight weight, Func<CancellationToken, Task<T>> query, CancellationToken ct)
     {
+        using var slot = await AcquireAsync(operation, weight, ct);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(limits.Deadline);
         try
         {
-            using var slot = await _slots.AcquireAsync(1, deadline.Token);
-            if (!slot.IsAcquired)
-                throw new ApiRequestException(ApiErrorCode.ResourceExhausted,
-                    $"{operation} refused: the gateway is already running {limits.Concurrent} queries with {limits.Queued} waiting; retry in {limits.RetryAfter.TotalSeconds:0.#} s");
             return await query(deadline.Token);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
@@ -57,8 +75,44 @@ public sealed class QueryAdmission(QueryLimits limits) : IDisposable
         }
     }
 
+    private async Task<RateLimitLease> AcquireAsync(string operation, QueryWeight weight, CancellationToken ct)
+    {
+        var (lane, running, queued) = weight == QueryWeight.Bulk
+            ? (_bulk, limits.BulkConcurrent, limits.BulkQueued)
+            : (_small, limits.Concurrent, limits.Queued);
+        var kind = weight == QueryWeight.Bulk ? "bulk " : "";
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(limits.QueueWait);
+        RateLimitLease slot;
+        try
+        {
+            slot = await lane.AcquireAsync(1, wait.Token);
+        }
+        catch (OperationCanceledException) when (wait.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw Busy($"{operation} refused: it waited {limits.QueueWait.TotalSeconds:0.#} s behind {running} running {kind}queries without getting a slot");
+        }
+        if (slot.IsAcquired) return slot;
+        slot.Dispose();
+        throw Busy($"{operation} refused: the gateway is already running {running} {kind}queries with {queued} waiting");
+    }
+
+    private ApiRequestException Busy(string message) =>
+        new(ApiErrorCode.ResourceExhausted, $"{message}; retry in {limits.RetryAfter.TotalSeconds:0.#} s");
+
     private ApiRequestException Unavailable(string message) =>
         new(ApiErrorCode.Unavailable, $"{message}; retry in {limits.RetryAfter.TotalSeconds:0.#} s");
 
-    public void Dispose() => _slots.Dispose();
+    private static ConcurrencyLimiter Lane(int running, int queued) => new(new ConcurrencyLimiterOptions
+    {
+        PermitLimit = running,
+        QueueLimit = queued,
+        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+    });
+
+    public void Dispose()
+    {
+        _small.Dispose();
+        _bulk.Dispose();
+    }
 }

@@ -98,6 +98,16 @@ public static class AkkaComposition
     {
         // Live events are published whether or not anyone watches; nobody watching is no dead letter.
         yield return ("akka.cluster.pub-sub.send-to-dead-letters-when-no-subscribers", "off");
+        // Idle cost: each periodic tick wakes the scheduler and a pool thread. Subscriptions (a gateway's
+        // live-event hub, once at its start) spread within 2 s instead of 1 s.
+        yield return ("akka.cluster.pub-sub.gossip-interval", "2s");
+        // The coordinator reads and writes its state directly; nothing waits on change notifications,
+        // so they need not be flushed twice a second.
+        yield return ("akka.cluster.sharding.distributed-data.notify-subscribers-interval", "2s");
+        // The projection reads up to the newest ordering the sequence actor found: both poll at the same
+        // pace, or the slower one sets the projection's lag.
+        yield return ("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay",
+            $"{(long)settings.EffectiveQueryRefreshInterval.TotalMilliseconds}ms");
         // SQLite takes one writer at a time; more connections would only wait on its lock.
         yield return ("akka.persistence.journal.sql.parallelism", settings.EffectiveDatabase.Provider == DatabaseProvider.Sqlite ? "1" : "4");
         if (settings.DownUnreachableAfter is { } downAfter)

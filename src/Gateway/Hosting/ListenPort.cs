@@ -8,6 +8,15 @@ namespace Forkline.Gateway.Hosting;
 /// server fail on a taken port with nested exceptions and stack traces in the log; this is one line
 /// naming the port, what it is for, and the setting that moves it.
 /// </summary>
+/// <remarks>
+/// For the cluster port this is also what keeps a second gateway off a member's address. Akka.Remote's
+/// listener asks for SO_REUSEADDR, which .NET on Linux turns into SO_REUSEPORT as well, so a second
+/// gateway on a member's cluster port bound it without an error: the kernel handed it part of the
+/// connections meant for the member, the cluster saw heartbeats lost and a new incarnation at the
+/// member's address, downed healthy gateways and split in two (issue 13, found with deploy/local/fleet).
+/// This probe's plain bind (SO_REUSEADDR only, which .NET sets on Unix by itself) fails next to any
+/// listener and still passes next to connections in TIME_WAIT after a crash.
+/// </remarks>
 public static class ListenPort
 {
     /// <param name="what">What listens there ("cluster", "metrics").</param>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Wire;
@@ -42,7 +43,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
                 };
                 identity.Demand(host, claimed);
                 await stream.Window.WaitAsync(context.CancellationToken);
-                _ = AskEntityAsync(claimed, message, stream);
+                _ = AskEntityAsync(claimed, message, stream, context.CancellationToken);
             }
             // The collector closed its side (it stops): the acks of what it sent last still go back.
             for (var i = 0; i < AckStream.MaxAsksInFlight; i++) await stream.Window.WaitAsync(context.CancellationToken);
@@ -53,11 +54,11 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         }
     }
 
-    private async Task AskEntityAsync(string host, object message, AckStream stream)
+    private async Task AskEntityAsync(string host, object message, AckStream stream, CancellationToken streamEnded)
     {
         try
         {
-            var answer = await gateway.HostTrees.Ask<object>(message, gateway.AskTimeout);
+            var answer = await AskUntilAnsweredAsync(message, streamEnded);
             var ack = answer switch
             {
                 EventBatchAck events => new IngestAck { Events = events },
@@ -88,6 +89,33 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
             stream.Window.Release();
         }
     }
+
+    /// <summary>
+    /// Asks the host's entity, and asks again every <see cref="IngestGateway.AskAgainEvery"/> without an answer, until
+    /// <see cref="IngestGateway.AskTimeout"/> passed or the stream ended. A message to a shard that lived on a gateway just
+    /// killed is lost until the cluster downs that gateway and the shard moves; asked again, it reaches the moved
+    /// entity within that interval, where the collector's own resend would come only after its ack timeout (5 s,
+    /// then doubling). The entity takes a batch it already persisted as a duplicate and acknowledges it again.
+    /// </summary>
+    private async Task<object> AskUntilAnsweredAsync(object message, CancellationToken streamEnded)
+    {
+        var asking = Stopwatch.StartNew();
+        while (true)
+        {
+            var left = gateway.AskTimeout - asking.Elapsed;
+            try
+            {
+                return await gateway.HostTrees.Ask<object>(message, left < gateway.AskAgainEvery ? left : gateway.AskAgainEvery, streamEnded);
+            }
+            catch (AskTimeoutException) when (asking.Elapsed < gateway.AskTimeout - MinimumAttempt)
+            {
+                metrics.IngestBatches.WithLabels("asked_again").Inc();
+            }
+        }
+    }
+
+    /// <summary>An attempt shorter than this is not worth a message: the ask times out instead.</summary>
+    private static readonly TimeSpan MinimumAttempt = TimeSpan.FromMilliseconds(100);
 
     /// <summary>One stream's response side: gRPC allows one write at a time.</summary>
     private sealed class AckStream(IServerStreamWriter<IngestAck> responses)
@@ -123,4 +151,9 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
 /// <summary>What the ingest service needs of its gateway node.</summary>
 /// <param name="HostTrees">The host-entity shard region.</param>
 /// <param name="IsUp">Whether the node is an Up member: before that its region cannot reach any entity.</param>
-public sealed record IngestGateway(IActorRef HostTrees, Func<bool> IsUp, TimeSpan AskTimeout);
+/// <param name="AskTimeout">How long a batch waits for its entity's ack in all, before the collector's resend has to bring it again.</param>
+/// <param name="AskAgainInterval">Within that, how long one attempt waits before the batch is sent to the entity again (default 1 s).</param>
+public sealed record IngestGateway(IActorRef HostTrees, Func<bool> IsUp, TimeSpan AskTimeout, TimeSpan? AskAgainInterval = null)
+{
+    public TimeSpan AskAgainEvery => AskAgainInterval ?? TimeSpan.FromSeconds(1);
+}

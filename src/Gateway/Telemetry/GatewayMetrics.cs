@@ -37,7 +37,7 @@ public sealed class GatewayMetrics
         IngestStreams = factory.CreateGauge("forkline_ingest_streams",
             "Collector streams open on this gateway.");
         IngestBatches = factory.CreateCounter("forkline_ingest_messages_total",
-            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer); all but acknowledged are sent again by the collector.",
+            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer; asked_again: one attempt of the ask unanswered, sent to the entity again); timed_out, stream_ended and unexpected_answer are sent again by the collector.",
             new CounterConfiguration { LabelNames = ["outcome"] });
         // The process actors count reason "lost" under the same name and help: one metric in an all-in-one node.
         ExitsConcluded = factory.CreateCounter("forkline_exits_concluded_total",

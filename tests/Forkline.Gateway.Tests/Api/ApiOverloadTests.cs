@@ -10,7 +10,11 @@ namespace Forkline.Gateway.Tests.Api;
 /// <summary>Beyond the query limits a caller gets 429 / 503 with a retry hint, never a 500; replies stay bounded.</summary>
 public sealed class ApiOverloadTests
 {
-    private static readonly QueryLimits OneAtATime = new() { Concurrent = 1, Queued = 1, Deadline = TimeSpan.FromSeconds(2), RetryAfter = TimeSpan.FromSeconds(3) };
+    private static readonly QueryLimits OneAtATime = new()
+    {
+        Concurrent = 1, Queued = 1, BulkConcurrent = 1, BulkQueued = 0, QueueWait = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(2),
+        RetryAfter = TimeSpan.FromSeconds(3),
+    };
 
     [Fact]
     public async Task Beyond_the_running_and_queued_queries_a_caller_gets_429_with_retry_after_and_resource_exhausted_on_grpc()
@@ -36,6 +40,48 @@ public sealed class ApiOverloadTests
         Assert.Equal(StatusCode.ResourceExhausted, grpcRefused.StatusCode);
         Assert.Equal("3000", grpcRefused.Trailers.GetValue("grpc-retry-pushback-ms"));
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, second.StatusCode));
+    }
+
+    [Fact]
+    public async Task A_query_that_waits_too_long_for_a_slot_is_429_not_503_as_the_gateway_is_busy_not_the_query_slow()
+    {
+        var queries = NewQueries();
+        queries.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings
+        {
+            Limits = OneAtATime with { QueueWait = TimeSpan.FromMilliseconds(300), Deadline = TimeSpan.FromSeconds(30) },
+        });
+        var path = $"/api/v1/processes/{BashId.Encode()}";
+
+        var running = api.Http.GetAsync(path);
+        await WaitUntil(() => queries.GetProcessCalls == 1);
+        using var waited = await api.Http.GetAsync(path);
+        queries.Hold.SetResult();
+        using var first = await running;
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, waited.StatusCode);
+        Assert.Contains("waited 0.3 s", await waited.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bulk_queries_filling_their_lane_do_not_delay_small_queries()
+    {
+        var queries = NewQueries();
+        queries.HoldLists = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings { Limits = OneAtATime with { Deadline = TimeSpan.FromSeconds(30) } });
+
+        var bulk = api.Http.GetAsync($"/api/v1/hosts/{Host}/processes?limit={ApiInput.MaxListLimit}");
+        await WaitUntil(() => queries.ListCalls == 1);
+        using var refusedBulk = await api.Http.GetAsync($"/api/v1/hosts/{Host}/processes?limit={ApiInput.MaxListLimit}");
+        using var small = await api.Http.GetAsync($"/api/v1/processes/{BashId.Encode()}");
+        queries.HoldLists.SetResult();
+        using var bulkDone = await bulk;
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refusedBulk.StatusCode);
+        Assert.Contains("bulk queries", await refusedBulk.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, bulkDone.StatusCode);
     }
 
     [Fact]

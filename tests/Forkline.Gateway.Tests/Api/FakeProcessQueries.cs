@@ -68,14 +68,21 @@ internal sealed class FakeProcessQueries : IProcessQueries
         return Task.FromResult<LineageResult?>(new LineageResult(process, ancestors, descendants));
     }
 
-    public Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
+    /// <summary>While set, ListProcesses waits for it (or for its cancellation).</summary>
+    public TaskCompletionSource? HoldLists { get; set; }
+
+    /// <summary>ListProcesses calls that have started (and taken a slot).</summary>
+    public int ListCalls => Volatile.Read(ref _listCalls);
+
+    private int _listCalls;
+
+    public async Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
     {
         ThrowFault();
         LastListQuery = query;
-        IReadOnlyList<ProcessRecord> matching = Processes
-            .Where(p => p.Host == query.Host && (query.Live is null || p.Live == query.Live))
-            .ToList();
-        return Task.FromResult(matching);
+        Interlocked.Increment(ref _listCalls);
+        if (HoldLists is { } hold) await hold.Task.WaitAsync(ct);
+        return Processes.Where(p => p.Host == query.Host && (query.Live is null || p.Live == query.Live)).ToList();
     }
 
     public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)

@@ -113,7 +113,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         return 0;
     }
 
-    public string LogTail(int lines = 30) => File.Exists(LogPath) ? string.Join('\n', File.ReadLines(LogPath).TakeLast(lines)) : "(no log)";
+    /// <param name="shown">Which lines count (all when null): a thousand streams' identical errors can hide the one line that matters.</param>
+    public string LogTail(int lines = 30, Func<string, bool>? shown = null) =>
+        File.Exists(LogPath) ? string.Join('\n', File.ReadLines(LogPath).Where(shown ?? (_ => true)).TakeLast(lines)) : "(no log)";
 
     public ValueTask DisposeAsync()
     {

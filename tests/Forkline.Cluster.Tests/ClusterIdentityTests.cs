@@ -1,0 +1,46 @@
+using Akka.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Tests.Support;
+
+namespace Forkline.Cluster.Tests;
+
+/// <summary>
+/// A node that claims what is not its own (a live member's address; a role its certificate does not
+/// grant: <see cref="ClusterTlsTests.A_certificate_issued_for_a_collector_cannot_start_a_gateway"/>) is
+/// refused at its start, in one line, and the members it would have disturbed stay Up.
+/// </summary>
+public sealed class ClusterIdentityTests
+{
+    /// <summary>Short, so that a member the intruder disturbed would be downed well within the test.</summary>
+    private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>Failure detection (a few seconds) plus the resolver's stable-after, with room to spare.</summary>
+    private static readonly TimeSpan Watch = TimeSpan.FromSeconds(12);
+
+    [Fact]
+    public async Task A_gateway_started_on_the_cluster_address_of_a_live_member_is_refused_in_one_line_and_no_member_is_downed()
+    {
+        using var shared = new TestDatabase();
+        using var own = new TestDatabase();
+        await using var first = await TestNodes.StartAsync(Gateway(shared, seeds: null));
+        await using var second = await TestNodes.StartAsync(Gateway(shared, seeds: [first.SeedAddress]));
+        await TestNodes.EventuallyAsync(() => Task.FromResult(UpMembers(first) == 2 && UpMembers(second) == 2), "both gateways see two Up members");
+
+        var port = first.Address.Port!.Value;
+        var intruder = Gateway(own, seeds: [first.SeedAddress]) with { Port = port };
+        var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayNode.StartAsync(intruder));
+
+        Assert.StartsWith($"the cluster port 127.0.0.1:{port} is in use by another process", refusal.Message);
+        Assert.DoesNotContain('\n', refusal.Message);
+        await Task.Delay(Watch);
+        Assert.False(first.IsDowned, "the member that owns the address is not downed");
+        Assert.False(second.IsDowned, "the other member is not downed");
+        Assert.Equal((2, 2), (UpMembers(first), UpMembers(second)));
+    }
+
+    private static GatewaySettings Gateway(TestDatabase database, IReadOnlyList<string>? seeds) =>
+        TestNodes.Settings(database, collector: false, seeds: seeds) with { DownUnreachableAfter = DownUnreachableAfter };
+
+    private static int UpMembers(GatewayNode node) =>
+        Akka.Cluster.Cluster.Get(node.System).State.Members.Count(member => member.Status == MemberStatus.Up);
+}

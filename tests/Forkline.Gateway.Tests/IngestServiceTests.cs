@@ -1,0 +1,97 @@
+using System.Net;
+using Akka.Actor;
+using Forkline.Contracts.Ingest;
+using Forkline.Contracts.Wire;
+using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Telemetry;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Prometheus;
+
+namespace Forkline.Gateway.Tests;
+
+public sealed class IngestServiceTests : IAsyncLifetime
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan AskAgainEvery = TimeSpan.FromMilliseconds(300);
+
+    private readonly ActorSystem _system = ActorSystem.Create("ingest-tests");
+    private readonly GatewayMetrics _metrics = new(Metrics.NewCustomRegistry());
+    private IngestServer? _server;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null) await _server.DisposeAsync();
+        await _system.Terminate();
+    }
+
+    /// <summary>
+    /// What a shard on a gateway killed a moment ago does to a message: nothing, until the cluster moved it.
+    /// The stand-in entity loses the first copies of each batch; the gateway asks again and the collector
+    /// gets its ack long before the ask timeout (and its own resend) would bring the batch back.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_the_entity_lost_is_asked_again_and_acknowledged_well_before_the_ask_timeout()
+    {
+        const int lostCopies = 2;
+        var entity = _system.ActorOf(Props.Create(() => new LosingEntity(lostCopies)));
+        _server = await IngestServer.StartAsync(new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
+            new IngestGateway(entity, () => true, AskTimeout, AskAgainEvery), _metrics, certificate: null, authority: null);
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = new ForklineIngest.ForklineIngestClient(channel).Ingest();
+        await call.ResponseHeadersAsync;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await call.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 7 } });
+        using var within = new CancellationTokenSource(AskTimeout / 2);
+        Assert.True(await call.ResponseStream.MoveNext(within.Token));
+
+        Assert.Equal(7UL, call.ResponseStream.Current.Events.Seq);
+        Assert.True(clock.Elapsed < AskTimeout / 2, $"acknowledged after {clock.Elapsed}");
+        Assert.Equal(lostCopies, _metrics.IngestBatches.WithLabels("asked_again").Value);
+        Assert.Equal(1, _metrics.IngestBatches.WithLabels("acknowledged").Value);
+    }
+
+    [Fact]
+    public async Task A_batch_no_entity_answers_is_given_up_at_the_ask_timeout_and_left_to_the_collector()
+    {
+        var entity = _system.ActorOf(Props.Create(() => new LosingEntity(int.MaxValue)));
+        var askTimeout = TimeSpan.FromSeconds(1);
+        _server = await IngestServer.StartAsync(new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
+            new IngestGateway(entity, () => true, askTimeout, AskAgainEvery), _metrics, certificate: null, authority: null);
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = new ForklineIngest.ForklineIngestClient(channel).Ingest();
+        await call.ResponseHeadersAsync;
+
+        await call.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 1 } });
+
+        await WaitUntil(() => _metrics.IngestBatches.WithLabels("timed_out").Value == 1, TimeSpan.FromSeconds(10));
+        Assert.InRange(_metrics.IngestBatches.WithLabels("asked_again").Value, 1, askTimeout / AskAgainEvery);
+        Assert.Equal(0, _metrics.IngestBatches.WithLabels("acknowledged").Value);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan within)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > within) throw new TimeoutException($"not within {within}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Drops the first <paramref name="copiesToLose"/> copies of each batch, acknowledges the next.</summary>
+    private sealed class LosingEntity : ReceiveActor
+    {
+        private readonly Dictionary<ulong, int> _seen = [];
+
+        public LosingEntity(int copiesToLose) =>
+            Receive<EventBatch>(batch =>
+            {
+                var copies = _seen[batch.Seq] = _seen.GetValueOrDefault(batch.Seq) + 1;
+                if (copies > copiesToLose) Sender.Tell(new EventBatchAck { Host = batch.Host, Seq = batch.Seq });
+            });
+    }
+}
