@@ -74,12 +74,12 @@ public static class StatsCommand
 
     private static void WriteRun(TextWriter output, string host, RunStats run)
     {
+        var state = run.Final ? "stopped" : run.Crashed ? $"crashed: ended without a final report, found by run {TerminalText.Escape(run.CrashFoundBy)} at {Time(run.CrashFound)}" : "running";
         if (run.Counts is not { } c)
         {
-            output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)}: no report yet; {N(run.Stored)} exec/exit/clone events stored\n");
+            output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)} ({state}): no report; {N(run.Stored)} exec/exit/clone events stored\n");
             return;
         }
-        var state = run.Final ? "stopped" : run.Crashed ? $"crashed: ended without a final report, found by run {TerminalText.Escape(run.CrashFoundBy)} at {Time(run.CrashFound)}" : "running";
         output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)} ({TerminalText.Escape(run.Source)}, {state}; started {Time(run.Started)}, reported {Time(run.Reported)})");
         Line(output, "produced in the kernel", c.KernelProduced, "records the BPF programs tried to put into the ring (replay: records read)");
         Line(output, "read from /proc at start", c.Bootstrapped, "processes that ran before the collector");
