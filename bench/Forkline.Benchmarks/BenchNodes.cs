@@ -12,7 +12,7 @@ namespace Forkline.Benchmarks;
 internal static class BenchNodes
 {
     /// <summary>Production batching; the buffer holds a whole measured burst so nothing is dropped.</summary>
-    private static ForwarderSettings Forwarder => new(MaxBufferedEvents: 1_000_000);
+    private static ForwarderSettings Forwarder => new() { MaxBufferedEvents = 1_000_000 };
 
     public static GatewaySettings Gateway(TestDatabase database, IReadOnlyList<string>? seeds) => new(
         Collector: false,

@@ -29,9 +29,23 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     /// <summary>Events one message to the router carries at most; a longer batch goes on in parts, so the actors start on it early.</summary>
     public const int MaxEventsPerMessage = 1024;
 
-    // Messages an actor handles before the loop moves on to the next actor's mailbox: large, because the
-    // actors on this loop are one pipeline (fairness between them buys nothing), small enough to interleave.
-    private const int Throughput = 256;
+    /// <summary>
+    /// The dispatcher and the process actors' mailbox, which Akka takes from configuration only (it has no
+    /// typed API for either): a static fragment, the classes named as Akka loads them.
+    /// The throughput is the messages an actor handles before the loop moves on to the next actor's mailbox:
+    /// large, because the actors on this loop are one pipeline (fairness between them buys nothing), small
+    /// enough to interleave.
+    /// </summary>
+    private static readonly Config Dispatching = ConfigurationFactory.ParseString("""
+        forkline.process-actors.dispatcher {
+          type = Dispatcher
+          executor = "Forkline.ProcessActors.Dispatch.EventLoopExecutorConfigurator, Forkline.ProcessActors"
+          throughput = 256
+        }
+        forkline.process-actors.compact-mailbox {
+          mailbox-type = "Forkline.ProcessActors.Process.CompactMailbox, Forkline.ProcessActors"
+        }
+        """);
 
     private static readonly TimeSpan DisposeTimeout = TimeSpan.FromSeconds(30);
     private static int s_instances;
@@ -58,9 +72,7 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     public static ProcessPipeline Start(ActorSystem system, ProcessActorSettings settings, ForklineMetrics metrics, IEnumerable<IEnrichedEventSink> sinks)
     {
         settings.Validate();
-        system.Settings.InjectTopLevelFallback(ConfigurationFactory.ParseString(
-            $"{DispatcherId} {{ type = Dispatcher, executor = \"{typeof(EventLoopExecutorConfigurator).AssemblyQualifiedName}\", throughput = {Throughput} }}\n" +
-            $"{CompactMailbox.ConfigPath} {{ mailbox-type = \"{typeof(CompactMailbox).AssemblyQualifiedName}\" }}"));
+        system.Settings.InjectTopLevelFallback(Dispatching);
         var instance = Interlocked.Increment(ref s_instances);
         IEnrichedEventSink[] sinkList = [.. sinks];
         var publisher = system.ActorOf(

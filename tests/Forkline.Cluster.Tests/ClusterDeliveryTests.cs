@@ -50,7 +50,7 @@ public sealed class ClusterDeliveryTests
         Uri[] gateways = [new($"http://127.0.0.1:{ingestPort}")];
         var patient = await fleet.StartCollectorAsync(gateways);
         var bounded = await fleet.StartCollectorAsync(gateways,
-            new ForwarderSettings(BatchSize: 8, MaxBufferedEvents: 16, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(1), MaxRetryInterval: TimeSpan.FromSeconds(1)));
+            new ForwarderSettings { BatchSize = 8, MaxBufferedEvents = 16, FlushInterval = TimeSpan.FromMilliseconds(20), AckTimeout = TimeSpan.FromSeconds(1), MaxRetryInterval = TimeSpan.FromSeconds(1) });
 
         var host = new SyntheticHost("host-c");
         var init = host.NewProcess(1, null, "/sbin/init");

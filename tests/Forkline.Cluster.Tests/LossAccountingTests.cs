@@ -31,9 +31,11 @@ public sealed class LossAccountingTests(ITestOutputHelper output)
     {
         await using var fleet = new Fleet();
         var gateway = await fleet.StartGatewayAsync();
-        var collector = await fleet.StartCollectorAsync([gateway.Ingest!.Address], new ForwarderSettings(
-            BatchSize: 8, FlushInterval: TimeSpan.FromMilliseconds(20), MaxBufferedEvents: 8, MaxInFlightBatches: 1,
-            AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2), ReportInterval: TimeSpan.FromMilliseconds(200)));
+        var collector = await fleet.StartCollectorAsync([gateway.Ingest!.Address], new ForwarderSettings
+        {
+            BatchSize = 8, FlushInterval = TimeSpan.FromMilliseconds(20), MaxBufferedEvents = 8, MaxInFlightBatches = 1,
+            AckTimeout = TimeSpan.FromSeconds(2), MaxRetryInterval = TimeSpan.FromSeconds(2), ReportInterval = TimeSpan.FromMilliseconds(200),
+        });
         var host = $"loss-{Guid.NewGuid():N}";
 
         var forwarder = collector.Forwarder;

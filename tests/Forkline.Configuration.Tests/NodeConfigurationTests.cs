@@ -66,6 +66,38 @@ public sealed class NodeConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Forwarder_settings_bind_by_their_one_name_and_keep_the_defaults_of_those_not_given()
+    {
+        var collector = NodeConfiguration.Load(null,
+        [
+            new("Collector:Gateways:0", "127.0.0.1:7072"), new("Forwarder:FlushInterval", "00:00:00.200"), new("Forwarder:BatchSize", "64"),
+        ]).ToCollectorNodeSettings();
+
+        var defaults = new Gateway.Cluster.ForwarderSettings();
+        Assert.Equal(defaults with { FlushInterval = TimeSpan.FromMilliseconds(200), BatchSize = 64 }, collector.EffectiveForwarder);
+    }
+
+    [Fact]
+    public void A_forwarder_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null,
+            [new("Collector:Gateways:0", "127.0.0.1:7072"), new("Forwarder:AckTimeout", "00:00:00")]).ToCollectorNodeSettings());
+
+        Assert.Equal("Forwarder:AckTimeout '00:00:00' is not allowed: a duration above 00:00:00", error.Message);
+    }
+
+    [Theory]
+    [InlineData("Cluster:Port", "70000", "a TCP port 0..65535 (0 = any free port)")]
+    [InlineData("Cluster:Shards", "0", "1 or more shards")]
+    [InlineData("HostTree:SnapshotEvery", "0", "1 or more persisted events")]
+    public void A_gateway_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new(key, value)]).ToGatewaySettings());
+
+        Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
+    }
+
+    [Fact]
     public void A_collector_node_is_no_cluster_member_and_refuses_cluster_seeds_in_one_line()
     {
         var error = Assert.Throws<ConfigurationException>(() =>
@@ -91,13 +123,13 @@ public sealed class NodeConfigurationTests : IDisposable
     [Fact]
     public void An_ingest_listener_beyond_loopback_must_identify_its_collectors()
     {
-        var open = NodeConfiguration.Load(null, [new("Ingest:Listen", "0.0.0.0:7072")]).ToGatewaySettings();
-        Assert.Contains("Ingest:HostTokens", Assert.Throws<ArgumentException>(open.Validate).Message);
+        var open = NodeConfiguration.Load(null, [new("Ingest:Listen", "0.0.0.0:7072")]);
+        Assert.Contains("Ingest:HostTokens", Assert.Throws<ArgumentException>(open.ToGatewaySettings).Message);
         var withTokens = NodeConfiguration.Load(null, [new("Ingest:Listen", "0.0.0.0:7072"), new("Ingest:HostTokens:web-17", "0123456789abcdef0123")]).ToGatewaySettings();
         withTokens.Validate();
         Assert.Equal("0123456789abcdef0123", withTokens.Ingest!.Tokens["web-17"]);
-        var shortToken = NodeConfiguration.Load(null, [new("Ingest:HostTokens:web-17", "short")]).ToGatewaySettings();
-        Assert.Contains("shorter than 16", Assert.Throws<ArgumentException>(shortToken.Validate).Message);
+        var shortToken = NodeConfiguration.Load(null, [new("Ingest:HostTokens:web-17", "short")]);
+        Assert.Contains("shorter than 16", Assert.Throws<ArgumentException>(shortToken.ToGatewaySettings).Message);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class HostOutboxTests
     {
         var events = Execs(40);
         var maxBytes = 10 * EventBatchBytes(events[0]);
-        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings(BatchSize: 1_000, MaxBatchBytes: maxBytes, MaxInFlightBatches: 100));
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 1_000, MaxBatchBytes = maxBytes, MaxInFlightBatches = 100 });
 
         foreach (var wire in events) outbox.Enqueue(wire);
         Assert.True(outbox.HasFullBatch);
@@ -31,7 +31,7 @@ public sealed class HostOutboxTests
     public void An_event_larger_than_MaxBatchBytes_travels_alone()
     {
         var events = Execs(3);
-        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings(BatchSize: 512, MaxBatchBytes: 1, MaxInFlightBatches: 10));
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 512, MaxBatchBytes = 1, MaxInFlightBatches = 10 });
 
         foreach (var wire in events) outbox.Enqueue(wire);
         var batches = outbox.TakeSendable(flushPartial: false, Now);
@@ -43,7 +43,7 @@ public sealed class HostOutboxTests
     [Fact]
     public void Fewer_events_than_a_batch_by_count_and_by_bytes_wait_for_the_flush()
     {
-        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings(BatchSize: 512));
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 512 });
 
         foreach (var wire in Execs(5)) outbox.Enqueue(wire);
 
@@ -65,7 +65,7 @@ public sealed class HostOutboxTests
     [Fact]
     public void Every_event_the_outbox_received_is_buffered_acknowledged_or_dropped_and_acks_split_by_kind()
     {
-        var outbox = new HostOutbox("h", "producer", new ForwarderSettings(BatchSize: 2, MaxBufferedEvents: 4, MaxInFlightBatches: 2));
+        var outbox = new HostOutbox("h", "producer", new ForwarderSettings { BatchSize = 2, MaxBufferedEvents = 4, MaxInFlightBatches = 2 });
         outbox.Enqueue(EventOf(WireEventKind.Exec));
         outbox.Enqueue(EventOf(WireEventKind.Hook));
         outbox.Enqueue(EventOf(WireEventKind.Exit));

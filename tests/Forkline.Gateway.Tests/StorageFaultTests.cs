@@ -129,8 +129,11 @@ public sealed class StorageFaultTests : IDisposable
 
     private GatewaySettings Settings() => TestNodes.Settings(_data) with
     {
-        Forwarder = new ForwarderSettings(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), MaxBufferedEvents: Bound,
-            AckTimeout: TimeSpan.FromSeconds(1), MaxRetryInterval: TimeSpan.FromSeconds(1)),
+        Forwarder = new ForwarderSettings
+        {
+            BatchSize = 64, FlushInterval = TimeSpan.FromMilliseconds(20), MaxBufferedEvents = Bound,
+            AckTimeout = TimeSpan.FromSeconds(1), MaxRetryInterval = TimeSpan.FromSeconds(1),
+        },
     };
 
     private async Task<GatewayNode> StartAsync(GatewaySettings settings)

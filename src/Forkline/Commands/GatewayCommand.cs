@@ -45,7 +45,6 @@ public static class GatewayNodeCommand
                 var config = settings.Load(parse);
                 node = config.ToGatewaySettings();
                 api = config.ToApiSettings();
-                node.Validate();
             }
             catch (Exception e) when (e is ConfigurationException or ArgumentException or InvalidOperationException)
             {

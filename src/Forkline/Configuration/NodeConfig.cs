@@ -1,10 +1,13 @@
+using Forkline.Gateway.Cluster;
+
 namespace Forkline.Configuration;
 
 /// <summary>
 /// The settings of a fleet node as they are written in deploy/config/{collector,gateway}.json, in
 /// environment variables (FORKLINE__CLUSTER__PORT) and on the command line. Unset (null) means the
-/// default of the settings record it maps to, so each default lives in one place;
-/// deploy/config/README.md lists them all.
+/// default of the settings record it maps to, so each default lives in one place; a section that needs
+/// no translation is that settings record itself (Forwarder). deploy/config/README.md lists every key,
+/// and a test holds the two together.
 /// </summary>
 public sealed class NodeConfig
 {
@@ -14,7 +17,7 @@ public sealed class NodeConfig
     public DatabaseSection Database { get; set; } = new();
     public HostTreeSection HostTree { get; set; } = new();
     public ApiSection Api { get; set; } = new();
-    public ForwarderSection Forwarder { get; set; } = new();
+    public ForwarderSettings Forwarder { get; set; } = new();
     public CollectorSection Collector { get; set; } = new();
     public IngestSection Ingest { get; set; } = new();
     public MetricsSection Metrics { get; set; } = new();
@@ -88,18 +91,6 @@ public sealed class ApiTlsSection
     /// <summary>PKCS#12 file with the API's server certificate; unset = plain HTTP.</summary>
     public string? Certificate { get; set; }
     public string? Password { get; set; }
-}
-
-public sealed class ForwarderSection
-{
-    public int? BatchSize { get; set; }
-    public TimeSpan? FlushInterval { get; set; }
-    public int? MaxBufferedEvents { get; set; }
-    public int? MaxInFlightBatches { get; set; }
-    public TimeSpan? AckTimeout { get; set; }
-    public TimeSpan? MaxRetryInterval { get; set; }
-    public TimeSpan? ReportInterval { get; set; }
-    public int? MaxBatchBytes { get; set; }
 }
 
 public sealed class CollectorSection

@@ -1,4 +1,5 @@
 using System.Net;
+using Forkline.Gateway;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.CollectorLink;
@@ -49,7 +50,7 @@ public static class NodeConfiguration
         var cluster = config.Cluster;
         var dataDirectory = config.DataDirectory ?? defaults.DataDirectory;
         var hostTree = new HostTreeSettings();
-        return defaults with
+        var settings = defaults with
         {
             Collector = false,
             Hostname = cluster.Hostname ?? defaults.Hostname,
@@ -69,7 +70,17 @@ public static class NodeConfiguration
             Kubernetes = BootstrapOf(cluster),
             Ingest = new IngestSettings(EndpointOf("Ingest:Listen", config.Ingest.Listen) ?? IngestSettings.DefaultListen, config.Ingest.HostTokens),
         };
+        return Validated(settings, settings.Validate, GatewayKeys);
     }
+
+    /// <summary>The keys of the gateway settings that its validation names by their property.</summary>
+    private static readonly Dictionary<string, string> GatewayKeys = new()
+    {
+        [nameof(GatewaySettings.Port)] = "Cluster:Port",
+        [nameof(GatewaySettings.NumberOfShards)] = "Cluster:Shards",
+        [nameof(GatewaySettings.DownUnreachableAfter)] = "Cluster:DownUnreachableAfter",
+        [nameof(HostTreeSettings.SnapshotEvery)] = "HostTree:SnapshotEvery",
+    };
 
     /// <summary>
     /// The settings of a collector node: a client of the gateways (Collector:Gateways), not a cluster
@@ -95,18 +106,9 @@ public static class NodeConfiguration
         var authority = string.IsNullOrEmpty(own.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", own.Authority);
         var scheme = authority is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
         var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
-        var forwarder = new ForwarderSettings();
         return new CollectorNodeSettings(
             new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)),
-            new ForwarderSettings(
-                config.Forwarder.BatchSize ?? forwarder.BatchSize,
-                config.Forwarder.FlushInterval,
-                config.Forwarder.MaxBufferedEvents ?? forwarder.MaxBufferedEvents,
-                config.Forwarder.MaxInFlightBatches ?? forwarder.MaxInFlightBatches,
-                config.Forwarder.AckTimeout,
-                config.Forwarder.MaxRetryInterval,
-                config.Forwarder.ReportInterval,
-                config.Forwarder.MaxBatchBytes ?? forwarder.MaxBatchBytes),
+            Validated(config.Forwarder, config.Forwarder.Validate, ForwarderKeys),
             LogLevel: cluster.LogLevel ?? "WARNING");
     }
 
@@ -182,6 +184,27 @@ public static class NodeConfiguration
                 $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without TLS, so its bearer tokens " +
                 "would cross the network in clear: set Api:Tls:Certificate, or bind Api:Http and Api:Grpc to 127.0.0.1");
         return readOnly.Length + admin.Length == 0 ? settings : settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
+    }
+
+    /// <summary>The Forwarder section is <see cref="ForwarderSettings"/> itself: each key is its property's name.</summary>
+    private static readonly Dictionary<string, string> ForwarderKeys = typeof(ForwarderSettings).GetProperties()
+        .ToDictionary(property => property.Name, property => $"{nameof(NodeConfig.Forwarder)}:{property.Name}");
+
+    /// <summary>
+    /// Checks settings as a node would at start; a value not allowed is one line naming its key, the value
+    /// and what is allowed, e.g. "Forwarder:BatchSize '0' is not allowed: 1 or more events".
+    /// </summary>
+    private static T Validated<T>(T settings, Action validate, IReadOnlyDictionary<string, string> keys)
+    {
+        try
+        {
+            validate();
+            return settings;
+        }
+        catch (SettingOutOfRangeException e) when (keys.ContainsKey(e.Setting))
+        {
+            throw new ConfigurationException($"{keys[e.Setting]} '{e.ActualValue}' is not allowed: {e.Allowed}", e);
+        }
     }
 
     public static IPEndPoint? EndpointOf(string key, string? value)

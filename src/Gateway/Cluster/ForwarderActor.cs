@@ -24,7 +24,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     public sealed record Drained;
 
-    /// <summary>Report the run's loss accounting for <paramref name="Host"/> now and every ReportEvery; upstream is read at each report.</summary>
+    /// <summary>Report the run's loss accounting for <paramref name="Host"/> now and every ReportInterval; upstream is read at each report.</summary>
     public sealed record StartReporting(string Host, Func<UpstreamCounts> Upstream);
 
     /// <summary>Send the run's final report; reply <see cref="FinalReportDelivered"/> once the host's entity has it.</summary>
@@ -132,7 +132,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private void ArmFlushTick()
     {
         if (_buffered > 0 && !Timers.IsTimerActive(nameof(Tick)))
-            Timers.StartSingleTimer(nameof(Tick), new Tick(), _settings.FlushEvery);
+            Timers.StartSingleTimer(nameof(Tick), new Tick(), _settings.FlushInterval);
     }
 
     private void OnAck(EventBatchAck ack)
@@ -185,7 +185,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     {
         _reporting = reporting;
         SendReport(final: false);
-        Timers.StartPeriodicTimer("report", new ReportTick(), _settings.ReportEvery);
+        Timers.StartPeriodicTimer("report", new ReportTick(), _settings.ReportInterval);
     }
 
     private void OnReportTick()

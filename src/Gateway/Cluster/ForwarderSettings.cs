@@ -1,52 +1,52 @@
 namespace Forkline.Gateway.Cluster;
 
 /// <summary>How a collector node batches, bounds and retries what it forwards to the gateways.</summary>
-/// <param name="BatchSize">Events per batch at most; a full batch goes out at once.</param>
-/// <param name="FlushInterval">
-/// A partial batch that found the in-flight window full waits at most this long (a burst otherwise goes
-/// out at once); also how often, while anything is held, overdue acks are looked for. An idle forwarder has no tick.
-/// </param>
-/// <param name="MaxBufferedEvents">Events held (waiting or unacknowledged) before new ones are dropped and counted.</param>
-/// <param name="MaxInFlightBatches">Unacknowledged batches per host at a time.</param>
-/// <param name="AckTimeout">A batch without an ack after this long is sent again.</param>
-/// <param name="MaxRetryInterval">Resends back off (doubling from AckTimeout) up to this interval while no gateway answers.</param>
-/// <param name="ReportInterval">How often the run's loss accounting goes to the host's entity (once reporting is started).</param>
-/// <param name="MaxBatchBytes">
-/// Serialized bytes per batch at most (an event larger than this goes alone); a batch this full goes
-/// out at once. The default keeps a batch, and every copy Akka.Remote and the journal make of it, under
-/// the runtime's large-object threshold (85,000 bytes): larger byte arrays are allocated on the large
-/// object heap, whose allocations trigger full (gen 2) collections.
-/// </param>
-public sealed record ForwarderSettings(
-    int BatchSize = 512,
-    TimeSpan? FlushInterval = null,
-    int MaxBufferedEvents = 200_000,
-    int MaxInFlightBatches = 4,
-    TimeSpan? AckTimeout = null,
-    TimeSpan? MaxRetryInterval = null,
-    TimeSpan? ReportInterval = null,
-    int MaxBatchBytes = ForwarderSettings.DefaultMaxBatchBytes)
+public sealed record ForwarderSettings
 {
     /// <summary>64 KiB: room below 85,000 bytes for the remoting envelope (actor paths, manifest, sequence numbers).</summary>
     public const int DefaultMaxBatchBytes = 64 * 1024;
 
-    public TimeSpan ReportEvery => ReportInterval ?? TimeSpan.FromSeconds(5);
+    /// <summary>Events per batch at most; a full batch goes out at once.</summary>
+    public int BatchSize { get; init; } = 512;
 
-    public TimeSpan FlushEvery => FlushInterval ?? TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// A partial batch that found the in-flight window full waits at most this long (a burst otherwise goes
+    /// out at once); also how often, while anything is held, overdue acks are looked for. An idle forwarder has no tick.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
-    public TimeSpan AckWait => AckTimeout ?? TimeSpan.FromSeconds(5);
+    /// <summary>Events held (waiting or unacknowledged) before new ones are dropped and counted.</summary>
+    public int MaxBufferedEvents { get; init; } = 200_000;
 
-    public TimeSpan MaxRetryWait => MaxRetryInterval ?? TimeSpan.FromSeconds(30);
+    /// <summary>Unacknowledged batches per host at a time.</summary>
+    public int MaxInFlightBatches { get; init; } = 4;
+
+    /// <summary>A batch without an ack after this long is sent again.</summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Resends back off (doubling from <see cref="AckTimeout"/>) up to this interval while no gateway answers.</summary>
+    public TimeSpan MaxRetryInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the run's loss accounting goes to the host's entity (once reporting is started).</summary>
+    public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Serialized bytes per batch at most (an event larger than this goes alone); a batch this full goes
+    /// out at once. The default keeps a batch, and every copy Akka.Remote and the journal make of it, under
+    /// the runtime's large-object threshold (85,000 bytes): larger byte arrays are allocated on the large
+    /// object heap, whose allocations trigger full (gen 2) collections.
+    /// </summary>
+    public int MaxBatchBytes { get; init; } = DefaultMaxBatchBytes;
 
     public void Validate()
     {
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "a batch holds at least one event");
-        if (MaxBatchBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatchBytes), MaxBatchBytes, "a batch holds at least one byte");
+        if (BatchSize < 1) throw new SettingOutOfRangeException(nameof(BatchSize), BatchSize, "1 or more events");
+        if (MaxBatchBytes < 1) throw new SettingOutOfRangeException(nameof(MaxBatchBytes), MaxBatchBytes, "1 or more bytes");
         if (MaxBufferedEvents < BatchSize)
-            throw new ArgumentOutOfRangeException(nameof(MaxBufferedEvents), MaxBufferedEvents, $"the buffer must hold at least one batch ({BatchSize} events)");
-        if (MaxInFlightBatches < 1) throw new ArgumentOutOfRangeException(nameof(MaxInFlightBatches), MaxInFlightBatches, "at least one batch must be allowed in flight");
-        if (FlushEvery <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(FlushInterval), FlushEvery, "the flush interval must be positive");
-        if (AckWait <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(AckTimeout), AckWait, "the ack timeout must be positive");
-        if (ReportEvery <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ReportInterval), ReportEvery, "the report interval must be positive");
+            throw new SettingOutOfRangeException(nameof(MaxBufferedEvents), MaxBufferedEvents, $"at least one batch (BatchSize, {BatchSize} events)");
+        if (MaxInFlightBatches < 1) throw new SettingOutOfRangeException(nameof(MaxInFlightBatches), MaxInFlightBatches, "1 or more batches");
+        if (FlushInterval <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(FlushInterval), FlushInterval, "a duration above 00:00:00");
+        if (AckTimeout <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(AckTimeout), AckTimeout, "a duration above 00:00:00");
+        if (ReportInterval <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(ReportInterval), ReportInterval, "a duration above 00:00:00");
     }
 }

@@ -23,7 +23,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     private ulong _nextSeq = 1;
     private int _inFlightEvents;
     private long _pendingBytes;
-    private TimeSpan _retryInterval = settings.AckWait;
+    private TimeSpan _retryInterval = settings.AckTimeout;
     private long _received;
     private long _droppedFull;
     private long _droppedShutdown;
@@ -97,7 +97,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         _acknowledgedLifecycle += events - flight.Hooks;
         _inFlight.RemoveAt(index);
         _inFlightEvents -= events;
-        _retryInterval = settings.AckWait;
+        _retryInterval = settings.AckTimeout;
         return events;
     }
 
@@ -108,7 +108,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         foreach (var flight in _inFlight)
             if (flight.DueAt <= now) overdue.Add(flight.Batch);
         if (overdue.Count == 0) return overdue;
-        _retryInterval = TimeSpan.FromTicks(Math.Min(_retryInterval.Ticks * 2, settings.MaxRetryWait.Ticks));
+        _retryInterval = TimeSpan.FromTicks(Math.Min(_retryInterval.Ticks * 2, settings.MaxRetryInterval.Ticks));
         foreach (var flight in _inFlight)
             if (flight.DueAt <= now) flight.DueAt = now + _retryInterval;
         return overdue;
@@ -117,7 +117,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     /// <summary>Every batch sent and not acknowledged, to send again at once (a new stream): the backoff starts over.</summary>
     public List<EventBatch> TakeAllInFlight(DateTime now)
     {
-        _retryInterval = settings.AckWait;
+        _retryInterval = settings.AckTimeout;
         var unacknowledged = new List<EventBatch>(_inFlight.Count);
         foreach (var flight in _inFlight)
         {

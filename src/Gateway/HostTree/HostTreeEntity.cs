@@ -21,8 +21,8 @@ public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHoo
 {
     public void Validate()
     {
-        if (SnapshotEvery < 1) throw new ArgumentOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "snapshot every 1 or more persisted events");
-        if (RetiredCapacity < 1) throw new ArgumentOutOfRangeException(nameof(RetiredCapacity), RetiredCapacity, "remember at least one retired event");
+        if (SnapshotEvery < 1) throw new SettingOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "1 or more persisted events");
+        if (RetiredCapacity < 1) throw new SettingOutOfRangeException(nameof(RetiredCapacity), RetiredCapacity, "1 or more retired events");
     }
 }
 

@@ -83,19 +83,19 @@ public sealed record GatewaySettings(
 
     public void Validate()
     {
-        if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "a TCP port is 0..65535 (0 = any free port)");
+        if (Port is < 0 or > 65535) throw new SettingOutOfRangeException(nameof(Port), Port, "a TCP port 0..65535 (0 = any free port)");
         if (Kubernetes is not null)
         {
             Kubernetes.Validate();
             if (Seeds.Count > 0) throw new ArgumentException("Kubernetes bootstrap finds the gateways itself: give no seed nodes with it");
         }
-        if (NumberOfShards < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "at least one shard");
+        if (NumberOfShards < 1) throw new SettingOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "1 or more shards");
         foreach (var seed in Seeds)
             if (!seed.StartsWith(Protocol + "://" + SystemName + "@", StringComparison.Ordinal))
                 throw new ArgumentException($"seed node '{seed}' is not an address of this cluster: expected {Protocol}://{SystemName}@host:port" +
                                             (Tls is null ? "" : " (TLS is on)"));
         if (DownUnreachableAfter is { } downAfter && downAfter < TimeSpan.FromSeconds(1))
-            throw new ArgumentOutOfRangeException(nameof(DownUnreachableAfter), downAfter, "down unreachable members after 1 s or more: below that a busy node is downed for a pause");
+            throw new SettingOutOfRangeException(nameof(DownUnreachableAfter), downAfter, "00:00:01 or more (below that a busy node is downed for a pause)");
         EffectiveForwarder.Validate();
         Ingest?.Validate(Tls is not null);
         EffectiveHostTree.Validate();

@@ -37,7 +37,7 @@ public static class TestNodes
         Prometheus.Metrics.NewCustomRegistry());
 
     private static ForwarderSettings ForwarderForTests =>
-        new(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20), AckTimeout: TimeSpan.FromSeconds(2), MaxRetryInterval: TimeSpan.FromSeconds(2));
+        new() { BatchSize = 64, FlushInterval = TimeSpan.FromMilliseconds(20), AckTimeout = TimeSpan.FromSeconds(2), MaxRetryInterval = TimeSpan.FromSeconds(2) };
 
     public static async Task<GatewayNode> StartAsync(GatewaySettings settings)
     {
