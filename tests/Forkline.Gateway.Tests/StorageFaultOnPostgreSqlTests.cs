@@ -29,8 +29,11 @@ public sealed class StorageFaultOnPostgreSqlTests(PostgresServer server) : IDisp
         var sent = 0;
         var settings = TestNodes.Settings(_data) with
         {
-            Forwarder = new ForwarderSettings(BatchSize: 64, FlushInterval: TimeSpan.FromMilliseconds(20),
-                AckTimeout: TimeSpan.FromSeconds(1), MaxRetryInterval: TimeSpan.FromSeconds(1)),
+            Forwarder = new ForwarderSettings
+            {
+                BatchSize = 64, FlushInterval = TimeSpan.FromMilliseconds(20),
+                AckTimeout = TimeSpan.FromSeconds(1), MaxRetryInterval = TimeSpan.FromSeconds(1),
+            },
         };
         await using (var node = await GatewayNode.StartAsync(settings, _log))
         {
