@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
+using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Snapshots;
@@ -24,7 +25,7 @@ namespace Forkline.Benchmarks;
 /// stream (connection) and its own host name, against three gateways as real `forkline gateway`
 /// processes (so their CPU is theirs alone, and kill -9 is real) on one PostgreSQL database. Each
 /// collector trickles a synthetic host's life: a few processes a second, each an exec, two hooks and
-/// an exit. Collectors identify by nothing (the gateways listen on loopback without TLS or tokens):
+/// an exit, and sends its run's loss accounting every 5 s as a collector does. Collectors identify by nothing (the gateways listen on loopback without TLS or tokens):
 /// what is measured is the cluster's cost per client and per event, not the handshake.
 /// </summary>
 internal static class FleetSimulation
@@ -33,6 +34,7 @@ internal static class FleetSimulation
     private const int HooksPerProcess = 2;
     private const double ProcessesPerSecondPerCollector = 5;
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan SettleAfterStart = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan LoadWindow = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan DownUnreachableAfter = TimeSpan.FromSeconds(5);
@@ -45,30 +47,47 @@ internal static class FleetSimulation
     /// <param name="EventsPerSecond">Events acknowledged per second while trickling.</param>
     /// <param name="OfferedProcessesPerSecond">Processes handed to the collectors per second meanwhile (below the target when this process is short of CPU).</param>
     /// <param name="SimulatorCores">This process (the simulated collectors) meanwhile, in cores.</param>
-    /// <param name="SendToJournalP99">From handing an exec to a collector's forwarder to its journal row's commit.</param>
+    /// <param name="SendToJournalP99">From handing an exec or exit to a collector's forwarder to its journal row's insert, for those sent in the load window (before the kill).</param>
     /// <param name="DeliveringAgain">From kill -9 of a gateway until every collector had an event acknowledged after it.</param>
     /// <param name="Reconnects">Seconds after the kill at which the cut-off collectors had a stream again, sorted.</param>
     public sealed record Figures(
         int Collectors, double IdleBaselineCores, double IdleCores, double LoadCores, double EventsPerSecond, double ProcessesPerSecond,
         double OfferedProcessesPerSecond, double SimulatorCores,
         TimeSpan SendToJournalP99, TimeSpan LineageP99, int LineageQueries, int LineageFailed, TimeSpan DeliveringAgain, IReadOnlyList<double> Reconnects,
-        long Sent, long Missing, long Duplicated);
+        long Sent, long Missing, long Duplicated, Storage Stored);
+
+    /// <summary>What the run left in PostgreSQL: table sizes with their indexes and TOAST, for sizing retention.</summary>
+    public sealed record Storage(long JournalBytes, long StoredEvents, long HistoryBytes, long HistoryRows)
+    {
+        public double JournalBytesPerEvent => StoredEvents == 0 ? 0 : (double)JournalBytes / StoredEvents;
+
+        public double HistoryBytesPerProcess => HistoryRows == 0 ? 0 : (double)HistoryBytes / HistoryRows;
+    }
 
     private sealed class SimulatedCollector(string host, GatewayForwarder forwarder, GatewayMetrics metrics)
     {
         private readonly SyntheticHost _host = new(host);
         private ProcessSnapshot? _init;
         private int _nextPid = 2;
+        private long _produced;
 
         public string Host => host;
         public GatewayForwarder Forwarder => forwarder;
         public GatewayMetrics Metrics => metrics;
 
+        /// <summary>Starts the host (its init) and, as a collector does, the run's loss accounting every 5 s.</summary>
         public ProcessSnapshot Init(List<EnrichedEvent> sent)
         {
             _init = _host.NewProcess(1, null, "/sbin/init");
             Send(_host.Exec(_init, null), sent);
             forwarder.OnBatchEnd();
+            var started = DateTime.UtcNow;
+            forwarder.ReportRun(host, () =>
+            {
+                var produced = Interlocked.Read(ref _produced);
+                return new UpstreamCounts(host, "simulation", started, new SourceCounts(produced, 0, 0, 0, 0, produced),
+                    new PipelineCounts(produced, 0, 0, 0, 0, produced, 0));
+            });
             return _init;
         }
 
@@ -79,7 +98,11 @@ internal static class FleetSimulation
             var process = _host.NewProcess(pid, _init, "/usr/bin/job", pid.ToString(CultureInfo.InvariantCulture));
             var exec = _host.Exec(process, _init);
             Send(exec, sent);
-            for (var i = 0; i < HooksPerProcess; i++) forwarder.OnEnriched(_host.Hook(process, _init, pid));
+            for (var i = 0; i < HooksPerProcess; i++)
+            {
+                Interlocked.Increment(ref _produced);
+                forwarder.OnEnriched(_host.Hook(process, _init, pid));
+            }
             var exit = _host.Exit(process, _init);
             Send(exit, sent);
             forwarder.OnBatchEnd();
@@ -88,6 +111,7 @@ internal static class FleetSimulation
 
         private void Send(EnrichedEvent enriched, List<EnrichedEvent> sent)
         {
+            Interlocked.Increment(ref _produced);
             forwarder.OnEnriched(enriched);
             sent.Add(enriched);
         }
@@ -107,6 +131,8 @@ internal static class FleetSimulation
         try
         {
             await Task.WhenAll(gateways.Select(TakesStreamsAsync));
+            // A gateway's first seconds are its start (cluster formation, shard coordinator, projection, JIT), not its idle cost.
+            await Task.Delay(SettleAfterStart);
             var idleBaseline = await CoresAsync(gateways, IdleWindow);
             output.WriteLine($"simulation: 3 gateways Up; idle with no collector: {100 * idleBaseline:N2} % of a core; {LoadAverage()}");
 
@@ -143,6 +169,7 @@ internal static class FleetSimulation
             var offeredBefore = trickle.Processes;
             var simulatorBefore = SimulatorCpu();
             var loadClock = Stopwatch.StartNew();
+            var loadStartTicks = DateTime.UtcNow.Ticks;
             var load = await CoresAsync(gateways, LoadWindow);
             var acknowledged = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value) - acknowledgedBefore;
             var loadSeconds = loadClock.Elapsed.TotalSeconds;
@@ -163,6 +190,7 @@ internal static class FleetSimulation
             var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
             var acksBefore = collectors.Select(c => c.Metrics.ForwardAcknowledged.Value).ToArray();
             var sinceKill = Stopwatch.StartNew();
+            var killTicks = DateTime.UtcNow.Ticks;
             victim.KillHard();
             var reconnectedAt = new double?[collectors.Count];
             var deliveringAt = new double?[collectors.Count];
@@ -180,7 +208,9 @@ internal static class FleetSimulation
                 await Task.Delay(50);
             }
             var reconnects = reconnectedAt.Where(r => r is not null).Select(r => r!.Value).Order().ToList();
-            output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s");
+            output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s; {LoadAverage()}");
+            foreach (var survivor in gateways.Where(g => g != victim && g.Pid is null))
+                output.WriteLine($"simulation: NOTE {survivor.Name} left the cluster too (downed: a CPU-starved gateway misses heartbeats), so this is not the figure of one gateway's loss");
 
             await Task.Delay(TimeSpan.FromSeconds(3));
             await trickling.CancelAsync();
@@ -190,14 +220,16 @@ internal static class FleetSimulation
             var journal = await JournalAsync(database);
             var delays = new List<long>();
             foreach (var (eventId, created) in journal.FirstCreated)
-                if (trickle.SentAt.TryGetValue(eventId, out var sentTicks)) delays.Add(created - sentTicks);
+                // The sustained figure: what was sent in the load window, with every gateway up (not the failover's backlog).
+                if (trickle.SentAt.TryGetValue(eventId, out var sentTicks) && sentTicks >= loadStartTicks && sentTicks < killTicks)
+                    delays.Add(created - sentTicks);
             delays.Sort();
             var sentIds = sent.Concat(trickle.Sent).Where(e => e is not EnrichedHook).Select(WireConverter.EventIdOf).ToHashSet();
             var missing = sentIds.Count(id => !journal.FirstCreated.ContainsKey(id));
             return new Figures(collectorCount, idleBaseline, idle, load, eventsPerSecond, eventsPerSecond / (2 + HooksPerProcess),
                 offeredPerSecond, simulatorCores,
                 TimeSpan.FromTicks(Percentile(delays, 0.99)), lineageFigures.P99, lineageFigures.Queries, lineageFigures.Failed, TimeSpan.FromSeconds(deliveringAt.Max()!.Value), reconnects,
-                sentIds.Count, missing, journal.Duplicated);
+                sentIds.Count, missing, journal.Duplicated, await StorageAsync(database, journal.FirstCreated.Count));
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or RpcException)
         {
@@ -228,8 +260,8 @@ internal static class FleetSimulation
 
     /// <summary>
     /// Every collector runs <see cref="ProcessesPerSecondPerCollector"/> processes a second by the wall clock: a tick
-    /// that comes late (this process short of CPU) runs what the missed ones owed, so the offered rate is the target
-    /// unless this process cannot keep up, which <see cref="Trickle.Processes"/> shows.
+    /// that comes late (this process short of CPU) runs what the missed ones owed, up to a second's worth, so the offered
+    /// rate is the target unless this process cannot keep up, which <see cref="Trickle.Processes"/> shows.
     /// </summary>
     private sealed class Trickle(List<SimulatedCollector> collectors)
     {
@@ -255,6 +287,8 @@ internal static class FleetSimulation
             {
                 var due = (long)(clock.Elapsed.TotalSeconds * ProcessesPerSecondPerCollector) - perCollector;
                 perCollector += due;
+                // Short of CPU, this process would owe more with every tick: what is over a second behind is not run at all.
+                due = Math.Min(due, (long)ProcessesPerSecondPerCollector);
                 foreach (var collector in collectors)
                     for (var p = 0; p < due; p++)
                     {
@@ -364,6 +398,16 @@ internal static class FleetSimulation
     }
 
     private sealed record Journal(Dictionary<string, long> FirstCreated, long Duplicated);
+
+    private static async Task<Storage> StorageAsync(TestDatabase database, long storedEvents)
+    {
+        await using var connection = await database.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT pg_total_relation_size('journal'), pg_total_relation_size('processes'), (SELECT count(*) FROM processes)";
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new Storage(reader.GetInt64(0), storedEvents, reader.GetInt64(1), reader.GetInt64(2));
+    }
 
     private static async Task<Journal> JournalAsync(TestDatabase database)
     {

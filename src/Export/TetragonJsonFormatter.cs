@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Forkline.Contracts.Events;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 
 namespace Forkline.Export;
@@ -16,7 +17,8 @@ namespace Forkline.Export;
 /// <c>"action":"KPROBE_ACTION_POST"</c> (the event was posted, nothing enforced). Every field is one of
 /// Tetragon's (api/v1/tetragon), so a strict protojson reader that rejects unknown fields reads every
 /// line; a process or parent that was not known carries Tetragon's "miss" flag. The one extension is
-/// <c>process_clone</c>, a fork that has not exec'd, written only when the caller asks for clones.
+/// <c>process_clone</c>, a fork that has not exec'd, written only when the caller asks for clones; a
+/// replay's <c>forkline_gap</c> lines (<see cref="FormatGap"/>) are the other, written only when asked for.
 /// 64-bit hook values are JSON strings, as protojson writes int64/uint64.
 /// Writes straight into the caller's buffer; reuses its writer, so one thread at a time.
 /// </summary>
@@ -34,6 +36,13 @@ public sealed class TetragonJsonFormatter : IEventFormatter
     private static readonly JsonEncodedText RateLimitInfoName = JsonEncodedText.Encode("rate_limit_info");
     private static readonly JsonEncodedText DroppedEventsName = JsonEncodedText.Encode("number_of_dropped_process_events");
     private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
+    private static readonly JsonEncodedText GapName = JsonEncodedText.Encode("forkline_gap");
+    private static readonly JsonEncodedText GapFromName = JsonEncodedText.Encode("from");
+    private static readonly JsonEncodedText GapToName = JsonEncodedText.Encode("to");
+    private static readonly JsonEncodedText GapReasonName = JsonEncodedText.Encode("reason");
+    private static readonly JsonEncodedText GapRunIdName = JsonEncodedText.Encode("run_id");
+    private static readonly JsonEncodedText GapNextRunIdName = JsonEncodedText.Encode("next_run_id");
+    private static readonly JsonEncodedText GapLostRecordsName = JsonEncodedText.Encode("lost_records");
     private static readonly JsonEncodedText SignalName = JsonEncodedText.Encode("signal");
     private static readonly JsonEncodedText StatusName = JsonEncodedText.Encode("status");
     private static readonly JsonEncodedText FunctionNameName = JsonEncodedText.Encode("function_name");
@@ -116,6 +125,32 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         _json.WriteEndObject();
         _json.WriteString(NodeNameName, node);
         ProcessJsonWriter.WriteTimestamp(_json, TimeName, time);
+        _json.WriteEndObject();
+        _json.Flush();
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
+    }
+
+    /// <summary>
+    /// A stretch of the host's history Forkline did not see, as a line of its own:
+    /// <c>{"forkline_gap":{"from":..,"to":..,"reason":"collector_crashed","run_id":..,"next_run_id":..,"lost_records":"N"},"node_name":..,"time":..}</c>
+    /// (time = the gap's end; empty strings and a zero count left out, as protojson does). forkline_gap
+    /// is not a field of Tetragon's GetEventsResponse, so a strict Tetragon reader rejects the line.
+    /// </summary>
+    public void FormatGap(HostGap gap, IBufferWriter<byte> output)
+    {
+        _json.Reset(output);
+        _json.WriteStartObject();
+        _json.WriteStartObject(GapName);
+        ProcessJsonWriter.WriteTimestamp(_json, GapFromName, gap.From);
+        ProcessJsonWriter.WriteTimestamp(_json, GapToName, gap.To);
+        _json.WriteString(GapReasonName, HostGap.NameOf(gap.Reason));
+        if (gap.RunId.Length > 0) _json.WriteString(GapRunIdName, gap.RunId);
+        if (gap.NextRunId.Length > 0) _json.WriteString(GapNextRunIdName, gap.NextRunId);
+        if (gap.LostRecords > 0) _json.WriteString(GapLostRecordsName, gap.LostRecords.ToString(CultureInfo.InvariantCulture));
+        _json.WriteEndObject();
+        _json.WriteString(NodeNameName, gap.Host);
+        ProcessJsonWriter.WriteTimestamp(_json, TimeName, gap.To);
         _json.WriteEndObject();
         _json.Flush();
         output.GetSpan(1)[0] = (byte)'\n';

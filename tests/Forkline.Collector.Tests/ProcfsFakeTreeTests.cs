@@ -165,6 +165,23 @@ public sealed class ProcfsFakeTreeTests : IDisposable
         Assert.Contains("starttime is field 22", report);
     }
 
+    [Fact]
+    public void A_failure_report_quoting_a_hostile_comm_escapes_it_so_it_cannot_forge_a_log_line_or_talk_to_the_terminal()
+    {
+        AddProcess(1, ppid: 0, startTicks: 1);
+        AddProcess(91, ppid: 1, startTicks: 100);
+        // No ')' after the '(': the report quotes the whole stat, comm included.
+        File.WriteAllText(Path.Combine(ProcRoot, "91", "stat"), "91 (x\n15:00:00.000 exec pid=1 /bin/fake\u001b[2J\u001b]0;owned\u0007 R 1");
+
+        Scan();
+
+        var report = Assert.Single(_reports);
+        Assert.DoesNotContain('\n', report);
+        Assert.DoesNotContain('\u001b', report);
+        Assert.DoesNotContain('\u0007', report);
+        Assert.Contains(@"(x\n15:00:00.000 exec pid=1 /bin/fake\x1b[2J\x1b]0;owned\x07 R 1", report);
+    }
+
     private ProcfsScan Scan() => new ProcfsScanner(ProcRoot, CgroupRoot, _reports).Scan();
 
     private static ExecEvent DecodeExec(ProcfsScan scan, int pid) =>

@@ -116,6 +116,20 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         Assert.Equal([ProcessEndKind.None, ProcessEndKind.Replaced, ProcessEndKind.None], chain.Select(p => p.End));
     }
 
+    [DatabaseFact]
+    public async Task A_clone_stored_after_the_exec_that_replaced_it_ends_as_replaced()
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var forked = _host.NewProcess(700, init, "/bin/sh");
+        var execd = _host.NewProcess(700, init, "/bin/true");
+        await ProjectAsync(1, _host.Exec(init, null), _host.Exec(execd, init));
+        await ProjectAsync(2, _host.Clone(forked, init));
+
+        var late = await _store.GetAsync(forked.ExecId.Encode(), CancellationToken.None);
+        Assert.Equal((ProcessEndKind.Replaced, execd.StartTime), (late!.End, late.ExitTime));
+        Assert.Null((await _store.GetAsync(execd.ExecId.Encode(), CancellationToken.None))!.ExitTime);
+    }
+
     private EnrichedExit Concluded(ProcessSnapshot process, ProcessSnapshot parent, ExitConclusion reason, DateTime endedAfter)
     {
         var at = _host.Tick();

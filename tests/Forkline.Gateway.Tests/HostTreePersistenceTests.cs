@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
@@ -191,6 +192,90 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
         var recovered = (await restarted.Queries!.GetHostStatsAsync("node-a", CancellationToken.None)).Single(r => r.RunId == secondRun);
         Assert.Equal(events.Count, recovered.Gateway.AlreadyStored);
         Assert.True(recovered.Balance!.Value.Balanced);
+    }
+
+    [DatabaseFact]
+    public async Task A_run_that_ended_without_a_final_report_is_marked_crashed_by_the_next_start_which_records_the_gap()
+    {
+        var (events, init, bash, sh, sleep) = _host.ShellChain(100);
+        string crashedRun;
+        await using (var first = await TestNodes.StartAsync(TestNodes.Settings(_data)))
+        {
+            // No final report: the run dies as if killed.
+            await SendAsync(first, events);
+            crashedRun = Assert.Single(await first.Queries!.GetHostStatsAsync("node-a", CancellationToken.None)).RunId;
+        }
+
+        var lastSeen = events[^1].Time;
+        var scanTime = lastSeen.AddMinutes(3);
+        string nextRun;
+        await using (var second = await TestNodes.StartAsync(TestNodes.Settings(_data)))
+        {
+            // sleep is gone; init, bash and sh still run.
+            var reconciled = await second.Forwarder!.ReconcileAsync(ScanOf(scanTime, init, bash, sh), TestNodes.Patience);
+            Assert.Equal(1, reconciled.Concluded);
+            var gap = await GapsEventuallyAsync(second, 1);
+            nextRun = gap[0].NextRunId;
+            Assert.Equal(new HostGap("node-a", lastSeen, scanTime, HostGapReason.CollectorCrashed, crashedRun, nextRun, 0), gap[0]);
+            Assert.NotEmpty(nextRun);
+
+            var replay = await second.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
+            var concluded = Assert.IsType<EnrichedExit>(replay[^1]);
+            Assert.Equal((sleep.ExecId, ExitConclusion.Restart, lastSeen), (concluded.Process.ExecId, concluded.Process.Exit!.Conclusion, concluded.Process.Exit.EndedAfter));
+        }
+
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        var crashed = (await restarted.Queries!.GetHostStatsAsync("node-a", CancellationToken.None)).Single(r => r.RunId == crashedRun);
+        Assert.Equal(nextRun, crashed.Crash!.FoundBy);
+        Assert.Equal(scanTime, crashed.Crash.At);
+        // A second scan of the same restart (a resent request) finds nothing new: no second gap, no second crash.
+        await restarted.Forwarder!.ReconcileAsync(ScanOf(scanTime, init, bash, sh), TestNodes.Patience);
+        Assert.Single(await restarted.Queries.GapsAsync("node-a", DateTime.MinValue, DateTime.MaxValue, 100, CancellationToken.None));
+    }
+
+    [DatabaseFact]
+    public async Task A_stopped_run_leaves_a_stopped_gap_and_ring_losses_it_reported_a_ring_loss_gap()
+    {
+        var (events, init, bash, sh, sleep) = _host.ShellChain(100);
+        var started = DateTime.UtcNow.AddMinutes(-1);
+        var upstream = new UpstreamCounts("node-a", "test", started,
+            new SourceCounts(Produced: events.Count + 5, Bootstrapped: 0, Lost: 5, Discarded: 0, Malformed: 0, Delivered: events.Count),
+            new PipelineCounts(Received: events.Count, Discarded: 0, Withheld: 0, GaveUpWaiting: 0, Waiting: 0, Published: events.Count, SinkFailures: 0));
+        await using (var first = await TestNodes.StartAsync(TestNodes.Settings(_data)))
+        {
+            first.Forwarder!.ReportRun("node-a", () => upstream);
+            await SendAsync(first, events);
+            Assert.True(await first.Forwarder.ReportFinalAsync(TestNodes.Patience));
+        }
+
+        await using var second = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        var scanTime = DateTime.UtcNow;
+        await second.Forwarder!.ReconcileAsync(ScanOf(scanTime, init, bash, sh, sleep), TestNodes.Patience);
+        var gaps = await GapsEventuallyAsync(second, 2);
+
+        Assert.Equal((HostGapReason.RingLoss, started, 5UL), (gaps[0].Reason, gaps[0].From, gaps[0].LostRecords));
+        Assert.Equal((HostGapReason.CollectorStopped, gaps[0].RunId, scanTime), (gaps[1].Reason, gaps[1].RunId, gaps[1].To));
+        Assert.DoesNotContain(await second.Queries!.GetHostStatsAsync("node-a", CancellationToken.None), r => r.Crash is not null);
+    }
+
+    private ReconcileHost ScanOf(DateTime scanTime, params ProcessSnapshot[] running)
+    {
+        var scan = new ReconcileHost { Host = "node-a", ScanTimeUnixTicks = WireConverter.ToUnixTicks(scanTime) };
+        foreach (var process in running)
+            scan.Scanned.Add(new ScannedProcess { Pid = process.Pid, ForkKtime = process.StartKtime, ForkTimeUnixTicks = WireConverter.ToUnixTicks(process.StartTime) });
+        return scan;
+    }
+
+    private static async Task<IReadOnlyList<HostGap>> GapsEventuallyAsync(GatewayNode node, int count)
+    {
+        IReadOnlyList<HostGap> gaps = [];
+        await TestNodes.EventuallyAsync(async () =>
+        {
+            gaps = await node.Queries!.GapsAsync("node-a", DateTime.MinValue, DateTime.MaxValue, 100, CancellationToken.None);
+            return gaps.Count >= count;
+        }, $"{count} gaps reach the history table");
+        Assert.Equal(count, gaps.Count);
+        return gaps;
     }
 
     private static UpstreamCounts UpstreamOf(int events) => new("node-a", "test", DateTime.UtcNow,

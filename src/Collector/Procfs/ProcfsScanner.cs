@@ -2,6 +2,7 @@ using System.Globalization;
 using Forkline.Collector.Decoding;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
+using Forkline.Export;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Procfs;
@@ -139,9 +140,13 @@ public sealed class ProcfsScanner
         return new ProcfsProcess(new LiveLeaderSeed(image.Pid, image.StartKtime, parent), image.Stat.IsKernelThread, record);
     }
 
+    /// <remarks>
+    /// Every read failure passes here, and its message may quote what a process chose to call itself
+    /// (its comm in /proc/pid/stat, a path): escaped like every text view, so it cannot forge or end a log line.
+    /// </remarks>
     private void CountFailure(string message)
     {
         _errors++;
-        if (_errors <= ReportedFailuresMax) _logger?.LogWarning("{Failure}", message);
+        if (_errors <= ReportedFailuresMax) _logger?.LogWarning("{Failure}", TerminalText.Escape(message));
     }
 }

@@ -16,7 +16,10 @@ public static class EventLines
         await foreach (var received in events.ReadAllAsync(ct))
         {
             if (!clones && received.Kind == EventKind.Clone) continue;
-            var line = json ? received.Json : received.MissedEvents > 0 ? ProcessText.MissedEvents(received) : ProcessText.Event(received);
+            var line = json ? received.Json
+                : received.MissedEvents > 0 ? ProcessText.MissedEvents(received)
+                : received.Gap is { } gap ? ProcessText.Gap(gap)
+                : ProcessText.Event(received);
             await output.WriteLineAsync(line);
             await output.FlushAsync(ct);
         }

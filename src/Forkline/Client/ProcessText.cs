@@ -64,6 +64,28 @@ public static class ProcessText
     public static string MissedEvents(Event notice) =>
         $"{Time(notice.Time)} missed {notice.MissedEvents:N0} events: this stream fell behind and the gateway dropped them for it";
 
+    /// <summary>
+    /// "2025-01-31T12:00:00.123Z node-a gap   not watched from 2025-01-31T11:58:00.000Z: the collector run ended
+    /// without a final report (run R1, next run R2)": a gap in a replay, at its end.
+    /// </summary>
+    public static string Gap(Gap gap) =>
+        $"{Time(gap.To)} {TerminalText.Escape(gap.Host)} gap   not watched from {Time(gap.From)}: {GapCause(gap)}";
+
+    /// <summary>Why the host was not watched, with the runs involved.</summary>
+    public static string GapCause(Gap gap)
+    {
+        var runs = gap.NextRunId.Length > 0
+            ? $"run {TerminalText.Escape(gap.RunId)}, next run {TerminalText.Escape(gap.NextRunId)}"
+            : $"run {TerminalText.Escape(gap.RunId)}";
+        return gap.Reason switch
+        {
+            GapReason.CollectorStopped => $"the collector was stopped ({runs})",
+            GapReason.CollectorCrashed => $"the collector run ended without a final report: killed, crashed or its node down ({runs})",
+            GapReason.RingLoss => $"{gap.LostRecords.ToString("N0", CultureInfo.InvariantCulture)} records lost in the full ring buffer ({runs})",
+            _ => $"not known ({runs})",
+        };
+    }
+
     /// <summary>"2025-01-31T12:00:00.123Z node-a exec  1234 /bin/sleep 1  &lt;exec_id&gt;", with the exit or hook appended.</summary>
     public static string Event(Event received)
     {

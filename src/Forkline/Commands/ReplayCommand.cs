@@ -17,19 +17,24 @@ public static class ReplayCommand
         since.Required = true;
         var until = GatewayCommand.TimeOption("--until", "End of the window (default: now)");
         var clones = GatewayCommand.ClonesOption();
+        var gaps = new Option<bool>("--gaps")
+        {
+            Description = "With --json: also the gaps (times the host was not watched), as forkline_gap lines, which strict Tetragon readers reject; the human view always shows them",
+        };
 
         var command = new Command("replay", "Print a host's persisted exec/exit history for a time window, oldest first")
         {
-            gateway, json, host, since, until, clones,
+            gateway, json, host, since, until, clones, gaps,
         };
         command.SetAction((parse, ct) => GatewayCommand.RunAsync("replay", parse.GetRequiredValue(gateway), ct, async (client, token) =>
         {
-            var request = new ReplayRequest { Host = parse.GetRequiredValue(host) };
+            var asJson = parse.GetValue(json);
+            var request = new ReplayRequest { Host = parse.GetRequiredValue(host), Gaps = !asJson || parse.GetValue(gaps) };
             if (GatewayCommand.TimeOf(parse, since) is { } from) request.Since = Timestamp.FromDateTime(from);
             if (GatewayCommand.TimeOf(parse, until) is { } to) request.Until = Timestamp.FromDateTime(to);
 
             using var call = client.Api.Replay(request, cancellationToken: token);
-            await EventLines.WriteAllAsync(call.ResponseStream, parse.GetValue(json), token, clones: parse.GetValue(clones));
+            await EventLines.WriteAllAsync(call.ResponseStream, asJson, token, clones: parse.GetValue(clones));
         }));
         return command;
     }

@@ -50,16 +50,36 @@ public static class StatsCommand
             return;
         }
         foreach (var run in response.Runs) WriteRun(output, TerminalText.Escape(response.Host), run);
+        WriteGaps(output, response);
+    }
+
+    /// <summary>When the host was not watched, oldest first: what ended then ended unseen (concluded, no exit code).</summary>
+    private static void WriteGaps(TextWriter output, GetHostStatsResponse response)
+    {
+        if (response.Gaps.Count == 0)
+        {
+            output.WriteLine("gaps: none recorded (the host was watched without a break)");
+            return;
+        }
+        output.WriteLine($"gaps: {response.Gaps.Count} (the latest, oldest first; processes that ended in one have a concluded end, no exit code)");
+        foreach (var gap in response.Gaps)
+            output.WriteLine($"  {Time(gap.From)} .. {Time(gap.To)}  {Duration(gap.From, gap.To),10}  {ProcessText.GapCause(gap)}");
+    }
+
+    private static string Duration(Google.Protobuf.WellKnownTypes.Timestamp from, Google.Protobuf.WellKnownTypes.Timestamp to)
+    {
+        var span = to.ToDateTime() - from.ToDateTime();
+        return span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" : $"{span.TotalSeconds:0.0}s";
     }
 
     private static void WriteRun(TextWriter output, string host, RunStats run)
     {
+        var state = run.Final ? "stopped" : run.Crashed ? $"crashed: ended without a final report, found by run {TerminalText.Escape(run.CrashFoundBy)} at {Time(run.CrashFound)}" : "running";
         if (run.Counts is not { } c)
         {
-            output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)}: no report yet; {N(run.Stored)} exec/exit/clone events stored\n");
+            output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)} ({state}): no report; {N(run.Stored)} exec/exit/clone events stored\n");
             return;
         }
-        var state = run.Final ? "stopped" : "running";
         output.WriteLine($"host {host}, run {TerminalText.Escape(run.RunId)} ({TerminalText.Escape(run.Source)}, {state}; started {Time(run.Started)}, reported {Time(run.Reported)})");
         Line(output, "produced in the kernel", c.KernelProduced, "records the BPF programs tried to put into the ring (replay: records read)");
         Line(output, "read from /proc at start", c.Bootstrapped, "processes that ran before the collector");
@@ -79,6 +99,10 @@ public static class StatsCommand
         output.WriteLine($"  {"in flight",-27} {run.InFlight,14:N0}  ring, out-of-order cache, forwarder (0 once stopped)");
         output.WriteLine(run.Balanced
             ? "  balanced: every produced event is accounted for, and every acknowledged exec/exit/clone is stored"
+            : run.Crashed && !run.Final
+                ? $"  crashed: the counts are its last report's ({Time(run.Reported)}); the {run.InFlight:N0} events then on their way (ring, actors, forwarder) died with it, "
+                  + $"except what reached the journal after that report ({N(run.StoredAfterLastReport)} exec/exit/clone stored beyond what it acknowledged); "
+                  + "what it produced after its last report is not counted (its kernel counters died with it), and processes that ended unseen are concluded at the next start"
             : run.Final
                 ? $"  NOT BALANCED: {run.InFlight:N0} produced events unaccounted for, {run.AcknowledgedNotStored:N0} acknowledged exec/exit/clone not stored"
                 : $"  running: {run.InFlight:N0} events on their way; the identity is checked once the run stops");

@@ -1,4 +1,5 @@
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 
@@ -34,6 +35,58 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
         return true;
     }
 
+    /// <summary>
+    /// A run that sent no final report is found ended by the start of <paramref name="foundBy"/>: every
+    /// such run other than that one, marked crashed, most recently active first.
+    /// </summary>
+    public List<string> Unfinished(string foundBy)
+    {
+        var entries = new List<Entry>();
+        foreach (var entry in _runs.Values)
+            if (entry.RunId.Length > 0 && entry.RunId != foundBy && entry.Crash is null && entry.Report is not { Final: true }) entries.Add(entry);
+        entries.Sort((a, b) => b.LastActivity.CompareTo(a.LastActivity));
+        return entries.ConvertAll(e => e.RunId);
+    }
+
+    /// <summary>
+    /// The most recently active run other than <paramref name="runId"/> and its last activity (its last
+    /// stored event or report: the last moment it is known to have watched), or null.
+    /// </summary>
+    public (string RunId, DateTime LastActivity)? LatestOtherThan(string runId)
+    {
+        Entry? latest = null;
+        foreach (var entry in _runs.Values)
+            if (entry.RunId.Length > 0 && entry.RunId != runId && (latest is null || entry.LastActivity > latest.LastActivity)) latest = entry;
+        return latest is null ? null : (latest.RunId, latest.LastActivity);
+    }
+
+    public void MarkCrashed(string runId, string foundBy, DateTime at) => EntryOf(runId, DateTime.MinValue).Crash = new RunCrash(foundBy, at);
+
+    /// <summary>
+    /// The ring losses a report counts beyond those its run's earlier gaps hold, as a gap from the run's
+    /// previous report (or its latest gap, or its start) to this report; null when there are none.
+    /// </summary>
+    public HostGap? RingLossGap(string host, RunReport report)
+    {
+        var lost = (ulong)Math.Max(0, report.Source.Lost + report.Source.Discarded);
+        _runs.TryGetValue(report.RunId, out var entry);
+        var recorded = entry?.LostInGaps ?? 0;
+        if (lost <= recorded) return null;
+        var from = report.StartedUtc;
+        if (entry?.LastGapEnd is { } lastGap && lastGap > from) from = lastGap;
+        if (entry?.Report is { } previous && previous.Seq < report.Seq && previous.ReportedUtc > from) from = previous.ReportedUtc;
+        return new HostGap(host, from, report.ReportedUtc, HostGapReason.RingLoss, report.RunId, "", lost - recorded);
+    }
+
+    /// <summary>A ring-loss gap in the journal: its records are not counted again by a later report.</summary>
+    public void NoteGap(HostGap gap)
+    {
+        if (gap.Reason != HostGapReason.RingLoss) return;
+        var entry = EntryOf(gap.RunId, DateTime.MinValue);
+        entry.LostInGaps += gap.LostRecords;
+        if (entry.LastGapEnd is not { } end || gap.To > end) entry.LastGapEnd = gap.To;
+    }
+
     public bool TryGetReport(string runId, out RunReport? report)
     {
         report = _runs.TryGetValue(runId, out var entry) ? entry.Report : null;
@@ -58,6 +111,14 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
                 LastActivityUnixTicks = WireConverter.ToUnixTicks(entry.LastActivity),
             };
             if (entry.Report is { } report) account.Report = RunReportWire.ToWire(report);
+            if (entry.Crash is { } crash)
+            {
+                account.Crashed = true;
+                account.CrashFoundBy = crash.FoundBy;
+                account.CrashFoundUnixTicks = WireConverter.ToUnixTicks(crash.At);
+            }
+            account.LostInGaps = entry.LostInGaps;
+            if (entry.LastGapEnd is { } gapEnd) account.LastGapEndUnixTicks = WireConverter.ToUnixTicks(gapEnd);
             accounts.Add(account);
         }
         return accounts;
@@ -65,6 +126,9 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
 
     public static GatewayCounts GatewayCountsOf(RunAccount account) =>
         new((long)account.Stored, (long)account.AlreadyStored, (long)account.Rejected, (long)account.ResentReceipts);
+
+    public static RunCrash? CrashOf(RunAccount account) =>
+        account.Crashed ? new RunCrash(account.CrashFoundBy, WireConverter.FromUnixTicks(account.CrashFoundUnixTicks)) : null;
 
     public void Restore(IEnumerable<RunAccount> accounts)
     {
@@ -74,6 +138,9 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
             var entry = EntryOf(account.RunId, WireConverter.FromUnixTicks(account.LastActivityUnixTicks));
             entry.Gateway = GatewayCountsOf(account);
             if (account.Report is { } report) entry.Report = RunReportWire.FromWire(report);
+            if (account.Crashed) entry.Crash = new RunCrash(account.CrashFoundBy, WireConverter.FromUnixTicks(account.CrashFoundUnixTicks));
+            entry.LostInGaps = account.LostInGaps;
+            if (account.LastGapEndUnixTicks != 0) entry.LastGapEnd = WireConverter.FromUnixTicks(account.LastGapEndUnixTicks);
         }
     }
 
@@ -102,5 +169,11 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
         public RunReport? Report { get; set; }
         public GatewayCounts Gateway { get; set; }
         public DateTime LastActivity { get; set; }
+        public RunCrash? Crash { get; set; }
+        public ulong LostInGaps { get; set; }
+        public DateTime? LastGapEnd { get; set; }
     }
 }
+
+/// <summary>A run found ended without a final report, by the start of run <paramref name="FoundBy"/> at <paramref name="At"/>.</summary>
+public sealed record RunCrash(string FoundBy, DateTime At);

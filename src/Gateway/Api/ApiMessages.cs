@@ -1,4 +1,5 @@
 using Forkline.Contracts.Api;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Accounting;
@@ -45,10 +46,11 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         return response;
     }
 
-    public static GetHostStatsResponse ToHostStats(string host, IReadOnlyList<HostRunStats> runs)
+    public static GetHostStatsResponse ToHostStats(string host, HostStats hostStats)
     {
         var response = new GetHostStatsResponse { Host = host };
-        foreach (var run in runs)
+        foreach (var gap in hostStats.Gaps) response.Gaps.Add(ToGap(gap));
+        foreach (var run in hostStats.Runs)
         {
             var stats = new RunStats
             {
@@ -69,6 +71,13 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
                 stats.InFlight = balance.InFlight;
                 stats.AcknowledgedNotStored = balance.AcknowledgedNotStored;
                 stats.Balanced = balance.Balanced;
+                stats.StoredAfterLastReport = (ulong)Math.Max(0, -balance.AcknowledgedNotStored);
+            }
+            if (run.Crash is { } crash)
+            {
+                stats.Crashed = true;
+                stats.CrashFoundBy = crash.FoundBy;
+                stats.CrashFound = Timestamp.FromDateTime(crash.At.AsUtc());
             }
             response.Runs.Add(stats);
         }
@@ -111,11 +120,36 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
 
     public string ToMissedEventsJsonLine(long missed, DateTime time) => eventJson.FormatDropped(missed, Environment.MachineName, time);
 
-    public Event ToEvent(StreamItem item) =>
-        item.Event is { } enriched ? ToEvent(enriched) : ToMissedEvents(item.Missed, DateTime.UtcNow);
+    public Event ToEvent(StreamItem item) => item switch
+    {
+        { Event: { } enriched } => ToEvent(enriched),
+        { Gap: { } gap } => new Event { Host = gap.Host, Time = Timestamp.FromDateTime(gap.To.AsUtc()), Gap = ToGap(gap), Json = eventJson.FormatGap(gap) },
+        _ => ToMissedEvents(item.Missed, DateTime.UtcNow),
+    };
 
-    public string ToJsonLine(StreamItem item) =>
-        item.Event is { } enriched ? ToJsonLine(enriched) : ToMissedEventsJsonLine(item.Missed, DateTime.UtcNow);
+    public string ToJsonLine(StreamItem item) => item switch
+    {
+        { Event: { } enriched } => ToJsonLine(enriched),
+        { Gap: { } gap } => eventJson.FormatGap(gap),
+        _ => ToMissedEventsJsonLine(item.Missed, DateTime.UtcNow),
+    };
+
+    public static Gap ToGap(HostGap gap) => new()
+    {
+        Host = gap.Host,
+        From = Timestamp.FromDateTime(gap.From.AsUtc()),
+        To = Timestamp.FromDateTime(gap.To.AsUtc()),
+        Reason = gap.Reason switch
+        {
+            HostGapReason.CollectorStopped => GapReason.CollectorStopped,
+            HostGapReason.CollectorCrashed => GapReason.CollectorCrashed,
+            HostGapReason.RingLoss => GapReason.RingLoss,
+            _ => GapReason.Unspecified,
+        },
+        RunId = gap.RunId,
+        NextRunId = gap.NextRunId,
+        LostRecords = gap.LostRecords,
+    };
 
     public static EventKind ToKind(EnrichedKind kind) => kind switch
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Export;
 
@@ -28,6 +29,14 @@ public sealed class ExportJsonFormatter : IEventJsonFormatter
         var (formatter, buffer) = _perThread.Value;
         buffer.ResetWrittenCount();
         formatter.FormatDropped(dropped, node, time, buffer);
+        return LineOf(buffer);
+    }
+
+    public string FormatGap(HostGap gap)
+    {
+        var (formatter, buffer) = _perThread.Value;
+        buffer.ResetWrittenCount();
+        formatter.FormatGap(gap, buffer);
         return LineOf(buffer);
     }
 

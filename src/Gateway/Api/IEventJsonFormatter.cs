@@ -1,3 +1,4 @@
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 
 namespace Forkline.Gateway.Api;
@@ -12,4 +13,7 @@ public interface IEventJsonFormatter
 
     /// <summary>The line that tells a stream's reader it missed <paramref name="dropped"/> events (Tetragon's rate_limit_info).</summary>
     string FormatDropped(long dropped, string node, DateTime time);
+
+    /// <summary>The line of a gap in a replay (a forkline_gap line, which strict Tetragon readers reject).</summary>
+    string FormatGap(HostGap gap);
 }

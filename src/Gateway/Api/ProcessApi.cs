@@ -1,7 +1,12 @@
+using System.Runtime.CompilerServices;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Queries;
 
 namespace Forkline.Gateway.Api;
+
+/// <summary>A host's collector runs with their loss accounting, and its latest gaps (oldest first).</summary>
+public sealed record HostStats(IReadOnlyList<HostRunStats> Runs, IReadOnlyList<HostGap> Gaps);
 
 /// <summary>One page of a process list: at most the limit asked for, and whether more matched.</summary>
 public sealed record ProcessList(IReadOnlyList<ProcessRecord> Processes, bool More);
@@ -14,6 +19,12 @@ public sealed record ProcessList(IReadOnlyList<ProcessRecord> Processes, bool Mo
 /// </summary>
 public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission)
 {
+    /// <summary>Gaps `stats` lists: the latest ones.</summary>
+    public const int StatsGaps = 100;
+
+    /// <summary>Gaps a replay interleaves at most: the latest of its window.</summary>
+    public const int ReplayGaps = 10_000;
+
     public async Task<ProcessRecord> GetProcessAsync(string? execId, CancellationToken ct)
     {
         var id = ApiInput.ExecId(execId);
@@ -49,20 +60,39 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
         return queries.StreamEventsAsync(filter, ct);
     }
 
-    /// <summary>The persisted history of a host from <paramref name="from"/> to <paramref name="to"/> (now when null).</summary>
-    public IAsyncEnumerable<EnrichedEvent> Replay(string? host, DateTime? from, DateTime? to, CancellationToken ct)
+    /// <summary>
+    /// The persisted history of a host from <paramref name="from"/> to <paramref name="to"/> (now when null);
+    /// with <paramref name="gaps"/>, each gap of the window comes before the first event after its start.
+    /// </summary>
+    public IAsyncEnumerable<StreamItem> Replay(string? host, DateTime? from, DateTime? to, CancellationToken ct, bool gaps = false)
     {
         var checkedHost = ApiInput.Host(host);
         if (from is not { } start) throw ApiRequestException.Invalid($"since is required: use {ApiTime.Forms}");
         var end = to ?? DateTime.UtcNow;
         ApiInput.Window(start, end, "since", "until");
-        return queries.ReplayAsync(checkedHost, start, end, ct);
+        var events = queries.ReplayAsync(checkedHost, start, end, ct);
+        return gaps ? WithGapsAsync(events, queries.GapsAsync(checkedHost, start, end, ReplayGaps, ct), ct) : events.AsItems(ct);
     }
 
-    public Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string? host, CancellationToken ct)
+    private static async IAsyncEnumerable<StreamItem> WithGapsAsync(
+        IAsyncEnumerable<EnrichedEvent> events, Task<IReadOnlyList<HostGap>> gaps, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var pending = new Queue<HostGap>(await gaps);
+        await foreach (var enriched in events.WithCancellation(ct))
+        {
+            // The last event seen before a gap carries its start: the gap follows it.
+            while (pending.TryPeek(out var gap) && gap.From < enriched.Time) yield return StreamItem.Of(pending.Dequeue());
+            yield return StreamItem.Of(enriched);
+        }
+        while (pending.TryDequeue(out var gap)) yield return StreamItem.Of(gap);
+    }
+
+    public Task<HostStats> GetHostStatsAsync(string? host, CancellationToken ct)
     {
         var checkedHost = ApiInput.Host(host);
-        return admission.RunAsync("GetHostStats", QueryWeight.Small, token => queries.GetHostStatsAsync(checkedHost, token), ct);
+        return admission.RunAsync("GetHostStats", QueryWeight.Small, async token => new HostStats(
+            await queries.GetHostStatsAsync(checkedHost, token),
+            await queries.GapsAsync(checkedHost, DateTime.MinValue, DateTime.MaxValue, StatsGaps, token)), ct);
     }
 
     public Task<HostSnapshotResult> SnapshotHostAsync(string? host, CancellationToken ct)

@@ -79,7 +79,8 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         Receive<CollectorRunReportAck>(OnReportAck);
         Receive<GrpcGatewayLink.StreamOpened>(_ => OnStreamOpened());
         // Asked once at a collector's start; the host entity (or the link, for the stream's answer) replies to the asker.
-        Receive<ReconcileHost>(request => _delivery.Forward(request));
+        // It names this run, which the entity records as the one that found earlier runs ended and closed the gap.
+        Receive<ReconcileHost>(request => _delivery.Forward(request.RunId.Length > 0 ? request : new ReconcileHost(request) { RunId = _producerId }));
         Receive<AwaitDrained>(_ =>
         {
             if (_buffered == 0) Sender.Tell(new Drained());

@@ -5,6 +5,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
@@ -94,7 +95,10 @@ public sealed class HistoryProjection : ReceiveActor
             if (envelope.Event is not HostEventsPersisted persisted) continue;
             var events = new List<EnrichedEvent>(persisted.Events.Count);
             foreach (var wire in persisted.Events) events.Add(WireConverter.ToEnriched(wire));
-            batches.Add(new JournalBatch(HostOf(envelope.PersistenceId), envelope.SequenceNr, events));
+            var host = HostOf(envelope.PersistenceId);
+            var gaps = new List<HostGap>(persisted.Gaps.Count);
+            foreach (var gap in persisted.Gaps) gaps.Add(HostGapWire.FromWire(host, gap));
+            batches.Add(new JournalBatch(host, envelope.SequenceNr, events, gaps));
         }
         var backoff = MinBackoff;
         var stopping = _stopping.Token;

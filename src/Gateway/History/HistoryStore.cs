@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
@@ -8,7 +9,7 @@ using Forkline.Gateway.Queries;
 namespace Forkline.Gateway.History;
 
 /// <summary>One journal entry of a host as the projection sees it.</summary>
-public sealed record JournalBatch(string Host, long SequenceNr, IReadOnlyList<EnrichedEvent> Events);
+public sealed record JournalBatch(string Host, long SequenceNr, IReadOnlyList<EnrichedEvent> Events, IReadOnlyList<HostGap>? Gaps = null);
 
 /// <summary>A process found below another one: 1 = child, 2 = grandchild, ...</summary>
 public sealed record HistoryDescendant(ProcessRecord Process, int Depth);
@@ -71,6 +72,20 @@ public sealed class HistoryStore(DatabaseSettings database)
             last_time BIGINT NOT NULL,
             PRIMARY KEY (host, sequence_nr))
         """,
+        """
+        CREATE TABLE IF NOT EXISTS host_gaps (
+            host TEXT NOT NULL,
+            sequence_nr BIGINT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            from_time BIGINT NOT NULL,
+            to_time BIGINT NOT NULL,
+            reason INTEGER NOT NULL,
+            run_id TEXT NOT NULL,
+            next_run_id TEXT NOT NULL,
+            lost_records BIGINT NOT NULL,
+            PRIMARY KEY (host, sequence_nr, ordinal))
+        """,
+        "CREATE INDEX IF NOT EXISTS ix_host_gaps_host_to ON host_gaps (host, to_time)",
         """
         CREATE TABLE IF NOT EXISTS projection_offsets (
             projection_name TEXT NOT NULL PRIMARY KEY,
@@ -157,6 +172,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             {
                 foreach (var enriched in batch.Events) rows += await statements.ProjectAsync(enriched, ct);
                 await statements.IndexAsync(batch, ct);
+                await statements.GapsAsync(batch, ct);
             }
         }
         await using (var save = Command(connection, """
@@ -322,6 +338,32 @@ public sealed class HistoryStore(DatabaseSettings database)
         return ranges;
     }
 
+    /// <summary>
+    /// The host's gaps that meet [from, to], the latest <paramref name="limit"/> of them, oldest first
+    /// (by end, then journal order).
+    /// </summary>
+    public async Task<IReadOnlyList<HostGap>> GapsAsync(string host, DateTime from, DateTime to, int limit, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT host, from_time, to_time, reason, run_id, next_run_id, lost_records FROM host_gaps
+            WHERE host = @host AND to_time >= @from AND from_time <= @to
+            ORDER BY to_time DESC, sequence_nr DESC, ordinal DESC
+            LIMIT @limit
+            """;
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, sql,
+            ("@host", host), ("@from", WireConverter.ToUnixTicks(from)), ("@to", WireConverter.ToUnixTicks(to)), ("@limit", limit));
+        var gaps = new List<HostGap>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            gaps.Add(new HostGap(reader.GetString(0), WireConverter.FromUnixTicks(reader.GetInt64(1)), WireConverter.FromUnixTicks(reader.GetInt64(2)),
+                (HostGapReason)reader.GetInt32(3), reader.GetString(4), reader.GetString(5), (ulong)reader.GetInt64(6)));
+        }
+        gaps.Reverse();
+        return gaps;
+    }
+
     private static ProcessRecord ReadRecord(DbDataReader reader)
     {
         var exitTime = reader.IsDBNull(9) ? (DateTime?)null : WireConverter.FromUnixTicks(reader.GetInt64(9));
@@ -383,6 +425,15 @@ public sealed class HistoryStore(DatabaseSettings database)
             WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
             """, "@host", "@pid", "@start_time");
 
+        // A start that arrives after a newer image of its pid (a clone published after its own exec) is
+        // already replaced: it ends where the next image of the pid starts, as the host tree has it.
+        private readonly DbCommand _lateReplaced = Statement(connection, transaction, """
+            UPDATE processes SET end_kind = 2, exit_time = (
+                SELECT MIN(n.start_time) FROM processes n WHERE n.host = @host AND n.pid = @pid AND n.start_time > @start_time)
+            WHERE exec_id = @exec_id AND exit_time IS NULL
+              AND EXISTS (SELECT 1 FROM processes n WHERE n.host = @host AND n.pid = @pid AND n.start_time > @start_time)
+            """, "@host", "@pid", "@start_time", "@exec_id");
+
         private readonly DbCommand _upsert = Statement(connection, transaction, """
             INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after)
             VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after)
@@ -399,6 +450,12 @@ public sealed class HistoryStore(DatabaseSettings database)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
             "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after");
 
+        private readonly DbCommand _gap = Statement(connection, transaction, """
+            INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
+            VALUES (@host, @sequence_nr, @ordinal, @from, @to, @reason, @run_id, @next_run_id, @lost_records)
+            ON CONFLICT (host, sequence_nr, ordinal) DO NOTHING
+            """, "@host", "@sequence_nr", "@ordinal", "@from", "@to", "@reason", "@run_id", "@next_run_id", "@lost_records");
+
         private readonly DbCommand _index = Statement(connection, transaction, """
             INSERT INTO host_journal_index (host, sequence_nr, first_time, last_time) VALUES (@host, @sequence_nr, @first, @last)
             ON CONFLICT (host, sequence_nr) DO NOTHING
@@ -410,14 +467,16 @@ public sealed class HistoryStore(DatabaseSettings database)
             var process = enriched.Process;
             var record = ProcessRecords.From(process, live: process.Exit is null);
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
-            if (enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone)
-                await Run(_replaced, ct, record.Host, record.Pid, startTime);
-            return await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
+            var starts = enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone;
+            if (starts) await Run(_replaced, ct, record.Host, record.Pid, startTime);
+            var rows = await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
                 record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
                 record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
                 record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
                 record.End == ProcessEndKind.None ? null : (int)record.End,
                 record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null);
+            if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
+            return rows;
         }
 
         public async Task IndexAsync(JournalBatch batch, CancellationToken ct)
@@ -433,11 +492,24 @@ public sealed class HistoryStore(DatabaseSettings database)
             await Run(_index, ct, batch.Host, batch.SequenceNr, first, last);
         }
 
+        public async Task GapsAsync(JournalBatch batch, CancellationToken ct)
+        {
+            if (batch.Gaps is not { } gaps) return;
+            for (var i = 0; i < gaps.Count; i++)
+            {
+                var gap = gaps[i];
+                await Run(_gap, ct, batch.Host, batch.SequenceNr, i, WireConverter.ToUnixTicks(gap.From), WireConverter.ToUnixTicks(gap.To),
+                    (int)gap.Reason, gap.RunId, gap.NextRunId, (long)gap.LostRecords);
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
             await _replaced.DisposeAsync();
+            await _lateReplaced.DisposeAsync();
             await _upsert.DisposeAsync();
             await _index.DisposeAsync();
+            await _gap.DisposeAsync();
         }
 
         private static DbCommand Statement(DbConnection connection, DbTransaction transaction, string sql, params string[] parameterNames)

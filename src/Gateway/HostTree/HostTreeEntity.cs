@@ -4,10 +4,12 @@ using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.History;
 using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
 
@@ -61,6 +63,9 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     // start ended after it.
     private DateTime _lastSeen = DateTime.MinValue;
 
+    // The end of the latest gap a collector start closed: a later start's gap begins after it.
+    private DateTime _lastRestart = DateTime.MinValue;
+
     public HostTreeEntity(string host, HostTreeSettings settings, GatewayMetrics metrics, StoreHealth store)
     {
         _host = host;
@@ -75,6 +80,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Recover<HostEventsPersisted>(persisted =>
         {
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
+            ApplyEnded(persisted);
             _persistedSinceSnapshot += persisted.Events.Count;
             if (persisted.ProducerId.Length > 0) _recentBatches.Add((persisted.ProducerId, persisted.Seq));
             var at = persisted.Events.Count > 0 ? WireConverter.FromUnixTicks(persisted.Events[^1].TimeUnixTicks) : DateTime.MinValue;
@@ -228,6 +234,16 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             _log.Warning("run report {0} of host '{1}' arrived at the entity of host '{2}'; dropped", report.RunId, report.Host, _host);
             return;
         }
+        // Ring losses are gaps in the history: journaled as such when a report counts new ones.
+        if (_runs.RingLossGap(_host, report) is { } ringLoss)
+        {
+            var gap = new HostEventsPersisted { Gaps = { HostGapWire.ToWire(ringLoss) } };
+            Persist(new Tagged(gap, [JournalTag]), _ =>
+            {
+                _store.Wrote();
+                ApplyEnded(gap);
+            });
+        }
         // A final report outlives the collector, so it goes to the journal; the periodic ones are resent anyway.
         if (!report.Final || (_runs.TryGetReport(report.RunId, out var known) && known!.Final))
         {
@@ -265,15 +281,26 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         var reconciliation = _tree.Reconcile(scanned, ReconcileClockTolerance);
         var reply = new HostReconciled { Concluded = reconciliation.Gone.Count };
         foreach (var running in reconciliation.StillRunning) reply.Adopted.Add(WireConverter.ToWire(running.Snapshot.ExecId));
-        if (reconciliation.Gone.Count == 0)
+        var toPersist = new HostEventsPersisted();
+        toPersist.CrashedRuns.AddRange(_runs.Unfinished(foundBy: request.RunId));
+        // The last moment an earlier run watched: this run may have reported before it asked to reconcile.
+        var previous = _runs.LatestOtherThan(request.RunId);
+        var endedAfter = previous?.LastActivity ?? (_lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen);
+        // Another run watched the host before (and no start since, a resent request's included): the time
+        // between is a gap, whatever ended in it.
+        if (previous is { } before && Later(before.LastActivity, _lastRestart) is var from && from < scanTime)
+        {
+            var crashed = toPersist.CrashedRuns.Count > 0;
+            toPersist.Gaps.Add(HostGapWire.ToWire(new HostGap(_host, from, scanTime,
+                crashed ? HostGapReason.CollectorCrashed : HostGapReason.CollectorStopped, crashed ? toPersist.CrashedRuns[0] : before.RunId, request.RunId, 0)));
+        }
+        if (reconciliation.Gone.Count == 0 && toPersist.Gaps.Count == 0 && toPersist.CrashedRuns.Count == 0)
         {
             replyTo.Tell(reply);
             return;
         }
 
-        var endedAfter = _lastSeen == DateTime.MinValue ? (DateTime?)null : _lastSeen;
         var concluded = new List<EnrichedEvent>(reconciliation.Gone.Count);
-        var toPersist = new HostEventsPersisted();
         var live = new EventBatch { Host = _host };
         foreach (var gone in reconciliation.Gone)
         {
@@ -293,15 +320,37 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         {
             _store.Wrote();
             foreach (var exit in concluded) Apply(exit);
+            ApplyEnded(toPersist);
             Seen(scanTime);
             _metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Restart)).Inc(concluded.Count);
             _persistedSinceSnapshot += concluded.Count;
             _mediator.Tell(new Publish(LiveEventsTopic, live));
-            _log.Info("host {0}: {1} stored processes gone at the start of run {2} ended with an exit concluded at restart; {3} still run",
-                _host, concluded.Count, request.RunId, reconciliation.StillRunning.Count);
+            _log.Info("host {0}: {1} stored processes gone at the start of run {2} ended with an exit concluded at restart; {3} still run; not watched since {4:O}; runs ended without a final report: {5}",
+                _host, concluded.Count, request.RunId, reconciliation.StillRunning.Count, endedAfter, toPersist.CrashedRuns.Count == 0 ? "none" : string.Join(", ", toPersist.CrashedRuns));
             replyTo.Tell(reply);
         });
     }
+
+    /// <summary>What a journal entry says of ended runs and gaps, applied to the run ledger.</summary>
+    private void ApplyEnded(HostEventsPersisted persisted)
+    {
+        foreach (var gap in persisted.Gaps)
+        {
+            var value = HostGapWire.FromWire(_host, gap);
+            _runs.NoteGap(value);
+            if (value.Reason == HostGapReason.RingLoss) continue;
+            Seen(value.To);
+            _lastRestart = Later(_lastRestart, value.To);
+        }
+        foreach (var runId in persisted.CrashedRuns)
+        {
+            var foundBy = persisted.Gaps.Count > 0 ? persisted.Gaps[0].NextRunId : "";
+            var at = persisted.Gaps.Count > 0 ? WireConverter.FromUnixTicks(persisted.Gaps[0].ToUnixTicks) : _lastSeen;
+            _runs.MarkCrashed(runId, foundBy, at);
+        }
+    }
+
+    private static DateTime Later(DateTime a, DateTime b) => a > b ? a : b;
 
     private void UpdateGauges(RunReport report)
     {
@@ -404,6 +453,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         foreach (var retired in _tree.Retired) snapshot.RetiredEvents.Add(WireConverter.ToWire(retired));
         snapshot.Runs.AddRange(_runs.ToWire());
         if (_lastSeen != DateTime.MinValue) snapshot.LastSeenUnixTicks = WireConverter.ToUnixTicks(_lastSeen);
+        if (_lastRestart != DateTime.MinValue) snapshot.LastRestartUnixTicks = WireConverter.ToUnixTicks(_lastRestart);
         return snapshot;
     }
 
@@ -423,6 +473,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         _tree.Restore(processes, retired);
         _runs.Restore(snapshot.Runs);
         if (snapshot.LastSeenUnixTicks != 0) Seen(WireConverter.FromUnixTicks(snapshot.LastSeenUnixTicks));
+        if (snapshot.LastRestartUnixTicks != 0) _lastRestart = WireConverter.FromUnixTicks(snapshot.LastRestartUnixTicks);
     }
 
     private void CountOutcome(IEnumerable<WireEvent> events, string outcome)

@@ -20,6 +20,12 @@ internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore hist
 {
     private const string WarmUpPersistenceId = "forkline-storage-check";
 
+    /// <summary>
+    /// The plugins' first queries compile their SQL and JIT their code: seconds on a busy 2-core host
+    /// (ten measured under a build), so not the request ask timeout. A busy host must not stop a node from starting.
+    /// </summary>
+    private static readonly TimeSpan PluginStartTimeout = TimeSpan.FromSeconds(60);
+
     private DataDirectoryLock? _dataLock;
     private IAsyncDisposable? _schemaLock;
 
@@ -41,13 +47,18 @@ internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore hist
         }
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public async Task StartedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// After the actor system started (Akka.Hosting's service is registered first) and before the gateway's
+    /// own start: its read journal waits only 5 s for the journal to be initialized (Akka.Persistence.Sql),
+    /// too short for a first start on a busy host.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await StartPersistencePluginsAsync(services.GetRequiredService<ActorSystem>(), settings.EffectiveAskTimeout);
+        await StartPersistencePluginsAsync(services.GetRequiredService<ActorSystem>(), PluginStartTimeout);
         await ReleaseSchemaLockAsync();
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -77,6 +88,18 @@ internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore hist
     private static async Task StartPersistencePluginsAsync(ActorSystem system, TimeSpan timeout)
     {
         var persistence = Persistence.Instance.Apply(system);
+        try
+        {
+            await ReadBothAsync(persistence, timeout);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new InvalidOperationException($"the journal or snapshot store did not answer within {timeout.TotalSeconds:0} s of start — check that the database is reachable and not locked", e);
+        }
+    }
+
+    private static async Task ReadBothAsync(PersistenceExtension persistence, TimeSpan timeout)
+    {
         var journal = await persistence.JournalFor(null).Ask<object>(
             replyTo => new ReplayMessages(0, 0, 0, WarmUpPersistenceId, replyTo), timeout, CancellationToken.None);
         if (journal is ReplayMessagesFailure journalFailure)

@@ -1,4 +1,5 @@
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Accounting;
@@ -58,7 +59,8 @@ public sealed record HostSnapshotResult(string Host, long SequenceNr, int Proces
 /// One collector run of a host as the gateway knows it: its latest report (null before the first
 /// arrives), what the gateway did with its events, and the accounting identity evaluated (null without a report).
 /// </summary>
-public sealed record HostRunStats(string RunId, RunReport? Report, GatewayCounts Gateway, RunBalance? Balance);
+/// <param name="Crash">Set when a later run found this one ended without a final report.</param>
+public sealed record HostRunStats(string RunId, RunReport? Report, GatewayCounts Gateway, RunBalance? Balance, RunCrash? Crash = null);
 
 /// <param name="Container">A container id or a prefix of it.</param>
 public sealed record EventStreamFilter(
@@ -92,6 +94,12 @@ public interface IProcessQueries
 
     /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
     IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);
+
+    /// <summary>
+    /// The host's gaps (times it was not watched) that meet [from, to], the latest <paramref name="limit"/>
+    /// of them, oldest first; as far as the history table holds them.
+    /// </summary>
+    Task<IReadOnlyList<HostGap>> GapsAsync(string host, DateTime from, DateTime to, int limit, CancellationToken ct);
 
     /// <summary>The loss accounting of the host's recent collector runs, most recently active first (empty for an unknown host).</summary>
     Task<IReadOnlyList<HostRunStats>> GetHostStatsAsync(string host, CancellationToken ct);

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Accounting;
 using Forkline.Contracts.Wire;
@@ -224,9 +225,15 @@ public sealed class ProcessQueries : IProcessQueries
         {
             var report = account.Report is { } wire ? RunReportWire.FromWire(wire) : null;
             var gateway = RunLedger.GatewayCountsOf(account);
-            runs.Add(new HostRunStats(account.RunId, report, gateway, report is null ? null : RunBalance.Of(report, gateway)));
+            runs.Add(new HostRunStats(account.RunId, report, gateway, report is null ? null : RunBalance.Of(report, gateway), RunLedger.CrashOf(account)));
         }
         return runs;
+    }
+
+    public Task<IReadOnlyList<HostGap>> GapsAsync(string host, DateTime from, DateTime to, int limit, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(host)) throw new ArgumentException("a host is required to list its gaps", nameof(host));
+        return _history.GapsAsync(host, AsUtc(from), AsUtc(to), limit, ct);
     }
 
     public async Task<HostSnapshotResult> SnapshotHostAsync(string host, CancellationToken ct)

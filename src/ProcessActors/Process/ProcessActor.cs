@@ -3,6 +3,7 @@ using Akka.Event;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
+using Forkline.Export;
 using Forkline.ProcessActors.Routing;
 
 namespace Forkline.ProcessActors.Process;
@@ -231,7 +232,7 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
             if (dependencies.MissingExitWarnings.TryAcquire(out var suppressed))
                 Context.GetLogger().Warning("process {0} (exec_id {1}, binary {2}) ended without an exit event: a new process reused pid {3}. " +
                             "Exit records were lost (see forkline_bpf_lost_events_total); {4} more suppressed since the last warning",
-                    _key, dependencies.Snapshots.ExecIdOf(_key), _snapshot?.Binary ?? "(fork, not linked yet)", _key.Pid, suppressed);
+                    _key, dependencies.Snapshots.ExecIdOf(_key), _snapshot is null ? "(fork, not linked yet)" : TerminalText.Escape(_snapshot.Binary), _key.Pid, suppressed);
             // Its exit is owed to the history all the same: concluded, between its start and now (after the
             // creation is published, so it waits like an exit event when the parent's lineage has not come yet).
             OnReceive(new ConcludeExit(ExitConclusion.Lost, DateTime.MinValue, DateTime.UtcNow, BootClock.NowKtime()));

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
+using Forkline.Export;
 using Forkline.ProcessActors.Metrics;
 
 namespace Forkline.ProcessActors.Process;
@@ -36,7 +37,7 @@ internal sealed class TidPidRule(LifecycleCounters mismatches, TimeSpan warningI
         if (!_warnings.TryAcquire(out var suppressed)) return;
         context.GetLogger().Warning(string.Create(CultureInfo.InvariantCulture,
             $"{lifecycle.ToString().ToLowerInvariant()} with tid {kernelEvent.Tid} != pid {kernelEvent.Pid} " +
-            $"(binary {process.Binary}, exec_id {process.ExecId}, parent exec_id {(process.ParentExecId == default ? "(none)" : process.ParentExecId.Encode())}): tid taken as the pid. " +
+            $"(binary {TerminalText.Escape(process.Binary)}, exec_id {process.ExecId}, parent exec_id {(process.ParentExecId == default ? "(none)" : process.ParentExecId.Encode())}): tid taken as the pid. " +
             $"The kernel side must send the leader's tid for clone/exec/exit; {suppressed} more suppressed since the last warning"));
     }
 }

@@ -1,4 +1,5 @@
 using Forkline.Contracts.Events;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using static Forkline.Export.Tests.ExportAssert;
@@ -58,6 +59,21 @@ public sealed class StrictTetragonReadingTests
         var line = Line(new TetragonJsonFormatter(), Clone());
 
         Assert.Contains(StrictProtojson.Problems(line), problem => problem.Contains("unknown field \"process_clone\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_history_gap_is_a_line_of_its_own_that_a_strict_tetragon_reader_rejects()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var gap = new HostGap(Node, EventTime, EventTime.AddMinutes(2), HostGapReason.CollectorCrashed, "run-1", "run-2", 0);
+
+        new TetragonJsonFormatter().FormatGap(gap, buffer);
+
+        var line = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.Equal(
+            $"{{\"forkline_gap\":{{\"from\":\"2024-05-01T12:00:01.250Z\",\"to\":\"2024-05-01T12:02:01.250Z\",\"reason\":\"collector_crashed\",\"run_id\":\"run-1\",\"next_run_id\":\"run-2\"}},\"node_name\":\"{Node}\",\"time\":\"2024-05-01T12:02:01.250Z\"}}\n",
+            line);
+        Assert.Contains(StrictProtojson.Problems(line), problem => problem.Contains("unknown field \"forkline_gap\"", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Forkline.Contracts.Events;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Queries;
@@ -110,6 +111,16 @@ internal sealed class FakeProcessQueries : IProcessQueries
             await Task.Yield();
             yield return enriched;
         }
+    }
+
+    /// <summary>Gaps of every host, oldest first, as GapsAsync answers them (filtered by host and window).</summary>
+    public List<HostGap> Gaps { get; } = [];
+
+    public Task<IReadOnlyList<HostGap>> GapsAsync(string host, DateTime from, DateTime to, int limit, CancellationToken ct)
+    {
+        ThrowFault();
+        IReadOnlyList<HostGap> found = Gaps.Where(g => g.Host == host && g.To >= from && g.From <= to).TakeLast(limit).ToList();
+        return Task.FromResult(found);
     }
 
     /// <summary>Runs by host, as GetHostStatsAsync answers them.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Forkline.Contracts.Api;
+using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Api;
 using Google.Protobuf.WellKnownTypes;
@@ -168,6 +169,35 @@ public sealed class GrpcApiTests : IAsyncLifetime
             [(EventKind.Exec, BashId.Encode()), (EventKind.Exec, SleepId.Encode()), (EventKind.Exit, SleepId.Encode())],
             received.Select(e => (e.Kind, e.ExecId)));
         Assert.Equal((Host, since, until), _api.Queries.LastReplay);
+    }
+
+    [Fact]
+    public async Task Replay_sends_the_gaps_of_its_window_in_order_only_when_asked()
+    {
+        _api.Queries.History.AddRange([Exec(BashId, InitId, "/bin/bash"), Exec(SleepId, BashId, "/bin/sleep"), Exit(SleepId, BashId, "/bin/sleep", 0)]);
+        var crash = new HostGap(Host, Boot.AddSeconds(1), Boot.AddSeconds(9), HostGapReason.CollectorCrashed, "run-1", "run-2", 0);
+        _api.Queries.Gaps.AddRange([crash, crash with { Host = "other-host" }, crash with { From = Boot.AddDays(1), To = Boot.AddDays(2) }]);
+        var request = new ReplayRequest { Host = Host, Since = Timestamp.FromDateTime(Boot.AddMinutes(-5)), Until = Timestamp.FromDateTime(Boot.AddMinutes(5)) };
+
+        async Task<List<Event>> ReplayAsync(ReplayRequest asked)
+        {
+            using var call = _api.Grpc.Replay(asked);
+            var received = new List<Event>();
+            await foreach (var replayed in call.ResponseStream.ReadAllAsync()) received.Add(replayed);
+            return received;
+        }
+        var askingForGaps = request.Clone();
+        askingForGaps.Gaps = true;
+        var withGaps = await ReplayAsync(askingForGaps);
+        var withoutGaps = await ReplayAsync(request);
+
+        Assert.Equal(["exec", "exec", "gap", "exit"], withGaps.Select(e => e.Gap is null ? e.Kind.ToString().ToLowerInvariant() : "gap"));
+        var gap = withGaps[2].Gap;
+        Assert.Equal((GapReason.CollectorCrashed, Boot.AddSeconds(1), Boot.AddSeconds(9), "run-1", "run-2"),
+            (gap.Reason, gap.From.ToDateTime(), gap.To.ToDateTime(), gap.RunId, gap.NextRunId));
+        Assert.StartsWith("{\"forkline_gap\":{", withGaps[2].Json, StringComparison.Ordinal);
+        Assert.DoesNotContain(withoutGaps, e => e.Gap is not null);
+        Assert.Equal(3, withoutGaps.Count);
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
     {
         var since = ToUtc(request.Since, "since");
         var until = ToUtc(request.Until, "until");
-        return WriteAllAsync(token => api.Replay(request.Host, since, until, token).AsItems(token), responseStream, context);
+        return WriteAllAsync(token => api.Replay(request.Host, since, until, token, request.Gaps), responseStream, context);
     }
 
     public override async Task<GetHostStatsResponse> GetHostStats(GetHostStatsRequest request, ServerCallContext context) =>

@@ -98,7 +98,8 @@ public static class HttpApiRoutes
     {
         var since = context.Request.Query.Time("since");
         var until = context.Request.Query.Time("until");
-        return WriteNdjsonAsync(context, token => api.Replay(host, since, until, token).AsItems(token), messages, shutdown, ReplayFlushBytes);
+        var gaps = context.Request.Query.Bool("gaps") ?? false;
+        return WriteNdjsonAsync(context, token => api.Replay(host, since, until, token, gaps), messages, shutdown, ReplayFlushBytes);
     }
 
     /// <summary>
