@@ -90,7 +90,7 @@ function Invoke-Test {
     $results = Join-Path $Artifacts 'test-results'
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
     $projects = Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj' | Sort-Object Name
-    $passed = 0; $failed = 0; $skipped = 0; $broken = @()
+    $passed = 0; $failed = 0; $skipped = 0; $broken = @(); $failedTests = @()
     foreach ($project in $projects) {
         $name = $project.BaseName
         Write-Host "`n=== $name ==="
@@ -100,13 +100,16 @@ function Invoke-Test {
         $exit = $LASTEXITCODE
         $trx = Join-Path $results "$name.trx"
         if (-not (Test-Path $trx)) { $broken += $name; $failed += 1; continue }
-        $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+        $run = ([xml](Get-Content -Raw $trx)).TestRun
+        $counters = $run.ResultSummary.Counters
+        $failedTests += @($run.GetElementsByTagName('UnitTestResult') | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object { "$($_.testName) ($($_.outcome))" })
         $passed += [int]$counters.passed
         $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
         $skipped += [int]$counters.notExecuted
         if ($exit -ne 0 -and [int]$counters.failed -eq 0) { $broken += $name; $failed += 1 }
     }
     if ($broken.Count -gt 0) { Write-Host "test projects that did not run to completion: $($broken -join ', ')" }
+    if ($failedTests.Count -gt 0) { Write-Host "tests that failed:`n  $($failedTests -join "`n  ")" }
     $summary = "$passed passed, $failed failed"
     if ($skipped -gt 0) { $summary += ", $skipped skipped" }
     Write-Host $summary
