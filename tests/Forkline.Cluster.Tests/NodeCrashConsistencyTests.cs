@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using Forkline.Client;
+using Forkline.Contracts.Api;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Tests.Support;
+using Forkline.Kernel.Tests;
+using Xunit.Abstractions;
+using Process = System.Diagnostics.Process;
+
+namespace Forkline.Cluster.Tests;
+
+/// <summary>
+/// The fleet roles as separate processes on the real kernel: a `forkline gateway` (SQLite) and a
+/// `forkline collector-node` watching this machine. Each is killed with SIGKILL in the middle of an exec
+/// storm and started again: the collector-node first (its run is marked crashed by the next, with the gap
+/// it left; every storm process ends, really or concluded at the restart), then the gateway (the collector
+/// holds and resends what was not acknowledged). Through both, the journal holds no exec and no exit twice,
+/// the projection equals it, and nothing acknowledged is missing from it.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed class NodeCrashConsistencyTests(ITestOutputHelper output) : IAsyncDisposable
+{
+    private const int StormProcesses = 4_000;
+    private const int StoredBeforeKill = 200;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("forkline-node-crash-").FullName;
+    private readonly string _host = $"nodecrash-{Guid.NewGuid():N}"[..20];
+    private readonly List<Process> _collectors = [];
+    private GatewayProcess? _gateway;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var collector in _collectors)
+        {
+            if (!collector.HasExited) collector.Kill();
+            collector.Dispose();
+        }
+        if (_gateway is not null) await _gateway.DisposeAsync();
+        foreach (var log in Directory.GetFiles(_folder, "*.log"))
+            output.WriteLine($"--- {Path.GetFileName(log)} (last 40 lines) ---\n{string.Join('\n', File.ReadLines(log).TakeLast(40))}");
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [KernelFact]
+    public async Task A_collector_node_and_then_the_gateway_killed_mid_storm_leave_each_event_stored_once_every_storm_process_ended_and_nothing_acknowledged_lost()
+    {
+        var storm = await StormHistory.BuildStormAsync(_folder, Patience);
+        var database = DatabaseSettings.SqliteIn(Path.Combine(_folder, "gateway"));
+        var port = TestNodes.FreePort();
+        _gateway = GatewayProcess.Start("gateway", port, TestNodes.FreePort(), [GatewaySettings.SeedAddress("127.0.0.1", port)], database,
+            TimeSpan.FromSeconds(10), _folder);
+        using var client = GatewayClient.Connect(_gateway.ApiGrpcAddress.ToString());
+        var host = new StormHistory(_host, client, database, Patience);
+
+        // The collector-node, killed with SIGKILL while the first storm runs.
+        var first = StartCollector("collector-first");
+        var killedRun = await host.WatchingRunAsync();
+        var firstStorm = await StormThroughAsync(storm, host, () =>
+        {
+            first.Kill(entireProcessTree: false);
+            first.WaitForExit();
+            return Task.CompletedTask;
+        });
+        StartCollector("collector-second");
+        var nextRun = await host.CrashFoundAsync(killedRun);
+        await host.AssertStoredOnceAndProjectedAsync(await host.JournalEndAsync());
+        await AssertStormEndedAsync(host, firstStorm, "the first storm (its collector killed)");
+
+        var stats = await host.StatsAsync();
+        var crashed = Assert.Single(stats.Runs, r => r.RunId == killedRun);
+        Assert.Equal((true, false, nextRun), (crashed.Crashed, crashed.Final, crashed.CrashFoundBy));
+        // What its last report counted as acknowledged is in the journal (the report may be older than the last stored batch).
+        Assert.True(crashed.AcknowledgedNotStored <= 0, $"the killed run's acknowledged events are stored ({crashed.AcknowledgedNotStored} acknowledged, not stored)");
+        var gap = Assert.Single(stats.Gaps, g => g.Reason == GapReason.CollectorCrashed && g.RunId == killedRun);
+        Assert.Equal(nextRun, gap.NextRunId);
+        Assert.True(gap.From < gap.To, $"the gap has bounds in order: {gap.From} .. {gap.To}");
+
+        // The gateway, killed with SIGKILL while the second storm runs and started again on the same ports and database.
+        var secondStorm = await StormThroughAsync(storm, host, async () =>
+        {
+            _gateway.KillHard();
+            _gateway.Start();
+            await TestNodes.EventuallyAsync(async () => await _gateway.GatewaysUpAsync() == 1, "the restarted gateway is Up", Patience);
+        });
+        // Before the collector stops: an exit the ring lost is concluded by its liveness check.
+        await AssertStormEndedAsync(host, secondStorm, "the second storm (the gateway killed)");
+
+        // Stopped gracefully, the collector delivers what it holds and sends its run's final report.
+        var second = _collectors[^1];
+        Assert.True(Signal(second.Id, "TERM"), "SIGTERM sent to the collector-node");
+        await second.WaitForExitAsync().WaitAsync(Patience * 2);
+        RunStats? final = null;
+        await TestNodes.EventuallyAsync(async () =>
+        {
+            final = (await host.StatsAsync()).Runs.FirstOrDefault(r => r.RunId == nextRun && r.Final);
+            return final is not null;
+        }, "the second collector run's final report is stored", Patience);
+        await host.AssertStoredOnceAndProjectedAsync(await host.JournalEndAsync());
+        output.WriteLine($"second run: stored {final!.Stored:N0}, already stored {final.AlreadyStored:N0}, resent receipts {final.ResentReceipts:N0}, " +
+                         $"acknowledged not stored {final.AcknowledgedNotStored}, in flight {final.InFlight}, balanced {final.Balanced}");
+        Assert.Equal(0, final.AcknowledgedNotStored);
+        Assert.True(final.Balanced, $"the second run balances: every event it produced reached a counted end ({final})");
+    }
+
+    /// <summary>
+    /// Runs a storm, and once <see cref="StoredBeforeKill"/> of its processes are stored, <paramref name="kill"/>;
+    /// returns the storm's pid once it has ended.
+    /// </summary>
+    private async Task<int> StormThroughAsync(string storm, StormHistory host, Func<Task> kill)
+    {
+        using var stormProcess = Process.Start(new ProcessStartInfo(storm, ["-n", StormProcesses.ToString(CultureInfo.InvariantCulture), "-j", "2"])
+        {
+            RedirectStandardOutput = true,
+        }) ?? throw new InvalidOperationException($"could not start {storm}");
+        // Mid-storm: some of its processes are in the journal, more are in the ring, the actors and the forwarder.
+        await TestNodes.EventuallyAsync(async () => await host.StormChildrenAsync(stormProcess.Id) >= StoredBeforeKill,
+            $"{StoredBeforeKill} storm processes stored before the kill", Patience);
+        await kill();
+        Assert.False(stormProcess.HasExited, "the storm still ran at the kill");
+        await stormProcess.WaitForExitAsync();
+        Assert.Equal(0, stormProcess.ExitCode);
+        return stormProcess.Id;
+    }
+
+    /// <summary>Every storm process the history knows has ended (a real exit, or one concluded), and none is live.</summary>
+    private async Task AssertStormEndedAsync(StormHistory host, int stormPid, string which)
+    {
+        List<StoredImage> images = [];
+        await TestNodes.EventuallyAsync(async () =>
+        {
+            images = await host.StormImagesAsync(stormPid);
+            return images.Count >= StoredBeforeKill && images.All(image => image.Ended);
+        }, $"every process of {which} stored has an end", Patience);
+        output.WriteLine($"{which}, pid {stormPid}: {images.Count} of its {StormProcesses} processes stored; " +
+                         $"{images.Count(i => i.End == (int)ProcessEnd.ConcludedAtRestart)} concluded at restart, {images.Count(i => i.End == (int)ProcessEnd.ConcludedLost)} concluded lost");
+        Assert.Empty(await host.LiveStormProcessesAsync(stormPid));
+    }
+
+    private Process StartCollector(string name)
+    {
+        var start = new ProcessStartInfo(GatewayProcess.Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])["collector-node", "--gateway", $"127.0.0.1:{_gateway!.IngestPort}", "--node", _host, "--container-identity", "false"])
+            start.ArgumentList.Add(argument);
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {GatewayProcess.Executable}");
+        _collectors.Add(process);
+        var log = new StreamWriter(Path.Combine(_folder, name + ".log")) { AutoFlush = true };
+        process.OutputDataReceived += (_, line) => { if (line.Data is { } text) lock (log) log.WriteLine(text); };
+        process.ErrorDataReceived += (_, line) => { if (line.Data is { } text) lock (log) log.WriteLine(text); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static bool Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        return kill.ExitCode == 0;
+    }
+}
