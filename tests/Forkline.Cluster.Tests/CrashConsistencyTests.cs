@@ -75,12 +75,13 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposabl
         await host.AssertStoredOnceAndProjectedAsync(await host.JournalEndAsync());
 
         // Every storm process the history knows has ended, by a real exit or one concluded at the restart.
-        var stormImages = await host.StormImagesAsync(stormPid);
+        var stormExecId = await host.StormExecIdAsync(stormPid);
+        var stormImages = await host.StormImagesAsync(stormExecId);
         output.WriteLine($"storm pid {stormPid}: {stormImages.Count} of its {StormProcesses} processes stored; "
                          + $"{stormImages.Count(i => i.End == (int)ProcessEnd.ConcludedAtRestart)} concluded at restart");
         Assert.True(stormImages.Count >= 200, $"the storm's processes are in the history ({stormImages.Count})");
         Assert.All(stormImages, image => Assert.True(image.Ended, $"storm process {image.ExecId} (pid {image.Pid}) has an end"));
-        Assert.Empty(await host.LiveStormProcessesAsync(stormPid));
+        Assert.Empty(await host.LiveStormProcessesAsync(stormExecId));
 
         // The killed run: marked crashed by the next one, and the time between is a gap.
         var stats = await host.StatsAsync();

@@ -127,15 +127,16 @@ public sealed class NodeCrashConsistencyTests(ITestOutputHelper output) : IAsync
     /// <summary>Every storm process the history knows has ended (a real exit, or one concluded), and none is live.</summary>
     private async Task AssertStormEndedAsync(StormHistory host, int stormPid, string which)
     {
+        var stormExecId = await host.StormExecIdAsync(stormPid);
         List<StoredImage> images = [];
         await TestNodes.EventuallyAsync(async () =>
         {
-            images = await host.StormImagesAsync(stormPid);
+            images = await host.StormImagesAsync(stormExecId);
             return images.Count >= StoredBeforeKill && images.All(image => image.Ended);
         }, $"every process of {which} stored has an end", Patience);
         output.WriteLine($"{which}, pid {stormPid}: {images.Count} of its {StormProcesses} processes stored; " +
                          $"{images.Count(i => i.End == (int)ProcessEnd.ConcludedAtRestart)} concluded at restart, {images.Count(i => i.End == (int)ProcessEnd.ConcludedLost)} concluded lost");
-        Assert.Empty(await host.LiveStormProcessesAsync(stormPid));
+        Assert.Empty(await host.LiveStormProcessesAsync(stormExecId));
     }
 
     private Process StartCollector(string name)

@@ -47,39 +47,53 @@ public sealed class StormHistory(string host, GatewayClient client, DatabaseSett
     public Task<GetHostStatsResponse> StatsAsync() =>
         client.Api.GetHostStatsAsync(new GetHostStatsRequest { Host = host }, GatewayClient.Query(default)).ResponseAsync;
 
-    /// <summary>Processes the gateway knows (live or ended) whose parent is the storm.</summary>
+    /// <summary>
+    /// Processes the gateway knows (live or ended) whose parent is the storm running as <paramref name="stormPid"/>.
+    /// By the storm's exec_id, not its pid: on a busy host pids come round again, and a process that once had
+    /// the storm's pid may have children of its own.
+    /// </summary>
     public async Task<int> StormChildrenAsync(int stormPid)
     {
         var all = await client.Api.ListProcessesAsync(new ListProcessesRequest { Host = host, Limit = 10_000 }, GatewayClient.Query(default));
-        return all.Processes.Count(p => ParentPid(p.ParentExecId) == stormPid);
+        var storm = all.Processes.Where(p => p.Pid == stormPid && IsStorm(p.Binary)).MaxBy(p => p.StartTime?.ToDateTime());
+        return storm is null ? 0 : all.Processes.Count(p => p.ParentExecId == storm.ExecId);
     }
 
-    /// <summary>Whether a live process of the host is the storm or one of its children.</summary>
-    public async Task<List<string>> LiveStormProcessesAsync(int stormPid)
+    /// <summary>The exec_id of the storm that ran as <paramref name="stormPid"/>, once the history table holds it.</summary>
+    public async Task<string> StormExecIdAsync(int stormPid)
+    {
+        string? found = null;
+        await TestNodes.EventuallyAsync(async () =>
+        {
+            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await using var command = Command(connection,
+                "SELECT exec_id, binary_path FROM processes WHERE host = @host AND pid = @pid ORDER BY start_time DESC", ("@host", host), ("@pid", stormPid));
+            await using var reader = await command.ExecuteReaderAsync();
+            while (found is null && await reader.ReadAsync())
+                if (IsStorm(reader.GetString(1))) found = reader.GetString(0);
+            return found is not null;
+        }, $"the storm (pid {stormPid}) is in the history table", patience);
+        return found!;
+    }
+
+    /// <summary>The storm itself or one of its children, live in the gateway's tree.</summary>
+    public async Task<List<string>> LiveStormProcessesAsync(string stormExecId)
     {
         var live = await client.Api.ListProcessesAsync(new ListProcessesRequest { Host = host, Live = true, Limit = 10_000 }, GatewayClient.Query(default));
-        return live.Processes.Where(p => p.Pid == stormPid || ParentPid(p.ParentExecId) == stormPid).Select(p => p.ExecId).ToList();
+        return live.Processes.Where(p => p.ExecId == stormExecId || p.ParentExecId == stormExecId).Select(p => p.ExecId).ToList();
     }
 
     /// <summary>The storm and the images it started, from the history table.</summary>
-    public async Task<List<StoredImage>> StormImagesAsync(int stormPid)
+    public async Task<List<StoredImage>> StormImagesAsync(string stormExecId)
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT exec_id, pid, parent_exec_id, exit_time, end_kind FROM processes WHERE host = @host";
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "@host";
-        parameter.Value = host;
-        command.Parameters.Add(parameter);
+        await using var command = Command(connection,
+            "SELECT exec_id, pid, exit_time, end_kind FROM processes WHERE host = @host AND (exec_id = @storm OR parent_exec_id = @storm)",
+            ("@host", host), ("@storm", stormExecId));
         var images = new List<StoredImage>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
-        {
-            var pid = reader.GetInt32(1);
-            var parentPid = reader.IsDBNull(2) ? -1 : ParentPid(reader.GetString(2));
-            if (pid != stormPid && parentPid != stormPid) continue;
-            images.Add(new StoredImage(reader.GetString(0), pid, !reader.IsDBNull(3), reader.IsDBNull(4) ? null : reader.GetInt32(4)));
-        }
+            images.Add(new StoredImage(reader.GetString(0), reader.GetInt32(1), !reader.IsDBNull(2), reader.IsDBNull(3) ? null : reader.GetInt32(3)));
         return images;
     }
 
@@ -129,7 +143,21 @@ public sealed class StormHistory(string host, GatewayClient client, DatabaseSett
     public static string ExecIdOf(WireEvent wire) =>
         new ExecId(wire.Process.ExecId.Node, wire.Process.ExecId.StartKtime, wire.Process.ExecId.Pid).Encode();
 
-    public static int ParentPid(string parentExecId) => ExecId.TryDecode(parentExecId, out var parent) ? parent.Pid : -1;
+    private static bool IsStorm(string binary) => binary.EndsWith("/storm", StringComparison.Ordinal);
+
+    private static System.Data.Common.DbCommand Command(System.Data.Common.DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
+    }
 
     /// <summary>The exec storm of the cost figures (bench/c), built into <paramref name="folder"/>.</summary>
     public static async Task<string> BuildStormAsync(string folder, TimeSpan patience)
