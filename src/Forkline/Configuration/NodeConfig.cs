@@ -39,6 +39,9 @@ public sealed class ClusterSection
     public int? Shards { get; set; }
     public string? LogLevel { get; set; }
     public TimeSpan? DownUnreachableAfter { get; set; }
+    /// <summary>"lease-majority" or "keep-majority".</summary>
+    public string? SplitBrainResolver { get; set; }
+    public TimeSpan? LeaseTimeout { get; set; }
     public ClusterTlsSection Tls { get; set; } = new();
     public KubernetesSection Kubernetes { get; set; } = new();
 }

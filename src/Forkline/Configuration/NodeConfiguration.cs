@@ -59,6 +59,8 @@ public static class NodeConfiguration
             NumberOfShards = cluster.Shards ?? defaults.NumberOfShards,
             LogLevel = cluster.LogLevel ?? defaults.LogLevel,
             DownUnreachableAfter = cluster.DownUnreachableAfter,
+            SplitBrainResolver = SplitBrainStrategyOf(cluster.SplitBrainResolver),
+            LeaseTimeout = cluster.LeaseTimeout,
             DataDirectory = dataDirectory,
             Database = DatabaseOf(config.Database, dataDirectory),
             HostTree = hostTree with
@@ -79,6 +81,7 @@ public static class NodeConfiguration
         [nameof(GatewaySettings.Port)] = "Cluster:Port",
         [nameof(GatewaySettings.NumberOfShards)] = "Cluster:Shards",
         [nameof(GatewaySettings.DownUnreachableAfter)] = "Cluster:DownUnreachableAfter",
+        [nameof(GatewaySettings.LeaseTimeout)] = "Cluster:LeaseTimeout",
         [nameof(HostTreeSettings.SnapshotEvery)] = "HostTree:SnapshotEvery",
     };
 
@@ -93,6 +96,7 @@ public static class NodeConfiguration
         var kubernetes = cluster.Kubernetes;
         if (cluster.Seeds is { Length: > 0 } || cluster.Bootstrap is not null || cluster.Port is not null || cluster.Hostname is not null
             || cluster.Shards is not null || cluster.DownUnreachableAfter is not null
+            || cluster.SplitBrainResolver is not null || cluster.LeaseTimeout is not null
             || tls.Enabled is not null || tls.Certificate is not null || tls.Authority is not null || tls.Password is not null
             || kubernetes.PodLabelSelector is not null || kubernetes.PodNamespace is not null || kubernetes.RequiredContactPoints is not null)
             throw new ConfigurationException(
@@ -111,6 +115,14 @@ public static class NodeConfiguration
             Validated(config.Forwarder, config.Forwarder.Validate, ForwarderKeys),
             LogLevel: cluster.LogLevel ?? "WARNING");
     }
+
+    private static SplitBrainStrategy? SplitBrainStrategyOf(string? name) => name?.ToLowerInvariant() switch
+    {
+        null => null,
+        "lease-majority" => SplitBrainStrategy.LeaseMajority,
+        "keep-majority" => SplitBrainStrategy.KeepMajority,
+        _ => throw new ConfigurationException($"Cluster:SplitBrainResolver '{name}' is not allowed: lease-majority or keep-majority"),
+    };
 
     private static string? TokenOf(CollectorSection collector)
     {

@@ -24,12 +24,27 @@ namespace Forkline.Gateway.Hosting;
 /// <param name="LogLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
 /// <param name="Tls">Null = a plain TCP cluster transport (a single machine only).</param>
 /// <param name="DownUnreachableAfter">
-/// How long a member may stay unreachable before the split-brain resolver downs it (keep-majority)
-/// and its shards move; null = Akka's 20 s. Shorter fails over sooner and risks downing a node that
+/// How long a member may stay unreachable before the split-brain resolver (<paramref name="SplitBrainResolver"/>)
+/// decides which side to down and the downed members' shards move; null = Akka's 20 s. Shorter fails over sooner and risks downing a node that
 /// only paused (a long GC, a saturated CPU).
 /// </param>
+/// <param name="SplitBrainResolver">
+/// Who decides which side of a partition keeps running; null = <see cref="SplitBrainStrategy.LeaseMajority"/> on
+/// PostgreSQL (a fleet), <see cref="SplitBrainStrategy.KeepMajority"/> on SQLite (one gateway, nothing to split).
+/// </param>
+/// <param name="LeaseTimeout">How long the split-brain lease outlives a holder that stopped renewing it (crashed, frozen); null = 20 s.</param>
 /// <param name="Kubernetes">Form the cluster by Kubernetes pod discovery instead of <paramref name="SeedNodes"/>.</param>
 /// <param name="Ingest">Where collectors stream to this gateway; null = no listener (<c>forkline run</c>).</param>
+/// <summary>The split-brain resolver's strategy (Akka.Cluster's SBR), as the settings name it.</summary>
+public enum SplitBrainStrategy
+{
+    /// <summary>The side with more members keeps running; a tie goes to the side holding the lowest address.</summary>
+    KeepMajority,
+
+    /// <summary>The side that takes a lease in the fleet's database keeps running (the majority side tries first).</summary>
+    LeaseMajority,
+}
+
 public sealed record GatewaySettings(
     bool Collector = true,
     string Hostname = "127.0.0.1",
@@ -47,10 +62,15 @@ public sealed record GatewaySettings(
     string LogLevel = "WARNING",
     ClusterTlsSettings? Tls = null,
     TimeSpan? DownUnreachableAfter = null,
+    SplitBrainStrategy? SplitBrainResolver = null,
+    TimeSpan? LeaseTimeout = null,
     KubernetesBootstrapSettings? Kubernetes = null,
     IngestSettings? Ingest = null)
 {
     public const int DefaultPort = 4053;
+
+    /// <summary>Renewed every quarter of the timeout: below 4 s a renewal would be due every second or more often.</summary>
+    public static readonly TimeSpan MinimumLeaseTimeout = TimeSpan.FromSeconds(4);
     public const string SystemName = "forkline";
     public const string CollectorRole = "collector";
     public const string GatewayRole = "gateway";
@@ -67,6 +87,11 @@ public sealed record GatewaySettings(
 
     /// <summary>1 s by default: each poll is a query, and an idle gateway should make few (history lags the journal by about this much).</summary>
     public TimeSpan EffectiveQueryRefreshInterval => QueryRefreshInterval ?? TimeSpan.FromSeconds(2);
+
+    public SplitBrainStrategy EffectiveSplitBrainResolver =>
+        SplitBrainResolver ?? (EffectiveDatabase.Provider == DatabaseProvider.PostgreSql ? SplitBrainStrategy.LeaseMajority : SplitBrainStrategy.KeepMajority);
+
+    public TimeSpan EffectiveLeaseTimeout => LeaseTimeout ?? TimeSpan.FromSeconds(20);
 
     public TimeSpan EffectiveAskTimeout => AskTimeout ?? TimeSpan.FromSeconds(10);
 
@@ -96,6 +121,10 @@ public sealed record GatewaySettings(
                                             (Tls is null ? "" : " (TLS is on)"));
         if (DownUnreachableAfter is { } downAfter && downAfter < TimeSpan.FromSeconds(1))
             throw new SettingOutOfRangeException(nameof(DownUnreachableAfter), downAfter, "00:00:01 or more (below that a busy node is downed for a pause)");
+        if (SplitBrainResolver == SplitBrainStrategy.LeaseMajority && EffectiveDatabase.Provider != DatabaseProvider.PostgreSql)
+            throw new ArgumentException($"the lease-majority split-brain resolver keeps its lease in the fleet's PostgreSQL database; with {EffectiveDatabase.Provider} use keep-majority");
+        if (LeaseTimeout is { } leaseTimeout && leaseTimeout < MinimumLeaseTimeout)
+            throw new SettingOutOfRangeException(nameof(LeaseTimeout), leaseTimeout, $"{MinimumLeaseTimeout:c} or more (the holder renews it every quarter of it)");
         EffectiveForwarder.Validate();
         Ingest?.Validate(Tls is not null);
         EffectiveHostTree.Validate();
