@@ -90,11 +90,27 @@ public sealed class NodeConfigurationTests : IDisposable
     [InlineData("Cluster:Port", "70000", "a TCP port 0..65535 (0 = any free port)")]
     [InlineData("Cluster:Shards", "0", "1 or more shards")]
     [InlineData("HostTree:SnapshotEvery", "0", "1 or more persisted events")]
+    [InlineData("Cluster:LeaseTimeout", "00:00:01", "00:00:04 or more (the holder renews it every quarter of it)")]
+    [InlineData("Cluster:SplitBrainResolver", "majority", "lease-majority or keep-majority")]
     public void A_gateway_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
     {
         var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new(key, value)]).ToGatewaySettings());
 
         Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
+    }
+
+    [Fact]
+    public void Splits_are_resolved_by_a_lease_on_PostgreSQL_and_by_keep_majority_on_SQLite_unless_chosen_and_a_lease_needs_PostgreSQL()
+    {
+        KeyValuePair<string, string?>[] postgres = [new("Database:Provider", "postgresql"), new("Database:ConnectionString", "Host=db;Database=forkline")];
+
+        Assert.Equal(SplitBrainStrategy.LeaseMajority, NodeConfiguration.Load(null, postgres).ToGatewaySettings().EffectiveSplitBrainResolver);
+        Assert.Equal(SplitBrainStrategy.KeepMajority, NodeConfiguration.Load(null, []).ToGatewaySettings().EffectiveSplitBrainResolver);
+        Assert.Equal(SplitBrainStrategy.KeepMajority,
+            NodeConfiguration.Load(null, [.. postgres, new("Cluster:SplitBrainResolver", "keep-majority")]).ToGatewaySettings().EffectiveSplitBrainResolver);
+        var sqliteLease = Assert.Throws<ArgumentException>(() =>
+            NodeConfiguration.Load(null, [new("Cluster:SplitBrainResolver", "lease-majority")]).ToGatewaySettings());
+        Assert.Contains("PostgreSQL", sqliteLease.Message);
     }
 
     [Fact]
