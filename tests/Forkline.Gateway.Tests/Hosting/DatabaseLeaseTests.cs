@@ -22,7 +22,8 @@ public sealed class DatabaseLeaseTests(PostgresServer server) : IDisposable
     [DatabaseFact]
     public async Task A_gateway_on_PostgreSQL_resolves_splits_with_a_lease_in_its_database_and_creates_its_table()
     {
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data) with { LeaseTimeout = TimeSpan.FromSeconds(8) });
+        var settings = TestNodes.Settings(_data);
+        await using var node = await TestNodes.StartAsync(settings with { Cluster = settings.Cluster with { LeaseTimeout = TimeSpan.FromSeconds(8) } });
         var config = node.System.Settings.Config;
 
         Assert.Equal("lease-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
