@@ -17,10 +17,18 @@ using Forkline.Gateway.Queries;
 
 namespace Forkline.Gateway.HostTree;
 
-/// <param name="SnapshotEvery">Persisted events between two snapshots: bounds recovery time.</param>
-/// <param name="PersistHooks">Hook events go to the journal too (they are always published live).</param>
-public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHooks = false, int RetiredCapacity = HostProcessTree.DefaultRetiredCapacity)
+/// <summary>The HostTree section: how a gateway keeps each host's process tree (deploy/config/README.md).</summary>
+public sealed record HostTreeSettings
 {
+    /// <summary>Persisted events between two snapshots: bounds recovery time.</summary>
+    public int SnapshotEvery { get; init; } = 5_000;
+
+    /// <summary>Hook events go to the journal too (they are always published live).</summary>
+    public bool PersistHooks { get; init; }
+
+    /// <summary>Starts and exits of ended processes a host's tree remembers, so a late duplicate of either is still recognised.</summary>
+    public int RetiredCapacity { get; init; } = HostProcessTree.DefaultRetiredCapacity;
+
     public void Validate()
     {
         if (SnapshotEvery < 1) throw new SettingOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "1 or more persisted events");

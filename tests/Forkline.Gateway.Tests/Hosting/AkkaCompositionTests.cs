@@ -15,7 +15,8 @@ public sealed class AkkaCompositionTests
     public async Task A_gateway_runs_the_settings_that_keep_its_wire_its_journal_and_its_idle_cost_as_intended()
     {
         using var database = new TestDatabase();
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(database) with { DownUnreachableAfter = TimeSpan.FromSeconds(7) });
+        var settings = TestNodes.Settings(database);
+        await using var node = await TestNodes.StartAsync(settings with { Cluster = settings.Cluster with { DownUnreachableAfter = TimeSpan.FromSeconds(7) } });
         var config = node.System.Settings.Config;
 
         Assert.IsType<Akka.Cluster.ClusterActorRefProvider>(((ExtendedActorSystem)node.System).Provider);
@@ -25,6 +26,8 @@ public sealed class AkkaCompositionTests
         Assert.Equal(typeof(DeadlineScheduler), node.System.Scheduler.GetType());
         Assert.False(config.GetBoolean("akka.coordinated-shutdown.run-by-clr-shutdown-hook"));
         Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        // One gateway on its SQLite file: nothing to split, and no fleet database to hold a lease.
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(["gateway"], config.GetStringList("akka.cluster.roles"));
         Assert.False(config.GetBoolean("akka.cluster.pub-sub.send-to-dead-letters-when-no-subscribers"));
         Assert.Equal("akka.persistence.journal.sql", config.GetString("akka.persistence.journal.plugin"));
