@@ -55,7 +55,8 @@ internal static class FleetFailoverFigure
         await using var younger = GatewayProcess.Start("gateway-2", ports[1], TestNodes.FreePort(), seeds, database.Settings, DownUnreachableAfter, database.Path);
         try
         {
-            await using var watcher = await BenchNodes.StartAsync(BenchNodes.Gateway(database, seeds) with { DownUnreachableAfter = DownUnreachableAfter }, Patience);
+            var gateway = BenchNodes.Gateway(database, seeds);
+            await using var watcher = await BenchNodes.StartAsync(gateway with { Cluster = gateway.Cluster with { DownUnreachableAfter = DownUnreachableAfter } }, Patience);
             await WaitForAsync(() => UpGateways(watcher) == 3, "both gateway processes are Up");
             await using var collectorA = await BenchNodes.StartCollectorAsync([oldest.IngestAddress, younger.IngestAddress]);
             await using var collectorB = await BenchNodes.StartCollectorAsync([younger.IngestAddress, oldest.IngestAddress]);
@@ -155,7 +156,7 @@ internal static class FleetFailoverFigure
         foreach (var (address, region) in stats.Regions)
             if (gateways.Any(g => g.Port == address.Port))
                 shards.UnionWith(region.Stats.Keys);
-        var extractor = new HostMessageExtractor(watcher.Settings.NumberOfShards);
+        var extractor = new HostMessageExtractor(watcher.Settings.Cluster.Shards);
         return hosts.Where(host => shards.Contains(extractor.ShardId(host))).ToHashSet();
     }
 

@@ -67,7 +67,7 @@ public sealed class FleetFigures : IQuickFigures
 
         var link = new GatewayLinkSettings([]);
         output.WriteLine($"failover: gateways as `forkline gateway` processes (and one in process, watching), down-unreachable-after {FleetFailoverFigure.DownUnreachableAfter.TotalSeconds:N0} s; " +
-                         $"collectors stream to the two processes, reconnect after {link.MinDelay.TotalSeconds:N1} s (jittered, doubling up to {link.MaxDelay.TotalSeconds:N0} s) and resend what is unacknowledged");
+                         $"collectors stream to the two processes, reconnect after {link.MinReconnectDelay.TotalSeconds:N1} s (jittered, doubling up to {link.MaxReconnectDelay.TotalSeconds:N0} s) and resend what is unacknowledged");
         foreach (var failover in await FleetFailoverFigure.MeasureAsync(server, output))
         {
             output.WriteLine($"failover, {failover.Killed}: {failover.MovedHosts} streamed hosts moved; after kill -9 unreachable " +

@@ -27,7 +27,7 @@ public sealed class ClusterIdentityTests
         await TestNodes.EventuallyAsync(() => Task.FromResult(UpMembers(first) == 2 && UpMembers(second) == 2), "both gateways see two Up members");
 
         var port = first.Address.Port!.Value;
-        var intruder = Gateway(own, seeds: [first.SeedAddress]) with { Port = port };
+        var intruder = Gateway(own, seeds: [first.SeedAddress], port);
         var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayNode.StartAsync(intruder));
 
         Assert.StartsWith($"the cluster port 127.0.0.1:{port} is in use by another process", refusal.Message);
@@ -38,8 +38,11 @@ public sealed class ClusterIdentityTests
         Assert.Equal((2, 2), (UpMembers(first), UpMembers(second)));
     }
 
-    private static GatewaySettings Gateway(TestDatabase database, IReadOnlyList<string>? seeds) =>
-        TestNodes.Settings(database, collector: false, seeds: seeds) with { DownUnreachableAfter = DownUnreachableAfter };
+    private static GatewaySettings Gateway(TestDatabase database, IReadOnlyList<string>? seeds, int port = 0)
+    {
+        var settings = TestNodes.Settings(database, collector: false, seeds: seeds, port: port);
+        return settings with { Cluster = settings.Cluster with { DownUnreachableAfter = DownUnreachableAfter } };
+    }
 
     private static int UpMembers(GatewayNode node) =>
         Akka.Cluster.Cluster.Get(node.System).State.Members.Count(member => member.Status == MemberStatus.Up);

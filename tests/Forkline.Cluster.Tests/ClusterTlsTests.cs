@@ -76,7 +76,8 @@ public sealed class ClusterTlsTests : IDisposable
     public async Task A_certificate_issued_for_a_collector_cannot_start_a_gateway()
     {
         using var data = new TestDatabase();
-        var settings = TestNodes.Settings(data, collector: false) with { Tls = _certificates.IssuedFor("collector-1", GatewaySettings.CollectorRole) };
+        var gateway = TestNodes.Settings(data, collector: false);
+        var settings = gateway with { Cluster = gateway.Cluster with { Tls = _certificates.IssuedFor("collector-1", GatewaySettings.CollectorRole) } };
 
         var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayNode.StartAsync(settings));
         Assert.Contains("OU=gateway", refusal.Message);
@@ -113,5 +114,5 @@ public sealed class ClusterTlsTests : IDisposable
         X509CertificateLoader.LoadCertificateFromFile(pem);
 
     private static X509Certificate2 LoadNode(ClusterTlsSettings tls) =>
-        X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.CertificatePassword);
+        X509CertificateLoader.LoadPkcs12FromFile(tls.Certificate, tls.Password);
 }

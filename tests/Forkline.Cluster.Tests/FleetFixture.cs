@@ -24,7 +24,8 @@ public sealed class Fleet : IAsyncDisposable
         var settings = TestNodes.Settings(_data, collector: false, seeds: seeds);
         return Track(await TestNodes.StartAsync(settings with
         {
-            Port = port, Tls = tls, Ingest = new IngestSettings(new IPEndPoint(IPAddress.Loopback, ingestPort), hostTokens),
+            Cluster = settings.Cluster with { Port = port, Tls = tls ?? new ClusterTlsSettings() },
+            Ingest = new IngestSettings(new IPEndPoint(IPAddress.Loopback, ingestPort), hostTokens),
         }));
     }
 

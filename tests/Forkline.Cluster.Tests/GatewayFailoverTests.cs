@@ -67,7 +67,9 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             second.KillHard();
             var killedAt = Stopwatch.StartNew();
             // Past the split-brain resolver's decision: the survivors have downed gateway-2 and run its shards.
-            await Task.Delay(DownUnreachableAfter + TimeSpan.FromSeconds(3));
+            await TestNodes.EventuallyAsync(async () => (await Task.WhenAll(first.GatewaysUpAsync(), third.GatewaysUpAsync())).All(up => up == 2),
+                "both survivors have downed the killed gateway", Patience);
+            output.WriteLine($"gateway-2 downed {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
             second.Start();
             await TakesStreamsAsync(second);
             output.WriteLine($"gateway-2 back Up {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");

@@ -49,7 +49,7 @@ public sealed class TestCertificates : IDisposable
         using var certificate = SelfSigned($"CN={name}, OU={role}, O=Forkline test fleet", isAuthority: false);
         var ownAuthority = Path.Combine(Folder, name + ".pem");
         File.WriteAllText(ownAuthority, certificate.ExportCertificatePem());
-        return Write(name, certificate) with { AuthorityPath = ownAuthority };
+        return Write(name, certificate) with { Authority = ownAuthority };
     }
 
     public void Dispose()

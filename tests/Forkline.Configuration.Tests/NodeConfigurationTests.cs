@@ -1,7 +1,9 @@
 using System.Net;
 using Forkline.Configuration;
+using Forkline.Gateway;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Hosting;
+using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
 
 namespace Forkline.Configuration.Tests;
@@ -29,7 +31,7 @@ public sealed class NodeConfigurationTests : IDisposable
 
         var settings = NodeConfiguration.Load(file, [new("HostTree:SnapshotEvery", "30")]).ToGatewaySettings();
 
-        Assert.Equal(("10.0.0.1", 6000, 30), (settings.Hostname, settings.Port, settings.EffectiveHostTree.SnapshotEvery));
+        Assert.Equal(("10.0.0.1", 6000, 30), (settings.Cluster.Hostname, settings.Cluster.Port, settings.HostTree.SnapshotEvery));
     }
 
     [Fact]
@@ -48,20 +50,22 @@ public sealed class NodeConfigurationTests : IDisposable
         var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Cluster:Port", "four")]));
 
         Assert.Contains("Cluster:Port", error.Message);
+        var endpoint = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Ingest:Listen", "gateway-1")]));
+        Assert.Contains("Ingest:Listen", endpoint.Message);
+        Assert.Contains("'gateway-1' is not an address:port", endpoint.Message);
     }
 
     [Fact]
     public void Unset_settings_keep_the_defaults_of_the_settings_records()
     {
         var settings = NodeConfiguration.Load(null, []).ToGatewaySettings();
-        var defaults = new GatewaySettings();
 
-        Assert.Equal((defaults.Hostname, defaults.Port, defaults.NumberOfShards), (settings.Hostname, settings.Port, settings.NumberOfShards));
-        Assert.Null(settings.Tls);
-        Assert.Null(settings.Kubernetes);
-        Assert.Equal(IngestSettings.DefaultListen, settings.Ingest!.Listen);
+        Assert.Equal(new ClusterSettings(), settings.Cluster);
+        Assert.Equal(new HostTreeSettings(), settings.HostTree);
+        Assert.Equal(new DatabaseSettings(), settings.Database);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, IngestSettings.DefaultPort), settings.Ingest!.Listen);
         var collector = NodeConfiguration.Load(null, [new("Collector:Gateways:0", "127.0.0.1:7072")]).ToCollectorNodeSettings();
-        Assert.Equal(new Gateway.Cluster.ForwarderSettings(), collector.EffectiveForwarder);
+        Assert.Equal(new Gateway.Cluster.ForwarderSettings(), collector.Forwarder);
         Assert.Equal([new Uri("http://127.0.0.1:7072")], collector.Link.Gateways);
     }
 
@@ -74,13 +78,13 @@ public sealed class NodeConfigurationTests : IDisposable
         ]).ToCollectorNodeSettings();
 
         var defaults = new Gateway.Cluster.ForwarderSettings();
-        Assert.Equal(defaults with { FlushInterval = TimeSpan.FromMilliseconds(200), BatchSize = 64 }, collector.EffectiveForwarder);
+        Assert.Equal(defaults with { FlushInterval = TimeSpan.FromMilliseconds(200), BatchSize = 64 }, collector.Forwarder);
     }
 
     [Fact]
     public void A_forwarder_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed()
     {
-        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null,
+        var error = Assert.Throws<SettingOutOfRangeException>(() => NodeConfiguration.Load(null,
             [new("Collector:Gateways:0", "127.0.0.1:7072"), new("Forwarder:AckTimeout", "00:00:00")]).ToCollectorNodeSettings());
 
         Assert.Equal("Forwarder:AckTimeout '00:00:00' is not allowed: a duration above 00:00:00", error.Message);
@@ -89,10 +93,17 @@ public sealed class NodeConfigurationTests : IDisposable
     [Theory]
     [InlineData("Cluster:Port", "70000", "a TCP port 0..65535 (0 = any free port)")]
     [InlineData("Cluster:Shards", "0", "1 or more shards")]
+    [InlineData("Cluster:DownUnreachableAfter", "00:00:00", "00:00:01 or more (below that a busy node is downed for a pause)")]
+    [InlineData("Cluster:LogLevel", "LOUD", "DEBUG, INFO, WARNING or ERROR")]
+    [InlineData("Cluster:Kubernetes:RequiredContactPoints", "0", "1 or more gateway pods")]
     [InlineData("HostTree:SnapshotEvery", "0", "1 or more persisted events")]
+    [InlineData("HostTree:RetiredCapacity", "0", "1 or more retired events")]
     public void A_gateway_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
     {
-        var error = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new(key, value)]).ToGatewaySettings());
+        var given = new List<KeyValuePair<string, string?>> { new(key, value) };
+        if (key.StartsWith("Cluster:Kubernetes:", StringComparison.Ordinal)) given.Add(new("Cluster:Bootstrap", "kubernetes"));
+
+        var error = Assert.Throws<SettingOutOfRangeException>(() => NodeConfiguration.Load(null, given).ToGatewaySettings());
 
         Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
     }
@@ -103,6 +114,8 @@ public sealed class NodeConfigurationTests : IDisposable
         var error = Assert.Throws<ConfigurationException>(() =>
             NodeConfiguration.Load(null, [new("Cluster:Seeds:0", "akka.tcp://forkline@127.0.0.1:4053"), new("Collector:Gateways:0", "127.0.0.1:7072")])
                 .ToCollectorNodeSettings());
+        var logLevelOnly = NodeConfiguration.Load(null, [new("Cluster:LogLevel", "ERROR"), new("Collector:Gateways:0", "127.0.0.1:7072")]).ToCollectorNodeSettings();
+        Assert.Equal("ERROR", logLevelOnly.LogLevel);
         Assert.Contains("Collector:Gateways", error.Message);
         Assert.DoesNotContain("\n", error.Message);
     }
@@ -127,7 +140,7 @@ public sealed class NodeConfigurationTests : IDisposable
         Assert.Contains("Ingest:HostTokens", Assert.Throws<ArgumentException>(open.ToGatewaySettings).Message);
         var withTokens = NodeConfiguration.Load(null, [new("Ingest:Listen", "0.0.0.0:7072"), new("Ingest:HostTokens:web-17", "0123456789abcdef0123")]).ToGatewaySettings();
         withTokens.Validate();
-        Assert.Equal("0123456789abcdef0123", withTokens.Ingest!.Tokens["web-17"]);
+        Assert.Equal("0123456789abcdef0123", withTokens.Ingest!.HostTokens["web-17"]);
         var shortToken = NodeConfiguration.Load(null, [new("Ingest:HostTokens:web-17", "short")]);
         Assert.Contains("shorter than 16", Assert.Throws<ArgumentException>(shortToken.ToGatewaySettings).Message);
     }
@@ -152,12 +165,17 @@ public sealed class NodeConfigurationTests : IDisposable
     [Fact]
     public void Postgresql_needs_a_connection_string_and_cluster_tls_needs_its_files()
     {
-        var database = Assert.Throws<ConfigurationException>(() =>
+        var database = Assert.Throws<ArgumentException>(() =>
             NodeConfiguration.Load(null, [new("Database:Provider", "postgresql")]).ToGatewaySettings());
         Assert.Contains("Database:ConnectionString", database.Message);
-        var tls = Assert.Throws<ConfigurationException>(() =>
+        var tls = Assert.Throws<ArgumentException>(() =>
             NodeConfiguration.Load(null, [new("Cluster:Tls:Enabled", "true")]).ToGatewaySettings());
         Assert.Contains("Cluster:Tls:Certificate", tls.Message);
+        var postgres = NodeConfiguration.Load(null, [new("Database:Provider", "postgres"), new("Database:ConnectionString", "Host=db")]).ToGatewaySettings();
+        Assert.Equal(DatabaseProvider.PostgreSql, postgres.Database.Provider);
+        var unknown = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Database:Provider", "oracle")]));
+        Assert.Contains("Database:Provider", unknown.Message);
+        Assert.Contains("use sqlite or postgresql", unknown.Message);
     }
 
     [Fact]
@@ -165,8 +183,8 @@ public sealed class NodeConfigurationTests : IDisposable
     {
         var settings = NodeConfiguration.Load(ExampleFile("gateway.json"), []).ToGatewaySettings();
 
-        Assert.NotNull(settings.Tls);
-        Assert.Equal(2, settings.Seeds.Count);
+        Assert.True(settings.Cluster.Tls.Enabled);
+        Assert.Equal(2, settings.Cluster.Seeds.Length);
         settings.Validate();
     }
 

@@ -1,10 +1,9 @@
-using System.Collections;
 using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace Forkline.Configuration.Tests;
 
-/// <summary>deploy/config/README.md and the settings a node reads (<see cref="NodeConfig"/>) name the same keys, so neither can drift.</summary>
+/// <summary>deploy/config/README.md and the settings a node reads (<see cref="NodeOptions"/>) name the same keys, so neither can drift.</summary>
 public sealed partial class SettingsDocumentationTests
 {
     private static readonly string Readme = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "deploy-config", "README.md"));
@@ -37,17 +36,21 @@ public sealed partial class SettingsDocumentationTests
         Assert.Contains("Forwarder:FlushInterval", DocumentedKeys());
     }
 
-    /// <summary>The key of each leaf of the settings tree: a value, a list or a map, by its path of section names.</summary>
-    private static List<string> SettingKeys() => KeysOf(typeof(NodeConfig), prefix: "").ToList();
+    /// <summary>
+    /// The key of each setting the binder can set, by its path of section names: a property with a public
+    /// setter whose type is a value, a list or a map; a section is one of our own records.
+    /// </summary>
+    private static List<string> SettingKeys() => KeysOf(typeof(NodeOptions), prefix: "").ToList();
 
     private static IEnumerable<string> KeysOf(Type section, string prefix)
     {
         foreach (var property in section.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
+            if (property.SetMethod is not { IsPublic: true }) continue;
             var type = property.PropertyType;
-            var isLeaf = type == typeof(string) || !type.IsClass || typeof(IEnumerable).IsAssignableFrom(type);
-            if (isLeaf) yield return prefix + property.Name;
-            else foreach (var key in KeysOf(type, prefix + property.Name + ":")) yield return key;
+            var isSection = type.IsClass && type.Namespace?.StartsWith("Forkline.", StringComparison.Ordinal) == true;
+            if (isSection) foreach (var key in KeysOf(type, prefix + property.Name + ":")) yield return key;
+            else yield return prefix + property.Name;
         }
     }
 

@@ -12,7 +12,7 @@ public sealed class DataDirectoryLockTests : IDisposable
     [Fact]
     public async Task A_second_node_on_the_same_data_directory_refuses_in_one_line_naming_the_holder_and_starts_once_the_first_stopped()
     {
-        var settings = TestNodes.Settings(_data) with { Database = null };
+        var settings = TestNodes.Settings(_data) with { Database = new DatabaseSettings() };
         await using (var first = await TestNodes.StartAsync(settings))
         {
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => TestNodes.StartAsync(settings with { MetricsRegistry = Prometheus.Metrics.NewCustomRegistry() }));

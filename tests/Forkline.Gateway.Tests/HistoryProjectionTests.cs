@@ -165,6 +165,48 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         Assert.Equal([null, container, container, container, container], replayed.Select(e => e.Process.Container));
     }
 
+    /// <summary>
+    /// The tree retires an ended process as soon as its exit is stored; the history table gets the exit
+    /// when the projection next polls the journal. A query in between reads the history for what the
+    /// tree no longer holds, and must still show the exit, not a process neither running nor ended.
+    /// </summary>
+    [DatabaseFact]
+    public async Task Queries_right_after_exits_are_stored_show_them_while_the_history_projection_lags()
+    {
+        var (events, _, bash, sh, sleep) = _host.ShellChain(10);
+        var store = new HistoryStore(_data.Settings);
+        var ct = CancellationToken.None;
+        // The projection polls the journal every 2 s, so each query below runs before it applied the exits just stored.
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data) with { QueryRefreshInterval = TimeSpan.FromSeconds(2) });
+        var queries = node.Queries!;
+        await HostTreePersistenceTests.SendAsync(node, events);
+        await StoredAsync(sleep);
+
+        await HostTreePersistenceTests.SendAsync(node, [_host.Exit(sleep, sh), _host.Exit(sh, bash, status: 3)]);
+        var lineage = await queries.GetLineageAsync(sleep.ExecId.Encode(), 0, ct);
+        Assert.Equal((false, ProcessEndKind.Exited), (lineage!.Process.Live, lineage.Process.End));
+        Assert.Equal((sh.ExecId.Encode(), false, ProcessEndKind.Exited, (int?)3), (lineage.Ancestors[0].ExecId, lineage.Ancestors[0].Live, lineage.Ancestors[0].End, lineage.Ancestors[0].ExitStatus));
+        Assert.True(lineage.Ancestors[1].Live);
+
+        var make = _host.NewProcess(40, bash, "/usr/bin/make");
+        await HostTreePersistenceTests.SendAsync(node, [_host.Exec(make, bash)]);
+        await StoredAsync(make);
+        await HostTreePersistenceTests.SendAsync(node, [_host.Exit(make, bash, status: 2)]);
+        var made = await queries.GetProcessAsync(make.ExecId.Encode(), ct);
+        Assert.Equal((ProcessEndKind.Exited, (int?)2), (made!.End, made.ExitStatus));
+
+        var cc = _host.NewProcess(41, bash, "/usr/bin/cc");
+        await HostTreePersistenceTests.SendAsync(node, [_host.Exec(cc, bash)]);
+        await StoredAsync(cc);
+        await HostTreePersistenceTests.SendAsync(node, [_host.Exit(cc, bash, signal: 9)]);
+        var ended = await queries.ListProcessesAsync(new("node-p", Live: false), ct);
+        Assert.Equal(["/bin/sh", "/bin/sleep", "/usr/bin/make", "/usr/bin/cc"], ended.Select(p => p.Binary));
+        Assert.All(ended, p => Assert.Equal(ProcessEndKind.Exited, p.End));
+
+        Task StoredAsync(ProcessSnapshot process) => TestNodes.EventuallyAsync(
+            async () => await store.GetAsync(process.ExecId.Encode(), ct) is not null, $"the exec of {process.Binary} reaches the processes table");
+    }
+
     [DatabaseFact]
     public async Task Hook_events_are_streamed_live_but_not_persisted()
     {

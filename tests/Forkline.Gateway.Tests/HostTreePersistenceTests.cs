@@ -113,7 +113,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
     {
         int[] ports = [TestNodes.FreePort(), TestNodes.FreePort()];
         string[] seeds = [GatewaySettings.SeedAddress("127.0.0.1", ports[0])];
-        var starting = ports.Select(port => TestNodes.StartAsync(TestNodes.Settings(_data, seeds: seeds) with { Port = port })).ToArray();
+        var starting = ports.Select(port => TestNodes.StartAsync(TestNodes.Settings(_data, seeds: seeds, port: port))).ToArray();
         try
         {
             await Task.WhenAll(starting);

@@ -18,7 +18,7 @@ public sealed class ListenPortTests : IDisposable
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
 
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => TestNodes.StartAsync(TestNodes.Settings(_data) with { Port = port }));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => TestNodes.StartAsync(TestNodes.Settings(_data, port: port)));
 
         Assert.Equal($"the cluster port 127.0.0.1:{port} is in use by another process — stop that process, or set --cluster-port (forkline run) or Cluster:Port (gateway) to a free port", refused.Message);
     }

@@ -31,7 +31,7 @@ public sealed class StorageFaultTests : IDisposable
     {
         using var tmpfs = Tmpfs.Mount(8 * 1024 * 1024);
         var sent = 0;
-        await using (var node = await StartAsync(Settings() with { Database = null, DataDirectory = tmpfs.Path }))
+        await using (var node = await StartAsync(Settings() with { Database = new DatabaseSettings(), DataDirectory = tmpfs.Path }))
         {
             node.Forwarder!.ReportRun("node-a", () => UpstreamOf(sent));
             var (chain, init, _, _, _) = _host.ShellChain(100);

@@ -72,7 +72,7 @@ public static class CollectorNodeCommand
 
     private sealed record CollectorNodeOptions(CollectorNodeSettings Link, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics)
     {
-        public static CollectorNodeOptions From(NodeConfig config, ILoggerFactory loggers)
+        public static CollectorNodeOptions From(NodeOptions config, ILoggerFactory loggers)
         {
             var link = config.ToCollectorNodeSettings();
             link.Validate();

@@ -77,7 +77,7 @@ public static class GatewayNodeCommand
             var node = host.Services.GetRequiredService<GatewayNode>();
             var api = host.Services.GetRequiredService<NodeApi>().Server;
             log.LogInformation("node {Node} ({History}); collectors stream to {Ingest}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC); Ctrl-C stops it",
-                node.SeedAddress, settings.EffectiveDatabase.Describe(), node.Ingest!.Address, api.HttpAddress, api.GrpcAddress);
+                node.SeedAddress, node.Database.Describe(), node.Ingest!.Address, api.HttpAddress, api.GrpcAddress);
             // Ends on Ctrl-C / SIGTERM, or when the cluster has downed this node (its split-brain resolver, after
             // the node was unreachable too long): its actor system then ends on its own, and stops the host.
             await host.WaitForShutdownAsync(ct);

@@ -38,7 +38,7 @@ public static class RunCommand
         var data = new Option<string>("--data") { Description = "Folder of the SQLite database", DefaultValueFactory = _ => "./data" };
         var http = new Option<string>("--api-http") { Description = "HTTP/JSON API endpoint", DefaultValueFactory = _ => $"127.0.0.1:{ApiSettings.DefaultHttpPort}" };
         var grpc = new Option<string>("--api-grpc") { Description = "gRPC API endpoint", DefaultValueFactory = _ => $"127.0.0.1:{ApiSettings.DefaultGrpcPort}" };
-        var clusterPort = new Option<int>("--cluster-port") { Description = "Akka cluster port (0 = any free)", DefaultValueFactory = _ => GatewaySettings.DefaultPort };
+        var clusterPort = new Option<int>("--cluster-port") { Description = "Akka cluster port (0 = any free)", DefaultValueFactory = _ => ClusterSettings.DefaultPort };
         var ancestors = new Option<int>("--ancestors") { Description = "Ancestors attached to each event beyond the parent (0 = none)", DefaultValueFactory = _ => 0 };
         var clones = new Option<bool>("--clones") { Description = "Also export forks that have not exec'd (process_clone)" };
         var types = new Option<string[]>("--type") { Description = "Only these event types (exec, exit, clone, hook, or a hook name)", AllowMultipleArgumentsPerToken = true };
@@ -130,7 +130,7 @@ public static class RunCommand
         var pods = new PodDirectory();
         var gateway = new GatewaySettings
         {
-            Port = options.ClusterPort,
+            Cluster = new ClusterSettings { Port = options.ClusterPort },
             DataDirectory = options.DataDirectory,
             MetricsRegistry = Prometheus.Metrics.DefaultRegistry,
         };
@@ -156,7 +156,7 @@ public static class RunCommand
         var api = host.Services.GetRequiredService<NodeApi>().Server;
         log.LogInformation(
             "node {Node}; history in {History}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC) — open without authentication, bound to {BoundAddress} only; Ctrl-C stops",
-            options.NodeName, gateway.EffectiveDatabase.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
+            options.NodeName, host.Services.GetRequiredService<GatewayNode>().Database.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
         await host.WaitForShutdownAsync(ct);
         return host.SourceFailed() ? 1 : 0;
     }

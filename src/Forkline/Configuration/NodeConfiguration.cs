@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Net;
 using Forkline.Gateway;
 using Forkline.Gateway.Api;
@@ -20,7 +21,10 @@ public static class NodeConfiguration
 {
     public const string EnvironmentPrefix = "FORKLINE__";
 
-    public static NodeConfig Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>> commandLine)
+    /// <summary>Addresses are written address:port (Ingest:Listen); the binder reads them through this converter.</summary>
+    static NodeConfiguration() => TypeDescriptor.AddAttributes(typeof(IPEndPoint), new TypeConverterAttribute(typeof(EndpointConverter)));
+
+    public static NodeOptions Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>> commandLine)
     {
         var builder = new ConfigurationBuilder();
         if (file is not null)
@@ -29,7 +33,7 @@ public static class NodeConfiguration
             builder.AddJsonFile(file.FullName, optional: false, reloadOnChange: false);
         }
         builder.AddEnvironmentVariables(EnvironmentPrefix).AddInMemoryCollection(commandLine);
-        var config = new NodeConfig();
+        var config = new NodeOptions();
         try
         {
             builder.Build().Bind(config, binder => binder.ErrorOnUnknownConfiguration = true);
@@ -43,61 +47,19 @@ public static class NodeConfiguration
         return config;
     }
 
-    /// <summary>The settings of a gateway (a cluster member taking its collectors' streams).</summary>
-    public static GatewaySettings ToGatewaySettings(this NodeConfig config)
-    {
-        var defaults = new GatewaySettings();
-        var cluster = config.Cluster;
-        var dataDirectory = config.DataDirectory ?? defaults.DataDirectory;
-        var hostTree = new HostTreeSettings();
-        var settings = defaults with
-        {
-            Collector = false,
-            Hostname = cluster.Hostname ?? defaults.Hostname,
-            Port = cluster.Port ?? defaults.Port,
-            SeedNodes = cluster.Seeds ?? [],
-            NumberOfShards = cluster.Shards ?? defaults.NumberOfShards,
-            LogLevel = cluster.LogLevel ?? defaults.LogLevel,
-            DownUnreachableAfter = cluster.DownUnreachableAfter,
-            DataDirectory = dataDirectory,
-            Database = DatabaseOf(config.Database, dataDirectory),
-            HostTree = hostTree with
-            {
-                SnapshotEvery = config.HostTree.SnapshotEvery ?? hostTree.SnapshotEvery,
-                PersistHooks = config.HostTree.PersistHooks ?? hostTree.PersistHooks,
-            },
-            Tls = TlsOf(cluster.Tls),
-            Kubernetes = BootstrapOf(cluster),
-            Ingest = new IngestSettings(EndpointOf("Ingest:Listen", config.Ingest.Listen) ?? IngestSettings.DefaultListen, config.Ingest.HostTokens),
-        };
-        return Validated(settings, settings.Validate, GatewayKeys);
-    }
-
-    /// <summary>The keys of the gateway settings that its validation names by their property.</summary>
-    private static readonly Dictionary<string, string> GatewayKeys = new()
-    {
-        [nameof(GatewaySettings.Port)] = "Cluster:Port",
-        [nameof(GatewaySettings.NumberOfShards)] = "Cluster:Shards",
-        [nameof(GatewaySettings.DownUnreachableAfter)] = "Cluster:DownUnreachableAfter",
-        [nameof(HostTreeSettings.SnapshotEvery)] = "HostTree:SnapshotEvery",
-    };
-
     /// <summary>
     /// The settings of a collector node: a client of the gateways (Collector:Gateways), not a cluster
     /// member, so the Cluster section has no place in its settings.
     /// </summary>
-    public static CollectorNodeSettings ToCollectorNodeSettings(this NodeConfig config)
+    public static CollectorNodeSettings ToCollectorNodeSettings(this NodeOptions config)
     {
-        var cluster = config.Cluster;
-        var tls = cluster.Tls;
-        var kubernetes = cluster.Kubernetes;
-        if (cluster.Seeds is { Length: > 0 } || cluster.Bootstrap is not null || cluster.Port is not null || cluster.Hostname is not null
-            || cluster.Shards is not null || cluster.DownUnreachableAfter is not null
-            || tls.Enabled is not null || tls.Certificate is not null || tls.Authority is not null || tls.Password is not null
-            || kubernetes.PodLabelSelector is not null || kubernetes.PodNamespace is not null || kubernetes.RequiredContactPoints is not null)
+        var cluster = new ClusterSettings();
+        if (config.Cluster with { LogLevel = cluster.LogLevel } != cluster)
             throw new ConfigurationException(
                 "a collector node is no cluster member any more: drop its Cluster settings (all but LogLevel) and name the gateways' ingest " +
                 "addresses in Collector:Gateways (host:7072), its certificate in Collector:Tls or its token in Collector:Token");
+        SettingOutOfRangeException.Within(nameof(NodeOptions.Cluster), config.Cluster.Validate);
+        SettingOutOfRangeException.Within(nameof(NodeOptions.Forwarder), config.Forwarder.Validate);
         var collector = config.Collector;
         var own = collector.Tls;
         var certificate = string.IsNullOrEmpty(own.Certificate)
@@ -106,10 +68,11 @@ public static class NodeConfiguration
         var authority = string.IsNullOrEmpty(own.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", own.Authority);
         var scheme = authority is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
         var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
-        return new CollectorNodeSettings(
-            new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)),
-            Validated(config.Forwarder, config.Forwarder.Validate, ForwarderKeys),
-            LogLevel: cluster.LogLevel ?? "WARNING");
+        return new CollectorNodeSettings(new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)))
+        {
+            Forwarder = config.Forwarder,
+            LogLevel = config.Cluster.LogLevel,
+        };
     }
 
     private static string? TokenOf(CollectorSection collector)
@@ -138,29 +101,11 @@ public static class NodeConfiguration
         return uri;
     }
 
-    private static KubernetesBootstrapSettings? BootstrapOf(ClusterSection cluster)
-    {
-        switch (cluster.Bootstrap?.ToLowerInvariant() ?? "seeds")
-        {
-            case "seeds":
-                return null;
-            case "kubernetes":
-                var defaults = new KubernetesBootstrapSettings();
-                var kubernetes = cluster.Kubernetes;
-                return new KubernetesBootstrapSettings(
-                    kubernetes.PodLabelSelector ?? defaults.PodLabelSelector,
-                    kubernetes.PodNamespace ?? defaults.PodNamespace,
-                    kubernetes.RequiredContactPoints ?? defaults.RequiredContactPoints);
-            default:
-                throw new ConfigurationException($"Cluster:Bootstrap '{cluster.Bootstrap}' is not seeds or kubernetes");
-        }
-    }
-
     /// <summary>
     /// Where and how the gateway serves its query API. Without tokens it is open, which is only
     /// allowed on loopback: an API reachable from other machines must name its tokens.
     /// </summary>
-    public static ApiSettings ToApiSettings(this NodeConfig config)
+    public static ApiSettings ToApiSettings(this NodeOptions config)
     {
         var defaults = new ApiSettings();
         var api = config.Api;
@@ -186,53 +131,12 @@ public static class NodeConfiguration
         return readOnly.Length + admin.Length == 0 ? settings : settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
     }
 
-    /// <summary>The Forwarder section is <see cref="ForwarderSettings"/> itself: each key is its property's name.</summary>
-    private static readonly Dictionary<string, string> ForwarderKeys = typeof(ForwarderSettings).GetProperties()
-        .ToDictionary(property => property.Name, property => $"{nameof(NodeConfig.Forwarder)}:{property.Name}");
-
-    /// <summary>
-    /// Checks settings as a node would at start; a value not allowed is one line naming its key, the value
-    /// and what is allowed, e.g. "Forwarder:BatchSize '0' is not allowed: 1 or more events".
-    /// </summary>
-    private static T Validated<T>(T settings, Action validate, IReadOnlyDictionary<string, string> keys)
-    {
-        try
-        {
-            validate();
-            return settings;
-        }
-        catch (SettingOutOfRangeException e) when (keys.ContainsKey(e.Setting))
-        {
-            throw new ConfigurationException($"{keys[e.Setting]} '{e.ActualValue}' is not allowed: {e.Allowed}", e);
-        }
-    }
-
     public static IPEndPoint? EndpointOf(string key, string? value)
     {
         if (string.IsNullOrWhiteSpace(value)) return null;
         return IPEndPoint.TryParse(value, out var endpoint)
             ? endpoint
             : throw new ConfigurationException($"{key} '{value}' is not an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070");
-    }
-
-    private static DatabaseSettings DatabaseOf(DatabaseSection database, string dataDirectory)
-    {
-        var provider = database.Provider is null ? DatabaseProvider.Sqlite : DatabaseSettings.ParseProvider(database.Provider);
-        return (provider, database.ConnectionString) switch
-        {
-            (_, { Length: > 0 } connectionString) => new DatabaseSettings(provider, connectionString),
-            (DatabaseProvider.Sqlite, _) => DatabaseSettings.SqliteIn(dataDirectory),
-            _ => throw new ConfigurationException(
-                $"Database:Provider {database.Provider} needs Database:ConnectionString (Host=...;Port=5432;Database=forkline;Username=...;Password=...)"),
-        };
-    }
-
-    private static ClusterTlsSettings? TlsOf(ClusterTlsSection tls)
-    {
-        if (tls.Enabled != true) return null;
-        if (string.IsNullOrEmpty(tls.Certificate) || string.IsNullOrEmpty(tls.Authority))
-            throw new ConfigurationException("Cluster:Tls:Enabled is true: set Cluster:Tls:Certificate (this node's PKCS#12 file) and Cluster:Tls:Authority (the fleet CA's PEM file)");
-        return new ClusterTlsSettings(tls.Certificate, tls.Password, tls.Authority);
     }
 }
 

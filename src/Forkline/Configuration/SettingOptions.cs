@@ -34,12 +34,12 @@ public sealed class SettingOptions
     /// <summary>The cluster options both fleet roles take.</summary>
     public SettingOptions AddCluster() => this
         .Add("--hostname", "Cluster:Hostname", "Address other nodes reach this one at (default 127.0.0.1)")
-        .Add("--port", "Cluster:Port", $"Cluster port (default {GatewaySettings.DefaultPort}; 0 = any free port)")
+        .Add("--port", "Cluster:Port", $"Cluster port (default {ClusterSettings.DefaultPort}; 0 = any free port)")
         .AddList("--seed", "Cluster:Seeds", "Seed node address akka.tcp://forkline@host:port (akka.ssl.tcp:// with TLS)")
         .Add("--down-unreachable-after", "Cluster:DownUnreachableAfter", "Unreachable time before a member is downed and its shards move, hh:mm:ss (default 00:00:20)");
 
     /// <summary>Reads the settings: file, environment, then the options given on this command line.</summary>
-    public NodeConfig Load(ParseResult parse)
+    public NodeOptions Load(ParseResult parse)
     {
         var given = new List<KeyValuePair<string, string?>>();
         foreach (var (option, key) in _single)

@@ -10,22 +10,22 @@ using Prometheus;
 namespace Forkline.Gateway.CollectorLink;
 
 /// <summary>Everything a collector node needs beside its event source.</summary>
-/// <param name="MetricsRegistry">Null = prometheus-net's default registry.</param>
-/// <param name="LogLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
-public sealed record CollectorNodeSettings(
-    GatewayLinkSettings Link,
-    ForwarderSettings? Forwarder = null,
-    CollectorRegistry? MetricsRegistry = null,
-    string LogLevel = "WARNING")
+public sealed record CollectorNodeSettings(GatewayLinkSettings Link)
 {
     public const string SystemName = "forkline-collector";
 
-    public ForwarderSettings EffectiveForwarder => Forwarder ?? new ForwarderSettings();
+    public ForwarderSettings Forwarder { get; init; } = new();
+
+    /// <summary>Null = prometheus-net's default registry.</summary>
+    public CollectorRegistry? MetricsRegistry { get; init; }
+
+    /// <summary>Akka's log level (DEBUG, INFO, WARNING, ERROR): Cluster:LogLevel, the one Cluster setting a collector node reads.</summary>
+    public string LogLevel { get; init; } = "WARNING";
 
     public void Validate()
     {
         Link.Validate();
-        EffectiveForwarder.Validate();
+        SettingOutOfRangeException.Within(nameof(Forwarder), Forwarder.Validate);
     }
 }
 
@@ -84,7 +84,7 @@ public sealed class CollectorNode : IHostedService, IAsyncDisposable
     Task IHostedService.StartAsync(CancellationToken cancellationToken)
     {
         _system = _services.GetRequiredService<ActorSystem>();
-        _forwarder = GatewayForwarder.Start(_system, new ForwarderDelivery.OverGrpc(_settings.Link), _settings.EffectiveForwarder, Metrics);
+        _forwarder = GatewayForwarder.Start(_system, new ForwarderDelivery.OverGrpc(_settings.Link), _settings.Forwarder, Metrics);
         return Task.CompletedTask;
     }
 

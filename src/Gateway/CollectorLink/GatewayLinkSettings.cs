@@ -7,23 +7,20 @@ namespace Forkline.Gateway.CollectorLink;
 /// <param name="Certificate">The collector's fleet certificate with its key (OU=collector, CN = its host name); null = none.</param>
 /// <param name="Authority">The fleet CA the gateways' certificates must chain to; needed with https:// addresses.</param>
 /// <param name="Token">A bearer token of the gateways' Ingest:HostTokens, for a collector without a certificate.</param>
-/// <param name="MinReconnectDelay">The first reconnect waits about this long (jittered); each failure doubles it.</param>
-/// <param name="MaxReconnectDelay">The longest wait between two attempts.</param>
-/// <param name="ConnectTimeout">How long a gateway may take to accept a stream before the next one is tried.</param>
 public sealed record GatewayLinkSettings(
     IReadOnlyList<Uri> Gateways,
     X509Certificate2? Certificate = null,
     X509Certificate2? Authority = null,
-    string? Token = null,
-    TimeSpan? MinReconnectDelay = null,
-    TimeSpan? MaxReconnectDelay = null,
-    TimeSpan? ConnectTimeout = null)
+    string? Token = null)
 {
-    public TimeSpan MinDelay => MinReconnectDelay ?? TimeSpan.FromMilliseconds(500);
+    /// <summary>The first reconnect waits about this long (jittered); each failure doubles it.</summary>
+    public TimeSpan MinReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    public TimeSpan MaxDelay => MaxReconnectDelay ?? TimeSpan.FromSeconds(10);
+    /// <summary>The longest wait between two attempts.</summary>
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(10);
 
-    public TimeSpan EffectiveConnectTimeout => ConnectTimeout ?? TimeSpan.FromSeconds(5);
+    /// <summary>How long a gateway may take to accept a stream before the next one is tried.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     public void Validate()
     {
@@ -40,7 +37,7 @@ public sealed record GatewayLinkSettings(
         }
         if (Certificate is { HasPrivateKey: false })
             throw new ArgumentException($"the collector's certificate '{Certificate.Subject}' has no private key: give the PKCS#12 file that holds the key");
-        if (MinDelay <= TimeSpan.Zero || MaxDelay < MinDelay)
-            throw new ArgumentException($"reconnect delays must be positive and the longest ({MaxDelay}) no shorter than the first ({MinDelay})");
+        if (MinReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < MinReconnectDelay)
+            throw new ArgumentException($"reconnect delays must be positive and the longest ({MaxReconnectDelay}) no shorter than the first ({MinReconnectDelay})");
     }
 }

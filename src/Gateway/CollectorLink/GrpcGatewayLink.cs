@@ -99,7 +99,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         var call = client.Ingest(_headers, cancellationToken: _streamLifetime.Token);
         var self = Self;
         // The stream counts as open once the gateway sent its headers: it identified this collector and is Up.
-        call.ResponseHeadersAsync.WaitAsync(_settings.EffectiveConnectTimeout).PipeTo(self,
+        call.ResponseHeadersAsync.WaitAsync(_settings.ConnectTimeout).PipeTo(self,
             success: _ => new Opened(generation, call, gateway),
             failure: cause => new Failed(generation, gateway, cause));
         _call = call;
@@ -182,7 +182,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     /// <summary>Doubling from the first delay up to the longest, each drawn from its upper half: spread, never zero.</summary>
     private TimeSpan NextDelay()
     {
-        var ceiling = Math.Min(_settings.MaxDelay.Ticks, _settings.MinDelay.Ticks << Math.Min(_failures, 20));
+        var ceiling = Math.Min(_settings.MaxReconnectDelay.Ticks, _settings.MinReconnectDelay.Ticks << Math.Min(_failures, 20));
         _failures++;
         return TimeSpan.FromTicks(ceiling / 2 + Random.Shared.NextInt64(ceiling / 2 + 1));
     }
@@ -203,7 +203,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         if (_channels.TryGetValue(gateway, out var channel)) return channel;
         var handler = new SocketsHttpHandler
         {
-            ConnectTimeout = _settings.EffectiveConnectTimeout,
+            ConnectTimeout = _settings.ConnectTimeout,
             // A gateway that vanished without a FIN (power, network) is noticed by its missing ping answers.
             KeepAlivePingDelay = TimeSpan.FromSeconds(15),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),

@@ -329,6 +329,17 @@ public sealed class HistoryStore(DatabaseSettings database)
     }
 
     /// <summary>
+    /// The sequence number of the host's latest journal entry holding events that the projection has
+    /// applied (0: none yet). A host's entries are applied in sequence, so every earlier one is in too.
+    /// </summary>
+    public async Task<long> ProjectedUpToAsync(string host, CancellationToken ct)
+    {
+        await using var connection = await Database.OpenAsync(ct);
+        await using var command = Command(connection, "SELECT MAX(sequence_nr) FROM host_journal_index WHERE host = @host", ("@host", host));
+        return await command.ExecuteScalarAsync(ct) is { } value and not DBNull ? Convert.ToInt64(value) : 0;
+    }
+
+    /// <summary>
     /// The journal sequence ranges of a host that can hold events of [from, to]: the indexed entries
     /// whose time span meets the window, then the entries the projection has not indexed yet.
     /// Entries are indexed by the times of the events in them, not by when they were written, so a

@@ -17,10 +17,18 @@ using Forkline.Gateway.Queries;
 
 namespace Forkline.Gateway.HostTree;
 
-/// <param name="SnapshotEvery">Persisted events between two snapshots: bounds recovery time.</param>
-/// <param name="PersistHooks">Hook events go to the journal too (they are always published live).</param>
-public sealed record HostTreeSettings(int SnapshotEvery = 5_000, bool PersistHooks = false, int RetiredCapacity = HostProcessTree.DefaultRetiredCapacity)
+/// <summary>The HostTree section: how a gateway keeps each host's process tree (deploy/config/README.md).</summary>
+public sealed record HostTreeSettings
 {
+    /// <summary>Persisted events between two snapshots: bounds recovery time.</summary>
+    public int SnapshotEvery { get; init; } = 5_000;
+
+    /// <summary>Hook events go to the journal too (they are always published live).</summary>
+    public bool PersistHooks { get; init; }
+
+    /// <summary>Starts and exits of ended processes a host's tree remembers, so a late duplicate of either is still recognised.</summary>
+    public int RetiredCapacity { get; init; } = HostProcessTree.DefaultRetiredCapacity;
+
     public void Validate()
     {
         if (SnapshotEvery < 1) throw new SettingOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "1 or more persisted events");
@@ -59,6 +67,10 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly RecentSet<(string Producer, ulong Seq)> _recentBatches = new(RecentBatchCapacity);
     private long _persistedSinceSnapshot;
 
+    // The latest journal entry holding events (the entries the history projection indexes): the queries
+    // read the history table for this host only once it has caught up with what the entity answered.
+    private long _journaledUpTo;
+
     // The latest moment a collector is known to have watched the host: a process found gone at the next
     // start ended after it.
     private DateTime _lastSeen = DateTime.MinValue;
@@ -80,6 +92,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Recover<HostEventsPersisted>(persisted =>
         {
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
+            Journaled(persisted);
             ApplyEnded(persisted);
             _persistedSinceSnapshot += persisted.Events.Count;
             if (persisted.ProducerId.Length > 0) _recentBatches.Add((persisted.ProducerId, persisted.Seq));
@@ -179,6 +192,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
             _store.Wrote();
+            Journaled(toPersist);
             CountStored(toPersist, DateTime.UtcNow);
             if (toPersist.Events.Count > 0) Seen(WireConverter.FromUnixTicks(toPersist.Events[^1].TimeUnixTicks));
             Complete(batch, batchKey, accepted, live, duplicates, replyTo);
@@ -261,6 +275,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         });
     }
 
+    /// <summary>Called for the entry just persisted or replayed, while LastSequenceNr is its sequence number.</summary>
+    private void Journaled(HostEventsPersisted persisted)
+    {
+        if (persisted.Events.Count > 0) _journaledUpTo = LastSequenceNr;
+    }
+
     private void Seen(DateTime at)
     {
         if (at > _lastSeen) _lastSeen = at;
@@ -319,6 +339,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
             _store.Wrote();
+            Journaled(toPersist);
             foreach (var exit in concluded) Apply(exit);
             ApplyEnded(toPersist);
             Seen(scanTime);
@@ -407,14 +428,14 @@ public sealed class HostTreeEntity : ReceivePersistentActor
 
     private LiveProcessList ListProcesses()
     {
-        var list = new LiveProcessList();
+        var list = new LiveProcessList { JournaledUpTo = _journaledUpTo };
         foreach (var process in _tree.Processes) list.Processes.Add(WireConverter.ToWire(process));
         return list;
     }
 
     private LiveProcessList ProcessesOf(GetLiveProcesses request)
     {
-        var list = new LiveProcessList();
+        var list = new LiveProcessList { JournaledUpTo = _journaledUpTo };
         foreach (var execId in request.ExecIds)
             if (_tree.TryGet(WireConverter.ToExecId(execId), out var process)) list.Processes.Add(WireConverter.ToWire(process));
         return list;
@@ -423,7 +444,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private LiveLineage LineageOf(GetLiveLineage request)
     {
         var execId = WireConverter.ToExecId(request.ExecId);
-        var reply = new LiveLineage();
+        var reply = new LiveLineage { JournaledUpTo = _journaledUpTo };
         if (request.ProcessOnly)
         {
             if (_tree.TryGet(execId, out var process)) reply.Process = WireConverter.ToWire(process);
@@ -431,7 +452,10 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         // One more than the queries return: whether it comes back says the descendants were cut.
         var lineage = _tree.Lineage(execId, request.DescendantDepth, ProcessQueries.MaxDescendants + 1);
-        return lineage is null ? reply : WireConverter.ToWire(lineage);
+        if (lineage is null) return reply;
+        var found = WireConverter.ToWire(lineage);
+        found.JournaledUpTo = _journaledUpTo;
+        return found;
     }
 
     private void SnapshotNow()
@@ -454,6 +478,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         snapshot.Runs.AddRange(_runs.ToWire());
         if (_lastSeen != DateTime.MinValue) snapshot.LastSeenUnixTicks = WireConverter.ToUnixTicks(_lastSeen);
         if (_lastRestart != DateTime.MinValue) snapshot.LastRestartUnixTicks = WireConverter.ToUnixTicks(_lastRestart);
+        snapshot.JournaledUpTo = _journaledUpTo;
         return snapshot;
     }
 
@@ -474,6 +499,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         _runs.Restore(snapshot.Runs);
         if (snapshot.LastSeenUnixTicks != 0) Seen(WireConverter.FromUnixTicks(snapshot.LastSeenUnixTicks));
         if (snapshot.LastRestartUnixTicks != 0) _lastRestart = WireConverter.FromUnixTicks(snapshot.LastRestartUnixTicks);
+        _journaledUpTo = snapshot.JournaledUpTo;
     }
 
     private void CountOutcome(IEnumerable<WireEvent> events, string outcome)

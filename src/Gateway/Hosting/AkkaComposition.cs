@@ -52,34 +52,35 @@ public static class AkkaComposition
             ("akka.scheduler.implementation", typeof(DeadlineScheduler).AssemblyQualifiedName!)), HoconAddMode.Prepend);
 
     /// <summary>
-    /// A gateway, the only kind of cluster member: remoting (TLS with <see cref="GatewaySettings.Tls"/>),
-    /// the cluster, SQL persistence on the gateway's database, the host-entity shard region
+    /// A gateway, the only kind of cluster member: remoting (TLS with <see cref="ClusterSettings.Tls"/>),
+    /// the cluster, SQL persistence on <paramref name="database"/>, the host-entity shard region
     /// (<see cref="ActorRegistry"/> key <see cref="HostTreeEntity"/>) and the history projection singleton.
     /// </summary>
-    public static AkkaConfigurationBuilder WithGatewayMember(this AkkaConfigurationBuilder akka, GatewaySettings settings, GatewayMetrics metrics,
-        HistoryStore history, StoreHealth store)
+    public static AkkaConfigurationBuilder WithGatewayMember(this AkkaConfigurationBuilder akka, GatewaySettings settings, DatabaseSettings database,
+        GatewayMetrics metrics, HistoryStore history, StoreHealth store)
     {
+        var cluster = settings.Cluster;
         akka.AddSetup(ForklineWireSerializer.Setup());
-        if (settings.Tls is { } tls) akka.AddSetup(tls.CreateSetup(settings.Roles));
-        var hostTree = settings.EffectiveHostTree;
+        if (cluster.Tls.Enabled) akka.AddSetup(cluster.Tls.CreateSetup(settings.Roles));
+        var hostTree = settings.HostTree;
         return akka
             .WithRemoting(new RemoteOptions
             {
-                HostName = settings.Hostname,
-                Port = settings.Port,
+                HostName = cluster.Hostname,
+                Port = cluster.Port,
                 // The certificate and the fleet-CA validator come with ClusterTlsSettings.CreateSetup.
-                EnableSsl = settings.Tls is not null,
+                EnableSsl = cluster.Tls.Enabled,
                 // A forwarder batch is at most 64 KiB (ForwarderSettings.MaxBatchBytes) unless one event is
                 // larger (a long argv, a deep ancestor chain) and travels alone: past the 128 KB default,
                 // Akka.Remote would discard it and the forwarder resend it forever.
                 MaxFrameSize = MaximumFrameBytes,
             })
-            .WithClustering(new ClusterOptions { Roles = [.. settings.Roles], SeedNodes = [.. settings.Seeds] })
-            .WithSqlPersistence(JournalOf(settings), SnapshotsOf(settings.EffectiveDatabase))
+            .WithClustering(new ClusterOptions { Roles = [.. settings.Roles], SeedNodes = cluster.Seeds })
+            .WithSqlPersistence(JournalOf(database, settings.QueryRefreshInterval), SnapshotsOf(database))
             .WithDistributedPubSub(GatewaySettings.GatewayRole)
             .WithShardRegion<HostTreeEntity>(HostMessageExtractor.TypeName,
                 host => HostTreeEntity.Props(host, hostTree, metrics, store),
-                new HostMessageExtractor(settings.NumberOfShards),
+                new HostMessageExtractor(cluster.Shards),
                 new ShardOptions
                 {
                     Role = GatewaySettings.GatewayRole,
@@ -89,12 +90,12 @@ public static class AkkaComposition
             // No durable (LMDB) store on disk: without remember-entities, sharding's replicated state needs none.
             .WithShardingDistributedData(data => data.Durable.Keys = [])
             .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
-                HistoryProjection.Props(history, settings.EffectiveProjection, metrics, store),
+                HistoryProjection.Props(history, settings.Projection, metrics, store),
                 new ClusterSingletonOptions { Role = GatewaySettings.GatewayRole }, createProxyToo: false)
-            .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings)), HoconAddMode.Prepend);
+            .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings, database)), HoconAddMode.Prepend);
     }
 
-    private static IEnumerable<(string Path, string Value)> GatewayUntypedSettings(GatewaySettings settings)
+    private static IEnumerable<(string Path, string Value)> GatewayUntypedSettings(GatewaySettings settings, DatabaseSettings database)
     {
         // Live events are published whether or not anyone watches; nobody watching is no dead letter.
         yield return ("akka.cluster.pub-sub.send-to-dead-letters-when-no-subscribers", "off");
@@ -107,26 +108,22 @@ public static class AkkaComposition
         // The projection reads up to the newest ordering the sequence actor found: both poll at the same
         // pace, or the slower one sets the projection's lag.
         yield return ("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay",
-            $"{(long)settings.EffectiveQueryRefreshInterval.TotalMilliseconds}ms");
+            $"{(long)settings.QueryRefreshInterval.TotalMilliseconds}ms");
         // SQLite takes one writer at a time; more connections would only wait on its lock.
-        yield return ("akka.persistence.journal.sql.parallelism", settings.EffectiveDatabase.Provider == DatabaseProvider.Sqlite ? "1" : "4");
-        if (settings.DownUnreachableAfter is { } downAfter)
-            yield return ("akka.cluster.split-brain-resolver.stable-after", $"{(long)downAfter.TotalMilliseconds}ms");
+        yield return ("akka.persistence.journal.sql.parallelism", database.Provider == DatabaseProvider.Sqlite ? "1" : "4");
+        yield return ("akka.cluster.split-brain-resolver.stable-after", $"{(long)settings.Cluster.DownUnreachableAfter.TotalMilliseconds}ms");
     }
 
-    private static SqlJournalOptions JournalOf(GatewaySettings settings)
-    {
-        var database = settings.EffectiveDatabase;
-        return new SqlJournalOptions(isDefaultPlugin: true)
+    private static SqlJournalOptions JournalOf(DatabaseSettings database, TimeSpan queryRefreshInterval) =>
+        new(isDefaultPlugin: true)
         {
             ConnectionString = database.ConnectionString,
             ProviderName = database.Linq2DbProviderName,
             DataOptions = database.PersistenceDataOptions(),
             AutoInitialize = true,
             TagStorageMode = TagMode.Csv,
-            QueryRefreshInterval = settings.EffectiveQueryRefreshInterval,
+            QueryRefreshInterval = queryRefreshInterval,
         };
-    }
 
     private static SqlSnapshotOptions SnapshotsOf(DatabaseSettings database) => new(isDefaultPlugin: true)
     {

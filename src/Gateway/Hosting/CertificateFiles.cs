@@ -6,9 +6,9 @@ namespace Forkline.Gateway.Hosting;
 /// <summary>Reads the certificate files of the settings, failing with the file and the fix.</summary>
 public static class CertificateFiles
 {
-    /// <summary>A certificate with its private key from a PKCS#12 (.pfx / .p12) file.</summary>
+    /// <summary>A certificate with its private key from a PKCS#12 (.pfx / .p12) file; an empty password is none.</summary>
     public static X509Certificate2 LoadPkcs12(string what, string path, string? password) =>
-        Load(what, path, () => X509CertificateLoader.LoadPkcs12FromFile(path, password));
+        Load(what, path, () => X509CertificateLoader.LoadPkcs12FromFile(path, string.IsNullOrEmpty(password) ? null : password));
 
     /// <summary>A certificate (no key) from a PEM or DER file.</summary>
     public static X509Certificate2 LoadCertificate(string what, string path) =>

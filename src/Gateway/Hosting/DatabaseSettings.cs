@@ -1,10 +1,13 @@
+using System.ComponentModel;
 using System.Data.Common;
+using System.Globalization;
 using LinqToDB;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Forkline.Gateway.Hosting;
 
+[TypeConverter(typeof(DatabaseProviderConverter))]
 public enum DatabaseProvider
 {
     Sqlite,
@@ -12,12 +15,25 @@ public enum DatabaseProvider
 }
 
 /// <summary>
-/// The one database of a gateway (journal, snapshots, history table). The provider is configuration
-/// only: the same code runs on an embedded SQLite file and on a PostgreSQL server.
+/// The Database section: the one database of a gateway (journal, snapshots, history table). The provider
+/// is configuration only: the same code runs on an embedded SQLite file and on a PostgreSQL server.
 /// </summary>
-/// <param name="JournalProviderName">The linq2db provider name Akka.Persistence.Sql uses; null = the provider's default.</param>
-public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString, string? JournalProviderName = null)
+public sealed record DatabaseSettings
 {
+    public DatabaseSettings()
+    {
+    }
+
+    public DatabaseSettings(DatabaseProvider provider, string connectionString) => (Provider, ConnectionString) = (provider, connectionString);
+
+    public DatabaseProvider Provider { get; init; } = DatabaseProvider.Sqlite;
+
+    /// <summary>Empty = a SQLite file in the gateway's data directory (<see cref="In"/>); PostgreSQL needs one.</summary>
+    public string ConnectionString { get; init; } = "";
+
+    /// <summary>Whether this is the SQLite file in the gateway's data directory, which that node alone may use.</summary>
+    public bool InDataDirectory => ConnectionString.Length == 0;
+
     public const string DefaultFileName = "forkline.db";
 
     /// <summary>
@@ -30,11 +46,21 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     /// <summary>The PostgreSQL advisory lock key of gateway storage start-up ("FKLNSTRT").</summary>
     private const long SchemaLockKey = 0x464B_4C4E_5354_5254;
 
+    /// <summary>These settings with a connection string: the SQLite file in <paramref name="dataDirectory"/> when none is given.</summary>
+    public DatabaseSettings In(string dataDirectory) => InDataDirectory ? SqliteIn(dataDirectory) : this;
+
+    public void Validate()
+    {
+        if (Provider != DatabaseProvider.Sqlite && InDataDirectory)
+            throw new ArgumentException(
+                $"Database:Provider {Provider} needs Database:ConnectionString (Host=...;Port=5432;Database=forkline;Username=...;Password=...)");
+    }
+
     /// <summary>A SQLite file in <paramref name="dataDirectory"/> (created when missing).</summary>
     public static DatabaseSettings SqliteIn(string dataDirectory) =>
         new(DatabaseProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(Path.Combine(dataDirectory, DefaultFileName)) }.ToString());
 
-    public string Linq2DbProviderName => JournalProviderName ?? Provider switch
+    public string Linq2DbProviderName => Provider switch
     {
         DatabaseProvider.Sqlite => "SQLite.MS",
         DatabaseProvider.PostgreSql => "PostgreSQL.15",
@@ -46,13 +72,6 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
         DatabaseProvider.Sqlite => SqliteFactory.Instance,
         DatabaseProvider.PostgreSql => NpgsqlFactory.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(Provider), Provider, "unknown database provider"),
-    };
-
-    public static DatabaseProvider ParseProvider(string name) => name.ToLowerInvariant() switch
-    {
-        "sqlite" => DatabaseProvider.Sqlite,
-        "postgresql" or "postgres" or "npgsql" => DatabaseProvider.PostgreSql,
-        _ => throw new ArgumentException($"unknown database provider '{name}': use sqlite or postgresql", nameof(name)),
     };
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct)
@@ -147,6 +166,23 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
         var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
         return $"server {builder.Host}:{builder.Port} database {builder.Database}";
     }
+}
+
+/// <summary>Reads Database:Provider: sqlite, or postgresql under any of its usual names.</summary>
+public sealed class DatabaseProviderConverter : EnumConverter
+{
+    public DatabaseProviderConverter() : base(typeof(DatabaseProvider))
+    {
+    }
+
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) => value is string name
+        ? name.ToLowerInvariant() switch
+        {
+            "sqlite" => DatabaseProvider.Sqlite,
+            "postgresql" or "postgres" or "npgsql" => DatabaseProvider.PostgreSql,
+            _ => throw new FormatException($"'{name}' is not a database provider: use sqlite or postgresql"),
+        }
+        : base.ConvertFrom(context, culture, value);
 }
 
 file sealed class NoLock : IAsyncDisposable

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Hosting;
 using Forkline.Gateway.Cluster;
@@ -31,9 +32,10 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// <summary>The host this node was started in by <see cref="StartAsync(GatewaySettings, ILoggerFactory?, CancellationToken)"/>; null inside a node's host.</summary>
     private IHost? _ownHost;
 
-    private GatewayNode(GatewaySettings settings, GatewayMetrics metrics, StoreHealth store, HistoryStore history, IServiceProvider services)
+    private GatewayNode(GatewaySettings settings, DatabaseSettings database, GatewayMetrics metrics, StoreHealth store, HistoryStore history, IServiceProvider services)
     {
         Settings = settings;
+        Database = database;
         Metrics = metrics;
         Store = store;
         History = history;
@@ -41,6 +43,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     }
 
     public GatewaySettings Settings { get; }
+
+    /// <summary>The database this node stores in (<see cref="GatewaySettings.Database"/> in its data directory).</summary>
+    public DatabaseSettings Database { get; }
 
     public GatewayMetrics Metrics { get; }
 
@@ -74,16 +79,17 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     public static HostApplicationBuilder AddGateway(HostApplicationBuilder builder, GatewaySettings settings)
     {
         settings.Validate();
-        ListenPort.EnsureFree(settings.Hostname, settings.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
+        ListenPort.EnsureFree(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
         var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
         var metrics = new GatewayMetrics(registry);
-        var history = new HistoryStore(settings.EffectiveDatabase);
-        builder.Services.AddSingleton(services => new StoreHealth(settings.EffectiveDatabase.Describe(),
+        var database = settings.Database.In(settings.DataDirectory);
+        var history = new HistoryStore(database);
+        builder.Services.AddSingleton(services => new StoreHealth(database.Describe(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), registry));
-        builder.Services.AddHostedService(services => new GatewayStorage(settings, history, services));
-        builder.AddActorSystem(GatewaySettings.SystemName, settings.LogLevel,
-            (akka, services) => akka.WithGatewayMember(settings, metrics, history, services.GetRequiredService<StoreHealth>()));
-        builder.Services.AddSingleton(services => new GatewayNode(settings, metrics, services.GetRequiredService<StoreHealth>(), history, services));
+        builder.Services.AddHostedService(services => new GatewayStorage(settings, database, history, services));
+        builder.AddActorSystem(GatewaySettings.SystemName, settings.Cluster.LogLevel,
+            (akka, services) => akka.WithGatewayMember(settings, database, metrics, history, services.GetRequiredService<StoreHealth>()));
+        builder.Services.AddSingleton(services => new GatewayNode(settings, database, metrics, services.GetRequiredService<StoreHealth>(), history, services));
         builder.Services.AddHostedService(services => services.GetRequiredService<GatewayNode>());
         return builder;
     }
@@ -104,12 +110,12 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         _system = system;
         Metrics.ObserveCluster(system);
         var cluster = Akka.Cluster.Cluster.Get(system);
-        if (Settings.Kubernetes is { } kubernetes)
+        if (Settings.Cluster.Bootstrap == ClusterBootstrap.Kubernetes)
         {
             // Joining waits for the other gateway pods; the node meanwhile starts, and its ingest refuses streams until Up.
-            new KubernetesSeedDiscovery(system, Settings, kubernetes).Start();
+            new KubernetesSeedDiscovery(system, Settings.Cluster).Start();
         }
-        else if (Settings.Seeds.Count == 0)
+        else if (Settings.Cluster.Seeds.Length == 0)
         {
             await cluster.JoinAsync(cluster.SelfAddress, ct);
         }
@@ -117,15 +123,16 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         var hostTrees = await _services.GetRequiredService<ActorRegistry>().GetAsync<HostTreeEntity>(ct);
         _hostTrees = hostTrees;
         var liveHub = system.ActorOf(LiveEventHub.Props(Metrics), "forkline-live-hub");
-        _queries = new ProcessQueries(system, hostTrees, liveHub, History, Settings.EffectiveAskTimeout);
+        _queries = new ProcessQueries(system, hostTrees, liveHub, History, Settings.AskTimeout);
         Forwarder = Settings.Collector
-            ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), Settings.EffectiveForwarder, Metrics)
+            ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), Settings.Forwarder, Metrics)
             : null;
         if (Settings.Ingest is { } ingest)
         {
-            var fleetFiles = Settings.Tls?.Load();
-            Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => IsUp, Settings.EffectiveAskTimeout),
-                Metrics, fleetFiles?.Certificate, fleetFiles?.Authority, ct);
+            X509Certificate2? certificate = null, authority = null;
+            if (Settings.Cluster.Tls.Enabled) (certificate, authority) = Settings.Cluster.Tls.Load();
+            Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => IsUp, Settings.AskTimeout),
+                Metrics, certificate, authority, ct);
         }
     }
 

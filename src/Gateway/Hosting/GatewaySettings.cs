@@ -7,97 +7,68 @@ using Prometheus;
 namespace Forkline.Gateway.Hosting;
 
 /// <summary>
-/// Everything a Forkline cluster node needs: a gateway (host entities, the history projection, the
-/// queries), the only kind of member; collectors are its clients (<see cref="Ingest"/>). The defaults
-/// are <c>forkline run</c>'s: one node on 127.0.0.1:4053 that also collects, and a SQLite file under ./data.
+/// Everything a gateway needs, the only kind of cluster member (host entities, the history projection,
+/// the queries); collectors are its clients (<see cref="Ingest"/>). The sections a gateway reads from
+/// its settings file are the records bound from it (<see cref="Cluster"/>, <see cref="Database"/>,
+/// <see cref="HostTree"/>, <see cref="Ingest"/>); the rest are tuned by tests and benchmarks only.
+/// The defaults are <c>forkline run</c>'s: one node on 127.0.0.1:4053 that also collects, and a SQLite
+/// file under ./data.
 /// </summary>
-/// <param name="Collector">The node also forwards its own host's events, in process (<c>forkline run</c>).</param>
-/// <param name="Port">0 picks a free port (tests).</param>
-/// <param name="SeedNodes">Cluster addresses (akka.tcp://forkline@host:port, akka.ssl.tcp:// with TLS); empty = this node starts a cluster of its own.</param>
-/// <param name="Database">Null = a SQLite file in <paramref name="DataDirectory"/>.</param>
-/// <param name="QueryRefreshInterval">
-/// How often the history projection polls the journal for new entries (default 2 s: the history lags the
-/// live tree by up to twice that; each poll is two queries, the larger part of an idle gateway's CPU).
-/// </param>
-/// <param name="AskTimeout">How long a query waits for a host entity.</param>
-/// <param name="MetricsRegistry">Null = prometheus-net's default registry.</param>
-/// <param name="LogLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
-/// <param name="Tls">Null = a plain TCP cluster transport (a single machine only).</param>
-/// <param name="DownUnreachableAfter">
-/// How long a member may stay unreachable before the split-brain resolver downs it (keep-majority)
-/// and its shards move; null = Akka's 20 s. Shorter fails over sooner and risks downing a node that
-/// only paused (a long GC, a saturated CPU).
-/// </param>
-/// <param name="Kubernetes">Form the cluster by Kubernetes pod discovery instead of <paramref name="SeedNodes"/>.</param>
-/// <param name="Ingest">Where collectors stream to this gateway; null = no listener (<c>forkline run</c>).</param>
-public sealed record GatewaySettings(
-    bool Collector = true,
-    string Hostname = "127.0.0.1",
-    int Port = GatewaySettings.DefaultPort,
-    IReadOnlyList<string>? SeedNodes = null,
-    string DataDirectory = "./data",
-    DatabaseSettings? Database = null,
-    HostTreeSettings? HostTree = null,
-    ForwarderSettings? Forwarder = null,
-    ProjectionSettings? Projection = null,
-    TimeSpan? QueryRefreshInterval = null,
-    TimeSpan? AskTimeout = null,
-    int NumberOfShards = 100,
-    CollectorRegistry? MetricsRegistry = null,
-    string LogLevel = "WARNING",
-    ClusterTlsSettings? Tls = null,
-    TimeSpan? DownUnreachableAfter = null,
-    KubernetesBootstrapSettings? Kubernetes = null,
-    IngestSettings? Ingest = null)
+public sealed record GatewaySettings
 {
-    public const int DefaultPort = 4053;
     public const string SystemName = "forkline";
     public const string CollectorRole = "collector";
     public const string GatewayRole = "gateway";
+    public const string DefaultDataDirectory = "./data";
 
-    public DatabaseSettings EffectiveDatabase => Database ?? DatabaseSettings.SqliteIn(DataDirectory);
+    /// <summary>The node also forwards its own host's events, in process (<c>forkline run</c>).</summary>
+    public bool Collector { get; init; } = true;
 
-    public IReadOnlyList<string> Seeds => SeedNodes ?? [];
+    public ClusterSettings Cluster { get; init; } = new();
 
-    public HostTreeSettings EffectiveHostTree => HostTree ?? new HostTreeSettings();
+    /// <summary>Holds the SQLite database when <see cref="Database"/> names none.</summary>
+    public string DataDirectory { get; init; } = DefaultDataDirectory;
 
-    public ForwarderSettings EffectiveForwarder => Forwarder ?? new ForwarderSettings();
+    public DatabaseSettings Database { get; init; } = new();
 
-    public ProjectionSettings EffectiveProjection => Projection ?? new ProjectionSettings();
+    public HostTreeSettings HostTree { get; init; } = new();
 
-    /// <summary>1 s by default: each poll is a query, and an idle gateway should make few (history lags the journal by about this much).</summary>
-    public TimeSpan EffectiveQueryRefreshInterval => QueryRefreshInterval ?? TimeSpan.FromSeconds(2);
+    /// <summary>Where collectors stream to this gateway; null = no listener (<c>forkline run</c>).</summary>
+    public IngestSettings? Ingest { get; init; }
 
-    public TimeSpan EffectiveAskTimeout => AskTimeout ?? TimeSpan.FromSeconds(10);
+    /// <summary>How this node's in-process forwarder (<see cref="Collector"/>) batches and retries.</summary>
+    public ForwarderSettings Forwarder { get; init; } = new();
+
+    public ProjectionSettings Projection { get; init; } = new();
+
+    /// <summary>
+    /// How often the history projection polls the journal for new entries: the history lags the live tree
+    /// by up to twice that; each poll is two queries, the larger part of an idle gateway's CPU.
+    /// </summary>
+    public TimeSpan QueryRefreshInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a query waits for a host entity.</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Null = prometheus-net's default registry.</summary>
+    public CollectorRegistry? MetricsRegistry { get; init; }
 
     /// <summary>Every member is a gateway; <see cref="CollectorRole"/> names collectors' certificates, not members.</summary>
     public IReadOnlyList<string> Roles => [GatewayRole];
 
     /// <summary>The address other nodes use as a seed for this one.</summary>
-    public static string SeedAddress(string hostname, int port, bool tls = false) => $"{ProtocolOf(tls)}://{SystemName}@{hostname}:{port}";
+    public static string SeedAddress(string hostname, int port, bool tls = false) => $"{ClusterSettings.ProtocolOf(tls)}://{SystemName}@{hostname}:{port}";
 
-    /// <summary>The scheme of this cluster's addresses: Akka.Remote names the TLS transport differently.</summary>
-    public string Protocol => ProtocolOf(Tls is not null);
-
-    private static string ProtocolOf(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
-
+    /// <summary>
+    /// Checks the settings as the node starts: a value a setting does not allow is a
+    /// <see cref="SettingOutOfRangeException"/> naming its key (Cluster:Port), other conflicts an ArgumentException.
+    /// </summary>
     public void Validate()
     {
-        if (Port is < 0 or > 65535) throw new SettingOutOfRangeException(nameof(Port), Port, "a TCP port 0..65535 (0 = any free port)");
-        if (Kubernetes is not null)
-        {
-            Kubernetes.Validate();
-            if (Seeds.Count > 0) throw new ArgumentException("Kubernetes bootstrap finds the gateways itself: give no seed nodes with it");
-        }
-        if (NumberOfShards < 1) throw new SettingOutOfRangeException(nameof(NumberOfShards), NumberOfShards, "1 or more shards");
-        foreach (var seed in Seeds)
-            if (!seed.StartsWith(Protocol + "://" + SystemName + "@", StringComparison.Ordinal))
-                throw new ArgumentException($"seed node '{seed}' is not an address of this cluster: expected {Protocol}://{SystemName}@host:port" +
-                                            (Tls is null ? "" : " (TLS is on)"));
-        if (DownUnreachableAfter is { } downAfter && downAfter < TimeSpan.FromSeconds(1))
-            throw new SettingOutOfRangeException(nameof(DownUnreachableAfter), downAfter, "00:00:01 or more (below that a busy node is downed for a pause)");
-        EffectiveForwarder.Validate();
-        Ingest?.Validate(Tls is not null);
-        EffectiveHostTree.Validate();
+        SettingOutOfRangeException.Within(nameof(Cluster), Cluster.Validate);
+        SettingOutOfRangeException.Within(nameof(Database), Database.Validate);
+        SettingOutOfRangeException.Within(nameof(HostTree), HostTree.Validate);
+        SettingOutOfRangeException.Within(nameof(Forwarder), Forwarder.Validate);
+        Ingest?.Validate(Cluster.Tls.Enabled);
     }
 }

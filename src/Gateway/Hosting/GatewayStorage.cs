@@ -16,7 +16,7 @@ namespace Forkline.Gateway.Hosting;
 /// taken before the actor system starts (<see cref="StartingAsync"/>), released once both plugins
 /// have answered (<see cref="StartedAsync"/>). A SQLite data directory is this node's alone while it runs.
 /// </summary>
-internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore history, IServiceProvider services) : IHostedLifecycleService
+internal sealed class GatewayStorage(GatewaySettings settings, DatabaseSettings database, HistoryStore history, IServiceProvider services) : IHostedLifecycleService
 {
     private const string WarmUpPersistenceId = "forkline-storage-check";
 
@@ -31,9 +31,8 @@ internal sealed class GatewayStorage(GatewaySettings settings, HistoryStore hist
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        var database = settings.EffectiveDatabase;
         // The SQLite database in the data directory is this node's alone: a second node there would write the same journal.
-        if (settings.Database is null) _dataLock = DataDirectoryLock.Acquire(settings.DataDirectory);
+        if (settings.Database.InDataDirectory) _dataLock = DataDirectoryLock.Acquire(settings.DataDirectory);
         try
         {
             _schemaLock = await database.LockSchemaAsync(cancellationToken);

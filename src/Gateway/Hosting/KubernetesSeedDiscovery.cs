@@ -16,7 +16,7 @@ namespace Forkline.Gateway.Hosting;
 /// Akka.Discovery.KubernetesApi packages need dependency versions (Ceen.Httpd 0.9.9, KubernetesClient 17)
 /// that the package registry here lacks.
 /// </summary>
-public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings settings, KubernetesBootstrapSettings kubernetes)
+public sealed class KubernetesSeedDiscovery(ActorSystem system, ClusterSettings cluster)
 {
     public const string RemotePortName = "akka-remote";
     private static readonly TimeSpan LookupInterval = TimeSpan.FromSeconds(2);
@@ -65,7 +65,7 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
             while (true)
             {
                 var found = await LookupAsync(api);
-                if (found.Count >= kubernetes.RequiredContactPoints && found.SequenceEqual(previous))
+                if (found.Count >= cluster.Kubernetes.RequiredContactPoints && found.SequenceEqual(previous))
                 {
                     _log.Info("joining the gateway pods {0}", string.Join(", ", found));
                     await Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(found);
@@ -83,7 +83,8 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
 
     private async Task<IReadOnlyList<Address>> LookupAsync(HttpClient api)
     {
-        var podNamespace = kubernetes.PodNamespace ?? await KubernetesApi.PodNamespaceAsync();
+        var kubernetes = cluster.Kubernetes;
+        var podNamespace = kubernetes.PodNamespace is { Length: > 0 } given ? given : await KubernetesApi.PodNamespaceAsync();
         var path = $"api/v1/namespaces/{Uri.EscapeDataString(podNamespace)}/pods?labelSelector={Uri.EscapeDataString(kubernetes.PodLabelSelector)}";
         try
         {
@@ -95,7 +96,7 @@ public sealed class KubernetesSeedDiscovery(ActorSystem system, GatewaySettings 
                 return [];
             }
             using var pods = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
-            return SeedsIn(pods, settings.Protocol);
+            return SeedsIn(pods, cluster.Protocol);
         }
         catch (HttpRequestException e)
         {

@@ -20,7 +20,7 @@ public sealed class IngestIdentity
     /// <param name="fleet">Null: no TLS on the listener, certificates play no part.</param>
     public IngestIdentity(IngestSettings settings, FleetCertificates? fleet, GatewayMetrics metrics)
     {
-        _hostOfToken = settings.Tokens.ToDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
+        _hostOfToken = settings.HostTokens.ToDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
         _fleet = fleet;
         _metrics = metrics;
     }

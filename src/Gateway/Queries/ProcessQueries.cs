@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Actor;
@@ -27,6 +28,9 @@ public sealed class ProcessQueries : IProcessQueries
     public const int MaxDescendants = 10_000;
     public const int MaxListLimit = 100_000;
 
+    /// <summary>How often a query looks whether the history table has caught up with a host entity (one indexed read).</summary>
+    private static readonly TimeSpan CatchUpPoll = TimeSpan.FromMilliseconds(50);
+
     private readonly IActorRef _hostTrees;
     private readonly IActorRef _liveHub;
     private readonly HistoryStore _history;
@@ -48,9 +52,11 @@ public sealed class ProcessQueries : IProcessQueries
     {
         var id = LiveEventFilter.ParseExecId(execId);
         var live = await AskEntityAsync(new GetLiveLineage { Host = id.Node, ExecId = WireConverter.ToWire(id), ProcessOnly = true }, ct);
-        return live.Process is not null
-            ? ProcessRecords.From(WireConverter.ToTreeProcess(live.Process))
-            : await _history.GetAsync(execId, ct);
+        if (live.Process is not null) return ProcessRecords.From(WireConverter.ToTreeProcess(live.Process));
+        var stored = await _history.GetAsync(execId, ct);
+        if (!EndedUnrecorded(stored)) return stored;
+        await CatchUpAsync(id.Node, live.JournaledUpTo, ct);
+        return await _history.GetAsync(execId, ct);
     }
 
     public async Task<LineageResult?> GetLineageAsync(string execId, int descendantDepth, CancellationToken ct)
@@ -59,10 +65,22 @@ public sealed class ProcessQueries : IProcessQueries
             throw new ArgumentOutOfRangeException(nameof(descendantDepth), descendantDepth, $"descendant depth must be 0..{MaxDescendantDepth}");
         var id = LiveEventFilter.ParseExecId(execId);
         var live = await AskEntityAsync(new GetLiveLineage { Host = id.Node, ExecId = WireConverter.ToWire(id), DescendantDepth = descendantDepth }, ct);
-        if (live.Process is null) return await HistoryLineageAsync(execId, descendantDepth, ct);
+        if (live.Process is null) return await HistoryLineageAsync(execId, descendantDepth, live.JournaledUpTo, ct);
 
+        var (ancestors, descendants) = await TreeLineageFromHistoryAsync(live, execId, descendantDepth, ct);
+        if (ancestors.Any(EndedUnrecorded) || descendants.Values.Any(d => EndedUnrecorded(d.Process)))
+        {
+            await CatchUpAsync(id.Node, live.JournaledUpTo, ct);
+            (ancestors, descendants) = await TreeLineageFromHistoryAsync(live, execId, descendantDepth, ct);
+        }
+        return Bounded(ProcessRecords.From(WireConverter.ToTreeProcess(live.Process)), ancestors, descendants.Values);
+    }
+
+    /// <summary>A lineage the tree holds, completed by the history: the ancestors beyond the tree, the descendants it retired.</summary>
+    private async Task<(List<ProcessRecord> Ancestors, Dictionary<string, HistoryDescendant> Descendants)> TreeLineageFromHistoryAsync(
+        LiveLineage live, string execId, int descendantDepth, CancellationToken ct)
+    {
         var ancestors = await AncestorsOfAsync(live, ct);
-
         // Ended descendants may already be retired from the tree; the history table still has them.
         var descendants = new Dictionary<string, HistoryDescendant>();
         foreach (var found in await _history.DescendantsAsync(execId, descendantDepth, MaxDescendants + 1, ct)) descendants[found.Process.ExecId] = found;
@@ -71,7 +89,7 @@ public sealed class ProcessQueries : IProcessQueries
             var record = ProcessRecords.From(WireConverter.ToTreeProcess(found.Process));
             descendants[record.ExecId] = new HistoryDescendant(record, found.Depth);
         }
-        return Bounded(ProcessRecords.From(WireConverter.ToTreeProcess(live.Process)), ancestors, descendants.Values);
+        return (ancestors, descendants);
     }
 
     public async Task<IReadOnlyList<ProcessRecord>> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
@@ -90,25 +108,35 @@ public sealed class ProcessQueries : IProcessQueries
             && query.MatchesContainer(record.Container);
 
         var tree = await AskEntityAsync(new ListLiveProcesses { Host = query.Host }, ct);
-        var selected = new List<ProcessRecord>();
+        var fromTree = new List<ProcessRecord>();
         var inTree = new HashSet<string>();
         foreach (var process in tree.Processes)
         {
             var record = ProcessRecords.From(WireConverter.ToTreeProcess(process));
             inTree.Add(record.ExecId);
-            if (Wanted(record) && (query.Live is null || record.Live == query.Live)) selected.Add(record);
+            if (Wanted(record) && (query.Live is null || record.Live == query.Live)) fromTree.Add(record);
         }
-        if (query.Live != true && selected.Count < query.Limit)
+        var selected = await WithHistoryAsync(fromTree);
+        if (selected.Exists(EndedUnrecorded))
         {
-            await foreach (var record in _history.ListAsync(query.Host, query.Pid, query.StartedAfter, query.StartedBefore, ct, query.Container, query.PodUid, query.Pod, query.PodNamespace))
-            {
-                if (inTree.Contains(record.ExecId) || !Wanted(record)) continue;
-                selected.Add(record);
-                if (selected.Count >= query.Limit) break;
-            }
+            await CatchUpAsync(query.Host, tree.JournaledUpTo, ct);
+            selected = await WithHistoryAsync(fromTree);
         }
         selected.Sort(static (a, b) => a.StartTime.CompareTo(b.StartTime));
         return selected.Count > query.Limit ? selected[..query.Limit] : selected;
+
+        async Task<List<ProcessRecord>> WithHistoryAsync(List<ProcessRecord> live)
+        {
+            var all = new List<ProcessRecord>(live);
+            if (query.Live == true || all.Count >= query.Limit) return all;
+            await foreach (var record in _history.ListAsync(query.Host, query.Pid, query.StartedAfter, query.StartedBefore, ct, query.Container, query.PodUid, query.Pod, query.PodNamespace))
+            {
+                if (inTree.Contains(record.ExecId) || !Wanted(record)) continue;
+                all.Add(record);
+                if (all.Count >= query.Limit) break;
+            }
+            return all;
+        }
     }
 
     public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
@@ -171,24 +199,62 @@ public sealed class ProcessQueries : IProcessQueries
     /// for those in one request, and what it holds is shown as it holds it (running ancestors and
     /// descendants shown running).
     /// </summary>
-    private async Task<LineageResult?> HistoryLineageAsync(string execId, int descendantDepth, CancellationToken ct)
+    /// <remarks>
+    /// A row without an end that the tree does not hold ended in a journal entry the projection has not
+    /// applied yet (it follows the journal a poll behind): the history is read again once it has caught
+    /// up with the entity's answer. <paramref name="journaledUpTo"/> is that of the entity's first answer, which did not hold the process.
+    /// </remarks>
+    private async Task<LineageResult?> HistoryLineageAsync(string execId, int descendantDepth, long journaledUpTo, CancellationToken ct)
     {
-        var chain = await _history.ChainFromAsync(execId, ct);
-        if (chain.Count == 0) return null;
-        var descendants = await _history.DescendantsAsync(execId, descendantDepth, MaxDescendants + 1, ct);
-        var request = new GetLiveProcesses { Host = chain[0].Host };
-        foreach (var record in chain.Skip(1)) AskIfOpen(request, record);
-        foreach (var descendant in descendants) AskIfOpen(request, descendant.Process);
-        if (request.ExecIds.Count == 0) return Bounded(chain[0], chain.Skip(1).ToList(), descendants);
-
-        var held = new Dictionary<string, ProcessRecord>();
-        foreach (var process in (await AskEntityAsync<LiveProcessList>(request, ct)).Processes)
+        for (var caughtUp = false; ; caughtUp = true)
         {
-            var record = ProcessRecords.From(WireConverter.ToTreeProcess(process));
-            held[record.ExecId] = record;
+            var chain = await _history.ChainFromAsync(execId, ct);
+            if (chain.Count == 0) return null;
+            var descendants = await _history.DescendantsAsync(execId, descendantDepth, MaxDescendants + 1, ct);
+            var request = new GetLiveProcesses { Host = chain[0].Host };
+            foreach (var record in chain.Skip(1)) AskIfOpen(request, record);
+            foreach (var descendant in descendants) AskIfOpen(request, descendant.Process);
+            var held = new Dictionary<string, ProcessRecord>();
+            if (request.ExecIds.Count > 0)
+            {
+                var reply = await AskEntityAsync<LiveProcessList>(request, ct);
+                journaledUpTo = Math.Max(journaledUpTo, reply.JournaledUpTo);
+                foreach (var process in reply.Processes)
+                {
+                    var record = ProcessRecords.From(WireConverter.ToTreeProcess(process));
+                    held[record.ExecId] = record;
+                }
+            }
+            ProcessRecord AsHeld(ProcessRecord record) => held.GetValueOrDefault(record.ExecId, record);
+            var ancestors = chain.Skip(1).Select(AsHeld).ToList();
+            var found = descendants.Select(d => d with { Process = AsHeld(d.Process) }).ToList();
+            if (caughtUp || !(EndedUnrecorded(chain[0]) || ancestors.Exists(EndedUnrecorded) || found.Exists(d => EndedUnrecorded(d.Process))))
+                return Bounded(chain[0], ancestors, found);
+            await CatchUpAsync(chain[0].Host, journaledUpTo, ct);
         }
-        ProcessRecord AsHeld(ProcessRecord record) => held.GetValueOrDefault(record.ExecId, record);
-        return Bounded(chain[0], chain.Skip(1).Select(AsHeld).ToList(), descendants.Select(d => d with { Process = AsHeld(d.Process) }));
+    }
+
+    /// <summary>
+    /// A history row without an end that the tree did not hold when asked: the tree holds every live
+    /// process, so it has ended, in a journal entry the history has not applied yet (or it started after the tree answered).
+    /// </summary>
+    private static bool EndedUnrecorded(ProcessRecord? record) => record is { Live: false, End: ProcessEndKind.None };
+
+    /// <summary>
+    /// Waits until the history table has applied the host's journal up to <paramref name="journaledUpTo"/>,
+    /// what the entity had journaled when it answered: then the history knows every end the entity knew.
+    /// </summary>
+    private async Task CatchUpAsync(string host, long journaledUpTo, CancellationToken ct)
+    {
+        var waited = Stopwatch.StartNew();
+        long projected;
+        while ((projected = await _history.ProjectedUpToAsync(host, ct)) < journaledUpTo)
+        {
+            if (waited.Elapsed >= _askTimeout)
+                throw new TimeoutException($"the history table of host {host} did not catch up with its live tree within {_askTimeout.TotalSeconds:0.#} s " +
+                                           $"(applied up to journal entry {projected}, the tree answered at {journaledUpTo}): is the history projection running and the database taking writes?");
+            await Task.Delay(CatchUpPoll, ct);
+        }
     }
 
     private static void AskIfOpen(GetLiveProcesses request, ProcessRecord record)

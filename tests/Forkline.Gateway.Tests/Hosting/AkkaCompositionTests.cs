@@ -15,7 +15,8 @@ public sealed class AkkaCompositionTests
     public async Task A_gateway_runs_the_settings_that_keep_its_wire_its_journal_and_its_idle_cost_as_intended()
     {
         using var database = new TestDatabase();
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(database) with { DownUnreachableAfter = TimeSpan.FromSeconds(7) });
+        var settings = TestNodes.Settings(database);
+        await using var node = await TestNodes.StartAsync(settings with { Cluster = settings.Cluster with { DownUnreachableAfter = TimeSpan.FromSeconds(7) } });
         var config = node.System.Settings.Config;
 
         Assert.IsType<Akka.Cluster.ClusterActorRefProvider>(((ExtendedActorSystem)node.System).Provider);

@@ -102,8 +102,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{ApiHttpPort}/metrics"));
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException { InnerException: TimeoutException })
         {
+            // Not listening yet, or too busy to answer within the timeout: the caller asks again.
             return 0;
         }
         const string upGateways = "forkline_cluster_members{role=\"gateway\",status=\"up\"} ";

@@ -16,25 +16,29 @@ public static class TestNodes
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     /// <summary>A gateway; with <paramref name="collector"/> it forwards in process (as <c>forkline run</c>), without it collectors stream to it on a free port.</summary>
+    /// <param name="port">The cluster port; 0 = any free one.</param>
     public static GatewaySettings Settings(TestDatabase database, bool collector = true, IReadOnlyList<string>? seeds = null,
-        int snapshotEvery = 5_000, bool persistHooks = false) => new(
-        Collector: collector,
-        Port: 0,
-        SeedNodes: seeds,
-        DataDirectory: database.Path,
-        Database: database.Settings,
-        HostTree: new HostTreeSettings(SnapshotEvery: snapshotEvery, PersistHooks: persistHooks),
-        Forwarder: ForwarderForTests,
-        QueryRefreshInterval: TimeSpan.FromMilliseconds(100),
-        AskTimeout: TimeSpan.FromSeconds(20),
-        MetricsRegistry: Prometheus.Metrics.NewCustomRegistry(),
-        Ingest: collector ? null : new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)));
+        int snapshotEvery = 5_000, bool persistHooks = false, int port = 0) => new()
+    {
+        Collector = collector,
+        Cluster = new ClusterSettings { Port = port, Seeds = [.. seeds ?? []] },
+        DataDirectory = database.Path,
+        Database = database.Settings,
+        HostTree = new HostTreeSettings { SnapshotEvery = snapshotEvery, PersistHooks = persistHooks },
+        Forwarder = ForwarderForTests,
+        QueryRefreshInterval = TimeSpan.FromMilliseconds(100),
+        AskTimeout = TimeSpan.FromSeconds(20),
+        MetricsRegistry = Prometheus.Metrics.NewCustomRegistry(),
+        Ingest = collector ? null : new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
+    };
 
     /// <summary>A collector node streaming to <paramref name="gateways"/>, with the same short timings and reconnects within a second.</summary>
-    public static CollectorNodeSettings Collector(IReadOnlyList<Uri> gateways, ForwarderSettings? forwarder = null) => new(
-        new GatewayLinkSettings(gateways, MinReconnectDelay: TimeSpan.FromMilliseconds(200), MaxReconnectDelay: TimeSpan.FromSeconds(1)),
-        forwarder ?? ForwarderForTests,
-        Prometheus.Metrics.NewCustomRegistry());
+    public static CollectorNodeSettings Collector(IReadOnlyList<Uri> gateways, ForwarderSettings? forwarder = null) =>
+        new(new GatewayLinkSettings(gateways) { MinReconnectDelay = TimeSpan.FromMilliseconds(200), MaxReconnectDelay = TimeSpan.FromSeconds(1) })
+        {
+            Forwarder = forwarder ?? ForwarderForTests,
+            MetricsRegistry = Prometheus.Metrics.NewCustomRegistry(),
+        };
 
     private static ForwarderSettings ForwarderForTests =>
         new() { BatchSize = 64, FlushInterval = TimeSpan.FromMilliseconds(20), AckTimeout = TimeSpan.FromSeconds(2), MaxRetryInterval = TimeSpan.FromSeconds(2) };

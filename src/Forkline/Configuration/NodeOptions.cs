@@ -1,76 +1,51 @@
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.Hosting;
+using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Ingest;
 
 namespace Forkline.Configuration;
 
 /// <summary>
 /// The settings of a fleet node as they are written in deploy/config/{collector,gateway}.json, in
-/// environment variables (FORKLINE__CLUSTER__PORT) and on the command line. Unset (null) means the
-/// default of the settings record it maps to, so each default lives in one place; a section that needs
-/// no translation is that settings record itself (Forwarder). deploy/config/README.md lists every key,
-/// and a test holds the two together.
+/// environment variables (FORKLINE__CLUSTER__PORT) and on the command line (<see cref="NodeConfiguration"/>).
+/// Each section is bound straight to the settings record that its part of the node runs with, so each
+/// setting has one name, and its default and its check live in that record. deploy/config/README.md lists
+/// every key, and a test holds the two together.
 /// </summary>
-public sealed class NodeConfig
+public sealed class NodeOptions
 {
-    public NodeSection Node { get; set; } = new();
-    public ClusterSection Cluster { get; set; } = new();
-    public string? DataDirectory { get; set; }
-    public DatabaseSection Database { get; set; } = new();
-    public HostTreeSection HostTree { get; set; } = new();
-    public ApiSection Api { get; set; } = new();
-    public ForwarderSettings Forwarder { get; set; } = new();
-    public CollectorSection Collector { get; set; } = new();
-    public IngestSection Ingest { get; set; } = new();
-    public MetricsSection Metrics { get; set; } = new();
+    public NodeSection Node { get; init; } = new();
+    public ClusterSettings Cluster { get; init; } = new();
+    public string DataDirectory { get; init; } = GatewaySettings.DefaultDataDirectory;
+    public DatabaseSettings Database { get; init; } = new();
+    public HostTreeSettings HostTree { get; init; } = new();
+    public ApiSection Api { get; init; } = new();
+    public ForwarderSettings Forwarder { get; init; } = new();
+    public CollectorSection Collector { get; init; } = new();
+    public IngestSettings Ingest { get; init; } = new();
+    public MetricsSection Metrics { get; init; } = new();
+
+    /// <summary>The settings of a gateway (a cluster member taking its collectors' streams), checked.</summary>
+    public GatewaySettings ToGatewaySettings()
+    {
+        var settings = new GatewaySettings
+        {
+            Collector = false,
+            Cluster = Cluster,
+            DataDirectory = DataDirectory,
+            Database = Database,
+            HostTree = HostTree,
+            Ingest = Ingest,
+        };
+        settings.Validate();
+        return settings;
+    }
 }
 
 public sealed class NodeSection
 {
     /// <summary>The host name this collector reports (part of every exec_id).</summary>
     public string? Name { get; set; }
-}
-
-public sealed class ClusterSection
-{
-    public string? Hostname { get; set; }
-    public int? Port { get; set; }
-    public string[]? Seeds { get; set; }
-    /// <summary>"seeds" (the Seeds list) or "kubernetes" (gateway pods found through the Kubernetes API).</summary>
-    public string? Bootstrap { get; set; }
-    public int? Shards { get; set; }
-    public string? LogLevel { get; set; }
-    public TimeSpan? DownUnreachableAfter { get; set; }
-    public ClusterTlsSection Tls { get; set; } = new();
-    public KubernetesSection Kubernetes { get; set; } = new();
-}
-
-public sealed class ClusterTlsSection
-{
-    public bool? Enabled { get; set; }
-    /// <summary>PKCS#12 file with this node's certificate and private key.</summary>
-    public string? Certificate { get; set; }
-    public string? Password { get; set; }
-    /// <summary>PEM file of the fleet CA: the only issuer whose certificates may join.</summary>
-    public string? Authority { get; set; }
-}
-
-public sealed class KubernetesSection
-{
-    public string? PodLabelSelector { get; set; }
-    public string? PodNamespace { get; set; }
-    public int? RequiredContactPoints { get; set; }
-}
-
-public sealed class DatabaseSection
-{
-    /// <summary>"sqlite" or "postgresql".</summary>
-    public string? Provider { get; set; }
-    public string? ConnectionString { get; set; }
-}
-
-public sealed class HostTreeSection
-{
-    public int? SnapshotEvery { get; set; }
-    public bool? PersistHooks { get; set; }
 }
 
 public sealed class ApiSection
@@ -116,14 +91,6 @@ public sealed class CollectorSection
     /// <summary>A file holding that token (kept out of the settings file and the environment).</summary>
     public string? TokenFile { get; set; }
     public CollectorTlsSection Tls { get; set; } = new();
-}
-
-public sealed class IngestSection
-{
-    /// <summary>Where a gateway takes its collectors' streams, address:port (default 127.0.0.1:7072).</summary>
-    public string? Listen { get; set; }
-    /// <summary>Host name -> the bearer token a collector reporting for that host presents.</summary>
-    public Dictionary<string, string>? HostTokens { get; set; }
 }
 
 public sealed class CollectorTlsSection
