@@ -60,10 +60,10 @@ public sealed class ContainerTextViewTests
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(5, lines.Length);
-        Assert.EndsWith("c2hpbQ==  /usr/bin/containerd-shim-runc-v2", lines[1]);
-        Assert.EndsWith("c2VydmVy  /app/server  [pod shop/web-1 container server 3f1c9a7e5b2d]", lines[2]);
-        Assert.EndsWith("d29ya2Vy  /app/worker  [pod shop/web-1 container server 3f1c9a7e5b2d]", lines[3]);
-        Assert.EndsWith("ZG9ja2Vy  /usr/sbin/nginx  [container 3f1c9a7e5b2d]", lines[4]);
+        Assert.EndsWith("c2hpbQ== /usr/bin/containerd-shim-runc-v2", lines[1]);
+        Assert.EndsWith("c2VydmVy /app/server  [pod shop/web-1 container server 3f1c9a7e5b2d]", lines[2]);
+        Assert.EndsWith("d29ya2Vy /app/worker  [pod shop/web-1 container server 3f1c9a7e5b2d]", lines[3]);
+        Assert.EndsWith("ZG9ja2Vy /usr/sbin/nginx  [container 3f1c9a7e5b2d]", lines[4]);
     }
 
     [Fact]

@@ -500,10 +500,20 @@ public sealed class TetragonJsonFormatterTests
     public void Formatting_reuses_its_buffers_and_allocates_nothing_per_event()
     {
         var formatter = new TetragonJsonFormatter(null, InitNamespaces);
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        var inPod = Sleep with
+        {
+            Container = new ContainerIdentity(id, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", new KubernetesPod("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "shop", "web-1",
+                [new("app", "web")], "web", "Deployment",
+                new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b", EventTime, Privileged: true,
+                    ExecProbes: [["sleep", "0.2"], ["/bin/sh", "-c", "true"]]))),
+            Details = new ExecDetails(0, null, NamespacePid: 7, default),
+            InInitTree = true,
+        };
         var events = new EnrichedEvent[]
         {
             Exec(), Exit(signal: 9), Exit(status: 1), Clone(), Hook(SetuidHook, tid: 301), Hook(CommitCredsHook, phase: HookPhase.Exit),
-            Hook(SchedSwitchHook),
+            Hook(SchedSwitchHook), Exec(inPod),
         };
         var output = new ArrayBufferWriter<byte>(64 * 1024);
         foreach (var enriched in events) formatter.Format(enriched, output);

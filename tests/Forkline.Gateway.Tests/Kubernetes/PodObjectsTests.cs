@@ -8,10 +8,12 @@ namespace Forkline.Gateway.Tests.Kubernetes;
 /// <summary>What a pod object says of its containers beyond their ids, as Tetragon's Container carries it.</summary>
 public sealed class PodObjectsTests
 {
+    /// <summary>The pods of a recorded Pod or PodList object.</summary>
     private static List<KubernetesPod> ReadRecorded(string file)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Kubernetes", "Recorded", file)));
-        return PodObjects.Read(document.RootElement);
+        if (!document.RootElement.TryGetProperty("items", out var items)) return PodObjects.Read(document.RootElement);
+        return items.EnumerateArray().SelectMany(PodObjects.Read).ToList();
     }
 
     private static KubernetesContainer Container(List<KubernetesPod> pods, string name) => pods.Single(pod => pod.Container?.Name == name).Container!;
@@ -40,7 +42,7 @@ public sealed class PodObjectsTests
     }
 
     [Fact]
-    public void A_container_waiting_to_start_has_no_start_and_one_without_a_security_context_is_not_privileged()
+    public void A_running_container_without_exec_probes_or_a_security_context_has_its_start_and_is_not_privileged()
     {
         var pods = ReadRecorded("pods-node-a.json");
 
