@@ -12,16 +12,18 @@ namespace Forkline.Benchmarks;
 /// churn against after the warm-up (within 10%), forkline_processes_live against the host's real count
 /// (/proc) after the churn as after the warm-up (it counts images "running, or exited and still needed":
 /// a running process's pre-exec image is its parent, so it exceeds /proc by a steady amount), and the memory each held process cost (managed heap and RSS while holding,
-/// minus after the warm-up, per held process; goal 2 KiB). The managed heap is the smallest
-/// dotnet_total_memory_bytes seen over a quiet window (what survives the collections in it), so garbage
-/// not yet collected does not count. FORKLINE_SOAK_PROCESSES (default 200,000) and FORKLINE_SOAK_LIVE
-/// (default 20,000) make a shorter run.
+/// minus after the warm-up, per held process; goal 2 KiB). The managed heap is what survives a full
+/// collection induced in the node (<see cref="FullCollection"/>; the smallest of <see cref="Collections"/>),
+/// so garbage not yet collected does not count; the RSS is read after them. dotnet_total_memory_bytes over the
+/// quiet window before (garbage included) is printed beside it. FORKLINE_SOAK_PROCESSES (default 200,000) and
+/// FORKLINE_SOAK_LIVE (default 20,000) make a shorter run.
 /// </summary>
 public sealed class SoakFigures : IQuickFigures
 {
     private const string NodeName = "soak-bench";
     private const int WarmUpProcesses = 5_000;
     private const int StormWorkers = 2;
+    private const int Collections = 3;
     private static readonly TimeSpan QuietWindow = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan LivenessCheck = TimeSpan.FromSeconds(35);
@@ -72,7 +74,11 @@ public sealed class SoakFigures : IQuickFigures
             node.ThrowIfExited("during the soak");
 
             var table = new FiguresTable(output);
+            output.WriteLine($"managed heap alive after a full collection: {warm.HeapBytes:N0} B after the warm-up, {held.HeapBytes:N0} B holding {live:N0}, {after.HeapBytes:N0} B after the churn " +
+                             $"(before it, garbage included: {warm.UncollectedHeapBytes:N0}, {held.UncollectedHeapBytes:N0}, {after.UncollectedHeapBytes:N0} B); " +
+                             $"RSS {warm.RssBytes:N0}, {held.RssBytes:N0}, {after.RssBytes:N0} B");
             table.Add("managed heap after the churn / after the warm-up", (double)after.HeapBytes / warm.HeapBytes, "x", 1.10, higherIsBetter: false, orEqual: true);
+            table.Add("managed heap before a full collection after the churn / after the warm-up (garbage included)", (double)after.UncollectedHeapBytes / warm.UncollectedHeapBytes, "x", 0, higherIsBetter: false, hasTarget: false);
             table.Add("RSS after the churn / after the warm-up", (double)after.RssBytes / warm.RssBytes, "x", 1.10, higherIsBetter: false, orEqual: true);
             output.WriteLine($"forkline_processes_live {warm.Live:N0} after the warm-up (/proc {warm.HostBefore:N0} before reading it, {warm.HostAfter:N0} after), " +
                              $"{held.Live:N0} holding (/proc {held.HostBefore:N0}, {held.HostAfter:N0}), {after.Live:N0} after the churn (/proc {after.HostBefore:N0}, {after.HostAfter:N0})");
@@ -93,28 +99,39 @@ public sealed class SoakFigures : IQuickFigures
         }
     }
 
-    private sealed record Sample(long HeapBytes, long RssBytes, long Live, long HostBefore, long HostAfter);
+    /// <param name="HeapBytes">Managed heap alive: what survived a full collection.</param>
+    /// <param name="UncollectedHeapBytes">The smallest dotnet_total_memory_bytes over the quiet window before it, garbage included.</param>
+    private sealed record Sample(long HeapBytes, long UncollectedHeapBytes, long RssBytes, long Live, long HostBefore, long HostAfter);
 
-    /// <summary>Waits until the node is quiet (nothing forwarded is pending, the live count still), then samples it over <see cref="QuietWindow"/>.</summary>
+    /// <summary>
+    /// Waits until the node is quiet (nothing forwarded is pending), reads its heap over <see cref="QuietWindow"/>,
+    /// then induces full collections and takes what survives them and the RSS after.
+    /// </summary>
     private async Task<Sample> MeasureAsync(NodeMetrics metrics, ObserverProcess node, string when)
     {
         await metrics.WaitQuietAsync(when, Patience);
         // Exited images stay tracked for a grace period, and one periodic liveness check (every 30 s) ends what a ring loss left open.
         await Task.Delay(LivenessCheck);
-        var heap = long.MaxValue;
-        var rss = long.MaxValue;
+        var uncollected = long.MaxValue;
         var window = Stopwatch.StartNew();
         while (window.Elapsed < QuietWindow)
         {
-            heap = Math.Min(heap, (long)await metrics.ValueAsync("dotnet_total_memory_bytes"));
-            rss = Math.Min(rss, ProcFs.ResidentKiB(node.Pid) * 1024);
+            uncollected = Math.Min(uncollected, (long)await metrics.ValueAsync("dotnet_total_memory_bytes"));
             await Task.Delay(500);
+        }
+        var heap = long.MaxValue;
+        var rss = long.MaxValue;
+        for (var collection = 0; collection < Collections; collection++)
+        {
+            heap = Math.Min(heap, await FullCollection.SurvivingBytesAsync(node.Pid, Patience));
+            await Task.Delay(1_000);
+            rss = Math.Min(rss, ProcFs.ResidentKiB(node.Pid) * 1024);
         }
         var hostBefore = HostProcesses();
         var live = (long)await metrics.ValueAsync("forkline_processes_live");
         var hostAfter = HostProcesses();
-        Console.Error.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {when}: managed heap {heap:N0} B, RSS {rss:N0} B, live {live:N0}, /proc {hostBefore:N0}");
-        return new Sample(heap, rss, live, hostBefore, hostAfter);
+        Console.Error.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {when}: managed heap {heap:N0} B alive after a full collection ({uncollected:N0} B before it), RSS {rss:N0} B, live {live:N0}, /proc {hostBefore:N0}");
+        return new Sample(heap, uncollected, rss, live, hostBefore, hostAfter);
     }
 
     /// <summary>Thread-group leaders on the host: the numeric entries of /proc.</summary>

@@ -47,7 +47,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         try
         {
             Uri[] gateways = [first.IngestAddress, second.IngestAddress, third.IngestAddress];
-            await Task.WhenAll(TakesStreamsAsync(first), TakesStreamsAsync(second), TakesStreamsAsync(third));
+            await Task.WhenAll(first.WaitUntilTakesStreamsAsync(Patience), second.WaitUntilTakesStreamsAsync(Patience), third.WaitUntilTakesStreamsAsync(Patience));
             // Each gateway must see all three Up before the kill: one that still held the newest as Joining
             // would count two members, a tie it breaks for the lowest address, possibly against itself.
             await TestNodes.EventuallyAsync(async () => (await Task.WhenAll(first.GatewaysUpAsync(), second.GatewaysUpAsync(), third.GatewaysUpAsync())).All(up => up == 3),
@@ -71,7 +71,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
                 "both survivors have downed the killed gateway", Patience);
             output.WriteLine($"gateway-2 downed {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
             second.Start();
-            await TakesStreamsAsync(second);
+            await second.WaitUntilTakesStreamsAsync(Patience);
             output.WriteLine($"gateway-2 back Up {killedAt.Elapsed.TotalSeconds:F1} s after kill -9");
             await Task.Delay(TimeSpan.FromSeconds(3));
             await streaming.CancelAsync();
@@ -109,13 +109,6 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
     private static List<string> ExecIdsOf(List<EnrichedEvent> events, EnrichedKind kind) =>
         events.Where(e => e.Kind == kind).Select(e => e.Process.ExecId.Encode()).Order().ToList();
 
-    /// <summary>A gateway takes a collector's stream only once it is an Up member: a probe collector's first stream says so.</summary>
-    private static async Task TakesStreamsAsync(GatewayProcess gateway)
-    {
-        await using var probe = await CollectorNode.StartAsync(TestNodes.Collector([gateway.IngestAddress]));
-        await TestNodes.EventuallyAsync(() => Task.FromResult(probe.Metrics.ForwardLinkChanges.WithLabels("connected").Value >= 1),
-            $"{gateway.Name} is Up and takes streams", Patience);
-    }
 
     /// <summary>Exec then exit of a new process on each host in turn, every few milliseconds, until cancelled.</summary>
     private static async Task<List<EnrichedEvent>> StreamAsync(CollectorNode collector, string[] hostNames, CancellationToken ct)

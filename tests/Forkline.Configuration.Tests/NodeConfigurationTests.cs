@@ -95,6 +95,7 @@ public sealed class NodeConfigurationTests : IDisposable
     [InlineData("Cluster:Shards", "0", "1 or more shards")]
     [InlineData("Cluster:DownUnreachableAfter", "00:00:00", "00:00:01 or more (below that a busy node is downed for a pause)")]
     [InlineData("Cluster:LogLevel", "LOUD", "DEBUG, INFO, WARNING or ERROR")]
+    [InlineData("Cluster:LeaseTimeout", "00:00:01", "00:00:04 or more (the holder renews it every quarter of it)")]
     [InlineData("Cluster:Kubernetes:RequiredContactPoints", "0", "1 or more gateway pods")]
     [InlineData("HostTree:SnapshotEvery", "0", "1 or more persisted events")]
     [InlineData("HostTree:RetiredCapacity", "0", "1 or more retired events")]
@@ -106,6 +107,22 @@ public sealed class NodeConfigurationTests : IDisposable
         var error = Assert.Throws<SettingOutOfRangeException>(() => NodeConfiguration.Load(null, given).ToGatewaySettings());
 
         Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
+    }
+
+    [Fact]
+    public void Splits_are_resolved_by_a_lease_on_PostgreSQL_and_by_keep_majority_on_SQLite_unless_chosen_and_a_lease_needs_PostgreSQL()
+    {
+        KeyValuePair<string, string?>[] postgres = [new("Database:Provider", "postgresql"), new("Database:ConnectionString", "Host=db;Database=forkline")];
+
+        Assert.Equal(SplitBrainStrategy.LeaseMajority, NodeConfiguration.Load(null, postgres).ToGatewaySettings().SplitBrainResolver);
+        Assert.Equal(SplitBrainStrategy.KeepMajority, NodeConfiguration.Load(null, []).ToGatewaySettings().SplitBrainResolver);
+        Assert.Equal(SplitBrainStrategy.KeepMajority,
+            NodeConfiguration.Load(null, [.. postgres, new("Cluster:SplitBrainResolver", "keep-majority")]).ToGatewaySettings().SplitBrainResolver);
+        var sqliteLease = Assert.Throws<ArgumentException>(() =>
+            NodeConfiguration.Load(null, [new("Cluster:SplitBrainResolver", "lease-majority")]).ToGatewaySettings());
+        Assert.Contains("Cluster:SplitBrainResolver lease-majority", sqliteLease.Message);
+        var unknown = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Cluster:SplitBrainResolver", "majority")]));
+        Assert.Contains("'majority' is not a split-brain resolver: use lease-majority or keep-majority", unknown.Message);
     }
 
     [Fact]

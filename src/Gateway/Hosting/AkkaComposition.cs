@@ -61,6 +61,7 @@ public static class AkkaComposition
     {
         var cluster = settings.Cluster;
         akka.AddSetup(ForklineWireSerializer.Setup());
+        if (settings.SplitBrainResolver == SplitBrainStrategy.LeaseMajority) akka.AddSetup(new DatabaseLeaseSetup(database));
         if (cluster.Tls.Enabled) akka.AddSetup(cluster.Tls.CreateSetup(settings.Roles));
         var hostTree = settings.HostTree;
         return akka
@@ -112,6 +113,27 @@ public static class AkkaComposition
         // SQLite takes one writer at a time; more connections would only wait on its lock.
         yield return ("akka.persistence.journal.sql.parallelism", database.Provider == DatabaseProvider.Sqlite ? "1" : "4");
         yield return ("akka.cluster.split-brain-resolver.stable-after", $"{(long)settings.Cluster.DownUnreachableAfter.TotalMilliseconds}ms");
+        if (settings.SplitBrainResolver == SplitBrainStrategy.LeaseMajority)
+            foreach (var setting in LeaseMajoritySettings(settings.Cluster.LeaseTimeout)) yield return setting;
+    }
+
+    /// <summary>The HOCON block the split-brain resolver's lease is built from (Akka's LeaseProvider reads it by path).</summary>
+    public const string LeaseConfigPath = "forkline.split-brain-lease";
+
+    /// <summary>
+    /// With two gateways left, keep-majority breaks a tie for the lowest address, also when that one is the
+    /// gateway that froze or died: the healthy one downs itself. A lease in the fleet's database breaks it
+    /// for the side that can still act (Akka's lease-majority: the majority side asks at once, a minority
+    /// or a tie's higher side after acquire-lease-delay-for-minority, 2 s).
+    /// </summary>
+    private static IEnumerable<(string Path, string Value)> LeaseMajoritySettings(TimeSpan leaseTimeout)
+    {
+        yield return ("akka.cluster.split-brain-resolver.active-strategy", "lease-majority");
+        yield return ("akka.cluster.split-brain-resolver.lease-majority.lease-implementation", LeaseConfigPath);
+        yield return ("akka.cluster.split-brain-resolver.lease-majority.role", GatewaySettings.GatewayRole);
+        yield return (LeaseConfigPath + ".lease-class", typeof(DatabaseLease).AssemblyQualifiedName!);
+        yield return (LeaseConfigPath + ".heartbeat-timeout", $"{(long)leaseTimeout.TotalMilliseconds}ms");
+        yield return (LeaseConfigPath + ".heartbeat-interval", $"{(long)(leaseTimeout / 4).TotalMilliseconds}ms");
     }
 
     private static SqlJournalOptions JournalOf(DatabaseSettings database, TimeSpan queryRefreshInterval) =>

@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using System.Globalization;
+
 namespace Forkline.Gateway.Hosting;
 
 /// <summary>How a gateway finds the other gateways of its cluster.</summary>
@@ -8,6 +11,34 @@ public enum ClusterBootstrap
 
     /// <summary>The gateway pods, found through the Kubernetes API (<see cref="KubernetesSeedDiscovery"/>).</summary>
     Kubernetes,
+}
+
+/// <summary>The split-brain resolver's strategy (Akka.Cluster's SBR), named in the settings as Akka names it.</summary>
+[TypeConverter(typeof(SplitBrainStrategyConverter))]
+public enum SplitBrainStrategy
+{
+    /// <summary>keep-majority: the side with more members keeps running; a tie goes to the side holding the lowest address.</summary>
+    KeepMajority,
+
+    /// <summary>lease-majority: the side that takes a lease in the fleet's database keeps running (the majority side tries first).</summary>
+    LeaseMajority,
+}
+
+/// <summary>Binds <see cref="SplitBrainStrategy"/> from Akka's names, <c>keep-majority</c> and <c>lease-majority</c>.</summary>
+public sealed class SplitBrainStrategyConverter : EnumConverter
+{
+    public SplitBrainStrategyConverter() : base(typeof(SplitBrainStrategy))
+    {
+    }
+
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) => value is string name
+        ? name.ToLowerInvariant() switch
+        {
+            "keep-majority" => SplitBrainStrategy.KeepMajority,
+            "lease-majority" => SplitBrainStrategy.LeaseMajority,
+            _ => throw new FormatException($"'{name}' is not a split-brain resolver: use lease-majority or keep-majority"),
+        }
+        : base.ConvertFrom(context, culture, value);
 }
 
 /// <summary>The Cluster section: how a gateway joins the Akka.NET cluster of gateways (deploy/config/README.md).</summary>
@@ -33,11 +64,20 @@ public sealed record ClusterSettings
     public string LogLevel { get; init; } = "WARNING";
 
     /// <summary>
-    /// How long a member may stay unreachable before the split-brain resolver downs it (keep-majority)
-    /// and its shards move (Akka's default). Shorter fails over sooner and risks downing a node that
-    /// only paused (a long GC, a saturated CPU).
+    /// How long a member may stay unreachable before the split-brain resolver decides which side to down
+    /// and the downed members' shards move (Akka's default). Shorter fails over sooner and risks downing a
+    /// node that only paused (a long GC, a saturated CPU).
     /// </summary>
     public TimeSpan DownUnreachableAfter { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Null = by the database: <see cref="GatewaySettings.SplitBrainResolver"/>.</summary>
+    public SplitBrainStrategy? SplitBrainResolver { get; init; }
+
+    /// <summary>How long the split-brain lease outlives a holder that stopped renewing it (crashed, frozen, cut off from the database).</summary>
+    public TimeSpan LeaseTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Renewed every quarter of the timeout: below 4 s a renewal would be due every second or more often.</summary>
+    public static readonly TimeSpan MinimumLeaseTimeout = TimeSpan.FromSeconds(4);
 
     public ClusterTlsSettings Tls { get; init; } = new();
 
@@ -58,6 +98,8 @@ public sealed record ClusterSettings
         if (Shards < 1) throw new SettingOutOfRangeException(nameof(Shards), Shards, "1 or more shards");
         if (DownUnreachableAfter < TimeSpan.FromSeconds(1))
             throw new SettingOutOfRangeException(nameof(DownUnreachableAfter), DownUnreachableAfter, "00:00:01 or more (below that a busy node is downed for a pause)");
+        if (LeaseTimeout < MinimumLeaseTimeout)
+            throw new SettingOutOfRangeException(nameof(LeaseTimeout), LeaseTimeout, $"{MinimumLeaseTimeout:c} or more (the holder renews it every quarter of it)");
         if (!LogLevels.Contains(LogLevel)) throw new SettingOutOfRangeException(nameof(LogLevel), LogLevel, "DEBUG, INFO, WARNING or ERROR");
         if (Bootstrap == ClusterBootstrap.Kubernetes)
         {

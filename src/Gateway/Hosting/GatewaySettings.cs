@@ -53,6 +53,13 @@ public sealed record GatewaySettings
     /// <summary>Null = prometheus-net's default registry.</summary>
     public CollectorRegistry? MetricsRegistry { get; init; }
 
+    /// <summary>
+    /// Who decides which side of a partition keeps running: <see cref="ClusterSettings.SplitBrainResolver"/>, else a
+    /// lease on PostgreSQL (a fleet) and keep-majority on SQLite (one gateway, and no shared database to hold a lease).
+    /// </summary>
+    public SplitBrainStrategy SplitBrainResolver =>
+        Cluster.SplitBrainResolver ?? (Database.Provider == DatabaseProvider.PostgreSql ? SplitBrainStrategy.LeaseMajority : SplitBrainStrategy.KeepMajority);
+
     /// <summary>Every member is a gateway; <see cref="CollectorRole"/> names collectors' certificates, not members.</summary>
     public IReadOnlyList<string> Roles => [GatewayRole];
 
@@ -70,5 +77,8 @@ public sealed record GatewaySettings
         SettingOutOfRangeException.Within(nameof(HostTree), HostTree.Validate);
         SettingOutOfRangeException.Within(nameof(Forwarder), Forwarder.Validate);
         Ingest?.Validate(Cluster.Tls.Enabled);
+        if (SplitBrainResolver == SplitBrainStrategy.LeaseMajority && Database.Provider != DatabaseProvider.PostgreSql)
+            throw new ArgumentException(
+                $"Cluster:SplitBrainResolver lease-majority keeps its lease in the fleet's PostgreSQL database; with Database:Provider {Database.Provider} use keep-majority");
     }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Akka.Actor;
 using Akka.Persistence;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,6 +39,11 @@ internal sealed class GatewayStorage(GatewaySettings settings, DatabaseSettings 
             _schemaLock = await database.LockSchemaAsync(cancellationToken);
             await database.PrepareAsync(cancellationToken);
             await history.EnsureSchemaAsync(cancellationToken);
+            if (settings.SplitBrainResolver == SplitBrainStrategy.LeaseMajority)
+            {
+                await using var connection = await database.OpenAsync(cancellationToken);
+                await DatabaseLease.EnsureSchemaAsync(connection, cancellationToken);
+            }
         }
         catch (Exception e) when (e is DbException or IOException or UnauthorizedAccessException)
         {

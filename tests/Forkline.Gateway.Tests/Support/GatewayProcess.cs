@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.InteropServices;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 
 namespace Forkline.Gateway.Tests.Support;
@@ -10,7 +12,7 @@ namespace Forkline.Gateway.Tests.Support;
 /// The assembly this file is compiled into names the executable in its <c>ForklineExecutable</c>
 /// metadata (see Forkline.Cluster.Tests.csproj and Forkline.Benchmarks.csproj).
 /// </summary>
-public sealed class GatewayProcess : IAsyncDisposable
+public sealed partial class GatewayProcess : IAsyncDisposable
 {
     private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
@@ -93,6 +95,51 @@ public sealed class GatewayProcess : IAsyncDisposable
         _process?.WaitForExit();
     }
 
+    /// <summary>A gateway takes a collector's stream only once it is an Up member: a probe collector's first stream says so.</summary>
+    public async Task WaitUntilTakesStreamsAsync(TimeSpan patience)
+    {
+        await using var probe = await CollectorNode.StartAsync(TestNodes.Collector([IngestAddress]));
+        await TestNodes.EventuallyAsync(() => Task.FromResult(probe.Metrics.ForwardLinkChanges.WithLabels("connected").Value >= 1),
+            $"{Name} is Up and takes streams", patience);
+    }
+
+    /// <summary>
+    /// SIGSTOP: the process freezes with its sockets open, so to the others its heartbeats stop as in a
+    /// partition, while the kernel keeps its connections (and so any session lock it holds) alive.
+    /// </summary>
+    public void Freeze() => Signal(SigStop);
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => Signal(SigCont);
+
+    /// <summary>Completes with the exit code once the process ended on its own; null when it still runs after <paramref name="patience"/>.</summary>
+    public async Task<int?> ExitCodeWithinAsync(TimeSpan patience)
+    {
+        var process = _process ?? throw new InvalidOperationException($"{Name} was never started");
+        using var deadline = new CancellationTokenSource(patience);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+
+    private void Signal(int signal)
+    {
+        var pid = Pid ?? throw new InvalidOperationException($"{Name} does not run");
+        if (Kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
     /// <summary>Gateways this one sees as Up members (its <c>/metrics</c>); 0 while it does not answer.</summary>
     public async Task<int> GatewaysUpAsync()
     {
@@ -120,6 +167,7 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        // A frozen process takes SIGKILL too.
         if (_process is { HasExited: false }) KillHard();
         _process?.Dispose();
         return ValueTask.CompletedTask;
