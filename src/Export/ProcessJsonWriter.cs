@@ -40,6 +40,9 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
     private static readonly JsonEncodedText ContainerName = JsonEncodedText.Encode("container");
     private static readonly JsonEncodedText IdName = JsonEncodedText.Encode("id");
     private static readonly JsonEncodedText ImageName = JsonEncodedText.Encode("image");
+    private static readonly JsonEncodedText MaybeExecProbeName = JsonEncodedText.Encode("maybe_exec_probe");
+    private static readonly JsonEncodedText SecurityContextName = JsonEncodedText.Encode("security_context");
+    private static readonly JsonEncodedText PrivilegedName = JsonEncodedText.Encode("privileged");
     private static readonly JsonEncodedText PodLabelsName = JsonEncodedText.Encode("pod_labels");
     private static readonly JsonEncodedText WorkloadName = JsonEncodedText.Encode("workload");
     private static readonly JsonEncodedText WorkloadKindName = JsonEncodedText.Encode("workload_kind");
@@ -96,7 +99,7 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         if (Has(fields, ProcessFields.Auid)) json.WriteNumber(AuidName, process.Auid);
         if (process.Container is { } container)
         {
-            if (Has(fields, ProcessFields.Pod) && container.PodUid is { } podUid) WritePod(json, podUid, container.Pod);
+            if (Has(fields, ProcessFields.Pod) && container.PodUid is { } podUid) WritePod(json, podUid, container.Pod, process);
             if (Has(fields, ProcessFields.Docker))
                 json.WriteString(DockerName, container.ContainerId.AsSpan(0, Math.Min(container.ContainerId.Length, ContainerIdentity.TetragonDockerLength)));
         }
@@ -112,24 +115,14 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
     }
 
     // Tetragon's Pod: what the API server described (when the node watches it), else only the UID the cgroup names.
-    private static void WritePod(Utf8JsonWriter json, string podUid, KubernetesPod? pod)
+    private static void WritePod(Utf8JsonWriter json, string podUid, KubernetesPod? pod, ProcessSnapshot process)
     {
         json.WriteStartObject(PodName);
         if (pod is not null)
         {
             json.WriteString(NamespaceName, pod.Namespace);
             json.WriteString(NameName, pod.Name);
-            if (pod.Container is { } container)
-            {
-                json.WriteStartObject(ContainerName);
-                json.WriteString(IdName, container.RuntimeId);
-                json.WriteString(NameName, container.Name);
-                json.WriteStartObject(ImageName);
-                json.WriteString(IdName, container.ImageId);
-                json.WriteString(NameName, container.ImageName);
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
+            if (pod.Container is { } container) WriteContainer(json, container, process);
             if (pod.Labels.Length > 0)
             {
                 json.WriteStartObject(PodLabelsName);
@@ -140,6 +133,26 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
             json.WriteString(WorkloadKindName, pod.WorkloadKind);
         }
         json.WriteString(UidName, podUid);
+        json.WriteEndObject();
+    }
+
+    // Tetragon's Container. "pid" is the process's pid in its own pid namespace, left out when not known (a
+    // fork that has not exec'd); "start_time" is when the container's status says it started running.
+    private static void WriteContainer(Utf8JsonWriter json, KubernetesContainer container, ProcessSnapshot process)
+    {
+        json.WriteStartObject(ContainerName);
+        json.WriteString(IdName, container.RuntimeId);
+        json.WriteString(NameName, container.Name);
+        json.WriteStartObject(ImageName);
+        json.WriteString(IdName, container.ImageId);
+        json.WriteString(NameName, container.ImageName);
+        json.WriteEndObject();
+        if (container.StartedAt is { } startedAt) WriteTimestamp(json, StartTimeName, startedAt);
+        if (process.Details.NamespacePid > 0) json.WriteNumber(PidName, process.Details.NamespacePid);
+        if (container.MaybeExecProbe(process.Binary, process.Arguments)) json.WriteBoolean(MaybeExecProbeName, true);
+        json.WriteStartObject(SecurityContextName);
+        if (container.Privileged) json.WriteBoolean(PrivilegedName, true);
+        json.WriteEndObject();
         json.WriteEndObject();
     }
 

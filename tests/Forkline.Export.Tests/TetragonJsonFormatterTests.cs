@@ -190,6 +190,39 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
+    public void A_pod_container_carries_its_start_the_process_s_pid_in_its_namespace_probe_match_and_security_context_in_tetragons_order()
+    {
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        const string uid = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+        var started = new DateTime(2024, 5, 1, 10, 59, 58, DateTimeKind.Utc).AddTicks(5_000_000);
+        var container = new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b", started, Privileged: true,
+            ExecProbes: [["sleep", "0.2"]]);
+        var pod = new KubernetesPod(uid, "shop", "web-1", [], "web", "Deployment", container);
+        var probe = Sleep with { Container = new ContainerIdentity(id, uid, pod), Details = new ExecDetails(0, null, NamespacePid: 7, default) };
+
+        var written = Json(Exec(probe)).GetProperty("process_exec").GetProperty("process").GetProperty("pod").GetProperty("container");
+
+        Assert.Equal(["id", "name", "image", "start_time", "pid", "maybe_exec_probe", "security_context"], PropertyNames(written));
+        Assert.Equal("2024-05-01T10:59:58.500Z", written.GetProperty("start_time").GetString());
+        Assert.Equal(7, written.GetProperty("pid").GetInt32());
+        Assert.True(written.GetProperty("maybe_exec_probe").GetBoolean());
+        Assert.True(written.GetProperty("security_context").GetProperty("privileged").GetBoolean());
+
+        // A fork that has not exec'd has no pid of its own in the namespace yet; a command other than the probe's is no probe;
+        // an unprivileged container's security context is empty, as protojson writes a false flag.
+        var plain = container with { StartedAt = null, Privileged = false };
+        var other = Sleep with
+        {
+            Arguments = ["sleep", "5"],
+            Container = new ContainerIdentity(id, uid, pod with { Container = plain }),
+            Details = new ExecDetails(0, null, NamespacePid: 0, default),
+        };
+        var otherWritten = Json(Exec(other)).GetProperty("process_exec").GetProperty("process").GetProperty("pod").GetProperty("container");
+        Assert.Equal(["id", "name", "image", "security_context"], PropertyNames(otherWritten));
+        Assert.Empty(PropertyNames(otherWritten.GetProperty("security_context")));
+    }
+
+    [Fact]
     public void A_pod_known_before_its_container_is_named_carries_no_container()
     {
         const string uid = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
@@ -467,10 +500,20 @@ public sealed class TetragonJsonFormatterTests
     public void Formatting_reuses_its_buffers_and_allocates_nothing_per_event()
     {
         var formatter = new TetragonJsonFormatter(null, InitNamespaces);
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        var inPod = Sleep with
+        {
+            Container = new ContainerIdentity(id, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", new KubernetesPod("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "shop", "web-1",
+                [new("app", "web")], "web", "Deployment",
+                new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b", EventTime, Privileged: true,
+                    ExecProbes: [["sleep", "0.2"], ["/bin/sh", "-c", "true"]]))),
+            Details = new ExecDetails(0, null, NamespacePid: 7, default),
+            InInitTree = true,
+        };
         var events = new EnrichedEvent[]
         {
             Exec(), Exit(signal: 9), Exit(status: 1), Clone(), Hook(SetuidHook, tid: 301), Hook(CommitCredsHook, phase: HookPhase.Exit),
-            Hook(SchedSwitchHook),
+            Hook(SchedSwitchHook), Exec(inPod),
         };
         var output = new ArrayBufferWriter<byte>(64 * 1024);
         foreach (var enriched in events) formatter.Format(enriched, output);

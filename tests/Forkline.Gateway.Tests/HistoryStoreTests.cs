@@ -164,8 +164,8 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         await ProjectAsync(1, _host.Exec(init, null), _host.Exec(shim, init), _host.Exec(app, shim), _host.Exec(plain, init));
         await ProjectAsync(2, _host.Exit(app, shim, status: 1));
 
-        // The history keeps the pod's namespace and name, not its labels, workload or container.
-        var expected = new ContainerIdentity(ContainerId, PodUid, new KubernetesPod(PodUid, "shop", "web-1", [], "", ""));
+        // The history keeps all the API server told: the pod's labels and workload, the container's name and image.
+        var expected = new ContainerIdentity(ContainerId, PodUid, Pod);
         Assert.Equal(expected, (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
         Assert.Null((await _store.GetAsync(shim.ExecId.Encode(), CancellationToken.None))!.Container);
         var chain = await _store.ChainFromAsync(app.ExecId.Encode(), CancellationToken.None);
@@ -209,6 +209,48 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid) };
         await ProjectAsync(1, _host.Exec(app, null));
         Assert.Equal(new ContainerIdentity(ContainerId, PodUid), (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
+    }
+
+    [DatabaseFact]
+    public async Task A_table_made_before_pod_labels_were_stored_gains_their_columns_and_reads_its_pods_without_them()
+    {
+        await using (var connection = await _data.Settings.OpenAsync(CancellationToken.None))
+        await using (var command = connection.CreateCommand())
+        {
+            // The table as the release before pod labels created it, holding one process of a described pod.
+            command.CommandText = $"""
+                DROP TABLE processes;
+                CREATE TABLE processes (
+                    exec_id TEXT NOT NULL PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, parent_exec_id TEXT NULL,
+                    binary_path TEXT NOT NULL, args TEXT NOT NULL, cwd TEXT NOT NULL, uid BIGINT NOT NULL, start_time BIGINT NOT NULL,
+                    exit_time BIGINT NULL, exit_code INTEGER NULL, signal INTEGER NULL, container_id TEXT NULL, pod_uid TEXT NULL,
+                    pod_namespace TEXT NULL, pod_name TEXT NULL, end_kind INTEGER NULL, ended_after BIGINT NULL);
+                INSERT INTO processes VALUES ('old-exec-id', 'node-h', 7, NULL, '/app/old', '', '/', 0, 1, 2, 0, 0,
+                    '{ContainerId}', '{PodUid}', 'shop', 'web-0', 1, NULL);
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await _store.EnsureSchemaAsync(CancellationToken.None);
+        await _store.EnsureSchemaAsync(CancellationToken.None);
+
+        var old = await _store.GetAsync("old-exec-id", CancellationToken.None);
+        Assert.Equal(new ContainerIdentity(ContainerId, PodUid, new KubernetesPod(PodUid, "shop", "web-0", [], "", "")), old!.Container);
+        var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, Pod) };
+        await ProjectAsync(1, _host.Exec(app, null));
+        Assert.Equal(new ContainerIdentity(ContainerId, PodUid, Pod), (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
+    }
+
+    [DatabaseFact]
+    public async Task Pod_labels_and_names_with_quotes_backslashes_and_control_characters_read_back_unchanged()
+    {
+        var hostile = new KubernetesPod(PodUid, "shop", "web-1",
+            [new("a\"b", "c\\d"), new("e\u001b[31m", "line\nbreak"), new("é", "{\"x\":1}")], "web'; DROP TABLE processes; --", "Deployment",
+            new KubernetesContainer("containerd://" + ContainerId, "name\u0007", "image\u202e", "id"));
+        var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, hostile) };
+        await ProjectAsync(1, _host.Exec(app, null));
+
+        Assert.Equal(new ContainerIdentity(ContainerId, PodUid, hostile), (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
     }
 
     private const string ContainerId = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";

@@ -22,8 +22,9 @@ public static class ProcessText
 
     /// <summary>
     /// The command line, cut to a screen's width, then where it runs if in a container: its pod
-    /// ("namespace/name") when the API server described it, and the container (12 digits, as docker ps
-    /// shows it). The binary is quoted as the arguments are (<see cref="ArgumentLine"/>), so neither a space nor a
+    /// ("namespace/name") when the API server described it, and the container (its name in the pod when
+    /// known, and 12 digits of its id, as docker ps shows it). The pod's and container's names are escaped
+    /// as every other string. The binary is quoted as the arguments are (<see cref="ArgumentLine"/>), so neither a space nor a
     /// control character in its name can pass for an argument, a column or a line of its own.
     /// </summary>
     public static string Command(Process process)
@@ -33,6 +34,7 @@ public static class ProcessText
         if (command.Length > CommandWidth) command = string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
         if (process.ContainerId.Length == 0) return command;
         var container = TerminalText.Escape(process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length)));
+        if (process.ContainerName.Length > 0) container = $"{TerminalText.Escape(process.ContainerName)} {container}";
         return process.PodName.Length == 0
             ? $"{command}  [container {container}]"
             : $"{command}  [pod {TerminalText.Escape(process.PodNamespace)}/{TerminalText.Escape(process.PodName)} container {container}]";

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Forkline.Client;
 using Forkline.Contracts.Api;
-using Forkline.Export;
 using Forkline.Gateway.Api;
 
 namespace Forkline.Commands;
@@ -40,27 +39,10 @@ public static class PsCommand
             if (parse.GetValue(json))
                 Console.WriteLine(ApiJson.Formatter.Format(response));
             else
-                WriteTable(Console.Out, request.Host, response);
+                ProcessTableText.Write(Console.Out, request.Host, response);
             if (response.More)
                 Console.Error.WriteLine($"forkline ps: more processes match than the {response.Processes.Count:N0} shown (the gateway's page); narrow with --binary or --container");
         }));
         return command;
-    }
-
-    private static void WriteTable(TextWriter output, string host, ListProcessesResponse response)
-    {
-        if (response.Processes.Count == 0)
-        {
-            output.WriteLine($"no processes known for host '{TerminalText.Escape(host)}' (a host is named by its collector's node name; see --host)");
-            return;
-        }
-        var execIdWidth = Math.Max("EXEC_ID".Length, response.Processes.Max(p => p.ExecId.Length));
-        output.WriteLine($"{"PID",7} {"PPID",7} {"UID",6} {"STARTED",-24} {"STATE",-18} {"EXEC_ID".PadRight(execIdWidth)} COMMAND");
-        foreach (var process in response.Processes.OrderBy(p => p.StartTime?.ToDateTime()).ThenBy(p => p.Pid))
-        {
-            output.WriteLine(
-                $"{process.Pid,7} {ProcessText.ParentPid(process),7} {process.Uid,6} {ProcessText.Time(process.StartTime),-24} " +
-                $"{ProcessText.State(process),-18} {TerminalText.Escape(process.ExecId).PadRight(execIdWidth)} {ProcessText.Command(process)}");
-        }
     }
 }

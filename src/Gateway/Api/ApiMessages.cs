@@ -25,11 +25,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Uid = record.Uid,
             StartTime = Timestamp.FromDateTime(record.StartTime.AsUtc()),
             Live = record.Live,
-            ContainerId = record.Container?.ContainerId ?? "",
-            PodUid = record.Container?.PodUid ?? "",
-            PodNamespace = record.Container?.Pod?.Namespace ?? "",
-            PodName = record.Container?.Pod?.Name ?? "",
         };
+        SetContainer(process, record.Container);
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
         if (record.ExitSignal is { } signal) process.ExitSignal = signal;
@@ -183,11 +180,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Uid = snapshot.Credentials.Uid,
             StartTime = Timestamp.FromDateTime(snapshot.StartTime.AsUtc()),
             Live = snapshot.Exit is null,
-            ContainerId = snapshot.Container?.ContainerId ?? "",
-            PodUid = snapshot.Container?.PodUid ?? "",
-            PodNamespace = snapshot.Container?.Pod?.Namespace ?? "",
-            PodName = snapshot.Container?.Pod?.Name ?? "",
         };
+        SetContainer(process, snapshot.Container);
         if (snapshot.Exit is { } exit)
         {
             process.ExitTime = Timestamp.FromDateTime(exit.Time.AsUtc());
@@ -204,6 +198,25 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             }
         }
         return process;
+    }
+
+    /// <summary>The container and as much of its pod as the API server told; nothing outside containers.</summary>
+    private static void SetContainer(Process process, ContainerIdentity? container)
+    {
+        if (container is null) return;
+        process.ContainerId = container.ContainerId;
+        process.PodUid = container.PodUid ?? "";
+        if (container.Pod is not { } pod) return;
+        process.PodNamespace = pod.Namespace;
+        process.PodName = pod.Name;
+        foreach (var (key, value) in pod.Labels) process.PodLabels[key] = value;
+        process.PodWorkload = pod.Workload;
+        process.PodWorkloadKind = pod.WorkloadKind;
+        if (pod.Container is not { } named) return;
+        process.ContainerRuntimeId = named.RuntimeId;
+        process.ContainerName = named.Name;
+        process.ContainerImage = named.ImageName;
+        process.ContainerImageId = named.ImageId;
     }
 
     private static ProcessEnd ToEnd(ProcessEndKind end) => end switch

@@ -177,7 +177,15 @@ public static class WireConverter
         wire.Pod = new WirePod { Namespace = pod.Namespace, Name = pod.Name, Workload = pod.Workload, WorkloadKind = pod.WorkloadKind };
         foreach (var (key, value) in pod.Labels) wire.Pod.Labels.Add(new WireLabel { Key = key, Value = value });
         if (pod.Container is { } named)
-            wire.Pod.Container = new WirePodContainer { RuntimeId = named.RuntimeId, Name = named.Name, ImageName = named.ImageName, ImageId = named.ImageId };
+        {
+            wire.Pod.Container = new WirePodContainer
+            {
+                RuntimeId = named.RuntimeId, Name = named.Name, ImageName = named.ImageName, ImageId = named.ImageId,
+                StartedAtUnixTicks = named.StartedAt is { } started ? ToUnixTicks(started) : 0, Privileged = named.Privileged,
+            };
+            if (!named.ExecProbes.IsDefaultOrEmpty)
+                foreach (var probe in named.ExecProbes) wire.Pod.Container.ExecProbes.Add(new WireProbeCommand { Argv = { probe } });
+        }
         return wire;
     }
 
@@ -187,9 +195,22 @@ public static class WireConverter
         if (wire.Pod is not { } pod) return new ContainerIdentity(wire.Id, podUid);
         var labels = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>(pod.Labels.Count);
         foreach (var label in pod.Labels) labels.Add(new KeyValuePair<string, string>(label.Key, label.Value));
-        var named = pod.Container is { } container ? new KubernetesContainer(container.RuntimeId, container.Name, container.ImageName, container.ImageId) : null;
+        var named = pod.Container is { } container ? ToKubernetesContainer(container) : null;
         return new ContainerIdentity(wire.Id, podUid,
             new KubernetesPod(podUid ?? "", pod.Namespace, pod.Name, labels.MoveToImmutable(), pod.Workload, pod.WorkloadKind, named));
+    }
+
+    private static KubernetesContainer ToKubernetesContainer(WirePodContainer wire)
+    {
+        var probes = ImmutableArray<ImmutableArray<string>>.Empty;
+        if (wire.ExecProbes.Count > 0)
+        {
+            var builder = ImmutableArray.CreateBuilder<ImmutableArray<string>>(wire.ExecProbes.Count);
+            foreach (var probe in wire.ExecProbes) builder.Add([.. probe.Argv]);
+            probes = builder.MoveToImmutable();
+        }
+        return new KubernetesContainer(wire.RuntimeId, wire.Name, wire.ImageName, wire.ImageId,
+            wire.StartedAtUnixTicks == 0 ? null : FromUnixTicks(wire.StartedAtUnixTicks), wire.Privileged, probes);
     }
 
     private static WireExecDetails ToWire(ExecDetails details) => new()

@@ -29,10 +29,11 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const long SchemaLockKey = 0x464B_4C4E_5343_484D;
 
     private const string Columns =
-        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after";
+        "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after, " +
+        "p.pod_labels, p.pod_workload, p.pod_workload_kind, p.pod_container_id, p.pod_container_name, p.pod_container_image, p.pod_container_image_id";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 18;
+    private const int ColumnCount = 25;
 
     private static readonly string[] Schema =
     [
@@ -55,7 +56,14 @@ public sealed class HistoryStore(DatabaseSettings database)
             pod_namespace TEXT NULL,
             pod_name TEXT NULL,
             end_kind INTEGER NULL,
-            ended_after BIGINT NULL)
+            ended_after BIGINT NULL,
+            pod_labels TEXT NULL,
+            pod_workload TEXT NULL,
+            pod_workload_kind TEXT NULL,
+            pod_container_id TEXT NULL,
+            pod_container_name TEXT NULL,
+            pod_container_image TEXT NULL,
+            pod_container_image_id TEXT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -106,6 +114,14 @@ public sealed class HistoryStore(DatabaseSettings database)
         // How an image ended (ProcessEndKind) and, for a concluded end, the moment it ended after.
         ("end_kind", "INTEGER NULL"),
         ("ended_after", "BIGINT NULL"),
+        // The rest of what the API server told of the pod and its container (PodColumns).
+        ("pod_labels", "TEXT NULL"),
+        ("pod_workload", "TEXT NULL"),
+        ("pod_workload_kind", "TEXT NULL"),
+        ("pod_container_id", "TEXT NULL"),
+        ("pod_container_name", "TEXT NULL"),
+        ("pod_container_image", "TEXT NULL"),
+        ("pod_container_image_id", "TEXT NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -398,14 +414,17 @@ public sealed class HistoryStore(DatabaseSettings database)
             EndedAfter: reader.IsDBNull(17) ? null : WireConverter.FromUnixTicks(reader.GetInt64(17)));
     }
 
-    // The history keeps a pod's namespace and name; its labels, workload and container name/image only travel live.
+    // A pod row without labels or workload is one stored before they were: it reads as a pod that had none.
     private static ContainerIdentity? ReadContainer(DbDataReader reader)
     {
         if (reader.IsDBNull(12)) return null;
         var podUid = reader.IsDBNull(13) ? null : reader.GetString(13);
-        var pod = reader.IsDBNull(14) || reader.IsDBNull(15)
-            ? null
-            : new KubernetesPod(podUid ?? "", Namespace: reader.GetString(14), Name: reader.GetString(15), Labels: [], Workload: "", WorkloadKind: "");
+        if (reader.IsDBNull(14) || reader.IsDBNull(15)) return new ContainerIdentity(reader.GetString(12), podUid);
+        string Text(int ordinal) => reader.IsDBNull(ordinal) ? "" : reader.GetString(ordinal);
+        var labels = reader.IsDBNull(18) ? [] : PodLabelsColumn.Parse(reader.GetString(18), reader.GetString(0));
+        var container = reader.IsDBNull(21) ? null : new KubernetesContainer(reader.GetString(21), Text(22), Text(23), Text(24));
+        var pod = new KubernetesPod(podUid ?? "", Namespace: reader.GetString(14), Name: reader.GetString(15), labels,
+            Workload: Text(19), WorkloadKind: Text(20), container);
         return new ContainerIdentity(reader.GetString(12), podUid, pod);
     }
 
@@ -446,8 +465,10 @@ public sealed class HistoryStore(DatabaseSettings database)
             """, "@host", "@pid", "@start_time", "@exec_id");
 
         private readonly DbCommand _upsert = Statement(connection, transaction, """
-            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after)
-            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after)
+            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after,
+                pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id)
+            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after,
+                @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
@@ -457,9 +478,17 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod_namespace = COALESCE(excluded.pod_namespace, processes.pod_namespace),
                 pod_name = COALESCE(excluded.pod_name, processes.pod_name),
                 end_kind = COALESCE(excluded.end_kind, processes.end_kind),
-                ended_after = COALESCE(excluded.ended_after, processes.ended_after)
+                ended_after = COALESCE(excluded.ended_after, processes.ended_after),
+                pod_labels = COALESCE(excluded.pod_labels, processes.pod_labels),
+                pod_workload = COALESCE(excluded.pod_workload, processes.pod_workload),
+                pod_workload_kind = COALESCE(excluded.pod_workload_kind, processes.pod_workload_kind),
+                pod_container_id = COALESCE(excluded.pod_container_id, processes.pod_container_id),
+                pod_container_name = COALESCE(excluded.pod_container_name, processes.pod_container_name),
+                pod_container_image = COALESCE(excluded.pod_container_image, processes.pod_container_image),
+                pod_container_image_id = COALESCE(excluded.pod_container_image_id, processes.pod_container_image_id)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
-            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after");
+            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after",
+            "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id");
 
         private readonly DbCommand _gap = Statement(connection, transaction, """
             INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
@@ -477,6 +506,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             if (enriched.Kind == EnrichedKind.Hook) return 0;
             var process = enriched.Process;
             var record = ProcessRecords.From(process, live: process.Exit is null);
+            var pod = record.Container?.Pod;
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
             var starts = enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone;
             if (starts) await Run(_replaced, ct, record.Host, record.Pid, startTime);
@@ -485,7 +515,9 @@ public sealed class HistoryStore(DatabaseSettings database)
                 record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
                 record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
                 record.End == ProcessEndKind.None ? null : (int)record.End,
-                record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null);
+                record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null,
+                pod is null ? null : PodLabelsColumn.Format(pod.Labels), pod?.Workload, pod?.WorkloadKind,
+                pod?.Container?.RuntimeId, pod?.Container?.Name, pod?.Container?.ImageName, pod?.Container?.ImageId);
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
         }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Text.Json;
 using Forkline.Contracts.Identity;
 
@@ -26,20 +27,66 @@ public static class PodObjects
             Text(metadata, "uid") ?? "", Text(metadata, "namespace") ?? "", Text(metadata, "name") ?? "", labels, workload, kind);
         var read = new List<KubernetesPod> { described };
         if (!pod.TryGetProperty("status", out var status)) return read;
-        foreach (var list in (ReadOnlySpan<string>)["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"])
+        pod.TryGetProperty("spec", out var spec);
+        foreach (var (statuses, specs) in (ReadOnlySpan<(string, string)>)
+                 [("containerStatuses", "containers"), ("initContainerStatuses", "initContainers"), ("ephemeralContainerStatuses", "ephemeralContainers")])
         {
-            if (!status.TryGetProperty(list, out var containers) || containers.ValueKind != JsonValueKind.Array) continue;
+            if (!status.TryGetProperty(statuses, out var containers) || containers.ValueKind != JsonValueKind.Array) continue;
             foreach (var container in containers.EnumerateArray())
             {
                 // A container not created yet has no id: it is named once the kubelet reports it.
                 if (Text(container, "containerID") is not { Length: > 0 } runtimeId) continue;
+                var name = Text(container, "name") ?? "";
+                var declared = SpecOf(spec, specs, name);
                 read.Add(described with
                 {
-                    Container = new KubernetesContainer(runtimeId, Text(container, "name") ?? "", Text(container, "image") ?? "", Text(container, "imageID") ?? ""),
+                    Container = new KubernetesContainer(runtimeId, name, Text(container, "image") ?? "", Text(container, "imageID") ?? "",
+                        StartedAt(container), Privileged(declared),
+                        // As Tetragon: the probes of the pod's regular containers only.
+                        specs == "containers" ? ExecProbes(declared) : []),
                 });
             }
         }
         return read;
+    }
+
+    private static JsonElement? SpecOf(JsonElement spec, string list, string name)
+    {
+        if (spec.ValueKind != JsonValueKind.Object || !spec.TryGetProperty(list, out var containers) || containers.ValueKind != JsonValueKind.Array) return null;
+        foreach (var container in containers.EnumerateArray())
+            if (Text(container, "name") == name) return container;
+        return null;
+    }
+
+    // status.state.running.startedAt: a container that is waiting or terminated has no running start.
+    private static DateTime? StartedAt(JsonElement status) =>
+        status.TryGetProperty("state", out var state) && state.ValueKind == JsonValueKind.Object
+        && state.TryGetProperty("running", out var running) && running.ValueKind == JsonValueKind.Object
+        && Text(running, "startedAt") is { } startedAt
+        && DateTime.TryParse(startedAt, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : null;
+
+    private static bool Privileged(JsonElement? container) =>
+        container is { } declared
+        && declared.TryGetProperty("securityContext", out var security) && security.ValueKind == JsonValueKind.Object
+        && security.TryGetProperty("privileged", out var privileged) && privileged.ValueKind == JsonValueKind.True;
+
+    private static ImmutableArray<ImmutableArray<string>> ExecProbes(JsonElement? container)
+    {
+        if (container is not { } declared) return [];
+        var probes = ImmutableArray.CreateBuilder<ImmutableArray<string>>();
+        foreach (var kind in (ReadOnlySpan<string>)["livenessProbe", "readinessProbe"])
+        {
+            if (!declared.TryGetProperty(kind, out var probe) || probe.ValueKind != JsonValueKind.Object
+                || !probe.TryGetProperty("exec", out var exec) || exec.ValueKind != JsonValueKind.Object
+                || !exec.TryGetProperty("command", out var command) || command.ValueKind != JsonValueKind.Array)
+                continue;
+            var argv = ImmutableArray.CreateBuilder<string>();
+            foreach (var word in command.EnumerateArray()) argv.Add(word.ValueKind == JsonValueKind.String ? word.GetString()! : word.GetRawText());
+            if (argv.Count > 0) probes.Add(argv.ToImmutable());
+        }
+        return probes.ToImmutable();
     }
 
     private static ImmutableArray<KeyValuePair<string, string>> Labels(JsonElement metadata)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Api;
 using static Forkline.Gateway.Tests.Api.SampleProcesses;
@@ -27,6 +28,31 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal(200, process.GetProperty("pid").GetInt32());
         Assert.False(process.GetProperty("live").GetBoolean());
         Assert.Equal("2025-01-31T12:00:03.200Z", process.GetProperty("exit_time").GetString());
+    }
+
+    [Fact]
+    public async Task A_process_of_a_described_pod_carries_its_labels_workload_and_container_image()
+    {
+        const string containerId = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
+        const string podUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
+        var pod = new KubernetesPod(podUid, "shop", "web-1", [new("app", "web"), new("tier", "front")], "web", "Deployment",
+            new KubernetesContainer("containerd://" + containerId, "server", "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b"));
+        var id = new Contracts.Identity.ExecId(Host, 77, 77).Encode();
+        _api.Queries.Processes.Add(Init with { ExecId = id, Container = new ContainerIdentity(containerId, podUid, pod) });
+
+        using var response = await _api.Http.GetAsync($"/api/v1/processes/{Uri.EscapeDataString(id)}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var process = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("process");
+        Assert.Equal((containerId, podUid, "shop", "web-1"),
+            (process.GetProperty("container_id").GetString(), process.GetProperty("pod_uid").GetString(),
+             process.GetProperty("pod_namespace").GetString(), process.GetProperty("pod_name").GetString()));
+        Assert.Equal([("app", "web"), ("tier", "front")],
+            process.GetProperty("pod_labels").EnumerateObject().Select(label => (label.Name, label.Value.GetString())));
+        Assert.Equal(("web", "Deployment"), (process.GetProperty("pod_workload").GetString(), process.GetProperty("pod_workload_kind").GetString()));
+        Assert.Equal(("containerd://" + containerId, "server", "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b"),
+            (process.GetProperty("container_runtime_id").GetString(), process.GetProperty("container_name").GetString(),
+             process.GetProperty("container_image").GetString(), process.GetProperty("container_image_id").GetString()));
     }
 
     [Theory]

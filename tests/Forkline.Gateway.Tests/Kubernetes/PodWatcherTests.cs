@@ -37,7 +37,8 @@ public sealed class PodWatcherTests
         Assert.Equal((WebPodUid, "web", "Deployment"), (web.Uid, web.Workload, web.WorkloadKind));
         Assert.Equal([("app", "web"), ("pod-template-hash", "7d9c5b6f4d"), ("tier", "frontend")], web.Labels.Select(l => (l.Key, l.Value)));
         Assert.Equal(new KubernetesContainer(WebContainer, "web", "docker.io/library/nginx:1.27",
-            "docker.io/library/nginx@sha256:6c5b2f1a9e7d4c3b8a0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3"), web.Container);
+            "docker.io/library/nginx@sha256:6c5b2f1a9e7d4c3b8a0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3",
+            StartedAt: new DateTime(2026, 12, 2, 9, 14, 9, DateTimeKind.Utc)), web.Container);
         Assert.Equal("3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", web.Container!.Id.ToString());
         var debug = listed.First(pod => pod.Name == "debug");
         Assert.Equal(("debug", "Pod"), (debug.Workload, debug.WorkloadKind));
