@@ -109,6 +109,39 @@ public sealed class NodeConfigurationTests : IDisposable
         Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
     }
 
+    [Theory]
+    [InlineData("Collector:BatchWindow", "00:00:02", "00:00:00 to 00:00:01")]
+    [InlineData("Collector:AncestorDepth", "-1", "0 or more ancestors")]
+    public void A_collector_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
+    {
+        var error = Assert.Throws<SettingOutOfRangeException>(() =>
+            NodeConfiguration.Load(null, [new("Collector:Gateways:0", "127.0.0.1:7072"), new(key, value)]).ToCollectorNodeSettings());
+
+        Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
+    }
+
+    [Fact]
+    public void The_collector_section_is_read_by_the_parts_it_configures()
+    {
+        var config = NodeConfiguration.Load(null,
+        [
+            new("Node:Name", "web-17"), new("Collector:AncestorDepth", "3"), new("Collector:EmitClones", "false"),
+            new("Collector:Source", "Replay"), new("Collector:ReplayFile", "capture.fkl"), new("Collector:ReplayPacing", "asfastaspossible"),
+            new("Metrics:Listen", "127.0.0.1:9100"),
+        ]);
+
+        var actors = config.Collector.ProcessActors(config.Node.Name);
+        Assert.Equal(("web-17", 3, false), (actors.NodeName, actors.AncestorDepth, actors.EmitClones));
+        Assert.Equal((Collecting.CollectorSource.Replay, Collector.Sources.ReplayPacing.AsFastAsPossible),
+            (config.Collector.Source, config.Collector.ReplayPacing));
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9100), config.Metrics.Listen);
+        Assert.Null(NodeConfiguration.Load(null, []).Metrics.Listen);
+        var noFile = Assert.Throws<ArgumentException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "replay")]).ToCollectorNodeSettings());
+        Assert.Contains("Collector:ReplayFile", noFile.Message);
+        var badSource = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "ebpf")]));
+        Assert.Contains("Collector:Source", badSource.Message);
+    }
+
     [Fact]
     public void Splits_are_resolved_by_a_lease_on_PostgreSQL_and_by_keep_majority_on_SQLite_unless_chosen_and_a_lease_needs_PostgreSQL()
     {

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Net;
 using Forkline.Collecting;
 using Forkline.Collector.Bpf;
-using Forkline.Collector.Containers;
 using Forkline.Collector.Native;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
@@ -51,7 +50,8 @@ public static class CollectorNodeCommand
             {
                 node = CollectorNodeOptions.From(settings.Load(parse), loggers);
             }
-            catch (Exception e) when (e is ConfigurationException or ArgumentException or Collector.Hooks.HookPolicyException)
+            // A certificate or token file unreadable is a setting to fix too (InvalidOperationException names the file).
+            catch (Exception e) when (e is ConfigurationException or ArgumentException or InvalidOperationException or Collector.Hooks.HookPolicyException)
             {
                 log.LogError("{Problem}", e.Message);
                 return 2;
@@ -76,53 +76,12 @@ public static class CollectorNodeCommand
         {
             var link = config.ToCollectorNodeSettings();
             link.Validate();
-            var actors = new ProcessActorSettings();
-            actors = actors with
-            {
-                NodeName = config.Node.Name ?? actors.NodeName,
-                AncestorDepth = config.Collector.AncestorDepth ?? actors.AncestorDepth,
-                // Forks that never exec'd (a subshell) go to the gateways unless turned off, as in `forkline run`:
-                // a process such a fork starts names it as parent, and lineage would stop at a process never stored.
-                EmitClones = config.Collector.EmitClones ?? true,
-            };
-            var source = SourceOf(config.Collector, loggers);
+            var source = config.Collector.CreateSource(loggers);
+            var actors = config.Collector.ProcessActors(config.Node.Name);
             // This host's processes are checked against /proc; a replayed capture's are not this host's.
             if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();
-            return new CollectorNodeOptions(link, actors, source, NodeConfiguration.EndpointOf("Metrics:Listen", config.Metrics.Listen));
-        }
-
-        private static TimeSpan? BatchWindowOf(CollectorSection collector) =>
-            collector.BatchWindow is { } window && (window < TimeSpan.Zero || window > TimeSpan.FromSeconds(1))
-                ? throw new ConfigurationException($"Collector:BatchWindow '{window}' is outside 00:00:00 to 00:00:01")
-                : collector.BatchWindow;
-
-        private static IEventSource SourceOf(CollectorSection collector, ILoggerFactory loggers)
-        {
-            switch (collector.Source?.ToLowerInvariant() ?? "bpf")
-            {
-                case "bpf":
-                    var options = new BpfCollectorOptions();
-                    var containerIdentity = collector.ContainerIdentity ?? true;
-                    return new BpfEventSource(options with
-                    {
-                        ContainerIdentity = containerIdentity,
-                        Pods = containerIdentity ? new PodDirectory() : null,
-                        ObjectPath = collector.BpfObject ?? options.ObjectPath,
-                        Hooks = CollectorCommand.LoadPolicy(collector.Hooks),
-                        RingSizeBytes = collector.RingSizeBytes ?? options.RingSizeBytes,
-                        DrainInterval = BatchWindowOf(collector) ?? options.DrainInterval,
-                        LoggerFactory = loggers,
-                    });
-                case "replay":
-                    if (string.IsNullOrEmpty(collector.ReplayFile))
-                        throw new ConfigurationException("Collector:Source replay needs Collector:ReplayFile (a capture written by `forkline collector --record FILE`)");
-                    if (!Enum.TryParse<ReplayPacing>(collector.ReplayPacing ?? nameof(ReplayPacing.ByKtime), ignoreCase: true, out var pacing))
-                        throw new ConfigurationException($"Collector:ReplayPacing '{collector.ReplayPacing}' is not ByKtime or AsFastAsPossible");
-                    return new ReplayFileSource(collector.ReplayFile, pacing, logger: loggers.CreateLogger<ReplayFileSource>());
-                default:
-                    throw new ConfigurationException($"Collector:Source '{collector.Source}' is not bpf or replay");
-            }
+            return new CollectorNodeOptions(link, actors, source, config.Metrics.Listen);
         }
     }
 

@@ -9,8 +9,11 @@ public sealed class EndpointConverter : TypeConverter
 {
     public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
 
-    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
-        value is string text && IPEndPoint.TryParse(text, out var endpoint)
-            ? endpoint
-            : throw new FormatException($"'{value}' is not an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070");
+    /// <summary>An empty value is no endpoint (Metrics:Listen: not served).</summary>
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) => value switch
+    {
+        string { Length: 0 } => null,
+        string text when IPEndPoint.TryParse(text, out var endpoint) => endpoint,
+        _ => throw new FormatException($"'{value}' is not an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070"),
+    };
 }

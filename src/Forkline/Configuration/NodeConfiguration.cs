@@ -21,7 +21,7 @@ public static class NodeConfiguration
 {
     public const string EnvironmentPrefix = "FORKLINE__";
 
-    /// <summary>Addresses are written address:port (Ingest:Listen); the binder reads them through this converter.</summary>
+    /// <summary>Addresses are written address:port (Ingest:Listen, Metrics:Listen); the binder reads them through this converter.</summary>
     static NodeConfiguration() => TypeDescriptor.AddAttributes(typeof(IPEndPoint), new TypeConverterAttribute(typeof(EndpointConverter)));
 
     public static NodeOptions Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>> commandLine)
@@ -45,60 +45,6 @@ public static class NodeConfiguration
             throw new ConfigurationException($"bad settings{origin}: {e.Message}{cause}", e);
         }
         return config;
-    }
-
-    /// <summary>
-    /// The settings of a collector node: a client of the gateways (Collector:Gateways), not a cluster
-    /// member, so the Cluster section has no place in its settings.
-    /// </summary>
-    public static CollectorNodeSettings ToCollectorNodeSettings(this NodeOptions config)
-    {
-        var cluster = new ClusterSettings();
-        if (config.Cluster with { LogLevel = cluster.LogLevel } != cluster)
-            throw new ConfigurationException(
-                "a collector node is no cluster member any more: drop its Cluster settings (all but LogLevel) and name the gateways' ingest " +
-                "addresses in Collector:Gateways (host:7072), its certificate in Collector:Tls or its token in Collector:Token");
-        SettingOutOfRangeException.Within(nameof(NodeOptions.Cluster), config.Cluster.Validate);
-        SettingOutOfRangeException.Within(nameof(NodeOptions.Forwarder), config.Forwarder.Validate);
-        var collector = config.Collector;
-        var own = collector.Tls;
-        var certificate = string.IsNullOrEmpty(own.Certificate)
-            ? null
-            : CertificateFiles.LoadPkcs12("collector certificate (Collector:Tls:Certificate)", own.Certificate, own.Password);
-        var authority = string.IsNullOrEmpty(own.Authority) ? null : CertificateFiles.LoadCertificate("fleet CA (Collector:Tls:Authority)", own.Authority);
-        var scheme = authority is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
-        var gateways = (collector.Gateways ?? []).Select(address => GatewayAddressOf(address, scheme)).ToList();
-        return new CollectorNodeSettings(new GatewayLinkSettings(gateways, certificate, authority, TokenOf(collector)))
-        {
-            Forwarder = config.Forwarder,
-            LogLevel = config.Cluster.LogLevel,
-        };
-    }
-
-    private static string? TokenOf(CollectorSection collector)
-    {
-        if (string.IsNullOrEmpty(collector.TokenFile)) return string.IsNullOrEmpty(collector.Token) ? null : collector.Token;
-        if (!string.IsNullOrEmpty(collector.Token)) throw new ConfigurationException("give Collector:Token or Collector:TokenFile, not both");
-        try
-        {
-            var token = File.ReadAllText(collector.TokenFile).Trim();
-            return token.Length > 0 ? token : throw new ConfigurationException($"Collector:TokenFile {collector.TokenFile} is empty");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigurationException($"cannot read Collector:TokenFile {collector.TokenFile}: {e.Message}", e);
-        }
-    }
-
-    private static Uri GatewayAddressOf(string address, string scheme)
-    {
-        var text = address.Contains("://", StringComparison.Ordinal) ? address : $"{scheme}://{address}";
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.IsDefaultPort || uri.AbsolutePath != "/")
-            throw new ConfigurationException($"Collector:Gateways '{address}' is not a gateway ingest address host:port, e.g. gateway-1:{IngestSettings.DefaultPort}");
-        if (uri.Scheme != scheme)
-            throw new ConfigurationException(
-                $"Collector:Gateways '{address}' is {uri.Scheme}:// but Collector:Tls:Authority is {(scheme == Uri.UriSchemeHttps ? "set (TLS)" : "not set (no TLS)")}; give host:port and let the fleet CA decide");
-        return uri;
     }
 
     /// <summary>

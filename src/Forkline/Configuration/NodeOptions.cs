@@ -1,4 +1,8 @@
+using System.Net;
+using Forkline.Collecting;
+using Forkline.Gateway;
 using Forkline.Gateway.Cluster;
+using Forkline.Gateway.CollectorLink;
 using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
@@ -14,16 +18,16 @@ namespace Forkline.Configuration;
 /// </summary>
 public sealed class NodeOptions
 {
-    public NodeSection Node { get; init; } = new();
+    public NodeSettings Node { get; init; } = new();
     public ClusterSettings Cluster { get; init; } = new();
     public string DataDirectory { get; init; } = GatewaySettings.DefaultDataDirectory;
     public DatabaseSettings Database { get; init; } = new();
     public HostTreeSettings HostTree { get; init; } = new();
     public ApiSection Api { get; init; } = new();
     public ForwarderSettings Forwarder { get; init; } = new();
-    public CollectorSection Collector { get; init; } = new();
+    public CollectorSettings Collector { get; init; } = new();
     public IngestSettings Ingest { get; init; } = new();
-    public MetricsSection Metrics { get; init; } = new();
+    public MetricsSettings Metrics { get; init; } = new();
 
     /// <summary>The settings of a gateway (a cluster member taking its collectors' streams), checked.</summary>
     public GatewaySettings ToGatewaySettings()
@@ -40,12 +44,37 @@ public sealed class NodeOptions
         settings.Validate();
         return settings;
     }
+
+    /// <summary>
+    /// The settings of a collector node's link to the gateways, checked: a client of the gateways
+    /// (Collector:Gateways), not a cluster member, so of the Cluster section it reads only LogLevel.
+    /// </summary>
+    public CollectorNodeSettings ToCollectorNodeSettings()
+    {
+        var defaults = new ClusterSettings();
+        if (Cluster with { LogLevel = defaults.LogLevel } != defaults)
+            throw new ConfigurationException(
+                "a collector node is no cluster member any more: drop its Cluster settings (all but LogLevel) and name the gateways' ingest " +
+                "addresses in Collector:Gateways (host:7072), its certificate in Collector:Tls or its token in Collector:Token");
+        SettingOutOfRangeException.Within(nameof(Cluster), Cluster.Validate);
+        SettingOutOfRangeException.Within(nameof(Collector), Collector.Validate);
+        SettingOutOfRangeException.Within(nameof(Forwarder), Forwarder.Validate);
+        return new CollectorNodeSettings(Collector.Link()) { Forwarder = Forwarder, LogLevel = Cluster.LogLevel };
+    }
 }
 
-public sealed class NodeSection
+/// <summary>The Node section: which host a collector node reports for.</summary>
+public sealed record NodeSettings
 {
-    /// <summary>The host name this collector reports (part of every exec_id).</summary>
-    public string? Name { get; set; }
+    /// <summary>The host name reported for this host's processes (part of every exec_id).</summary>
+    public string Name { get; init; } = Dns.GetHostName();
+}
+
+/// <summary>The Metrics section of a collector node.</summary>
+public sealed record MetricsSettings
+{
+    /// <summary>Where /metrics is served, address:port; null = not served.</summary>
+    public IPEndPoint? Listen { get; init; }
 }
 
 public sealed class ApiSection
@@ -66,44 +95,4 @@ public sealed class ApiTlsSection
     /// <summary>PKCS#12 file with the API's server certificate; unset = plain HTTP.</summary>
     public string? Certificate { get; set; }
     public string? Password { get; set; }
-}
-
-public sealed class CollectorSection
-{
-    /// <summary>"bpf" (this kernel) or "replay" (a capture file, reported under Node:Name).</summary>
-    public string? Source { get; set; }
-    public string? BpfObject { get; set; }
-    public string? Hooks { get; set; }
-    public uint? RingSizeBytes { get; set; }
-    /// <summary>How long the reader lets a batch gather after its first record (BpfCollectorOptions.DrainInterval).</summary>
-    public TimeSpan? BatchWindow { get; set; }
-    public string? ReplayFile { get; set; }
-    /// <summary>"ByKtime" (recorded spacing) or "AsFastAsPossible".</summary>
-    public string? ReplayPacing { get; set; }
-    public int? AncestorDepth { get; set; }
-    public bool? EmitClones { get; set; }
-    /// <summary>Container id / pod from cgroup names and the Kubernetes API server (BpfCollectorOptions.ContainerIdentity).</summary>
-    public bool? ContainerIdentity { get; set; }
-    /// <summary>The gateways' ingest addresses, host:port (or one load balancer's).</summary>
-    public string[]? Gateways { get; set; }
-    /// <summary>A bearer token of the gateways' Ingest:HostTokens, for a collector without a certificate.</summary>
-    public string? Token { get; set; }
-    /// <summary>A file holding that token (kept out of the settings file and the environment).</summary>
-    public string? TokenFile { get; set; }
-    public CollectorTlsSection Tls { get; set; } = new();
-}
-
-public sealed class CollectorTlsSection
-{
-    /// <summary>PKCS#12 file with this collector's fleet certificate and key (OU=collector, CN = its host name).</summary>
-    public string? Certificate { get; set; }
-    public string? Password { get; set; }
-    /// <summary>PEM file of the fleet CA: the only issuer whose gateway certificates the collector trusts.</summary>
-    public string? Authority { get; set; }
-}
-
-public sealed class MetricsSection
-{
-    /// <summary>Where a collector node serves /metrics and /healthz, address:port; empty = not served.</summary>
-    public string? Listen { get; set; }
 }
