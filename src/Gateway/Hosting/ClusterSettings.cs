@@ -90,6 +90,19 @@ public sealed record ClusterSettings
     /// <summary>The names Akka.Event.Logging.LogLevelFor knows.</summary>
     private static readonly HashSet<string> LogLevels = new(["DEBUG", "INFO", "WARNING", "ERROR"], StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Whether Akka reads <paramref name="seed"/> as a node address (a host and a port); it would fail the node's start otherwise.</summary>
+    private static bool IsAddress(string seed)
+    {
+        try
+        {
+            return Akka.Actor.Address.Parse(seed) is { Host: { Length: > 0 }, Port: > 0 };
+        }
+        catch (UriFormatException)
+        {
+            return false;
+        }
+    }
+
     public static string ProtocolOf(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
 
     public void Validate()
@@ -107,7 +120,7 @@ public sealed record ClusterSettings
             if (Seeds.Length > 0) throw new ArgumentException("Cluster:Bootstrap kubernetes finds the gateways itself: give no Cluster:Seeds with it");
         }
         foreach (var seed in Seeds)
-            if (!seed.StartsWith(Protocol + "://" + GatewaySettings.SystemName + "@", StringComparison.Ordinal))
+            if (!seed.StartsWith(Protocol + "://" + GatewaySettings.SystemName + "@", StringComparison.Ordinal) || !IsAddress(seed))
                 throw new ArgumentException($"Cluster:Seeds '{seed}' is not an address of this cluster: expected {Protocol}://{GatewaySettings.SystemName}@host:port" +
                                             (Tls.Enabled ? " (Cluster:Tls is on)" : ""));
         SettingOutOfRangeException.Within(nameof(Tls), Tls.Validate);

@@ -30,7 +30,7 @@ public static class NodeHost
     public static HostApplicationBuilder CreateBuilder(ILoggerFactory? loggers)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddSingleton(loggers ?? NullLoggerFactory.Instance);
+        builder.Services.AddSingleton(NodeStartFailure.Quieted(loggers ?? NullLoggerFactory.Instance));
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
@@ -49,7 +49,10 @@ public static class NodeHost
         return builder;
     }
 
-    /// <summary>Builds and starts the host of what <paramref name="builder"/> holds; a failure to start leaves nothing running.</summary>
+    /// <summary>
+    /// Builds and starts the host of what <paramref name="builder"/> holds; a failure to start leaves nothing running
+    /// and is an <see cref="InvalidOperationException"/> saying what failed in one line (<see cref="NodeStartFailure.Of"/>).
+    /// </summary>
     public static async Task<IHost> StartAsync(HostApplicationBuilder builder, CancellationToken ct)
     {
         var host = builder.Build();
@@ -58,11 +61,12 @@ public static class NodeHost
             await host.StartAsync(ct);
             return host;
         }
-        catch
+        catch (Exception e)
         {
             await host.StopAsync(CancellationToken.None);
             host.Dispose();
-            throw;
+            if (e is OperationCanceledException) throw;
+            throw NodeStartFailure.Of(e);
         }
     }
 }
