@@ -27,6 +27,9 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
     private static readonly CancellationToken None = CancellationToken.None;
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>The kernel pipeline forwards every process of this machine, a build's thousands too.</summary>
+    private static readonly TimeSpan FlushPatience = TimeSpan.FromSeconds(120);
+
     [KernelFact]
     public async Task Lineage_of_a_watched_process_reaches_init_the_replayed_host_keeps_its_own_tree_and_both_trees_survive_a_gateway_restart()
     {
@@ -49,7 +52,7 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
             sleep = sleepExec.Process.ExecId;
             await kernel.StopAsync();
         }
-        Assert.True(await kernelNode.Forwarder.FlushAsync(TestNodes.Patience), "the gateways acknowledge every event of this host");
+        await FlushAsync(kernelNode, "the gateways acknowledge every event of this host");
         await ReplayAsync(capturePath, replayHost, replayNode);
 
         var kernelLineage = await LineageOfSleepAsync(second, sleep);
@@ -90,7 +93,7 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
     }
 
     /// <summary>Plays the capture through a pipeline of its own that names every process after <paramref name="host"/>.</summary>
-    private static async Task ReplayAsync(string capturePath, string host, CollectorNode node)
+    private async Task ReplayAsync(string capturePath, string host, CollectorNode node)
     {
         var pipeline = ProcessPipeline.Start(node.System, new ProcessActorSettings { NodeName = host },
             new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry()), [node.Forwarder]);
@@ -98,7 +101,17 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
         await replay.RunAsync(pipeline, None);
         await pipeline.StopAsync(StopTimeout);
         Assert.Equal(0, replay.Counters.TotalRejected);
-        Assert.True(await node.Forwarder.FlushAsync(TestNodes.Patience), "the gateways acknowledge every replayed event");
+        await FlushAsync(node, "the gateways acknowledge every replayed event");
+    }
+
+    private async Task FlushAsync(CollectorNode node, string what)
+    {
+        var flushed = await node.Forwarder.FlushAsync(FlushPatience);
+        var metrics = node.Metrics;
+        var state = $"{metrics.ForwardAcknowledged.Value} events acknowledged, {metrics.ForwardBuffered.Value} buffered, {metrics.ForwardRetries.Value} batches resent, " +
+                    $"{metrics.ForwardLinkChanges.WithLabels("connected").Value} streams opened";
+        output.WriteLine($"{what}: {flushed} ({state})");
+        Assert.True(flushed, $"{what} within {FlushPatience.TotalSeconds} s: {state}");
     }
 
     /// <summary>The sleep has exited: its lineage comes from the history table once the projection has written the chain.</summary>

@@ -86,13 +86,15 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
             foreach (var (host, firstTicks) in await history.FirstWritesAfterAsync(killTicks, Hosts))
                 output.WriteLine($"{host}: first event stored {TimeSpan.FromTicks(firstTicks - killTicks).TotalSeconds:F1} s after kill -9");
 
-            var journaled = (await history.JournaledEventsAsync(Hosts)).Select(e => e.Event.EventId).ToList();
+            var journaledEvents = await history.JournaledEventsAsync(Hosts);
+            var journaled = journaledEvents.Select(e => e.Event.EventId).ToList();
             var sentIds = sent.Select(WireConverter.EventIdOf).Order().ToList();
             output.WriteLine($"sent {sentIds.Count} exec/exit events of 4 hosts; journal holds {journaled.Count}");
             Assert.Equal(sentIds, journaled.Order());
 
             var execs = ExecIdsOf(sent, EnrichedKind.Exec);
             var exits = ExecIdsOf(sent, EnrichedKind.Exit);
+            await ProjectionReachesAsync(history, journaledEvents.Max(e => e.Ordering));
             await TestNodes.EventuallyAsync(async () => (await history.ProjectedProcessesAsync(Hosts)).Count(p => p.Exited) == exits.Count,
                 "the projection applies every exit", Patience);
             var projected = await history.ProjectedProcessesAsync(Hosts);
@@ -103,6 +105,22 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
         {
             foreach (var gateway in new[] { first, second, third }) output.WriteLine($"--- {gateway.Name} ---\n{gateway.LogTail()}");
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the projection has applied the journal up to <paramref name="ordering"/>, as long as it
+    /// keeps moving: what it has to apply grows with how long the failover took on this host (23,000 events
+    /// after a slow restart), so the patience is per step, not for the whole.
+    /// </summary>
+    private static async Task ProjectionReachesAsync(PersistedHistory history, long ordering)
+    {
+        long applied = 0;
+        while (applied < ordering)
+        {
+            var before = applied;
+            await TestNodes.EventuallyAsync(async () => (applied = await history.ProjectedUpToAsync()) > before || applied >= ordering,
+                $"the projection moves past journal ordering {before} on its way to {ordering}", Patience);
         }
     }
 

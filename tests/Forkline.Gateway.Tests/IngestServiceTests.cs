@@ -50,7 +50,8 @@ public sealed class IngestServiceTests : IAsyncLifetime
 
         Assert.Equal(7UL, call.ResponseStream.Current.Events.Seq);
         Assert.True(clock.Elapsed < AskTimeout / 2, $"acknowledged after {clock.Elapsed}");
-        Assert.Equal(lostCopies, _metrics.IngestBatches.WithLabels("asked_again").Value);
+        // Each lost copy took one more ask; on a stalled host an answered ask may time out before its answer is read, and be asked once more.
+        Assert.True(_metrics.IngestBatches.WithLabels("asked_again").Value >= lostCopies, $"asked again {_metrics.IngestBatches.WithLabels("asked_again").Value} times");
         Assert.Equal(1, _metrics.IngestBatches.WithLabels("acknowledged").Value);
     }
 
@@ -58,7 +59,8 @@ public sealed class IngestServiceTests : IAsyncLifetime
     public async Task A_batch_no_entity_answers_is_given_up_at_the_ask_timeout_and_left_to_the_collector()
     {
         var entity = _system.ActorOf(Props.Create(() => new LosingEntity(int.MaxValue)));
-        var askTimeout = TimeSpan.FromSeconds(1);
+        // Several attempts long, so that even a stalled host asks again at least once before giving up.
+        var askTimeout = TimeSpan.FromSeconds(3);
         _server = await IngestServer.StartAsync(new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
             new IngestGateway(entity, () => true, askTimeout, AskAgainEvery), _metrics, certificate: null, authority: null);
         using var channel = GrpcChannel.ForAddress(_server.Address);
@@ -67,7 +69,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
 
         await call.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 1 } });
 
-        await WaitUntil(() => _metrics.IngestBatches.WithLabels("timed_out").Value == 1, TimeSpan.FromSeconds(10));
+        await WaitUntil(() => _metrics.IngestBatches.WithLabels("timed_out").Value == 1, TimeSpan.FromSeconds(30));
         Assert.InRange(_metrics.IngestBatches.WithLabels("asked_again").Value, 1, askTimeout / AskAgainEvery);
         Assert.Equal(0, _metrics.IngestBatches.WithLabels("acknowledged").Value);
     }

@@ -9,7 +9,7 @@ namespace Forkline.Kernel.Tests;
 /// <summary>A real collector attached to the kernel for one test, delivering into a <see cref="CollectingSink"/>.</summary>
 internal sealed class CollectorSession : IDisposable
 {
-    public static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(30);
 
     private readonly BpfCollector _collector;
     private readonly CancellationTokenSource _stop = new();

@@ -23,7 +23,7 @@ public sealed class InterleavingProperties : TestKit
 
     public InterleavingProperties(ITestOutputHelper output) : base(output: output) => _output = output;
 
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private static readonly ProcessKey Init = Key(1, 1_000);
     private static readonly ProcessKey Fork = Key(200, 2_000);

@@ -45,10 +45,12 @@ public sealed class LivenessCheckTests(ITestOutputHelper output) : PipelineTestK
     [Fact]
     public async Task An_exit_that_arrives_while_the_gone_process_waits_for_confirmation_is_kept_as_the_kernel_reported_it()
     {
+        // Long enough that a stalled test host still feeds the exit before the confirmation.
+        var confirmDelay = TimeSpan.FromSeconds(5);
         await using var pipeline = StartPipeline(TestSettings with
         {
             LivenessCheckInterval = TimeSpan.FromMilliseconds(50),
-            LivenessConfirmDelay = TimeSpan.FromSeconds(2),
+            LivenessConfirmDelay = confirmDelay,
             LivenessProbe = key => !_gone.ContainsKey(key),
         });
         await FeedAndFlush(pipeline, Exec(Init, ProcessKey.None, "/sbin/init"), Exec(Exited, Init, "/bin/true"));
@@ -56,7 +58,7 @@ public sealed class LivenessCheckTests(ITestOutputHelper output) : PipelineTestK
         // Found gone by a check, then its real exit comes out of the ring before the confirmation.
         await Task.Delay(300);
         await FeedAndFlush(pipeline, Exit(Exited, 3_500, status: 7));
-        await Task.Delay(2_500);
+        await Task.Delay(confirmDelay + TimeSpan.FromMilliseconds(500));
 
         var exit = Assert.Single(Sink.Of<EnrichedExit>()).Process.Exit!;
         Assert.Equal((ExitConclusion.None, 7), (exit.Conclusion, exit.Status));

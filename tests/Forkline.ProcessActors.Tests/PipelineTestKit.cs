@@ -9,7 +9,7 @@ namespace Forkline.ProcessActors.Tests;
 /// <summary>An actor system per test, a pipeline in it, its own metrics registry and a collecting sink.</summary>
 public abstract class PipelineTestKit(ITestOutputHelper output) : TestKit(output: output)
 {
-    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     internal CollectingSink Sink { get; } = new();
 

@@ -36,6 +36,9 @@ public sealed class ApiServer : IAsyncDisposable
 
     public Uri GrpcAddress => AddressOf(_grpc);
 
+    /// <summary>What admits the unary queries: how many wait now.</summary>
+    public QueryAdmission Admission => _app.Services.GetRequiredService<QueryAdmission>();
+
     public static async Task<ApiServer> StartAsync(IProcessQueries queries, ApiSettings settings, CancellationToken ct = default)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "Forkline.Gateway.Api" });

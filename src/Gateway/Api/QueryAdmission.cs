@@ -56,6 +56,9 @@ public sealed class QueryAdmission(QueryLimits limits) : IDisposable
 
     public QueryLimits Limits => limits;
 
+    /// <summary>Queries waiting for a slot now, in both lanes.</summary>
+    public long Waiting => (_small.GetStatistics()?.CurrentQueuedCount ?? 0) + (_bulk.GetStatistics()?.CurrentQueuedCount ?? 0);
+
     public async Task<T> RunAsync<T>(string operation, QueryWeight weight, Func<CancellationToken, Task<T>> query, CancellationToken ct)
     {
         using var slot = await AcquireAsync(operation, weight, ct);

@@ -46,6 +46,13 @@ public sealed record DatabaseSettings
     /// <summary>The PostgreSQL advisory lock key of gateway storage start-up ("FKLNSTRT").</summary>
     private const long SchemaLockKey = 0x464B_4C4E_5354_5254;
 
+    /// <summary>
+    /// How long a gateway waits for the schema lock. Another gateway holds it through its own start (actor
+    /// system, then up to a minute for its journal and snapshot store on a busy host), and several may be
+    /// starting at once, so not the 30 s a command gets by default.
+    /// </summary>
+    public static readonly TimeSpan SchemaLockWait = TimeSpan.FromMinutes(5);
+
     /// <summary>These settings with a connection string: the SQLite file in <paramref name="dataDirectory"/> when none is given.</summary>
     public DatabaseSettings In(string dataDirectory) => InDataDirectory ? SqliteIn(dataDirectory) : this;
 
@@ -144,8 +151,15 @@ public sealed record DatabaseSettings
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT pg_advisory_lock({SchemaLockKey})";
+            command.CommandTimeout = (int)SchemaLockWait.TotalSeconds;
             await command.ExecuteNonQueryAsync(ct);
             return new SessionLock(connection, SchemaLockKey);
+        }
+        catch (NpgsqlException e) when (e.InnerException is TimeoutException)
+        {
+            await connection.DisposeAsync();
+            throw new InvalidOperationException($"the schema lock of {Describe()} was not granted within {SchemaLockWait.TotalMinutes:0} min: " +
+                                                "another gateway starting on this database holds it until its journal and snapshot store answer; check that gateway's log", e);
         }
         catch
         {

@@ -27,7 +27,7 @@ public sealed class ApiOverloadTests
         var running = api.Http.GetAsync(path);
         await WaitUntil(() => queries.GetProcessCalls == 1);
         var queued = api.Http.GetAsync(path);
-        await Task.Delay(200);
+        await WaitUntil(() => api.Server.Admission.Waiting == 1);
         using var refused = await api.Http.GetAsync(path);
         var grpcRefused = await Assert.ThrowsAsync<RpcException>(async () => await api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() }));
         queries.Hold.SetResult();
