@@ -1,3 +1,4 @@
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 
@@ -53,8 +54,13 @@ public sealed record TreeLineage(
 /// </summary>
 public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.DefaultRetiredCapacity)
 {
-    /// <summary>Retired events remembered: a process's start and its exit count one each.</summary>
-    public const int DefaultRetiredCapacity = 200_000;
+    /// <summary>
+    /// Retired events remembered: a process's start and its exit count one each. A late duplicate comes
+    /// from a batch sent again, and a collector sends again only what it has not had acknowledged (at most
+    /// Forwarder:MaxInFlightBatches x Forwarder:BatchSize events, 2,048 by default), so this is 8 times that.
+    /// Each one costs about 120 bytes of every host's entity, so it is no deeper than it needs to be.
+    /// </summary>
+    public const int DefaultRetiredCapacity = 16_384;
 
     private readonly Dictionary<ExecId, TreeProcessView> _processes = [];
     // Keyed by the parent's exec_id whether or not the parent is in the tree, so a child that
@@ -224,7 +230,11 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         var started = known?.Started ?? _retired.Contains(new RetiredEvent(execId, IsExit: false));
         _processes[execId] = new TreeProcessView(exited, replacedAt, started);
         if (known is null) LinkToParent(exited);
-        if (_liveImageByPid.TryGetValue(exited.Pid, out var live) && live == execId) _liveImageByPid.Remove(exited.Pid);
+        if (_liveImageByPid.TryGetValue(exited.Pid, out var live) && live == execId)
+        {
+            _liveImageByPid.Remove(exited.Pid);
+            _liveImageByPid.TrimWhenSparse();
+        }
         PruneFrom(execId);
     }
 
@@ -234,6 +244,7 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         while (_processes.TryGetValue(execId, out var process) && !process.Live && !HasChildren(execId))
         {
             _processes.Remove(execId);
+            _processes.TrimWhenSparse();
             if (process.Started) _retired.Add(new RetiredEvent(execId, IsExit: false));
             if (process.Snapshot.Exit is not null) _retired.Add(new RetiredEvent(execId, IsExit: true));
             var parentId = process.Snapshot.ParentExecId;
@@ -241,7 +252,15 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
             if (_children.TryGetValue(parentId, out var siblings))
             {
                 siblings.Remove(execId);
-                if (siblings.Count == 0) _children.Remove(parentId);
+                if (siblings.Count == 0)
+                {
+                    _children.Remove(parentId);
+                    _children.TrimWhenSparse();
+                }
+                else
+                {
+                    siblings.TrimWhenSparse();
+                }
             }
             execId = parentId;
         }

@@ -21,8 +21,9 @@ public sealed class RecentSet<T>(int capacity) where T : notnull
     public bool Add(T item)
     {
         if (!_items.Add(item)) return false;
+        // The oldest goes first, so the queue never holds more than Capacity (one more would double its array).
+        if (_order.Count == Capacity) _items.Remove(_order.Dequeue());
         _order.Enqueue(item);
-        if (_order.Count > Capacity) _items.Remove(_order.Dequeue());
         return true;
     }
 

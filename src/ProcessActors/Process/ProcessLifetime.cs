@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Identity;
 
 namespace Forkline.ProcessActors.Process;
@@ -30,7 +31,10 @@ internal sealed class ProcessLifetime
         _releaseRequested = false;
     }
 
-    public void RemoveChild(ProcessKey child) => _children?.Remove(child);
+    public void RemoveChild(ProcessKey child)
+    {
+        if (_children?.Remove(child) == true) _children.TrimWhenSparse();
+    }
 
     /// <summary>True the first time only: the caller starts the grace timer.</summary>
     public bool End()

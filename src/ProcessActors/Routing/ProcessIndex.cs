@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Akka.Actor;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Identity;
 
 namespace Forkline.ProcessActors.Routing;
@@ -48,7 +49,9 @@ internal sealed class ProcessIndex
     /// <summary>After its exit the pid no longer names this image.</summary>
     public void ForgetCurrent(ProcessKey key)
     {
-        if (_currentByPid.TryGetValue(key.Pid, out var current) && current == key) _currentByPid.Remove(key.Pid);
+        if (!_currentByPid.TryGetValue(key.Pid, out var current) || current != key) return;
+        _currentByPid.Remove(key.Pid);
+        _currentByPid.TrimWhenSparse();
     }
 
     /// <summary>
@@ -59,6 +62,8 @@ internal sealed class ProcessIndex
         actor = ActorRefs.Nobody;
         if (!_byKey.TryGetValue(request.Key, out var tracked) || tracked.ChildrenAdded != request.ChildrenAddedSeen) return false;
         _byKey.Remove(request.Key);
+        // After a burst of live processes ends, its slots go back too.
+        _byKey.TrimWhenSparse();
         ForgetCurrent(request.Key);
         actor = tracked.Actor;
         return true;

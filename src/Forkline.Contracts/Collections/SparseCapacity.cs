@@ -1,0 +1,23 @@
+namespace Forkline.Contracts.Collections;
+
+/// <summary>
+/// Gives back the room a map or set kept from its busiest moment. A .NET Dictionary or HashSet never
+/// shrinks by itself, so one that once held 20,000 live processes would keep their slots for good. Called
+/// after removals: it trims only once a quarter or less of the room is used, and to twice what is, so a
+/// size that goes up and down rebuilds rarely (amortized constant work per removal).
+/// </summary>
+public static class SparseCapacity
+{
+    /// <summary>Below this many slots a map is left alone: the room is small and rebuilding it would be churn.</summary>
+    public const int Floor = 1_024;
+
+    public static void TrimWhenSparse<TKey, TValue>(this Dictionary<TKey, TValue> map) where TKey : notnull
+    {
+        if (map.Capacity > Floor && map.Count <= map.Capacity / 4) map.TrimExcess(Math.Max(map.Count * 2, Floor));
+    }
+
+    public static void TrimWhenSparse<T>(this HashSet<T> set)
+    {
+        if (set.Capacity > Floor && set.Count <= set.Capacity / 4) set.TrimExcess(Math.Max(set.Count * 2, Floor));
+    }
+}
