@@ -19,7 +19,10 @@ namespace Forkline.Cluster.Tests;
 [Collection(KernelCollection.Name)]
 public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposable
 {
-    private const int StormProcesses = 4_000;
+    // The storm runs until the test ends it: a fixed count could be over before 200 of its processes are
+    // stored on a slow host (the history lags the journal by seconds).
+    private const string StormUntilStopped = "10000000";
+    private const string StormPerSecond = "1000";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly string _folder = Directory.CreateTempSubdirectory("forkline-crash-").FullName;
@@ -54,7 +57,7 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposabl
             // The first run, killed with SIGKILL while the storm runs.
             var first = StartRun(data, grpcPort, "first");
             killedRun = await host.WatchingRunAsync();
-            using var stormProcess = Process.Start(new ProcessStartInfo(storm, ["-n", StormProcesses.ToString(CultureInfo.InvariantCulture), "-j", "2"])
+            using var stormProcess = Process.Start(new ProcessStartInfo(storm, ["-n", StormUntilStopped, "-j", "2", "-r", StormPerSecond])
             {
                 RedirectStandardOutput = true,
             }) ?? throw new InvalidOperationException($"could not start {storm}");
@@ -64,8 +67,8 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposabl
             first.Kill(entireProcessTree: false);
             await first.WaitForExitAsync();
             Assert.False(stormProcess.HasExited, "the storm still runs when forkline is killed");
+            stormProcess.Kill(entireProcessTree: true);
             await stormProcess.WaitForExitAsync();
-            Assert.Equal(0, stormProcess.ExitCode);
         }
 
         StartRun(data, grpcPort, "second");
@@ -77,7 +80,7 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposabl
         // Every storm process the history knows has ended, by a real exit or one concluded at the restart.
         var stormExecId = await host.StormExecIdAsync(stormPid);
         var stormImages = await host.StormImagesAsync(stormExecId);
-        output.WriteLine($"storm pid {stormPid}: {stormImages.Count} of its {StormProcesses} processes stored; "
+        output.WriteLine($"storm pid {stormPid}: {stormImages.Count} processes stored; "
                          + $"{stormImages.Count(i => i.End == (int)ProcessEnd.ConcludedAtRestart)} concluded at restart");
         Assert.True(stormImages.Count >= 200, $"the storm's processes are in the history ({stormImages.Count})");
         Assert.All(stormImages, image => Assert.True(image.Ended, $"storm process {image.ExecId} (pid {image.Pid}) has an end"));
