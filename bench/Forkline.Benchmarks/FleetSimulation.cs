@@ -25,7 +25,7 @@ namespace Forkline.Benchmarks;
 /// stream (connection) and its own host name, against three gateways as real `forkline gateway`
 /// processes (so their CPU is theirs alone, and kill -9 is real) on one PostgreSQL database. Each
 /// collector trickles a synthetic host's life: a few processes a second, each an exec, two hooks and
-/// an exit, and sends its run's loss accounting every 5 s as a collector does. Collectors identify by nothing (the gateways listen on loopback without TLS or tokens):
+/// an exit, and sends its run's loss accounting as a collector does (when it changed, and every minute while idle). Collectors identify by nothing (the gateways listen on loopback without TLS or tokens):
 /// what is measured is the cluster's cost per client and per event, not the handshake.
 /// </summary>
 internal static class FleetSimulation
@@ -42,7 +42,8 @@ internal static class FleetSimulation
     private static readonly TimeSpan LineageDeadline = TimeSpan.FromSeconds(10);
 
     /// <param name="IdleBaselineCores">The three gateways, no collector connected (cores).</param>
-    /// <param name="IdleCores">The three gateways with every collector connected and idle (cores).</param>
+    /// <param name="IdleCores">The three gateways with every collector connected and idle, the first window after they delivered (cores): it still holds the tier-1 JIT of the paths the collectors started.</param>
+    /// <param name="IdleSteadyCores">The same in the window after it: the steady cost of idle collectors.</param>
     /// <param name="LoadCores">The three gateways while the collectors trickle (cores).</param>
     /// <param name="EventsPerSecond">Events acknowledged per second while trickling.</param>
     /// <param name="OfferedProcessesPerSecond">Processes handed to the collectors per second meanwhile (below the target when this process is short of CPU).</param>
@@ -51,7 +52,7 @@ internal static class FleetSimulation
     /// <param name="DeliveringAgain">From kill -9 of a gateway until every collector had an event acknowledged after it.</param>
     /// <param name="Reconnects">Seconds after the kill at which the cut-off collectors had a stream again, sorted.</param>
     public sealed record Figures(
-        int Collectors, double IdleBaselineCores, double IdleCores, double LoadCores, double EventsPerSecond, double ProcessesPerSecond,
+        int Collectors, double IdleBaselineCores, double IdleCores, double IdleSteadyCores, double LoadCores, double EventsPerSecond, double ProcessesPerSecond,
         double OfferedProcessesPerSecond, double SimulatorCores,
         TimeSpan SendToJournalP99, TimeSpan LineageP99, int LineageQueries, int LineageFailed, TimeSpan DeliveringAgain, IReadOnlyList<double> Reconnects,
         long Sent, long Missing, long Duplicated, Storage Stored);
@@ -75,7 +76,7 @@ internal static class FleetSimulation
         public GatewayForwarder Forwarder => forwarder;
         public GatewayMetrics Metrics => metrics;
 
-        /// <summary>Starts the host (its init) and, as a collector does, the run's loss accounting every 5 s.</summary>
+        /// <summary>Starts the host (its init) and, as a collector does, the run's loss accounting.</summary>
         public ProcessSnapshot Init(List<EnrichedEvent> sent)
         {
             _init = _host.NewProcess(1, null, "/sbin/init");
@@ -117,7 +118,8 @@ internal static class FleetSimulation
         }
     }
 
-    public static async Task<Figures> MeasureAsync(LocalPostgres server, int collectorCount, TextWriter output)
+    /// <param name="forwarding">Each simulated collector's forwarder, as a collector node's (its report cadence above all).</param>
+    public static async Task<Figures> MeasureAsync(LocalPostgres server, int collectorCount, ForwarderSettings forwarding, TextWriter output)
     {
         using var database = new TestDatabase(server.ConnectionString);
         int[] ports = [TestNodes.FreePort(), TestNodes.FreePort(), TestNodes.FreePort()];
@@ -142,7 +144,7 @@ internal static class FleetSimulation
             {
                 var metrics = new GatewayMetrics(Metrics.NewCustomRegistry());
                 var link = new GatewayLinkSettings(addresses);
-                var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(link), new ForwarderSettings(), metrics, $"collector-{c}");
+                var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(link), forwarding, metrics, $"collector-{c}");
                 collectors.Add(new SimulatedCollector($"sim-{c:D5}", forwarder, metrics));
             }
             var connecting = Stopwatch.StartNew();
@@ -156,6 +158,10 @@ internal static class FleetSimulation
             await Task.Delay(TimeSpan.FromSeconds(5));
             var idle = await CoresAsync(gateways, IdleWindow);
             output.WriteLine($"simulation: idle with {collectorCount} collectors connected: {100 * idle:N2} % of a core (3 gateways together); {LoadAverage()}");
+            // Profiled (perf), the first window was mostly the runtime's tier-1 recompilation of the paths the
+            // collectors' streams and reports had just started: the second is what idle collectors cost.
+            var idleSteady = await CoresAsync(gateways, IdleWindow);
+            output.WriteLine($"simulation: idle with {collectorCount} collectors connected, the next {IdleWindow.TotalSeconds:N0} s: {100 * idleSteady:N2} % of a core; {LoadAverage()}");
 
             // Load: every collector runs ProcessesPerSecondPerCollector processes a second, spread over the ticks.
             var trickle = new Trickle(collectors);
@@ -226,7 +232,7 @@ internal static class FleetSimulation
             delays.Sort();
             var sentIds = sent.Concat(trickle.Sent).Where(e => e is not EnrichedHook).Select(WireConverter.EventIdOf).ToHashSet();
             var missing = sentIds.Count(id => !journal.FirstCreated.ContainsKey(id));
-            return new Figures(collectorCount, idleBaseline, idle, load, eventsPerSecond, eventsPerSecond / (2 + HooksPerProcess),
+            return new Figures(collectorCount, idleBaseline, idle, idleSteady, load, eventsPerSecond, eventsPerSecond / (2 + HooksPerProcess),
                 offeredPerSecond, simulatorCores,
                 TimeSpan.FromTicks(Percentile(delays, 0.99)), lineageFigures.P99, lineageFigures.Queries, lineageFigures.Failed, TimeSpan.FromSeconds(deliveringAt.Max()!.Value), reconnects,
                 sentIds.Count, missing, journal.Duplicated, await StorageAsync(database, journal.FirstCreated.Count));

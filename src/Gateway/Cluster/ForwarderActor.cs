@@ -24,7 +24,10 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     public sealed record Drained;
 
-    /// <summary>Report the run's loss accounting for <paramref name="Host"/> now and every ReportInterval; upstream is read at each report.</summary>
+    /// <summary>
+    /// Report the run's loss accounting for <paramref name="Host"/> now, then every ReportInterval when it changed
+    /// and every UnchangedReportInterval when it did not; upstream is read at each look.
+    /// </summary>
     public sealed record StartReporting(string Host, Func<UpstreamCounts> Upstream);
 
     /// <summary>Send the run's final report; reply <see cref="FinalReportDelivered"/> once the host's entity has it.</summary>
@@ -55,6 +58,8 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private DateTime _lastDropLog = DateTime.MinValue;
     private StartReporting? _reporting;
     private ulong _reportSeq;
+    private (UpstreamCounts Upstream, ForwardCounts Forward)? _lastReported;
+    private DateTime _lastReportedAt;
     private CollectorRunReport? _finalReport;
     private bool _finalDelivered;
     private readonly List<IActorRef> _awaitingFinal = [];
@@ -166,7 +171,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     {
         ResendThenFlush(static (outbox, at) => outbox.TakeAllInFlight(at), DateTime.UtcNow);
         if (_finalReport is not null && !_finalDelivered) _delivery.Tell(_finalReport, Self);
-        else if (_reporting is not null) SendReport(final: false);
+        else if (_reporting is not null) SendReport(ReadCounts(), final: false);
         ArmFlushTick();
     }
 
@@ -185,14 +190,21 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private void OnStartReporting(StartReporting reporting)
     {
         _reporting = reporting;
-        SendReport(final: false);
+        SendReport(ReadCounts(), final: false);
         Timers.StartPeriodicTimer("report", new ReportTick(), _settings.ReportInterval);
     }
 
+    /// <summary>An idle host's counts do not change: they go again only every UnchangedReportInterval.</summary>
     private void OnReportTick()
     {
-        if (_finalReport is null) SendReport(final: false);
-        else if (!_finalDelivered) _delivery.Tell(_finalReport, Self);
+        if (_finalReport is not null)
+        {
+            if (!_finalDelivered) _delivery.Tell(_finalReport, Self);
+            return;
+        }
+        var counts = ReadCounts();
+        if (counts == _lastReported && DateTime.UtcNow - _lastReportedAt < _settings.UnchangedReportInterval) return;
+        SendReport(counts, final: false);
     }
 
     private void OnReportFinal()
@@ -209,7 +221,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         }
         _awaitingFinal.Add(Sender);
         if (_finalReport is not null) return;
-        _finalReport = SendReport(final: true);
+        _finalReport = SendReport(ReadCounts(), final: true);
         Timers.StartPeriodicTimer("report", new ReportTick(), FinalReportResendEvery);
     }
 
@@ -223,14 +235,21 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>The forwarder's counts are read before upstream's, so a report never shows more out of a stage than into it.</summary>
-    private CollectorRunReport SendReport(bool final)
+    private (UpstreamCounts Upstream, ForwardCounts Forward) ReadCounts()
     {
         var reporting = _reporting!;
         var forward = _outboxes.TryGetValue(reporting.Host, out var outbox) ? outbox.Counts : default;
-        var upstream = reporting.Upstream();
-        var report = RunReportWire.ToWire(new RunReport(reporting.Host, _producerId, upstream.SourceName, upstream.StartedUtc,
-            DateTime.UtcNow, ++_reportSeq, final, upstream.Source, upstream.Pipeline, forward));
+        return (reporting.Upstream(), forward);
+    }
+
+    private CollectorRunReport SendReport((UpstreamCounts Upstream, ForwardCounts Forward) counts, bool final)
+    {
+        var (upstream, forward) = counts;
+        var now = DateTime.UtcNow;
+        var report = RunReportWire.ToWire(new RunReport(_reporting!.Host, _producerId, upstream.SourceName, upstream.StartedUtc,
+            now, ++_reportSeq, final, upstream.Source, upstream.Pipeline, forward));
         _delivery.Tell(report, Self);
+        (_lastReported, _lastReportedAt) = (counts, now);
         return report;
     }
 

@@ -129,6 +129,11 @@ public static class AkkaComposition
     private static IEnumerable<(string Path, string Value)> LeaseMajoritySettings(TimeSpan leaseTimeout)
     {
         yield return ("akka.cluster.split-brain-resolver.active-strategy", "lease-majority");
+        // Akka's default downs every member once reachability has kept changing for stable-after + 3/4 of it:
+        // on a starved machine heartbeats arrive seconds late and flap, and that took down all three gateways of
+        // a simulated fleet that was only busy. With a lease only one side can ever decide, so waiting for a
+        // stable view is safe: the cluster decides once the flapping stops, and overloaded gateways stay up.
+        yield return ("akka.cluster.split-brain-resolver.down-all-when-unstable", "off");
         yield return ("akka.cluster.split-brain-resolver.lease-majority.lease-implementation", LeaseConfigPath);
         yield return ("akka.cluster.split-brain-resolver.lease-majority.role", GatewaySettings.GatewayRole);
         yield return (LeaseConfigPath + ".lease-class", typeof(DatabaseLease).AssemblyQualifiedName!);

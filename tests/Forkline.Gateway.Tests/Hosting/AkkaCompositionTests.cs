@@ -28,6 +28,8 @@ public sealed class AkkaCompositionTests
         Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         // One gateway on its SQLite file: nothing to split, and no fleet database to hold a lease.
         Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        // Keep-majority's sides decide apart: when reachability never settles, Akka downs everyone rather than risk two clusters.
+        Assert.Equal("on", config.GetString("akka.cluster.split-brain-resolver.down-all-when-unstable"));
         Assert.Equal(["gateway"], config.GetStringList("akka.cluster.roles"));
         Assert.False(config.GetBoolean("akka.cluster.pub-sub.send-to-dead-letters-when-no-subscribers"));
         Assert.Equal("akka.persistence.journal.sql", config.GetString("akka.persistence.journal.plugin"));

@@ -27,6 +27,7 @@ public sealed class DatabaseLeaseTests(PostgresServer server) : IDisposable
         var config = node.System.Settings.Config;
 
         Assert.Equal("lease-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal("off", config.GetString("akka.cluster.split-brain-resolver.down-all-when-unstable"));
         var lease = LeaseProvider.Get(node.System).GetLease(LeaseName,
             config.GetString("akka.cluster.split-brain-resolver.lease-majority.lease-implementation"), "127.0.0.1:4053");
         Assert.IsType<DatabaseLease>(lease);
