@@ -81,7 +81,7 @@ public sealed class PersistedHistory(DatabaseSettings database)
     /// <summary>The journal ordering up to which the history projection has applied every entry.</summary>
     public Task<long> ProjectedUpToAsync() => new HistoryStore(database).ReadOffsetAsync(HistoryProjection.Name, CancellationToken.None);
 
-    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    internal static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -66,7 +66,7 @@ public sealed class StormHistory(string host, GatewayClient client, DatabaseSett
         await TestNodes.EventuallyAsync(async () =>
         {
             await using var connection = await database.OpenAsync(CancellationToken.None);
-            await using var command = Command(connection,
+            await using var command = PersistedHistory.Command(connection,
                 "SELECT exec_id, binary_path FROM processes WHERE host = @host AND pid = @pid ORDER BY start_time DESC", ("@host", host), ("@pid", stormPid));
             await using var reader = await command.ExecuteReaderAsync();
             while (found is null && await reader.ReadAsync())
@@ -87,7 +87,7 @@ public sealed class StormHistory(string host, GatewayClient client, DatabaseSett
     public async Task<List<StoredImage>> StormImagesAsync(string stormExecId)
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
-        await using var command = Command(connection,
+        await using var command = PersistedHistory.Command(connection,
             "SELECT exec_id, pid, exit_time, end_kind FROM processes WHERE host = @host AND (exec_id = @storm OR parent_exec_id = @storm)",
             ("@host", host), ("@storm", stormExecId));
         var images = new List<StoredImage>();
@@ -144,20 +144,6 @@ public sealed class StormHistory(string host, GatewayClient client, DatabaseSett
         new ExecId(wire.Process.ExecId.Node, wire.Process.ExecId.StartKtime, wire.Process.ExecId.Pid).Encode();
 
     private static bool IsStorm(string binary) => binary.EndsWith("/storm", StringComparison.Ordinal);
-
-    private static System.Data.Common.DbCommand Command(System.Data.Common.DbConnection connection, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-        return command;
-    }
 
     /// <summary>The exec storm of the cost figures (bench/c), built into <paramref name="folder"/>.</summary>
     public static async Task<string> BuildStormAsync(string folder, TimeSpan patience)
