@@ -46,6 +46,21 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
+    public async Task The_projection_applies_what_a_host_entity_of_its_node_journals_at_once_not_at_its_next_poll()
+    {
+        var (events, _, _, _, sleep) = _host.ShellChain(10);
+        var store = new HistoryStore(_data.Settings);
+        var poll = TimeSpan.FromMinutes(10);
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data) with { QueryRefreshInterval = poll });
+
+        await HostTreePersistenceTests.SendAsync(node, events);
+
+        await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is not null,
+            "the exec of sleep reaches the processes table long before the projection's next poll", within: TimeSpan.FromSeconds(60));
+        Assert.Equal(events.Count, node.Metrics.ProjectionEvents.Value);
+    }
+
+    [DatabaseFact]
     public async Task Replay_returns_exactly_the_persisted_exec_exit_and_clone_history_of_a_window_in_journal_order()
     {
         var (events, init, bash, sh, sleep) = _host.ShellChain(10);
@@ -176,8 +191,12 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         var (events, _, bash, sh, sleep) = _host.ShellChain(10);
         var store = new HistoryStore(_data.Settings);
         var ct = CancellationToken.None;
-        // The projection polls the journal every 2 s, so each query below runs before it applied the exits just stored.
-        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data) with { QueryRefreshInterval = TimeSpan.FromSeconds(2) });
+        // The projection only polls the journal, every 2 s, so each query below runs before it applied the exits just stored.
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data) with
+        {
+            QueryRefreshInterval = TimeSpan.FromSeconds(2),
+            Projection = new ProjectionSettings(ReadOnLocalWrites: false),
+        });
         var queries = node.Queries!;
         await HostTreePersistenceTests.SendAsync(node, events);
         await StoredAsync(sleep);

@@ -1,10 +1,5 @@
-using Akka;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
@@ -20,96 +15,195 @@ namespace Forkline.Gateway.History;
 /// without events weighs one). On SQLite the transaction holds the one write lock the journal also
 /// needs: a long one makes persists time out.
 /// </param>
-public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null, int GroupEvents = 2_048);
+/// <param name="GapPatience">
+/// How long the projection waits for a missing journal ordering (a write that commits after a later one)
+/// before it takes the hole for a write that never committed and goes on (<see cref="OrderingGap"/>).
+/// </param>
+/// <param name="ReadOnLocalWrites">
+/// True: the projection also reads as soon as a host entity of its node has journaled (<see cref="JournalAppended"/>);
+/// false: only every poll interval, so the history lags the live tree by up to that (tests of queries during that lag).
+/// </param>
+public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null, int GroupEvents = 2_048, TimeSpan? GapPatience = null,
+    bool ReadOnLocalWrites = true);
 
 /// <summary>
-/// Keeps the history table in step with the host journals: follows the journal tag from the stored
-/// offset and applies each group of entries and the new offset in one transaction, so a restart
-/// resumes exactly where the last commit ended. A group is what arrived while the previous transaction
-/// ran (no timer: an idle projection only polls the journal). Runs as a cluster singleton (one writer per fleet).
-/// A group the database refuses (full, read-only, locked, down) is tried again with backoff until it
-/// goes in; any other failure restarts the projection with backoff from the stored offset.
+/// Keeps the history table in step with the host journals: reads the journal rows after the stored
+/// offset (<see cref="JournalRowReader"/>) and applies each group of host-entity entries and the new
+/// offset in one transaction, so a restart resumes exactly where the last commit ended. It reads when a
+/// host entity of this node has journaled something (<see cref="JournalAppended"/> on the event stream),
+/// and every poll interval for what entities on other gateways wrote; a read that finds the journal
+/// busy is followed by another at once, so groups grow with the write rate. Runs as a cluster singleton
+/// (one writer per fleet). A group the database refuses (full, read-only, locked, down) is tried again
+/// with backoff until it goes in; any other failure starts over from the stored offset, with backoff.
 /// </summary>
-public sealed class HistoryProjection : ReceiveActor
+public sealed class HistoryProjection : ReceiveActor, IWithTimers
 {
     public const string Name = "forkline-history";
 
+    /// <summary>Journal rows read at a time.</summary>
+    private const int RowsPerRead = 256;
+
     private readonly HistoryStore _store;
+    private readonly JournalRowReader _journal;
     private readonly ProjectionSettings _settings;
+    private readonly TimeSpan _pollInterval;
     private readonly GatewayMetrics _metrics;
     private readonly StoreHealth _health;
+    private readonly Akka.Serialization.Serialization _serialization;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Ends the retries of a group the database refuses when the singleton stops (moves, shuts down).
     private readonly CancellationTokenSource _stopping = new();
-    private int _starts;
+    // Null until read from the store (at start, and again after a failure).
+    private long? _offset;
+    private OrderingGap? _gap;
+    private bool _reading;
+    private bool _readAgain;
+    private TimeSpan _failureBackoff;
 
-    public HistoryProjection(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics, StoreHealth health)
+    public HistoryProjection(HistoryStore store, ProjectionSettings settings, TimeSpan pollInterval, GatewayMetrics metrics, StoreHealth health)
     {
         _store = store;
+        _journal = new JournalRowReader(store.Database);
         _settings = settings;
+        _pollInterval = pollInterval;
         _metrics = metrics;
         _health = health;
+        _serialization = Context.System.Serialization;
+        _failureBackoff = MinBackoff;
+
+        Receive<JournalAppended>(_ => Read());
+        Receive<Poll>(_ => Read());
+        Receive<Applied>(OnApplied);
+        Receive<Status.Failure>(failure => OnFailed(failure.Cause));
+        Receive<Resume>(_ =>
+        {
+            _reading = false;
+            Read();
+        });
     }
 
-    public static Props Props(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics, StoreHealth health) =>
-        Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, metrics, health));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(HistoryStore store, ProjectionSettings settings, TimeSpan pollInterval, GatewayMetrics metrics, StoreHealth health) =>
+        Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, pollInterval, metrics, health));
 
     private TimeSpan MinBackoff => _settings.MinBackoff ?? TimeSpan.FromSeconds(1);
 
     private TimeSpan MaxBackoff => _settings.MaxBackoff ?? TimeSpan.FromSeconds(30);
 
+    private TimeSpan GapPatience => _settings.GapPatience ?? TimeSpan.FromSeconds(10);
+
+    protected override void PreStart()
+    {
+        if (_settings.ReadOnLocalWrites) Context.System.EventStream.Subscribe(Self, typeof(JournalAppended));
+        Timers.StartPeriodicTimer(nameof(Poll), Poll.Instance, _pollInterval);
+        Read();
+    }
+
     protected override void PostStop()
     {
+        Context.System.EventStream.Unsubscribe(Self);
         _stopping.Cancel();
         _stopping.Dispose();
     }
 
-    protected override void PreStart()
+    /// <summary>One read at a time; a wake-up during it asks for another right after.</summary>
+    private void Read()
     {
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-        var restart = RestartSettings.Create(MinBackoff, MaxBackoff, randomFactor: 0.2);
-        RestartSource.OnFailuresWithBackoff(() => FromStoredOffset(journal), restart)
-            .RunWith(Sink.Ignore<int>(), Context.Materializer());
-    }
-
-    private Source<int, NotUsed> FromStoredOffset(SqlReadJournal journal)
-    {
-        if (_starts++ > 0) _metrics.ProjectionFailures.Inc();
-        return Source.FromTask(_store.ReadOffsetAsync(Name, CancellationToken.None))
-            .ConcatMany(offset => journal.EventsByTag(HostTreeEntity.JournalTag, Offset.Sequence(offset)))
-            .BatchWeighted(_settings.GroupEvents, EventsIn, envelope => new List<EventEnvelope> { envelope }, (group, envelope) =>
-            {
-                group.Add(envelope);
-                return group;
-            })
-            .SelectAsync(1, ApplyAsync);
-    }
-
-    private async Task<int> ApplyAsync(List<EventEnvelope> group)
-    {
-        var batches = new List<JournalBatch>();
-        long offset = 0;
-        foreach (var envelope in group)
+        if (_reading)
         {
-            offset = ((Sequence)envelope.Offset).Value;
-            if (envelope.Event is not HostEventsPersisted persisted) continue;
-            var events = new List<EnrichedEvent>(persisted.Events.Count);
-            foreach (var wire in persisted.Events) events.Add(WireConverter.ToEnriched(wire));
-            var host = HostOf(envelope.PersistenceId);
-            var gaps = new List<HostGap>(persisted.Gaps.Count);
-            foreach (var gap in persisted.Gaps) gaps.Add(HostGapWire.FromWire(host, gap));
-            batches.Add(new JournalBatch(host, envelope.SequenceNr, events, gaps));
+            _readAgain = true;
+            return;
         }
-        var backoff = MinBackoff;
+        _reading = true;
+        _readAgain = false;
+        ReadAndApplyAsync(_offset, _gap).PipeTo(Self);
+    }
+
+    private void OnApplied(Applied applied)
+    {
+        _reading = false;
+        _offset = applied.Offset;
+        _gap = applied.Gap;
+        _failureBackoff = MinBackoff;
+        if (applied.Skipped > 0)
+            _log.Warning("history projection passed {0} journal orderings that stayed missing for {1} (writes that never committed), now at offset {2}",
+                applied.Skipped, GapPatience, applied.Offset);
+        // A full read leaves more behind; anything journaled meanwhile was announced while reading.
+        if (applied.More || _readAgain) Read();
+    }
+
+    private void OnFailed(Exception cause)
+    {
+        _metrics.ProjectionFailures.Inc();
+        _log.Error(cause, "history projection could not apply the journal after offset {0} ({1}); starting again from the stored offset in {2}",
+            _offset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(not read yet)", _store.Database.Describe(), _failureBackoff);
+        _offset = null;
+        _gap = null;
+        // Still "reading": wake-ups wait for the resume.
+        Timers.StartSingleTimer(nameof(Resume), Resume.Instance, _failureBackoff);
+        _failureBackoff = TimeSpan.FromTicks(Math.Min(_failureBackoff.Ticks * 2, MaxBackoff.Ticks));
+    }
+
+    /// <summary>Off the actor's thread: touches no field but the immutable ones.</summary>
+    private async Task<Applied> ReadAndApplyAsync(long? knownOffset, OrderingGap? knownGap)
+    {
         var stopping = _stopping.Token;
+        var offset = knownOffset ?? await _store.ReadOffsetAsync(Name, stopping);
+        var rows = await _journal.ReadAfterAsync(offset, RowsPerRead, stopping);
+        var orderings = new long[rows.Count];
+        for (var i = 0; i < rows.Count; i++) orderings[i] = rows[i].Ordering;
+        var (applicable, gap, skipped) = OrderingGap.Applicable(offset, orderings, knownGap, DateTime.UtcNow, GapPatience);
+
+        var group = new List<JournalBatch>();
+        var weight = 0;
+        for (var i = 0; i < applicable; i++)
+        {
+            var batch = ToBatch(rows[i]);
+            var rowWeight = Math.Max(1, batch?.Events.Count ?? 0);
+            if (group.Count > 0 && weight + rowWeight > _settings.GroupEvents)
+            {
+                await ApplyAsync(group, offset, stopping);
+                group.Clear();
+                weight = 0;
+            }
+            if (batch is not null) group.Add(batch);
+            weight += rowWeight;
+            offset = rows[i].Ordering;
+        }
+        if (applicable > 0) await ApplyAsync(group, offset, stopping);
+        return new Applied(offset, gap, skipped, More: applicable == RowsPerRead);
+    }
+
+    /// <summary>A host entity's entry as the history applies it; null for any other row (it only moves the offset).</summary>
+    private JournalBatch? ToBatch(JournalRow row)
+    {
+        if (row.Tags is null || !row.Tags.Contains(TagInCsv, StringComparison.Ordinal)) return null;
+        if (_serialization.Deserialize(row.Message, row.SerializerId, row.Manifest) is not HostEventsPersisted persisted) return null;
+        var events = new List<EnrichedEvent>(persisted.Events.Count);
+        foreach (var wire in persisted.Events) events.Add(WireConverter.ToEnriched(wire));
+        var host = HostOf(row.PersistenceId);
+        var gaps = new List<HostGap>(persisted.Gaps.Count);
+        foreach (var gap in persisted.Gaps) gaps.Add(HostGapWire.FromWire(host, gap));
+        return new JournalBatch(host, row.SequenceNr, events, gaps);
+    }
+
+    /// <summary>How Akka.Persistence.Sql's CSV tag mode writes a tag into the tags column.</summary>
+    private static readonly string TagInCsv = ";" + HostTreeEntity.JournalTag + ";";
+
+    private async Task ApplyAsync(List<JournalBatch> batches, long offset, CancellationToken stopping)
+    {
+        var backoff = MinBackoff;
         while (true)
         {
             try
             {
-                var rows = await _store.ProjectAsync(Name, batches, offset, CancellationToken.None);
+                await _store.ProjectAsync(Name, batches, offset, CancellationToken.None);
                 _health.Wrote();
-                _metrics.ProjectionEvents.Inc(batches.Sum(b => b.Events.Count));
-                return rows;
+                var events = 0;
+                foreach (var batch in batches) events += batch.Events.Count;
+                _metrics.ProjectionEvents.Inc(events);
+                return;
             }
             catch (Exception e) when (StoreFault.Of(e).IsStorage)
             {
@@ -118,20 +212,33 @@ public sealed class HistoryProjection : ReceiveActor
                 await Task.Delay(backoff, stopping);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
-            catch (Exception e)
-            {
-                _log.Error(e, "history projection could not apply journal up to offset {0} ({1}); restarting from the stored offset", offset, _store.Database.Describe());
-                throw;
-            }
         }
     }
-
-    /// <summary>An entry weighs at least 1, so entries without events still move the offset.</summary>
-    private static long EventsIn(EventEnvelope envelope) =>
-        envelope.Event is HostEventsPersisted persisted ? Math.Max(1, persisted.Events.Count) : 1;
 
     private static string HostOf(string persistenceId) =>
         persistenceId.StartsWith(HostTreeEntity.PersistenceIdOf(""), StringComparison.Ordinal)
             ? persistenceId[HostTreeEntity.PersistenceIdOf("").Length..]
             : throw new WireFormatException($"journal entry of '{persistenceId}' is tagged {HostTreeEntity.JournalTag} but is not a host entity's");
+
+    private sealed record Poll
+    {
+        public static readonly Poll Instance = new();
+    }
+
+    private sealed record Resume
+    {
+        public static readonly Resume Instance = new();
+    }
+
+    /// <summary>The offset applied up to, the hole waited for, orderings passed, and whether the read was full.</summary>
+    private sealed record Applied(long Offset, OrderingGap? Gap, long Skipped, bool More);
+}
+
+/// <summary>
+/// Published on a node's event stream when one of its host entities has journaled an entry the history
+/// needs: the projection, when it runs on that node, reads at once instead of at its next poll.
+/// </summary>
+public sealed record JournalAppended
+{
+    public static readonly JournalAppended Instance = new();
 }

@@ -191,7 +191,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
-            _store.Wrote();
+            HistoryEntryWritten();
             Journaled(toPersist);
             CountStored(toPersist, DateTime.UtcNow);
             if (toPersist.Events.Count > 0) Seen(WireConverter.FromUnixTicks(toPersist.Events[^1].TimeUnixTicks));
@@ -203,6 +203,13 @@ public sealed class HostTreeEntity : ReceivePersistentActor
                 _persistedSinceSnapshot = 0;
             }
         });
+    }
+
+    /// <summary>A tagged entry is in the journal: the store is writable, and the history projection (if on this node) reads it now.</summary>
+    private void HistoryEntryWritten()
+    {
+        _store.Wrote();
+        Context.System.EventStream.Publish(JournalAppended.Instance);
     }
 
     private void Complete(EventBatch batch, (string, ulong) batchKey, List<EnrichedEvent> accepted, EventBatch live, int duplicates, IActorRef replyTo)
@@ -254,7 +261,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             var gap = new HostEventsPersisted { Gaps = { HostGapWire.ToWire(ringLoss) } };
             Persist(new Tagged(gap, [JournalTag]), _ =>
             {
-                _store.Wrote();
+                HistoryEntryWritten();
                 ApplyEnded(gap);
             });
         }
@@ -338,7 +345,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         Persist(new Tagged(toPersist, [JournalTag]), _ =>
         {
-            _store.Wrote();
+            HistoryEntryWritten();
             Journaled(toPersist);
             foreach (var exit in concluded) Apply(exit);
             ApplyEnded(toPersist);

@@ -91,7 +91,7 @@ public static class AkkaComposition
             // No durable (LMDB) store on disk: without remember-entities, sharding's replicated state needs none.
             .WithShardingDistributedData(data => data.Durable.Keys = [])
             .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
-                HistoryProjection.Props(history, settings.Projection, metrics, store),
+                HistoryProjection.Props(history, settings.Projection, settings.QueryRefreshInterval, metrics, store),
                 new ClusterSingletonOptions { Role = GatewaySettings.GatewayRole }, createProxyToo: false)
             .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings, database)), HoconAddMode.Prepend);
     }
