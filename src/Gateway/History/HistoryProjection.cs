@@ -20,19 +20,24 @@ namespace Forkline.Gateway.History;
 /// before it takes the hole for a write that never committed and goes on (<see cref="OrderingGap"/>).
 /// </param>
 /// <param name="ReadOnLocalWrites">
-/// True: the projection also reads as soon as a host entity of its node has journaled (<see cref="JournalAppended"/>);
-/// false: only every poll interval, so the history lags the live tree by up to that (tests of queries during that lag).
+/// True: the projection also reads <paramref name="LocalWriteDelay"/> after a host entity of its node has journaled
+/// (<see cref="JournalAppended"/>); false: only every poll interval, so the history lags the live tree by up to that
+/// (tests of queries during that lag).
+/// </param>
+/// <param name="LocalWriteDelay">
+/// How long the projection lets a node's journal writes gather before it reads them: each read is a transaction
+/// on the history with its own fixed cost (one per forwarder batch under an exec storm doubled the projection's CPU).
 /// </param>
 public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null, int GroupEvents = 2_048, TimeSpan? GapPatience = null,
-    bool ReadOnLocalWrites = true);
+    bool ReadOnLocalWrites = true, TimeSpan? LocalWriteDelay = null);
 
 /// <summary>
 /// Keeps the history table in step with the host journals: reads the journal rows after the stored
 /// offset (<see cref="JournalRowReader"/>) and applies each group of host-entity entries and the new
-/// offset in one transaction, so a restart resumes exactly where the last commit ended. It reads when a
-/// host entity of this node has journaled something (<see cref="JournalAppended"/> on the event stream),
-/// and every poll interval for what entities on other gateways wrote; a read that finds the journal
-/// busy is followed by another at once, so groups grow with the write rate. Runs as a cluster singleton
+/// offset in one transaction, so a restart resumes exactly where the last commit ended. It reads shortly
+/// after a host entity of this node has journaled something (<see cref="JournalAppended"/> on the event
+/// stream), and every poll interval for what entities on other gateways wrote; a full read is followed
+/// by another at once. Runs as a cluster singleton
 /// (one writer per fleet). A group the database refuses (full, read-only, locked, down) is tried again
 /// with backoff until it goes in; any other failure starts over from the stored offset, with backoff.
 /// </summary>
@@ -71,7 +76,10 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
         _serialization = Context.System.Serialization;
         _failureBackoff = MinBackoff;
 
-        Receive<JournalAppended>(_ => Read());
+        Receive<JournalAppended>(_ =>
+        {
+            if (!Timers.IsTimerActive(nameof(JournalAppended))) Timers.StartSingleTimer(nameof(JournalAppended), Poll.Instance, LocalWriteDelay);
+        });
         Receive<Poll>(_ => Read());
         Receive<Applied>(OnApplied);
         Receive<Status.Failure>(failure => OnFailed(failure.Cause));
@@ -92,6 +100,8 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
     private TimeSpan MaxBackoff => _settings.MaxBackoff ?? TimeSpan.FromSeconds(30);
 
     private TimeSpan GapPatience => _settings.GapPatience ?? TimeSpan.FromSeconds(10);
+
+    private TimeSpan LocalWriteDelay => _settings.LocalWriteDelay ?? TimeSpan.FromMilliseconds(500);
 
     protected override void PreStart()
     {
