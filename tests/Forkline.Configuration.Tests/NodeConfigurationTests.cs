@@ -142,7 +142,7 @@ public sealed class NodeConfigurationTests : IDisposable
         [
             new("Node:Name", "web-17"), new("Collector:AncestorDepth", "3"), new("Collector:EmitClones", "false"),
             new("Collector:Source", "Replay"), new("Collector:ReplayFile", "capture.fkl"), new("Collector:ReplayPacing", "asfastaspossible"),
-            new("Metrics:Listen", "127.0.0.1:9100"),
+            new("Metrics:Listen", "127.0.0.1:9100"), new("Collector:PodAnnotations", "true"),
         ]);
 
         var actors = config.Collector.ProcessActors(config.Node.Name);
@@ -151,6 +151,7 @@ public sealed class NodeConfigurationTests : IDisposable
             (config.Collector.Source, config.Collector.ReplayPacing));
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9100), config.Metrics.Listen);
         Assert.Null(NodeConfiguration.Load(null, []).Metrics.Listen);
+        Assert.Equal((true, false), (config.Collector.PodAnnotations, NodeConfiguration.Load(null, []).Collector.PodAnnotations));
         var noFile = Assert.Throws<ArgumentException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "replay")]).ToCollectorNodeSettings());
         Assert.Contains("Collector:ReplayFile", noFile.Message);
         var badSource = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "ebpf")]));
