@@ -1,7 +1,6 @@
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
@@ -150,16 +149,18 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
-    public async Task An_ended_containerized_process_keeps_its_container_and_pod_labels_workload_and_image_in_lineage_listing_and_replay()
+    public async Task An_ended_containerized_process_keeps_its_container_pod_labels_workload_image_start_and_privilege_in_lineage_listing_and_replay()
     {
         const string podUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
         var container = new Contracts.Identity.ContainerIdentity("3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", podUid,
             new Contracts.Identity.KubernetesPod(podUid, "shop", "web-1", [new("app", "web"), new("tier", "front")], "web", "Deployment",
                 new Contracts.Identity.KubernetesContainer("containerd://3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", "server",
-                    "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b")));
+                    "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b",
+                    StartedAt: new DateTime(2025, 1, 31, 11, 58, 7, 250, DateTimeKind.Utc), Privileged: true)));
         var init = _host.NewProcess(1, null, "/sbin/init");
         var app = _host.NewProcess(20, init, "/app/server") with { Container = container };
         var worker = _host.NewProcess(21, app, "/app/worker") with { Container = container };
+        worker = worker with { Details = worker.Details with { NamespacePid = 3 } };
         List<EnrichedEvent> events = [_host.Exec(init, null), _host.Exec(app, init), _host.Exec(worker, app), _host.Exit(worker, app), _host.Exit(app, init)];
         var store = new HistoryStore(_data.Settings);
         await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
@@ -171,6 +172,7 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
 
         var lineage = await queries.GetLineageAsync(worker.ExecId.Encode(), 1, ct);
         Assert.Equal((container, container, null), (lineage!.Process.Container, lineage.Ancestors[0].Container, lineage.Ancestors[1].Container));
+        Assert.Equal((3, 0), (lineage.Process.NamespacePid, lineage.Ancestors[0].NamespacePid));
         var ended = await queries.ListProcessesAsync(new("node-p", Live: false, Container: container.ContainerId[..12]), ct);
         Assert.Equal([("/app/server", container), ("/app/worker", container)], ended.Select(p => (p.Binary, p.Container)));
         Assert.Equal(2, (await queries.ListProcessesAsync(new("node-p", PodUid: container.PodUid), ct)).Count);
@@ -195,7 +197,7 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data) with
         {
             QueryRefreshInterval = TimeSpan.FromSeconds(2),
-            Projection = new ProjectionSettings(ReadOnLocalWrites: false),
+            Projection = new ProjectionSettings { ReadOnLocalWrites = false },
         });
         var queries = node.Queries!;
         await HostTreePersistenceTests.SendAsync(node, events);

@@ -3,10 +3,10 @@ using Forkline.Collector.Containers;
 using Forkline.Collector.Sources;
 using Forkline.Commands;
 using Forkline.Configuration;
+using Forkline.Forwarding;
 using Forkline.Gateway;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
+using Forkline.Hosting;
 using Forkline.ProcessActors;
 using Microsoft.Extensions.Logging;
 
@@ -43,6 +43,9 @@ public sealed record CollectorSettings
 
     /// <summary>Container id and pod of each process (<see cref="BpfCollectorOptions.ContainerIdentity"/>).</summary>
     public bool ContainerIdentity { get; init; } = true;
+
+    /// <summary>Pods carry their annotations too (Tetragon's <c>--enable-pod-annotations</c>); with <see cref="ContainerIdentity"/> only.</summary>
+    public bool PodAnnotations { get; init; }
 
     public string ReplayFile { get; init; } = "";
 

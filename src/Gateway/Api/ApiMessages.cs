@@ -26,7 +26,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             StartTime = Timestamp.FromDateTime(record.StartTime.AsUtc()),
             Live = record.Live,
         };
-        SetContainer(process, record.Container);
+        SetContainer(process, record.Container, record.MaybeExecProbe);
+        process.NamespacePid = record.NamespacePid;
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
         if (record.ExitSignal is { } signal) process.ExitSignal = signal;
@@ -97,7 +98,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         Host = enriched.Node,
         ExecId = enriched.Process.ExecId.Encode(),
         Time = Timestamp.FromDateTime(enriched.Time.AsUtc()),
-        Process = ToProcess(enriched.Node, enriched.Process),
+        Process = ToProcess(ProcessRecords.From(enriched.Process, live: enriched.Process.Exit is null)),
         HookName = (enriched as EnrichedHook)?.Hook.Hook.Name ?? "",
         Json = eventJson.Format(enriched),
     };
@@ -166,42 +167,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         _ => throw ApiRequestException.Invalid($"event kind {kind} is not one of exec, exit, clone, hook"),
     };
 
-    private static Process ToProcess(string host, ProcessSnapshot snapshot)
-    {
-        var process = new Process
-        {
-            ExecId = snapshot.ExecId.Encode(),
-            Host = host,
-            Pid = snapshot.Pid,
-            ParentExecId = snapshot.ParentExecId == default(ExecId) ? "" : snapshot.ParentExecId.Encode(),
-            Binary = snapshot.Binary,
-            Arguments = string.Join(' ', snapshot.Arguments),
-            Cwd = snapshot.Cwd,
-            Uid = snapshot.Credentials.Uid,
-            StartTime = Timestamp.FromDateTime(snapshot.StartTime.AsUtc()),
-            Live = snapshot.Exit is null,
-        };
-        SetContainer(process, snapshot.Container);
-        if (snapshot.Exit is { } exit)
-        {
-            process.ExitTime = Timestamp.FromDateTime(exit.Time.AsUtc());
-            process.End = ToEnd(ProcessRecords.EndOf(exit, replacedAt: null));
-            // A concluded exit has no status or signal: the kernel never reported one.
-            if (exit.Concluded)
-            {
-                if (exit.EndedAfter is { } endedAfter) process.EndedAfter = Timestamp.FromDateTime(endedAfter.AsUtc());
-            }
-            else
-            {
-                process.ExitStatus = exit.Status;
-                process.ExitSignal = exit.Signal;
-            }
-        }
-        return process;
-    }
-
     /// <summary>The container and as much of its pod as the API server told; nothing outside containers.</summary>
-    private static void SetContainer(Process process, ContainerIdentity? container)
+    private static void SetContainer(Process process, ContainerIdentity? container, bool maybeExecProbe)
     {
         if (container is null) return;
         process.ContainerId = container.ContainerId;
@@ -210,6 +177,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         process.PodNamespace = pod.Namespace;
         process.PodName = pod.Name;
         foreach (var (key, value) in pod.Labels) process.PodLabels[key] = value;
+        if (!pod.Annotations.IsDefaultOrEmpty)
+            foreach (var (key, value) in pod.Annotations) process.PodAnnotations[key] = value;
         process.PodWorkload = pod.Workload;
         process.PodWorkloadKind = pod.WorkloadKind;
         if (pod.Container is not { } named) return;
@@ -217,6 +186,9 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         process.ContainerName = named.Name;
         process.ContainerImage = named.ImageName;
         process.ContainerImageId = named.ImageId;
+        if (named.StartedAt is { } startedAt) process.ContainerStartTime = Timestamp.FromDateTime(startedAt.AsUtc());
+        process.ContainerPrivileged = named.Privileged;
+        process.ContainerMaybeExecProbe = maybeExecProbe;
     }
 
     private static ProcessEnd ToEnd(ProcessEndKind end) => end switch

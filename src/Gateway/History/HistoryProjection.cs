@@ -10,26 +10,50 @@ using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.History;
 
-/// <param name="GroupEvents">
-/// Events applied per database transaction at most (an entry holds a whole forwarder batch; an entry
-/// without events weighs one). On SQLite the transaction holds the one write lock the journal also
-/// needs: a long one makes persists time out.
-/// </param>
-/// <param name="GapPatience">
-/// How long the projection waits for a missing journal ordering (a write that commits after a later one)
-/// before it takes the hole for a write that never committed and goes on (<see cref="OrderingGap"/>).
-/// </param>
-/// <param name="ReadOnLocalWrites">
-/// True: the projection also reads <paramref name="LocalWriteDelay"/> after a host entity of its node has journaled
-/// (<see cref="JournalAppended"/>); false: only every poll interval, so the history lags the live tree by up to that
-/// (tests of queries during that lag).
-/// </param>
-/// <param name="LocalWriteDelay">
-/// How long the projection lets a node's journal writes gather before it reads them: each read is a transaction
-/// on the history with its own fixed cost (one per forwarder batch under an exec storm doubled the projection's CPU).
-/// </param>
-public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null, int GroupEvents = 2_048, TimeSpan? GapPatience = null,
-    bool ReadOnLocalWrites = true, TimeSpan? LocalWriteDelay = null);
+/// <summary>The Projection section: how a gateway's history projection groups its writes and retries them (deploy/config/README.md).</summary>
+public sealed record ProjectionSettings
+{
+    /// <summary>
+    /// Events applied per database transaction at most (an entry holds a whole forwarder batch; an entry
+    /// without events weighs one). On SQLite the transaction holds the one write lock the journal also
+    /// needs: a long one makes persists time out.
+    /// </summary>
+    public int GroupEvents { get; init; } = 2_048;
+
+    /// <summary>The first wait before a group the database refused is tried again, or a failed projection restarts; it doubles from there.</summary>
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between two tries.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the projection waits for a missing journal ordering (a write that commits after a later one)
+    /// before it takes the hole for a write that never committed and goes on (<see cref="OrderingGap"/>).
+    /// </summary>
+    public TimeSpan GapPatience { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// True: the projection also reads <see cref="LocalWriteDelay"/> after a host entity of its node has journaled
+    /// (<see cref="JournalAppended"/>); false: only every poll interval (Gateway QueryRefreshInterval), so the history
+    /// lags the live tree by up to that.
+    /// </summary>
+    public bool ReadOnLocalWrites { get; init; } = true;
+
+    /// <summary>
+    /// How long the projection lets a node's journal writes gather before it reads them: each read is a transaction
+    /// on the history with its own fixed cost (one per forwarder batch under an exec storm doubled the projection's CPU).
+    /// </summary>
+    public TimeSpan LocalWriteDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public void Validate()
+    {
+        if (GroupEvents < 1) throw new SettingOutOfRangeException(nameof(GroupEvents), GroupEvents, "1 or more events");
+        if (MinBackoff <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(MinBackoff), MinBackoff, "a duration above 00:00:00");
+        if (GapPatience < TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(GapPatience), GapPatience, "00:00:00 or longer");
+        if (LocalWriteDelay < TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(LocalWriteDelay), LocalWriteDelay, "00:00:00 or longer");
+        if (MaxBackoff < MinBackoff) throw new SettingOutOfRangeException(nameof(MaxBackoff), MaxBackoff, $"MinBackoff ({MinBackoff:c}) or longer");
+    }
+}
 
 /// <summary>
 /// Keeps the history table in step with the host journals: reads the journal rows after the stored
@@ -95,9 +119,9 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
     public static Props Props(HistoryStore store, ProjectionSettings settings, TimeSpan pollInterval, GatewayMetrics metrics, StoreHealth health) =>
         Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, pollInterval, metrics, health));
 
-    private TimeSpan MinBackoff => _settings.MinBackoff ?? TimeSpan.FromSeconds(1);
+    private TimeSpan MinBackoff => _settings.MinBackoff;
 
-    private TimeSpan MaxBackoff => _settings.MaxBackoff ?? TimeSpan.FromSeconds(30);
+    private TimeSpan MaxBackoff => _settings.MaxBackoff;
 
     private TimeSpan GapPatience => _settings.GapPatience ?? TimeSpan.FromSeconds(10);
 

@@ -13,8 +13,13 @@ namespace Forkline.Gateway.Queries;
 /// </summary>
 /// <param name="Container">The container the process ran in; null outside containers.</param>
 /// <param name="EndedAfter">With a concluded end: the image ended unseen after this moment and before ExitTime.</param>
+/// <param name="MaybeExecProbe">
+/// Tetragon's <c>pod.container.maybe_exec_probe</c>: the process may have been started by an exec probe of
+/// its container (<see cref="KubernetesContainer.MaybeExecProbe"/>, decided on its binary and argv).
+/// </param>
+/// <param name="NamespacePid">Its pid in its own pid namespace (Tetragon's <c>pod.container.pid</c>); 0 when not known (a fork that has not exec'd).</param>
 public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
-    ContainerIdentity? Container = null, ProcessEndKind End = ProcessEndKind.None, DateTime? EndedAfter = null);
+    ContainerIdentity? Container = null, ProcessEndKind End = ProcessEndKind.None, DateTime? EndedAfter = null, bool MaybeExecProbe = false, int NamespacePid = 0);
 
 /// <summary>How a process image ended. Stored as these numbers in the history table: never renumber.</summary>
 public enum ProcessEndKind
@@ -88,9 +93,10 @@ public interface IProcessQueries
 
     /// <summary>
     /// Live events accepted from now on, from every gateway node, filtered; when the caller falls behind,
-    /// a <see cref="StreamItem"/> without an event says how many it missed.
+    /// a <see cref="StreamItem"/> without an event says how many it missed: it may fall <paramref name="backlog"/>
+    /// events behind before events are dropped for it.
     /// </summary>
-    IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, CancellationToken ct);
+    IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, int backlog, CancellationToken ct);
 
     /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
     IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);

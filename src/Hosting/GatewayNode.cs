@@ -1,18 +1,18 @@
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Hosting;
-using Forkline.Gateway.Cluster;
+using Forkline.Forwarding;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
-using Forkline.Gateway.Queries;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// A running gateway, the only kind of cluster member: host entities, the history projection, the
@@ -23,6 +23,8 @@ namespace Forkline.Gateway.Hosting;
 public sealed class GatewayNode : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
+
+    private const string ClusterPortSetting = "--cluster-port (forkline run) or Cluster:Port (gateway)";
 
     private readonly IServiceProvider _services;
     private ActorSystem? _system;
@@ -79,7 +81,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     public static HostApplicationBuilder AddGateway(HostApplicationBuilder builder, GatewaySettings settings)
     {
         settings.Validate();
-        ListenPort.EnsureFree(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
+        // First: the port is this node's from before Akka.Remote, which shares a port (SO_REUSEPORT), binds it
+        // until after it closed; a node starting on it meanwhile, at the same instant too, is refused in one line.
+        builder.Services.AddHostedService(_ => new PortClaim(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", ClusterPortSetting));
         var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
         var metrics = new GatewayMetrics(registry);
         var database = settings.Database.In(settings.DataDirectory);

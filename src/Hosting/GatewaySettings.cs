@@ -1,24 +1,25 @@
+using Forkline.Forwarding;
+using Forkline.Gateway;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
 using Prometheus;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Everything a gateway needs, the only kind of cluster member (host entities, the history projection,
 /// the queries); collectors are its clients (<see cref="Ingest"/>). The sections a gateway reads from
 /// its settings file are the records bound from it (<see cref="Cluster"/>, <see cref="Database"/>,
-/// <see cref="HostTree"/>, <see cref="Ingest"/>); the rest are tuned by tests and benchmarks only.
+/// <see cref="HostTree"/>, <see cref="Projection"/>, <see cref="Ingest"/>); the rest are tuned by tests and benchmarks only.
 /// The defaults are <c>forkline run</c>'s: one node on 127.0.0.1:4053 that also collects, and a SQLite
 /// file under ./data.
 /// </summary>
 public sealed record GatewaySettings
 {
     public const string SystemName = "forkline";
-    public const string CollectorRole = "collector";
-    public const string GatewayRole = "gateway";
     public const string DefaultDataDirectory = "./data";
 
     /// <summary>The node also forwards its own host's events, in process (<c>forkline run</c>).</summary>
@@ -60,8 +61,8 @@ public sealed record GatewaySettings
     public SplitBrainStrategy SplitBrainResolver =>
         Cluster.SplitBrainResolver ?? (Database.Provider == DatabaseProvider.PostgreSql ? SplitBrainStrategy.LeaseMajority : SplitBrainStrategy.KeepMajority);
 
-    /// <summary>Every member is a gateway; <see cref="CollectorRole"/> names collectors' certificates, not members.</summary>
-    public IReadOnlyList<string> Roles => [GatewayRole];
+    /// <summary>Every member is a gateway; <see cref="FleetRoles.Collector"/> names collectors' certificates, not members.</summary>
+    public IReadOnlyList<string> Roles => [FleetRoles.Gateway];
 
     /// <summary>The address other nodes use as a seed for this one.</summary>
     public static string SeedAddress(string hostname, int port, bool tls = false) => $"{ClusterSettings.ProtocolOf(tls)}://{SystemName}@{hostname}:{port}";
@@ -75,6 +76,7 @@ public sealed record GatewaySettings
         SettingOutOfRangeException.Within(nameof(Cluster), Cluster.Validate);
         SettingOutOfRangeException.Within(nameof(Database), Database.Validate);
         SettingOutOfRangeException.Within(nameof(HostTree), HostTree.Validate);
+        SettingOutOfRangeException.Within(nameof(Projection), Projection.Validate);
         SettingOutOfRangeException.Within(nameof(Forwarder), Forwarder.Validate);
         Ingest?.Validate(Cluster.Tls.Enabled);
         if (SplitBrainResolver == SplitBrainStrategy.LeaseMajority && Database.Provider != DatabaseProvider.PostgreSql)
