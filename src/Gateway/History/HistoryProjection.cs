@@ -98,11 +98,11 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
         _metrics = metrics;
         _health = health;
         _serialization = Context.System.Serialization;
-        _failureBackoff = MinBackoff;
+        _failureBackoff = _settings.MinBackoff;
 
         Receive<JournalAppended>(_ =>
         {
-            if (!Timers.IsTimerActive(nameof(JournalAppended))) Timers.StartSingleTimer(nameof(JournalAppended), Poll.Instance, LocalWriteDelay);
+            if (!Timers.IsTimerActive(nameof(JournalAppended))) Timers.StartSingleTimer(nameof(JournalAppended), Poll.Instance, _settings.LocalWriteDelay);
         });
         Receive<Poll>(_ => Read());
         Receive<Applied>(OnApplied);
@@ -118,14 +118,6 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
 
     public static Props Props(HistoryStore store, ProjectionSettings settings, TimeSpan pollInterval, GatewayMetrics metrics, StoreHealth health) =>
         Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, pollInterval, metrics, health));
-
-    private TimeSpan MinBackoff => _settings.MinBackoff;
-
-    private TimeSpan MaxBackoff => _settings.MaxBackoff;
-
-    private TimeSpan GapPatience => _settings.GapPatience ?? TimeSpan.FromSeconds(10);
-
-    private TimeSpan LocalWriteDelay => _settings.LocalWriteDelay ?? TimeSpan.FromMilliseconds(500);
 
     protected override void PreStart()
     {
@@ -159,10 +151,10 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
         _reading = false;
         _offset = applied.Offset;
         _gap = applied.Gap;
-        _failureBackoff = MinBackoff;
+        _failureBackoff = _settings.MinBackoff;
         if (applied.Skipped > 0)
             _log.Warning("history projection passed {0} journal orderings that stayed missing for {1} (writes that never committed), now at offset {2}",
-                applied.Skipped, GapPatience, applied.Offset);
+                applied.Skipped, _settings.GapPatience, applied.Offset);
         // A full read leaves more behind; anything journaled meanwhile was announced while reading.
         if (applied.More || _readAgain) Read();
     }
@@ -176,7 +168,7 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
         _gap = null;
         // Still "reading": wake-ups wait for the resume.
         Timers.StartSingleTimer(nameof(Resume), Resume.Instance, _failureBackoff);
-        _failureBackoff = TimeSpan.FromTicks(Math.Min(_failureBackoff.Ticks * 2, MaxBackoff.Ticks));
+        _failureBackoff = TimeSpan.FromTicks(Math.Min(_failureBackoff.Ticks * 2, _settings.MaxBackoff.Ticks));
     }
 
     /// <summary>Off the actor's thread: touches no field but the immutable ones.</summary>
@@ -187,7 +179,7 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
         var rows = await _journal.ReadAfterAsync(offset, RowsPerRead, stopping);
         var orderings = new long[rows.Count];
         for (var i = 0; i < rows.Count; i++) orderings[i] = rows[i].Ordering;
-        var (applicable, gap, skipped) = OrderingGap.Applicable(offset, orderings, knownGap, DateTime.UtcNow, GapPatience);
+        var (applicable, gap, skipped) = OrderingGap.Applicable(offset, orderings, knownGap, DateTime.UtcNow, _settings.GapPatience);
 
         var group = new List<JournalBatch>();
         var weight = 0;
@@ -227,7 +219,7 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
 
     private async Task ApplyAsync(List<JournalBatch> batches, long offset, CancellationToken stopping)
     {
-        var backoff = MinBackoff;
+        var backoff = _settings.MinBackoff;
         while (true)
         {
             try
@@ -244,7 +236,7 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
                 // One transaction: nothing of the group went in. StoreHealth logs the fault once and counts each try.
                 _health.Failed("history", e);
                 await Task.Delay(backoff, stopping);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _settings.MaxBackoff.Ticks));
             }
         }
     }

@@ -1,4 +1,4 @@
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 
 namespace Forkline.Gateway.History;
 
