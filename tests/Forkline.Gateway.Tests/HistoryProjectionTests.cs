@@ -135,13 +135,14 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
-    public async Task An_ended_containerized_process_keeps_its_container_and_pod_labels_workload_and_image_in_lineage_listing_and_replay()
+    public async Task An_ended_containerized_process_keeps_its_container_pod_labels_workload_image_start_and_privilege_in_lineage_listing_and_replay()
     {
         const string podUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
         var container = new Contracts.Identity.ContainerIdentity("3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", podUid,
             new Contracts.Identity.KubernetesPod(podUid, "shop", "web-1", [new("app", "web"), new("tier", "front")], "web", "Deployment",
                 new Contracts.Identity.KubernetesContainer("containerd://3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a", "server",
-                    "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b")));
+                    "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b",
+                    StartedAt: new DateTime(2025, 1, 31, 11, 58, 7, 250, DateTimeKind.Utc), Privileged: true)));
         var init = _host.NewProcess(1, null, "/sbin/init");
         var app = _host.NewProcess(20, init, "/app/server") with { Container = container };
         var worker = _host.NewProcess(21, app, "/app/worker") with { Container = container };

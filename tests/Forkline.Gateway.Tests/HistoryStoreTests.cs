@@ -242,6 +242,79 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
+    public async Task A_table_made_before_container_start_time_and_privilege_were_stored_gains_their_columns()
+    {
+        await using (var connection = await _data.Settings.OpenAsync(CancellationToken.None))
+        await using (var command = connection.CreateCommand())
+        {
+            // The table as the release with pod labels created it, holding one process of a named container.
+            const string labels = "{\"app\":\"web\"}";
+            command.CommandText = $"""
+                DROP TABLE processes;
+                CREATE TABLE processes (
+                    exec_id TEXT NOT NULL PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, parent_exec_id TEXT NULL,
+                    binary_path TEXT NOT NULL, args TEXT NOT NULL, cwd TEXT NOT NULL, uid BIGINT NOT NULL, start_time BIGINT NOT NULL,
+                    exit_time BIGINT NULL, exit_code INTEGER NULL, signal INTEGER NULL, container_id TEXT NULL, pod_uid TEXT NULL,
+                    pod_namespace TEXT NULL, pod_name TEXT NULL, end_kind INTEGER NULL, ended_after BIGINT NULL,
+                    pod_labels TEXT NULL, pod_workload TEXT NULL, pod_workload_kind TEXT NULL, pod_container_id TEXT NULL,
+                    pod_container_name TEXT NULL, pod_container_image TEXT NULL, pod_container_image_id TEXT NULL);
+                INSERT INTO processes VALUES ('old-exec-id', 'node-h', 7, NULL, '/app/old', '', '/', 0, 1, 2, 0, 0,
+                    '{ContainerId}', '{PodUid}', 'shop', 'web-1', 1, NULL, '{labels}', 'web', 'Deployment',
+                    'containerd://{ContainerId}', 'web', 'nginx:1.27', 'nginx@sha256:6c5b');
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await _store.EnsureSchemaAsync(CancellationToken.None);
+        await _store.EnsureSchemaAsync(CancellationToken.None);
+
+        var old = (await _store.GetAsync("old-exec-id", CancellationToken.None))!;
+        Assert.Equal((new ContainerIdentity(ContainerId, PodUid, Pod), false), (old.Container, old.MaybeExecProbe));
+        var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc);
+        var privileged = Pod with { Container = Pod.Container! with { StartedAt = startedAt, Privileged = true } };
+        var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, privileged) };
+        await ProjectAsync(1, _host.Exec(app, null));
+        Assert.Equal(new ContainerIdentity(ContainerId, PodUid, privileged), (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
+    }
+
+    [DatabaseFact]
+    public async Task A_containers_start_time_and_privilege_and_each_processs_exec_probe_flag_are_returned_by_every_history_query()
+    {
+        // Ticks that are not whole milliseconds: the column keeps the time to the tick.
+        var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc).AddTicks(1_234_567);
+        var probed = Pod with { Container = Pod.Container! with { StartedAt = startedAt, Privileged = true, ExecProbes = [["cat", "/tmp/healthy"]] } };
+        var container = new ContainerIdentity(ContainerId, PodUid, probed);
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var app = _host.NewProcess(501, init, "/app/server") with { Container = container };
+        var probe = _host.NewProcess(502, app, "/bin/cat", "/tmp/healthy") with { Container = container };
+        var notProbe = _host.NewProcess(503, app, "/bin/cat", "/tmp/other") with { Container = container };
+        await ProjectAsync(1, _host.Exec(init, null), _host.Exec(app, init), _host.Exec(probe, app), _host.Exec(notProbe, app));
+        await ProjectAsync(2, _host.Exit(probe, app));
+
+        // The row keeps what the probes decided, not the probes.
+        var stored = new ContainerIdentity(ContainerId, PodUid, probed with { Container = probed.Container! with { ExecProbes = [] } });
+        var read = (await _store.GetAsync(probe.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal((stored, true), (read.Container, read.MaybeExecProbe));
+        Assert.Equal((startedAt, true), (read.Container!.Pod!.Container!.StartedAt, read.Container.Pod.Container.Privileged));
+        Assert.Equal([true, false, false], (await _store.ChainFromAsync(probe.ExecId.Encode(), CancellationToken.None)).Select(p => p.MaybeExecProbe));
+        var below = await _store.DescendantsAsync(app.ExecId.Encode(), 1, 10, CancellationToken.None);
+        Assert.Equal([("/tmp/healthy", true, stored), ("/tmp/other", false, stored)],
+            below.Select(d => (d.Process.Arguments, d.Process.MaybeExecProbe, d.Process.Container)));
+        var listed = await ListAsync(container: ContainerId);
+        Assert.Equal([(503, false), (502, true), (501, false)], listed.Select(p => (p.Pid, p.MaybeExecProbe)));
+        Assert.All(listed, p => Assert.Equal((startedAt, true), (p.Container!.Pod!.Container!.StartedAt, p.Container.Pod.Container.Privileged)));
+
+        // Not privileged and not started yet read back so, not as unknown-turned-true.
+        var plain = _host.NewProcess(504, init, "/bin/cat", "/tmp/healthy") with
+        {
+            Container = new ContainerIdentity(ContainerId, PodUid, Pod with { Container = Pod.Container! with { ExecProbes = [["cat", "/tmp/other"]] } }),
+        };
+        await ProjectAsync(3, _host.Exec(plain, init));
+        var plainRead = (await _store.GetAsync(plain.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal((null, false, false), (plainRead.Container!.Pod!.Container!.StartedAt, plainRead.Container.Pod.Container.Privileged, plainRead.MaybeExecProbe));
+    }
+
+    [DatabaseFact]
     public async Task Pod_labels_and_names_with_quotes_backslashes_and_control_characters_read_back_unchanged()
     {
         var hostile = new KubernetesPod(PodUid, "shop", "web-1",

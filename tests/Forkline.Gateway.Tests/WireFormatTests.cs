@@ -49,18 +49,34 @@ public sealed class WireFormatTests
         var (_, _, _, sh, sleep) = _host.ShellChain(10);
         const string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         const string uid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
+        var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc).AddTicks(1_234_567);
         var pod = new KubernetesPod(uid, "shop", "web-1", [new("app", "web"), new("tier", "frontend")], "web", "Deployment",
-            new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b"));
-        var described = sleep with { Container = new ContainerIdentity(id, uid, pod) };
+            new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b", startedAt, Privileged: true,
+                ExecProbes: [["sleep", "0.2"], ["/bin/check", "--ready", "a b"]]));
+        var described = sleep with { Container = new ContainerIdentity(id, uid, pod), Details = sleep.Details with { NamespacePid = 7 } };
         var podOnly = sleep with { Container = new ContainerIdentity(id, uid, pod with { Labels = [], Container = null }) };
 
-        var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(described, sh)))).Process.Container!;
+        var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(described, sh)))).Process;
         var backPodOnly = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(podOnly, sh)))).Process.Container!;
 
-        Assert.Equal(pod with { Labels = [] }, back.Pod! with { Labels = [] });
-        Assert.Equal(pod.Labels, back.Pod!.Labels.ToArray());
-        Assert.Equal((id, uid), (back.ContainerId, back.PodUid));
+        // Field by field, so that a field the wire drops fails here by name (the records' equality would too, less plainly).
+        var backPod = back.Container!.Pod!;
+        Assert.Equal((id, uid), (back.Container.ContainerId, back.Container.PodUid));
+        Assert.Equal((uid, "shop", "web-1", "web", "Deployment"), (backPod.Uid, backPod.Namespace, backPod.Name, backPod.Workload, backPod.WorkloadKind));
+        Assert.Equal(pod.Labels, backPod.Labels.ToArray());
+        var container = backPod.Container!;
+        Assert.Equal(("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b"), (container.RuntimeId, container.Name, container.ImageName, container.ImageId));
+        Assert.Equal((startedAt, DateTimeKind.Utc, true), (container.StartedAt, container.StartedAt!.Value.Kind, container.Privileged));
+        Assert.Equal([["sleep", "0.2"], ["/bin/check", "--ready", "a b"]], container.ExecProbes.Select(probe => probe.ToArray()));
+        Assert.True(container.MaybeExecProbe(back.Binary, back.Arguments));
+        Assert.Equal(7, back.Details.NamespacePid);
+        Assert.Equal(pod, backPod);
+
+        // Absent stays absent: no container, no labels; not started, not privileged, no probes.
         Assert.Equal((null, 0), (backPodOnly.Pod!.Container, backPodOnly.Pod.Labels.Length));
+        var plain = described with { Container = new ContainerIdentity(id, uid, pod with { Container = new KubernetesContainer("containerd://" + id, "web", "", "") }) };
+        var plainBack = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(plain, sh)))).Process.Container!.Pod!.Container!;
+        Assert.Equal((null, false, true), (plainBack.StartedAt, plainBack.Privileged, plainBack.ExecProbes.IsDefaultOrEmpty));
     }
 
     [Fact]

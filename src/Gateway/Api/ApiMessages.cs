@@ -26,7 +26,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             StartTime = Timestamp.FromDateTime(record.StartTime.AsUtc()),
             Live = record.Live,
         };
-        SetContainer(process, record.Container);
+        SetContainer(process, record.Container, record.MaybeExecProbe);
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
         if (record.ExitSignal is { } signal) process.ExitSignal = signal;
@@ -181,7 +181,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             StartTime = Timestamp.FromDateTime(snapshot.StartTime.AsUtc()),
             Live = snapshot.Exit is null,
         };
-        SetContainer(process, snapshot.Container);
+        SetContainer(process, snapshot.Container, ProcessRecords.MaybeExecProbe(snapshot));
         if (snapshot.Exit is { } exit)
         {
             process.ExitTime = Timestamp.FromDateTime(exit.Time.AsUtc());
@@ -201,7 +201,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
     }
 
     /// <summary>The container and as much of its pod as the API server told; nothing outside containers.</summary>
-    private static void SetContainer(Process process, ContainerIdentity? container)
+    private static void SetContainer(Process process, ContainerIdentity? container, bool maybeExecProbe)
     {
         if (container is null) return;
         process.ContainerId = container.ContainerId;
@@ -217,6 +217,9 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         process.ContainerName = named.Name;
         process.ContainerImage = named.ImageName;
         process.ContainerImageId = named.ImageId;
+        if (named.StartedAt is { } startedAt) process.ContainerStartTime = Timestamp.FromDateTime(startedAt.AsUtc());
+        process.ContainerPrivileged = named.Privileged;
+        process.ContainerMaybeExecProbe = maybeExecProbe;
     }
 
     private static ProcessEnd ToEnd(ProcessEndKind end) => end switch

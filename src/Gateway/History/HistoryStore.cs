@@ -30,10 +30,11 @@ public sealed class HistoryStore(DatabaseSettings database)
 
     private const string Columns =
         "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after, " +
-        "p.pod_labels, p.pod_workload, p.pod_workload_kind, p.pod_container_id, p.pod_container_name, p.pod_container_image, p.pod_container_image_id";
+        "p.pod_labels, p.pod_workload, p.pod_workload_kind, p.pod_container_id, p.pod_container_name, p.pod_container_image, p.pod_container_image_id, " +
+        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 25;
+    private const int ColumnCount = 28;
 
     private static readonly string[] Schema =
     [
@@ -63,7 +64,10 @@ public sealed class HistoryStore(DatabaseSettings database)
             pod_container_id TEXT NULL,
             pod_container_name TEXT NULL,
             pod_container_image TEXT NULL,
-            pod_container_image_id TEXT NULL)
+            pod_container_image_id TEXT NULL,
+            pod_container_started_at BIGINT NULL,
+            pod_container_privileged INTEGER NULL,
+            maybe_exec_probe INTEGER NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -122,6 +126,11 @@ public sealed class HistoryStore(DatabaseSettings database)
         ("pod_container_name", "TEXT NULL"),
         ("pod_container_image", "TEXT NULL"),
         ("pod_container_image_id", "TEXT NULL"),
+        // When the container started running, its securityContext.privileged (0/1), and whether the
+        // process may be one of its exec probes (Tetragon's maybe_exec_probe, decided at exec: 0/1).
+        ("pod_container_started_at", "BIGINT NULL"),
+        ("pod_container_privileged", "INTEGER NULL"),
+        ("maybe_exec_probe", "INTEGER NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -411,10 +420,12 @@ public sealed class HistoryStore(DatabaseSettings database)
             Live: false,
             Container: ReadContainer(reader),
             End: reader.IsDBNull(16) ? ProcessEndKind.None : (ProcessEndKind)reader.GetInt32(16),
-            EndedAfter: reader.IsDBNull(17) ? null : WireConverter.FromUnixTicks(reader.GetInt64(17)));
+            EndedAfter: reader.IsDBNull(17) ? null : WireConverter.FromUnixTicks(reader.GetInt64(17)),
+            MaybeExecProbe: !reader.IsDBNull(27) && reader.GetInt32(27) != 0);
     }
 
     // A pod row without labels or workload is one stored before they were: it reads as a pod that had none.
+    // The container's exec probes are not kept (the row keeps what they decided: maybe_exec_probe).
     private static ContainerIdentity? ReadContainer(DbDataReader reader)
     {
         if (reader.IsDBNull(12)) return null;
@@ -422,7 +433,11 @@ public sealed class HistoryStore(DatabaseSettings database)
         if (reader.IsDBNull(14) || reader.IsDBNull(15)) return new ContainerIdentity(reader.GetString(12), podUid);
         string Text(int ordinal) => reader.IsDBNull(ordinal) ? "" : reader.GetString(ordinal);
         var labels = reader.IsDBNull(18) ? [] : PodLabelsColumn.Parse(reader.GetString(18), reader.GetString(0));
-        var container = reader.IsDBNull(21) ? null : new KubernetesContainer(reader.GetString(21), Text(22), Text(23), Text(24));
+        var container = reader.IsDBNull(21)
+            ? null
+            : new KubernetesContainer(reader.GetString(21), Text(22), Text(23), Text(24),
+                StartedAt: reader.IsDBNull(25) ? null : WireConverter.FromUnixTicks(reader.GetInt64(25)),
+                Privileged: !reader.IsDBNull(26) && reader.GetInt32(26) != 0);
         var pod = new KubernetesPod(podUid ?? "", Namespace: reader.GetString(14), Name: reader.GetString(15), labels,
             Workload: Text(19), WorkloadKind: Text(20), container);
         return new ContainerIdentity(reader.GetString(12), podUid, pod);
@@ -466,9 +481,11 @@ public sealed class HistoryStore(DatabaseSettings database)
 
         private readonly DbCommand _upsert = Statement(connection, transaction, """
             INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after,
-                pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id)
+                pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id,
+                pod_container_started_at, pod_container_privileged, maybe_exec_probe)
             VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after,
-                @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id)
+                @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id,
+                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
@@ -485,10 +502,14 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod_container_id = COALESCE(excluded.pod_container_id, processes.pod_container_id),
                 pod_container_name = COALESCE(excluded.pod_container_name, processes.pod_container_name),
                 pod_container_image = COALESCE(excluded.pod_container_image, processes.pod_container_image),
-                pod_container_image_id = COALESCE(excluded.pod_container_image_id, processes.pod_container_image_id)
+                pod_container_image_id = COALESCE(excluded.pod_container_image_id, processes.pod_container_image_id),
+                pod_container_started_at = COALESCE(excluded.pod_container_started_at, processes.pod_container_started_at),
+                pod_container_privileged = COALESCE(excluded.pod_container_privileged, processes.pod_container_privileged),
+                maybe_exec_probe = COALESCE(excluded.maybe_exec_probe, processes.maybe_exec_probe)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
             "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after",
-            "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id");
+            "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id",
+            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe");
 
         private readonly DbCommand _gap = Statement(connection, transaction, """
             INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
@@ -517,7 +538,10 @@ public sealed class HistoryStore(DatabaseSettings database)
                 record.End == ProcessEndKind.None ? null : (int)record.End,
                 record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null,
                 pod is null ? null : PodLabelsColumn.Format(pod.Labels), pod?.Workload, pod?.WorkloadKind,
-                pod?.Container?.RuntimeId, pod?.Container?.Name, pod?.Container?.ImageName, pod?.Container?.ImageId);
+                pod?.Container?.RuntimeId, pod?.Container?.Name, pod?.Container?.ImageName, pod?.Container?.ImageId,
+                pod?.Container?.StartedAt is { } started ? WireConverter.ToUnixTicks(started) : null,
+                pod?.Container is { } named ? Flag(named.Privileged) : null,
+                pod?.Container is null ? null : Flag(record.MaybeExecProbe));
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
         }
@@ -568,6 +592,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             }
             return command;
         }
+
+        private static int Flag(bool value) => value ? 1 : 0;
 
         /// <summary>Runs <paramref name="command"/> with its parameters set, in their declared order, to <paramref name="values"/>.</summary>
         private static Task<int> Run(DbCommand command, CancellationToken ct, params object?[] values)

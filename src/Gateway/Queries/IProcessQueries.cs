@@ -13,8 +13,12 @@ namespace Forkline.Gateway.Queries;
 /// </summary>
 /// <param name="Container">The container the process ran in; null outside containers.</param>
 /// <param name="EndedAfter">With a concluded end: the image ended unseen after this moment and before ExitTime.</param>
+/// <param name="MaybeExecProbe">
+/// Tetragon's <c>pod.container.maybe_exec_probe</c>: the process may have been started by an exec probe of
+/// its container (<see cref="KubernetesContainer.MaybeExecProbe"/>, decided on its binary and argv).
+/// </param>
 public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
-    ContainerIdentity? Container = null, ProcessEndKind End = ProcessEndKind.None, DateTime? EndedAfter = null);
+    ContainerIdentity? Container = null, ProcessEndKind End = ProcessEndKind.None, DateTime? EndedAfter = null, bool MaybeExecProbe = false);
 
 /// <summary>How a process image ended. Stored as these numbers in the history table: never renumber.</summary>
 public enum ProcessEndKind

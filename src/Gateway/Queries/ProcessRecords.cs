@@ -28,7 +28,12 @@ public static class ProcessRecords
         Live: live,
         Container: snapshot.Container,
         End: EndOf(snapshot.Exit, replacedAt),
-        EndedAfter: snapshot.Exit is { Concluded: true } concluded ? concluded.EndedAfter : null);
+        EndedAfter: snapshot.Exit is { Concluded: true } concluded ? concluded.EndedAfter : null,
+        MaybeExecProbe: MaybeExecProbe(snapshot));
+
+    /// <summary>Tetragon's <c>pod.container.maybe_exec_probe</c> of <paramref name="snapshot"/>.</summary>
+    public static bool MaybeExecProbe(ProcessSnapshot snapshot) =>
+        snapshot.Container?.Pod?.Container?.MaybeExecProbe(snapshot.Binary, snapshot.Arguments) == true;
 
     /// <summary>An exit of its own wins over a replacement: a replaced image's late exit is still its end.</summary>
     public static ProcessEndKind EndOf(ProcessExit? exit, DateTime? replacedAt) => exit?.Conclusion switch

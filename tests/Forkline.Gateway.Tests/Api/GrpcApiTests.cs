@@ -37,6 +37,31 @@ public sealed class GrpcApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetProcess_and_GetLineage_carry_the_containers_start_time_privilege_and_the_exec_probe_flag()
+    {
+        const string containerId = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
+        const string podUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
+        var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, 250, DateTimeKind.Utc);
+        var pod = new Contracts.Identity.KubernetesPod(podUid, "shop", "web-1", [], "web", "Deployment",
+            new Contracts.Identity.KubernetesContainer("containerd://" + containerId, "server", "server:1.4", "server@sha256:6c5b", startedAt, Privileged: true));
+        var id = new Contracts.Identity.ExecId(Host, 77, 77).Encode();
+        var notStarted = new Contracts.Identity.ExecId(Host, 78, 78).Encode();
+        var container = new Contracts.Identity.ContainerIdentity(containerId, podUid, pod);
+        _api.Queries.Processes.Add(Init with { ExecId = id, Container = container, MaybeExecProbe = true });
+        _api.Queries.Processes.Add(Init with
+        {
+            ExecId = notStarted, Pid = 78,
+            Container = container with { Pod = pod with { Container = pod.Container! with { StartedAt = null, Privileged = false } } },
+        });
+
+        var process = (await _api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = id })).Process;
+        var other = (await _api.Grpc.GetLineageAsync(new GetLineageRequest { ExecId = notStarted })).Process;
+
+        Assert.Equal((startedAt, true, true), (process.ContainerStartTime.ToDateTime(), process.ContainerPrivileged, process.ContainerMaybeExecProbe));
+        Assert.Equal((null, false, false), (other.ContainerStartTime, other.ContainerPrivileged, other.ContainerMaybeExecProbe));
+    }
+
+    [Fact]
     public async Task GetProcess_of_a_live_process_has_no_exit_fields()
     {
         var process = (await _api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() })).Process;
