@@ -1,9 +1,8 @@
 using System.Net;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
+using Forkline.Forwarding;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 using Prometheus;
 
 namespace Forkline.Benchmarks;

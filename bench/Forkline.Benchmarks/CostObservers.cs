@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 using static Forkline.Benchmarks.CollectorBenchProcesses;
 

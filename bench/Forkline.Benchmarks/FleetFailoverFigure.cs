@@ -3,11 +3,11 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Hosting;
 
 namespace Forkline.Benchmarks;
 
@@ -181,7 +181,7 @@ internal static class FleetFailoverFigure
     }
 
     private static int UpGateways(GatewayNode node) =>
-        Akka.Cluster.Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up && m.HasRole(GatewaySettings.GatewayRole));
+        Akka.Cluster.Cluster.Get(node.System).State.Members.Count(m => m.Status == MemberStatus.Up && m.HasRole(FleetRoles.Gateway));
 
     private static bool IsUnreachable(GatewayNode node, int port) =>
         Akka.Cluster.Cluster.Get(node.System).State.Unreachable.Any(m => m.Address.Port == port);

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
+using Forkline.Forwarding;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 using Prometheus;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Forkline.Gateway.Cluster;
+using Forkline.Forwarding;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 
 namespace Forkline.Benchmarks;

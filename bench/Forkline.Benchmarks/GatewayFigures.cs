@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
+using Forkline.Forwarding;
 using Forkline.Gateway.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Prometheus;

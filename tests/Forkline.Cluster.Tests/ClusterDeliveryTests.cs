@@ -1,10 +1,10 @@
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
+using Forkline.Forwarding;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 
 namespace Forkline.Cluster.Tests;
 

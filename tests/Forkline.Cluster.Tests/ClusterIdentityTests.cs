@@ -1,6 +1,6 @@
 using Akka.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 
 namespace Forkline.Cluster.Tests;
 

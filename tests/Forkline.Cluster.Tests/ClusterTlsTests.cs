@@ -1,9 +1,8 @@
 using System.Security.Cryptography.X509Certificates;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 
 namespace Forkline.Cluster.Tests;
 
@@ -18,9 +17,9 @@ public sealed class ClusterTlsTests : IDisposable
     public async Task A_collector_with_a_fleet_certificate_streams_over_mutual_TLS_while_a_self_signed_one_is_refused_and_counted()
     {
         await using var fleet = new Fleet();
-        var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole));
-        var trusted = await StartCollectorAsync(fleet, gateway, _certificates.IssuedFor("host-tls", GatewaySettings.CollectorRole));
-        var rogue = await StartCollectorAsync(fleet, gateway, _certificates.SelfSignedFor("host-rogue", GatewaySettings.CollectorRole));
+        var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", FleetRoles.Gateway));
+        var trusted = await StartCollectorAsync(fleet, gateway, _certificates.IssuedFor("host-tls", FleetRoles.Collector));
+        var rogue = await StartCollectorAsync(fleet, gateway, _certificates.SelfSignedFor("host-rogue", FleetRoles.Collector));
 
         var host = new SyntheticHost("host-tls");
         var (events, _, _, _, _) = host.ShellChain(100);
@@ -38,8 +37,8 @@ public sealed class ClusterTlsTests : IDisposable
     public async Task A_collector_reporting_for_a_host_its_certificate_does_not_name_is_refused_and_counted()
     {
         await using var fleet = new Fleet();
-        var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole));
-        var impostor = await StartCollectorAsync(fleet, gateway, _certificates.IssuedFor("host-own", GatewaySettings.CollectorRole));
+        var gateway = await fleet.StartGatewayAsync(tls: _certificates.IssuedFor("gateway-1", FleetRoles.Gateway));
+        var impostor = await StartCollectorAsync(fleet, gateway, _certificates.IssuedFor("host-own", FleetRoles.Collector));
 
         var (events, _, _, _, _) = new SyntheticHost("host-other").ShellChain(100);
         Assert.False(await DeliverAsync(impostor, events, RefusalWindow), "nothing of another host is acknowledged");
@@ -77,7 +76,7 @@ public sealed class ClusterTlsTests : IDisposable
     {
         using var data = new TestDatabase();
         var gateway = TestNodes.Settings(data, collector: false);
-        var settings = gateway with { Cluster = gateway.Cluster with { Tls = _certificates.IssuedFor("collector-1", GatewaySettings.CollectorRole) } };
+        var settings = gateway with { Cluster = gateway.Cluster with { Tls = _certificates.IssuedFor("collector-1", FleetRoles.Collector) } };
 
         var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayNode.StartAsync(settings));
         Assert.Contains("OU=gateway", refusal.Message);
@@ -88,11 +87,11 @@ public sealed class ClusterTlsTests : IDisposable
     {
         using var other = new TestCertificates();
         var fleet = new FleetCertificates(
-            Load(_certificates.AuthorityPath), new HashSet<string> { GatewaySettings.GatewayRole, GatewaySettings.CollectorRole });
+            Load(_certificates.AuthorityPath), new HashSet<string> { FleetRoles.Gateway, FleetRoles.Collector });
 
-        Assert.Null(fleet.Refusal(LoadNode(_certificates.IssuedFor("gateway-1", GatewaySettings.GatewayRole))));
-        Assert.Contains("not issued by the fleet CA", fleet.Refusal(LoadNode(_certificates.SelfSignedFor("rogue", GatewaySettings.GatewayRole))));
-        Assert.Contains("not issued by the fleet CA", fleet.Refusal(LoadNode(other.IssuedFor("foreign", GatewaySettings.GatewayRole))));
+        Assert.Null(fleet.Refusal(LoadNode(_certificates.IssuedFor("gateway-1", FleetRoles.Gateway))));
+        Assert.Contains("not issued by the fleet CA", fleet.Refusal(LoadNode(_certificates.SelfSignedFor("rogue", FleetRoles.Gateway))));
+        Assert.Contains("not issued by the fleet CA", fleet.Refusal(LoadNode(other.IssuedFor("foreign", FleetRoles.Gateway))));
         Assert.Contains("names no Forkline role", fleet.Refusal(LoadNode(_certificates.IssuedFor("printer", "printers"))));
         Assert.Contains("no certificate", fleet.Refusal(null));
     }

@@ -1,12 +1,12 @@
 using System.Diagnostics;
-using Process = System.Diagnostics.Process;
 using System.Globalization;
 using Forkline.Client;
 using Forkline.Contracts.Api;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Kernel.Tests;
 using Xunit.Abstractions;
+using Process = System.Diagnostics.Process;
 
 namespace Forkline.Cluster.Tests;
 

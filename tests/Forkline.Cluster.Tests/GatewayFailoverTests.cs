@@ -2,10 +2,9 @@ using System.Diagnostics;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Hosting;
 using Xunit.Abstractions;
 
 namespace Forkline.Cluster.Tests;

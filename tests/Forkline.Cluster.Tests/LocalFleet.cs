@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Tests;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 

@@ -1,9 +1,8 @@
 using System.Net;
 using Forkline.Collector.Hooks;
 using Forkline.Contracts.Wire;
+using Forkline.Forwarding;
 using Forkline.Gateway.Api;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Kernel.Tests;

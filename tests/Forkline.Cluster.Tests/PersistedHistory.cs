@@ -1,8 +1,8 @@
 using System.Data.Common;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.History;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Storage;
 
 namespace Forkline.Cluster.Tests;
 

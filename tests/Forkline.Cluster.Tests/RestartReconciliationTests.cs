@@ -3,13 +3,13 @@ using Forkline.Collecting;
 using Forkline.Collector.Hooks;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 using Forkline.Kernel.Tests;
 using Forkline.Kernel.Tests.Pipeline;
-using Xunit.Abstractions;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Forkline.Cluster.Tests;
 

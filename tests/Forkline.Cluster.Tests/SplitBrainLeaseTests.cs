@@ -1,7 +1,7 @@
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Hosting;
 using Npgsql;
 using Xunit.Abstractions;
 

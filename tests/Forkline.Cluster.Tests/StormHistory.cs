@@ -6,7 +6,7 @@ using Forkline.Collector.Tests;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Wire;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Tests.Support;
 
 namespace Forkline.Cluster.Tests;

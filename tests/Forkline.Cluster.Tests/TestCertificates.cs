@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Forkline.Gateway.Hosting;
+using Forkline.Hosting;
 
 namespace Forkline.Cluster.Tests;
 

@@ -1,10 +1,12 @@
 using System.Net;
 using Forkline.Configuration;
+using Forkline.Forwarding;
 using Forkline.Gateway;
 using Forkline.Gateway.Api;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
+using Forkline.Hosting;
 
 namespace Forkline.Configuration.Tests;
 
@@ -65,7 +67,7 @@ public sealed class NodeConfigurationTests : IDisposable
         Assert.Equal(new DatabaseSettings(), settings.Database);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, IngestSettings.DefaultPort), settings.Ingest!.Listen);
         var collector = NodeConfiguration.Load(null, [new("Collector:Gateways:0", "127.0.0.1:7072")]).ToCollectorNodeSettings();
-        Assert.Equal(new Gateway.Cluster.ForwarderSettings(), collector.Forwarder);
+        Assert.Equal(new ForwarderSettings(), collector.Forwarder);
         Assert.Equal([new Uri("http://127.0.0.1:7072")], collector.Link.Gateways);
     }
 
@@ -77,7 +79,7 @@ public sealed class NodeConfigurationTests : IDisposable
             new("Collector:Gateways:0", "127.0.0.1:7072"), new("Forwarder:FlushInterval", "00:00:00.200"), new("Forwarder:BatchSize", "64"),
         ]).ToCollectorNodeSettings();
 
-        var defaults = new Gateway.Cluster.ForwarderSettings();
+        var defaults = new ForwarderSettings();
         Assert.Equal(defaults with { FlushInterval = TimeSpan.FromMilliseconds(200), BatchSize = 64 }, collector.Forwarder);
     }
 

@@ -1,5 +1,6 @@
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 
 namespace Forkline.Gateway.Tests;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
-using Forkline.Gateway.Cluster;
+using Forkline.Forwarding;
 using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Tests.Support;
 

@@ -1,5 +1,6 @@
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
+using Forkline.Forwarding;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Tests.Support;
 using Google.Protobuf;

@@ -3,12 +3,12 @@ using Forkline.Contracts.Accounting;
 using Forkline.Contracts.History;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
-using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Accounting;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Hosting;
 
 namespace Forkline.Gateway.Tests;
 

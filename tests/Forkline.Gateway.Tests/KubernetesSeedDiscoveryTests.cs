@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Forkline.Gateway.Hosting;
+using Forkline.Hosting;
 
 namespace Forkline.Gateway.Tests;
 

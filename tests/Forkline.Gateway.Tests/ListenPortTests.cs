@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 
 namespace Forkline.Gateway.Tests;
 

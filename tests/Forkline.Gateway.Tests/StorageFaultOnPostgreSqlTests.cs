@@ -1,9 +1,9 @@
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
+using Forkline.Forwarding;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Hosting;
 using Forkline.Testing;
 using Npgsql;
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
+using Forkline.Forwarding;
 using Forkline.Gateway.Storage;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 using Forkline.Testing;
 using Microsoft.Data.Sqlite;
 

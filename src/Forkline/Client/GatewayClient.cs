@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
+using Forkline.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
 

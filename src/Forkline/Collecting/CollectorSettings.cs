@@ -3,10 +3,10 @@ using Forkline.Collector.Containers;
 using Forkline.Collector.Sources;
 using Forkline.Commands;
 using Forkline.Configuration;
+using Forkline.Forwarding;
 using Forkline.Gateway;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
+using Forkline.Hosting;
 using Forkline.ProcessActors;
 using Microsoft.Extensions.Logging;
 

@@ -3,6 +3,7 @@ using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Wire;
+using Forkline.Forwarding;
 using Forkline.Gateway.Cluster;
 using Microsoft.Extensions.Logging;
 

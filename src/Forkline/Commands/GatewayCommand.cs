@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Forkline.Configuration;
 using Forkline.Gateway.Api;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Ingest;
+using Forkline.Hosting;
 using Forkline.Logging;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

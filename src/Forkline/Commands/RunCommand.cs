@@ -11,7 +11,7 @@ using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
 using Forkline.Export;
 using Forkline.Gateway.Api;
-using Forkline.Gateway.Hosting;
+using Forkline.Hosting;
 using Forkline.Logging;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;

@@ -2,11 +2,9 @@ using System.ComponentModel;
 using System.Net;
 using Forkline.Gateway;
 using Forkline.Gateway.Api;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace Forkline.Configuration;

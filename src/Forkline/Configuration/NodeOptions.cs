@@ -1,11 +1,11 @@
 using System.Net;
 using Forkline.Collecting;
+using Forkline.Forwarding;
 using Forkline.Gateway;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
+using Forkline.Hosting;
 
 namespace Forkline.Configuration;
 

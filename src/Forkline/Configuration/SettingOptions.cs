@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Forkline.Gateway.Hosting;
+using Forkline.Hosting;
 
 namespace Forkline.Configuration;
 

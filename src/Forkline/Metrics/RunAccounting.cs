@@ -1,6 +1,6 @@
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Accounting;
-using Forkline.Gateway.Cluster;
+using Forkline.Forwarding;
 using Forkline.ProcessActors;
 using Microsoft.Extensions.Logging;
 

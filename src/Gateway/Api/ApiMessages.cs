@@ -97,7 +97,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         Host = enriched.Node,
         ExecId = enriched.Process.ExecId.Encode(),
         Time = Timestamp.FromDateTime(enriched.Time.AsUtc()),
-        Process = ToProcess(enriched.Node, enriched.Process),
+        Process = ToProcess(ProcessRecords.From(enriched.Process, live: enriched.Process.Exit is null)),
         HookName = (enriched as EnrichedHook)?.Hook.Hook.Name ?? "",
         Json = eventJson.Format(enriched),
     };
@@ -165,40 +165,6 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         EventKind.Hook => EnrichedKind.Hook,
         _ => throw ApiRequestException.Invalid($"event kind {kind} is not one of exec, exit, clone, hook"),
     };
-
-    private static Process ToProcess(string host, ProcessSnapshot snapshot)
-    {
-        var process = new Process
-        {
-            ExecId = snapshot.ExecId.Encode(),
-            Host = host,
-            Pid = snapshot.Pid,
-            ParentExecId = snapshot.ParentExecId == default(ExecId) ? "" : snapshot.ParentExecId.Encode(),
-            Binary = snapshot.Binary,
-            Arguments = string.Join(' ', snapshot.Arguments),
-            Cwd = snapshot.Cwd,
-            Uid = snapshot.Credentials.Uid,
-            StartTime = Timestamp.FromDateTime(snapshot.StartTime.AsUtc()),
-            Live = snapshot.Exit is null,
-        };
-        SetContainer(process, snapshot.Container, ProcessRecords.MaybeExecProbe(snapshot));
-        if (snapshot.Exit is { } exit)
-        {
-            process.ExitTime = Timestamp.FromDateTime(exit.Time.AsUtc());
-            process.End = ToEnd(ProcessRecords.EndOf(exit, replacedAt: null));
-            // A concluded exit has no status or signal: the kernel never reported one.
-            if (exit.Concluded)
-            {
-                if (exit.EndedAfter is { } endedAfter) process.EndedAfter = Timestamp.FromDateTime(endedAfter.AsUtc());
-            }
-            else
-            {
-                process.ExitStatus = exit.Status;
-                process.ExitSignal = exit.Signal;
-            }
-        }
-        return process;
-    }
 
     /// <summary>The container and as much of its pod as the API server told; nothing outside containers.</summary>
     private static void SetContainer(Process process, ContainerIdentity? container, bool maybeExecProbe)

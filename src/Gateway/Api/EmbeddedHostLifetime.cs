@@ -6,7 +6,7 @@ namespace Forkline.Gateway.Api;
 /// The API runs inside a process that owns its own shutdown (`forkline run`, `forkline gateway`):
 /// the default console lifetime would take over Ctrl-C and SIGTERM and stop the API on its own.
 /// </summary>
-internal sealed class EmbeddedHostLifetime : IHostLifetime
+public sealed class EmbeddedHostLifetime : IHostLifetime
 {
     public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Coordination;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 
 namespace Forkline.Gateway.Cluster;
 

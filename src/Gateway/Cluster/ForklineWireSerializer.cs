@@ -16,6 +16,9 @@ public sealed class ForklineWireSerializer(ExtendedActorSystem system) : Seriali
 {
     public const int SerializerId = 4171;
 
+    /// <summary>The largest message between nodes (a remoting frame, an ingest call): room for a full batch of events with long arguments and ancestor chains.</summary>
+    public const int MaximumFrameBytes = 16 * 1024 * 1024;
+
     private static readonly (Type Type, string Manifest, MessageParser Parser)[] Bindings =
     [
         (typeof(EventBatch), "fb", EventBatch.Parser),

@@ -3,8 +3,8 @@ using Forkline.Contracts.History;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Queries;
+using Forkline.Gateway.Storage;
 
 namespace Forkline.Gateway.History;
 

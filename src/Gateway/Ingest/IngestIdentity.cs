@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Telemetry;
 using Grpc.Core;
 
@@ -62,7 +61,7 @@ public sealed class IngestIdentity
     }
 
     public static FleetCertificates CollectorCertificates(X509Certificate2 authority) =>
-        new(authority, new HashSet<string>([GatewaySettings.CollectorRole]));
+        new(authority, new HashSet<string>([FleetRoles.Collector]));
 
     private static string HostNameOf(X509Certificate2 certificate) => certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Forkline.Gateway.Api;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -74,7 +74,7 @@ public sealed class IngestServer : IAsyncDisposable
         {
             options.EnableDetailedErrors = false;
             // As on the cluster transport: a batch is 64 KiB at most unless one large event travels alone.
-            options.MaxReceiveMessageSize = AkkaComposition.MaximumFrameBytes;
+            options.MaxReceiveMessageSize = ForklineWireSerializer.MaximumFrameBytes;
         });
         builder.Services.AddSingleton(gateway);
         builder.Services.AddSingleton(identity);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Forkline.Gateway.Cluster;
 using Prometheus;
 
 namespace Forkline.Gateway.Telemetry;
@@ -10,7 +11,7 @@ namespace Forkline.Gateway.Telemetry;
 /// </summary>
 public sealed class GatewayMetrics
 {
-    private static readonly string[] Roles = [Hosting.GatewaySettings.GatewayRole];
+    private static readonly string[] Roles = [Cluster.FleetRoles.Gateway];
     private static readonly MemberStatus[] Statuses = Enum.GetValues<MemberStatus>();
 
     private readonly CollectorRegistry _registry;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Identity;
+using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Queries;
 using static Forkline.Gateway.Tests.Api.SampleProcesses;
 
@@ -16,16 +17,17 @@ public sealed class HostileNamesApiTests : IAsyncLifetime
     private const string Binary = "/tmp/x\n15:00:00.000 exec pid=1 \u001b[2J\u001b]0;owned\u0007\\xff";
     private const string ArgumentLine = "\"\" \"a b\" \"x\\n15:00:00.000 exec pid=1 /bin/fake\" \"\\\\xff\" \"say \\\"hi\\\"\"";
 
+    private static readonly ProcessSnapshot HostileSnapshot = Snapshot(HostileId, BashId, Binary) with
+    {
+        Arguments = [Binary, "", "a b", "x\n15:00:00.000 exec pid=1 /bin/fake", "\\xff", "say \"hi\""],
+    };
+
     private ApiTestServer _api = null!;
 
     public async Task InitializeAsync()
     {
         var queries = NewQueries();
-        var snapshot = Snapshot(HostileId, BashId, Binary) with
-        {
-            Arguments = [Binary, "", "a b", "x\n15:00:00.000 exec pid=1 /bin/fake", "\\xff", "say \"hi\""],
-        };
-        queries.Processes.Add(ProcessRecords.From(snapshot, live: true));
+        queries.Processes.Add(ProcessRecords.From(HostileSnapshot, live: true));
         _api = await ApiTestServer.StartAsync(queries);
     }
 
@@ -51,5 +53,21 @@ public sealed class HostileNamesApiTests : IAsyncLifetime
 
         Assert.Equal(Binary, response.Process.Binary);
         Assert.Equal(ArgumentLine, response.Process.Arguments);
+    }
+
+    [Fact]
+    public async Task A_live_event_quotes_the_arguments_as_a_query_does()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var call = _api.Grpc.StreamEvents(new StreamEventsRequest(), cancellationToken: cancel.Token);
+        await _api.Queries.StreamOpened.Task.WaitAsync(cancel.Token);
+        _api.Queries.Publish(new EnrichedExec(Host, Boot, HostileId.StartKtime, HostileSnapshot, null, null));
+
+        Assert.True(await call.ResponseStream.MoveNext(cancel.Token));
+        var live = call.ResponseStream.Current.Process;
+        await cancel.CancelAsync();
+
+        Assert.Equal(Binary, live.Binary);
+        Assert.Equal(ArgumentLine, live.Arguments);
     }
 }

@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Persistence.Sql.Config;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 using LinqToDB.Data;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -21,7 +22,7 @@ public sealed class AkkaCompositionTests
 
         Assert.IsType<Akka.Cluster.ClusterActorRefProvider>(((ExtendedActorSystem)node.System).Provider);
         Assert.False(config.GetBoolean("akka.actor.serialization-settings.allow-unregistered-types"));
-        Assert.Equal(AkkaComposition.MaximumFrameBytes, config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
+        Assert.Equal(ForklineWireSerializer.MaximumFrameBytes, config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
         Assert.False(config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"));
         Assert.Equal(typeof(DeadlineScheduler), node.System.Scheduler.GetType());
         Assert.False(config.GetBoolean("akka.coordinated-shutdown.run-by-clr-shutdown-hook"));

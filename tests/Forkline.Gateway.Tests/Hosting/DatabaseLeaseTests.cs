@@ -1,9 +1,9 @@
 using Akka.Configuration;
 using Akka.Coordination;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
+using Forkline.Hosting;
 using Npgsql;
 
 namespace Forkline.Gateway.Tests.Hosting;

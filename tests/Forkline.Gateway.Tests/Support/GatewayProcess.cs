@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using Forkline.Gateway.CollectorLink;
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
+using Forkline.Hosting;
 
 namespace Forkline.Gateway.Tests.Support;
 

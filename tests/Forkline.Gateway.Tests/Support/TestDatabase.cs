@@ -1,4 +1,4 @@
-using Forkline.Gateway.Hosting;
+using Forkline.Gateway.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.CollectorLink;
+using Forkline.Forwarding;
 using Forkline.Gateway.History;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Hosting;
 using Prometheus;
 
 namespace Forkline.Gateway.Tests.Support;

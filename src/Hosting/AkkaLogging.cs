@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>The node's logger factory, handed to <see cref="AkkaLoggerBridge"/> through the actor system's setup.</summary>
 public sealed class LoggerFactorySetup(ILoggerFactory loggerFactory) : Setup

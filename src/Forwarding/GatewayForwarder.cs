@@ -2,9 +2,10 @@ using Akka.Actor;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Telemetry;
 
-namespace Forkline.Gateway.Cluster;
+namespace Forkline.Forwarding;
 
 /// <summary>
 /// The collector side's sink for enriched events: converts each to its wire form on the calling

@@ -1,4 +1,6 @@
-namespace Forkline.Gateway.Cluster;
+using Forkline.Gateway;
+
+namespace Forkline.Forwarding;
 
 /// <summary>How a collector node batches, bounds and retries what it forwards to the gateways.</summary>
 public sealed record ForwarderSettings

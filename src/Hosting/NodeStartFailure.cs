@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// A node that did not start (<see cref="NodeHost.StartAsync"/>): what failed, in one line for the operator,

@@ -1,7 +1,8 @@
 using System.ComponentModel;
 using System.Globalization;
+using Forkline.Gateway;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>How a gateway finds the other gateways of its cluster.</summary>
 public enum ClusterBootstrap

@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Config;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
+using Forkline.Forwarding;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
@@ -13,7 +14,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using AkkaLogging = Akka.Event.Logging;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// The actor system of a Forkline node, composed with Akka.Hosting's typed options: what every node runs
@@ -22,9 +23,6 @@ namespace Forkline.Gateway.Hosting;
 /// </summary>
 public static class AkkaComposition
 {
-    /// <summary>Room for a full batch of events with long arguments and ancestor chains.</summary>
-    public const int MaximumFrameBytes = 16 * 1024 * 1024;
-
     /// <summary>What every Forkline actor system runs with; a collector node's (no remoting, no cluster) is only this.</summary>
     /// <param name="logLevel">Akka's log level (DEBUG, INFO, WARNING, ERROR).</param>
     public static AkkaConfigurationBuilder WithForklineDefaults(this AkkaConfigurationBuilder akka, string logLevel, ILoggerFactory loggers) => akka
@@ -74,17 +72,17 @@ public static class AkkaComposition
                 // A forwarder batch is at most 64 KiB (ForwarderSettings.MaxBatchBytes) unless one event is
                 // larger (a long argv, a deep ancestor chain) and travels alone: past the 128 KB default,
                 // Akka.Remote would discard it and the forwarder resend it forever.
-                MaxFrameSize = MaximumFrameBytes,
+                MaxFrameSize = ForklineWireSerializer.MaximumFrameBytes,
             })
             .WithClustering(new ClusterOptions { Roles = [.. settings.Roles], SeedNodes = cluster.Seeds })
             .WithSqlPersistence(JournalOf(database, settings.QueryRefreshInterval), SnapshotsOf(database))
-            .WithDistributedPubSub(GatewaySettings.GatewayRole)
+            .WithDistributedPubSub(FleetRoles.Gateway)
             .WithShardRegion<HostTreeEntity>(HostMessageExtractor.TypeName,
                 host => HostTreeEntity.Props(host, hostTree, metrics, store),
                 new HostMessageExtractor(cluster.Shards),
                 new ShardOptions
                 {
-                    Role = GatewaySettings.GatewayRole,
+                    Role = FleetRoles.Gateway,
                     StateStoreMode = StateStoreMode.DData,
                     RememberEntities = false,
                 })
@@ -92,7 +90,7 @@ public static class AkkaComposition
             .WithShardingDistributedData(data => data.Durable.Keys = [])
             .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
                 HistoryProjection.Props(history, settings.Projection, metrics, store),
-                new ClusterSingletonOptions { Role = GatewaySettings.GatewayRole }, createProxyToo: false)
+                new ClusterSingletonOptions { Role = FleetRoles.Gateway }, createProxyToo: false)
             .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings, database)), HoconAddMode.Prepend);
     }
 
@@ -135,7 +133,7 @@ public static class AkkaComposition
         // stable view is safe: the cluster decides once the flapping stops, and overloaded gateways stay up.
         yield return ("akka.cluster.split-brain-resolver.down-all-when-unstable", "off");
         yield return ("akka.cluster.split-brain-resolver.lease-majority.lease-implementation", LeaseConfigPath);
-        yield return ("akka.cluster.split-brain-resolver.lease-majority.role", GatewaySettings.GatewayRole);
+        yield return ("akka.cluster.split-brain-resolver.lease-majority.role", FleetRoles.Gateway);
         yield return (LeaseConfigPath + ".lease-class", typeof(DatabaseLease).AssemblyQualifiedName!);
         yield return (LeaseConfigPath + ".heartbeat-timeout", $"{(long)leaseTimeout.TotalMilliseconds}ms");
         yield return (LeaseConfigPath + ".heartbeat-interval", $"{(long)(leaseTimeout / 4).TotalMilliseconds}ms");

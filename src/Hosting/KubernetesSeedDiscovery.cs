@@ -1,10 +1,9 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
-using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Kubernetes;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Finds the seed nodes in Kubernetes: the running gateway pods, listed through the Kubernetes API

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Holds a node's data directory for itself: an exclusive lock on <c>forkline.lock</c> in it (flock,

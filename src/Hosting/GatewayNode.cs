@@ -1,18 +1,18 @@
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Hosting;
-using Forkline.Gateway.Cluster;
+using Forkline.Forwarding;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Storage;
 using Forkline.Gateway.Telemetry;
-using Forkline.Gateway.Queries;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// A running gateway, the only kind of cluster member: host entities, the history projection, the

@@ -7,7 +7,7 @@ using Forkline.Gateway.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Brings a gateway's database up before anything uses it: the history tables, then the journal and

@@ -1,10 +1,13 @@
+using Forkline.Forwarding;
+using Forkline.Gateway;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
+using Forkline.Gateway.Storage;
 using Prometheus;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Everything a gateway needs, the only kind of cluster member (host entities, the history projection,
@@ -17,8 +20,6 @@ namespace Forkline.Gateway.Hosting;
 public sealed record GatewaySettings
 {
     public const string SystemName = "forkline";
-    public const string CollectorRole = "collector";
-    public const string GatewayRole = "gateway";
     public const string DefaultDataDirectory = "./data";
 
     /// <summary>The node also forwards its own host's events, in process (<c>forkline run</c>).</summary>
@@ -60,8 +61,8 @@ public sealed record GatewaySettings
     public SplitBrainStrategy SplitBrainResolver =>
         Cluster.SplitBrainResolver ?? (Database.Provider == DatabaseProvider.PostgreSql ? SplitBrainStrategy.LeaseMajority : SplitBrainStrategy.KeepMajority);
 
-    /// <summary>Every member is a gateway; <see cref="CollectorRole"/> names collectors' certificates, not members.</summary>
-    public IReadOnlyList<string> Roles => [GatewayRole];
+    /// <summary>Every member is a gateway; <see cref="FleetRoles.Collector"/> names collectors' certificates, not members.</summary>
+    public IReadOnlyList<string> Roles => [FleetRoles.Gateway];
 
     /// <summary>The address other nodes use as a seed for this one.</summary>
     public static string SeedAddress(string hostname, int port, bool tls = false) => $"{ClusterSettings.ProtocolOf(tls)}://{SystemName}@{hostname}:{port}";

@@ -6,12 +6,11 @@ using Akka.Event;
 using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
 using Forkline.Gateway.Telemetry;
 using Grpc.Core;
 using Grpc.Net.Client;
 
-namespace Forkline.Gateway.CollectorLink;
+namespace Forkline.Forwarding;
 
 /// <summary>
 /// A collector's one stream to the gateway cluster, owned by its <see cref="ForwarderActor"/> (the
@@ -211,7 +210,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         };
         if (gateway.Scheme == Uri.UriSchemeHttps)
         {
-            var gateways = new FleetCertificates(_settings.Authority!, new HashSet<string>([GatewaySettings.GatewayRole]));
+            var gateways = new FleetCertificates(_settings.Authority!, new HashSet<string>([FleetRoles.Gateway]));
             handler.SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = _settings.Certificate is { } certificate ? new X509CertificateCollection { certificate } : null,

@@ -3,10 +3,10 @@ using Akka.Event;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
-using Forkline.Gateway.CollectorLink;
+using Forkline.Gateway.Cluster;
 using Forkline.Gateway.Telemetry;
 
-namespace Forkline.Gateway.Cluster;
+namespace Forkline.Forwarding;
 
 /// <summary>
 /// Collector side of the delivery protocol: batches each host's events, sends them to the host

@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 
-namespace Forkline.Gateway.CollectorLink;
+namespace Forkline.Forwarding;
 
 /// <summary>How a collector reaches the gateway cluster: as a client of any gateway, never a member.</summary>
 /// <param name="Gateways">Ingest addresses of the gateways (https:// with TLS), or one load balancer's; tried in turn from a random start.</param>

@@ -4,7 +4,7 @@ using Akka.Configuration;
 using Akka.Dispatch;
 using Akka.Event;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Akka's scheduler for a Forkline node (akka.scheduler.implementation): one thread that sleeps until the

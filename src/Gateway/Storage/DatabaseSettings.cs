@@ -5,7 +5,7 @@ using LinqToDB;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Gateway.Storage;
 
 [TypeConverter(typeof(DatabaseProviderConverter))]
 public enum DatabaseProvider

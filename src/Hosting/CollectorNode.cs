@@ -1,13 +1,13 @@
 using Akka.Actor;
-using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Hosting;
+using Forkline.Forwarding;
+using Forkline.Gateway;
 using Forkline.Gateway.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
-namespace Forkline.Gateway.CollectorLink;
+namespace Forkline.Hosting;
 
 /// <summary>Everything a collector node needs beside its event source.</summary>
 public sealed record CollectorNodeSettings(GatewayLinkSettings Link)

@@ -1,4 +1,6 @@
-namespace Forkline.Gateway.Hosting;
+using Forkline.Gateway;
+
+namespace Forkline.Hosting;
 
 /// <summary>
 /// Cluster formation in Kubernetes without a seed list (<see cref="KubernetesSeedDiscovery"/>): the

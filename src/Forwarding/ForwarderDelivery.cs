@@ -1,7 +1,6 @@
 using Akka.Actor;
-using Forkline.Gateway.CollectorLink;
 
-namespace Forkline.Gateway.Cluster;
+namespace Forkline.Forwarding;
 
 /// <summary>Where a forwarder's batches and run reports go.</summary>
 public abstract record ForwarderDelivery

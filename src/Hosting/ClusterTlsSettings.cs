@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Akka.Remote.Transport.DotNetty;
 using Forkline.Gateway.Cluster;
 
-namespace Forkline.Gateway.Hosting;
+namespace Forkline.Hosting;
 
 /// <summary>
 /// TLS with mutual authentication on the cluster transport: every node presents its certificate and
@@ -46,7 +46,7 @@ public sealed record ClusterTlsSettings
         var authority = CertificateFiles.LoadCertificate("fleet CA", Authority);
         var certificate = CertificateFiles.LoadPkcs12("node certificate", Certificate, Password);
         // Only gateways are members: a collector's certificate (OU=collector) identifies it to the ingest listener, not here.
-        var fleet = new FleetCertificates(authority, new HashSet<string>([GatewaySettings.GatewayRole]));
+        var fleet = new FleetCertificates(authority, new HashSet<string>([FleetRoles.Gateway]));
         fleet.RequireOwn(certificate, roles);
         // Host names are not checked: nodes are addressed by IP and pod address; the fleet CA is the identity.
         return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,

@@ -2,7 +2,7 @@ using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
 using Google.Protobuf;
 
-namespace Forkline.Gateway.Cluster;
+namespace Forkline.Forwarding;
 
 /// <summary>
 /// The forwarder's queue for one host: events waiting to be batched, and batches sent but not yet
