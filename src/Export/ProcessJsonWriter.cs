@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text.Json;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
@@ -46,6 +47,7 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
     private static readonly JsonEncodedText PodLabelsName = JsonEncodedText.Encode("pod_labels");
     private static readonly JsonEncodedText WorkloadName = JsonEncodedText.Encode("workload");
     private static readonly JsonEncodedText WorkloadKindName = JsonEncodedText.Encode("workload_kind");
+    private static readonly JsonEncodedText PodAnnotationsName = JsonEncodedText.Encode("pod_annotations");
     private static readonly JsonEncodedText BinaryPropertiesName = JsonEncodedText.Encode("binary_properties");
     private static readonly JsonEncodedText SetuidName = JsonEncodedText.Encode("setuid");
     private static readonly JsonEncodedText SetgidName = JsonEncodedText.Encode("setgid");
@@ -123,16 +125,21 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
             json.WriteString(NamespaceName, pod.Namespace);
             json.WriteString(NameName, pod.Name);
             if (pod.Container is { } container) WriteContainer(json, container, process);
-            if (pod.Labels.Length > 0)
-            {
-                json.WriteStartObject(PodLabelsName);
-                foreach (var (key, value) in pod.Labels) json.WriteString(key, value);
-                json.WriteEndObject();
-            }
+            WriteStringMap(json, PodLabelsName, pod.Labels);
             json.WriteString(WorkloadName, pod.Workload);
             json.WriteString(WorkloadKindName, pod.WorkloadKind);
+            WriteStringMap(json, PodAnnotationsName, pod.Annotations);
         }
         json.WriteString(UidName, podUid);
+        json.WriteEndObject();
+    }
+
+    // A protojson map<string, string>: an object, left out when empty. Keys and values are the pod owner's: JSON's escaping applies to both.
+    private static void WriteStringMap(Utf8JsonWriter json, JsonEncodedText property, ImmutableArray<KeyValuePair<string, string>> entries)
+    {
+        if (entries.IsDefaultOrEmpty) return;
+        json.WriteStartObject(property);
+        foreach (var (key, value) in entries) json.WriteString(key, value);
         json.WriteEndObject();
     }
 

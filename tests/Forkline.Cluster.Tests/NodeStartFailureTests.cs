@@ -45,4 +45,15 @@ public sealed class NodeStartFailureTests : IDisposable
         var line = Assert.Single(result.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains($"Cluster:Seeds '{seed}' is not an address of this cluster", line);
     }
+
+    [Fact]
+    public async Task An_api_limit_out_of_range_is_one_line_naming_the_full_key_and_exit_code_2()
+    {
+        var result = await ExternalCommand.RunAsync(GatewayProcess.Executable, ["gateway", "--port", "0", "--data", _data], Patience,
+            environment: new Dictionary<string, string> { ["FORKLINE__API__LIMITS__QUEUED"] = "-3" });
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var line = Assert.Single(result.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Api:Limits:Queued '-3' is not allowed: 0 or more queries", line);
+    }
 }

@@ -112,6 +112,40 @@ public sealed class NodeConfigurationTests : IDisposable
     }
 
     [Theory]
+    [InlineData("Api:Limits:Concurrent", "0", "1 or more queries")]
+    [InlineData("Api:Limits:Queued", "-1", "0 or more queries (0 = refuse when all slots are busy)")]
+    [InlineData("Api:Limits:BulkConcurrent", "0", "1 or more queries")]
+    [InlineData("Api:Limits:BulkQueued", "-1", "0 or more queries (0 = refuse when all slots are busy)")]
+    [InlineData("Api:Limits:QueueWait", "-00:00:01", "00:00:00 or more (00:00:00 = refuse unless a slot is free)")]
+    [InlineData("Api:Limits:Deadline", "00:00:00", "a duration above 00:00:00")]
+    [InlineData("Api:Limits:RetryAfter", "00:00:00", "00:00:01 or more (HTTP's Retry-After counts whole seconds)")]
+    [InlineData("Api:Limits:StreamBacklog", "0", "1 or more events")]
+    [InlineData("Api:Http", "", "an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070")]
+    public void An_api_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
+    {
+        var error = Assert.Throws<SettingOutOfRangeException>(() => NodeConfiguration.Load(null, [new(key, value)]).ToApiSettings());
+
+        Assert.Equal($"{key} '{value}' is not allowed: {allowed}", error.Message);
+    }
+
+    [Fact]
+    public void The_api_limits_are_read_into_the_limits_the_server_admits_queries_by()
+    {
+        var api = NodeConfiguration.Load(null,
+        [
+            new("Api:Limits:Concurrent", "3"), new("Api:Limits:Queued", "0"), new("Api:Limits:BulkConcurrent", "1"), new("Api:Limits:BulkQueued", "4"),
+            new("Api:Limits:QueueWait", "00:00:00.200"), new("Api:Limits:Deadline", "00:00:30"), new("Api:Limits:RetryAfter", "00:00:02"),
+            new("Api:Limits:StreamBacklog", "500"),
+        ]).ToApiSettings();
+
+        Assert.Equal(new QueryLimits
+        {
+            Concurrent = 3, Queued = 0, BulkConcurrent = 1, BulkQueued = 4, QueueWait = TimeSpan.FromMilliseconds(200),
+            Deadline = TimeSpan.FromSeconds(30), RetryAfter = TimeSpan.FromSeconds(2), StreamBacklog = 500,
+        }, api.Limits);
+    }
+
+    [Theory]
     [InlineData("Collector:BatchWindow", "00:00:02", "00:00:00 to 00:00:01")]
     [InlineData("Collector:AncestorDepth", "-1", "0 or more ancestors")]
     public void A_collector_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
@@ -129,7 +163,7 @@ public sealed class NodeConfigurationTests : IDisposable
         [
             new("Node:Name", "web-17"), new("Collector:AncestorDepth", "3"), new("Collector:EmitClones", "false"),
             new("Collector:Source", "Replay"), new("Collector:ReplayFile", "capture.fkl"), new("Collector:ReplayPacing", "asfastaspossible"),
-            new("Metrics:Listen", "127.0.0.1:9100"),
+            new("Metrics:Listen", "127.0.0.1:9100"), new("Collector:PodAnnotations", "true"),
         ]);
 
         var actors = config.Collector.ProcessActors(config.Node.Name);
@@ -138,6 +172,7 @@ public sealed class NodeConfigurationTests : IDisposable
             (config.Collector.Source, config.Collector.ReplayPacing));
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9100), config.Metrics.Listen);
         Assert.Null(NodeConfiguration.Load(null, []).Metrics.Listen);
+        Assert.Equal((true, false), (config.Collector.PodAnnotations, NodeConfiguration.Load(null, []).Collector.PodAnnotations));
         var noFile = Assert.Throws<ArgumentException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "replay")]).ToCollectorNodeSettings());
         Assert.Contains("Collector:ReplayFile", noFile.Message);
         var badSource = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "ebpf")]));
@@ -204,9 +239,9 @@ public sealed class NodeConfigurationTests : IDisposable
         Assert.Same(ApiAccessPolicy.AllowAll, local.AccessPolicy);
         Assert.True(IPAddress.IsLoopback(local.HttpEndpoint.Address));
 
-        var open = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Api:Http", "0.0.0.0:7070")]).ToApiSettings());
+        var open = Assert.Throws<ArgumentException>(() => NodeConfiguration.Load(null, [new("Api:Http", "0.0.0.0:7070")]).ToApiSettings());
         Assert.Contains("without tokens", open.Message);
-        var clear = Assert.Throws<ConfigurationException>(() =>
+        var clear = Assert.Throws<ArgumentException>(() =>
             NodeConfiguration.Load(null, [new("Api:Grpc", "0.0.0.0:7071"), new("Api:ReadOnlyTokens:0", "reader")]).ToApiSettings());
         Assert.Contains("without TLS", clear.Message);
 

@@ -190,6 +190,27 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
+    public void Pod_annotations_read_when_asked_for_are_tetragons_pod_annotations_map_after_the_workload_with_hostile_text_escaped()
+    {
+        const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        const string uid = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+        KeyValuePair<string, string>[] annotations =
+            [new("prometheus.io/scrape", "true"), new("shop.example/\"owner\"", "team\nweb\u001b[31m\u202e</script>")];
+        var pod = new KubernetesPod(uid, "shop", "web-1", [new("app", "web")], "web", "Deployment", Annotations: [.. annotations]);
+        var process = Sleep with { Container = new ContainerIdentity(id, uid, pod) };
+
+        var line = Line(new TetragonJsonFormatter(), Exec(process));
+        var json = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("pod");
+
+        Assert.Equal(["namespace", "name", "pod_labels", "workload", "workload_kind", "pod_annotations", "uid"], PropertyNames(json));
+        Assert.Equal(annotations.Select(a => (a.Key, a.Value)),
+            json.GetProperty("pod_annotations").EnumerateObject().Select(a => (a.Name, a.Value.GetString()!)));
+        // JSON's escaping: the quote, the line break and the escape character never reach the line raw.
+        Assert.Contains("\"shop.example/\\\"owner\\\"\":\"team\\nweb\\u001B[31m", line);
+        Assert.DoesNotContain('\u001b', line);
+    }
+
+    [Fact]
     public void A_pod_container_carries_its_start_the_process_s_pid_in_its_namespace_probe_match_and_security_context_in_tetragons_order()
     {
         const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
@@ -506,7 +527,8 @@ public sealed class TetragonJsonFormatterTests
             Container = new ContainerIdentity(id, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", new KubernetesPod("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "shop", "web-1",
                 [new("app", "web")], "web", "Deployment",
                 new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b", EventTime, Privileged: true,
-                    ExecProbes: [["sleep", "0.2"], ["/bin/sh", "-c", "true"]]))),
+                    ExecProbes: [["sleep", "0.2"], ["/bin/sh", "-c", "true"]]),
+                [new("prometheus.io/scrape", "true"), new("shop.example/owner", "team \"web\"")])),
             Details = new ExecDetails(0, null, NamespacePid: 7, default),
             InInitTree = true,
         };

@@ -241,7 +241,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
-    public async Task A_table_made_before_container_start_time_and_privilege_were_stored_gains_their_columns()
+    public async Task A_table_made_before_container_start_time_privilege_and_pod_annotations_were_stored_gains_their_columns()
     {
         await using (var connection = await _data.Settings.OpenAsync(CancellationToken.None))
         await using (var command = connection.CreateCommand())
@@ -270,7 +270,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         var old = (await _store.GetAsync("old-exec-id", CancellationToken.None))!;
         Assert.Equal((new ContainerIdentity(ContainerId, PodUid, Pod), false), (old.Container, old.MaybeExecProbe));
         var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc);
-        var privileged = Pod with { Container = Pod.Container! with { StartedAt = startedAt, Privileged = true } };
+        var privileged = Pod with { Container = Pod.Container! with { StartedAt = startedAt, Privileged = true }, Annotations = [new("prometheus.io/scrape", "true")] };
         var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, privileged) };
         await ProjectAsync(1, _host.Exec(app, null));
         Assert.Equal(new ContainerIdentity(ContainerId, PodUid, privileged), (await _store.GetAsync(app.ExecId.Encode(), CancellationToken.None))!.Container);
@@ -314,11 +314,12 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
-    public async Task Pod_labels_and_names_with_quotes_backslashes_and_control_characters_read_back_unchanged()
+    public async Task Pod_labels_annotations_and_names_with_quotes_backslashes_and_control_characters_read_back_unchanged()
     {
         var hostile = new KubernetesPod(PodUid, "shop", "web-1",
             [new("a\"b", "c\\d"), new("e\u001b[31m", "line\nbreak"), new("é", "{\"x\":1}")], "web'; DROP TABLE processes; --", "Deployment",
-            new KubernetesContainer("containerd://" + ContainerId, "name\u0007", "image\u202e", "id"));
+            new KubernetesContainer("containerd://" + ContainerId, "name\u0007", "image\u202e", "id"),
+            [new("a\"b", "c\\d\u0000"), new("owner\u202e", "'); DROP TABLE processes; --"), new("日本", "{\"x\":[1]}\r\n")]);
         var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, hostile) };
         await ProjectAsync(1, _host.Exec(app, null));
 

@@ -11,11 +11,13 @@ public sealed class SubscriberQueueTests
 
     private static EnrichedExec Exec(int pid, string binary) => SampleProcesses.Exec(new ExecId(SampleProcesses.Host, (ulong)(10_000 + pid), pid), ParentId, binary);
 
+    private const int Capacity = 300;
+
     [Fact]
     public async Task A_reader_that_fell_behind_is_told_how_many_events_it_missed_then_gets_the_rest()
     {
-        var queue = new SubscriberQueue();
-        var offered = SubscriberQueue.Capacity + 25;
+        var queue = new SubscriberQueue(Capacity);
+        var offered = Capacity + 25;
         var accepted = 0;
         for (var i = 0; i < offered; i++) accepted += queue.Offer(Exec(i + 2, "/bin/true")) ? 1 : 0;
         queue.Complete();
@@ -23,16 +25,16 @@ public sealed class SubscriberQueueTests
         var items = new List<StreamItem>();
         await foreach (var item in queue.ReadAllAsync(new LiveEventFilter(new EventStreamFilter()), CancellationToken.None)) items.Add(item);
 
-        Assert.Equal(SubscriberQueue.Capacity, accepted);
+        Assert.Equal(Capacity, accepted);
         Assert.Equal(StreamItem.MissedEvents(25), items[0]);
-        Assert.Equal(SubscriberQueue.Capacity, items.Count(item => item.Event is not null));
+        Assert.Equal(Capacity, items.Count(item => item.Event is not null));
         Assert.Single(items, item => item.Event is null);
     }
 
     [Fact]
     public async Task The_binary_pattern_is_checked_by_the_reader_and_a_pattern_that_backtracks_exponentially_elsewhere_runs_in_linear_time()
     {
-        var queue = new SubscriberQueue();
+        var queue = new SubscriberQueue(Capacity);
         // (a+)+$ against a long run of a's ending in '!' takes a backtracking engine 2^n steps.
         var hostile = "/tmp/" + new string('a', 50_000) + "!";
         queue.Offer(Exec(2, hostile));

@@ -52,9 +52,10 @@ public sealed class WireFormatTests
         var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc).AddTicks(1_234_567);
         var pod = new KubernetesPod(uid, "shop", "web-1", [new("app", "web"), new("tier", "frontend")], "web", "Deployment",
             new KubernetesContainer("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b", startedAt, Privileged: true,
-                ExecProbes: [["sleep", "0.2"], ["/bin/check", "--ready", "a b"]]));
+                ExecProbes: [["sleep", "0.2"], ["/bin/check", "--ready", "a b"]]),
+            Annotations: [new("prometheus.io/scrape", "true"), new("shop.example/owner", "team \"web\"\n")]);
         var described = sleep with { Container = new ContainerIdentity(id, uid, pod), Details = sleep.Details with { NamespacePid = 7 } };
-        var podOnly = sleep with { Container = new ContainerIdentity(id, uid, pod with { Labels = [], Container = null }) };
+        var podOnly = sleep with { Container = new ContainerIdentity(id, uid, pod with { Labels = [], Container = null, Annotations = default }) };
 
         var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(described, sh)))).Process;
         var backPodOnly = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(podOnly, sh)))).Process.Container!;
@@ -64,6 +65,7 @@ public sealed class WireFormatTests
         Assert.Equal((id, uid), (back.Container.ContainerId, back.Container.PodUid));
         Assert.Equal((uid, "shop", "web-1", "web", "Deployment"), (backPod.Uid, backPod.Namespace, backPod.Name, backPod.Workload, backPod.WorkloadKind));
         Assert.Equal(pod.Labels, backPod.Labels.ToArray());
+        Assert.Equal(pod.Annotations, backPod.Annotations.ToArray());
         var container = backPod.Container!;
         Assert.Equal(("containerd://" + id, "web", "nginx:1.27", "nginx@sha256:6c5b"), (container.RuntimeId, container.Name, container.ImageName, container.ImageId));
         Assert.Equal((startedAt, DateTimeKind.Utc, true), (container.StartedAt, container.StartedAt!.Value.Kind, container.Privileged));
@@ -72,8 +74,8 @@ public sealed class WireFormatTests
         Assert.Equal(7, back.Details.NamespacePid);
         Assert.Equal(pod, backPod);
 
-        // Absent stays absent: no container, no labels; not started, not privileged, no probes.
-        Assert.Equal((null, 0), (backPodOnly.Pod!.Container, backPodOnly.Pod.Labels.Length));
+        // Absent stays absent: no container, no labels, no annotations; not started, not privileged, no probes.
+        Assert.Equal((null, 0, 0), (backPodOnly.Pod!.Container, backPodOnly.Pod.Labels.Length, backPodOnly.Pod.Annotations.Length));
         var plain = described with { Container = new ContainerIdentity(id, uid, pod with { Container = new KubernetesContainer("containerd://" + id, "web", "", "") }) };
         var plainBack = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(plain, sh)))).Process.Container!.Pod!.Container!;
         Assert.Equal((null, false, true), (plainBack.StartedAt, plainBack.Privileged, plainBack.ExecProbes.IsDefaultOrEmpty));

@@ -7,7 +7,9 @@ namespace Forkline.Contracts.Identity;
 /// pod's status names it (null: the pod is known, its container not yet, as before the kubelet
 /// reports a container's id). <see cref="Labels"/> are sorted by key. <see cref="Workload"/> is the
 /// controller that owns the pod (a ReplicaSet's Deployment, a DaemonSet, a StatefulSet, a Job),
-/// or the pod itself when nothing owns it.
+/// or the pod itself when nothing owns it. <see cref="Annotations"/>, sorted by key, are read only when
+/// asked for (Tetragon's <c>--enable-pod-annotations</c>: they are often large, and may hold what the
+/// pod's owner did not mean to publish); empty otherwise.
 /// </summary>
 public sealed record KubernetesPod(
     string Uid,
@@ -16,13 +18,15 @@ public sealed record KubernetesPod(
     ImmutableArray<KeyValuePair<string, string>> Labels,
     string Workload,
     string WorkloadKind,
-    KubernetesContainer? Container = null)
+    KubernetesContainer? Container = null,
+    ImmutableArray<KeyValuePair<string, string>> Annotations = default)
 {
-    /// <summary>Equal when every field is, the labels compared pair by pair (an array compares by reference).</summary>
+    /// <summary>Equal when every field is, labels and annotations compared pair by pair (an array compares by reference).</summary>
     public bool Equals(KubernetesPod? other) =>
         other is not null
         && (Uid, Namespace, Name, Workload, WorkloadKind, Container) == (other.Uid, other.Namespace, other.Name, other.Workload, other.WorkloadKind, other.Container)
-        && Labels.AsSpan().SequenceEqual(other.Labels.AsSpan());
+        && Labels.AsSpan().SequenceEqual(other.Labels.AsSpan())
+        && Annotations.AsSpan().SequenceEqual(other.Annotations.AsSpan());
 
     public override int GetHashCode() => HashCode.Combine(Uid, Namespace, Name, Container);
 }

@@ -15,8 +15,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collecting;
 
-/// <summary>What a node collects with: its event source, the process actors it feeds, and this host's pods (null: none looked up).</summary>
-public sealed record CollectingSettings(IEventSource Source, ProcessActorSettings Actors, ForklineMetrics Metrics, PodDirectory? Pods = null);
+/// <summary>
+/// What a node collects with: its event source, the process actors it feeds, and this host's pods (null: none looked up),
+/// with their annotations when <paramref name="PodAnnotations"/>.
+/// </summary>
+public sealed record CollectingSettings(IEventSource Source, ProcessActorSettings Actors, ForklineMetrics Metrics, PodDirectory? Pods = null, bool PodAnnotations = false);
 
 /// <summary>
 /// The collecting side of a node (<c>run</c>, <c>collector-node</c>) as two hosted services, registered
@@ -93,7 +96,7 @@ internal sealed class EventSourceService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (settings.Pods is { } pods) _pods = new NodePods(pods, settings.Actors.NodeName, loggers);
+        if (settings.Pods is { } pods) _pods = new NodePods(pods, settings.Actors.NodeName, settings.PodAnnotations, loggers);
         StoredTreeReconciliation.Apply(settings.Source, forwarderOf(), settings.Actors.NodeName, settings.Actors.BootClock, _log);
         // The source reads on a thread of its own: the host's start does not wait for its first record.
         _reading = Task.Run(ReadAsync, CancellationToken.None);

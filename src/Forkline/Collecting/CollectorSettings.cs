@@ -44,6 +44,9 @@ public sealed record CollectorSettings
     /// <summary>Container id and pod of each process (<see cref="BpfCollectorOptions.ContainerIdentity"/>).</summary>
     public bool ContainerIdentity { get; init; } = true;
 
+    /// <summary>Pods carry their annotations too (Tetragon's <c>--enable-pod-annotations</c>); with <see cref="ContainerIdentity"/> only.</summary>
+    public bool PodAnnotations { get; init; }
+
     public string ReplayFile { get; init; } = "";
 
     public ReplayPacing ReplayPacing { get; init; } = ReplayPacing.ByKtime;

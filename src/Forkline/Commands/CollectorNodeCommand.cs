@@ -35,6 +35,7 @@ public static class CollectorNodeCommand
             .Add("--replay-file", "Collector:ReplayFile", "Capture file for --source replay (written by `forkline collector --record`)")
             .Add("--hooks", "Collector:Hooks", "Hook policy file (default: hooks.json beside the binary)")
             .Add("--container-identity", "Collector:ContainerIdentity", "true (default): container id and pod of each process; false: none")
+            .Add("--pod-annotations", "Collector:PodAnnotations", "true: pods carry their annotations too (Tetragon's --enable-pod-annotations); false (default): not read")
             .Add("--metrics", "Metrics:Listen", "Serve /metrics on address:port (default: not served)");
 
         var command = new Command("collector-node", "Run a collector node: this host's process events, forwarded to the fleet's gateways");
@@ -69,7 +70,7 @@ public static class CollectorNodeCommand
         return command;
     }
 
-    private sealed record CollectorNodeOptions(CollectorNodeSettings Link, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics)
+    private sealed record CollectorNodeOptions(CollectorNodeSettings Link, ProcessActorSettings Actors, IEventSource Source, IPEndPoint? Metrics, bool PodAnnotations)
     {
         public static CollectorNodeOptions From(NodeOptions config, ILoggerFactory loggers)
         {
@@ -80,7 +81,7 @@ public static class CollectorNodeCommand
             // This host's processes are checked against /proc; a replayed capture's are not this host's.
             if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();
-            return new CollectorNodeOptions(link, actors, source, config.Metrics.Listen);
+            return new CollectorNodeOptions(link, actors, source, config.Metrics.Listen, config.Collector.PodAnnotations);
         }
     }
 
@@ -89,7 +90,7 @@ public static class CollectorNodeCommand
         LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
         var registry = Prometheus.Metrics.DefaultRegistry;
         var metrics = new ForklineMetrics(registry);
-        var collecting = new CollectingSettings(settings.Source, settings.Actors, metrics, (settings.Source as BpfEventSource)?.Options.Pods);
+        var collecting = new CollectingSettings(settings.Source, settings.Actors, metrics, (settings.Source as BpfEventSource)?.Options.Pods, settings.PodAnnotations);
         var builder = NodeHost.CreateBuilder(loggers);
         CollectorNode.AddCollectorLink(builder, settings.Link with { MetricsRegistry = registry });
         builder.AddCollecting(collecting, services => services.GetRequiredService<CollectorNode>().Forwarder);

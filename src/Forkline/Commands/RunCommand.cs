@@ -48,11 +48,12 @@ public static class RunCommand
         var containers = new Option<string[]>("--container") { Description = "Only processes in these containers (id or id prefix)", AllowMultipleArgumentsPerToken = true };
         var pods = new Option<string[]>("--pod") { Description = "Only processes in the Kubernetes pods of these names (as the API server described them)", AllowMultipleArgumentsPerToken = true };
         var podNamespaces = new Option<string[]>("--namespace") { Description = "Only processes in pods of these Kubernetes namespaces", AllowMultipleArgumentsPerToken = true };
+        var podAnnotations = new Option<bool>("--pod-annotations") { Description = "Pods carry their annotations too (Tetragon's --enable-pod-annotations)" };
 
         var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
         {
             json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers, pods, podNamespaces,
-            NodeLogging.FormatOption,
+            podAnnotations, NodeLogging.FormatOption,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -69,6 +70,7 @@ public static class RunCommand
                     IPEndPoint.Parse(parse.GetValue(grpc)!),
                     parse.GetValue(clusterPort),
                     parse.GetValue(ancestors),
+                    parse.GetValue(podAnnotations),
                     new ExportOptions
                     {
                         Format = parse.GetValue(json) ? ExportFormat.Json : ExportFormat.Compact,
@@ -105,7 +107,7 @@ public static class RunCommand
 
     private sealed record RunOptions(
         HookPolicy Hooks, string NodeName, string DataDirectory, IPEndPoint Http, IPEndPoint Grpc,
-        int ClusterPort, int AncestorDepth, ExportOptions Export);
+        int ClusterPort, int AncestorDepth, bool PodAnnotations, ExportOptions Export);
 
     /// <summary>No types means exec, exit and hooks; --clones adds forks that have not exec'd.</summary>
     private static string[] EventTypes(string[]? types, bool clones) => (types, clones) switch
@@ -146,7 +148,8 @@ public static class RunCommand
                 LivenessProbe = new ProcfsLiveness().StillRuns,
             },
             new ForklineMetrics(Prometheus.Metrics.DefaultRegistry),
-            pods);
+            pods,
+            options.PodAnnotations);
         var builder = NodeHost.CreateBuilder(loggers);
         GatewayNode.AddGateway(builder, gateway);
         NodeApi.AddNodeApi(builder, new ApiSettings { HttpEndpoint = options.Http, GrpcEndpoint = options.Grpc });

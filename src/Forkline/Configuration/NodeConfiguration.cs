@@ -1,10 +1,5 @@
 using System.ComponentModel;
 using System.Net;
-using Forkline.Gateway;
-using Forkline.Gateway.Api;
-using Forkline.Gateway.HostTree;
-using Forkline.Gateway.Ingest;
-using Forkline.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace Forkline.Configuration;
@@ -43,44 +38,6 @@ public static class NodeConfiguration
             throw new ConfigurationException($"bad settings{origin}: {e.Message}{cause}", e);
         }
         return config;
-    }
-
-    /// <summary>
-    /// Where and how the gateway serves its query API. Without tokens it is open, which is only
-    /// allowed on loopback: an API reachable from other machines must name its tokens.
-    /// </summary>
-    public static ApiSettings ToApiSettings(this NodeOptions config)
-    {
-        var defaults = new ApiSettings();
-        var api = config.Api;
-        var settings = defaults with
-        {
-            HttpEndpoint = EndpointOf("Api:Http", api.Http) ?? defaults.HttpEndpoint,
-            GrpcEndpoint = EndpointOf("Api:Grpc", api.Grpc) ?? defaults.GrpcEndpoint,
-            Certificate = string.IsNullOrEmpty(api.Tls.Certificate)
-                ? null
-                : CertificateFiles.LoadPkcs12("API certificate (Api:Tls:Certificate)", api.Tls.Certificate, api.Tls.Password),
-        };
-        var readOnly = api.ReadOnlyTokens ?? [];
-        var admin = api.AdminTokens ?? [];
-        var localOnly = IPAddress.IsLoopback(settings.HttpEndpoint.Address) && IPAddress.IsLoopback(settings.GrpcEndpoint.Address);
-        if (!localOnly && readOnly.Length + admin.Length == 0)
-            throw new ConfigurationException(
-                $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without tokens: " +
-                "set Api:ReadOnlyTokens and/or Api:AdminTokens, or bind Api:Http and Api:Grpc to 127.0.0.1");
-        if (!localOnly && settings.Certificate is null)
-            throw new ConfigurationException(
-                $"the API listens beyond this machine (HTTP {settings.HttpEndpoint}, gRPC {settings.GrpcEndpoint}) without TLS, so its bearer tokens " +
-                "would cross the network in clear: set Api:Tls:Certificate, or bind Api:Http and Api:Grpc to 127.0.0.1");
-        return readOnly.Length + admin.Length == 0 ? settings : settings with { AccessPolicy = new BearerTokenPolicy(readOnly, admin) };
-    }
-
-    public static IPEndPoint? EndpointOf(string key, string? value)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        return IPEndPoint.TryParse(value, out var endpoint)
-            ? endpoint
-            : throw new ConfigurationException($"{key} '{value}' is not an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070");
     }
 }
 

@@ -2,6 +2,7 @@ using System.Net;
 using Forkline.Collecting;
 using Forkline.Forwarding;
 using Forkline.Gateway;
+using Forkline.Gateway.Api;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Storage;
@@ -23,7 +24,7 @@ public sealed class NodeOptions
     public string DataDirectory { get; init; } = GatewaySettings.DefaultDataDirectory;
     public DatabaseSettings Database { get; init; } = new();
     public HostTreeSettings HostTree { get; init; } = new();
-    public ApiSection Api { get; init; } = new();
+    public NodeApiSettings Api { get; init; } = new();
     public ForwarderSettings Forwarder { get; init; } = new();
     public CollectorSettings Collector { get; init; } = new();
     public IngestSettings Ingest { get; init; } = new();
@@ -43,6 +44,13 @@ public sealed class NodeOptions
         };
         settings.Validate();
         return settings;
+    }
+
+    /// <summary>The settings of a gateway's query API, checked.</summary>
+    public ApiSettings ToApiSettings()
+    {
+        SettingOutOfRangeException.Within(nameof(Api), Api.Validate);
+        return Api.ToServerSettings();
     }
 
     /// <summary>
@@ -75,24 +83,4 @@ public sealed record MetricsSettings
 {
     /// <summary>Where /metrics is served, address:port; null = not served.</summary>
     public IPEndPoint? Listen { get; init; }
-}
-
-public sealed class ApiSection
-{
-    /// <summary>HTTP/JSON endpoint, address:port.</summary>
-    public string? Http { get; set; }
-    /// <summary>gRPC endpoint, address:port.</summary>
-    public string? Grpc { get; set; }
-    public ApiTlsSection Tls { get; set; } = new();
-    /// <summary>Bearer tokens that may query; empty together with AdminTokens = no authentication.</summary>
-    public string[]? ReadOnlyTokens { get; set; }
-    /// <summary>Bearer tokens that may query and run admin calls.</summary>
-    public string[]? AdminTokens { get; set; }
-}
-
-public sealed class ApiTlsSection
-{
-    /// <summary>PKCS#12 file with the API's server certificate; unset = plain HTTP.</summary>
-    public string? Certificate { get; set; }
-    public string? Password { get; set; }
 }

@@ -9,14 +9,15 @@ namespace Forkline.Kubernetes;
 /// Kubernetes API server when the node runs in a Kubernetes pod, else left empty (one line says so).
 /// Disposing stops the watch.
 /// </summary>
+/// <param name="annotations">Read the pods' annotations too (<c>Collector:PodAnnotations</c>, <c>run --pod-annotations</c>).</param>
 internal sealed class NodePods : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task? _watch;
 
-    public NodePods(PodDirectory directory, string nodeName, ILoggerFactory loggers)
+    public NodePods(PodDirectory directory, string nodeName, bool annotations, ILoggerFactory loggers)
     {
-        _watch = PodWatcher.StartInCluster(nodeName, directory.Publish, loggers.CreateLogger<PodWatcher>(), _stop.Token);
+        _watch = PodWatcher.StartInCluster(nodeName, annotations, directory.Publish, loggers.CreateLogger<PodWatcher>(), _stop.Token);
     }
 
     public async ValueTask DisposeAsync()

@@ -176,6 +176,8 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
         process.PodNamespace = pod.Namespace;
         process.PodName = pod.Name;
         foreach (var (key, value) in pod.Labels) process.PodLabels[key] = value;
+        if (!pod.Annotations.IsDefaultOrEmpty)
+            foreach (var (key, value) in pod.Annotations) process.PodAnnotations[key] = value;
         process.PodWorkload = pod.Workload;
         process.PodWorkloadKind = pod.WorkloadKind;
         if (pod.Container is not { } named) return;

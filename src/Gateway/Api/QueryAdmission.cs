@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Akka.Actor;
+using Forkline.Gateway.Queries;
 
 namespace Forkline.Gateway.Api;
 
@@ -14,7 +15,7 @@ public enum QueryWeight
     Bulk,
 }
 
-/// <summary>How much query work the API takes on at once, and for how long.</summary>
+/// <summary>How much query work the API takes on at once, and for how long: the Api:Limits section (deploy/config/README.md).</summary>
 public sealed record QueryLimits
 {
     /// <summary>Small queries running at once; each can hold a host's live tree and a history result in memory.</summary>
@@ -40,6 +41,25 @@ public sealed record QueryLimits
 
     /// <summary>What Retry-After (HTTP) and grpc-retry-pushback-ms (gRPC) tell a refused caller.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Events a live stream may fall behind its subscriber's reading; beyond them events are dropped for that
+    /// subscriber only, counted, and its stream says how many it missed.
+    /// </summary>
+    public int StreamBacklog { get; init; } = SubscriberQueue.DefaultCapacity;
+
+    public void Validate()
+    {
+        if (Concurrent < 1) throw new SettingOutOfRangeException(nameof(Concurrent), Concurrent, "1 or more queries");
+        if (Queued < 0) throw new SettingOutOfRangeException(nameof(Queued), Queued, "0 or more queries (0 = refuse when all slots are busy)");
+        if (BulkConcurrent < 1) throw new SettingOutOfRangeException(nameof(BulkConcurrent), BulkConcurrent, "1 or more queries");
+        if (BulkQueued < 0) throw new SettingOutOfRangeException(nameof(BulkQueued), BulkQueued, "0 or more queries (0 = refuse when all slots are busy)");
+        if (QueueWait < TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(QueueWait), QueueWait, "00:00:00 or more (00:00:00 = refuse unless a slot is free)");
+        if (Deadline <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(Deadline), Deadline, "a duration above 00:00:00");
+        if (RetryAfter < TimeSpan.FromSeconds(1))
+            throw new SettingOutOfRangeException(nameof(RetryAfter), RetryAfter, "00:00:01 or more (HTTP's Retry-After counts whole seconds)");
+        if (StreamBacklog < 1) throw new SettingOutOfRangeException(nameof(StreamBacklog), StreamBacklog, "1 or more events");
+    }
 }
 
 /// <summary>

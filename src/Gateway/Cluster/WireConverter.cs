@@ -176,6 +176,8 @@ public static class WireConverter
         if (container.Pod is not { } pod) return wire;
         wire.Pod = new WirePod { Namespace = pod.Namespace, Name = pod.Name, Workload = pod.Workload, WorkloadKind = pod.WorkloadKind };
         foreach (var (key, value) in pod.Labels) wire.Pod.Labels.Add(new WireLabel { Key = key, Value = value });
+        if (!pod.Annotations.IsDefaultOrEmpty)
+            foreach (var (key, value) in pod.Annotations) wire.Pod.Annotations.Add(new WireLabel { Key = key, Value = value });
         if (pod.Container is { } named)
         {
             wire.Pod.Container = new WirePodContainer
@@ -193,11 +195,17 @@ public static class WireConverter
     {
         var podUid = wire.PodUid.Length > 0 ? wire.PodUid : null;
         if (wire.Pod is not { } pod) return new ContainerIdentity(wire.Id, podUid);
-        var labels = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>(pod.Labels.Count);
-        foreach (var label in pod.Labels) labels.Add(new KeyValuePair<string, string>(label.Key, label.Value));
         var named = pod.Container is { } container ? ToKubernetesContainer(container) : null;
         return new ContainerIdentity(wire.Id, podUid,
-            new KubernetesPod(podUid ?? "", pod.Namespace, pod.Name, labels.MoveToImmutable(), pod.Workload, pod.WorkloadKind, named));
+            new KubernetesPod(podUid ?? "", pod.Namespace, pod.Name, ToPairs(pod.Labels), pod.Workload, pod.WorkloadKind, named, ToPairs(pod.Annotations)));
+    }
+
+    private static ImmutableArray<KeyValuePair<string, string>> ToPairs(Google.Protobuf.Collections.RepeatedField<WireLabel> wire)
+    {
+        if (wire.Count == 0) return [];
+        var pairs = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>(wire.Count);
+        foreach (var pair in wire) pairs.Add(new KeyValuePair<string, string>(pair.Key, pair.Value));
+        return pairs.MoveToImmutable();
     }
 
     private static KubernetesContainer ToKubernetesContainer(WirePodContainer wire)

@@ -31,10 +31,10 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const string Columns =
         "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after, " +
         "p.pod_labels, p.pod_workload, p.pod_workload_kind, p.pod_container_id, p.pod_container_name, p.pod_container_image, p.pod_container_image_id, " +
-        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe";
+        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe, p.pod_annotations";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 28;
+    private const int ColumnCount = 29;
 
     private static readonly string[] Schema =
     [
@@ -67,7 +67,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             pod_container_image_id TEXT NULL,
             pod_container_started_at BIGINT NULL,
             pod_container_privileged INTEGER NULL,
-            maybe_exec_probe INTEGER NULL)
+            maybe_exec_probe INTEGER NULL,
+            pod_annotations TEXT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -131,6 +132,8 @@ public sealed class HistoryStore(DatabaseSettings database)
         ("pod_container_started_at", "BIGINT NULL"),
         ("pod_container_privileged", "INTEGER NULL"),
         ("maybe_exec_probe", "INTEGER NULL"),
+        // The pod's annotations, as pod_labels (empty object: not read, Collector:PodAnnotations off, or none).
+        ("pod_annotations", "TEXT NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -424,7 +427,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             MaybeExecProbe: !reader.IsDBNull(27) && reader.GetInt32(27) != 0);
     }
 
-    // A pod row without labels or workload is one stored before they were: it reads as a pod that had none.
+    // A pod row without labels, workload or annotations is one stored before they were: it reads as a pod that had none.
     // The container's exec probes are not kept (the row keeps what they decided: maybe_exec_probe).
     private static ContainerIdentity? ReadContainer(DbDataReader reader)
     {
@@ -432,14 +435,15 @@ public sealed class HistoryStore(DatabaseSettings database)
         var podUid = reader.IsDBNull(13) ? null : reader.GetString(13);
         if (reader.IsDBNull(14) || reader.IsDBNull(15)) return new ContainerIdentity(reader.GetString(12), podUid);
         string Text(int ordinal) => reader.IsDBNull(ordinal) ? "" : reader.GetString(ordinal);
-        var labels = reader.IsDBNull(18) ? [] : PodLabelsColumn.Parse(reader.GetString(18), reader.GetString(0));
+        var labels = reader.IsDBNull(18) ? [] : StringMapColumn.Parse(reader.GetString(18), "pod_labels", reader.GetString(0));
+        var annotations = reader.IsDBNull(28) ? [] : StringMapColumn.Parse(reader.GetString(28), "pod_annotations", reader.GetString(0));
         var container = reader.IsDBNull(21)
             ? null
             : new KubernetesContainer(reader.GetString(21), Text(22), Text(23), Text(24),
                 StartedAt: reader.IsDBNull(25) ? null : WireConverter.FromUnixTicks(reader.GetInt64(25)),
                 Privileged: !reader.IsDBNull(26) && reader.GetInt32(26) != 0);
         var pod = new KubernetesPod(podUid ?? "", Namespace: reader.GetString(14), Name: reader.GetString(15), labels,
-            Workload: Text(19), WorkloadKind: Text(20), container);
+            Workload: Text(19), WorkloadKind: Text(20), container, annotations);
         return new ContainerIdentity(reader.GetString(12), podUid, pod);
     }
 
@@ -482,10 +486,10 @@ public sealed class HistoryStore(DatabaseSettings database)
         private readonly DbCommand _upsert = Statement(connection, transaction, """
             INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after,
                 pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id,
-                pod_container_started_at, pod_container_privileged, maybe_exec_probe)
+                pod_container_started_at, pod_container_privileged, maybe_exec_probe, pod_annotations)
             VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after,
                 @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id,
-                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe)
+                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe, @pod_annotations)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
@@ -505,11 +509,12 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod_container_image_id = COALESCE(excluded.pod_container_image_id, processes.pod_container_image_id),
                 pod_container_started_at = COALESCE(excluded.pod_container_started_at, processes.pod_container_started_at),
                 pod_container_privileged = COALESCE(excluded.pod_container_privileged, processes.pod_container_privileged),
-                maybe_exec_probe = COALESCE(excluded.maybe_exec_probe, processes.maybe_exec_probe)
+                maybe_exec_probe = COALESCE(excluded.maybe_exec_probe, processes.maybe_exec_probe),
+                pod_annotations = COALESCE(excluded.pod_annotations, processes.pod_annotations)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
             "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after",
             "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id",
-            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe");
+            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe", "@pod_annotations");
 
         private readonly DbCommand _gap = Statement(connection, transaction, """
             INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
@@ -537,11 +542,12 @@ public sealed class HistoryStore(DatabaseSettings database)
                 record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
                 record.End == ProcessEndKind.None ? null : (int)record.End,
                 record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null,
-                pod is null ? null : PodLabelsColumn.Format(pod.Labels), pod?.Workload, pod?.WorkloadKind,
+                pod is null ? null : StringMapColumn.Format(pod.Labels), pod?.Workload, pod?.WorkloadKind,
                 pod?.Container?.RuntimeId, pod?.Container?.Name, pod?.Container?.ImageName, pod?.Container?.ImageId,
                 pod?.Container?.StartedAt is { } started ? WireConverter.ToUnixTicks(started) : null,
                 pod?.Container is { } named ? Flag(named.Privileged) : null,
-                pod?.Container is null ? null : Flag(record.MaybeExecProbe));
+                pod?.Container is null ? null : Flag(record.MaybeExecProbe),
+                pod is null ? null : StringMapColumn.Format(pod.Annotations));
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
         }

@@ -18,13 +18,15 @@ public static class PodObjects
     public static string? UidOf(JsonElement pod) =>
         pod.TryGetProperty("metadata", out var metadata) && Text(metadata, "uid") is { Length: > 0 } uid ? uid : null;
 
-    public static List<KubernetesPod> Read(JsonElement pod)
+    /// <param name="annotations">Read the pod's annotations too (<c>Collector:PodAnnotations</c>).</param>
+    public static List<KubernetesPod> Read(JsonElement pod, bool annotations)
     {
         var metadata = pod.GetProperty("metadata");
-        var labels = Labels(metadata);
+        var labels = SortedStrings(metadata, "labels");
         var (workload, kind) = WorkloadOf(metadata, labels);
         var described = new KubernetesPod(
-            Text(metadata, "uid") ?? "", Text(metadata, "namespace") ?? "", Text(metadata, "name") ?? "", labels, workload, kind);
+            Text(metadata, "uid") ?? "", Text(metadata, "namespace") ?? "", Text(metadata, "name") ?? "", labels, workload, kind,
+            Annotations: annotations ? SortedStrings(metadata, "annotations") : []);
         var read = new List<KubernetesPod> { described };
         if (!pod.TryGetProperty("status", out var status)) return read;
         pod.TryGetProperty("spec", out var spec);
@@ -89,12 +91,21 @@ public static class PodObjects
         return probes.ToImmutable();
     }
 
-    private static ImmutableArray<KeyValuePair<string, string>> Labels(JsonElement metadata)
+    // metadata.labels or .annotations: a map of strings (null reads as empty; anything else the API server would not send, as its JSON text).
+    private static ImmutableArray<KeyValuePair<string, string>> SortedStrings(JsonElement metadata, string map)
     {
-        if (!metadata.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object) return [];
+        if (!metadata.TryGetProperty(map, out var entries) || entries.ValueKind != JsonValueKind.Object) return [];
         var sorted = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
-        foreach (var label in labels.EnumerateObject())
-            sorted.Add(new KeyValuePair<string, string>(label.Name, label.Value.GetString() ?? ""));
+        foreach (var entry in entries.EnumerateObject())
+        {
+            var value = entry.Value.ValueKind switch
+            {
+                JsonValueKind.String => entry.Value.GetString()!,
+                JsonValueKind.Null => "",
+                _ => entry.Value.GetRawText(),
+            };
+            sorted.Add(new KeyValuePair<string, string>(entry.Name, value));
+        }
         sorted.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return sorted.ToImmutable();
     }

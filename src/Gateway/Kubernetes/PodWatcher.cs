@@ -11,7 +11,8 @@ namespace Forkline.Gateway.Kubernetes;
 /// version seen; one whose version expired (410 Gone) starts over with a list. While the API server
 /// cannot be reached the last listing stays published; one line says so, one line when it is back.
 /// </summary>
-public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnlyCollection<KubernetesPod>> publish, ILogger log, TimeSpan? retryDelay = null)
+/// <param name="annotations">Read each pod's annotations too (<c>Collector:PodAnnotations</c>).</param>
+public sealed class PodWatcher(HttpClient api, string nodeName, bool annotations, Action<IReadOnlyCollection<KubernetesPod>> publish, ILogger log, TimeSpan? retryDelay = null)
 {
     /// <summary>The server ends a watch after this long at most; it is resumed at once.</summary>
     private const int WatchSeconds = 300;
@@ -24,7 +25,7 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
     /// Watches this node's pods in the background when the node runs in Kubernetes (with the pod's
     /// service account); elsewhere says in one line that pods are not described, and returns null.
     /// </summary>
-    public static Task? StartInCluster(string nodeName, Action<IReadOnlyCollection<KubernetesPod>> publish, ILogger log, CancellationToken ct)
+    public static Task? StartInCluster(string nodeName, bool annotations, Action<IReadOnlyCollection<KubernetesPod>> publish, ILogger log, CancellationToken ct)
     {
         if (!KubernetesApi.InCluster)
         {
@@ -34,7 +35,7 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
         return Task.Run(async () =>
         {
             using var client = KubernetesApi.CreateClient(TimeSpan.FromSeconds(10));
-            await new PodWatcher(client, nodeName, publish, log).RunAsync(ct);
+            await new PodWatcher(client, nodeName, annotations, publish, log).RunAsync(ct);
         }, CancellationToken.None);
     }
 
@@ -79,7 +80,7 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
         using var list = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(ct), cancellationToken: ct);
         _byUid.Clear();
         foreach (var pod in list.RootElement.GetProperty("items").EnumerateArray())
-            if (PodObjects.UidOf(pod) is { } uid) _byUid[uid] = PodObjects.Read(pod);
+            if (PodObjects.UidOf(pod) is { } uid) _byUid[uid] = PodObjects.Read(pod, annotations);
         Publish();
         return list.RootElement.GetProperty("metadata").GetProperty("resourceVersion").GetString()
                ?? throw new JsonException("the pod list has no metadata.resourceVersion to watch from");
@@ -107,7 +108,7 @@ public sealed class PodWatcher(HttpClient api, string nodeName, Action<IReadOnly
             version = subject.GetProperty("metadata").GetProperty("resourceVersion").GetString() ?? version;
             if (type == "BOOKMARK" || PodObjects.UidOf(subject) is not { } uid) continue;
             if (type == "DELETED") _byUid.Remove(uid);
-            else _byUid[uid] = PodObjects.Read(subject);
+            else _byUid[uid] = PodObjects.Read(subject, annotations);
             Publish();
         }
         return version;

@@ -7,15 +7,15 @@ namespace Forkline.Gateway.Queries;
 /// <summary>
 /// One live stream's own bounded queue between the hub, which offers it every event that passes the
 /// subscriber's field filters and never waits, and the subscriber's reader, which checks the binary
-/// pattern on its own task. When the reader falls <see cref="Capacity"/> events behind, further events
+/// pattern on its own task. When the reader falls <c>capacity</c> events behind, further events
 /// are dropped for this subscriber only and counted; the reader's next item says how many it missed.
 /// </summary>
-public sealed class SubscriberQueue
+public sealed class SubscriberQueue(int capacity)
 {
-    public const int Capacity = 10_000;
+    public const int DefaultCapacity = 10_000;
 
     // Wait, not DropWrite: with Wait a full queue makes TryWrite return false, so every drop is seen and counted.
-    private readonly Channel<EnrichedEvent> _channel = Channel.CreateBounded<EnrichedEvent>(new BoundedChannelOptions(Capacity)
+    private readonly Channel<EnrichedEvent> _channel = Channel.CreateBounded<EnrichedEvent>(new BoundedChannelOptions(capacity)
     {
         FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true,
     });

@@ -114,6 +114,19 @@ public sealed class ApiOverloadTests
     }
 
     [Fact]
+    public async Task A_live_stream_is_opened_with_the_backlog_the_limits_allow_it()
+    {
+        var queries = NewQueries();
+        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings { Limits = new QueryLimits { StreamBacklog = 123 } });
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        using var call = api.Grpc.StreamEvents(new StreamEventsRequest(), cancellationToken: cancel.Token);
+        await queries.StreamOpened.Task.WaitAsync(cancel.Token);
+
+        Assert.Equal(123, queries.LastStreamBacklog);
+    }
+
+    [Fact]
     public async Task A_list_longer_than_the_limit_comes_as_a_page_that_says_there_is_more()
     {
         await using var api = await ApiTestServer.StartAsync(NewQueries());

@@ -25,6 +25,7 @@ internal sealed class FakeProcessQueries : IProcessQueries
 
     public ProcessListQuery? LastListQuery { get; private set; }
     public EventStreamFilter? LastStreamFilter { get; private set; }
+    public int LastStreamBacklog { get; private set; }
     public (string Host, DateTime From, DateTime To)? LastReplay { get; private set; }
     public int LastDescendantDepth { get; private set; } = -1;
     public TaskCompletionSource StreamOpened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -85,10 +86,11 @@ internal sealed class FakeProcessQueries : IProcessQueries
         return Processes.Where(p => p.Host == query.Host && (query.Live is null || p.Live == query.Live)).ToList();
     }
 
-    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, int backlog, [EnumeratorCancellation] CancellationToken ct)
     {
         ThrowFault();
         LastStreamFilter = filter;
+        LastStreamBacklog = backlog;
         StreamOpened.TrySetResult();
         try
         {

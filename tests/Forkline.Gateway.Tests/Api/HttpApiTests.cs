@@ -37,7 +37,8 @@ public sealed class HttpApiTests : IAsyncLifetime
         const string podUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
         var pod = new KubernetesPod(podUid, "shop", "web-1", [new("app", "web"), new("tier", "front")], "web", "Deployment",
             new KubernetesContainer("containerd://" + containerId, "server", "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b",
-                StartedAt: new DateTime(2025, 1, 31, 11, 58, 7, 250, DateTimeKind.Utc), Privileged: true));
+                StartedAt: new DateTime(2025, 1, 31, 11, 58, 7, 250, DateTimeKind.Utc), Privileged: true),
+            [new("prometheus.io/scrape", "true"), new("shop.example/owner", "team \"web\"")]);
         var id = new Contracts.Identity.ExecId(Host, 77, 77).Encode();
         _api.Queries.Processes.Add(Init with { ExecId = id, Container = new ContainerIdentity(containerId, podUid, pod), MaybeExecProbe = true });
 
@@ -54,6 +55,8 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal(("containerd://" + containerId, "server", "registry.example/shop/server:1.4", "registry.example/shop/server@sha256:6c5b"),
             (process.GetProperty("container_runtime_id").GetString(), process.GetProperty("container_name").GetString(),
              process.GetProperty("container_image").GetString(), process.GetProperty("container_image_id").GetString()));
+        Assert.Equal([("prometheus.io/scrape", "true"), ("shop.example/owner", "team \"web\"")],
+            process.GetProperty("pod_annotations").EnumerateObject().Select(annotation => (annotation.Name, annotation.Value.GetString())));
         Assert.Equal(("2025-01-31T11:58:07.250Z", true, true),
             (process.GetProperty("container_start_time").GetString(), process.GetProperty("container_privileged").GetBoolean(),
              process.GetProperty("container_maybe_exec_probe").GetBoolean()));

@@ -9,11 +9,11 @@ namespace Forkline.Gateway.Tests.Kubernetes;
 public sealed class PodObjectsTests
 {
     /// <summary>The pods of a recorded Pod or PodList object.</summary>
-    private static List<KubernetesPod> ReadRecorded(string file)
+    private static List<KubernetesPod> ReadRecorded(string file, bool annotations = false)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Kubernetes", "Recorded", file)));
-        if (!document.RootElement.TryGetProperty("items", out var items)) return PodObjects.Read(document.RootElement);
-        return items.EnumerateArray().SelectMany(PodObjects.Read).ToList();
+        if (!document.RootElement.TryGetProperty("items", out var items)) return PodObjects.Read(document.RootElement, annotations);
+        return items.EnumerateArray().SelectMany(pod => PodObjects.Read(pod, annotations)).ToList();
     }
 
     private static KubernetesContainer Container(List<KubernetesPod> pods, string name) => pods.Single(pod => pod.Container?.Name == name).Container!;
@@ -50,6 +50,38 @@ public sealed class PodObjectsTests
         Assert.Equal(new DateTime(2026, 12, 2, 9, 14, 9, DateTimeKind.Utc), web.StartedAt);
         Assert.False(web.Privileged);
         Assert.True(web.ExecProbes.IsEmpty);
+    }
+
+    [Fact]
+    public void Annotations_are_read_sorted_by_key_only_when_asked_for_and_shared_by_the_pod_and_each_of_its_containers()
+    {
+        var asked = ReadRecorded("pods-node-a.json", annotations: true).Where(pod => pod.Name == "web-7d9c5b6f4d-x2k8p").ToList();
+        var notAsked = ReadRecorded("pods-node-a.json").Where(pod => pod.Name == "web-7d9c5b6f4d-x2k8p").ToList();
+
+        (string, string)[] expected =
+        [
+            ("kubectl.kubernetes.io/restartedAt", "2026-12-02T09:13:58Z"), ("prometheus.io/port", "9113"), ("prometheus.io/scrape", "true"),
+            ("shop.example/owner", "team-web \"payments\"\n\u001b[31m"),
+        ];
+        Assert.Equal(2, asked.Count); // the pod, and its web container (the list does not name log-shipper's yet)
+        Assert.All(asked, pod => Assert.Equal(expected, pod.Annotations.Select(a => (a.Key, a.Value))));
+        Assert.All(notAsked, pod => Assert.True(pod.Annotations.IsEmpty));
+        // A pod without annotations has none, asked for or not.
+        Assert.True(ReadRecorded("pods-node-a.json", annotations: true).Single(pod => pod.Name == "debug" && pod.Container is null).Annotations.IsEmpty);
+    }
+
+    [Fact]
+    public void An_annotation_or_label_that_is_null_reads_empty_and_one_of_another_kind_reads_as_its_json_text()
+    {
+        using var document = JsonDocument.Parse("""
+            {"metadata": {"uid": "u-1", "namespace": "ns", "name": "odd",
+              "labels": {"b": null, "a": "x"}, "annotations": {"n": 5, "o": {"k": true}, "s": "text"}}}
+            """);
+
+        var pod = PodObjects.Read(document.RootElement, annotations: true).Single();
+
+        Assert.Equal([("a", "x"), ("b", "")], pod.Labels.Select(l => (l.Key, l.Value)));
+        Assert.Equal([("n", "5"), ("o", "{\"k\": true}"), ("s", "text")], pod.Annotations.Select(a => (a.Key, a.Value)));
     }
 
     [Theory]

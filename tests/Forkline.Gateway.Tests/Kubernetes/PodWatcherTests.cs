@@ -58,6 +58,28 @@ public sealed class PodWatcherTests
         Assert.Empty(Logged());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Listed_and_watched_pods_carry_their_annotations_only_when_asked_for(bool annotations)
+    {
+        await using var api = await FakeKubernetesApi.StartAsync(lists: [new(200, "pods-node-a.json")], watches: [new(200, "watch-node-a.jsonl")]);
+        using var stop = new CancellationTokenSource();
+        var run = RunAsync(api, stop.Token, annotations);
+
+        await TestNodes.EventuallyAsync(() => Task.FromResult(Published().Count >= 2), "the list and the watch's first change");
+        await stop.CancelAsync();
+        await run;
+
+        // The list's web pod and the watch's (its log-shipper named) carry the same annotations.
+        foreach (var published in Published().Take(2))
+        {
+            var web = published.Where(pod => pod.Name == "web-7d9c5b6f4d-x2k8p").ToList();
+            Assert.NotEmpty(web);
+            Assert.All(web, pod => Assert.Equal(annotations ? 4 : 0, pod.Annotations.Length));
+        }
+    }
+
     [Fact]
     public async Task An_api_server_that_refuses_is_said_once_until_it_answers_and_then_once_that_it_does()
     {
@@ -80,10 +102,10 @@ public sealed class PodWatcherTests
         Assert.Equal(4, Published()[0].Count);
     }
 
-    private Task RunAsync(FakeKubernetesApi api, CancellationToken ct)
+    private Task RunAsync(FakeKubernetesApi api, CancellationToken ct, bool annotations = false)
     {
         var client = new HttpClient { BaseAddress = api.Address, Timeout = TimeSpan.FromSeconds(10) };
-        var watcher = new PodWatcher(client, "node-a", Publish, _log, retryDelay: TimeSpan.FromMilliseconds(50));
+        var watcher = new PodWatcher(client, "node-a", annotations, Publish, _log, retryDelay: TimeSpan.FromMilliseconds(50));
         return Task.Run(async () =>
         {
             using (client) await watcher.RunAsync(ct);
