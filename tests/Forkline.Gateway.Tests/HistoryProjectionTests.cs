@@ -145,6 +145,7 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         var init = _host.NewProcess(1, null, "/sbin/init");
         var app = _host.NewProcess(20, init, "/app/server") with { Container = container };
         var worker = _host.NewProcess(21, app, "/app/worker") with { Container = container };
+        worker = worker with { Details = worker.Details with { NamespacePid = 3 } };
         List<EnrichedEvent> events = [_host.Exec(init, null), _host.Exec(app, init), _host.Exec(worker, app), _host.Exit(worker, app), _host.Exit(app, init)];
         var store = new HistoryStore(_data.Settings);
         await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
@@ -156,6 +157,7 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
 
         var lineage = await queries.GetLineageAsync(worker.ExecId.Encode(), 1, ct);
         Assert.Equal((container, container, null), (lineage!.Process.Container, lineage.Ancestors[0].Container, lineage.Ancestors[1].Container));
+        Assert.Equal((3, 0), (lineage.Process.NamespacePid, lineage.Ancestors[0].NamespacePid));
         var ended = await queries.ListProcessesAsync(new("node-p", Live: false, Container: container.ContainerId[..12]), ct);
         Assert.Equal([("/app/server", container), ("/app/worker", container)], ended.Select(p => (p.Binary, p.Container)));
         Assert.Equal(2, (await queries.ListProcessesAsync(new("node-p", PodUid: container.PodUid), ct)).Count);

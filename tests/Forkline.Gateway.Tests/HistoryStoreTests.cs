@@ -241,7 +241,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
-    public async Task A_table_made_before_container_start_time_privilege_and_pod_annotations_were_stored_gains_their_columns()
+    public async Task A_table_made_before_container_start_time_privilege_pod_annotations_and_namespace_pid_were_stored_gains_their_columns()
     {
         await using (var connection = await _data.Settings.OpenAsync(CancellationToken.None))
         await using (var command = connection.CreateCommand())
@@ -268,7 +268,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         await _store.EnsureSchemaAsync(CancellationToken.None);
 
         var old = (await _store.GetAsync("old-exec-id", CancellationToken.None))!;
-        Assert.Equal((new ContainerIdentity(ContainerId, PodUid, Pod), false), (old.Container, old.MaybeExecProbe));
+        Assert.Equal((new ContainerIdentity(ContainerId, PodUid, Pod), false, 0), (old.Container, old.MaybeExecProbe, old.NamespacePid));
         var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc);
         var privileged = Pod with { Container = Pod.Container! with { StartedAt = startedAt, Privileged = true }, Annotations = [new("prometheus.io/scrape", "true")] };
         var app = _host.NewProcess(501, null, "/app/server") with { Container = new ContainerIdentity(ContainerId, PodUid, privileged) };
@@ -277,7 +277,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
-    public async Task A_containers_start_time_and_privilege_and_each_processs_exec_probe_flag_are_returned_by_every_history_query()
+    public async Task A_containers_start_time_and_privilege_and_each_processs_exec_probe_flag_and_namespace_pid_are_returned_by_every_history_query()
     {
         // Ticks that are not whole milliseconds: the column keeps the time to the tick.
         var startedAt = new DateTime(2025, 1, 31, 11, 58, 7, DateTimeKind.Utc).AddTicks(1_234_567);
@@ -286,6 +286,7 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         var init = _host.NewProcess(1, null, "/sbin/init");
         var app = _host.NewProcess(501, init, "/app/server") with { Container = container };
         var probe = _host.NewProcess(502, app, "/bin/cat", "/tmp/healthy") with { Container = container };
+        probe = probe with { Details = probe.Details with { NamespacePid = 7 } };
         var notProbe = _host.NewProcess(503, app, "/bin/cat", "/tmp/other") with { Container = container };
         await ProjectAsync(1, _host.Exec(init, null), _host.Exec(app, init), _host.Exec(probe, app), _host.Exec(notProbe, app));
         await ProjectAsync(2, _host.Exit(probe, app));
@@ -293,14 +294,14 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         // The row keeps what the probes decided, not the probes.
         var stored = new ContainerIdentity(ContainerId, PodUid, probed with { Container = probed.Container! with { ExecProbes = [] } });
         var read = (await _store.GetAsync(probe.ExecId.Encode(), CancellationToken.None))!;
-        Assert.Equal((stored, true), (read.Container, read.MaybeExecProbe));
+        Assert.Equal((stored, true, 7), (read.Container, read.MaybeExecProbe, read.NamespacePid));
         Assert.Equal((startedAt, true), (read.Container!.Pod!.Container!.StartedAt, read.Container.Pod.Container.Privileged));
         Assert.Equal([true, false, false], (await _store.ChainFromAsync(probe.ExecId.Encode(), CancellationToken.None)).Select(p => p.MaybeExecProbe));
         var below = await _store.DescendantsAsync(app.ExecId.Encode(), 1, 10, CancellationToken.None);
         Assert.Equal([("/tmp/healthy", true, stored), ("/tmp/other", false, stored)],
             below.Select(d => (d.Process.Arguments, d.Process.MaybeExecProbe, d.Process.Container)));
         var listed = await ListAsync(container: ContainerId);
-        Assert.Equal([(503, false), (502, true), (501, false)], listed.Select(p => (p.Pid, p.MaybeExecProbe)));
+        Assert.Equal([(503, false, 0), (502, true, 7), (501, false, 0)], listed.Select(p => (p.Pid, p.MaybeExecProbe, p.NamespacePid)));
         Assert.All(listed, p => Assert.Equal((startedAt, true), (p.Container!.Pod!.Container!.StartedAt, p.Container.Pod.Container.Privileged)));
 
         // Not privileged and not started yet read back so, not as unknown-turned-true.

@@ -27,6 +27,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Live = record.Live,
         };
         SetContainer(process, record.Container, record.MaybeExecProbe);
+        process.NamespacePid = record.NamespacePid;
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());
         if (record.ExitStatus is { } status) process.ExitStatus = status;
         if (record.ExitSignal is { } signal) process.ExitSignal = signal;

@@ -31,10 +31,10 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const string Columns =
         "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after, " +
         "p.pod_labels, p.pod_workload, p.pod_workload_kind, p.pod_container_id, p.pod_container_name, p.pod_container_image, p.pod_container_image_id, " +
-        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe, p.pod_annotations";
+        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe, p.pod_annotations, p.namespace_pid";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 29;
+    private const int ColumnCount = 30;
 
     private static readonly string[] Schema =
     [
@@ -68,7 +68,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             pod_container_started_at BIGINT NULL,
             pod_container_privileged INTEGER NULL,
             maybe_exec_probe INTEGER NULL,
-            pod_annotations TEXT NULL)
+            pod_annotations TEXT NULL,
+            namespace_pid INTEGER NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -134,6 +135,8 @@ public sealed class HistoryStore(DatabaseSettings database)
         ("maybe_exec_probe", "INTEGER NULL"),
         // The pod's annotations, as pod_labels (empty object: not read, Collector:PodAnnotations off, or none).
         ("pod_annotations", "TEXT NULL"),
+        // The process's pid in its own pid namespace (Tetragon's pod.container.pid); NULL: not known.
+        ("namespace_pid", "INTEGER NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -424,7 +427,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             Container: ReadContainer(reader),
             End: reader.IsDBNull(16) ? ProcessEndKind.None : (ProcessEndKind)reader.GetInt32(16),
             EndedAfter: reader.IsDBNull(17) ? null : WireConverter.FromUnixTicks(reader.GetInt64(17)),
-            MaybeExecProbe: !reader.IsDBNull(27) && reader.GetInt32(27) != 0);
+            MaybeExecProbe: !reader.IsDBNull(27) && reader.GetInt32(27) != 0,
+            NamespacePid: reader.IsDBNull(29) ? 0 : reader.GetInt32(29));
     }
 
     // A pod row without labels, workload or annotations is one stored before they were: it reads as a pod that had none.
@@ -486,10 +490,10 @@ public sealed class HistoryStore(DatabaseSettings database)
         private readonly DbCommand _upsert = Statement(connection, transaction, """
             INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after,
                 pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id,
-                pod_container_started_at, pod_container_privileged, maybe_exec_probe, pod_annotations)
+                pod_container_started_at, pod_container_privileged, maybe_exec_probe, pod_annotations, namespace_pid)
             VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after,
                 @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id,
-                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe, @pod_annotations)
+                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe, @pod_annotations, @namespace_pid)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
@@ -510,11 +514,12 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod_container_started_at = COALESCE(excluded.pod_container_started_at, processes.pod_container_started_at),
                 pod_container_privileged = COALESCE(excluded.pod_container_privileged, processes.pod_container_privileged),
                 maybe_exec_probe = COALESCE(excluded.maybe_exec_probe, processes.maybe_exec_probe),
-                pod_annotations = COALESCE(excluded.pod_annotations, processes.pod_annotations)
+                pod_annotations = COALESCE(excluded.pod_annotations, processes.pod_annotations),
+                namespace_pid = COALESCE(excluded.namespace_pid, processes.namespace_pid)
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
             "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after",
             "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id",
-            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe", "@pod_annotations");
+            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe", "@pod_annotations", "@namespace_pid");
 
         private readonly DbCommand _gap = Statement(connection, transaction, """
             INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
@@ -547,7 +552,8 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod?.Container?.StartedAt is { } started ? WireConverter.ToUnixTicks(started) : null,
                 pod?.Container is { } named ? Flag(named.Privileged) : null,
                 pod?.Container is null ? null : Flag(record.MaybeExecProbe),
-                pod is null ? null : StringMapColumn.Format(pod.Annotations));
+                pod is null ? null : StringMapColumn.Format(pod.Annotations),
+                record.NamespacePid > 0 ? record.NamespacePid : null);
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
         }

@@ -29,7 +29,8 @@ public static class ProcessRecords
         Container: snapshot.Container,
         End: EndOf(snapshot.Exit, replacedAt),
         EndedAfter: snapshot.Exit is { Concluded: true } concluded ? concluded.EndedAfter : null,
-        MaybeExecProbe: MaybeExecProbe(snapshot));
+        MaybeExecProbe: MaybeExecProbe(snapshot),
+        NamespacePid: snapshot.Details.NamespacePid);
 
     /// <summary>Tetragon's <c>pod.container.maybe_exec_probe</c> of <paramref name="snapshot"/>.</summary>
     public static bool MaybeExecProbe(ProcessSnapshot snapshot) =>

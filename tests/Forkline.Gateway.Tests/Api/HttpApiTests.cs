@@ -40,7 +40,7 @@ public sealed class HttpApiTests : IAsyncLifetime
                 StartedAt: new DateTime(2025, 1, 31, 11, 58, 7, 250, DateTimeKind.Utc), Privileged: true),
             [new("prometheus.io/scrape", "true"), new("shop.example/owner", "team \"web\"")]);
         var id = new Contracts.Identity.ExecId(Host, 77, 77).Encode();
-        _api.Queries.Processes.Add(Init with { ExecId = id, Container = new ContainerIdentity(containerId, podUid, pod), MaybeExecProbe = true });
+        _api.Queries.Processes.Add(Init with { ExecId = id, Container = new ContainerIdentity(containerId, podUid, pod), MaybeExecProbe = true, NamespacePid = 7 });
 
         using var response = await _api.Http.GetAsync($"/api/v1/processes/{Uri.EscapeDataString(id)}");
 
@@ -57,9 +57,9 @@ public sealed class HttpApiTests : IAsyncLifetime
              process.GetProperty("container_image").GetString(), process.GetProperty("container_image_id").GetString()));
         Assert.Equal([("prometheus.io/scrape", "true"), ("shop.example/owner", "team \"web\"")],
             process.GetProperty("pod_annotations").EnumerateObject().Select(annotation => (annotation.Name, annotation.Value.GetString())));
-        Assert.Equal(("2025-01-31T11:58:07.250Z", true, true),
+        Assert.Equal(("2025-01-31T11:58:07.250Z", true, true, 7),
             (process.GetProperty("container_start_time").GetString(), process.GetProperty("container_privileged").GetBoolean(),
-             process.GetProperty("container_maybe_exec_probe").GetBoolean()));
+             process.GetProperty("container_maybe_exec_probe").GetBoolean(), process.GetProperty("namespace_pid").GetInt32()));
     }
 
     [Theory]
