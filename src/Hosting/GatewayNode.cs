@@ -24,6 +24,8 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan ShutdownFlushTimeout = TimeSpan.FromSeconds(3);
 
+    private const string ClusterPortSetting = "--cluster-port (forkline run) or Cluster:Port (gateway)";
+
     private readonly IServiceProvider _services;
     private ActorSystem? _system;
     private ProcessQueries? _queries;
@@ -79,7 +81,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     public static HostApplicationBuilder AddGateway(HostApplicationBuilder builder, GatewaySettings settings)
     {
         settings.Validate();
-        ListenPort.EnsureFree(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", "--cluster-port (forkline run) or Cluster:Port (gateway)");
+        // First: the port is this node's from before Akka.Remote, which shares a port (SO_REUSEPORT), binds it
+        // until after it closed; a node starting on it meanwhile, at the same instant too, is refused in one line.
+        builder.Services.AddHostedService(_ => new PortClaim(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", ClusterPortSetting));
         var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
         var metrics = new GatewayMetrics(registry);
         var database = settings.Database.In(settings.DataDirectory);

@@ -13,7 +13,7 @@ namespace Forkline.Hosting;
 /// Everything a gateway needs, the only kind of cluster member (host entities, the history projection,
 /// the queries); collectors are its clients (<see cref="Ingest"/>). The sections a gateway reads from
 /// its settings file are the records bound from it (<see cref="Cluster"/>, <see cref="Database"/>,
-/// <see cref="HostTree"/>, <see cref="Ingest"/>); the rest are tuned by tests and benchmarks only.
+/// <see cref="HostTree"/>, <see cref="Projection"/>, <see cref="Ingest"/>); the rest are tuned by tests and benchmarks only.
 /// The defaults are <c>forkline run</c>'s: one node on 127.0.0.1:4053 that also collects, and a SQLite
 /// file under ./data.
 /// </summary>
@@ -76,6 +76,7 @@ public sealed record GatewaySettings
         SettingOutOfRangeException.Within(nameof(Cluster), Cluster.Validate);
         SettingOutOfRangeException.Within(nameof(Database), Database.Validate);
         SettingOutOfRangeException.Within(nameof(HostTree), HostTree.Validate);
+        SettingOutOfRangeException.Within(nameof(Projection), Projection.Validate);
         SettingOutOfRangeException.Within(nameof(Forwarder), Forwarder.Validate);
         Ingest?.Validate(Cluster.Tls.Enabled);
         if (SplitBrainResolver == SplitBrainStrategy.LeaseMajority && Database.Provider != DatabaseProvider.PostgreSql)

@@ -17,6 +17,9 @@ public sealed class ClusterIdentityTests
     /// <summary>Failure detection (a few seconds) plus the resolver's stable-after, with room to spare.</summary>
     private static readonly TimeSpan Watch = TimeSpan.FromSeconds(12);
 
+    /// <summary>A gateway process's start on a busy 2-core host (JIT, schema, cluster join).</summary>
+    private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(120);
+
     [Fact]
     public async Task A_gateway_started_on_the_cluster_address_of_a_live_member_is_refused_in_one_line_and_no_member_is_downed()
     {
@@ -36,6 +39,26 @@ public sealed class ClusterIdentityTests
         Assert.False(first.IsDowned, "the member that owns the address is not downed");
         Assert.False(second.IsDowned, "the other member is not downed");
         Assert.Equal((2, 2), (UpMembers(first), UpMembers(second)));
+    }
+
+    [Fact]
+    public async Task Two_gateways_started_at_the_same_instant_on_one_cluster_port_leave_one_running_and_the_other_refused_in_one_line()
+    {
+        using var firstData = new TestDatabase();
+        using var secondData = new TestDatabase();
+        var port = TestNodes.FreePort();
+
+        await using var first = GatewayProcess.Start("gateway-a", port, TestNodes.FreePort(), [], firstData.Settings, DownUnreachableAfter, firstData.Path);
+        await using var second = GatewayProcess.Start("gateway-b", port, TestNodes.FreePort(), [], secondData.Settings, DownUnreachableAfter, secondData.Path);
+        var firstExit = first.ExitCodeWithinAsync(StartPatience);
+        var secondExit = second.ExitCodeWithinAsync(StartPatience);
+        var ended = await Task.WhenAny(firstExit, secondExit);
+        var (refused, running, runningExit) = ended == firstExit ? (first, second, secondExit) : (second, first, firstExit);
+
+        Assert.True(await ended == 1, $"one of two gateways on port {port} exits with code 1\n{first.Name}: {first.LogTail()}\n{second.Name}: {second.LogTail()}");
+        Assert.Contains($"the cluster port 127.0.0.1:{port} is in use by another", refused.LogTail());
+        await TestNodes.EventuallyAsync(async () => await running.GatewaysUpAsync() == 1, $"{running.Name} is an Up member of its own cluster", StartPatience);
+        Assert.False(runningExit.IsCompleted, $"{running.Name} still runs\n{running.LogTail()}");
     }
 
     private static GatewaySettings Gateway(TestDatabase database, IReadOnlyList<string>? seeds, int port = 0)

@@ -3,6 +3,7 @@ using Forkline.Configuration;
 using Forkline.Forwarding;
 using Forkline.Gateway;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Storage;
@@ -64,6 +65,7 @@ public sealed class NodeConfigurationTests : IDisposable
 
         Assert.Equal(new ClusterSettings(), settings.Cluster);
         Assert.Equal(new HostTreeSettings(), settings.HostTree);
+        Assert.Equal(new ProjectionSettings(), settings.Projection);
         Assert.Equal(new DatabaseSettings(), settings.Database);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, IngestSettings.DefaultPort), settings.Ingest!.Listen);
         var collector = NodeConfiguration.Load(null, [new("Collector:Gateways:0", "127.0.0.1:7072")]).ToCollectorNodeSettings();
@@ -84,6 +86,14 @@ public sealed class NodeConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Projection_settings_bind_by_their_one_name_and_keep_the_defaults_of_those_not_given()
+    {
+        var settings = NodeConfiguration.Load(null, [new("Projection:GroupEvents", "512"), new("Projection:MaxBackoff", "00:01:00")]).ToGatewaySettings();
+
+        Assert.Equal(new ProjectionSettings { GroupEvents = 512, MaxBackoff = TimeSpan.FromMinutes(1) }, settings.Projection);
+    }
+
+    [Fact]
     public void A_forwarder_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed()
     {
         var error = Assert.Throws<SettingOutOfRangeException>(() => NodeConfiguration.Load(null,
@@ -101,6 +111,9 @@ public sealed class NodeConfigurationTests : IDisposable
     [InlineData("Cluster:Kubernetes:RequiredContactPoints", "0", "1 or more gateway pods")]
     [InlineData("HostTree:SnapshotEvery", "0", "1 or more persisted events")]
     [InlineData("HostTree:RetiredCapacity", "0", "1 or more retired events")]
+    [InlineData("Projection:GroupEvents", "0", "1 or more events")]
+    [InlineData("Projection:MinBackoff", "00:00:00", "a duration above 00:00:00")]
+    [InlineData("Projection:MaxBackoff", "00:00:00.5000000", "MinBackoff (00:00:01) or longer")]
     public void A_gateway_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
     {
         var given = new List<KeyValuePair<string, string?>> { new(key, value) };

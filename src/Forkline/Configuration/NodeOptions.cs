@@ -3,6 +3,7 @@ using Forkline.Collecting;
 using Forkline.Forwarding;
 using Forkline.Gateway;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Storage;
@@ -24,6 +25,7 @@ public sealed class NodeOptions
     public string DataDirectory { get; init; } = GatewaySettings.DefaultDataDirectory;
     public DatabaseSettings Database { get; init; } = new();
     public HostTreeSettings HostTree { get; init; } = new();
+    public ProjectionSettings Projection { get; init; } = new();
     public NodeApiSettings Api { get; init; } = new();
     public ForwarderSettings Forwarder { get; init; } = new();
     public CollectorSettings Collector { get; init; } = new();
@@ -40,6 +42,7 @@ public sealed class NodeOptions
             DataDirectory = DataDirectory,
             Database = Database,
             HostTree = HostTree,
+            Projection = Projection,
             Ingest = Ingest,
         };
         settings.Validate();

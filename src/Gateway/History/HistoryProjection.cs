@@ -15,12 +15,29 @@ using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Gateway.History;
 
-/// <param name="GroupEvents">
-/// Events applied per database transaction at most (an entry holds a whole forwarder batch; an entry
-/// without events weighs one). On SQLite the transaction holds the one write lock the journal also
-/// needs: a long one makes persists time out.
-/// </param>
-public sealed record ProjectionSettings(TimeSpan? MinBackoff = null, TimeSpan? MaxBackoff = null, int GroupEvents = 2_048);
+/// <summary>The Projection section: how a gateway's history projection groups its writes and retries them (deploy/config/README.md).</summary>
+public sealed record ProjectionSettings
+{
+    /// <summary>
+    /// Events applied per database transaction at most (an entry holds a whole forwarder batch; an entry
+    /// without events weighs one). On SQLite the transaction holds the one write lock the journal also
+    /// needs: a long one makes persists time out.
+    /// </summary>
+    public int GroupEvents { get; init; } = 2_048;
+
+    /// <summary>The first wait before a group the database refused is tried again, or a failed projection restarts; it doubles from there.</summary>
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between two tries.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    public void Validate()
+    {
+        if (GroupEvents < 1) throw new SettingOutOfRangeException(nameof(GroupEvents), GroupEvents, "1 or more events");
+        if (MinBackoff <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(MinBackoff), MinBackoff, "a duration above 00:00:00");
+        if (MaxBackoff < MinBackoff) throw new SettingOutOfRangeException(nameof(MaxBackoff), MaxBackoff, $"MinBackoff ({MinBackoff:c}) or longer");
+    }
+}
 
 /// <summary>
 /// Keeps the history table in step with the host journals: follows the journal tag from the stored
@@ -54,9 +71,9 @@ public sealed class HistoryProjection : ReceiveActor
     public static Props Props(HistoryStore store, ProjectionSettings settings, GatewayMetrics metrics, StoreHealth health) =>
         Akka.Actor.Props.Create(() => new HistoryProjection(store, settings, metrics, health));
 
-    private TimeSpan MinBackoff => _settings.MinBackoff ?? TimeSpan.FromSeconds(1);
+    private TimeSpan MinBackoff => _settings.MinBackoff;
 
-    private TimeSpan MaxBackoff => _settings.MaxBackoff ?? TimeSpan.FromSeconds(30);
+    private TimeSpan MaxBackoff => _settings.MaxBackoff;
 
     protected override void PostStop()
     {
