@@ -31,6 +31,7 @@ public static class NodeHost
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton(NodeStartFailure.Quieted(loggers ?? NullLoggerFactory.Instance));
+        builder.Services.AddSingleton(services => new AkkaStartErrors(services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
@@ -43,7 +44,7 @@ public static class NodeHost
     {
         builder.Services.AddAkka(systemName, (akka, services) =>
         {
-            akka.WithForklineDefaults(logLevel, services.GetRequiredService<ILoggerFactory>());
+            akka.WithForklineDefaults(logLevel, services.GetRequiredService<AkkaStartErrors>());
             configure?.Invoke(akka, services);
         });
         return builder;
@@ -56,13 +57,17 @@ public static class NodeHost
     public static async Task<IHost> StartAsync(HostApplicationBuilder builder, CancellationToken ct)
     {
         var host = builder.Build();
+        var akkaErrors = host.Services.GetRequiredService<AkkaStartErrors>();
         try
         {
             await host.StartAsync(ct);
+            akkaErrors.Release();
             return host;
         }
         catch (Exception e)
         {
+            if (e is OperationCanceledException) akkaErrors.Release();
+            else akkaErrors.Drop();
             await host.StopAsync(CancellationToken.None);
             host.Dispose();
             if (e is OperationCanceledException) throw;
