@@ -19,10 +19,6 @@ namespace Forkline.Cluster.Tests;
 [Collection(KernelCollection.Name)]
 public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposable
 {
-    // The storm runs until the test ends it: a fixed count could be over before 200 of its processes are
-    // stored on a slow host (the history lags the journal by seconds).
-    private const string StormUntilStopped = "10000000";
-    private const string StormPerSecond = "1000";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly string _folder = Directory.CreateTempSubdirectory("forkline-crash-").FullName;
@@ -51,25 +47,14 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposabl
         using var client = GatewayClient.Connect($"http://127.0.0.1:{grpcPort}");
         var host = new StormHistory(_host, client, DatabaseSettings.SqliteIn(data), Patience);
 
-        int stormPid;
-        string killedRun;
+        // The first run, killed with SIGKILL while the storm runs.
+        var first = StartRun(data, grpcPort, "first");
+        var killedRun = await host.WatchingRunAsync();
+        var stormPid = await host.StormThroughAsync(storm, () =>
         {
-            // The first run, killed with SIGKILL while the storm runs.
-            var first = StartRun(data, grpcPort, "first");
-            killedRun = await host.WatchingRunAsync();
-            using var stormProcess = Process.Start(new ProcessStartInfo(storm, ["-n", StormUntilStopped, "-j", "2", "-r", StormPerSecond])
-            {
-                RedirectStandardOutput = true,
-            }) ?? throw new InvalidOperationException($"could not start {storm}");
-            stormPid = stormProcess.Id;
-            // Mid-storm: some of its processes are in the journal, more are in the ring, the actors and the forwarder.
-            await TestNodes.EventuallyAsync(async () => (await host.StormChildrenAsync(stormPid)) >= 200, "200 storm processes stored before the kill");
             first.Kill(entireProcessTree: false);
-            await first.WaitForExitAsync();
-            Assert.False(stormProcess.HasExited, "the storm still runs when forkline is killed");
-            stormProcess.Kill(entireProcessTree: true);
-            await stormProcess.WaitForExitAsync();
-        }
+            first.WaitForExit();
+        }, runOn: TimeSpan.Zero);
 
         StartRun(data, grpcPort, "second");
         var nextRun = await host.CrashFoundAsync(killedRun);
@@ -82,7 +67,7 @@ public sealed class CrashConsistencyTests(ITestOutputHelper output) : IDisposabl
         var stormImages = await host.StormImagesAsync(stormExecId);
         output.WriteLine($"storm pid {stormPid}: {stormImages.Count} processes stored; "
                          + $"{stormImages.Count(i => i.End == (int)ProcessEnd.ConcludedAtRestart)} concluded at restart");
-        Assert.True(stormImages.Count >= 200, $"the storm's processes are in the history ({stormImages.Count})");
+        Assert.True(stormImages.Count >= StormHistory.StoredBeforeKill, $"the storm's processes are in the history ({stormImages.Count})");
         Assert.All(stormImages, image => Assert.True(image.Ended, $"storm process {image.ExecId} (pid {image.Pid}) has an end"));
         Assert.Empty(await host.LiveStormProcessesAsync(stormExecId));
 

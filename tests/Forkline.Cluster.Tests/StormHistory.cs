@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Process = System.Diagnostics.Process;
 using System.Globalization;
 using Forkline.Client;
 using Forkline.Collector.Tests;
@@ -20,6 +22,38 @@ public sealed record StoredImage(string ExecId, int Pid, bool Ended, int? End);
 /// </summary>
 public sealed class StormHistory(string host, GatewayClient client, DatabaseSettings database, TimeSpan patience)
 {
+    /// <summary>Storm processes stored before the kill: the crash falls in the middle of the storm.</summary>
+    public const int StoredBeforeKill = 200;
+
+    /// <summary>
+    /// Runs <paramref name="storm"/> (paced, 1,000 processes a second, until it is killed: a fixed count could be
+    /// over before <see cref="StoredBeforeKill"/> of its processes are stored on a slow host, the history lagging
+    /// the journal by seconds), and once that many of its processes are stored, <paramref name="kill"/>s. The storm
+    /// goes on for <paramref name="runOn"/> (what the test lets happen after the kill, not a wait for anything),
+    /// then is killed with its processes; returns its pid.
+    /// </summary>
+    public async Task<int> StormThroughAsync(string storm, Action kill, TimeSpan runOn)
+    {
+        using var stormProcess = Process.Start(new ProcessStartInfo(storm, ["-n", "10000000", "-j", "2", "-r", "1000"]) { RedirectStandardOutput = true })
+            ?? throw new InvalidOperationException($"could not start {storm}");
+        try
+        {
+            // Mid-storm: some of its processes are in the journal, more are in the ring, the actors and the forwarder.
+            await TestNodes.EventuallyAsync(async () => await StormChildrenAsync(stormProcess.Id) >= StoredBeforeKill,
+                $"{StoredBeforeKill} storm processes stored before the kill", patience);
+            kill();
+            Assert.False(stormProcess.HasExited, "the storm still runs at the kill");
+            await Task.Delay(runOn);
+            Assert.False(stormProcess.HasExited, "the storm still runs until the test ends it");
+        }
+        finally
+        {
+            stormProcess.Kill(entireProcessTree: true);
+            await stormProcess.WaitForExitAsync();
+        }
+        return stormProcess.Id;
+    }
+
     /// <summary>The run id of the host's collector run that watches now (reported, not final, not crashed), other than <paramref name="except"/>.</summary>
     public async Task<string> WatchingRunAsync(string? except = null)
     {
@@ -97,12 +131,15 @@ public sealed class StormHistory(string host, GatewayClient client, DatabaseSett
         return images;
     }
 
-    /// <summary>The last journal ordering written so far.</summary>
+    /// <summary>
+    /// The ordering of the last journal entry written so far that the projection indexes: an event entry ("jh").
+    /// A final run report ("fr") is journaled untagged, so the projection's offset never counts it.
+    /// </summary>
     public async Task<long> JournalEndAsync()
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(ordering), 0) FROM journal";
+        command.CommandText = "SELECT COALESCE(MAX(ordering), 0) FROM journal WHERE manifest = 'jh'";
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 

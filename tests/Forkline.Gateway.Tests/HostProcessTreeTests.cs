@@ -116,6 +116,28 @@ public sealed class HostProcessTreeTests
         Assert.False(_tree.TryGet(older.ExecId, out _));
     }
 
+    [Theory]
+    [InlineData("exec exit clone")]
+    [InlineData("exit clone exec")]
+    [InlineData("clone exit exec")]
+    [InlineData("exit exec clone")]
+    public void A_forked_child_that_execed_and_exited_is_not_live_whatever_order_its_clone_exec_and_exit_are_stored_in(string order)
+    {
+        var (events, _, bash, _, _) = _host.ShellChain(10);
+        var forked = _host.NewProcess(50, bash, "/bin/bash");
+        var execed = _host.NewProcess(50, bash, "/bin/true");
+        var byName = new Dictionary<string, EnrichedEvent>
+        {
+            ["clone"] = _host.Clone(forked, bash), ["exec"] = _host.Exec(execed, bash), ["exit"] = _host.Exit(execed, bash),
+        };
+        ApplyAll([.. events, .. order.Split(' ').Select(name => byName[name])]);
+
+        Assert.DoesNotContain(_tree.Processes, p => p.Live && p.Snapshot.Pid == 50);
+        Assert.False(_tree.TryGet(forked.ExecId, out _), "the clone-only entry, replaced by its exec, is retired");
+        Assert.False(_tree.TryGet(execed.ExecId, out _), "the exited image is retired");
+        Assert.All(byName.Values, enriched => Assert.True(_tree.IsDuplicate(enriched), $"{enriched.Kind} is not recognised a second time"));
+    }
+
     [Fact]
     public void Events_in_any_order_build_the_same_tree()
     {
@@ -138,15 +160,19 @@ public sealed class HostProcessTreeTests
     public void A_tree_restored_from_its_wire_snapshot_equals_the_tree_that_was_saved()
     {
         var (events, _, bash, sh, _) = _host.ShellChain(10);
-        ApplyAll([.. events, _host.Exit(sh, bash), _host.Exit(_host.NewProcess(80, bash, "/bin/true"), bash)]);
+        var shortLived = _host.NewProcess(80, bash, "/bin/true");
+        ApplyAll([.. events, _host.Exit(sh, bash), _host.Exit(shortLived, bash)]);
 
         var restored = new HostProcessTree();
         restored.Restore(
             _tree.Processes.Select(p => WireConverter.ToTreeProcess(WireConverter.ToWire(p))).ToList(),
-            _tree.Retired.Select(retired => WireConverter.ToRetiredEvent(WireConverter.ToWire(retired))).ToList());
+            _tree.Retired.Select(retired => WireConverter.ToRetiredEvent(WireConverter.ToWire(retired))).ToList(),
+            _tree.EndedImages.Select(ended => WireConverter.ToEndedImage(WireConverter.ToWire(ended))).ToList());
 
         Assert.Equal(Describe(_tree), Describe(restored));
         Assert.Equal(_tree.Retired, restored.Retired);
+        Assert.Equal([(sh.ExecId, sh.StartTime), (shortLived.ExecId, shortLived.StartTime)],
+            restored.EndedImages.Select(ended => (ended.Image, ended.StartTime)));
     }
 
     [Fact]

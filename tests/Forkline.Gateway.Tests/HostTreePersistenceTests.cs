@@ -49,6 +49,29 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
+    public async Task A_clone_stored_after_its_exec_and_exit_is_not_live_in_the_tree_recovered_from_a_snapshot()
+    {
+        var (events, _, bash, _, _) = _host.ShellChain(100);
+        var forked = _host.NewProcess(300, bash, "/bin/bash");
+        var execed = _host.NewProcess(300, bash, "/bin/true");
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: 1)))
+        {
+            await SendAsync(node, [.. events, _host.Exec(execed, bash), _host.Exit(execed, bash)]);
+            // One journal entry, one snapshot at it: the restarted entity recovers from the snapshot alone.
+            await TestNodes.EventuallyAsync(async () => (await StoredFormatsAsync("SELECT DISTINCT serializer_id, manifest FROM snapshot")).Count > 0,
+                "the snapshot row is written");
+        }
+
+        // As after a gateway restart: the collector's resent batch brings the clone of the image that has exited.
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: 1));
+        await SendAsync(restarted, [_host.Clone(forked, bash)]);
+
+        var live = await TreeOf(restarted);
+        Assert.DoesNotContain(live.Processes, p => p.Process.Pid == forked.Pid);
+        Assert.Equal(1, restarted.Metrics.GatewayEvents.WithLabels("clone", "accepted").Value);
+    }
+
+    [DatabaseFact]
     public async Task Journal_and_snapshot_rows_are_written_by_the_forkline_protobuf_serializer()
     {
         var (events, _, _, _, _) = _host.ShellChain(100);

@@ -258,6 +258,11 @@ public static class WireConverter
     public static RetiredEvent ToRetiredEvent(RetiredTreeEvent wire) =>
         new(ToExecId(wire.ExecId ?? throw new WireFormatException("retired event without exec_id")), wire.Exit);
 
+    public static EndedTreeImage ToWire(EndedImage ended) => new() { ExecId = ToWire(ended.Image), StartUnixTicks = ToUnixTicks(ended.StartTime) };
+
+    public static EndedImage ToEndedImage(EndedTreeImage wire) =>
+        new(ToExecId(wire.ExecId ?? throw new WireFormatException("ended image without exec_id")), FromUnixTicks(wire.StartUnixTicks));
+
     public static LiveLineage ToWire(TreeLineage lineage)
     {
         var wire = new LiveLineage { Process = ToWire(lineage.Process) };

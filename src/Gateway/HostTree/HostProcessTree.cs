@@ -48,7 +48,8 @@ public sealed record TreeLineage(
 /// descend from. An ended process with no descendants left is retired (removed, and the events applied
 /// for it remembered in a bounded set so a late duplicate of its exec or exit is still recognised).
 /// Duplicates are told by event (start or exit of an exec_id), never by process: an exec that arrives
-/// after its own exit is not one.
+/// after its own exit is not one. One image per pid runs at a time: an image that started before a later
+/// image of its pid is ended (replaced), whichever of their events comes first.
 /// Every rule depends only on the events' contents, never on their arrival order or on the wall
 /// clock, so replaying the journal or restoring a snapshot rebuilds exactly the same tree.
 /// </summary>
@@ -68,6 +69,8 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
     private readonly Dictionary<ExecId, HashSet<ExecId>> _children = [];
     private readonly Dictionary<int, ExecId> _liveImageByPid = [];
     private readonly RecentSet<RetiredEvent> _retired = new(retiredCapacity);
+    // As many pids as retired events: a start that comes after a later image's exit comes in the same window as a late duplicate.
+    private readonly LatestEndedImages _endedImages = new(retiredCapacity);
 
     public int Count => _processes.Count;
 
@@ -75,6 +78,9 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
 
     /// <summary>Events of retired processes, oldest first.</summary>
     public IEnumerable<RetiredEvent> Retired => _retired.InOrder;
+
+    /// <summary>The latest ended image of recently ended pids, oldest noted first.</summary>
+    public IEnumerable<EndedImage> EndedImages => _endedImages.InOrder;
 
     public bool TryGet(ExecId execId, out TreeProcessView process) => _processes.TryGetValue(execId, out process!);
 
@@ -166,11 +172,12 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
     }
 
     /// <summary>Fills an empty tree from a snapshot.</summary>
-    public void Restore(IEnumerable<TreeProcessView> processes, IEnumerable<RetiredEvent> retiredOldestFirst)
+    public void Restore(IEnumerable<TreeProcessView> processes, IEnumerable<RetiredEvent> retiredOldestFirst, IEnumerable<EndedImage> endedImagesOldestFirst)
     {
-        if (_processes.Count > 0 || _retired.Count > 0)
+        if (_processes.Count > 0 || _retired.Count > 0 || _endedImages.Count > 0)
             throw new InvalidOperationException($"a snapshot can only be restored into an empty tree; this one holds {_processes.Count} processes");
         foreach (var retired in retiredOldestFirst) _retired.Add(retired);
+        foreach (var ended in endedImagesOldestFirst) _endedImages.Note(ended);
         foreach (var process in processes)
         {
             _processes[process.Snapshot.ExecId] = process;
@@ -207,6 +214,14 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
             PruneFrom(started.ExecId);
             return;
         }
+        if (_endedImages.TryGet(started.Pid, out var endedLater) && endedLater.Image.StartKtime > started.StartKtime)
+        {
+            // A later image of the pid has ended already: this one was replaced before (a clone published after
+            // its own exec and exit, a batch resent after a gateway restart).
+            _processes[started.ExecId] = new TreeProcessView(started, endedLater.StartTime);
+            PruneFrom(started.ExecId);
+            return;
+        }
         if (_liveImageByPid.TryGetValue(started.Pid, out var currentId) && _processes.TryGetValue(currentId, out var current))
         {
             if (current.Snapshot.StartKtime > started.StartKtime)
@@ -230,11 +245,20 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
         var started = known?.Started ?? _retired.Contains(new RetiredEvent(execId, IsExit: false));
         _processes[execId] = new TreeProcessView(exited, replacedAt, started);
         if (known is null) LinkToParent(exited);
-        if (_liveImageByPid.TryGetValue(exited.Pid, out var live) && live == execId)
+        if (_liveImageByPid.TryGetValue(exited.Pid, out var liveId) && _processes.TryGetValue(liveId, out var live)
+            && (liveId == execId || live.Snapshot.StartKtime < exited.StartKtime))
         {
             _liveImageByPid.Remove(exited.Pid);
             _liveImageByPid.TrimWhenSparse();
+            if (liveId != execId)
+            {
+                // The live image started before this one, which has ended: this one replaced it (its start comes
+                // later, or never).
+                _processes[liveId] = live with { ReplacedAt = exited.StartTime };
+                PruneFrom(liveId);
+            }
         }
+        _endedImages.Note(new EndedImage(execId, exited.StartTime));
         PruneFrom(execId);
     }
 

@@ -26,7 +26,10 @@ public sealed record HostTreeSettings
     /// <summary>Hook events go to the journal too (they are always published live).</summary>
     public bool PersistHooks { get; init; }
 
-    /// <summary>Starts and exits of ended processes a host's tree remembers, so a late duplicate of either is still recognised.</summary>
+    /// <summary>
+    /// Starts and exits of ended processes a host's tree remembers, so a late duplicate of either is still
+    /// recognised; and as many pids' latest ended image, so a late start of an older image is not taken for live.
+    /// </summary>
     public int RetiredCapacity { get; init; } = HostProcessTree.DefaultRetiredCapacity;
 
     public void Validate()
@@ -475,6 +478,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         var snapshot = new HostTreeSnapshot { Host = _host };
         foreach (var process in _tree.Processes) snapshot.Processes.Add(WireConverter.ToWire(process));
         foreach (var retired in _tree.Retired) snapshot.RetiredEvents.Add(WireConverter.ToWire(retired));
+        foreach (var ended in _tree.EndedImages) snapshot.EndedImages.Add(WireConverter.ToWire(ended));
         snapshot.Runs.AddRange(_runs.ToWire());
         if (_lastSeen != DateTime.MinValue) snapshot.LastSeenUnixTicks = WireConverter.ToUnixTicks(_lastSeen);
         if (_lastRestart != DateTime.MinValue) snapshot.LastRestartUnixTicks = WireConverter.ToUnixTicks(_lastRestart);
@@ -495,7 +499,9 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             retired.Add(new RetiredEvent(process, IsExit: true));
         }
         foreach (var wire in snapshot.RetiredEvents) retired.Add(WireConverter.ToRetiredEvent(wire));
-        _tree.Restore(processes, retired);
+        var endedImages = new List<EndedImage>(snapshot.EndedImages.Count);
+        foreach (var wire in snapshot.EndedImages) endedImages.Add(WireConverter.ToEndedImage(wire));
+        _tree.Restore(processes, retired, endedImages);
         _runs.Restore(snapshot.Runs);
         if (snapshot.LastSeenUnixTicks != 0) Seen(WireConverter.FromUnixTicks(snapshot.LastSeenUnixTicks));
         if (snapshot.LastRestartUnixTicks != 0) _lastRestart = WireConverter.FromUnixTicks(snapshot.LastRestartUnixTicks);
