@@ -17,7 +17,7 @@ public sealed class ApiOverloadTests
     };
 
     [Fact]
-    public async Task Beyond_the_running_and_queued_queries_a_caller_gets_429_with_retry_after_and_resource_exhausted_on_grpc()
+    public async Task Beyond_the_running_and_queued_queries_the_one_that_waited_longest_gets_429_with_retry_after_and_resource_exhausted_on_grpc()
     {
         var queries = NewQueries();
         queries.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -26,20 +26,45 @@ public sealed class ApiOverloadTests
 
         var running = api.Http.GetAsync(path);
         await WaitUntil(() => queries.GetProcessCalls == 1);
-        var queued = api.Http.GetAsync(path);
+        var oldestOnGrpc = api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() }).ResponseAsync;
         await WaitUntil(() => api.Server.Admission.Waiting == 1);
-        using var refused = await api.Http.GetAsync(path);
-        var grpcRefused = await Assert.ThrowsAsync<RpcException>(async () => await api.Grpc.GetProcessAsync(new GetProcessRequest { ExecId = BashId.Encode() }));
+        var newer = api.Http.GetAsync(path);
+        var grpcRefused = await Assert.ThrowsAsync<RpcException>(() => oldestOnGrpc);
+        var newest = api.Http.GetAsync(path);
+        using var refused = await newer;
         queries.Hold.SetResult();
         using var first = await running;
-        using var second = await queued;
+        using var last = await newest;
 
+        Assert.Equal(StatusCode.ResourceExhausted, grpcRefused.StatusCode);
+        Assert.Equal("3000", grpcRefused.Trailers.GetValue("grpc-retry-pushback-ms"));
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(3), refused.Headers.RetryAfter?.Delta);
         Assert.Equal("resource_exhausted", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
-        Assert.Equal(StatusCode.ResourceExhausted, grpcRefused.StatusCode);
-        Assert.Equal("3000", grpcRefused.Trailers.GetValue("grpc-retry-pushback-ms"));
-        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, second.StatusCode));
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, last.StatusCode));
+    }
+
+    [Fact]
+    public async Task A_freed_slot_goes_to_the_query_that_waited_least_so_those_served_under_overload_waited_little()
+    {
+        using var admission = new QueryAdmission(new QueryLimits { Concurrent = 1, Queued = 2, QueueWait = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(30) });
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task<int> Query(string name, Task? hold = null) => admission.RunAsync(name, QueryWeight.Small, async _ =>
+        {
+            if (hold is not null) await hold;
+            order.Enqueue(name);
+            return 0;
+        }, CancellationToken.None);
+
+        var running = Query("running", release.Task);
+        var older = Query("older");
+        var newer = Query("newer");
+        await WaitUntil(() => admission.Waiting == 2);
+        release.SetResult();
+        await Task.WhenAll(running, older, newer);
+
+        Assert.Equal(["running", "newer", "older"], order);
     }
 
     [Fact]
