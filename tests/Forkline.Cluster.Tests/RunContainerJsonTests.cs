@@ -18,14 +18,13 @@ public sealed class RunContainerJsonTests(ITestOutputHelper output) : IAsyncLife
     private readonly string _data = Directory.CreateTempSubdirectory("forkline-run-container-").FullName;
     private readonly string _node = $"docker-{Guid.NewGuid():N}"[..20];
     private readonly string _containerId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-    private readonly List<string> _created = [];
+    private readonly TestCgroups _cgroups = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
-        // Innermost first; a cgroup is removable once its processes have exited.
-        for (var i = _created.Count - 1; i >= 0; i--) Directory.Delete(_created[i]);
+        _cgroups.Dispose();
         Directory.Delete(_data, recursive: true);
         return Task.CompletedTask;
     }
@@ -38,7 +37,7 @@ public sealed class RunContainerJsonTests(ITestOutputHelper output) : IAsyncLife
             output.WriteLine("skipped: neither a cgroup v2 hierarchy nor the v1 memory controller is mounted under /sys/fs/cgroup");
             return;
         }
-        var cgroup = CreateCgroup(parent, $"system.slice/docker-{_containerId}.scope");
+        var cgroup = _cgroups.Create(parent, $"system.slice/docker-{_containerId}.scope");
         await using var all = StartRun("all");
         await using var filtered = StartRun("filtered", "--container", _containerId[..12]);
         await all.WaitForErrorLineAsync(EventStreamPurityTests.ApiAddresses(), Patience);
@@ -105,19 +104,6 @@ public sealed class RunContainerJsonTests(ITestOutputHelper output) : IAsyncLife
         foreach (var candidate in (string[])["/sys/fs/cgroup/unified", "/sys/fs/cgroup"])
             if (File.Exists(Path.Combine(candidate, "cgroup.controllers"))) return candidate;
         return Directory.Exists("/sys/fs/cgroup/memory") ? "/sys/fs/cgroup/memory" : null;
-    }
-
-    private string CreateCgroup(string hierarchy, string relative)
-    {
-        var path = hierarchy;
-        foreach (var part in relative.Split('/'))
-        {
-            path = Path.Combine(path, part);
-            if (Directory.Exists(path)) continue;
-            Directory.CreateDirectory(path);
-            _created.Add(path);
-        }
-        return path;
     }
 
     /// <summary>A shell moves itself into <paramref name="cgroup"/> (null: stays where it is) and execs bash there; the pid, once it has exited.</summary>

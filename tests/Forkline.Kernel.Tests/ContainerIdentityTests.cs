@@ -26,7 +26,7 @@ public sealed class ContainerIdentityTests(ITestOutputHelper output) : IAsyncLif
     private static readonly HookSpec GetppidHook = HookSpec.Syscall("getppid", HookPhase.Enter);
 
     private readonly ActorSystem _system = ActorSystem.Create("container-identity", "akka.loglevel = WARNING");
-    private readonly List<string> _created = [];
+    private readonly TestCgroups _cgroups = new();
 
     public static TheoryData<string, string, string?> Layouts() => new()
     {
@@ -49,7 +49,7 @@ public sealed class ContainerIdentityTests(ITestOutputHelper output) : IAsyncLif
             return;
         }
         var containerId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var cgroup = CreateCgroup(hierarchy, string.Format(System.Globalization.CultureInfo.InvariantCulture, layout, containerId));
+        var cgroup = _cgroups.Create(hierarchy, string.Format(System.Globalization.CultureInfo.InvariantCulture, layout, containerId));
         await using var pipeline = await KernelPipeline.StartAsync(_system, Node, output.WriteLine, HookPolicy.Create([GetppidHook]));
 
         var pid = await RunBashIn(cgroup);
@@ -90,21 +90,7 @@ public sealed class ContainerIdentityTests(ITestOutputHelper output) : IAsyncLif
     public async Task DisposeAsync()
     {
         await _system.Terminate();
-        // Innermost first; a cgroup is removable once its processes have exited.
-        for (var i = _created.Count - 1; i >= 0; i--) Directory.Delete(_created[i]);
-    }
-
-    private string CreateCgroup(string hierarchy, string relative)
-    {
-        var path = hierarchy;
-        foreach (var part in relative.Split('/'))
-        {
-            path = Path.Combine(path, part);
-            if (Directory.Exists(path)) continue;
-            Directory.CreateDirectory(path);
-            _created.Add(path);
-        }
-        return path;
+        _cgroups.Dispose();
     }
 
     /// <summary>A shell writes itself into the cgroup, then execs bash there; returns the pid, once it has exited.</summary>
