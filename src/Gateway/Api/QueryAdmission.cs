@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Akka.Actor;
 using Forkline.Gateway.Queries;
@@ -39,6 +40,13 @@ public sealed record QueryLimits
     /// </summary>
     public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a small query waits for a slot while the gateway is overloaded: when the small queries' queue has not
+    /// been empty for this long, a query that waited longer when a slot frees, or that waits this long, is refused with
+    /// 429 / RESOURCE_EXHAUSTED (<see cref="QueryAdmission"/>). <see cref="QueueWait"/> or more: no shorter wait under overload.
+    /// </summary>
+    public TimeSpan OverloadQueueWait { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>A query's own time once it runs; beyond it 503 / UNAVAILABLE.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -58,6 +66,8 @@ public sealed record QueryLimits
         if (BulkConcurrent < 1) throw new SettingOutOfRangeException(nameof(BulkConcurrent), BulkConcurrent, "1 or more queries");
         if (BulkQueued < 0) throw new SettingOutOfRangeException(nameof(BulkQueued), BulkQueued, "0 or more queries (0 = refuse when all slots are busy)");
         if (QueueWait < TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(QueueWait), QueueWait, "00:00:00 or more (00:00:00 = refuse unless a slot is free)");
+        if (OverloadQueueWait < TimeSpan.Zero)
+            throw new SettingOutOfRangeException(nameof(OverloadQueueWait), OverloadQueueWait, "00:00:00 or more (QueueWait or more = no shorter wait under overload)");
         if (Deadline <= TimeSpan.Zero) throw new SettingOutOfRangeException(nameof(Deadline), Deadline, "a duration above 00:00:00");
         if (RetryAfter < TimeSpan.FromSeconds(1))
             throw new SettingOutOfRangeException(nameof(RetryAfter), RetryAfter, "00:00:01 or more (HTTP's Retry-After counts whole seconds)");
@@ -73,22 +83,33 @@ public sealed record QueryLimits
 /// internal error.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A freed slot goes to the query that waited least (newest first), and a full queue gives way at its oldest
 /// end. Served oldest first, a lane kept full by more clients than it holds makes every query it admits wait
 /// for all those queued ahead of it: with 64 queued behind 8 running, up to the whole queue wait (a second)
 /// before it even starts (the light lineage's p99 under the API benchmark's 200 clients was 2.1 s, that
-/// second plus the query). Newest first, the queries that run waited about one query's time or less, and
-/// those that waited long get their 429 and Retry-After instead of an answer that comes too late to matter.
+/// second plus the query).
+/// </para>
+/// <para>
+/// Newest first alone leaves a long tail: with the queue full, a query is pushed down by each newer arrival and
+/// moves up with each freed slot, and a few wander for most of the second before a slot or the queue wait ends
+/// their wait (p50 35 ms, p99 656 ms in the same benchmark). So the small lane also bounds the wait by how
+/// loaded it is, as CoDel does for packets and "adaptive LIFO" in Facebook's "Fail at Scale" (ACM Queue, 2015):
+/// once its queue has not been empty for <see cref="QueryLimits.OverloadQueueWait"/>, that is how long a query may
+/// wait; one that waited longer is refused when a slot frees instead of started. A short burst (the queue empties
+/// again) still waits up to <see cref="QueryLimits.QueueWait"/>. Bulk queries run for seconds each, so their lane
+/// keeps the one queue wait.
+/// </para>
 /// </remarks>
 public sealed class QueryAdmission(QueryLimits limits) : IDisposable
 {
-    private readonly ConcurrencyLimiter _small = Lane(limits.Concurrent, limits.Queued);
-    private readonly ConcurrencyLimiter _bulk = Lane(limits.BulkConcurrent, limits.BulkQueued);
+    private readonly AdmissionLane _small = new(limits.Concurrent, limits.Queued, TimeSpan.Min(limits.OverloadQueueWait, limits.QueueWait));
+    private readonly AdmissionLane _bulk = new(limits.BulkConcurrent, limits.BulkQueued, limits.QueueWait);
 
     public QueryLimits Limits => limits;
 
     /// <summary>Queries waiting for a slot now, in both lanes.</summary>
-    public long Waiting => (_small.GetStatistics()?.CurrentQueuedCount ?? 0) + (_bulk.GetStatistics()?.CurrentQueuedCount ?? 0);
+    public long Waiting => _small.Waiting + _bulk.Waiting;
 
     public async Task<T> RunAsync<T>(string operation, QueryWeight weight, Func<CancellationToken, Task<T>> query, CancellationToken ct)
     {
@@ -115,20 +136,30 @@ public sealed class QueryAdmission(QueryLimits limits) : IDisposable
             ? (_bulk, limits.BulkConcurrent, limits.BulkQueued)
             : (_small, limits.Concurrent, limits.Queued);
         var kind = weight == QueryWeight.Bulk ? "bulk " : "";
+        var arrived = Stopwatch.GetTimestamp();
+        var patience = lane.Overloaded(arrived) ? lane.OverloadWait : limits.QueueWait;
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(limits.QueueWait);
+        wait.CancelAfter(patience);
         RateLimitLease slot;
         try
         {
-            slot = await lane.AcquireAsync(1, wait.Token);
+            slot = await lane.AcquireAsync(wait.Token);
         }
         catch (OperationCanceledException) when (wait.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw Busy($"{operation} refused: it waited {limits.QueueWait.TotalSeconds:0.#} s behind {running} running {kind}queries without getting a slot");
+            throw Busy($"{operation} refused: it waited {patience.TotalSeconds:0.###} s behind {running} running {kind}queries without getting a slot");
         }
-        if (slot.IsAcquired) return slot;
+        if (!slot.IsAcquired)
+        {
+            slot.Dispose();
+            throw Busy($"{operation} refused: the gateway is already running {running} {kind}queries with {queued} waiting, newer ones first");
+        }
+        var waited = Stopwatch.GetElapsedTime(arrived);
+        if (waited <= lane.OverloadWait || !lane.Overloaded(Stopwatch.GetTimestamp())) return slot;
+        // Handed on: the slot goes to the next newest query waiting.
         slot.Dispose();
-        throw Busy($"{operation} refused: the gateway is already running {running} {kind}queries with {queued} waiting, newer ones first");
+        throw Busy($"{operation} refused: it waited {waited.TotalSeconds:0.###} s for a slot while the gateway was overloaded " +
+                   $"(its queue not empty for {lane.OverloadWait.TotalSeconds:0.###} s), longer than an answer is worth then");
     }
 
     private ApiRequestException Busy(string message) =>
@@ -137,16 +168,45 @@ public sealed class QueryAdmission(QueryLimits limits) : IDisposable
     private ApiRequestException Unavailable(string message) =>
         new(ApiErrorCode.Unavailable, $"{message}; retry in {limits.RetryAfter.TotalSeconds:0.#} s");
 
-    private static ConcurrencyLimiter Lane(int running, int queued) => new(new ConcurrencyLimiterOptions
+    public void Dispose()
+    {
+        _small.Dispose();
+        _bulk.Dispose();
+    }
+}
+
+/// <summary>
+/// One lane of <see cref="QueryAdmission"/>: its limiter (newest first), and since when its queue has not been
+/// empty, which tells whether it is overloaded (<see cref="QueryLimits.OverloadQueueWait"/>).
+/// </summary>
+internal sealed class AdmissionLane(int running, int queued, TimeSpan overloadWait) : IDisposable
+{
+    private readonly ConcurrencyLimiter _limiter = new(new ConcurrencyLimiterOptions
     {
         PermitLimit = running,
         QueueLimit = queued,
         QueueProcessingOrder = QueueProcessingOrder.NewestFirst,
     });
 
-    public void Dispose()
+    private long _lastEmpty = Stopwatch.GetTimestamp();
+
+    public TimeSpan OverloadWait => overloadWait;
+
+    public long Waiting => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+
+    /// <summary>Whether the queue has not been empty for <see cref="OverloadWait"/> (looked at as queries arrive and get slots).</summary>
+    public bool Overloaded(long now)
     {
-        _small.Dispose();
-        _bulk.Dispose();
+        if (Waiting == 0) Volatile.Write(ref _lastEmpty, now);
+        return Stopwatch.GetElapsedTime(Volatile.Read(ref _lastEmpty), now) >= overloadWait;
     }
+
+    public async Task<RateLimitLease> AcquireAsync(CancellationToken ct)
+    {
+        var slot = await _limiter.AcquireAsync(1, ct);
+        if (Waiting == 0) Volatile.Write(ref _lastEmpty, Stopwatch.GetTimestamp());
+        return slot;
+    }
+
+    public void Dispose() => _limiter.Dispose();
 }

@@ -14,6 +14,8 @@ public sealed class ApiOverloadTests
     {
         Concurrent = 1, Queued = 1, BulkConcurrent = 1, BulkQueued = 0, QueueWait = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(2),
         RetryAfter = TimeSpan.FromSeconds(3),
+        // These tests hold a query while others queue: no shorter wait for being overloaded, tested on its own below.
+        OverloadQueueWait = TimeSpan.FromSeconds(30),
     };
 
     [Fact]
@@ -47,7 +49,10 @@ public sealed class ApiOverloadTests
     [Fact]
     public async Task A_freed_slot_goes_to_the_query_that_waited_least_so_those_served_under_overload_waited_little()
     {
-        using var admission = new QueryAdmission(new QueryLimits { Concurrent = 1, Queued = 2, QueueWait = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(30) });
+        using var admission = new QueryAdmission(new QueryLimits
+        {
+            Concurrent = 1, Queued = 2, QueueWait = TimeSpan.FromSeconds(30), OverloadQueueWait = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(30),
+        });
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         Task<int> Query(string name, Task? hold = null) => admission.RunAsync(name, QueryWeight.Small, async _ =>
@@ -65,6 +70,40 @@ public sealed class ApiOverloadTests
         await Task.WhenAll(running, older, newer);
 
         Assert.Equal(["running", "newer", "older"], order);
+    }
+
+    [Fact]
+    public async Task Once_the_queue_stayed_full_a_query_that_waited_past_the_overload_wait_is_refused_while_the_last_one_of_a_burst_is_served()
+    {
+        var overloadWait = TimeSpan.FromMilliseconds(200);
+        using var admission = new QueryAdmission(new QueryLimits
+        {
+            Concurrent = 1, Queued = 2, QueueWait = TimeSpan.FromSeconds(30), OverloadQueueWait = overloadWait, Deadline = TimeSpan.FromSeconds(30),
+        });
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task<int> Query(string name, Task? hold = null) => admission.RunAsync(name, QueryWeight.Small, async _ =>
+        {
+            if (hold is not null) await hold;
+            order.Enqueue(name);
+            return 0;
+        }, CancellationToken.None);
+
+        var running = Query("running", release.Task);
+        var older = Query("older");
+        await WaitUntil(() => admission.Waiting == 1);
+        var newer = Query("newer");
+        // On a slow machine the newer one may already arrive to an overloaded queue and give up by itself: refused either way.
+        await WaitUntil(() => admission.Waiting == 2 || newer.IsCompleted);
+        // Time, not a race: the queue has now not been empty for at least twice the overload wait.
+        await Task.Delay(overloadWait * 2);
+        release.SetResult();
+        var refused = await Assert.ThrowsAsync<ApiRequestException>(() => newer);
+        await Task.WhenAll(running, older);
+
+        Assert.Equal(ApiErrorCode.ResourceExhausted, refused.Code);
+        // The older one waited as long, but its slot came when the queue had emptied: the overload was over.
+        Assert.Equal(["running", "older"], order);
     }
 
     [Fact]
