@@ -83,7 +83,9 @@ public sealed class TetragonJsonFormatterTests
     [Fact]
     public void Namespaces_the_collector_did_not_mark_as_the_hosts_leave_is_host_out()
     {
-        var line = Line(new TetragonJsonFormatter(), Exec(Sleep with { Namespaces = InitInodes }));
+        var unmarked = new EnrichedExec(Node, EventTime, 3_000, Sleep with { Namespaces = InitInodes }, Parent: null, Ancestors: null);
+
+        var line = Line(new TetragonJsonFormatter(), unmarked);
 
         Assert.DoesNotContain("is_host", line);
         Assert.Contains("\"uts\":{\"inum\":4026531838}", line);

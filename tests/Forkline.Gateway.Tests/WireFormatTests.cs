@@ -107,7 +107,7 @@ public sealed class WireFormatTests
         var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exit(standIn, parent: null))));
 
         Assert.Equal(nothingSeen, back.Process.Flags);
-        using var line = System.Text.Json.JsonDocument.Parse(new Api.ExportJsonFormatter().Format(back));
+        using var line = System.Text.Json.JsonDocument.Parse(new global::Forkline.Gateway.Api.ExportJsonFormatter().Format(back));
         var process = line.RootElement.GetProperty("process_exit").GetProperty("process");
         Assert.Equal(["exec_id", "pid", "flags", "start_time", "tid"], process.EnumerateObject().Select(field => field.Name));
     }
@@ -122,7 +122,7 @@ public sealed class WireFormatTests
         var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(onHost, sh))));
 
         Assert.Equal(onHost.Namespaces, back.Process.Namespaces);
-        using var line = System.Text.Json.JsonDocument.Parse(new Api.ExportJsonFormatter().Format(back));
+        using var line = System.Text.Json.JsonDocument.Parse(new global::Forkline.Gateway.Api.ExportJsonFormatter().Format(back));
         var ns = line.RootElement.GetProperty("process_exec").GetProperty("process").GetProperty("ns");
         var hostOwned = ns.EnumerateObject().Where(kind => kind.Value.TryGetProperty("is_host", out var isHost) && isHost.GetBoolean()).Select(kind => kind.Name);
         Assert.Equal(["pid", "net"], hostOwned);

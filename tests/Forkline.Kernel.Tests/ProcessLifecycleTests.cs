@@ -21,8 +21,9 @@ public sealed class ProcessLifecycleTests(ITestOutputHelper output)
         var truePath = Assert.Single(execs, exec => exec.Filename == "/bin/true");
         var sleep = Assert.Single(execs, exec => exec.Filename.EndsWith("/sleep", StringComparison.Ordinal));
         Assert.Equal("/bin/sh", sh.Filename);
-        // The collector marks the namespaces that are its host's own (Tetragon's is_host), by init's.
-        Assert.Equal(Export.NamespaceKinds.MarkHost(sh.Namespaces, Export.HostNamespaces.Read()), sh.Namespaces);
+        // The collector marks the namespaces that are its host's own (Tetragon's is_host), by init's; none
+        // when it cannot read init's (as in a sandbox that hides pid 1's namespaces).
+        Assert.Equal(ExpectedHostMarks(sh.Namespaces), sh.Namespaces);
         Assert.Equal<string>(["/bin/sh", "-c", "/bin/true; sleep 0.1; exit 3"], sh.Arguments);
         Assert.Equal(sh.Key, truePath.Parent);
         Assert.Equal(sh.Key, sleep.Parent);
@@ -54,8 +55,7 @@ public sealed class ProcessLifecycleTests(ITestOutputHelper output)
         try
         {
             var copy = Path.Combine(directory.FullName, "relative-true");
-            File.Copy("/bin/true", copy);
-            File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            File.Copy("/bin/true", copy); // with its mode: executable
             Directory.CreateDirectory(Path.Combine(directory.FullName, "below"));
             using var session = CollectorSession.Start(output);
             using var shell = Workloads.Start("/bin/sh", "-c", $"cd '{directory.FullName}' && ./relative-true && cd below && ../relative-true");
@@ -75,6 +75,19 @@ public sealed class ProcessLifecycleTests(ITestOutputHelper output)
         finally
         {
             directory.Delete(recursive: true);
+        }
+    }
+
+    private Namespaces ExpectedHostMarks(Namespaces namespaces)
+    {
+        try
+        {
+            return Export.NamespaceKinds.MarkHost(namespaces, Export.HostNamespaces.Read());
+        }
+        catch (IOException e)
+        {
+            output.WriteLine($"host namespaces unreadable here, so none is marked: {e.Message}");
+            return namespaces with { HostOwned = 0 };
         }
     }
 

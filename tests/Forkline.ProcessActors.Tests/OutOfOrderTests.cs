@@ -98,7 +98,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
     [Fact]
     public async Task A_fork_whose_parent_never_arrives_has_its_own_ids_and_unknown_capabilities_and_namespaces()
     {
-        await using var pipeline = StartPipeline(TestSettings with { EventCacheMaxAge = TimeSpan.FromMilliseconds(50) });
+        await using var pipeline = StartPipeline(TestSettings with { EventCacheMaxAge = TimeSpan.FromMilliseconds(50), EmitClones = true });
 
         pipeline.OnEvent(Clone(Sleep, Bash));
         pipeline.OnBatchEnd();
