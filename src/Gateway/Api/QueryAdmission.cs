@@ -103,7 +103,7 @@ public sealed record QueryLimits
 /// </remarks>
 public sealed class QueryAdmission(QueryLimits limits) : IDisposable
 {
-    private readonly AdmissionLane _small = new(limits.Concurrent, limits.Queued, TimeSpan.Min(limits.OverloadQueueWait, limits.QueueWait));
+    private readonly AdmissionLane _small = new(limits.Concurrent, limits.Queued, limits.OverloadQueueWait < limits.QueueWait ? limits.OverloadQueueWait : limits.QueueWait);
     private readonly AdmissionLane _bulk = new(limits.BulkConcurrent, limits.BulkQueued, limits.QueueWait);
 
     public QueryLimits Limits => limits;
