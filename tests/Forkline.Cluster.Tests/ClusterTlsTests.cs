@@ -43,7 +43,7 @@ public sealed class ClusterTlsTests : IDisposable
         var (events, _, _, _, _) = new SyntheticHost("host-other").ShellChain(100);
         Assert.False(await DeliverAsync(impostor, events, RefusalWindow), "nothing of another host is acknowledged");
         Assert.True(gateway.Metrics.IngestRefused.WithLabels("other_host").Value > 0, "the claim is counted");
-        Assert.True(impostor.Metrics.ForwardLinkChanges.WithLabels("refused").Value > 0, "the collector sees its streams refused");
+        Assert.True(impostor.MetricsExport.Value("forkline_forward_link_changes_total", "refused") > 0, "the collector sees its streams refused");
         Assert.Empty(await gateway.Queries.ReplayAsync("host-other", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
     }
 

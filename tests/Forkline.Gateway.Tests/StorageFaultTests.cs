@@ -45,7 +45,7 @@ public sealed class StorageFaultTests : IDisposable
                 "the journal's write fails on the full disk", FaultPatience);
             Assert.False(node.Store.Writable);
             Assert.False(node.IsReady);
-            var dropped = node.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value;
+            var dropped = node.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full");
             Assert.True(dropped > 0, "past the forwarder's bound, events are dropped and counted");
 
             tmpfs.Free();

@@ -6,8 +6,8 @@ using Prometheus;
 namespace Forkline.Gateway.Telemetry;
 
 /// <summary>
-/// The gateway's and forwarder's Prometheus metrics, created in one registry so several nodes in one
-/// process (tests) can each count on their own.
+/// The gateway's Prometheus metrics, created in one registry so several nodes in one process (tests) can
+/// each count on their own. The forwarder's are its own (Forkline.Forwarding.ForwarderMetrics).
 /// </summary>
 public sealed class GatewayMetrics
 {
@@ -20,18 +20,6 @@ public sealed class GatewayMetrics
     {
         _registry = registry;
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
-        ForwardDropped = factory.CreateCounter("forkline_forward_dropped_total",
-            "Enriched events the forwarder dropped instead of delivering (buffer full while no gateway acknowledged, or still unacknowledged at shutdown).",
-            new CounterConfiguration { LabelNames = ["kind", "reason"] });
-        ForwardAcknowledged = factory.CreateCounter("forkline_forward_acknowledged_total",
-            "Enriched events a gateway acknowledged to this forwarder.");
-        ForwardRetries = factory.CreateCounter("forkline_forward_retries_total",
-            "Event batches sent again because no acknowledgement came in time.");
-        ForwardBuffered = factory.CreateGauge("forkline_forward_buffered_events",
-            "Enriched events held by the forwarder: waiting to be sent or sent and not yet acknowledged.");
-        ForwardLinkChanges = factory.CreateCounter("forkline_forward_link_changes_total",
-            "Times the collector's stream to a gateway opened or was lost, by event (connected, lost, refused).",
-            new CounterConfiguration { LabelNames = ["event"] });
         IngestRefused = factory.CreateCounter("forkline_ingest_refused_total",
             "Collector streams (or messages on them) a gateway refused, by reason (no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up, malformed).",
             new CounterConfiguration { LabelNames = ["reason"] });
@@ -64,11 +52,6 @@ public sealed class GatewayMetrics
             new GaugeConfiguration { LabelNames = ["role"] });
     }
 
-    public Counter ForwardDropped { get; }
-    public Counter ForwardAcknowledged { get; }
-    public Counter ForwardRetries { get; }
-    public Gauge ForwardBuffered { get; }
-    public Counter ForwardLinkChanges { get; }
     public Counter IngestRefused { get; }
     public Gauge IngestStreams { get; }
     public Counter IngestBatches { get; }
