@@ -51,9 +51,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// <summary>The database this node stores in (<see cref="GatewaySettings.Database"/> in its data directory).</summary>
     public DatabaseSettings Database { get; }
 
-    public GatewayMetrics Metrics { get; }
+    private GatewayMetrics Metrics { get; }
 
-    /// <summary>This node's metrics made on meters (the forwarder's), as /metrics shows them.</summary>
+    /// <summary>This node's metrics as /metrics shows them.</summary>
     public PrometheusExport MetricsExport { get; }
 
     /// <summary>Whether the database takes writes (see <see cref="IsReady"/>).</summary>
@@ -90,12 +90,13 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         // until after it closed; a node starting on it meanwhile, at the same instant too, is refused in one line.
         builder.Services.AddHostedService(_ => new PortClaim(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", ClusterPortSetting));
         var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
-        var metrics = new GatewayMetrics(registry);
-        builder.Services.AddSingleton(_ => new PrometheusExport(registry));
+        var export = new PrometheusExport(registry);
+        builder.Services.AddSingleton(_ => export);
+        var metrics = new GatewayMetrics(export.Meters);
         var database = settings.Database.In(settings.DataDirectory);
         var history = new HistoryStore(database);
         builder.Services.AddSingleton(services => new StoreHealth(database.Describe(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), registry));
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), export.Meters));
         builder.Services.AddHostedService(services => new GatewayStorage(settings, database, history, services));
         builder.AddActorSystem(GatewaySettings.SystemName, settings.Cluster.LogLevel,
             (akka, services) => akka.WithGatewayMember(settings, database, metrics, history, services.GetRequiredService<StoreHealth>()));
