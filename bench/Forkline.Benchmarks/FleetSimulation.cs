@@ -9,7 +9,6 @@ using Forkline.Contracts.Wire;
 using Forkline.Forwarding;
 using Forkline.Gateway.Cluster;
 using Forkline.Gateway.HostTree;
-using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Gateway.Tests.Support.PostgreSql;
 using Forkline.Hosting;
@@ -65,7 +64,7 @@ internal static class FleetSimulation
         public double HistoryBytesPerProcess => HistoryRows == 0 ? 0 : (double)HistoryBytes / HistoryRows;
     }
 
-    private sealed class SimulatedCollector(string host, GatewayForwarder forwarder, GatewayMetrics metrics)
+    private sealed class SimulatedCollector(string host, GatewayForwarder forwarder, PrometheusExport metrics)
     {
         private readonly SyntheticHost _host = new(host);
         private ProcessSnapshot? _init;
@@ -74,7 +73,7 @@ internal static class FleetSimulation
 
         public string Host => host;
         public GatewayForwarder Forwarder => forwarder;
-        public GatewayMetrics Metrics => metrics;
+        public PrometheusExport Metrics => metrics;
 
         /// <summary>Starts the host (its init) and, as a collector does, the run's loss accounting.</summary>
         public ProcessSnapshot Init(List<EnrichedEvent> sent)
@@ -130,6 +129,7 @@ internal static class FleetSimulation
         // The simulated collectors share one actor system, set up as a collector node's is.
         using var host = await NodeHost.StartAsync(NodeHost.CreateBuilder(null).AddActorSystem("forkline-simulation", "ERROR"), CancellationToken.None);
         var system = host.Services.GetRequiredService<ActorSystem>();
+        var collectorMetrics = new List<PrometheusExport>(collectorCount);
         try
         {
             await Task.WhenAll(gateways.Select(TakesStreamsAsync));
@@ -142,9 +142,10 @@ internal static class FleetSimulation
             var collectors = new List<SimulatedCollector>(collectorCount);
             for (var c = 0; c < collectorCount; c++)
             {
-                var metrics = new GatewayMetrics(Metrics.NewCustomRegistry());
+                var metrics = new PrometheusExport(Metrics.NewCustomRegistry());
+                collectorMetrics.Add(metrics);
                 var link = new GatewayLinkSettings(addresses);
-                var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(link), forwarding, metrics, $"collector-{c}");
+                var forwarder = GatewayForwarder.Start(system, new ForwarderDelivery.OverGrpc(link), forwarding, new ForwarderMetrics(metrics.Meters), $"collector-{c}");
                 collectors.Add(new SimulatedCollector($"sim-{c:D5}", forwarder, metrics));
             }
             var connecting = Stopwatch.StartNew();
@@ -171,13 +172,13 @@ internal static class FleetSimulation
             using var querying = new CancellationTokenSource();
             var lineage = Task.Run(() => QueryLineageAsync(gateways[0].ApiGrpcAddress, trickle.ExecIds, querying.Token));
             await Task.Delay(TimeSpan.FromSeconds(5));
-            var acknowledgedBefore = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value);
+            var acknowledgedBefore = collectors.Sum(c => c.Metrics.Value("forkline_forward_acknowledged_total"));
             var offeredBefore = trickle.Processes;
             var simulatorBefore = SimulatorCpu();
             var loadClock = Stopwatch.StartNew();
             var loadStartTicks = DateTime.UtcNow.Ticks;
             var load = await CoresAsync(gateways, LoadWindow);
-            var acknowledged = collectors.Sum(c => c.Metrics.ForwardAcknowledged.Value) - acknowledgedBefore;
+            var acknowledged = collectors.Sum(c => c.Metrics.Value("forkline_forward_acknowledged_total")) - acknowledgedBefore;
             var loadSeconds = loadClock.Elapsed.TotalSeconds;
             var eventsPerSecond = acknowledged / loadSeconds;
             var offeredPerSecond = (trickle.Processes - offeredBefore) / loadSeconds;
@@ -194,7 +195,7 @@ internal static class FleetSimulation
             var victim = gateways[^1];
             var lostBefore = collectors.Select(c => Count(c, "lost")).ToArray();
             var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
-            var acksBefore = collectors.Select(c => c.Metrics.ForwardAcknowledged.Value).ToArray();
+            var acksBefore = collectors.Select(c => c.Metrics.Value("forkline_forward_acknowledged_total")).ToArray();
             var sinceKill = Stopwatch.StartNew();
             var killTicks = DateTime.UtcNow.Ticks;
             victim.KillHard();
@@ -208,7 +209,7 @@ internal static class FleetSimulation
                 {
                     if (reconnectedAt[c] is null && Count(collectors[c], "lost") > lostBefore[c] && Count(collectors[c], "connected") > connectedBefore[c])
                         reconnectedAt[c] = sinceKill.Elapsed.TotalSeconds;
-                    if (deliveringAt[c] is null && collectors[c].Metrics.ForwardAcknowledged.Value > acksBefore[c] + 1)
+                    if (deliveringAt[c] is null && collectors[c].Metrics.Value("forkline_forward_acknowledged_total") > acksBefore[c] + 1)
                         deliveringAt[c] = sinceKill.Elapsed.TotalSeconds;
                 }
                 await Task.Delay(50);
@@ -246,6 +247,7 @@ internal static class FleetSimulation
         finally
         {
             await system.Terminate();
+            foreach (var metrics in collectorMetrics) metrics.Dispose();
             foreach (var gateway in gateways) await gateway.DisposeAsync();
         }
     }
@@ -262,7 +264,7 @@ internal static class FleetSimulation
     /// <summary>The machine's load average: the figures of a shared machine are only as good as its quiet.</summary>
     public static string LoadAverage() => "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]);
 
-    private static double Count(SimulatedCollector collector, string linkEvent) => collector.Metrics.ForwardLinkChanges.WithLabels(linkEvent).Value;
+    private static double Count(SimulatedCollector collector, string linkEvent) => collector.Metrics.Value("forkline_forward_link_changes_total", linkEvent);
 
     /// <summary>
     /// Every collector runs <see cref="ProcessesPerSecondPerCollector"/> processes a second by the wall clock: a tick

@@ -35,9 +35,9 @@ public sealed class GatewayFigures : IQuickFigures
             await IngestPairs(forwarder, new SyntheticHost("bench-warmup"), WarmupPairs);
             var pairsRate = await IngestPairs(forwarder, new SyntheticHost(PairsHost), MeasuredPairs);
             var hooksRate = await ForwardHooks(forwarder);
-            var dropped = collector.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value
-                          + collector.Metrics.ForwardDropped.WithLabels("exit", "buffer_full").Value
-                          + collector.Metrics.ForwardDropped.WithLabels("hook", "buffer_full").Value;
+            var dropped = collector.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full")
+                          + collector.MetricsExport.Value("forkline_forward_dropped_total", "exit", "buffer_full")
+                          + collector.MetricsExport.Value("forkline_forward_dropped_total", "hook", "buffer_full");
             if (dropped > 0) throw new InvalidOperationException($"the forwarder dropped {dropped} events: raise MaxBufferedEvents for the figures");
             table.Add("ingest exec+exit, persisted (1 collector -> 1 gateway)", pairsRate, "/s", 10_000, higherIsBetter: true);
             table.Add("hook events forwarded (not persisted)", hooksRate, "/s", 200_000, higherIsBetter: true);

@@ -4,7 +4,6 @@ using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Forwarding;
 
@@ -48,7 +47,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     private readonly IActorRef _delivery;
     private readonly ForwarderSettings _settings;
-    private readonly GatewayMetrics _metrics;
+    private readonly ForwarderMetrics _metrics;
     private readonly string _producerId = Guid.NewGuid().ToString("N");
     private readonly Dictionary<string, HostOutbox> _outboxes = [];
     private readonly List<IActorRef> _awaitingDrain = [];
@@ -64,7 +63,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private bool _finalDelivered;
     private readonly List<IActorRef> _awaitingFinal = [];
 
-    public ForwarderActor(ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics)
+    public ForwarderActor(ForwarderDelivery delivery, ForwarderSettings settings, ForwarderMetrics metrics)
     {
         _delivery = delivery switch
         {
@@ -95,14 +94,14 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics) =>
+    public static Props Props(ForwarderDelivery delivery, ForwarderSettings settings, ForwarderMetrics metrics) =>
         Akka.Actor.Props.Create(() => new ForwarderActor(delivery, settings, metrics));
 
     protected override void PostStop()
     {
         foreach (var outbox in _outboxes.Values)
             foreach (var wire in outbox.DropAllAtShutdown())
-                _metrics.ForwardDropped.WithLabels(WireConverter.MetricLabel(wire.Kind), "shutdown").Inc();
+                _metrics.Dropped(wire.Kind, "shutdown");
         if (_buffered > 0)
             _log.Warning("forwarder stopped with {0} events not acknowledged by a gateway; counted in forkline_forward_dropped_total{{reason=\"shutdown\"}}", _buffered);
         SetBuffered(0);
@@ -146,7 +145,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         if (!_outboxes.TryGetValue(ack.Host, out var outbox)) return;
         var released = outbox.Acknowledge(ack.Seq);
         if (released == 0) return;
-        _metrics.ForwardAcknowledged.Inc(released);
+        _metrics.Acknowledged(released);
         SetBuffered(_buffered - released);
         Send(outbox.TakeSendable(flushPartial: true, DateTime.UtcNow));
         if (_buffered == 0) ReleaseDrainWaiters();
@@ -181,7 +180,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         foreach (var outbox in _outboxes.Values)
         {
             var resends = takeResends(outbox, now);
-            if (resends.Count > 0) _metrics.ForwardRetries.Inc(resends.Count);
+            if (resends.Count > 0) _metrics.Resent(resends.Count);
             Send(resends);
             Send(outbox.TakeSendable(flushPartial: true, now));
         }
@@ -260,7 +259,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
     private void Drop(WireEvent wire)
     {
-        _metrics.ForwardDropped.WithLabels(WireConverter.MetricLabel(wire.Kind), "buffer_full").Inc();
+        _metrics.Dropped(wire.Kind, "buffer_full");
         _droppedSinceLog++;
     }
 
@@ -274,7 +273,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     private void SetBuffered(int buffered)
     {
         _buffered = buffered;
-        _metrics.ForwardBuffered.Set(buffered);
+        _metrics.Buffered(buffered);
     }
 
     private void ReleaseDrainWaiters()

@@ -3,7 +3,6 @@ using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Telemetry;
 
 namespace Forkline.Forwarding;
 
@@ -21,7 +20,7 @@ public sealed class GatewayForwarder : IEnrichedEventSink
     private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
 
     /// <param name="name">The forwarder actor's name: unique per actor system (a fleet simulation runs many in one).</param>
-    public static GatewayForwarder Start(ActorSystem system, ForwarderDelivery delivery, ForwarderSettings settings, GatewayMetrics metrics,
+    public static GatewayForwarder Start(ActorSystem system, ForwarderDelivery delivery, ForwarderSettings settings, ForwarderMetrics metrics,
         string name = "forkline-forwarder")
     {
         settings.Validate();

@@ -6,7 +6,6 @@ using Akka.Event;
 using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
-using Forkline.Gateway.Telemetry;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -37,7 +36,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     private sealed record Reconnect;
 
     private readonly GatewayLinkSettings _settings;
-    private readonly GatewayMetrics _metrics;
+    private readonly ForwarderMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Uri, GrpcChannel> _channels = [];
     private readonly Metadata _headers = [];
@@ -49,7 +48,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     private Channel<IngestBatch>? _outgoing;
     private CancellationTokenSource? _streamLifetime;
 
-    public GrpcGatewayLink(GatewayLinkSettings settings, GatewayMetrics metrics)
+    public GrpcGatewayLink(GatewayLinkSettings settings, ForwarderMetrics metrics)
     {
         _settings = settings;
         _metrics = metrics;
@@ -71,7 +70,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(GatewayLinkSettings settings, GatewayMetrics metrics) =>
+    public static Props Props(GatewayLinkSettings settings, ForwarderMetrics metrics) =>
         Akka.Actor.Props.Create(() => new GrpcGatewayLink(settings, metrics));
 
     protected override void PreStart() => Connect();
@@ -108,7 +107,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     {
         if (opened.Generation != _generation) return;
         _failures = 0;
-        _metrics.ForwardLinkChanges.WithLabels("connected").Inc();
+        _metrics.LinkChanged("connected");
         _log.Info("streaming to gateway {0}", opened.Gateway);
         var outgoing = Channel.CreateUnbounded<IngestBatch>(new UnboundedChannelOptions { SingleReader = true });
         _outgoing = outgoing;
@@ -169,7 +168,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         CloseStream();
         var delay = NextDelay();
         var refused = failed.Cause is RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated };
-        _metrics.ForwardLinkChanges.WithLabels(refused ? "refused" : "lost").Inc();
+        _metrics.LinkChanged(refused ? "refused" : "lost");
         var reason = failed.Cause is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : failed.Cause.Message;
         if (refused)
             _log.Error("gateway {0} refused this collector ({1}); check its certificate or token; next attempt in {2:0.0} s", failed.Gateway, reason, delay.TotalSeconds);

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Forkline.Forwarding;
 using Forkline.Gateway;
-using Forkline.Gateway.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,21 +40,24 @@ public sealed class CollectorNode : IHostedService, IAsyncDisposable
     private readonly CollectorNodeSettings _settings;
     private readonly IServiceProvider _services;
     private ActorSystem? _system;
+    private readonly ForwarderMetrics _forwarderMetrics;
     private GatewayForwarder? _forwarder;
 
     /// <summary>The host this node was started in by <see cref="StartAsync(CollectorNodeSettings, ILoggerFactory?, CancellationToken)"/>; null inside a node's host.</summary>
     private IHost? _ownHost;
 
-    private CollectorNode(CollectorNodeSettings settings, GatewayMetrics metrics, IServiceProvider services)
+    private CollectorNode(CollectorNodeSettings settings, PrometheusExport metrics, IServiceProvider services)
     {
         _settings = settings;
-        Metrics = metrics;
+        MetricsExport = metrics;
+        _forwarderMetrics = new ForwarderMetrics(metrics.Meters);
         _services = services;
     }
 
     public ActorSystem System => _system ?? throw NotStarted();
 
-    public GatewayMetrics Metrics { get; }
+    /// <summary>This node's metrics as /metrics shows them.</summary>
+    public PrometheusExport MetricsExport { get; }
 
     /// <summary>Where the process actors deliver enriched events.</summary>
     public GatewayForwarder Forwarder => _forwarder ?? throw NotStarted();
@@ -64,9 +66,9 @@ public sealed class CollectorNode : IHostedService, IAsyncDisposable
     public static HostApplicationBuilder AddCollectorLink(HostApplicationBuilder builder, CollectorNodeSettings settings)
     {
         settings.Validate();
-        var metrics = new GatewayMetrics(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry);
         builder.AddActorSystem(CollectorNodeSettings.SystemName, settings.LogLevel);
-        builder.Services.AddSingleton(services => new CollectorNode(settings, metrics, services));
+        builder.Services.AddSingleton(_ => new PrometheusExport(settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry));
+        builder.Services.AddSingleton(services => new CollectorNode(settings, services.GetRequiredService<PrometheusExport>(), services));
         builder.Services.AddHostedService(services => services.GetRequiredService<CollectorNode>());
         return builder;
     }
@@ -84,7 +86,7 @@ public sealed class CollectorNode : IHostedService, IAsyncDisposable
     Task IHostedService.StartAsync(CancellationToken cancellationToken)
     {
         _system = _services.GetRequiredService<ActorSystem>();
-        _forwarder = GatewayForwarder.Start(_system, new ForwarderDelivery.OverGrpc(_settings.Link), _settings.Forwarder, Metrics);
+        _forwarder = GatewayForwarder.Start(_system, new ForwarderDelivery.OverGrpc(_settings.Link), _settings.Forwarder, _forwarderMetrics);
         return Task.CompletedTask;
     }
 

@@ -34,11 +34,13 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// <summary>The host this node was started in by <see cref="StartAsync(GatewaySettings, ILoggerFactory?, CancellationToken)"/>; null inside a node's host.</summary>
     private IHost? _ownHost;
 
-    private GatewayNode(GatewaySettings settings, DatabaseSettings database, GatewayMetrics metrics, StoreHealth store, HistoryStore history, IServiceProvider services)
+    private GatewayNode(GatewaySettings settings, DatabaseSettings database, GatewayMetrics metrics, PrometheusExport metricsExport,
+        StoreHealth store, HistoryStore history, IServiceProvider services)
     {
         Settings = settings;
         Database = database;
         Metrics = metrics;
+        MetricsExport = metricsExport;
         Store = store;
         History = history;
         _services = services;
@@ -49,7 +51,10 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// <summary>The database this node stores in (<see cref="GatewaySettings.Database"/> in its data directory).</summary>
     public DatabaseSettings Database { get; }
 
-    public GatewayMetrics Metrics { get; }
+    private GatewayMetrics Metrics { get; }
+
+    /// <summary>This node's metrics as /metrics shows them.</summary>
+    public PrometheusExport MetricsExport { get; }
 
     /// <summary>Whether the database takes writes (see <see cref="IsReady"/>).</summary>
     public StoreHealth Store { get; }
@@ -85,15 +90,18 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         // until after it closed; a node starting on it meanwhile, at the same instant too, is refused in one line.
         builder.Services.AddHostedService(_ => new PortClaim(settings.Cluster.Hostname, settings.Cluster.Port, "cluster", ClusterPortSetting));
         var registry = settings.MetricsRegistry ?? Prometheus.Metrics.DefaultRegistry;
-        var metrics = new GatewayMetrics(registry);
+        var export = new PrometheusExport(registry);
+        builder.Services.AddSingleton(_ => export);
+        var metrics = new GatewayMetrics(export.Meters);
         var database = settings.Database.In(settings.DataDirectory);
         var history = new HistoryStore(database);
         builder.Services.AddSingleton(services => new StoreHealth(database.Describe(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), registry));
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<StoreHealth>(), export.Meters));
         builder.Services.AddHostedService(services => new GatewayStorage(settings, database, history, services));
         builder.AddActorSystem(GatewaySettings.SystemName, settings.Cluster.LogLevel,
             (akka, services) => akka.WithGatewayMember(settings, database, metrics, history, services.GetRequiredService<StoreHealth>()));
-        builder.Services.AddSingleton(services => new GatewayNode(settings, database, metrics, services.GetRequiredService<StoreHealth>(), history, services));
+        builder.Services.AddSingleton(services => new GatewayNode(settings, database, metrics, services.GetRequiredService<PrometheusExport>(),
+            services.GetRequiredService<StoreHealth>(), history, services));
         builder.Services.AddHostedService(services => services.GetRequiredService<GatewayNode>());
         return builder;
     }
@@ -129,7 +137,7 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         var liveHub = system.ActorOf(LiveEventHub.Props(Metrics), "forkline-live-hub");
         _queries = new ProcessQueries(system, hostTrees, liveHub, History, Settings.AskTimeout);
         Forwarder = Settings.Collector
-            ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), Settings.Forwarder, Metrics)
+            ? GatewayForwarder.Start(system, new ForwarderDelivery.ToHostTrees(hostTrees), Settings.Forwarder, new ForwarderMetrics(MetricsExport.Meters))
             : null;
         if (Settings.Ingest is { } ingest)
         {

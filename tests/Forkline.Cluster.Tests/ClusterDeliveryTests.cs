@@ -66,8 +66,8 @@ public sealed class ClusterDeliveryTests
         foreach (var enriched in boundedEvents) bounded.Forwarder.OnEnriched(enriched);
         bounded.Forwarder.OnBatchEnd();
         Assert.False(await patient.Forwarder.FlushAsync(TimeSpan.FromSeconds(3)), "nothing can be acknowledged before a gateway exists");
-        Assert.Equal(events.Count, patient.Metrics.ForwardBuffered.Value);
-        Assert.Equal(boundedEvents.Count - 16, bounded.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
+        Assert.Equal(events.Count, patient.MetricsExport.Value("forkline_forward_buffered_events"));
+        Assert.Equal(boundedEvents.Count - 16, bounded.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full"));
 
         var gateway = await fleet.StartGatewayAsync(ingestPort: ingestPort);
         Assert.True(await patient.Forwarder.FlushAsync(TestNodes.Patience), "the buffered events reach the gateway that started");

@@ -29,7 +29,7 @@ public sealed class ClusterTlsTests : IDisposable
 
         var (rogueEvents, _, _, _, _) = new SyntheticHost("host-rogue").ShellChain(100);
         Assert.False(await DeliverAsync(rogue, rogueEvents, RefusalWindow), "a self-signed collector delivers nothing");
-        Assert.True(gateway.Metrics.IngestRefused.WithLabels("untrusted_certificate").Value > 0, "the refused handshakes are counted");
+        Assert.True(gateway.MetricsExport.Value("forkline_ingest_refused_total", "untrusted_certificate") > 0, "the refused handshakes are counted");
         Assert.Empty(await gateway.Queries.ReplayAsync("host-rogue", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
     }
 
@@ -42,8 +42,8 @@ public sealed class ClusterTlsTests : IDisposable
 
         var (events, _, _, _, _) = new SyntheticHost("host-other").ShellChain(100);
         Assert.False(await DeliverAsync(impostor, events, RefusalWindow), "nothing of another host is acknowledged");
-        Assert.True(gateway.Metrics.IngestRefused.WithLabels("other_host").Value > 0, "the claim is counted");
-        Assert.True(impostor.Metrics.ForwardLinkChanges.WithLabels("refused").Value > 0, "the collector sees its streams refused");
+        Assert.True(gateway.MetricsExport.Value("forkline_ingest_refused_total", "other_host") > 0, "the claim is counted");
+        Assert.True(impostor.MetricsExport.Value("forkline_forward_link_changes_total", "refused") > 0, "the collector sees its streams refused");
         Assert.Empty(await gateway.Queries.ReplayAsync("host-other", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
     }
 
@@ -65,9 +65,9 @@ public sealed class ClusterTlsTests : IDisposable
         Assert.False(await DeliverAsync(unknown, events, TimeSpan.FromSeconds(1)), "an unknown token delivers nothing");
         Assert.False(await DeliverAsync(anonymous, events, TimeSpan.FromSeconds(1)), "no identity delivers nothing");
 
-        Assert.True(gateway.Metrics.IngestRefused.WithLabels("other_host").Value > 0);
-        Assert.True(gateway.Metrics.IngestRefused.WithLabels("unknown_token").Value > 0);
-        Assert.True(gateway.Metrics.IngestRefused.WithLabels("no_identity").Value > 0);
+        Assert.True(gateway.MetricsExport.Value("forkline_ingest_refused_total", "other_host") > 0);
+        Assert.True(gateway.MetricsExport.Value("forkline_ingest_refused_total", "unknown_token") > 0);
+        Assert.True(gateway.MetricsExport.Value("forkline_ingest_refused_total", "no_identity") > 0);
         Assert.Empty(await gateway.Queries.ReplayAsync("host-u", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync());
     }
 

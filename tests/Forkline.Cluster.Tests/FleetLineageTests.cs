@@ -106,9 +106,9 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
     private async Task FlushAsync(CollectorNode node, string what)
     {
         var flushed = await node.Forwarder.FlushAsync(FlushPatience);
-        var metrics = node.Metrics;
-        var state = $"{metrics.ForwardAcknowledged.Value} events acknowledged, {metrics.ForwardBuffered.Value} buffered, {metrics.ForwardRetries.Value} batches resent, " +
-                    $"{metrics.ForwardLinkChanges.WithLabels("connected").Value} streams opened";
+        var metrics = node.MetricsExport;
+        var state = $"{metrics.Value("forkline_forward_acknowledged_total")} events acknowledged, {metrics.Value("forkline_forward_buffered_events")} buffered, " +
+                    $"{metrics.Value("forkline_forward_retries_total")} batches resent, {metrics.Value("forkline_forward_link_changes_total", "connected")} streams opened";
         output.WriteLine($"{what}: {flushed} ({state})");
         Assert.True(flushed, $"{what} within {FlushPatience.TotalSeconds} s: {state}");
     }

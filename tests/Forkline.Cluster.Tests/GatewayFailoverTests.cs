@@ -78,7 +78,7 @@ public sealed class GatewayFailoverTests(PostgresServer server, ITestOutputHelpe
 
             Assert.True(await collectorA.Forwarder.FlushAsync(Patience), "collector A's events are all acknowledged");
             Assert.True(await collectorB.Forwarder.FlushAsync(Patience), "collector B's events are all acknowledged");
-            Assert.Equal(0, collectorA.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value + collectorB.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value);
+            Assert.Equal(0, collectorA.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full") + collectorB.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full"));
 
             // Hosts whose entity lived on the killed gateway are stored again only once a survivor took them over.
             var history = new PersistedHistory(_database.Settings);

@@ -3,8 +3,8 @@ using Akka.Actor;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
 using Forkline.Forwarding;
-using Forkline.Gateway.Telemetry;
 using Forkline.Gateway.Tests.Support;
+using Forkline.Hosting;
 
 namespace Forkline.Gateway.Tests;
 
@@ -17,6 +17,7 @@ public sealed class ForwarderReportTests : IAsyncLifetime
     private const string Host = "node-a";
     private static readonly DateTime Started = new(2026, 12, 3, 12, 0, 0, DateTimeKind.Utc);
     private readonly ConcurrentQueue<CollectorRunReport> _reports = new();
+    private readonly PrometheusExport _metrics = new(Prometheus.Metrics.NewCustomRegistry());
     private ActorSystem _system = null!;
     private long _produced = 10;
 
@@ -26,7 +27,11 @@ public sealed class ForwarderReportTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    public Task DisposeAsync() => _system.Terminate();
+    public async Task DisposeAsync()
+    {
+        await _system.Terminate();
+        _metrics.Dispose();
+    }
 
     [Fact]
     public async Task Unchanged_counts_are_not_sent_at_every_look_and_changed_counts_go_at_the_next_one()
@@ -71,7 +76,7 @@ public sealed class ForwarderReportTests : IAsyncLifetime
     {
         var recorder = _system.ActorOf(Props.Create(() => new ReportRecorder(_reports)));
         var forwarder = GatewayForwarder.Start(_system, new ForwarderDelivery.ToHostTrees(recorder), settings,
-            new GatewayMetrics(Prometheus.Metrics.NewCustomRegistry()));
+            new ForwarderMetrics(_metrics.Meters));
         forwarder.ReportRun(Host, () =>
         {
             var produced = Interlocked.Read(ref _produced);

@@ -28,8 +28,8 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
             await HostTreePersistenceTests.SendAsync(node, events);
             // The metric counts a group once its transaction committed: just after the row can be read.
             await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is { ExitTime: not null }
-                && node.Metrics.ProjectionEvents.Value >= events.Count, "the exit of sleep reaches the processes table");
-            Assert.Equal(events.Count, node.Metrics.ProjectionEvents.Value);
+                && node.MetricsExport.Value("forkline_projection_events_total") >= events.Count, "the exit of sleep reaches the processes table");
+            Assert.Equal(events.Count, node.MetricsExport.Value("forkline_projection_events_total"));
             offsetAfterFirstRun = await store.ReadOffsetAsync(HistoryProjection.Name, CancellationToken.None);
         }
         Assert.True(offsetAfterFirstRun > 0);
@@ -39,8 +39,8 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         {
             await HostTreePersistenceTests.SendAsync(restarted, [_host.Exec(later, init)]);
             await TestNodes.EventuallyAsync(async () => await store.GetAsync(later.ExecId.Encode(), CancellationToken.None) is not null
-                && restarted.Metrics.ProjectionEvents.Value >= 1, "the exec after the restart reaches the processes table");
-            Assert.Equal(1, restarted.Metrics.ProjectionEvents.Value);
+                && restarted.MetricsExport.Value("forkline_projection_events_total") >= 1, "the exec after the restart reaches the processes table");
+            Assert.Equal(1, restarted.MetricsExport.Value("forkline_projection_events_total"));
             Assert.True(await store.ReadOffsetAsync(HistoryProjection.Name, CancellationToken.None) > offsetAfterFirstRun);
         }
     }
@@ -56,9 +56,9 @@ public abstract class HistoryProjectionTests(TestDatabase data) : IDisposable
         await HostTreePersistenceTests.SendAsync(node, events);
 
         await TestNodes.EventuallyAsync(async () => await store.GetAsync(sleep.ExecId.Encode(), CancellationToken.None) is not null
-            && node.Metrics.ProjectionEvents.Value >= events.Count, "the exec of sleep reaches the processes table long before the projection's next poll",
+            && node.MetricsExport.Value("forkline_projection_events_total") >= events.Count, "the exec of sleep reaches the processes table long before the projection's next poll",
             within: TimeSpan.FromSeconds(60));
-        Assert.Equal(events.Count, node.Metrics.ProjectionEvents.Value);
+        Assert.Equal(events.Count, node.MetricsExport.Value("forkline_projection_events_total"));
     }
 
     [DatabaseFact]

@@ -68,7 +68,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
 
         var live = await TreeOf(restarted);
         Assert.DoesNotContain(live.Processes, p => p.Process.Pid == forked.Pid);
-        Assert.Equal(1, restarted.Metrics.GatewayEvents.WithLabels("clone", "accepted").Value);
+        Assert.Equal(1, restarted.MetricsExport.Value("forkline_gateway_events_total", "clone", "accepted"));
     }
 
     [DatabaseFact]
@@ -96,8 +96,8 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
 
         var replayed = await node.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
         Assert.Equal(events.Select(Gateway.Cluster.WireConverter.EventIdOf), replayed.Select(Gateway.Cluster.WireConverter.EventIdOf));
-        Assert.Equal(events.Count + 1, node.Metrics.GatewayEvents.WithLabels("exec", "accepted").Value + node.Metrics.GatewayEvents.WithLabels("exit", "accepted").Value
-                                       + node.Metrics.GatewayEvents.WithLabels("hook", "accepted").Value);
+        Assert.Equal(events.Count + 1, node.MetricsExport.Value("forkline_gateway_events_total", "exec", "accepted") + node.MetricsExport.Value("forkline_gateway_events_total", "exit", "accepted")
+                                       + node.MetricsExport.Value("forkline_gateway_events_total", "hook", "accepted"));
     }
 
     [DatabaseFact]
@@ -110,7 +110,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
 
         await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, persistHooks: true));
         await SendAsync(restarted, [hook]);
-        Assert.Equal(1, restarted.Metrics.GatewayEvents.WithLabels("hook", "duplicate").Value);
+        Assert.Equal(1, restarted.MetricsExport.Value("forkline_gateway_events_total", "hook", "duplicate"));
         var replayed = await restarted.Queries!.ReplayAsync("node-a", DateTime.MinValue, DateTime.MaxValue, CancellationToken.None).CollectAsync();
         Assert.Equal(events.Count, replayed.Count);
     }

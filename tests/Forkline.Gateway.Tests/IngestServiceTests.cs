@@ -4,6 +4,7 @@ using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Telemetry;
+using Forkline.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Prometheus;
@@ -16,8 +17,11 @@ public sealed class IngestServiceTests : IAsyncLifetime
     private static readonly TimeSpan AskAgainEvery = TimeSpan.FromMilliseconds(300);
 
     private readonly ActorSystem _system = ActorSystem.Create("ingest-tests");
-    private readonly GatewayMetrics _metrics = new(Metrics.NewCustomRegistry());
+    private readonly PrometheusExport _export = new(Metrics.NewCustomRegistry());
+    private readonly GatewayMetrics _metrics;
     private IngestServer? _server;
+
+    public IngestServiceTests() => _metrics = new GatewayMetrics(_export.Meters);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -25,6 +29,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
     {
         if (_server is not null) await _server.DisposeAsync();
         await _system.Terminate();
+        _export.Dispose();
     }
 
     /// <summary>
@@ -51,8 +56,8 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.Equal(7UL, call.ResponseStream.Current.Events.Seq);
         Assert.True(clock.Elapsed < AskTimeout / 2, $"acknowledged after {clock.Elapsed}");
         // Each lost copy took one more ask; on a stalled host an answered ask may time out before its answer is read, and be asked once more.
-        Assert.True(_metrics.IngestBatches.WithLabels("asked_again").Value >= lostCopies, $"asked again {_metrics.IngestBatches.WithLabels("asked_again").Value} times");
-        Assert.Equal(1, _metrics.IngestBatches.WithLabels("acknowledged").Value);
+        Assert.True(_export.Value("forkline_ingest_messages_total", "asked_again") >= lostCopies, $"asked again {_export.Value("forkline_ingest_messages_total", "asked_again")} times");
+        Assert.Equal(1, _export.Value("forkline_ingest_messages_total", "acknowledged"));
     }
 
     [Fact]
@@ -69,9 +74,9 @@ public sealed class IngestServiceTests : IAsyncLifetime
 
         await call.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 1 } });
 
-        await WaitUntil(() => _metrics.IngestBatches.WithLabels("timed_out").Value == 1, TimeSpan.FromSeconds(30));
-        Assert.InRange(_metrics.IngestBatches.WithLabels("asked_again").Value, 1, askTimeout / AskAgainEvery);
-        Assert.Equal(0, _metrics.IngestBatches.WithLabels("acknowledged").Value);
+        await WaitUntil(() => _export.Value("forkline_ingest_messages_total", "timed_out") == 1, TimeSpan.FromSeconds(30));
+        Assert.InRange(_export.Value("forkline_ingest_messages_total", "asked_again"), 1, askTimeout / AskAgainEvery);
+        Assert.Equal(0, _export.Value("forkline_ingest_messages_total", "acknowledged"));
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan within)

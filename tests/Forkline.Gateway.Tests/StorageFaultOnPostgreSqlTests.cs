@@ -49,7 +49,7 @@ public sealed class StorageFaultOnPostgreSqlTests(PostgresServer server) : IDisp
             sent += Send(node, children);
             await TestNodes.EventuallyAsync(() => Task.FromResult(!node.Store.Writable), "the store reports the read-only database", TimeSpan.FromSeconds(90));
             Assert.False(node.IsReady);
-            Assert.True(node.Store.Faults.WithLabels("journal", "read_only").Value >= 1, _log.ToString());
+            Assert.True(node.MetricsExport.Value("forkline_store_faults_total", "journal", "read_only") >= 1, _log.ToString());
 
             await SetReadOnlyAsync(false);
             Assert.True(await node.Forwarder.FlushAsync(TimeSpan.FromSeconds(90)), "what the forwarder held is stored once the database takes writes");

@@ -41,11 +41,11 @@ public sealed class StorageFaultTests : IDisposable
             tmpfs.Fill();
             sent += await SendAsync(node, Children(init, 3_000));
             // The history projection may find the disk full first; the journal's failure is the one that holds events back.
-            await TestNodes.EventuallyAsync(() => Task.FromResult(node.Store.Faults.WithLabels("journal", "full").Value >= 1),
+            await TestNodes.EventuallyAsync(() => Task.FromResult(node.MetricsExport.Value("forkline_store_faults_total", "journal", "full") >= 1),
                 "the journal's write fails on the full disk", FaultPatience);
             Assert.False(node.Store.Writable);
             Assert.False(node.IsReady);
-            var dropped = node.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value;
+            var dropped = node.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full");
             Assert.True(dropped > 0, "past the forwarder's bound, events are dropped and counted");
 
             tmpfs.Free();
@@ -58,7 +58,7 @@ public sealed class StorageFaultTests : IDisposable
             Assert.Equal((long)dropped, run.Report!.Forward.DroppedFull);
             Assert.Equal(sent - (long)dropped, run.Gateway.Stored);
             Assert.True(run.Balance!.Value.Balanced, $"every event is stored or counted as dropped: {run.Balance}");
-            await TestNodes.EventuallyAsync(() => Task.FromResult(node.Metrics.ProjectionEvents.Value == run.Gateway.Stored),
+            await TestNodes.EventuallyAsync(() => Task.FromResult(node.MetricsExport.Value("forkline_projection_events_total") == run.Gateway.Stored),
                 "the history catches up with the journal", FaultPatience);
         }
         AssertOneFaultLineAndOneRecoveryLine("full", "free space there");
@@ -80,8 +80,8 @@ public sealed class StorageFaultTests : IDisposable
                 sent += await SendAsync(node, Children(init, 200));
                 await TestNodes.EventuallyAsync(() => Task.FromResult(!node.Store.Writable), "the store reports the locked database", FaultPatience);
                 Assert.False(node.IsReady);
-                Assert.True(node.Store.Faults.WithLabels("journal", "locked").Value + node.Store.Faults.WithLabels("journal", "timeout").Value
-                            + node.Store.Faults.WithLabels("journal", "unavailable").Value >= 1, _log.ToString());
+                Assert.True(node.MetricsExport.Value("forkline_store_faults_total", "journal", "locked") + node.MetricsExport.Value("forkline_store_faults_total", "journal", "timeout")
+                            + node.MetricsExport.Value("forkline_store_faults_total", "journal", "unavailable") >= 1, _log.ToString());
             }
 
             Assert.True(await node.Forwarder.FlushAsync(FaultPatience), "what the forwarder held is stored once the lock ends");

@@ -161,7 +161,7 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
 
     private void OnFailed(Exception cause)
     {
-        _metrics.ProjectionFailures.Inc();
+        _metrics.ProjectionFailed();
         _log.Error(cause, "history projection could not apply the journal after offset {0} ({1}); starting again from the stored offset in {2}",
             _offset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(not read yet)", _store.Database.Describe(), _failureBackoff);
         _offset = null;
@@ -228,7 +228,7 @@ public sealed class HistoryProjection : ReceiveActor, IWithTimers
                 _health.Wrote();
                 var events = 0;
                 foreach (var batch in batches) events += batch.Events.Count;
-                _metrics.ProjectionEvents.Inc(events);
+                _metrics.Projected(events);
                 return;
             }
             catch (Exception e) when (StoreFault.Of(e).IsStorage)

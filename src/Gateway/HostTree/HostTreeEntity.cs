@@ -88,7 +88,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         _metrics = metrics;
         _store = store;
         _tree = new HostProcessTree(settings.RetiredCapacity);
-        _accountingMetrics = new AccountingGauges(metrics.HostRunEvents);
+        _accountingMetrics = new AccountingGauges(metrics);
         _mediator = DistributedPubSub.Get(Context.System).Mediator;
 
         Recover<SnapshotOffer>(offer => RestoreSnapshot((HostTreeSnapshot)offer.Snapshot));
@@ -177,7 +177,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             if (!seenInBatch.Add(wire.EventId) || IsDuplicate(wire, enriched))
             {
                 duplicates++;
-                _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "duplicate").Inc();
+                _metrics.Event(wire.Kind, "duplicate");
                 if (wire.Kind != WireEventKind.Hook) toPersist.AlreadyStored++;
                 continue;
             }
@@ -218,7 +218,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private void Complete(EventBatch batch, (string, ulong) batchKey, List<EnrichedEvent> accepted, EventBatch live, int duplicates, IActorRef replyTo)
     {
         foreach (var enriched in accepted) Apply(enriched);
-        foreach (var wire in live.Events) _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "accepted").Inc();
+        foreach (var wire in live.Events) _metrics.Event(wire.Kind, "accepted");
         if (batch.ProducerId.Length > 0) _recentBatches.Add(batchKey);
         if (live.Events.Count > 0) _mediator.Tell(new Publish(LiveEventsTopic, live));
         replyTo.Tell(Ack(batch, accepted.Count, duplicates));
@@ -248,13 +248,13 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         catch (WireFormatException e)
         {
-            _metrics.GatewayEvents.WithLabels("run_report", "malformed").Inc();
+            _metrics.Event("run_report", "malformed");
             _log.Warning("malformed run report {0} from host {1} dropped: {2}", wire.RunId, _host, e.Message);
             return;
         }
         if (report.Host != _host)
         {
-            _metrics.GatewayEvents.WithLabels("run_report", "malformed").Inc();
+            _metrics.Event("run_report", "malformed");
             _log.Warning("run report {0} of host '{1}' arrived at the entity of host '{2}'; dropped", report.RunId, report.Host, _host);
             return;
         }
@@ -354,7 +354,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             foreach (var exit in concluded) Apply(exit);
             ApplyEnded(toPersist);
             Seen(scanTime);
-            _metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Restart)).Inc(concluded.Count);
+            _metrics.ExitsConcluded(ProcessExit.ReasonOf(ExitConclusion.Restart), concluded.Count);
             _persistedSinceSnapshot += concluded.Count;
             _mediator.Tell(new Publish(LiveEventsTopic, live));
             _log.Info("host {0}: {1} stored processes gone at the start of run {2} ended with an exit concluded at restart; {3} still run; not watched since {4:O}; runs ended without a final report: {5}",
@@ -407,7 +407,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         if (wire.Host != _host)
         {
-            _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "malformed").Inc();
+            _metrics.Event(wire.Kind, "malformed");
             _log.Warning("event {0} of host '{1}' arrived at the entity of host '{2}'; dropped (the forwarder must batch per host)", wire.EventId, wire.Host, _host);
             return null;
         }
@@ -417,7 +417,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
         catch (WireFormatException e)
         {
-            _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), "malformed").Inc();
+            _metrics.Event(wire.Kind, "malformed");
             _log.Warning("malformed event {0} from host {1} dropped: {2}", wire.EventId, _host, e.Message);
             return null;
         }
@@ -518,6 +518,6 @@ public sealed class HostTreeEntity : ReceivePersistentActor
 
     private void CountOutcome(IEnumerable<WireEvent> events, string outcome)
     {
-        foreach (var wire in events) _metrics.GatewayEvents.WithLabels(WireConverter.MetricLabel(wire.Kind), outcome).Inc();
+        foreach (var wire in events) _metrics.Event(wire.Kind, outcome);
     }
 }

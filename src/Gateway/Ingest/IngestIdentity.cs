@@ -56,7 +56,7 @@ public sealed class IngestIdentity
     public bool IsTrusted(X509Certificate2? certificate)
     {
         if (_fleet is null || _fleet.Refusal(certificate) is null) return true;
-        _metrics.IngestRefused.WithLabels("untrusted_certificate").Inc();
+        _metrics.IngestRefused("untrusted_certificate");
         return false;
     }
 
@@ -67,7 +67,7 @@ public sealed class IngestIdentity
 
     private RpcException Refused(string reason, StatusCode status, string detail)
     {
-        _metrics.IngestRefused.WithLabels(reason).Inc();
+        _metrics.IngestRefused(reason);
         return new RpcException(new Status(status, detail));
     }
 }

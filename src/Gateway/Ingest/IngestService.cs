@@ -23,12 +23,12 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         var host = identity.HostOf(http.Connection.ClientCertificate, context.RequestHeaders.GetValue("authorization"));
         if (!gateway.IsUp())
         {
-            metrics.IngestRefused.WithLabels("gateway_not_up").Inc();
+            metrics.IngestRefused("gateway_not_up");
             throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "this gateway is not an Up member of its cluster (yet, or any more): try another"));
         }
         // Headers first: the collector counts the stream as open (and resends what it holds) only once a gateway took it.
         await context.WriteResponseHeadersAsync([]);
-        metrics.IngestStreams.Inc();
+        metrics.IngestStreamOpened();
         var stream = new AckStream(responseStream);
         try
         {
@@ -50,7 +50,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         }
         finally
         {
-            metrics.IngestStreams.Dec();
+            metrics.IngestStreamClosed();
         }
     }
 
@@ -68,21 +68,21 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
             };
             if (ack is null)
             {
-                metrics.IngestBatches.WithLabels("unexpected_answer").Inc();
+                metrics.IngestMessage("unexpected_answer");
                 log.LogWarning("a host entity answered {Answer} to an ingested message; not acknowledged, the collector sends it again", answer.GetType().Name);
                 return;
             }
             await stream.WriteAsync(ack);
-            metrics.IngestBatches.WithLabels("acknowledged").Inc();
+            metrics.IngestMessage("acknowledged");
         }
         catch (AskTimeoutException)
         {
-            metrics.IngestBatches.WithLabels("timed_out").Inc();
+            metrics.IngestMessage("timed_out");
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
         {
             // The stream ended before the entity answered: the collector sends it again on its next stream.
-            metrics.IngestBatches.WithLabels("stream_ended").Inc();
+            metrics.IngestMessage("stream_ended");
         }
         finally
         {
@@ -109,7 +109,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
             }
             catch (AskTimeoutException) when (asking.Elapsed < gateway.AskTimeout - MinimumAttempt)
             {
-                metrics.IngestBatches.WithLabels("asked_again").Inc();
+                metrics.IngestMessage("asked_again");
             }
         }
     }
@@ -143,7 +143,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
 
     private RpcException Malformed()
     {
-        metrics.IngestRefused.WithLabels("malformed").Inc();
+        metrics.IngestRefused("malformed");
         return new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, "an ingest message carries no event batch, run report or reconciliation"));
     }
 }

@@ -111,7 +111,7 @@ public sealed class LiveEventHub : ReceiveActor
                 continue;
             }
             foreach (var (filter, queue) in _subscribers.Values)
-                if (filter.MatchesFields(enriched) && !queue.Offer(enriched)) _metrics.StreamDropped.Inc();
+                if (filter.MatchesFields(enriched) && !queue.Offer(enriched)) _metrics.StreamDropped();
         }
     }
 }

@@ -1,100 +1,126 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Cluster;
+using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
-using Prometheus;
 
 namespace Forkline.Gateway.Telemetry;
 
 /// <summary>
-/// The gateway's and forwarder's Prometheus metrics, created in one registry so several nodes in one
-/// process (tests) can each count on their own.
+/// The gateway's metrics, on the meter <see cref="MeterName"/> made by the node's <see cref="IMeterFactory"/>; the
+/// node's host exports them (Prometheus, /metrics). The forwarder's are its own (Forkline.Forwarding.ForwarderMetrics),
+/// the database's are <see cref="Storage.StoreHealth"/>'s.
 /// </summary>
 public sealed class GatewayMetrics
 {
-    private static readonly string[] Roles = [Cluster.FleetRoles.Gateway];
+    public const string MeterName = "Forkline.Gateway";
+
+    private static readonly string[] Roles = [FleetRoles.Gateway];
     private static readonly MemberStatus[] Statuses = Enum.GetValues<MemberStatus>();
 
-    private readonly CollectorRegistry _registry;
+    private readonly Counter<long> _ingestRefused;
+    private readonly UpDownCounter<long> _ingestStreams;
+    private readonly Counter<long> _ingestMessages;
+    private readonly Counter<long> _exitsConcluded;
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _projectionEvents;
+    private readonly Counter<long> _projectionFailures;
+    private readonly Counter<long> _streamDropped;
+    private readonly ConcurrentDictionary<string, KeyValuePair<string, long>[]> _hostRuns = new(StringComparer.Ordinal);
+    private Akka.Cluster.Cluster? _cluster;
 
-    public GatewayMetrics(CollectorRegistry registry)
+    public GatewayMetrics(IMeterFactory meters)
     {
-        _registry = registry;
-        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
-        ForwardDropped = factory.CreateCounter("forkline_forward_dropped_total",
-            "Enriched events the forwarder dropped instead of delivering (buffer full while no gateway acknowledged, or still unacknowledged at shutdown).",
-            new CounterConfiguration { LabelNames = ["kind", "reason"] });
-        ForwardAcknowledged = factory.CreateCounter("forkline_forward_acknowledged_total",
-            "Enriched events a gateway acknowledged to this forwarder.");
-        ForwardRetries = factory.CreateCounter("forkline_forward_retries_total",
-            "Event batches sent again because no acknowledgement came in time.");
-        ForwardBuffered = factory.CreateGauge("forkline_forward_buffered_events",
-            "Enriched events held by the forwarder: waiting to be sent or sent and not yet acknowledged.");
-        ForwardLinkChanges = factory.CreateCounter("forkline_forward_link_changes_total",
-            "Times the collector's stream to a gateway opened or was lost, by event (connected, lost, refused).",
-            new CounterConfiguration { LabelNames = ["event"] });
-        IngestRefused = factory.CreateCounter("forkline_ingest_refused_total",
-            "Collector streams (or messages on them) a gateway refused, by reason (no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up, malformed).",
-            new CounterConfiguration { LabelNames = ["reason"] });
-        IngestStreams = factory.CreateGauge("forkline_ingest_streams",
+        var meter = meters.Create(MeterName);
+        _ingestRefused = meter.CreateCounter<long>("forkline_ingest_refused_total", description:
+            "Collector streams (or messages on them) a gateway refused, by reason (no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up, malformed).");
+        _ingestStreams = meter.CreateUpDownCounter<long>("forkline_ingest_streams", description:
             "Collector streams open on this gateway.");
-        IngestBatches = factory.CreateCounter("forkline_ingest_messages_total",
-            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer; asked_again: one attempt of the ask unanswered, sent to the entity again); timed_out, stream_ended and unexpected_answer are sent again by the collector.",
-            new CounterConfiguration { LabelNames = ["outcome"] });
+        _ingestMessages = meter.CreateCounter<long>("forkline_ingest_messages_total", description:
+            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer; asked_again: one attempt of the ask unanswered, sent to the entity again); timed_out, stream_ended and unexpected_answer are sent again by the collector.");
         // The process actors count reason "lost" under the same name and help: one metric in an all-in-one node.
-        ExitsConcluded = factory.CreateCounter("forkline_exits_concluded_total",
-            "Processes ended by a concluded exit (gone, their exit never seen): restart = at a collector's start, lost = at a periodic check.",
-            new CounterConfiguration { LabelNames = ["reason"] });
-        GatewayEvents = factory.CreateCounter("forkline_gateway_events_total",
-            "Events received by host entities, by kind and outcome (accepted, duplicate, malformed).",
-            new CounterConfiguration { LabelNames = ["kind", "outcome"] });
-        ProjectionEvents = factory.CreateCounter("forkline_projection_events_total",
+        _exitsConcluded = meter.CreateCounter<long>("forkline_exits_concluded_total", description:
+            "Processes ended by a concluded exit (gone, their exit never seen): restart = at a collector's start, lost = at a periodic check.");
+        _events = meter.CreateCounter<long>("forkline_gateway_events_total", description:
+            "Events received by host entities, by kind and outcome (accepted, duplicate, malformed).");
+        _projectionEvents = meter.CreateCounter<long>("forkline_projection_events_total", description:
             "Journal events the history projection has applied to the processes table.");
-        ProjectionFailures = factory.CreateCounter("forkline_projection_failures_total",
+        _projectionFailures = meter.CreateCounter<long>("forkline_projection_failures_total", description:
             "Times the history projection failed and restarted from its stored offset.");
-        HostRunEvents = factory.CreateGauge("forkline_host_run_events",
-            "Loss accounting of each host's latest collector run, by stage (produced, ring_lost, malformed, discarded, withheld, sink_failures, forward_dropped, acknowledged, stored, in_flight), as of its latest report.",
-            new GaugeConfiguration { LabelNames = ["host", "stage"] });
-        StreamDropped = factory.CreateCounter("forkline_stream_dropped_total",
+        meter.CreateObservableGauge("forkline_host_run_events", ObserveHostRuns, description:
+            "Loss accounting of each host's latest collector run, by stage (produced, ring_lost, malformed, discarded, withheld, sink_failures, forward_dropped, acknowledged, stored, in_flight), as of its latest report.");
+        _streamDropped = meter.CreateCounter<long>("forkline_stream_dropped_total", description:
             "Live events not delivered to a slow stream subscriber (its queue was full).");
-        ClusterMembers = factory.CreateGauge("forkline_cluster_members",
-            "Cluster members as this node sees them, by role and membership status (a gateway killed is still up, and unreachable, until it is downed).",
-            new GaugeConfiguration { LabelNames = ["role", "status"] });
-        ClusterUnreachable = factory.CreateGauge("forkline_cluster_unreachable_members",
-            "Cluster members this node's failure detector (or another member's) reports unreachable, by role.",
-            new GaugeConfiguration { LabelNames = ["role"] });
+        meter.CreateObservableGauge("forkline_cluster_members", ObserveMembers, description:
+            "Cluster members as this node sees them, by role and membership status (a gateway killed is still up, and unreachable, until it is downed).");
+        meter.CreateObservableGauge("forkline_cluster_unreachable_members", ObserveUnreachable, description:
+            "Cluster members this node's failure detector (or another member's) reports unreachable, by role.");
+        // The series without labels are on /metrics from the start.
+        _ingestStreams.Add(0);
+        _projectionEvents.Add(0);
+        _projectionFailures.Add(0);
+        _streamDropped.Add(0);
     }
 
-    public Counter ForwardDropped { get; }
-    public Counter ForwardAcknowledged { get; }
-    public Counter ForwardRetries { get; }
-    public Gauge ForwardBuffered { get; }
-    public Counter ForwardLinkChanges { get; }
-    public Counter IngestRefused { get; }
-    public Gauge IngestStreams { get; }
-    public Counter IngestBatches { get; }
-    public Counter GatewayEvents { get; }
-    public Counter ExitsConcluded { get; }
-    public Counter ProjectionEvents { get; }
-    public Counter ProjectionFailures { get; }
-    public Counter StreamDropped { get; }
-    public Gauge HostRunEvents { get; }
-    public Gauge ClusterMembers { get; }
-    public Gauge ClusterUnreachable { get; }
+    /// <param name="reason">no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up or malformed.</param>
+    public void IngestRefused(string reason) => _ingestRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
-    /// <summary>Reads the node's view of the cluster membership into the cluster gauges before every scrape.</summary>
-    public void ObserveCluster(ActorSystem system)
+    public void IngestStreamOpened() => _ingestStreams.Add(1);
+
+    public void IngestStreamClosed() => _ingestStreams.Add(-1);
+
+    /// <param name="outcome">acknowledged, timed_out, stream_ended, unexpected_answer or asked_again.</param>
+    public void IngestMessage(string outcome) => _ingestMessages.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <param name="reason">restart.</param>
+    public void ExitsConcluded(string reason, int processes) => _exitsConcluded.Add(processes, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <param name="kind">The event's kind (<see cref="WireConverter.MetricLabel"/>) or run_report.</param>
+    /// <param name="outcome">accepted, duplicate or malformed.</param>
+    public void Event(string kind, string outcome) =>
+        _events.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void Event(WireEventKind kind, string outcome) => Event(WireConverter.MetricLabel(kind), outcome);
+
+    public void Projected(long events) => _projectionEvents.Add(events);
+
+    public void ProjectionFailed() => _projectionFailures.Add(1);
+
+    public void StreamDropped() => _streamDropped.Add(1);
+
+    /// <summary>The loss accounting of <paramref name="host"/>'s latest run, by stage, as forkline_host_run_events shows it.</summary>
+    public void HostRun(string host, KeyValuePair<string, long>[] stages) => _hostRuns[host] = stages;
+
+    /// <summary>The host's entity left this node (it moved, or stopped): its accounting is shown where it lives now.</summary>
+    public void HostRunGone(string host) => _hostRuns.TryRemove(host, out _);
+
+    /// <summary>The cluster membership gauges read this node's view of the cluster from now on.</summary>
+    public void ObserveCluster(ActorSystem system) => Volatile.Write(ref _cluster, Akka.Cluster.Cluster.Get(system));
+
+    private IEnumerable<Measurement<long>> ObserveHostRuns()
     {
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        _registry.AddBeforeCollectCallback(() =>
-        {
-            var state = cluster.State;
-            foreach (var role in Roles)
-            {
-                foreach (var status in Statuses)
-                    ClusterMembers.WithLabels(role, StatusLabel(status)).Set(state.Members.Count(m => m.Status == status && m.HasRole(role)));
-                ClusterUnreachable.WithLabels(role).Set(state.Unreachable.Count(m => m.HasRole(role)));
-            }
-        });
+        foreach (var (host, stages) in _hostRuns)
+            foreach (var (stage, value) in stages)
+                yield return new Measurement<long>(value, new KeyValuePair<string, object?>("host", host), new KeyValuePair<string, object?>("stage", stage));
+    }
+
+    private IEnumerable<Measurement<long>> ObserveMembers()
+    {
+        if (Volatile.Read(ref _cluster) is not { } cluster) yield break;
+        var state = cluster.State;
+        foreach (var role in Roles)
+            foreach (var status in Statuses)
+                yield return new Measurement<long>(state.Members.Count(m => m.Status == status && m.HasRole(role)),
+                    new KeyValuePair<string, object?>("role", role), new KeyValuePair<string, object?>("status", StatusLabel(status)));
+    }
+
+    private IEnumerable<Measurement<long>> ObserveUnreachable()
+    {
+        if (Volatile.Read(ref _cluster) is not { } cluster) yield break;
+        var state = cluster.State;
+        foreach (var role in Roles)
+            yield return new Measurement<long>(state.Unreachable.Count(m => m.HasRole(role)), new KeyValuePair<string, object?>("role", role));
     }
 
     private static string StatusLabel(MemberStatus status) => status.ToString().ToLowerInvariant();

@@ -99,7 +99,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     public async Task WaitUntilTakesStreamsAsync(TimeSpan patience)
     {
         await using var probe = await CollectorNode.StartAsync(TestNodes.Collector([IngestAddress]));
-        await TestNodes.EventuallyAsync(() => Task.FromResult(probe.Metrics.ForwardLinkChanges.WithLabels("connected").Value >= 1),
+        await TestNodes.EventuallyAsync(() => Task.FromResult(probe.MetricsExport.Value("forkline_forward_link_changes_total", "connected") >= 1),
             $"{Name} is Up and takes streams", patience);
     }
 
