@@ -51,7 +51,7 @@ public sealed class ForwarderDropGapTests(ITestOutputHelper output)
         var storm = Execs(init, 200, Buffer + 12);
         Send(forwarder, storm);
         var dropped = storm.Skip(Buffer).ToList();
-        await TestNodes.EventuallyAsync(() => Task.FromResult(collector.Metrics.ForwardDropped.WithLabels("exec", "buffer_full").Value == dropped.Count),
+        await TestNodes.EventuallyAsync(() => Task.FromResult(collector.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full") == dropped.Count),
             $"the forwarder drops the {dropped.Count} events past its buffer while no gateway runs", Patience);
         gateway = await fleet.StartGatewayAsync(ingestPort: ingestPort);
         Assert.True(await forwarder.FlushAsync(Patience), "the gateway acknowledges what the buffer kept");
