@@ -1,4 +1,3 @@
-using Forkline.Contracts.Events;
 
 namespace Forkline.Export;
 
@@ -23,9 +22,6 @@ public sealed record ExportOptions
 
     /// <summary>JSON only: which process fields to write; null writes all.</summary>
     public FieldSelection? Fields { get; init; }
-
-    /// <summary>JSON only: the host's namespaces, to mark "is_host" (see <see cref="HostNamespaces.Read"/>).</summary>
-    public Namespaces? HostNamespaces { get; init; }
 
     /// <summary>Write to this file (rotated by size) instead of stdout.</summary>
     public string? FilePath { get; init; }

@@ -65,7 +65,7 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
         ArgumentNullException.ThrowIfNull(options);
         var filter = EventFilter.Create(options.Filter);
         IEventFormatter formatter = options.Format == ExportFormat.Json
-            ? new TetragonJsonFormatter(FieldMask.From(options.Fields), options.HostNamespaces)
+            ? new TetragonJsonFormatter(FieldMask.From(options.Fields))
             : new CompactFormatter(options.Emoji);
         IExportOutput output = options.FilePath is { } path
             ? new RotatingFileOutput(path, options.MaxFileBytes, options.KeepFiles)

@@ -38,6 +38,20 @@ public static class NamespaceKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a namespace kind"),
     };
 
+    /// <summary><paramref name="namespaces"/> with each namespace whose inode is <paramref name="host"/>'s marked host-owned (and no other).</summary>
+    public static Namespaces MarkHost(in Namespaces namespaces, in Namespaces host)
+    {
+        var owned = 0;
+        for (var kind = NamespaceKind.Uts; kind <= NamespaceKind.User; kind++)
+        {
+            var inum = Inum(namespaces, kind);
+            if (inum != 0 && inum == Inum(host, kind)) owned |= 1 << (int)kind;
+        }
+        return namespaces with { HostOwned = (ushort)owned };
+    }
+
+    public static bool IsHostOwned(in Namespaces namespaces, NamespaceKind kind) => (namespaces.HostOwned & (1 << (int)kind)) != 0;
+
     /// <summary>Parses "mnt" or "pid_for_children" (as in JSON and /proc/&lt;pid&gt;/ns).</summary>
     public static bool TryParse(ReadOnlySpan<char> name, out NamespaceKind kind)
     {

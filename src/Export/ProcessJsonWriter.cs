@@ -13,7 +13,7 @@ namespace Forkline.Export;
 /// Left out, as Tetragon leaves them out when it has nothing to say: "refcnt" (a counter of Tetragon's
 /// own process cache), "user" (a name looked up in /etc/passwd) and "environment_variables" (not read).
 /// </summary>
-internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
+internal sealed class ProcessJsonWriter
 {
     private static readonly JsonEncodedText ExecIdName = JsonEncodedText.Encode("exec_id");
     private static readonly JsonEncodedText PidName = JsonEncodedText.Encode("pid");
@@ -85,10 +85,15 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         var credentials = thread?.Credentials ?? process.Credentials;
         var capabilities = thread?.Capabilities ?? process.Capabilities;
         var namespaces = thread?.Namespaces ?? process.Namespaces;
+        // A stand-in for a process never known holds zeros for what was not seen: left out, as Tetragon
+        // leaves out what it does not know, since a 0 would read as root. A thread's own view was seen.
+        var unknown = thread is null ? process.Flags : process.Flags & ProcessFlags.AuidUnknown;
+        var credentialsKnown = (unknown & ProcessFlags.CredentialsUnknown) == 0;
+        var capabilitiesKnown = (unknown & ProcessFlags.CapabilitiesUnknown) == 0;
         if (Has(fields, ProcessFields.ExecId)) ExecIdUtf8.Write(json, ExecIdName, process.ExecId);
         if (Has(fields, ProcessFields.Pid)) json.WriteNumber(PidName, process.Pid);
         // Tetragon's "uid" is the effective uid (its docs: maps to process_credentials.euid).
-        if (Has(fields, ProcessFields.Uid)) json.WriteNumber(UidName, credentials.Euid);
+        if (Has(fields, ProcessFields.Uid) && credentialsKnown) json.WriteNumber(UidName, credentials.Euid);
         if (Has(fields, ProcessFields.Cwd) && process.Cwd.Length > 0) json.WriteString(CwdName, process.Cwd);
         if (Has(fields, ProcessFields.Binary) && process.Binary.Length > 0) json.WriteString(BinaryName, process.Binary);
         if (Has(fields, ProcessFields.Arguments))
@@ -98,7 +103,7 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         }
         if (Has(fields, ProcessFields.Flags)) WriteFlags(json, process);
         if (Has(fields, ProcessFields.StartTime) && process.StartTime != default) WriteTimestamp(json, StartTimeName, process.StartTime);
-        if (Has(fields, ProcessFields.Auid)) json.WriteNumber(AuidName, process.Auid);
+        if (Has(fields, ProcessFields.Auid) && (unknown & ProcessFlags.AuidUnknown) == 0) json.WriteNumber(AuidName, process.Auid);
         if (process.Container is { } container)
         {
             if (Has(fields, ProcessFields.Pod) && container.PodUid is { } podUid) WritePod(json, podUid, container.Pod, process);
@@ -107,10 +112,11 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         }
         if (Has(fields, ProcessFields.ParentExecId) && process.ParentExecId != default)
             ExecIdUtf8.Write(json, ParentExecIdName, process.ParentExecId);
-        if (Has(fields, ProcessFields.Cap)) WriteCapabilities(json, CapName, capabilities);
-        if (Has(fields, ProcessFields.Ns)) WriteNamespaces(json, namespaces);
+        if (Has(fields, ProcessFields.Cap) && capabilitiesKnown) WriteCapabilities(json, CapName, capabilities);
+        if (Has(fields, ProcessFields.Ns) && (unknown & ProcessFlags.NamespacesUnknown) == 0) WriteNamespaces(json, namespaces);
         if (Has(fields, ProcessFields.Tid)) json.WriteNumber(TidName, thread?.Tid ?? process.Pid);
-        if (Has(fields, ProcessFields.ProcessCredentials)) WriteCredentials(json, credentials, capabilities, namespaces.User, process.Details);
+        if (Has(fields, ProcessFields.ProcessCredentials) && credentialsKnown)
+            WriteCredentials(json, credentials, capabilitiesKnown ? capabilities : null, namespaces, process.Details);
         if (Has(fields, ProcessFields.BinaryProperties)) WriteBinaryProperties(json, process);
         // Tetragon sets it for containerized processes only; elsewhere it has no meaning.
         if (Has(fields, ProcessFields.InInitTree) && process.Container is not null) json.WriteBoolean(InInitTreeName, process.InInitTree);
@@ -225,29 +231,30 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         json.WriteEndArray();
     }
 
-    private void WriteNamespaces(Utf8JsonWriter json, Namespaces namespaces)
+    private static void WriteNamespaces(Utf8JsonWriter json, Namespaces namespaces)
     {
         json.WriteStartObject(NsName);
         for (var kind = 0; kind < NamespaceNames.Length; kind++)
         {
             var inum = NamespaceKinds.Inum(namespaces, (NamespaceKind)kind);
             if (inum == 0) continue;
-            WriteNamespace(json, NamespaceNames[kind], (NamespaceKind)kind, inum);
+            WriteNamespace(json, NamespaceNames[kind], inum, NamespaceKinds.IsHostOwned(namespaces, (NamespaceKind)kind));
         }
         json.WriteEndObject();
     }
 
-    private void WriteNamespace(Utf8JsonWriter json, JsonEncodedText property, NamespaceKind kind, uint inum)
+    // "is_host" as the collector marked it: lines made at a gateway say what the collector's host said.
+    private static void WriteNamespace(Utf8JsonWriter json, JsonEncodedText property, uint inum, bool hostOwned)
     {
         json.WriteStartObject(property);
         json.WriteNumber(InumName, inum);
-        if (hostNamespaces is { } host && NamespaceKinds.Inum(host, kind) == inum)
-            json.WriteBoolean(IsHostName, true);
+        if (hostOwned) json.WriteBoolean(IsHostName, true);
         json.WriteEndObject();
     }
 
-    private void WriteCredentials(Utf8JsonWriter json, Credentials credentials, Capabilities capabilities, uint userNamespace, ExecDetails details)
+    private static void WriteCredentials(Utf8JsonWriter json, Credentials credentials, Capabilities? capabilities, Namespaces namespaces, ExecDetails details)
     {
+        var userNamespace = namespaces.User;
         json.WriteStartObject(CredentialsName);
         json.WriteNumber(CredentialNames[0], credentials.Uid);
         json.WriteNumber(CredentialNames[1], credentials.Gid);
@@ -258,7 +265,7 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
         json.WriteNumber(CredentialNames[6], credentials.Fsuid);
         json.WriteNumber(CredentialNames[7], credentials.Fsgid);
         WriteSecureBits(json, details.SecureBits);
-        WriteCapabilities(json, CapsName, capabilities);
+        if (capabilities is { } sets) WriteCapabilities(json, CapsName, sets);
         if (userNamespace != 0 || details.UserNamespace is not null)
         {
             json.WriteStartObject(UserNsName);
@@ -268,7 +275,7 @@ internal sealed class ProcessJsonWriter(Namespaces? hostNamespaces)
                 json.WriteNumber(CredentialNames[0], owner.Uid);
                 json.WriteNumber(CredentialNames[1], owner.Gid);
             }
-            if (userNamespace != 0) WriteNamespace(json, NsName, NamespaceKind.User, userNamespace);
+            if (userNamespace != 0) WriteNamespace(json, NsName, userNamespace, NamespaceKinds.IsHostOwned(namespaces, NamespaceKind.User));
             json.WriteEndObject();
         }
         json.WriteEndObject();

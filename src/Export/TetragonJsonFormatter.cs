@@ -68,16 +68,13 @@ public sealed class TetragonJsonFormatter : IEventFormatter
     };
 
     private readonly Utf8JsonWriter _json = new(Stream.Null, WriterOptions);
-    private readonly ProcessJsonWriter _process;
+    private readonly ProcessJsonWriter _process = new();
     private readonly FieldMask _fields;
 
     /// <param name="fields">Which process fields to write; null writes all.</param>
-    /// <param name="hostNamespaces">The host's namespaces (<see cref="HostNamespaces.Read"/>) to mark
-    /// "is_host"; null leaves "is_host" out.</param>
-    public TetragonJsonFormatter(FieldMask? fields = null, Namespaces? hostNamespaces = null)
+    public TetragonJsonFormatter(FieldMask? fields = null)
     {
         _fields = fields ?? FieldMask.All;
-        _process = new ProcessJsonWriter(hostNamespaces);
     }
 
     public void Format(EnrichedEvent enriched, IBufferWriter<byte> output)

@@ -33,6 +33,20 @@ public sealed class RecordRoundTripTests
     }
 
     [Fact]
+    public void Given_the_hosts_namespaces_the_decoder_marks_those_of_execs_and_hooks_that_are_the_hosts_own()
+    {
+        var decoder = new RecordDecoder(SampleEvents.Hooks, new DecodeCounters(), hostNamespaces: SampleEvents.Namespaces with { Mnt = 4026532999 });
+
+        var exec = Assert.IsType<ExecEvent>(decoder.Decode(SampleEvents.Encode(SampleEvents.Exec)));
+        var hook = Assert.IsType<HookEvent>(decoder.Decode(SampleEvents.Encode(SampleEvents.Hook)));
+
+        var allButMnt = (ushort)(0x3ff & ~(1 << (int)Export.NamespaceKind.Mnt));
+        Assert.Equal(SampleEvents.Namespaces with { HostOwned = allButMnt }, exec.Namespaces);
+        Assert.Equal(SampleEvents.Namespaces with { HostOwned = allButMnt }, hook.Namespaces);
+        Assert.Equal(0, Assert.IsType<ExecEvent>(_decoder.Decode(SampleEvents.Encode(SampleEvents.Exec))).Namespaces.HostOwned);
+    }
+
+    [Fact]
     public void Hook_events_share_the_descriptor_of_the_loaded_policy()
     {
         var decoded = Assert.IsType<HookEvent>(_decoder.Decode(SampleEvents.Encode(SampleEvents.Hook)));
@@ -106,6 +120,30 @@ public sealed class RecordRoundTripTests
         Assert.Equal("/\\xffa", decoded.Filename);
         Assert.Equal(["\\xc3(", "b"], decoded.Arguments.AsEnumerable());
         Assert.Equal("\\xe2\\x82", decoded.Cwd);
+    }
+
+    [Theory]
+    [InlineData("./x", "/home/user", ExecFlags.None, "/home/user/x")]
+    [InlineData("../bin/x", "/home/user", ExecFlags.None, "/home/bin/x")]
+    [InlineData("x", "/", ExecFlags.None, "/x")]
+    [InlineData("a/./b//../c", "/work", ExecFlags.None, "/work/a/c")]
+    [InlineData("../../../x", "/a", ExecFlags.None, "/x")]
+    [InlineData("/usr/bin/x", "/work", ExecFlags.None, "/usr/bin/x")]
+    // The cwd is not known whole: the path stays as execve was given it.
+    [InlineData("./x", "/deep/er", ExecFlags.CwdTruncated, "./x")]
+    [InlineData("./x", "", ExecFlags.None, "./x")]
+    // /proc's argv[0] or a kernel thread's name is no path execve was given.
+    [InlineData("[kthreadd]", "/", ExecFlags.Procfs, "[kthreadd]")]
+    public void A_relative_exec_path_is_made_absolute_with_the_cwd_as_tetragon_writes_binary(string filename, string cwd, ExecFlags flags, string expected)
+    {
+        var record = new byte[RecordEncoder.ExecRecordSize];
+        var fields = new ExecRecordFields(7, 7, 1, ProcessKey.None, ProcessKey.None, default, default, default, 0, 0, flags);
+        RecordEncoder.WriteExec(record, fields, Encoding.UTF8.GetBytes(filename), "x\0"u8, Encoding.UTF8.GetBytes(cwd));
+
+        var decoded = Assert.IsType<ExecEvent>(_decoder.Decode(record));
+
+        Assert.Equal(expected, decoded.Filename);
+        Assert.Equal(cwd, decoded.Cwd);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
+using Forkline.Export;
 
 namespace Forkline.Export.Tests;
 
@@ -12,9 +13,16 @@ internal static class SampleEvents
 
     public static readonly DateTime EventTime = new DateTime(2024, 5, 1, 12, 0, 1, DateTimeKind.Utc).AddTicks(2_500_000);
 
-    public static readonly Namespaces InitNamespaces = new(
+    /// <summary>init's namespace inodes on the sample host.</summary>
+    public static readonly Namespaces InitInodes = new(
         Uts: 4026531838, Ipc: 4026531839, Mnt: 4026531841, Pid: 4026531836, PidForChildren: 4026531836,
         Net: 4026531840, Time: 4026531834, TimeForChildren: 4026531834, Cgroup: 4026531835, User: 4026531837);
+
+    /// <summary>init's namespaces as the sample host's collector decodes them: each marked the host's own.</summary>
+    public static readonly Namespaces InitNamespaces = OnThisHost(InitInodes);
+
+    /// <summary><paramref name="inodes"/> as the sample host's collector decodes them: those of init marked the host's own.</summary>
+    public static Namespaces OnThisHost(Namespaces inodes) => NamespaceKinds.MarkHost(inodes, InitInodes);
 
     public static readonly Credentials Root = new(0, 0, 0, 0, 0, 0, 0, 0);
 
@@ -72,6 +80,25 @@ internal static class SampleEvents
             Process(pid: 400, start: 5_000, parent: Sh.ExecId, binary: "/bin/sh", argv: ["sh", "-c", "sleep 0.2"],
                 flags: ProcessFlags.Exec | ProcessFlags.CloneOnly),
             Sh, SleepAncestors);
+
+    /// <summary>The exit of sleep when it never became known: only its key and its end were seen (ProcessSnapshots.UnknownExited).</summary>
+    public static EnrichedExit ExitOfUnknown() =>
+        new(Node, EventTime, 4_000,
+            Process(pid: 300, start: 3_000, parent: default, binary: "", argv: [], cwd: "", namespaces: default(Namespaces),
+                flags: ProcessFlags.Incomplete | ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown
+                    | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown,
+                exit: new ProcessExit(9, 0, 4_000, EventTime, LastTid: 300)) with { Auid = 0, CgroupId = 0 },
+            null, null);
+
+    /// <summary>A hook of sleep when it never became known: the calling thread's own view was seen, not the audit uid (ProcessSnapshots.UnknownCalling).</summary>
+    public static EnrichedHook HookOfUnknown(HookDescriptor descriptor)
+    {
+        var known = Hook(descriptor);
+        var standIn = Process(pid: 300, start: 3_000, parent: default, binary: "", argv: [], cwd: "",
+            credentials: known.Hook.Credentials, capabilities: known.Hook.Capabilities, namespaces: known.Hook.Namespaces,
+            flags: ProcessFlags.Incomplete | ProcessFlags.AuidUnknown) with { Auid = 0, CgroupId = 0 };
+        return known with { Process = standIn, Parent = null, Ancestors = null };
+    }
 
     public static readonly HookDescriptor SetuidHook = new(Id: 1, Name: "setuid", Kind: HookKind.Syscall, ChangesCredentials: true);
 

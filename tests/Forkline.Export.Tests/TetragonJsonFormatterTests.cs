@@ -68,7 +68,7 @@ public sealed class TetragonJsonFormatterTests
     [Fact]
     public void Namespaces_carry_inum_and_is_host_only_for_the_hosts_own()
     {
-        var process = Sleep with { Namespaces = InitNamespaces with { Mnt = 4026532500, Time = 0 } };
+        var process = Sleep with { Namespaces = OnThisHost(InitInodes with { Mnt = 4026532500, Time = 0 }) };
 
         var ns = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("ns");
 
@@ -81,9 +81,11 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
-    public void Without_host_namespaces_is_host_is_left_out()
+    public void Namespaces_the_collector_did_not_mark_as_the_hosts_leave_is_host_out()
     {
-        var line = Line(new TetragonJsonFormatter(), Exec());
+        var unmarked = new EnrichedExec(Node, EventTime, 3_000, Sleep with { Namespaces = InitInodes }, Parent: null, Ancestors: null);
+
+        var line = Line(new TetragonJsonFormatter(), unmarked);
 
         Assert.DoesNotContain("is_host", line);
         Assert.Contains("\"uts\":{\"inum\":4026531838}", line);
@@ -422,7 +424,7 @@ public sealed class TetragonJsonFormatterTests
     public void Hook_of_a_thread_renders_its_tid_credentials_capabilities_and_namespaces_on_the_leaders_process()
     {
         var threadCredentials = new Credentials(2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007);
-        var threadNamespaces = InitNamespaces with { Net = 4026532999 };
+        var threadNamespaces = OnThisHost(InitInodes with { Net = 4026532999 });
         var hook = Hook(SetuidHook, tid: 301, credentials: threadCredentials,
             capabilities: new Capabilities(Permitted: 1UL << 7, Effective: 1UL << 7, Inheritable: 0), namespaces: threadNamespaces);
 
@@ -462,6 +464,26 @@ public sealed class TetragonJsonFormatterTests
         Assert.Equal(["process_exec", "node_name", "time"], PropertyNames(root));
         Assert.Equal("execve miss clone", root.GetProperty("process_exec").GetProperty("process").GetProperty("flags").GetString());
         Assert.Equal(["process"], PropertyNames(root.GetProperty("process_exec")));
+    }
+
+    [Fact]
+    public void Exit_of_a_process_never_known_leaves_out_the_ids_it_never_saw_instead_of_writing_root()
+    {
+        var exit = Json(ExitOfUnknown()).GetProperty("process_exit");
+
+        Assert.Equal(["exec_id", "pid", "flags", "start_time", "tid"], PropertyNames(exit.GetProperty("process")));
+        Assert.Equal("miss", exit.GetProperty("process").GetProperty("flags").GetString());
+        Assert.Equal(9, exit.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public void Hook_of_a_process_never_known_has_the_callers_ids_and_no_audit_uid()
+    {
+        var process = Json(HookOfUnknown(SetuidHook)).GetProperty("process_tracepoint").GetProperty("process");
+
+        Assert.Equal(["exec_id", "pid", "uid", "flags", "start_time", "cap", "ns", "tid", "process_credentials"], PropertyNames(process));
+        Assert.Equal(1002u, process.GetProperty("uid").GetUInt32());
+        Assert.Equal(1000u, process.GetProperty("process_credentials").GetProperty("uid").GetUInt32());
     }
 
     [Theory]
@@ -520,7 +542,7 @@ public sealed class TetragonJsonFormatterTests
     [Fact]
     public void Formatting_reuses_its_buffers_and_allocates_nothing_per_event()
     {
-        var formatter = new TetragonJsonFormatter(null, InitNamespaces);
+        var formatter = new TetragonJsonFormatter();
         const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
         var inPod = Sleep with
         {

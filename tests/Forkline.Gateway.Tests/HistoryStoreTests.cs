@@ -74,6 +74,29 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
+    public async Task The_exit_of_a_process_never_known_is_stored_without_a_uid_until_its_exec_brings_one()
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var job = _host.NewProcess(210, init, "/bin/job");
+        var standIn = job with
+        {
+            ParentExecId = default, Binary = "", Arguments = [], Credentials = default,
+            Flags = ProcessFlags.Incomplete | ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown
+                | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown,
+        };
+        await ProjectAsync(1, _host.Exec(init, null), _host.Exit(standIn, parent: null));
+
+        var stored = await _store.GetAsync(job.ExecId.Encode(), CancellationToken.None);
+        Assert.NotNull(stored);
+        Assert.Null(stored.Uid);
+        Assert.Equal(1000u, (await _store.GetAsync(init.ExecId.Encode(), CancellationToken.None))!.Uid);
+
+        await ProjectAsync(2, _host.Exec(job, init));
+
+        Assert.Equal(1000u, (await _store.GetAsync(job.ExecId.Encode(), CancellationToken.None))!.Uid);
+    }
+
+    [DatabaseFact]
     public async Task A_newer_image_of_the_same_pid_ends_the_older_one()
     {
         var init = _host.NewProcess(1, null, "/sbin/init");

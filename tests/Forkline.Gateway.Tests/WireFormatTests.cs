@@ -93,6 +93,42 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void The_exit_of_a_process_never_known_stays_without_ids_through_the_wire_into_the_gateways_line()
+    {
+        var (_, _, _, _, sleep) = _host.ShellChain(10);
+        const ProcessFlags nothingSeen = ProcessFlags.Incomplete | ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown
+            | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown;
+        var standIn = sleep with
+        {
+            ParentExecId = default, Binary = "", Arguments = [], Cwd = "", Credentials = default, Capabilities = default,
+            Namespaces = default, Auid = 0, Flags = nothingSeen,
+        };
+
+        var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exit(standIn, parent: null))));
+
+        Assert.Equal(nothingSeen, back.Process.Flags);
+        using var line = System.Text.Json.JsonDocument.Parse(new global::Forkline.Gateway.Api.ExportJsonFormatter().Format(back));
+        var process = line.RootElement.GetProperty("process_exit").GetProperty("process");
+        Assert.Equal(["exec_id", "pid", "flags", "start_time", "tid"], process.EnumerateObject().Select(field => field.Name));
+    }
+
+    [Fact]
+    public void Namespaces_the_collector_marked_as_its_hosts_own_say_is_host_in_the_gateways_line()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        var pidAndNet = (ushort)(1 << (int)Export.NamespaceKind.Pid | 1 << (int)Export.NamespaceKind.Net);
+        var onHost = sleep with { Namespaces = sleep.Namespaces with { HostOwned = pidAndNet } };
+
+        var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(onHost, sh))));
+
+        Assert.Equal(onHost.Namespaces, back.Process.Namespaces);
+        using var line = System.Text.Json.JsonDocument.Parse(new global::Forkline.Gateway.Api.ExportJsonFormatter().Format(back));
+        var ns = line.RootElement.GetProperty("process_exec").GetProperty("process").GetProperty("ns");
+        var hostOwned = ns.EnumerateObject().Where(kind => kind.Value.TryGetProperty("is_host", out var isHost) && isHost.GetBoolean()).Select(kind => kind.Name);
+        Assert.Equal(["pid", "net"], hostOwned);
+    }
+
+    [Fact]
     public void A_hook_of_a_non_leader_thread_keeps_its_own_tid_and_its_thread_snapshot()
     {
         var (_, _, _, sh, sleep) = _host.ShellChain(10);

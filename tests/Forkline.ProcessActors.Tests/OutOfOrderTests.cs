@@ -88,6 +88,26 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         Assert.True(exit.Incomplete);
         Assert.Equal(9, exit.Process.Exit?.Status);
         Assert.Equal(0, Value(Metrics.EventCacheResolvedTotal));
+        // What was never seen is flagged unknown, so no writer takes its zeros for root's.
+        const ProcessFlags nothingSeen =
+            ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown;
+        Assert.Equal(ProcessFlags.AuidUnknown, hook.Process.Flags & nothingSeen);
+        Assert.Equal(nothingSeen, exit.Process.Flags & nothingSeen);
+    }
+
+    [Fact]
+    public async Task A_fork_whose_parent_never_arrives_has_its_own_ids_and_unknown_capabilities_and_namespaces()
+    {
+        await using var pipeline = StartPipeline(TestSettings with { EventCacheMaxAge = TimeSpan.FromMilliseconds(50), EmitClones = true });
+
+        pipeline.OnEvent(Clone(Sleep, Bash));
+        pipeline.OnBatchEnd();
+
+        await AwaitAssertAsync(() => Assert.Equal(1, Value(Metrics.EventCacheDroppedTotal, "age")), Patience);
+        await pipeline.FlushAsync(Patience);
+        var clone = Sink.Single<EnrichedClone>().Process;
+        Assert.Equal(ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown,
+            clone.Flags & (ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown));
     }
 
     [Fact]

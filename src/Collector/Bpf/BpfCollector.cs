@@ -5,6 +5,7 @@ using Forkline.Collector.Procfs;
 using Forkline.Collector.RingBuffer;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Events;
+using Forkline.Export;
 using Microsoft.Extensions.Logging;
 
 namespace Forkline.Collector.Bpf;
@@ -63,7 +64,7 @@ public sealed class BpfCollector : IDisposable
         _producedForCounts = new KindCounterReader(new BpfMap(ProducedMap, bpfObject.MapFd(ProducedMap)));
         _log = options.LoggerFactory.CreateLogger<BpfCollector>();
         _decoder = new RecordDecoder(options.Hooks.Descriptors, new DecodeCounters(), options.LoggerFactory.CreateLogger<RecordDecoder>(),
-            pods: options.Pods, containerIdentity: options.ContainerIdentity);
+            pods: options.Pods, containerIdentity: options.ContainerIdentity, hostNamespaces: ReadHostNamespaces(_log));
         var eventsFd = bpfObject.MapFd(EventsMap);
         _reader = new RingBufferReader(eventsFd, options.RingSizeBytes);
         _waiter = new RingBufferWaiter(eventsFd);
@@ -71,6 +72,19 @@ public sealed class BpfCollector : IDisposable
     }
 
     public RingBufferMetrics Metrics => _reader.Metrics;
+
+    private static Namespaces? ReadHostNamespaces(ILogger log)
+    {
+        try
+        {
+            return HostNamespaces.Read();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogWarning("host namespaces unreadable ({Problem}); no namespace is marked the host's own (JSON leaves \"is_host\" out)", e.Message);
+            return null;
+        }
+    }
 
     public DecodeCounters DecodeCounters => _decoder.Counters;
 

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Forkline.Collector.Containers;
 using Forkline.Contracts.Events;
+using Forkline.Export;
 using Microsoft.Extensions.Logging;
 using static Forkline.Collector.Decoding.LayoutConversions;
 
@@ -33,6 +34,7 @@ public sealed class RecordDecoder
     private readonly ContainerIdentityCache _unifiedContainers;
     private readonly ContainerIdentityCache _legacyContainers;
     private readonly bool _containerIdentity;
+    private readonly Namespaces? _hostNamespaces;
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="logger">Gets one warning per bad record, at most one per <paramref name="reportInterval"/>.</param>
@@ -43,6 +45,8 @@ public sealed class RecordDecoder
     /// </param>
     /// <param name="pods">This node's pods, attached to the container identities of exec records; null: none.</param>
     /// <param name="containerIdentity">Read container ids out of exec records' cgroup names; false: no process carries a container.</param>
+    /// <param name="hostNamespaces">This host's own namespaces (init's, <see cref="HostNamespaces.Read"/>): every decoded
+    /// namespace with one of their inodes is marked host-owned. Null (not readable, or records of another host): none is.</param>
     public RecordDecoder(
         IReadOnlyList<HookDescriptor> hooksById,
         DecodeCounters counters,
@@ -50,8 +54,10 @@ public sealed class RecordDecoder
         TimeSpan? reportInterval = null,
         Func<string>? captureLocation = null,
         PodDirectory? pods = null,
-        bool containerIdentity = true)
+        bool containerIdentity = true,
+        Namespaces? hostNamespaces = null)
     {
+        _hostNamespaces = hostNamespaces;
         ArgumentNullException.ThrowIfNull(hooksById);
         ArgumentNullException.ThrowIfNull(counters);
         if (!BitConverter.IsLittleEndian)
@@ -148,8 +154,11 @@ public sealed class RecordDecoder
         return new HookEvent(
             (int)r.H.Pid, (int)r.H.Tid, r.H.Ktime, r.StartKtime,
             _hooks[r.HookId], (HookPhase)r.Phase, r.SyscallNr, r.Ret,
-            ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns), r.Args);
+            ToCredentials(r.Creds), ToCapabilities(r.Caps), OnThisHost(ToNamespaces(r.Ns)), r.Args);
     }
+
+    private Namespaces OnThisHost(in Namespaces namespaces) =>
+        _hostNamespaces is { } host ? NamespaceKinds.MarkHost(namespaces, host) : namespaces;
 
     private ExecEvent? DecodeExec(ReadOnlySpan<byte> record, out DecodeError error)
     {
@@ -163,14 +172,21 @@ public sealed class RecordDecoder
         ReadOnlySpan<byte> filename = r.Filename;
         ReadOnlySpan<byte> args = r.Args;
         ReadOnlySpan<byte> cwd = r.Cwd;
+        var flags = (ExecFlags)r.Flags;
+        var filenameText = ByteText.Decode(filename[..r.FilenameLen]);
+        var cwdText = ByteText.Decode(cwd[..r.CwdLen]);
+        // A procfs record's filename is /proc's exe link (absolute) or, when that is unreadable, argv[0] or a
+        // kernel thread's "[name]": no path execve was given, nothing to resolve.
+        if ((flags & ExecFlags.Procfs) == 0)
+            filenameText = ExecutedPath.Absolute(filenameText, cwdText, (flags & ExecFlags.CwdTruncated) != 0);
         return new ExecEvent(
             (int)r.H.Pid, (int)r.H.Tid, r.H.Ktime,
             ToProcessKey(r.Parent), ToProcessKey(r.Replaced),
-            ByteText.Decode(filename[..r.FilenameLen]),
+            filenameText,
             DecodeArguments(args[..r.ArgsLen]),
-            ByteText.Decode(cwd[..r.CwdLen]),
-            ToCredentials(r.Creds), ToCapabilities(r.Caps), ToNamespaces(r.Ns),
-            r.Auid, r.CgroupId, (ExecFlags)r.Flags,
+            cwdText,
+            ToCredentials(r.Creds), ToCapabilities(r.Caps), OnThisHost(ToNamespaces(r.Ns)),
+            r.Auid, r.CgroupId, flags,
             _containerIdentity ? _unifiedContainers.Resolve(r.Unified) ?? _legacyContainers.Resolve(r.Legacy) : null,
             new ExecDetails(r.Securebits,
                 r.UsernsLevel == RecordEncoder.UnknownUserNamespaceLevel ? null : new UserNamespaceOwner(r.UsernsLevel, r.UsernsOwner, r.UsernsGroup),

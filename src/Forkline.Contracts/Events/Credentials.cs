@@ -7,10 +7,14 @@ public readonly record struct Credentials(
 /// <summary>Capability sets as 64-bit masks (bit n = capability n).</summary>
 public readonly record struct Capabilities(ulong Permitted, ulong Effective, ulong Inheritable);
 
-/// <summary>Namespace inode numbers.</summary>
+/// <summary>
+/// Namespace inode numbers. HostOwned marks those that are the host's own, i.e. init's (Tetragon's
+/// "is_host"): bit n for the nth inode above. The collector marks them, since only it can read its
+/// host's init; 0 when it could not (or for a capture replayed from a file).
+/// </summary>
 public readonly record struct Namespaces(
     uint Uts, uint Ipc, uint Mnt, uint Pid, uint PidForChildren, uint Net,
-    uint Time, uint TimeForChildren, uint Cgroup, uint User);
+    uint Time, uint TimeForChildren, uint Cgroup, uint User, ushort HostOwned = 0);
 
 /// <summary>The user namespace credentials are relative to: its nesting (0: the host's) and who created it.</summary>
 public readonly record struct UserNamespaceOwner(int Level, uint Uid, uint Gid);

@@ -18,6 +18,14 @@ public enum ProcessFlags : uint
     Incomplete = 1 << 6,
     /// <summary>The kernel could not read the arguments (argv page not resident); Arguments is empty.</summary>
     ArgsUnreadable = 1 << 7,
+    /// <summary>The audit uid was never seen (a stand-in for a process that never became known): not 0, unknown.</summary>
+    AuidUnknown = 1 << 8,
+    /// <summary>The eight ids of Credentials were never seen (the exit of a process never known): not root, unknown.</summary>
+    CredentialsUnknown = 1 << 9,
+    /// <summary>Capabilities were never seen (an exit, or a fork whose parent was never known).</summary>
+    CapabilitiesUnknown = 1 << 10,
+    /// <summary>Namespaces were never seen (an exit, or a fork whose parent was never known).</summary>
+    NamespacesUnknown = 1 << 11,
 }
 
 /// <summary>Why an exit was concluded rather than reported by the kernel.</summary>

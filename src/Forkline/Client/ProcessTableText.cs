@@ -18,7 +18,7 @@ public static class ProcessTableText
         foreach (var process in response.Processes.OrderBy(p => p.StartTime?.ToDateTime()).ThenBy(p => p.Pid))
         {
             output.WriteLine(
-                $"{process.Pid,7} {ProcessText.ParentPid(process),7} {process.Uid,6} {ProcessText.Time(process.StartTime),-24} " +
+                $"{process.Pid,7} {ProcessText.ParentPid(process),7} {(process.HasUid ? process.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"),6} {ProcessText.Time(process.StartTime),-24} " +
                 $"{ProcessText.State(process),-18} {TerminalText.Escape(process.ExecId).PadRight(execIdWidth)} {ProcessText.Command(process)}");
         }
     }

@@ -128,7 +128,7 @@ public static class RunCommand
             return 1;
         }
 
-        await using var export = ExportSink.Create(options.Export with { HostNamespaces = ReadHostNamespaces(log) }, loggers.CreateLogger<ExportSink>());
+        await using var export = ExportSink.Create(options.Export, loggers.CreateLogger<ExportSink>());
         var pods = new PodDirectory();
         var gateway = new GatewaySettings
         {
@@ -162,18 +162,5 @@ public static class RunCommand
             options.NodeName, host.Services.GetRequiredService<GatewayNode>().Database.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
         await host.WaitForShutdownAsync(ct);
         return host.SourceFailed() ? 1 : 0;
-    }
-
-    private static Namespaces? ReadHostNamespaces(ILogger log)
-    {
-        try
-        {
-            return HostNamespaces.Read();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            log.LogWarning("host namespaces unreadable ({Problem}); JSON leaves \"is_host\" out", e.Message);
-            return null;
-        }
     }
 }

@@ -22,10 +22,10 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             Binary = record.Binary,
             Arguments = record.Arguments,
             Cwd = record.Cwd,
-            Uid = record.Uid,
             StartTime = Timestamp.FromDateTime(record.StartTime.AsUtc()),
             Live = record.Live,
         };
+        if (record.Uid is { } uid) process.Uid = uid;
         SetContainer(process, record.Container, record.MaybeExecProbe);
         process.NamespacePid = record.NamespacePid;
         if (record.ExitTime is { } exitTime) process.ExitTime = Timestamp.FromDateTime(exitTime.AsUtc());

@@ -82,6 +82,8 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(new QueryAdmission(settings.Limits));
         builder.Services.AddSingleton<ProcessApi>();
         builder.Services.AddSingleton<ApiShutdown>();
+        // One instance serves both transports: gRPC resolves it from here, HTTP runs its methods (HttpApiRoutes).
+        builder.Services.AddSingleton<ForklineApiService>();
 
         var app = builder.Build();
         app.UseMiddleware<HttpErrorMiddleware>();

@@ -364,11 +364,13 @@ public static class WireConverter
     private static WireNamespaces ToWire(Namespaces n) => new()
     {
         Uts = n.Uts, Ipc = n.Ipc, Mnt = n.Mnt, Pid = n.Pid, PidForChildren = n.PidForChildren, Net = n.Net,
-        Time = n.Time, TimeForChildren = n.TimeForChildren, Cgroup = n.Cgroup, User = n.User,
+        Time = n.Time, TimeForChildren = n.TimeForChildren, Cgroup = n.Cgroup, User = n.User, HostOwned = n.HostOwned,
     };
 
     private static Namespaces ToNamespaces(WireNamespaces? n) =>
-        n is null ? default : new Namespaces(n.Uts, n.Ipc, n.Mnt, n.Pid, n.PidForChildren, n.Net, n.Time, n.TimeForChildren, n.Cgroup, n.User);
+        n is null ? default : new Namespaces(n.Uts, n.Ipc, n.Mnt, n.Pid, n.PidForChildren, n.Net, n.Time, n.TimeForChildren, n.Cgroup, n.User,
+            // A malformed mask keeps only the ten kinds' bits.
+            (ushort)(n.HostOwned & 0x3ff));
 }
 
 /// <summary>A wire or journal message that cannot be turned back into Contracts values.</summary>

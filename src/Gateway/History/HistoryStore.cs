@@ -31,10 +31,10 @@ public sealed class HistoryStore(DatabaseSettings database)
     private const string Columns =
         "p.exec_id, p.host, p.pid, p.parent_exec_id, p.binary_path, p.args, p.cwd, p.uid, p.start_time, p.exit_time, p.exit_code, p.signal, p.container_id, p.pod_uid, p.pod_namespace, p.pod_name, p.end_kind, p.ended_after, " +
         "p.pod_labels, p.pod_workload, p.pod_workload_kind, p.pod_container_id, p.pod_container_name, p.pod_container_image, p.pod_container_image_id, " +
-        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe, p.pod_annotations, p.namespace_pid";
+        "p.pod_container_started_at, p.pod_container_privileged, p.maybe_exec_probe, p.pod_annotations, p.namespace_pid, p.uid_unknown";
 
     /// <summary>How many <see cref="Columns"/> names: the index of a column a query selects after them.</summary>
-    private const int ColumnCount = 30;
+    private const int ColumnCount = 31;
 
     private static readonly string[] Schema =
     [
@@ -69,7 +69,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             pod_container_privileged INTEGER NULL,
             maybe_exec_probe INTEGER NULL,
             pod_annotations TEXT NULL,
-            namespace_pid INTEGER NULL)
+            namespace_pid INTEGER NULL,
+            uid_unknown INTEGER NULL)
         """,
         "CREATE INDEX IF NOT EXISTS ix_processes_parent ON processes (parent_exec_id)",
         "CREATE INDEX IF NOT EXISTS ix_processes_host_start ON processes (host, start_time)",
@@ -137,6 +138,8 @@ public sealed class HistoryStore(DatabaseSettings database)
         ("pod_annotations", "TEXT NULL"),
         // The process's pid in its own pid namespace (Tetragon's pod.container.pid); NULL: not known.
         ("namespace_pid", "INTEGER NULL"),
+        // 1: the uid was never seen (a process that never became known, stored from its exit); the uid column then holds 0.
+        ("uid_unknown", "INTEGER NULL"),
     ];
 
     public DatabaseSettings Database { get; } = database;
@@ -417,7 +420,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             Binary: reader.GetString(4),
             Arguments: reader.GetString(5),
             Cwd: reader.GetString(6),
-            Uid: (uint)reader.GetInt64(7),
+            Uid: reader.IsDBNull(30) ? (uint)reader.GetInt64(7) : null,
             StartTime: WireConverter.FromUnixTicks(reader.GetInt64(8)),
             ExitTime: exitTime,
             ExitStatus: reader.IsDBNull(10) ? null : reader.GetInt32(10),
@@ -492,10 +495,10 @@ public sealed class HistoryStore(DatabaseSettings database)
         private readonly DbCommand _upsert = Statement(connection, transaction, """
             INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after,
                 pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id,
-                pod_container_started_at, pod_container_privileged, maybe_exec_probe, pod_annotations, namespace_pid)
+                pod_container_started_at, pod_container_privileged, maybe_exec_probe, pod_annotations, namespace_pid, uid_unknown)
             VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after,
                 @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id,
-                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe, @pod_annotations, @namespace_pid)
+                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe, @pod_annotations, @namespace_pid, @uid_unknown)
             ON CONFLICT (exec_id) DO UPDATE SET
                 exit_time = COALESCE(excluded.exit_time, processes.exit_time),
                 exit_code = COALESCE(excluded.exit_code, processes.exit_code),
@@ -517,11 +520,14 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod_container_privileged = COALESCE(excluded.pod_container_privileged, processes.pod_container_privileged),
                 maybe_exec_probe = COALESCE(excluded.maybe_exec_probe, processes.maybe_exec_probe),
                 pod_annotations = COALESCE(excluded.pod_annotations, processes.pod_annotations),
-                namespace_pid = COALESCE(excluded.namespace_pid, processes.namespace_pid)
+                namespace_pid = COALESCE(excluded.namespace_pid, processes.namespace_pid),
+                -- A row stored from the exit of a process not known then takes the uid its exec brings later.
+                uid = CASE WHEN processes.uid_unknown IS NULL THEN processes.uid ELSE excluded.uid END,
+                uid_unknown = CASE WHEN processes.uid_unknown IS NULL THEN NULL ELSE excluded.uid_unknown END
             """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
             "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after",
             "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id",
-            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe", "@pod_annotations", "@namespace_pid");
+            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe", "@pod_annotations", "@namespace_pid", "@uid_unknown");
 
         private readonly DbCommand _gap = Statement(connection, transaction, """
             INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
@@ -544,7 +550,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             var starts = enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone;
             await Run(_replaced, ct, record.Host, record.Pid, startTime);
             var rows = await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
-                record.Cwd, (long)record.Uid, startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
+                record.Cwd, (long)(record.Uid ?? 0), startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
                 record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
                 record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
                 record.End == ProcessEndKind.None ? null : (int)record.End,
@@ -555,7 +561,8 @@ public sealed class HistoryStore(DatabaseSettings database)
                 pod?.Container is { } named ? Flag(named.Privileged) : null,
                 pod?.Container is null ? null : Flag(record.MaybeExecProbe),
                 pod is null ? null : StringMapColumn.Format(pod.Annotations),
-                record.NamespacePid > 0 ? record.NamespacePid : null);
+                record.NamespacePid > 0 ? record.NamespacePid : null,
+                record.Uid is null ? 1 : null);
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
         }

@@ -18,7 +18,8 @@ namespace Forkline.Gateway.Queries;
 /// its container (<see cref="KubernetesContainer.MaybeExecProbe"/>, decided on its binary and argv).
 /// </param>
 /// <param name="NamespacePid">Its pid in its own pid namespace (Tetragon's <c>pod.container.pid</c>); 0 when not known (a fork that has not exec'd).</param>
-public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
+/// <param name="Uid">Its real uid; null when never seen (a process that never became known, seen only at its exit).</param>
+public sealed record ProcessRecord(string ExecId, string Host, int Pid, string? ParentExecId, string Binary, string Arguments, string Cwd, uint? Uid, DateTime StartTime, DateTime? ExitTime, int? ExitStatus, int? ExitSignal, bool Live,
     ContainerIdentity? Container = null, ProcessEndKind End = ProcessEndKind.None, DateTime? EndedAfter = null, bool MaybeExecProbe = false, int NamespacePid = 0);
 
 /// <summary>How a process image ended. Stored as these numbers in the history table: never renumber.</summary>

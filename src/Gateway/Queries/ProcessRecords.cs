@@ -19,7 +19,7 @@ public static class ProcessRecords
         Binary: snapshot.Binary,
         Arguments: ArgumentLine.Format(snapshot.Arguments),
         Cwd: snapshot.Cwd,
-        Uid: snapshot.Credentials.Uid,
+        Uid: (snapshot.Flags & ProcessFlags.CredentialsUnknown) != 0 ? null : snapshot.Credentials.Uid,
         StartTime: snapshot.StartTime,
         ExitTime: snapshot.Exit?.Time ?? replacedAt,
         // A concluded exit has no status or signal: the kernel never reported one.

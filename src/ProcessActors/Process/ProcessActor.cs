@@ -180,8 +180,9 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     private void ChangeCredentials(HookEvent hook)
     {
         var current = Snapshot;
-        if (current.Credentials == hook.Credentials && current.Capabilities == hook.Capabilities) return;
-        _snapshot = current with { Credentials = hook.Credentials, Capabilities = hook.Capabilities };
+        const ProcessFlags seenNow = ProcessFlags.CredentialsUnknown | ProcessFlags.CapabilitiesUnknown;
+        if (current.Credentials == hook.Credentials && current.Capabilities == hook.Capabilities && (current.Flags & seenNow) == 0) return;
+        _snapshot = current with { Credentials = hook.Credentials, Capabilities = hook.Capabilities, Flags = current.Flags & ~seenNow };
         _childLineage = new AncestorChain(_snapshot, _lineage);
         TellChildrenLineage(dependencies.Settings.AncestorDepth);
     }

@@ -34,25 +34,41 @@ internal sealed class ProcessSnapshots(string node, BootClock clock)
         && parent is { InInitTree: true }
         && parent.Namespaces.Pid == process.Namespaces.Pid;
 
-    /// <summary>A fork runs its parent's image with its own credentials; without the parent the image is unknown.</summary>
+    /// <summary>
+    /// A fork runs its parent's image with its own credentials; without the parent the image, its
+    /// capabilities and namespaces are unknown (the fork record carries only ids and the audit uid).
+    /// </summary>
     public ProcessSnapshot FromClone(CloneEvent clone, ProcessKey parentKey, ProcessSnapshot? parent, bool incomplete)
     {
         var flags = ProcessFlags.CloneOnly | (parent is null || incomplete ? ProcessFlags.Incomplete : ProcessFlags.None);
         if (parent is null)
             return new ProcessSnapshot(ExecIdOf(clone.Key), ExecIdOf(parentKey), clone.Pid, "", [], "",
                 clone.Credentials, default, default, clone.Auid, clone.CgroupId,
-                clone.Ktime, clock.ToUtc(clone.Ktime), flags);
+                clone.Ktime, clock.ToUtc(clone.Ktime), flags | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown);
         return new ProcessSnapshot(ExecIdOf(clone.Key), parent.ExecId, clone.Pid, parent.Binary, parent.Arguments, parent.Cwd,
             clone.Credentials, parent.Capabilities, parent.Namespaces, clone.Auid, clone.CgroupId,
             clone.Ktime, clock.ToUtc(clone.Ktime), flags | (parent.Flags & ImageFlags),
             Container: parent.Container, Details: parent.Details with { NamespacePid = 0 }, InInitTree: parent.InInitTree);
     }
 
-    /// <summary>Stands in for a process that never became known, so its event can still be emitted (flagged incomplete).</summary>
-    public ProcessSnapshot Unknown(ProcessKey key, Credentials credentials, Capabilities capabilities, Namespaces namespaces) =>
+    /// <summary>
+    /// Stands in for a process that never became known, so a hook of it can still be emitted (flagged
+    /// incomplete): the ids, capabilities and namespaces are the calling thread's, the audit uid is unknown.
+    /// </summary>
+    public ProcessSnapshot UnknownCalling(ProcessKey key, HookEvent hook) =>
+        Unknown(key, hook.Credentials, hook.Capabilities, hook.Namespaces, ProcessFlags.AuidUnknown);
+
+    /// <summary>Stands in for a process that never became known at its exit: nothing of it but its key was seen.</summary>
+    public ProcessSnapshot UnknownExited(ProcessKey key, ProcessExit exit) =>
+        Unknown(key, default, default, default,
+            ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown)
+        with { Exit = exit };
+
+    // Unknown values are default (0) in memory and flagged, so no writer takes them for root's.
+    private ProcessSnapshot Unknown(ProcessKey key, Credentials credentials, Capabilities capabilities, Namespaces namespaces, ProcessFlags unknown) =>
         new(ExecIdOf(key), default, key.Pid, "", ImmutableArray<string>.Empty, "",
             credentials, capabilities, namespaces, 0, 0,
-            key.StartKtime, clock.ToUtc(key.StartKtime), ProcessFlags.Incomplete);
+            key.StartKtime, clock.ToUtc(key.StartKtime), ProcessFlags.Incomplete | unknown);
 
     private static ProcessFlags FlagsOf(ExecFlags flags, bool incomplete)
     {

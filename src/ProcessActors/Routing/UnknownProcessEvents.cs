@@ -19,7 +19,7 @@ internal static class UnknownProcessEvents
         {
             case HookEvent hook:
             {
-                var process = snapshots.Unknown(key, hook.Credentials, hook.Capabilities, hook.Namespaces);
+                var process = snapshots.UnknownCalling(key, hook);
                 var thread = hook.IsThread ? new ThreadSnapshot(process, hook) : null;
                 dependencies.Publisher.Tell(new EnrichedHook(snapshots.Node, snapshots.Clock.ToUtc(hook.Ktime), hook.Ktime,
                     process, Parent: null, Ancestors: null, hook, thread));
@@ -28,10 +28,7 @@ internal static class UnknownProcessEvents
             case ExitEvent exit:
             {
                 var time = snapshots.Clock.ToUtc(exit.Ktime);
-                var process = snapshots.Unknown(key, default, default, default) with
-                {
-                    Exit = new ProcessExit(exit.Status, exit.Signal, exit.Ktime, time, exit.LastTid),
-                };
+                var process = snapshots.UnknownExited(key, new ProcessExit(exit.Status, exit.Signal, exit.Ktime, time, exit.LastTid));
                 dependencies.TidRule.Check(exit, LifecycleEvent.Exit, process, context);
                 dependencies.Publisher.Tell(new EnrichedExit(snapshots.Node, time, exit.Ktime, process, Parent: null, Ancestors: null));
                 break;

@@ -18,13 +18,14 @@ public sealed class StrictTetragonReadingTests
     [
         "exec", "exec of a containerized set-user-ID process", "exec without parent (incomplete)", "exit", "exit by signal",
         "syscall enter", "syscall exit", "syscall of a thread", "kprobe", "kprobe return", "tracepoint",
+        "exit of a process never known", "syscall of a process never known",
     ];
 
     [Theory]
     [MemberData(nameof(EventKinds))]
     public void Line_reads_with_a_strict_tetragon_reader(string kind)
     {
-        var line = Line(new TetragonJsonFormatter(null, InitNamespaces), Event(kind));
+        var line = Line(new TetragonJsonFormatter(), Event(kind));
 
         Assert.Empty(StrictProtojson.Problems(line));
     }
@@ -46,8 +47,8 @@ public sealed class StrictTetragonReadingTests
     {
         foreach (var field in new[] { "process", "parent.binary", "ancestors", "docker", "pod", "binary_properties", "in_init_tree" })
         {
-            var include = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Include(field)), InitNamespaces);
-            var exclude = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Exclude(field)), InitNamespaces);
+            var include = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Include(field)));
+            var exclude = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Exclude(field)));
             Assert.Empty(StrictProtojson.Problems(Line(include, Event("exec of a containerized set-user-ID process"))));
             Assert.Empty(StrictProtojson.Problems(Line(exclude, Event("exec of a containerized set-user-ID process"))));
         }
@@ -110,6 +111,8 @@ public sealed class StrictTetragonReadingTests
         "kprobe" => Hook(CommitCredsHook),
         "kprobe return" => Hook(CommitCredsHook, phase: HookPhase.Exit, returned: -13),
         "tracepoint" => Hook(SyscallTracepointHook),
+        "exit of a process never known" => ExitOfUnknown(),
+        "syscall of a process never known" => HookOfUnknown(SetuidHook),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no sample event of this kind"),
     };
 }

@@ -1,5 +1,6 @@
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Snapshots;
+using Forkline.Gateway.Api.Http;
 using Forkline.Gateway.Queries;
 using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
@@ -7,7 +8,10 @@ using Grpc.Core;
 
 namespace Forkline.Gateway.Api.Grpc;
 
-/// <summary>The gRPC transport: converts messages, delegates to <see cref="ProcessApi"/>.</summary>
+/// <summary>
+/// The API's methods on its messages: converts them, delegates to <see cref="ProcessApi"/>. gRPC serves them,
+/// and HTTP/JSON on the routes of their google.api.http rules (<see cref="Http.HttpApiRoutes"/>).
+/// </summary>
 public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, ApiShutdown shutdown) : ForklineApi.ForklineApiBase
 {
     public override async Task<GetProcessResponse> GetProcess(GetProcessRequest request, ServerCallContext context)
@@ -71,11 +75,19 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
         Func<CancellationToken, IAsyncEnumerable<StreamItem>> open, IServerStreamWriter<Event> responseStream, ServerCallContext context)
     {
         using var streaming = shutdown.LinkedTo(context.CancellationToken);
+        // Opening checks the request, so a bad one still gets its error status before the call is answered.
         var events = open(streaming.Token);
+        // Headers go out now: a live stream may stay silent for long, and the caller should know it is connected.
+        await context.WriteResponseHeadersAsync([]);
+        // A caller that reads only each event's json (HTTP/JSON's NDJSON lines) is spared building the rest of it,
+        // which would cost half as much again per event and three times the allocation.
+        Func<StreamItem, Event> convert = HttpServerCallContext.ReadsOnly(context) is { FieldNumber: Event.JsonFieldNumber }
+            ? item => new Event { Json = messages.ToJsonLine(item) }
+            : messages.ToEvent;
         try
         {
             await foreach (var item in events.WithCancellation(streaming.Token))
-                await responseStream.WriteAsync(messages.ToEvent(item), streaming.Token);
+                await responseStream.WriteAsync(convert(item), streaming.Token);
         }
         catch (OperationCanceledException) when (shutdown.IsStopping && !context.CancellationToken.IsCancellationRequested)
         {
