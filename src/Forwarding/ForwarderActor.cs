@@ -120,7 +120,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
             var outbox = OutboxOf(wire.Host);
             if (_buffered >= _settings.MaxBufferedEvents)
             {
-                outbox.CountDroppedFull();
+                outbox.CountDroppedFull(wire);
                 Drop(wire);
                 continue;
             }

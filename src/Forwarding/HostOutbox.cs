@@ -1,5 +1,6 @@
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.Wire;
+using Forkline.Gateway.Cluster;
 using Google.Protobuf;
 
 namespace Forkline.Forwarding;
@@ -29,6 +30,9 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     private long _droppedShutdown;
     private long _acknowledgedLifecycle;
     private long _acknowledgedHooks;
+    // Event times (UTC ticks since the Unix epoch) of the earliest and the latest event dropped; 0: none yet.
+    private long _firstDroppedTicks;
+    private long _lastDroppedTicks;
 
     public string Host { get; } = host;
 
@@ -42,7 +46,8 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     public bool HasFullBatch => _pending.Count >= settings.BatchSize || _pendingBytes >= settings.MaxBatchBytes;
 
     /// <summary>What happened to this host's events so far (the forwarder's part of the loss accounting).</summary>
-    public ForwardCounts Counts => new(_received, _droppedFull, _droppedShutdown, Buffered, _acknowledgedLifecycle, _acknowledgedHooks);
+    public ForwardCounts Counts => new(_received, _droppedFull, _droppedShutdown, Buffered, _acknowledgedLifecycle, _acknowledgedHooks,
+        TimeOf(_firstDroppedTicks), TimeOf(_lastDroppedTicks));
 
     public void Enqueue(WireEvent wire)
     {
@@ -54,10 +59,11 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     }
 
     /// <summary>An event that found the forwarder's buffer full.</summary>
-    public void CountDroppedFull()
+    public void CountDroppedFull(WireEvent wire)
     {
         _received++;
         _droppedFull++;
+        NoteDropped(wire);
     }
 
     /// <summary>Batches to send now: full ones always, a partial one when <paramref name="flushPartial"/>.</summary>
@@ -133,6 +139,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         var dropped = new List<WireEvent>(Buffered);
         foreach (var flight in _inFlight) dropped.AddRange(flight.Batch.Events);
         foreach (var (wire, _) in _pending) dropped.Add(wire);
+        foreach (var wire in dropped) NoteDropped(wire);
         _inFlight.Clear();
         _pending.Clear();
         _pendingBytes = 0;
@@ -140,4 +147,14 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         _droppedShutdown += dropped.Count;
         return dropped;
     }
+
+    /// <summary>The dropped events' times bound the gap they leave in the host's history.</summary>
+    private void NoteDropped(WireEvent wire)
+    {
+        var ticks = wire.TimeUnixTicks;
+        if (_firstDroppedTicks == 0 || ticks < _firstDroppedTicks) _firstDroppedTicks = ticks;
+        if (ticks > _lastDroppedTicks) _lastDroppedTicks = ticks;
+    }
+
+    private static DateTime? TimeOf(long unixTicks) => unixTicks == 0 ? null : WireConverter.FromUnixTicks(unixTicks);
 }

@@ -152,6 +152,27 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
         Assert.Null((await _store.GetAsync(execd.ExecId.Encode(), CancellationToken.None))!.ExitTime);
     }
 
+    [DatabaseFact]
+    public async Task A_clone_whose_exec_never_came_ends_as_replaced_by_the_exit_of_the_image_that_replaced_it()
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var forked = _host.NewProcess(710, init, "/bin/sh");
+        var execd = _host.NewProcess(710, forked, "/bin/true");
+        var earlier = _host.NewProcess(711, init, "/bin/sh");
+        var running = _host.NewProcess(711, earlier, "/bin/sleep");
+        await ProjectAsync(1, _host.Exec(init, null), _host.Clone(forked, init), _host.Exec(running, earlier));
+        // The exec of /bin/true never came, its exit did; so did a late exit of the image the running sleep replaced.
+        await ProjectAsync(2, _host.Exit(execd, forked, status: 0), _host.Exit(earlier, init));
+
+        var clone = (await _store.GetAsync(forked.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal((ProcessEndKind.Replaced, execd.StartTime), (clone.End, clone.ExitTime));
+        var exited = (await _store.GetAsync(execd.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal((ProcessEndKind.Exited, 0), (exited.End, exited.ExitStatus));
+        // An older image's exit ends nothing newer.
+        var stillRunning = (await _store.GetAsync(running.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal((ProcessEndKind.None, null), (stillRunning.End, stillRunning.ExitTime));
+    }
+
     private EnrichedExit Concluded(ProcessSnapshot process, ProcessSnapshot parent, ExitConclusion reason, DateTime endedAfter)
     {
         var at = _host.Tick();

@@ -64,24 +64,26 @@ public sealed class HostOutboxTests
 
     /// <summary>What one event adds to a serialized batch: field tag, length prefix, message.</summary>
     [Fact]
-    public void Every_event_the_outbox_received_is_buffered_acknowledged_or_dropped_and_acks_split_by_kind()
+    public void Every_event_the_outbox_received_is_buffered_acknowledged_or_dropped_and_acks_split_by_kind_with_the_times_dropped()
     {
         var outbox = new HostOutbox("h", "producer", new ForwarderSettings { BatchSize = 2, MaxBufferedEvents = 4, MaxInFlightBatches = 2 });
-        outbox.Enqueue(EventOf(WireEventKind.Exec));
-        outbox.Enqueue(EventOf(WireEventKind.Hook));
-        outbox.Enqueue(EventOf(WireEventKind.Exit));
-        outbox.CountDroppedFull();
+        outbox.Enqueue(EventOf(WireEventKind.Exec, Now.AddSeconds(1)));
+        outbox.Enqueue(EventOf(WireEventKind.Hook, Now.AddSeconds(2)));
+        outbox.Enqueue(EventOf(WireEventKind.Exit, Now.AddSeconds(3)));
+        outbox.CountDroppedFull(EventOf(WireEventKind.Exec, Now.AddSeconds(4)));
         var batches = outbox.TakeSendable(flushPartial: true, Now);
 
         Assert.Equal(2, outbox.Acknowledge(batches[0].Seq));
         Assert.Equal(0, outbox.Acknowledge(batches[0].Seq));
-        Assert.Equal(new ForwardCounts(Received: 4, DroppedFull: 1, DroppedShutdown: 0, Buffered: 1, AcknowledgedLifecycle: 1, AcknowledgedHooks: 1), outbox.Counts);
+        Assert.Equal(new ForwardCounts(Received: 4, DroppedFull: 1, DroppedShutdown: 0, Buffered: 1, AcknowledgedLifecycle: 1, AcknowledgedHooks: 1,
+            FirstDropped: Now.AddSeconds(4), LastDropped: Now.AddSeconds(4)), outbox.Counts);
 
         Assert.Single(outbox.DropAllAtShutdown());
-        Assert.Equal(new ForwardCounts(4, 1, 1, 0, 1, 1), outbox.Counts);
+        Assert.Equal(new ForwardCounts(4, 1, 1, 0, 1, 1, Now.AddSeconds(3), Now.AddSeconds(4)), outbox.Counts);
     }
 
-    private static WireEvent EventOf(WireEventKind kind) => new() { Kind = kind, Host = "h", EventId = Guid.NewGuid().ToString("N") };
+    private static WireEvent EventOf(WireEventKind kind, DateTime time) =>
+        new() { Kind = kind, Host = "h", EventId = Guid.NewGuid().ToString("N"), TimeUnixTicks = WireConverter.ToUnixTicks(time) };
 
     private static int EventBatchBytes(WireEvent wire) => 1 + CodedOutputStream.ComputeMessageSize(wire);
 }

@@ -174,7 +174,10 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
             before = Assert.Single(await node.Queries!.GetHostStatsAsync("node-a", CancellationToken.None));
         }
 
-        Assert.Equal(new GatewayCounts(Stored: events.Count, AlreadyStored: 0, Rejected: 0, ResentReceipts: 0), before.Gateway);
+        // A batch whose ack came after the ack timeout (a loaded machine) is sent again and counted as a resent receipt,
+        // which lives in memory and snapshots, not in the journal: only the journaled counts must survive the restart.
+        var journaled = before.Gateway with { ResentReceipts = 0 };
+        Assert.Equal(new GatewayCounts(Stored: events.Count, AlreadyStored: 0, Rejected: 0, ResentReceipts: 0), journaled);
         Assert.True(before.Report!.Final);
         Assert.Equal(new ForwardCounts(Received: produced, DroppedFull: 0, DroppedShutdown: 0, Buffered: 0,
             AcknowledgedLifecycle: events.Count, AcknowledgedHooks: hooks.Length), before.Report.Forward);
@@ -183,7 +186,7 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
         await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data, snapshotEvery: snapshotEvery));
         var after = Assert.Single(await restarted.Queries!.GetHostStatsAsync("node-a", CancellationToken.None));
         Assert.Equal(before.RunId, after.RunId);
-        Assert.Equal(before.Gateway, after.Gateway);
+        Assert.Equal(journaled, after.Gateway with { ResentReceipts = 0 });
         Assert.Equal(before.Report, after.Report);
         Assert.True(after.Balance!.Value.Balanced);
     }

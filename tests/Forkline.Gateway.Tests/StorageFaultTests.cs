@@ -78,10 +78,13 @@ public sealed class StorageFaultTests : IDisposable
             using (var holder = await SqliteLockHolder.StartAsync(new SqliteConnectionStringBuilder(_data.Settings.ConnectionString).DataSource))
             {
                 sent += await SendAsync(node, Children(init, 200));
-                await TestNodes.EventuallyAsync(() => Task.FromResult(!node.Store.Writable), "the store reports the locked database", FaultPatience);
+                // The history projection may meet the lock first (it applies the chain late on a loaded machine); the
+                // journal meets it with the children's batches, which the forwarder sends again until they are taken.
+                await TestNodes.EventuallyAsync(() => Task.FromResult(!node.Store.Writable
+                        && node.MetricsExport.Value("forkline_store_faults_total", "journal", "locked") + node.MetricsExport.Value("forkline_store_faults_total", "journal", "timeout")
+                        + node.MetricsExport.Value("forkline_store_faults_total", "journal", "unavailable") >= 1),
+                    "the store reports the locked database, and the journal's writes count as its faults", FaultPatience);
                 Assert.False(node.IsReady);
-                Assert.True(node.MetricsExport.Value("forkline_store_faults_total", "journal", "locked") + node.MetricsExport.Value("forkline_store_faults_total", "journal", "timeout")
-                            + node.MetricsExport.Value("forkline_store_faults_total", "journal", "unavailable") >= 1, _log.ToString());
             }
 
             Assert.True(await node.Forwarder.FlushAsync(FaultPatience), "what the forwarder held is stored once the lock ends");

@@ -9,5 +9,11 @@ namespace Forkline.Contracts.Accounting;
 /// <param name="DroppedShutdown">Still unacknowledged when the forwarder stopped.</param>
 /// <param name="AcknowledgedLifecycle">exec / exit / clone events a gateway acknowledged (it persisted them first).</param>
 /// <param name="AcknowledgedHooks">Hook events a gateway acknowledged (delivered live; persisted only when configured).</param>
+/// <param name="FirstDropped">The earliest event time of the events dropped (full or at shutdown); null while none was.</param>
+/// <param name="LastDropped">The latest event time of the events dropped; null while none was.</param>
 public readonly record struct ForwardCounts(
-    long Received, long DroppedFull, long DroppedShutdown, long Buffered, long AcknowledgedLifecycle, long AcknowledgedHooks);
+    long Received, long DroppedFull, long DroppedShutdown, long Buffered, long AcknowledgedLifecycle, long AcknowledgedHooks,
+    DateTime? FirstDropped = null, DateTime? LastDropped = null)
+{
+    public long Dropped => DroppedFull + DroppedShutdown;
+}

@@ -84,6 +84,8 @@ public static class ProcessText
             GapReason.CollectorStopped => $"the collector was stopped ({runs})",
             GapReason.CollectorCrashed => $"the collector run ended without a final report: killed, crashed or its node down ({runs})",
             GapReason.RingLoss => $"{gap.LostRecords.ToString("N0", CultureInfo.InvariantCulture)} records lost in the full ring buffer ({runs})",
+            GapReason.ForwarderDropped =>
+                $"{gap.LostRecords.ToString("N0", CultureInfo.InvariantCulture)} events dropped by the collector's forwarder, its buffer full while no gateway acknowledged ({runs})",
             _ => $"not known ({runs})",
         };
     }

@@ -63,26 +63,47 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
     public void MarkCrashed(string runId, string foundBy, DateTime at) => EntryOf(runId, DateTime.MinValue).Crash = new RunCrash(foundBy, at);
 
     /// <summary>
-    /// The ring losses a report counts beyond those its run's earlier gaps hold, as a gap from the run's
-    /// previous report (or its latest gap, or its start) to this report; null when there are none.
+    /// What a report counts lost beyond what its run's earlier gaps hold, as gaps (none, one or two): ring losses
+    /// from the run's previous report (or its latest ring-loss gap, or its start) to this report; events its
+    /// forwarder dropped from the first of them (or the end of its latest such gap) to the last.
     /// </summary>
-    public HostGap? RingLossGap(string host, RunReport report)
+    public List<HostGap> LossGaps(string host, RunReport report)
     {
-        var lost = (ulong)Math.Max(0, report.Source.Lost + report.Source.Discarded);
+        var gaps = new List<HostGap>(0);
         _runs.TryGetValue(report.RunId, out var entry);
-        var recorded = entry?.LostInGaps ?? 0;
-        if (lost <= recorded) return null;
-        var from = report.StartedUtc;
-        if (entry?.LastGapEnd is { } lastGap && lastGap > from) from = lastGap;
-        if (entry?.Report is { } previous && previous.Seq < report.Seq && previous.ReportedUtc > from) from = previous.ReportedUtc;
-        return new HostGap(host, from, report.ReportedUtc, HostGapReason.RingLoss, report.RunId, "", lost - recorded);
+        var lost = (ulong)Math.Max(0, report.Source.Lost + report.Source.Discarded);
+        var recordedLost = entry?.LostInGaps ?? 0;
+        if (lost > recordedLost)
+        {
+            var from = report.StartedUtc;
+            if (entry?.LastGapEnd is { } lastGap && lastGap > from) from = lastGap;
+            if (entry?.Report is { } previous && previous.Seq < report.Seq && previous.ReportedUtc > from) from = previous.ReportedUtc;
+            gaps.Add(new HostGap(host, from, report.ReportedUtc, HostGapReason.RingLoss, report.RunId, "", lost - recordedLost));
+        }
+        var dropped = (ulong)Math.Max(0, report.Forward.Dropped);
+        var recordedDropped = entry?.DroppedInGaps ?? 0;
+        if (dropped > recordedDropped && report.Forward.LastDropped is { } lastDropped)
+        {
+            // Events dropped since the run's latest such gap were dropped after the report that counted it, whose last drop ended it.
+            var from = report.Forward.FirstDropped ?? lastDropped;
+            if (entry?.LastDropGapEnd is { } lastGap && lastGap > from) from = lastGap;
+            gaps.Add(new HostGap(host, from < lastDropped ? from : lastDropped, lastDropped, HostGapReason.ForwarderDropped, report.RunId, "",
+                dropped - recordedDropped));
+        }
+        return gaps;
     }
 
-    /// <summary>A ring-loss gap in the journal: its records are not counted again by a later report.</summary>
+    /// <summary>A gap of records lost while the run watched, in the journal: a later report does not count them again.</summary>
     public void NoteGap(HostGap gap)
     {
-        if (gap.Reason != HostGapReason.RingLoss) return;
+        if (!gap.WhileWatching) return;
         var entry = EntryOf(gap.RunId, DateTime.MinValue);
+        if (gap.Reason == HostGapReason.ForwarderDropped)
+        {
+            entry.DroppedInGaps += gap.LostRecords;
+            if (entry.LastDropGapEnd is not { } dropEnd || gap.To > dropEnd) entry.LastDropGapEnd = gap.To;
+            return;
+        }
         entry.LostInGaps += gap.LostRecords;
         if (entry.LastGapEnd is not { } end || gap.To > end) entry.LastGapEnd = gap.To;
     }
@@ -119,6 +140,8 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
             }
             account.LostInGaps = entry.LostInGaps;
             if (entry.LastGapEnd is { } gapEnd) account.LastGapEndUnixTicks = WireConverter.ToUnixTicks(gapEnd);
+            account.DroppedInGaps = entry.DroppedInGaps;
+            if (entry.LastDropGapEnd is { } dropGapEnd) account.LastDropGapEndUnixTicks = WireConverter.ToUnixTicks(dropGapEnd);
             accounts.Add(account);
         }
         return accounts;
@@ -141,6 +164,8 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
             if (account.Crashed) entry.Crash = new RunCrash(account.CrashFoundBy, WireConverter.FromUnixTicks(account.CrashFoundUnixTicks));
             entry.LostInGaps = account.LostInGaps;
             if (account.LastGapEndUnixTicks != 0) entry.LastGapEnd = WireConverter.FromUnixTicks(account.LastGapEndUnixTicks);
+            entry.DroppedInGaps = account.DroppedInGaps;
+            if (account.LastDropGapEndUnixTicks != 0) entry.LastDropGapEnd = WireConverter.FromUnixTicks(account.LastDropGapEndUnixTicks);
         }
     }
 
@@ -172,6 +197,8 @@ public sealed class RunLedger(int capacity = RunLedger.DefaultCapacity)
         public RunCrash? Crash { get; set; }
         public ulong LostInGaps { get; set; }
         public DateTime? LastGapEnd { get; set; }
+        public ulong DroppedInGaps { get; set; }
+        public DateTime? LastDropGapEnd { get; set; }
     }
 }
 

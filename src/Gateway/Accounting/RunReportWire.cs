@@ -38,7 +38,8 @@ public static class RunReportWire
             new ForwardCounts(
                 Received: Count(counts.ForwardReceived), DroppedFull: Count(counts.ForwardDroppedFull),
                 DroppedShutdown: Count(counts.ForwardDroppedShutdown), Buffered: Count(counts.ForwardBuffered),
-                AcknowledgedLifecycle: Count(counts.AcknowledgedLifecycle), AcknowledgedHooks: Count(counts.AcknowledgedHooks)));
+                AcknowledgedLifecycle: Count(counts.AcknowledgedLifecycle), AcknowledgedHooks: Count(counts.AcknowledgedHooks),
+                FirstDropped: Time(counts.ForwardFirstDroppedUnixTicks), LastDropped: Time(counts.ForwardLastDroppedUnixTicks)));
     }
 
     private static RunCounts ToWire(SourceCounts source, PipelineCounts pipeline, ForwardCounts forward) => new()
@@ -63,11 +64,15 @@ public static class RunReportWire
         ForwardBuffered = Wire(forward.Buffered),
         AcknowledgedLifecycle = Wire(forward.AcknowledgedLifecycle),
         AcknowledgedHooks = Wire(forward.AcknowledgedHooks),
+        ForwardFirstDroppedUnixTicks = forward.FirstDropped is { } first ? WireConverter.ToUnixTicks(first) : 0,
+        ForwardLastDroppedUnixTicks = forward.LastDropped is { } last ? WireConverter.ToUnixTicks(last) : 0,
     };
 
     private static ulong Wire(long count) => count >= 0
         ? (ulong)count
         : throw new ArgumentOutOfRangeException(nameof(count), count, "a count is never negative");
+
+    private static DateTime? Time(long unixTicks) => unixTicks == 0 ? null : WireConverter.FromUnixTicks(unixTicks);
 
     private static long Count(ulong wire) => wire <= long.MaxValue
         ? (long)wire

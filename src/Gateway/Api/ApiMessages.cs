@@ -142,6 +142,7 @@ public sealed class ApiMessages(IEventJsonFormatter eventJson)
             HostGapReason.CollectorStopped => GapReason.CollectorStopped,
             HostGapReason.CollectorCrashed => GapReason.CollectorCrashed,
             HostGapReason.RingLoss => GapReason.RingLoss,
+            HostGapReason.ForwarderDropped => GapReason.ForwarderDropped,
             _ => GapReason.Unspecified,
         },
         RunId = gap.RunId,

@@ -475,7 +475,9 @@ public sealed class HistoryStore(DatabaseSettings database)
     /// </summary>
     private sealed class ProjectionStatements(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
     {
-        // One image per pid at a time: a newer start ends any older image still open, replaced (2: ProcessEndKind.Replaced).
+        // One image per pid at a time: a newer image, by its start or by its exit, ends any older image still open,
+        // replaced (2: ProcessEndKind.Replaced). By its exit too: a clone whose exec never came (lost, or cut by a crash)
+        // is ended by the exit of the image that replaced it, as the host tree ends it.
         private readonly DbCommand _replaced = Statement(connection, transaction, """
             UPDATE processes SET exit_time = @start_time, end_kind = 2
             WHERE host = @host AND pid = @pid AND exit_time IS NULL AND start_time < @start_time
@@ -546,7 +548,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             var pod = record.Container?.Pod;
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
             var starts = enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone;
-            if (starts) await Run(_replaced, ct, record.Host, record.Pid, startTime);
+            await Run(_replaced, ct, record.Host, record.Pid, startTime);
             var rows = await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
                 record.Cwd, (long)(record.Uid ?? 0), startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
                 record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,

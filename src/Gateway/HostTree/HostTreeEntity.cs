@@ -258,14 +258,15 @@ public sealed class HostTreeEntity : ReceivePersistentActor
             _log.Warning("run report {0} of host '{1}' arrived at the entity of host '{2}'; dropped", report.RunId, report.Host, _host);
             return;
         }
-        // Ring losses are gaps in the history: journaled as such when a report counts new ones.
-        if (_runs.RingLossGap(_host, report) is { } ringLoss)
+        // Ring losses and forwarder drops are gaps in the history: journaled as such when a report counts new ones.
+        if (_runs.LossGaps(_host, report) is { Count: > 0 } losses)
         {
-            var gap = new HostEventsPersisted { Gaps = { HostGapWire.ToWire(ringLoss) } };
-            Persist(new Tagged(gap, [JournalTag]), _ =>
+            var gaps = new HostEventsPersisted();
+            foreach (var loss in losses) gaps.Gaps.Add(HostGapWire.ToWire(loss));
+            Persist(new Tagged(gaps, [JournalTag]), _ =>
             {
                 HistoryEntryWritten();
-                ApplyEnded(gap);
+                ApplyEnded(gaps);
             });
         }
         // A final report outlives the collector, so it goes to the journal; the periodic ones are resent anyway.
@@ -369,7 +370,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         {
             var value = HostGapWire.FromWire(_host, gap);
             _runs.NoteGap(value);
-            if (value.Reason == HostGapReason.RingLoss) continue;
+            if (value.WhileWatching) continue;
             Seen(value.To);
             _lastRestart = Later(_lastRestart, value.To);
         }

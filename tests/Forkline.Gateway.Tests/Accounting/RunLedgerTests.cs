@@ -1,4 +1,5 @@
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.History;
 using Forkline.Gateway.Accounting;
 
 namespace Forkline.Gateway.Tests.Accounting;
@@ -77,6 +78,34 @@ public sealed class RunLedgerTests
             new GatewayCounts(Stored: 48, AlreadyStored: 3, Rejected: 1, ResentReceipts: 0));
         Assert.Equal((112, 112, 0), (withConcluded.Produced, withConcluded.Ended, withConcluded.InFlight));
         Assert.True(withConcluded.Balanced);
+    }
+
+    [Fact]
+    public void Events_the_forwarder_dropped_become_a_gap_from_the_first_to_the_last_dropped_and_are_counted_in_one_gap_only()
+    {
+        var ledger = new RunLedger();
+        var quiet = Report("run-1", seq: 1, final: false, produced: 40);
+        Assert.Empty(ledger.LossGaps("h", quiet));
+        ledger.Record(quiet, Noon);
+
+        var outage = quiet with
+        {
+            Seq = 2,
+            Forward = new ForwardCounts(Received: 40, DroppedFull: 30, DroppedShutdown: 0, Buffered: 0, AcknowledgedLifecycle: 10, AcknowledgedHooks: 0,
+                FirstDropped: Noon.AddMinutes(1), LastDropped: Noon.AddMinutes(3)),
+        };
+        var gap = Assert.Single(ledger.LossGaps("h", outage));
+        Assert.Equal(new HostGap("h", Noon.AddMinutes(1), Noon.AddMinutes(3), HostGapReason.ForwarderDropped, "run-1", "", 30), gap);
+        ledger.NoteGap(gap);
+        ledger.Record(outage, Noon);
+        Assert.Empty(ledger.LossGaps("h", outage with { Seq = 3 }));
+
+        // Restored from its wire form (a snapshot), the ledger still knows what its gaps hold: a second outage starts after the first.
+        var restored = new RunLedger();
+        restored.Restore(ledger.ToWire());
+        var second = outage with { Seq = 4, Forward = outage.Forward with { Received = 45, DroppedShutdown = 5, LastDropped = Noon.AddMinutes(9) } };
+        Assert.Equal(new HostGap("h", Noon.AddMinutes(3), Noon.AddMinutes(9), HostGapReason.ForwarderDropped, "run-1", "", 5),
+            Assert.Single(restored.LossGaps("h", second)));
     }
 
     private static GatewayCounts Stored(long events) => new(events, 0, 0, 0);

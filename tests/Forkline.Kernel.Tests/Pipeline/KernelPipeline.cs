@@ -25,7 +25,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
     private bool _stopped;
 
     private KernelPipeline(ProcessPipeline pipeline, ForklineMetrics metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName,
-        Func<KernelEvent, bool>? lose)
+        Func<KernelEvent, bool>? lose, ManualResetEventSlim? readerGate)
     {
         Pipeline = pipeline;
         Source = source;
@@ -33,7 +33,8 @@ internal sealed class KernelPipeline : IAsyncDisposable
         Events = events;
         NodeName = nodeName;
         // BpfEventSource attaches before its first await: once RunAsync returns, the kernel is watched.
-        _run = source.RunAsync(lose is null ? pipeline : new LosingSink(pipeline, lose), _stop.Token);
+        IKernelEventSink sink = lose is null ? pipeline : new LosingSink(pipeline, lose);
+        _run = source.RunAsync(readerGate is null ? sink : new GatedSink(sink, readerGate), _stop.Token);
     }
 
     public ProcessPipeline Pipeline { get; }
@@ -55,9 +56,14 @@ internal sealed class KernelPipeline : IAsyncDisposable
     /// <param name="storedIdentities">Reconciles the procfs bootstrap with a stored host tree, as the node commands do.</param>
     /// <param name="tune">Changes the process actors' settings.</param>
     /// <param name="lose">Kernel events it is true for are lost on purpose between the ring and the process actors.</param>
+    /// <param name="readerGate">
+    /// While reset, the ring's reader waits with the next record it hands on: the ring stops draining and fills, as behind a
+    /// stalled reader, and the kernel loses what does not fit. Set it again before the pipeline stops.
+    /// </param>
     public static async Task<KernelPipeline> StartAsync(ActorSystem system, string nodeName, Action<string> log, HookPolicy hooks,
         CaptureWriter? capture = null, IEnumerable<IEnrichedEventSink>? moreSinks = null, uint? ringSizeBytes = null,
-        StoredIdentities? storedIdentities = null, Func<ProcessActorSettings, ProcessActorSettings>? tune = null, Func<KernelEvent, bool>? lose = null)
+        StoredIdentities? storedIdentities = null, Func<ProcessActorSettings, ProcessActorSettings>? tune = null, Func<KernelEvent, bool>? lose = null,
+        ManualResetEventSlim? readerGate = null)
     {
         var events = new CollectingEnrichedSink();
         var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
@@ -66,7 +72,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
         var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
         var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log), StoredIdentities = storedIdentities };
         var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
-        var session = new KernelPipeline(pipeline, metrics, source, events, nodeName, lose);
+        var session = new KernelPipeline(pipeline, metrics, source, events, nodeName, lose, readerGate);
         try
         {
             await session.WaitForBootstrapAsync();
@@ -111,6 +117,18 @@ internal sealed class KernelPipeline : IAsyncDisposable
         public void OnEvent(KernelEvent kernelEvent)
         {
             if (!lose(kernelEvent)) inner.OnEvent(kernelEvent);
+        }
+
+        public void OnBatchEnd() => inner.OnBatchEnd();
+    }
+
+    /// <summary>Holds the ring's reader thread while the gate is reset: the record it holds stays unconsumed, and so do all after it.</summary>
+    private sealed class GatedSink(IKernelEventSink inner, ManualResetEventSlim gate) : IKernelEventSink
+    {
+        public void OnEvent(KernelEvent kernelEvent)
+        {
+            gate.Wait();
+            inner.OnEvent(kernelEvent);
         }
 
         public void OnBatchEnd() => inner.OnBatchEnd();
