@@ -279,8 +279,9 @@ static __always_inline void fl_read_cgroups(struct task_struct *task, struct fl_
 	}
 }
 
-/* Credentials that Tetragon's process_credentials carries beyond the ids, and the executed file's
- * set-ID bits, from which userspace tells a set-user-ID / set-group-ID exec. */
+/* Credentials that Tetragon's process_credentials carries beyond the ids, the executed file's
+ * set-ID bits, from which userspace tells a set-user-ID / set-group-ID exec, and its inode and link
+ * count, from which it tells an exec of a file in no file system (fexecve of a memfd, a deleted binary). */
 static __always_inline void fl_read_exec_privileges(struct task_struct *task, struct linux_binprm *bprm,
 						    struct fl_exec_event *event)
 {
@@ -295,6 +296,9 @@ static __always_inline void fl_read_exec_privileges(struct task_struct *task, st
 	event->file_mode = BPF_CORE_READ(inode, i_mode);
 	event->file_uid = BPF_CORE_READ(inode, i_uid.val);
 	event->file_gid = BPF_CORE_READ(inode, i_gid.val);
+	event->file_nlink = BPF_CORE_READ(inode, i_nlink);
+	event->file_pad = 0;
+	event->file_ino = BPF_CORE_READ(inode, i_ino);
 }
 
 /* ---- clone ---------------------------------------------------------------------------------- */

@@ -138,6 +138,9 @@ struct fl_exec_event {
 	__u32 file_mode;    /* i_mode, owner and group of the executed file (set-user/group-ID) */
 	__u32 file_uid;
 	__u32 file_gid;
+	__u32 file_nlink;   /* hard links of the executed file: 0 for a memfd, a POSIX shm object or a deleted file */
+	__u32 file_pad;
+	__u64 file_ino;     /* the executed file's inode number (Tetragon's binary_properties.file.inode) */
 	struct fl_cgroup unified; /* the cgroup v2 hierarchy's */
 	struct fl_cgroup legacy;  /* the cgroup v1 memory controller's hierarchy's (== unified on v2 only hosts) */
 };

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Text.Json;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
@@ -54,6 +55,10 @@ internal sealed class ProcessJsonWriter
     private static readonly JsonEncodedText PrivilegesChangedName = JsonEncodedText.Encode("privileges_changed");
     private static readonly JsonEncodedText RaisedBySetuid = JsonEncodedText.Encode("PRIVILEGES_RAISED_EXEC_FILE_SETUID");
     private static readonly JsonEncodedText RaisedBySetgid = JsonEncodedText.Encode("PRIVILEGES_RAISED_EXEC_FILE_SETGID");
+    private static readonly JsonEncodedText FileName = JsonEncodedText.Encode("file");
+    private static readonly JsonEncodedText InodeName = JsonEncodedText.Encode("inode");
+    private static readonly JsonEncodedText NumberName = JsonEncodedText.Encode("number");
+    private static readonly JsonEncodedText LinksName = JsonEncodedText.Encode("links");
     private static readonly JsonEncodedText InInitTreeName = JsonEncodedText.Encode("in_init_tree");
     private static readonly JsonEncodedText SecurebitsName = JsonEncodedText.Encode("securebits");
     private static readonly JsonEncodedText CapsName = JsonEncodedText.Encode("caps");
@@ -169,14 +174,15 @@ internal sealed class ProcessJsonWriter
         json.WriteEndObject();
     }
 
-    // Tetragon's binary_properties says how the exec changed privileges; an exec that changed none has none.
+    // Tetragon's binary_properties says how the exec changed privileges and whether the file run is in no file
+    // system; an exec of a linked file that changed none has none.
     private static void WriteBinaryProperties(Utf8JsonWriter json, ProcessSnapshot process)
     {
         var credentials = process.Credentials;
         var file = process.Details.File;
         var setuid = file.RaisedUid(credentials);
         var setgid = file.RaisedGid(credentials);
-        if (!setuid && !setgid) return;
+        if (!setuid && !setgid && !file.Unlinked) return;
         json.WriteStartObject(BinaryPropertiesName);
         if (setuid) json.WriteNumber(SetuidName, credentials.Euid);
         if (setgid) json.WriteNumber(SetgidName, credentials.Egid);
@@ -189,6 +195,20 @@ internal sealed class ProcessJsonWriter
             if (toRootGroup) json.WriteStringValue(RaisedBySetgid);
             json.WriteEndArray();
         }
+        if (file.Unlinked) WriteUnlinkedFile(json, file.Inode);
+        json.WriteEndObject();
+    }
+
+    // Tetragon's FileProperties of such a file: the inode alone (no path: the file has none), its links 0.
+    private static void WriteUnlinkedFile(Utf8JsonWriter json, ulong inode)
+    {
+        json.WriteStartObject(FileName);
+        json.WriteStartObject(InodeName);
+        Span<char> digits = stackalloc char[20];
+        inode.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        json.WriteString(NumberName, digits[..length]); // a uint64: a string in protojson
+        json.WriteNumber(LinksName, 0);
+        json.WriteEndObject();
         json.WriteEndObject();
     }
 

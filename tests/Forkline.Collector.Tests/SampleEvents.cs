@@ -29,7 +29,7 @@ internal static class SampleEvents
         ExecFlags.ParentUnknown,
         new ContainerIdentity("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59"),
         new ExecDetails(SecureBits: 0x30, new UserNamespaceOwner(Level: 2, Uid: 100000, Gid: 100001), NamespacePid: 7,
-            new ExecutedFile(Mode: 0x81ed | 0x800, Uid: 11, Gid: 12)));
+            new ExecutedFile(Mode: 0x81ed | 0x800, Uid: 11, Gid: 12, Inode: 0x1_0000_000d, Links: 2)));
 
     public static ExitEvent Exit => new(4321, 4321, 200_000_000_000, 123_456_999_000, (3 << 8) | 0x80 | 9, 4325);
 

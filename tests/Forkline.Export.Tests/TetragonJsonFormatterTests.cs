@@ -129,7 +129,7 @@ public sealed class TetragonJsonFormatterTests
         var process = Sleep with
         {
             Credentials = raised,
-            Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x800 | 0x1ed, Uid: 0, Gid: 0)),
+            Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x800 | 0x1ed, Uid: 0, Gid: 0, Inode: 4711, Links: 1)),
         };
 
         var exec = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
@@ -145,11 +145,39 @@ public sealed class TetragonJsonFormatterTests
     [Fact]
     public void An_exec_of_a_set_user_id_file_that_changed_nothing_has_no_binary_properties()
     {
-        var process = Sleep with { Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x800 | 0x1ed, Uid: 0, Gid: 0)) };
+        var process = Sleep with { Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x800 | 0x1ed, Uid: 0, Gid: 0, Inode: 4711, Links: 1)) };
 
         var exec = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
 
         Assert.False(exec.TryGetProperty("binary_properties", out _));
+    }
+
+    [Fact]
+    public void An_exec_of_a_file_linked_nowhere_has_binary_properties_file_with_its_inode_and_links_0()
+    {
+        // fexecve of a memfd: the kernel's inode has no hard link; the inode number exceeds 32 bits to
+        // show it is written whole, as a string (protojson's uint64).
+        var process = Sleep with { Details = new ExecDetails(0, null, 0, new ExecutedFile(Mode: 0x8000 | 0x1ed, Uid: 1000, Gid: 1000, Inode: 0x1_0000_0007, Links: 0)) };
+
+        var properties = Json(Exec(process)).GetProperty("process_exec").GetProperty("process").GetProperty("binary_properties");
+
+        Assert.Equal(["file"], PropertyNames(properties));
+        var inode = properties.GetProperty("file").GetProperty("inode");
+        Assert.Equal(["inode"], PropertyNames(properties.GetProperty("file")));
+        Assert.Equal(["number", "links"], PropertyNames(inode));
+        Assert.Equal("4294967303", inode.GetProperty("number").GetString());
+        Assert.Equal(0u, inode.GetProperty("links").GetUInt32());
+    }
+
+    [Fact]
+    public void An_exec_of_a_linked_file_or_of_an_unknown_inode_has_no_binary_properties_file()
+    {
+        foreach (var file in new[] { new ExecutedFile(0x81ed, 0, 0, Inode: 4711, Links: 1), new ExecutedFile(0x81ed, 0, 0, Inode: 0, Links: 0) })
+        {
+            var process = Sleep with { Details = new ExecDetails(0, null, 0, file) };
+
+            Assert.False(Json(Exec(process)).GetProperty("process_exec").GetProperty("process").TryGetProperty("binary_properties", out _), file.ToString());
+        }
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class WireFormatTests
         var containerized = sleep with
         {
             Container = new ContainerIdentity("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59"),
-            Details = new ExecDetails(0x30, new UserNamespaceOwner(2, 100000, 100001), 1, new ExecutedFile(0x89ed, 0, 0)),
+            Details = new ExecDetails(0x30, new UserNamespaceOwner(2, 100000, 100001), 1, new ExecutedFile(0x89ed, 0, 0, Inode: 0x1_0000_0021, Links: 0)),
             InInitTree = true,
         };
         var procfs = sleep with { Container = new ContainerIdentity(containerized.Container.ContainerId, null), Details = new ExecDetails(0, null, 9, default) };

@@ -191,7 +191,7 @@ public sealed class RecordDecoder
             new ExecDetails(r.Securebits,
                 r.UsernsLevel == RecordEncoder.UnknownUserNamespaceLevel ? null : new UserNamespaceOwner(r.UsernsLevel, r.UsernsOwner, r.UsernsGroup),
                 (int)r.NsPid,
-                new ExecutedFile(r.FileMode, r.FileUid, r.FileGid)));
+                new ExecutedFile(r.FileMode, r.FileUid, r.FileGid, r.FileIno, r.FileNlink)));
     }
 
     /// <summary>

@@ -128,6 +128,8 @@ public static class RecordEncoder
         r.FileMode = fields.Details.File.Mode;
         r.FileUid = fields.Details.File.Uid;
         r.FileGid = fields.Details.File.Gid;
+        r.FileIno = fields.Details.File.Inode;
+        r.FileNlink = fields.Details.File.Links;
         if (fields.Container is { } container) WriteContainer(ref r.Unified, container);
         return ref r;
     }

@@ -182,6 +182,9 @@ public struct FlExecEvent
     public uint FileMode;
     public uint FileUid;
     public uint FileGid;
+    public uint FileNlink;
+    public uint FilePad;
+    public ulong FileIno;
     public FlCgroup Unified;
     public FlCgroup Legacy;
 }

@@ -19,8 +19,11 @@ public readonly record struct Namespaces(
 /// <summary>The user namespace credentials are relative to: its nesting (0: the host's) and who created it.</summary>
 public readonly record struct UserNamespaceOwner(int Level, uint Uid, uint Gid);
 
-/// <summary>Mode bits, owner and group of the file an exec ran, as the kernel computed the new credentials from.</summary>
-public readonly record struct ExecutedFile(uint Mode, uint Uid, uint Gid)
+/// <summary>
+/// Mode bits, owner and group of the file an exec ran, as the kernel computed the new credentials from, and its
+/// inode's number and hard-link count (Inode 0: not known, as for a process read from /proc).
+/// </summary>
+public readonly record struct ExecutedFile(uint Mode, uint Uid, uint Gid, ulong Inode, uint Links)
 {
     private const uint SetUserIdBit = 0x800; // S_ISUID
     private const uint SetGroupIdBit = 0x400; // S_ISGID
@@ -34,6 +37,12 @@ public readonly record struct ExecutedFile(uint Mode, uint Uid, uint Gid)
     public bool RaisedGid(in Credentials credentials) =>
         (Mode & (SetGroupIdBit | GroupExecuteBit)) == (SetGroupIdBit | GroupExecuteBit)
         && credentials.Egid == Gid && credentials.Gid != credentials.Egid;
+
+    /// <summary>
+    /// The file is linked in no file system: an anonymous memfd (fexecve of memfd_create's fd), a POSIX shared
+    /// memory object or a file deleted before or while it ran. Tetragon's binary_properties.file names these.
+    /// </summary>
+    public bool Unlinked => Inode != 0 && Links == 0;
 }
 
 /// <summary>

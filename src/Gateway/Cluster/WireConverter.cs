@@ -229,13 +229,15 @@ public static class WireConverter
         FileMode = details.File.Mode,
         FileUid = details.File.Uid,
         FileGid = details.File.Gid,
+        FileInode = details.File.Inode,
+        FileLinks = details.File.Links,
     };
 
     private static ExecDetails ToExecDetails(WireExecDetails wire) => new(
         wire.SecureBits,
         wire.UserNs is { } owner ? new UserNamespaceOwner(owner.Level, owner.Uid, owner.Gid) : null,
         wire.NamespacePid,
-        new ExecutedFile(wire.FileMode, wire.FileUid, wire.FileGid));
+        new ExecutedFile(wire.FileMode, wire.FileUid, wire.FileGid, wire.FileInode, wire.FileLinks));
 
     public static TreeProcess ToWire(TreeProcessView view)
     {

@@ -16,7 +16,7 @@ public sealed class StrictTetragonReadingTests
 
     public static TheoryData<string> EventKinds() =>
     [
-        "exec", "exec of a containerized set-user-ID process", "exec without parent (incomplete)", "exit", "exit by signal",
+        "exec", "exec of a containerized set-user-ID memfd", "exec without parent (incomplete)", "exit", "exit by signal",
         "syscall enter", "syscall exit", "syscall of a thread", "kprobe", "kprobe return", "tracepoint",
         "exit of a process never known", "syscall of a process never known",
     ];
@@ -49,8 +49,8 @@ public sealed class StrictTetragonReadingTests
         {
             var include = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Include(field)));
             var exclude = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Exclude(field)));
-            Assert.Empty(StrictProtojson.Problems(Line(include, Event("exec of a containerized set-user-ID process"))));
-            Assert.Empty(StrictProtojson.Problems(Line(exclude, Event("exec of a containerized set-user-ID process"))));
+            Assert.Empty(StrictProtojson.Problems(Line(include, Event("exec of a containerized set-user-ID memfd"))));
+            Assert.Empty(StrictProtojson.Problems(Line(exclude, Event("exec of a containerized set-user-ID memfd"))));
         }
     }
 
@@ -95,11 +95,11 @@ public sealed class StrictTetragonReadingTests
     private static EnrichedEvent Event(string kind) => kind switch
     {
         "exec" => Exec(),
-        "exec of a containerized set-user-ID process" => Exec(Sleep with
+        "exec of a containerized set-user-ID memfd" => Exec(Sleep with
         {
             Credentials = new Credentials(1000, 1000, 0, 1000, 0, 1000, 0, 1000),
             Container = new ContainerIdentity(ContainerId, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"),
-            Details = new ExecDetails(1 << 4, new UserNamespaceOwner(1, 0, 0), 1, new ExecutedFile(0x8000 | 0x800 | 0x1ed, 0, 0)),
+            Details = new ExecDetails(1 << 4, new UserNamespaceOwner(1, 0, 0), 1, new ExecutedFile(0x8000 | 0x800 | 0x1ed, 0, 0, Inode: 1_048_583, Links: 0)),
             InInitTree = true,
         }),
         "exec without parent (incomplete)" => new EnrichedExec(Node, EventTime, 3_000, Sleep with { Flags = Sleep.Flags | ProcessFlags.Incomplete }, null, null),
