@@ -29,8 +29,8 @@ public sealed class HostileTextViewTests
     private const string HostileBinary = "/tmp/x\n 4243 /usr/sbin/sshd" + ClearScreenAndSetTitle + NotUtf8;
 
     // A run id, a source name or a host: the forged line, the terminal sequences, a C1 CSI and the non-UTF-8 byte.
-    private const string HostileText = ForgedEventLine + ClearScreenAndSetTitle + "\u009b31m" + NotUtf8;
-    private const string HostileTextEscaped = "x\\n15:00:00.000 exec pid=1 /bin/fake\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\\\xff";
+    internal const string HostileText = ForgedEventLine + ClearScreenAndSetTitle + "\u009b31m" + NotUtf8;
+    internal const string HostileTextEscaped = "x\\n15:00:00.000 exec pid=1 /bin/fake\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\\\xff";
 
     private static readonly Timestamp Noon = Timestamp.FromDateTime(new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc));
     private static readonly Timestamp Later = Timestamp.FromDateTime(new DateTime(2026, 1, 1, 12, 5, 0, DateTimeKind.Utc));
