@@ -19,7 +19,7 @@ namespace Forkline.Gateway.Tests.Api;
 /// HTTP streams): one stops reading, one filters with a pattern that backtracks exponentially in a
 /// backtracking engine against the names the processes take, one takes everything. Neither of the first
 /// two holds the others back; what the stalled one missed is counted in <c>forkline_stream_dropped_total</c>
-/// and told to it when it reads again.
+/// and told to it when it reads again. The pattern on a process query over those names is answered too.
 /// </summary>
 public sealed class StalledStreamTests(ITestOutputHelper output) : IDisposable
 {
@@ -121,6 +121,12 @@ public sealed class StalledStreamTests(ITestOutputHelper output) : IDisposable
         var notice = await FirstNoticeAsync(stalled.ResponseStream, cancel.Token);
         Assert.Equal((ulong)dropped, notice.MissedEvents);
         Assert.Contains("rate_limit_info", notice.Json, StringComparison.Ordinal);
+
+        // The same pattern on a query over the same names: an answer in linear time, not a 500.
+        using var list = await http.GetAsync($"/api/v1/hosts/{_watched.Node}/processes?binary={HostileFilter}&live=true", cancel.Token);
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        var listed = JsonDocument.Parse(await list.Content.ReadAsStringAsync(cancel.Token)).RootElement.GetProperty("processes").EnumerateArray();
+        Assert.Equal(["/bin/probe-a", "/bin/marker-a"], listed.Select(process => process.GetProperty("binary").GetString()).Distinct());
 
         await cancel.CancelAsync();
         await Task.WhenAll(pumps);
