@@ -87,8 +87,15 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         Receive<ReconcileHost>(request => _delivery.Forward(request.RunId.Length > 0 ? request : new ReconcileHost(request) { RunId = _producerId }));
         Receive<AwaitDrained>(_ =>
         {
-            if (_buffered == 0) Sender.Tell(new Drained());
-            else _awaitingDrain.Add(Sender);
+            if (_buffered == 0)
+            {
+                Sender.Tell(new Drained());
+                return;
+            }
+            _awaitingDrain.Add(Sender);
+            // A stop waits for the drain: what lingers goes now.
+            var now = DateTime.UtcNow;
+            foreach (var outbox in _outboxes.Values) Send(outbox.TakeSendable(flushPartial: true, now));
         });
     }
 
@@ -108,13 +115,14 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Full batches go out at once. A partial batch goes out at once only when nothing of its host is in
-    /// flight; otherwise it grows until the next ack (or the flush tick): like Nagle's algorithm, batches
-    /// grow with the gateway's round trip, so a busy host costs the journal one write per round trip, not
-    /// one per burst, and a quiet one waits for nothing.
+    /// Full batches go out at once. A partial batch goes once its first event has waited Linger, and then
+    /// only when nothing of its host is in flight; otherwise it grows until the next ack (or the flush tick):
+    /// like Nagle's algorithm, batches grow with the gateway's round trip, so a busy host costs the journal
+    /// one write per round trip, not one per burst, and a host at a trickle one per Linger.
     /// </summary>
     private void OnEvents(ForwardEvents events)
     {
+        var now = DateTime.UtcNow;
         foreach (var wire in events.Events)
         {
             var outbox = OutboxOf(wire.Host);
@@ -124,20 +132,33 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
                 Drop(wire);
                 continue;
             }
-            outbox.Enqueue(wire);
+            outbox.Enqueue(wire, now);
             SetBuffered(_buffered + 1);
-            if (outbox.HasFullBatch) Send(outbox.TakeSendable(flushPartial: false, DateTime.UtcNow));
+            if (outbox.HasFullBatch) Send(outbox.TakeSendable(flushPartial: false, now));
         }
-        var now = DateTime.UtcNow;
-        foreach (var outbox in _outboxes.Values) Send(outbox.TakeSendable(flushPartial: outbox.InFlightBatches == 0, now));
-        ArmFlushTick();
+        foreach (var outbox in _outboxes.Values)
+            Send(outbox.TakeSendable(flushPartial: outbox.InFlightBatches == 0 && outbox.LingerOver(now), now));
+        ArmFlushTick(now);
     }
 
-    /// <summary>The flush tick runs only while something is held (waiting, or unacknowledged): an idle forwarder never wakes.</summary>
-    private void ArmFlushTick()
+    /// <summary>
+    /// The flush tick runs only while something is held (waiting, or unacknowledged): an idle forwarder never
+    /// wakes. While only waiting events are held it comes when the first of them has lingered, not before.
+    /// </summary>
+    private void ArmFlushTick(DateTime now)
     {
-        if (_buffered > 0 && !Timers.IsTimerActive(nameof(Tick)))
-            Timers.StartSingleTimer(nameof(Tick), new Tick(), _settings.FlushInterval);
+        if (_buffered == 0 || Timers.IsTimerActive(nameof(Tick))) return;
+        var delay = _settings.FlushInterval;
+        var anyInFlight = false;
+        var lingerLeft = TimeSpan.MaxValue;
+        foreach (var outbox in _outboxes.Values)
+        {
+            anyInFlight |= outbox.InFlightBatches > 0;
+            var left = outbox.LingerLeft(now);
+            if (left > TimeSpan.Zero && left < lingerLeft) lingerLeft = left;
+        }
+        if (!anyInFlight && lingerLeft != TimeSpan.MaxValue) delay = lingerLeft;
+        Timers.StartSingleTimer(nameof(Tick), new Tick(), delay);
     }
 
     private void OnAck(EventBatchAck ack)
@@ -147,7 +168,8 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         if (released == 0) return;
         _metrics.Acknowledged(released);
         SetBuffered(_buffered - released);
-        Send(outbox.TakeSendable(flushPartial: true, DateTime.UtcNow));
+        var now = DateTime.UtcNow;
+        Send(outbox.TakeSendable(flushPartial: _awaitingDrain.Count > 0 || outbox.LingerOver(now), now));
         if (_buffered == 0) ReleaseDrainWaiters();
     }
 
@@ -162,19 +184,23 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
             _droppedSinceLog = 0;
             _lastDropLog = now;
         }
-        ArmFlushTick();
+        ArmFlushTick(now);
     }
 
     /// <summary>A gateway took a new stream: what the last one left unacknowledged goes again now, not after its ack timeout.</summary>
     private void OnStreamOpened()
     {
-        ResendThenFlush(static (outbox, at) => outbox.TakeAllInFlight(at), DateTime.UtcNow);
+        var now = DateTime.UtcNow;
+        ResendThenFlush(static (outbox, at) => outbox.TakeAllInFlight(at), now);
         if (_finalReport is not null && !_finalDelivered) _delivery.Tell(_finalReport, Self);
         else if (_reporting is not null) SendReport(ReadCounts(), final: false);
-        ArmFlushTick();
+        ArmFlushTick(now);
     }
 
-    /// <summary>Per host: the batches <paramref name="takeResends"/> picks go again (counted as retries), then whatever waits.</summary>
+    /// <summary>
+    /// Per host: the batches <paramref name="takeResends"/> picks go again (counted as retries), then what waits
+    /// and has lingered (all of it while a stop waits for the drain).
+    /// </summary>
     private void ResendThenFlush(Func<HostOutbox, DateTime, List<EventBatch>> takeResends, DateTime now)
     {
         foreach (var outbox in _outboxes.Values)
@@ -182,7 +208,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
             var resends = takeResends(outbox, now);
             if (resends.Count > 0) _metrics.Resent(resends.Count);
             Send(resends);
-            Send(outbox.TakeSendable(flushPartial: true, now));
+            Send(outbox.TakeSendable(flushPartial: _awaitingDrain.Count > 0 || outbox.LingerOver(now), now));
         }
     }
 

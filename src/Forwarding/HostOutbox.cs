@@ -24,6 +24,8 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     private ulong _nextSeq = 1;
     private int _inFlightEvents;
     private long _pendingBytes;
+    // When the oldest waiting event was queued (UTC ticks).
+    private long _waitingSinceTicks;
     private TimeSpan _retryInterval = settings.AckTimeout;
     private long _received;
     private long _droppedFull;
@@ -45,12 +47,20 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     /// <summary>Enough is waiting for a full batch, by count or by bytes.</summary>
     public bool HasFullBatch => _pending.Count >= settings.BatchSize || _pendingBytes >= settings.MaxBatchBytes;
 
+    /// <summary>A partial batch may go: its oldest event has waited <see cref="ForwarderSettings.Linger"/>.</summary>
+    public bool LingerOver(DateTime now) => _pending.Count > 0 && now.Ticks - _waitingSinceTicks >= settings.Linger.Ticks;
+
+    /// <summary>How long until <see cref="LingerOver"/> (zero when it is, or nothing waits).</summary>
+    public TimeSpan LingerLeft(DateTime now) =>
+        _pending.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(0, settings.Linger.Ticks - (now.Ticks - _waitingSinceTicks)));
+
     /// <summary>What happened to this host's events so far (the forwarder's part of the loss accounting).</summary>
     public ForwardCounts Counts => new(_received, _droppedFull, _droppedShutdown, Buffered, _acknowledgedLifecycle, _acknowledgedHooks,
         TimeOf(_firstDroppedTicks), TimeOf(_lastDroppedTicks));
 
-    public void Enqueue(WireEvent wire)
+    public void Enqueue(WireEvent wire, DateTime now)
     {
+        if (_pending.Count == 0) _waitingSinceTicks = now.Ticks;
         var size = wire.CalculateSize();
         var bytes = 1 + CodedOutputStream.ComputeLengthSize(size) + size;
         _received++;

@@ -19,7 +19,7 @@ public sealed class HostOutboxTests
         var maxBytes = 10 * EventBatchBytes(events[0]);
         var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 1_000, MaxBatchBytes = maxBytes, MaxInFlightBatches = 100 });
 
-        foreach (var wire in events) outbox.Enqueue(wire);
+        foreach (var wire in events) outbox.Enqueue(wire, Now);
         Assert.True(outbox.HasFullBatch);
         var batches = outbox.TakeSendable(flushPartial: true, Now);
 
@@ -34,7 +34,7 @@ public sealed class HostOutboxTests
         var events = Execs(3);
         var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 512, MaxBatchBytes = 1, MaxInFlightBatches = 10 });
 
-        foreach (var wire in events) outbox.Enqueue(wire);
+        foreach (var wire in events) outbox.Enqueue(wire, Now);
         var batches = outbox.TakeSendable(flushPartial: false, Now);
 
         Assert.Equal([1, 1, 1], batches.Select(b => b.Events.Count));
@@ -46,11 +46,32 @@ public sealed class HostOutboxTests
     {
         var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 512 });
 
-        foreach (var wire in Execs(5)) outbox.Enqueue(wire);
+        foreach (var wire in Execs(5)) outbox.Enqueue(wire, Now);
 
         Assert.False(outbox.HasFullBatch);
         Assert.Empty(outbox.TakeSendable(flushPartial: false, Now));
         Assert.Equal(5, Assert.Single(outbox.TakeSendable(flushPartial: true, Now)).Events.Count);
+    }
+
+    [Fact]
+    public void Waiting_events_linger_from_the_first_one_queued_and_again_after_the_outbox_emptied()
+    {
+        var linger = TimeSpan.FromMilliseconds(200);
+        var outbox = new HostOutbox(_host.Node, "producer", new ForwarderSettings { BatchSize = 512, Linger = linger });
+        var events = Execs(3);
+
+        Assert.False(outbox.LingerOver(Now));
+        outbox.Enqueue(events[0], Now);
+        outbox.Enqueue(events[1], Now.AddMilliseconds(150));
+        Assert.False(outbox.LingerOver(Now.AddMilliseconds(199)));
+        Assert.Equal(TimeSpan.FromMilliseconds(49), outbox.LingerLeft(Now.AddMilliseconds(151)));
+        Assert.True(outbox.LingerOver(Now.Add(linger)));
+        Assert.Equal(TimeSpan.Zero, outbox.LingerLeft(Now.AddMilliseconds(250)));
+        Assert.Equal(2, Assert.Single(outbox.TakeSendable(flushPartial: true, Now.Add(linger))).Events.Count);
+
+        outbox.Enqueue(events[2], Now.AddSeconds(1));
+        Assert.False(outbox.LingerOver(Now.AddSeconds(1).AddMilliseconds(199)));
+        Assert.True(outbox.LingerOver(Now.AddSeconds(1).Add(linger)));
     }
 
     private List<WireEvent> Execs(int count)
@@ -67,9 +88,9 @@ public sealed class HostOutboxTests
     public void Every_event_the_outbox_received_is_buffered_acknowledged_or_dropped_and_acks_split_by_kind_with_the_times_dropped()
     {
         var outbox = new HostOutbox("h", "producer", new ForwarderSettings { BatchSize = 2, MaxBufferedEvents = 4, MaxInFlightBatches = 2 });
-        outbox.Enqueue(EventOf(WireEventKind.Exec, Now.AddSeconds(1)));
-        outbox.Enqueue(EventOf(WireEventKind.Hook, Now.AddSeconds(2)));
-        outbox.Enqueue(EventOf(WireEventKind.Exit, Now.AddSeconds(3)));
+        outbox.Enqueue(EventOf(WireEventKind.Exec, Now.AddSeconds(1)), Now);
+        outbox.Enqueue(EventOf(WireEventKind.Hook, Now.AddSeconds(2)), Now);
+        outbox.Enqueue(EventOf(WireEventKind.Exit, Now.AddSeconds(3)), Now);
         outbox.CountDroppedFull(EventOf(WireEventKind.Exec, Now.AddSeconds(4)));
         var batches = outbox.TakeSendable(flushPartial: true, Now);
 
