@@ -14,7 +14,6 @@ using Forkline.Gateway.Api;
 using Forkline.Hosting;
 using Forkline.Logging;
 using Forkline.ProcessActors;
-using Forkline.ProcessActors.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -134,7 +133,6 @@ public static class RunCommand
         {
             Cluster = new ClusterSettings { Port = options.ClusterPort },
             DataDirectory = options.DataDirectory,
-            MetricsRegistry = Prometheus.Metrics.DefaultRegistry,
         };
         var collecting = new CollectingSettings(
             new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers }),
@@ -147,7 +145,6 @@ public static class RunCommand
                 EmitClones = true,
                 LivenessProbe = new ProcfsLiveness().StillRuns,
             },
-            new ForklineMetrics(Prometheus.Metrics.DefaultRegistry),
             pods,
             options.PodAnnotations);
         var builder = NodeHost.CreateBuilder(loggers);
