@@ -10,9 +10,8 @@ namespace Forkline.Client;
 public static class EventLines
 {
     /// <param name="clones">Print clone events; without, they are skipped (Tetragon has no process_clone).</param>
-    public static async Task WriteAllAsync(IAsyncStreamReader<Event> events, bool json, CancellationToken ct, bool clones = true)
+    public static async Task WriteAllAsync(IAsyncStreamReader<Event> events, TextWriter output, bool json, CancellationToken ct, bool clones = true)
     {
-        var output = Console.Out;
         await foreach (var received in events.ReadAllAsync(ct))
         {
             if (!clones && received.Kind == EventKind.Clone) continue;

@@ -46,7 +46,7 @@ public static class EventsCommand
             if (parse.GetValue(clones) && !request.Kinds.Contains(EventKind.Clone)) request.Kinds.Add(EventKind.Clone);
 
             using var call = client.Api.StreamEvents(request, cancellationToken: token);
-            await EventLines.WriteAllAsync(call.ResponseStream, parse.GetValue(json), token);
+            await EventLines.WriteAllAsync(call.ResponseStream, Console.Out, parse.GetValue(json), token);
         }));
         return command;
     }

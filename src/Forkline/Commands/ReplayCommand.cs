@@ -34,7 +34,7 @@ public static class ReplayCommand
             if (GatewayCommand.TimeOf(parse, until) is { } to) request.Until = Timestamp.FromDateTime(to);
 
             using var call = client.Api.Replay(request, cancellationToken: token);
-            await EventLines.WriteAllAsync(call.ResponseStream, asJson, token, clones: parse.GetValue(clones));
+            await EventLines.WriteAllAsync(call.ResponseStream, Console.Out, asJson, token, clones: parse.GetValue(clones));
         }));
         return command;
     }

@@ -42,7 +42,8 @@ public static class StatsCommand
         return command;
     }
 
-    private static void Write(TextWriter output, GetHostStatsResponse response)
+    /// <summary>The human view of a host's runs and gaps (`stats` without --json).</summary>
+    public static void Write(TextWriter output, GetHostStatsResponse response)
     {
         if (response.Runs.Count == 0)
         {
