@@ -25,7 +25,8 @@ public enum ProcessFields : uint
     Docker = 1 << 15,
     BinaryProperties = 1 << 16,
     InInitTree = 1 << 17,
-    All = (1 << 18) - 1,
+    User = 1 << 18,
+    All = (1 << 19) - 1,
 }
 
 public enum FieldSelectionMode
@@ -75,6 +76,7 @@ public sealed class FieldMask
         ["docker"] = ProcessFields.Docker,
         ["binary_properties"] = ProcessFields.BinaryProperties,
         ["in_init_tree"] = ProcessFields.InInitTree,
+        ["user"] = ProcessFields.User,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly string[] Roles = ["process", "parent", "ancestors"];

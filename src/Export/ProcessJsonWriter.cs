@@ -12,7 +12,7 @@ namespace Forkline.Export;
 /// For a thread's hook event the object is the leader's, with the thread's own tid, credentials,
 /// capabilities and namespaces. One instance per writer thread (it reuses an argument buffer).
 /// Left out, as Tetragon leaves them out when it has nothing to say: "refcnt" (a counter of Tetragon's
-/// own process cache), "user" (a name looked up in /etc/passwd) and "environment_variables" (not read).
+/// own process cache) and "environment_variables" (not read); "user" only when the collector named the uid.
 /// </summary>
 internal sealed class ProcessJsonWriter
 {
@@ -60,6 +60,7 @@ internal sealed class ProcessJsonWriter
     private static readonly JsonEncodedText NumberName = JsonEncodedText.Encode("number");
     private static readonly JsonEncodedText LinksName = JsonEncodedText.Encode("links");
     private static readonly JsonEncodedText InInitTreeName = JsonEncodedText.Encode("in_init_tree");
+    private static readonly JsonEncodedText UserRecordName = JsonEncodedText.Encode("user");
     private static readonly JsonEncodedText SecurebitsName = JsonEncodedText.Encode("securebits");
     private static readonly JsonEncodedText CapsName = JsonEncodedText.Encode("caps");
     private static readonly JsonEncodedText UserNsName = JsonEncodedText.Encode("user_ns");
@@ -123,6 +124,13 @@ internal sealed class ProcessJsonWriter
         if (Has(fields, ProcessFields.ProcessCredentials) && credentialsKnown)
             WriteCredentials(json, credentials, capabilitiesKnown ? capabilities : null, namespaces, process.Details);
         if (Has(fields, ProcessFields.BinaryProperties)) WriteBinaryProperties(json, process);
+        // The name is the leader's effective uid's: a thread that runs as another uid gets none rather than a wrong one.
+        if (Has(fields, ProcessFields.User) && process.UserName is { } userName && credentialsKnown && credentials.Euid == process.Credentials.Euid)
+        {
+            json.WriteStartObject(UserRecordName);
+            json.WriteString(NameName, userName);
+            json.WriteEndObject();
+        }
         // Tetragon sets it for containerized processes only; elsewhere it has no meaning.
         if (Has(fields, ProcessFields.InInitTree) && process.Container is not null) json.WriteBoolean(InInitTreeName, process.InInitTree);
     }

@@ -10,6 +10,12 @@ namespace Forkline.ProcessActors;
 /// </summary>
 public delegate bool StillRunning(ProcessKey key);
 
+/// <summary>
+/// The host's name of a uid (Tetragon's user.name), null when it has none; called on the actors' threads at
+/// each exec, fork and credential change, so thread-safe, without locks and without allocating.
+/// </summary>
+public delegate string? UserNameOf(uint uid);
+
 /// <summary>How the process actors track, hold and emit processes. Immutable; validated at pipeline start.</summary>
 public sealed record ProcessActorSettings
 {
@@ -53,6 +59,12 @@ public sealed record ProcessActorSettings
     public TimeSpan LivenessConfirmDelay { get; init; } = TimeSpan.FromSeconds(2);
 
     public StillRunning? LivenessProbe { get; init; }
+
+    /// <summary>
+    /// Names the effective uid of processes in the host's own mount and user namespaces (Collector:UsernameMetadata
+    /// unix); null: no names (the default, as Tetragon's --username-metadata=disabled).
+    /// </summary>
+    public UserNameOf? UserNames { get; init; }
 
     /// <summary>Turns event ktimes into UTC times.</summary>
     public BootClock BootClock { get; init; } = BootClock.Measure();

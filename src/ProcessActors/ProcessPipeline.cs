@@ -79,7 +79,7 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
             Props.Create(() => new EnrichedEventPublisher(sinkList, metrics, settings.MismatchWarningInterval))
                 .WithDispatcher(DispatcherId),
             $"enriched-event-publisher-{instance}");
-        var snapshots = new ProcessSnapshots(settings.NodeName, settings.BootClock);
+        var snapshots = new ProcessSnapshots(settings.NodeName, settings.BootClock, settings.UserNames);
         var dependencies = new ProcessActorDependencies(settings, metrics, snapshots, publisher);
         var router = system.ActorOf(
             Props.Create(() => new ProcessRouter(dependencies)).WithDispatcher(DispatcherId),

@@ -8,6 +8,7 @@ using Forkline.Gateway.HostTree;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Storage;
 using Forkline.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Forkline.Configuration.Tests;
 
@@ -179,7 +180,7 @@ public sealed class NodeConfigurationTests : IDisposable
             new("Metrics:Listen", "127.0.0.1:9100"), new("Collector:PodAnnotations", "true"),
         ]);
 
-        var actors = config.Collector.ProcessActors(config.Node.Name);
+        var actors = config.Collector.ProcessActors(config.Node.Name, NullLoggerFactory.Instance);
         Assert.Equal(("web-17", 3, false), (actors.NodeName, actors.AncestorDepth, actors.EmitClones));
         Assert.Equal((Collecting.CollectorSource.Replay, Collector.Sources.ReplayPacing.AsFastAsPossible),
             (config.Collector.Source, config.Collector.ReplayPacing));
@@ -190,6 +191,22 @@ public sealed class NodeConfigurationTests : IDisposable
         Assert.Contains("Collector:ReplayFile", noFile.Message);
         var badSource = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Collector:Source", "ebpf")]));
         Assert.Contains("Collector:Source", badSource.Message);
+    }
+
+    [Fact]
+    public void User_names_are_off_by_default_and_unix_gives_the_process_actors_a_lookup_of_this_hosts_users()
+    {
+        var off = NodeConfiguration.Load(null, []);
+        var unix = NodeConfiguration.Load(null, [new("Collector:UsernameMetadata", "unix")]);
+
+        Assert.Equal(Collecting.UsernameMetadata.Disabled, off.Collector.UsernameMetadata);
+        Assert.Null(off.Collector.ProcessActors("web-17", NullLoggerFactory.Instance).UserNames);
+        Assert.Equal(Collecting.UsernameMetadata.Unix, unix.Collector.UsernameMetadata);
+        Assert.NotNull(unix.Collector.ProcessActors("web-17", NullLoggerFactory.Instance).UserNames);
+        var unknown = Assert.Throws<ConfigurationException>(() => NodeConfiguration.Load(null, [new("Collector:UsernameMetadata", "ldap")]));
+        Assert.Contains("Collector:UsernameMetadata", unknown.Message);
+        var number = Assert.ThrowsAny<ArgumentOutOfRangeException>(() => NodeConfiguration.Load(null, [new("Collector:UsernameMetadata", "7")]).ToCollectorNodeSettings());
+        Assert.Contains("Collector:UsernameMetadata", number.Message);
     }
 
     [Fact]

@@ -196,6 +196,57 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
+    public void A_named_user_is_tetragons_user_record_between_binary_properties_and_in_init_tree_escaped_as_every_string()
+    {
+        var process = Sleep with
+        {
+            UserName = "svc\"\n",
+            Container = new ContainerIdentity("3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8", null),
+            Details = new ExecDetails(0, null, 0, new ExecutedFile(0x81ed, 0, 0, Inode: 42, Links: 0)),
+            InInitTree = true,
+        };
+
+        var line = Line(new TetragonJsonFormatter(), Exec(process));
+        var json = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
+
+        Assert.Equal(["exec_id", "pid", "uid", "cwd", "binary", "arguments", "flags", "start_time", "auid", "docker", "parent_exec_id", "cap", "ns", "tid", "process_credentials", "binary_properties", "user", "in_init_tree"],
+            PropertyNames(json));
+        Assert.Equal(["name"], PropertyNames(json.GetProperty("user")));
+        Assert.Equal("svc\"\n", json.GetProperty("user").GetProperty("name").GetString());
+        Assert.Contains("\"user\":{\"name\":\"svc\\\"\\n\"}", line, StringComparison.Ordinal);
+        Assert.Single(line.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void A_thread_running_as_another_uid_than_its_named_leader_gets_no_name_and_one_running_as_it_does()
+    {
+        var named = Sleep with { UserName = "alice" };
+        EnrichedHook OfThread(Credentials credentials)
+        {
+            var hook = Hook(SetuidHook, tid: 301, credentials: credentials);
+            return hook with { Process = named, Thread = new ThreadSnapshot(named, hook.Hook) };
+        }
+
+        var asRoot = Json(OfThread(Root)).GetProperty("process_tracepoint").GetProperty("process");
+        var asLeader = Json(OfThread(User)).GetProperty("process_tracepoint").GetProperty("process");
+
+        Assert.False(asRoot.TryGetProperty("user", out _));
+        Assert.Equal("alice", asLeader.GetProperty("user").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void The_user_field_follows_the_field_selection()
+    {
+        var exec = Exec(Sleep with { UserName = "alice" });
+
+        var excluded = Json(exec, FieldMask.From(FieldSelection.Exclude("user"))).GetProperty("process_exec");
+        var included = Json(exec, FieldMask.From(FieldSelection.Include("process.user"))).GetProperty("process_exec");
+
+        Assert.False(excluded.GetProperty("process").TryGetProperty("user", out _));
+        Assert.Equal(["user"], PropertyNames(included.GetProperty("process")));
+    }
+
+    [Fact]
     public void A_process_of_a_pod_the_api_server_described_carries_tetragons_pod_with_container_image_labels_and_workload()
     {
         const string id = "3f9a2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";

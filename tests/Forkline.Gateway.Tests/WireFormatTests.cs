@@ -129,6 +129,21 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void The_user_name_the_collector_resolved_reaches_the_gateways_line_and_no_name_stays_none()
+    {
+        var (_, _, _, sh, sleep) = _host.ShellChain(10);
+        var named = sleep with { UserName = "alice" };
+
+        var back = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(named, sh))));
+        var unnamed = WireConverter.ToEnriched(RoundTrip(WireConverter.ToWire(_host.Exec(sleep, sh))));
+
+        Assert.Equal("alice", back.Process.UserName);
+        Assert.Null(unnamed.Process.UserName);
+        using var line = System.Text.Json.JsonDocument.Parse(new global::Forkline.Gateway.Api.ExportJsonFormatter().Format(back));
+        Assert.Equal("alice", line.RootElement.GetProperty("process_exec").GetProperty("process").GetProperty("user").GetProperty("name").GetString());
+    }
+
+    [Fact]
     public void A_hook_of_a_non_leader_thread_keeps_its_own_tid_and_its_thread_snapshot()
     {
         var (_, _, _, sh, sleep) = _host.ShellChain(10);

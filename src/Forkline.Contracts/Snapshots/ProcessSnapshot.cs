@@ -62,7 +62,8 @@ public sealed record ProcessExit(int Status, int Signal, ulong Ktime, DateTime T
 /// Immutable view of one process image (a thread-group leader) at a point in time. The owning
 /// actor makes a new snapshot for every change; a snapshot a writer already holds never changes.
 /// Container is null outside any container; InInitTree tells a containerized process descends from
-/// its pid namespace's init (not entered from outside, as by kubectl exec or nsenter).
+/// its pid namespace's init (not entered from outside, as by kubectl exec or nsenter). UserName is the
+/// collector host's name of the effective uid (Tetragon's user.name), null when not looked up or not known.
 /// </summary>
 public sealed record ProcessSnapshot(
     ExecId ExecId,
@@ -82,7 +83,8 @@ public sealed record ProcessSnapshot(
     ProcessExit? Exit = null,
     ContainerIdentity? Container = null,
     ExecDetails Details = default,
-    bool InInitTree = false)
+    bool InInitTree = false,
+    string? UserName = null)
 {
     public ProcessKey Key => new(Pid, StartKtime);
 

@@ -1,6 +1,7 @@
 using Forkline.Collector.Bpf;
 using Forkline.Collector.Containers;
 using Forkline.Collector.Sources;
+using Forkline.Collector.Users;
 using Forkline.Commands;
 using Forkline.Configuration;
 using Forkline.Forwarding;
@@ -20,6 +21,16 @@ public enum CollectorSource
 
     /// <summary>A capture file (<c>forkline collector --record</c>), reported under Node:Name.</summary>
     Replay,
+}
+
+/// <summary>Whether processes carry their user's name (Tetragon's --username-metadata, same values).</summary>
+public enum UsernameMetadata
+{
+    /// <summary>No names.</summary>
+    Disabled,
+
+    /// <summary>The effective uid's name in this host's /etc/passwd, for processes in the host's mount and user namespaces.</summary>
+    Unix,
 }
 
 /// <summary>
@@ -46,6 +57,9 @@ public sealed record CollectorSettings
 
     /// <summary>Pods carry their annotations too (Tetragon's <c>--enable-pod-annotations</c>); with <see cref="ContainerIdentity"/> only.</summary>
     public bool PodAnnotations { get; init; }
+
+    /// <summary>Names of the processes' users from /etc/passwd (<see cref="UsernameMetadata.Unix"/>); off by default, as in Tetragon.</summary>
+    public UsernameMetadata UsernameMetadata { get; init; } = UsernameMetadata.Disabled;
 
     public string ReplayFile { get; init; } = "";
 
@@ -76,6 +90,9 @@ public sealed record CollectorSettings
         if (BatchWindow < TimeSpan.Zero || BatchWindow > TimeSpan.FromSeconds(1))
             throw new SettingOutOfRangeException(nameof(BatchWindow), BatchWindow, "00:00:00 to 00:00:01");
         if (AncestorDepth < 0) throw new SettingOutOfRangeException(nameof(AncestorDepth), AncestorDepth, "0 or more ancestors");
+        // The binder takes a number for an enum too; only the two names mean something.
+        if (!Enum.IsDefined(UsernameMetadata))
+            throw new SettingOutOfRangeException(nameof(UsernameMetadata), UsernameMetadata, "disabled or unix");
         if (Source == CollectorSource.Replay && string.IsNullOrEmpty(ReplayFile))
             throw new ArgumentException("Collector:Source replay needs Collector:ReplayFile (a capture written by `forkline collector --record FILE`)");
         if (!string.IsNullOrEmpty(Token) && !string.IsNullOrEmpty(TokenFile))
@@ -98,13 +115,18 @@ public sealed record CollectorSettings
         _ => new ReplayFileSource(ReplayFile, ReplayPacing, logger: loggers.CreateLogger<ReplayFileSource>()),
     };
 
-    /// <summary>What the process actors attach for host <paramref name="nodeName"/>.</summary>
-    public ProcessActorSettings ProcessActors(string nodeName) => new()
+    /// <summary>What the process actors attach for host <paramref name="nodeName"/>; reads /etc/passwd when names are asked for.</summary>
+    public ProcessActorSettings ProcessActors(string nodeName, ILoggerFactory loggers) => new()
     {
         NodeName = nodeName,
         AncestorDepth = AncestorDepth,
         EmitClones = EmitClones,
+        UserNames = UserNamesOf(UsernameMetadata, loggers),
     };
+
+    /// <summary>The names the process actors attach for <paramref name="metadata"/>; null: none.</summary>
+    public static UserNameOf? UserNamesOf(UsernameMetadata metadata, ILoggerFactory loggers) =>
+        metadata == UsernameMetadata.Unix ? new HostUserNames(log: loggers.CreateLogger<HostUserNames>()).NameOf : null;
 
     /// <summary>How the collector reaches the gateways; reads the certificate files and the token file.</summary>
     public GatewayLinkSettings Link()

@@ -36,6 +36,7 @@ public static class CollectorNodeCommand
             .Add("--hooks", "Collector:Hooks", "Hook policy file (default: hooks.json beside the binary)")
             .Add("--container-identity", "Collector:ContainerIdentity", "true (default): container id and pod of each process; false: none")
             .Add("--pod-annotations", "Collector:PodAnnotations", "true: pods carry their annotations too (Tetragon's --enable-pod-annotations); false (default): not read")
+            .Add("--username-metadata", "Collector:UsernameMetadata", "disabled (default) or unix: processes in the host's namespaces carry their user's name from /etc/passwd (Tetragon's --username-metadata)")
             .Add("--metrics", "Metrics:Listen", "Serve /metrics on address:port (default: not served)");
 
         var command = new Command("collector-node", "Run a collector node: this host's process events, forwarded to the fleet's gateways");
@@ -77,7 +78,7 @@ public static class CollectorNodeCommand
             var link = config.ToCollectorNodeSettings();
             link.Validate();
             var source = config.Collector.CreateSource(loggers);
-            var actors = config.Collector.ProcessActors(config.Node.Name);
+            var actors = config.Collector.ProcessActors(config.Node.Name, loggers);
             // This host's processes are checked against /proc; a replayed capture's are not this host's.
             if (source is BpfEventSource) actors = actors with { LivenessProbe = new ProcfsLiveness().StillRuns };
             actors.Validate();

@@ -49,11 +49,15 @@ public static class RunCommand
         var pods = new Option<string[]>("--pod") { Description = "Only processes in the Kubernetes pods of these names (as the API server described them)", AllowMultipleArgumentsPerToken = true };
         var podNamespaces = new Option<string[]>("--namespace") { Description = "Only processes in pods of these Kubernetes namespaces", AllowMultipleArgumentsPerToken = true };
         var podAnnotations = new Option<bool>("--pod-annotations") { Description = "Pods carry their annotations too (Tetragon's --enable-pod-annotations)" };
+        var usernameMetadata = new Option<UsernameMetadata>("--username-metadata")
+        {
+            Description = "disabled (default) or unix: processes in the host's namespaces carry their user's name from /etc/passwd (Tetragon's --username-metadata)",
+        };
 
         var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
         {
             json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers, pods, podNamespaces,
-            podAnnotations, NodeLogging.FormatOption,
+            podAnnotations, usernameMetadata, NodeLogging.FormatOption,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -71,6 +75,10 @@ public static class RunCommand
                     parse.GetValue(clusterPort),
                     parse.GetValue(ancestors),
                     parse.GetValue(podAnnotations),
+                    // The parser takes a number for an enum too; only the two names mean something.
+                    Enum.IsDefined(parse.GetValue(usernameMetadata))
+                        ? parse.GetValue(usernameMetadata)
+                        : throw new ArgumentException("--username-metadata takes disabled or unix"),
                     new ExportOptions
                     {
                         Format = parse.GetValue(json) ? ExportFormat.Json : ExportFormat.Compact,
@@ -107,7 +115,7 @@ public static class RunCommand
 
     private sealed record RunOptions(
         HookPolicy Hooks, string NodeName, string DataDirectory, IPEndPoint Http, IPEndPoint Grpc,
-        int ClusterPort, int AncestorDepth, bool PodAnnotations, ExportOptions Export);
+        int ClusterPort, int AncestorDepth, bool PodAnnotations, UsernameMetadata UsernameMetadata, ExportOptions Export);
 
     /// <summary>No types means exec, exit and hooks; --clones adds forks that have not exec'd.</summary>
     private static string[] EventTypes(string[]? types, bool clones) => (types, clones) switch
@@ -146,6 +154,7 @@ public static class RunCommand
                 // lineage would stop at a process the history never stored. --clones only affects printing.
                 EmitClones = true,
                 LivenessProbe = new ProcfsLiveness().StillRuns,
+                UserNames = CollectorSettings.UserNamesOf(options.UsernameMetadata, loggers),
             },
             new ForklineMetrics(Prometheus.Metrics.DefaultRegistry),
             pods,

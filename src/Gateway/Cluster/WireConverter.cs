@@ -120,6 +120,7 @@ public static class WireConverter
             StartTimeUnixTicks = ToUnixTicks(snapshot.StartTime),
             Flags = (uint)snapshot.Flags,
             InInitTree = snapshot.InInitTree,
+            UserName = snapshot.UserName ?? "",
         };
         if (snapshot.Container is { } container) info.Container = ToWire(container);
         if (snapshot.Details != default) info.Details = ToWire(snapshot.Details);
@@ -167,7 +168,8 @@ public static class WireConverter
             exit,
             info.Container is { } container ? ToContainerIdentity(container) : null,
             info.Details is { } details ? ToExecDetails(details) : default,
-            info.InInitTree);
+            info.InInitTree,
+            info.UserName.Length > 0 ? info.UserName : null);
     }
 
     private static WireContainer ToWire(ContainerIdentity container)

@@ -182,7 +182,12 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
         var current = Snapshot;
         const ProcessFlags seenNow = ProcessFlags.CredentialsUnknown | ProcessFlags.CapabilitiesUnknown;
         if (current.Credentials == hook.Credentials && current.Capabilities == hook.Capabilities && (current.Flags & seenNow) == 0) return;
-        _snapshot = current with { Credentials = hook.Credentials, Capabilities = hook.Capabilities, Flags = current.Flags & ~seenNow };
+        _snapshot = current with
+        {
+            Credentials = hook.Credentials, Capabilities = hook.Capabilities, Flags = current.Flags & ~seenNow,
+            // The name follows the effective uid the lines write beside it.
+            UserName = dependencies.Snapshots.UserNameOf(hook.Credentials, current.Namespaces),
+        };
         _childLineage = new AncestorChain(_snapshot, _lineage);
         TellChildrenLineage(dependencies.Settings.AncestorDepth);
     }

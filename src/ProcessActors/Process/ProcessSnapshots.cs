@@ -2,11 +2,12 @@ using System.Collections.Immutable;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
+using Forkline.Export;
 
 namespace Forkline.ProcessActors.Process;
 
 /// <summary>Builds the immutable snapshots of process images from the events that create them.</summary>
-internal sealed class ProcessSnapshots(string node, BootClock clock)
+internal sealed class ProcessSnapshots(string node, BootClock clock, UserNameOf? userNames)
 {
     private const ProcessFlags ImageFlags =
         ProcessFlags.ArgsTruncated | ProcessFlags.CwdTruncated | ProcessFlags.FilenameTruncated | ProcessFlags.ArgsUnreadable;
@@ -23,7 +24,21 @@ internal sealed class ProcessSnapshots(string node, BootClock clock)
             exec.Ktime, clock.ToUtc(exec.Ktime), FlagsOf(exec.Flags, incomplete),
             Container: exec.Container, Details: exec.Details,
             // A pid namespace's init in a container roots the init tree; its descendants join in Link.
-            InInitTree: exec.Container is not null && exec.Details.NamespacePid == 1);
+            InInitTree: exec.Container is not null && exec.Details.NamespacePid == 1,
+            UserName: UserNameOf(exec.Credentials, exec.Namespaces));
+
+    /// <summary>
+    /// The host's name of the effective uid (the uid Tetragon writes and names), for a process in the host's own
+    /// mount and user namespaces only, as Tetragon: in another user namespace the uid is not the host's, in another
+    /// mount namespace (a container) the process has its own /etc/passwd. Namespaces are host-owned only as the
+    /// collector marked them, so a capture replayed from a file gets no names.
+    /// </summary>
+    public string? UserNameOf(in Credentials credentials, in Namespaces namespaces) =>
+        userNames is not null
+        && NamespaceKinds.IsHostOwned(namespaces, NamespaceKind.Mnt)
+        && NamespaceKinds.IsHostOwned(namespaces, NamespaceKind.User)
+            ? userNames(credentials.Euid)
+            : null;
 
     /// <summary>
     /// A containerized image whose parent is in its container's init tree, in the same pid namespace, is
@@ -48,7 +63,8 @@ internal sealed class ProcessSnapshots(string node, BootClock clock)
         return new ProcessSnapshot(ExecIdOf(clone.Key), parent.ExecId, clone.Pid, parent.Binary, parent.Arguments, parent.Cwd,
             clone.Credentials, parent.Capabilities, parent.Namespaces, clone.Auid, clone.CgroupId,
             clone.Ktime, clock.ToUtc(clone.Ktime), flags | (parent.Flags & ImageFlags),
-            Container: parent.Container, Details: parent.Details with { NamespacePid = 0 }, InInitTree: parent.InInitTree);
+            Container: parent.Container, Details: parent.Details with { NamespacePid = 0 }, InInitTree: parent.InInitTree,
+            UserName: UserNameOf(clone.Credentials, parent.Namespaces));
     }
 
     /// <summary>

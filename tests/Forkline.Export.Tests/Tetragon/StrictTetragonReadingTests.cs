@@ -18,7 +18,7 @@ public sealed class StrictTetragonReadingTests
     [
         "exec", "exec of a containerized set-user-ID memfd", "exec without parent (incomplete)", "exit", "exit by signal",
         "syscall enter", "syscall exit", "syscall of a thread", "kprobe", "kprobe return", "tracepoint",
-        "exit of a process never known", "syscall of a process never known",
+        "exit of a process never known", "syscall of a process never known", "exec of a process whose user the collector named",
     ];
 
     [Theory]
@@ -45,7 +45,7 @@ public sealed class StrictTetragonReadingTests
     [Fact]
     public void Every_field_selection_still_reads()
     {
-        foreach (var field in new[] { "process", "parent.binary", "ancestors", "docker", "pod", "binary_properties", "in_init_tree" })
+        foreach (var field in new[] { "process", "parent.binary", "ancestors", "docker", "pod", "binary_properties", "in_init_tree", "user" })
         {
             var include = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Include(field)));
             var exclude = new TetragonJsonFormatter(FieldMask.From(FieldSelection.Exclude(field)));
@@ -113,6 +113,7 @@ public sealed class StrictTetragonReadingTests
         "tracepoint" => Hook(SyscallTracepointHook),
         "exit of a process never known" => ExitOfUnknown(),
         "syscall of a process never known" => HookOfUnknown(SetuidHook),
+        "exec of a process whose user the collector named" => Exec(Sleep with { UserName = "alice" }),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no sample event of this kind"),
     };
 }
