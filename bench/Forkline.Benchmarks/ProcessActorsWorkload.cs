@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
+using Forkline.Hosting;
 using Forkline.ProcessActors;
 using Forkline.ProcessActors.Metrics;
 
@@ -23,6 +24,8 @@ public sealed class ProcessActorsWorkload : IAsyncDisposable
     private static readonly ProcessKey Root = new(1, 1_000);
 
     private readonly ActorSystem _system;
+    // Exported as in a node: the meter's instruments are observed at each scrape, not per event.
+    private readonly PrometheusExport _metrics = new(Prometheus.Metrics.NewCustomRegistry());
     private readonly CountingSink _sink = new();
     private ulong _ktime = 10_000;
     private int _nextPid = 10_000;
@@ -31,7 +34,7 @@ public sealed class ProcessActorsWorkload : IAsyncDisposable
     {
         _system = ActorSystem.Create("bench", ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
         var settings = new ProcessActorSettings { NodeName = "bench", ExitGracePeriod = exitGracePeriod };
-        Pipeline = ProcessPipeline.Start(_system, settings, new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry()), [_sink]);
+        Pipeline = ProcessPipeline.Start(_system, settings, new ProcessActorMetrics(_metrics.Meters), [_sink]);
         Feed([Exec(Root, ProcessKey.None)]);
     }
 
@@ -91,6 +94,7 @@ public sealed class ProcessActorsWorkload : IAsyncDisposable
     {
         await Pipeline.StopAsync(TimeSpan.FromSeconds(60));
         await _system.Terminate();
+        _metrics.Dispose();
     }
 
     private ProcessKey NextKey() => new(_nextPid++, ++_ktime);

@@ -53,6 +53,32 @@ public static class TerminalText
         return builder.ToString();
     }
 
+    /// <summary>
+    /// How much of escaped text (this class's or <see cref="ArgumentLine"/>'s) fits in <paramref name="limit"/>
+    /// characters when it may only be cut between two escapes or characters: a cut inside <c>\x1b</c> would
+    /// leave <c>\x1</c>, which no longer reads back. In that text a backslash always opens an escape
+    /// (<c>\xNN</c>, <c>\uNNNN</c>, or two characters: <c>\\</c>, <c>\n</c>, <c>\"</c>...); a surrogate pair is kept whole too.
+    /// </summary>
+    public static int EscapedPrefixLength(ReadOnlySpan<char> escaped, int limit)
+    {
+        if (escaped.Length <= limit) return escaped.Length;
+        var end = 0;
+        while (true)
+        {
+            var next = end + UnitLength(escaped, end);
+            if (next > limit) return end;
+            end = next;
+        }
+    }
+
+    private static int UnitLength(ReadOnlySpan<char> text, int at)
+    {
+        if (text[at] != '\\')
+            return char.IsHighSurrogate(text[at]) && at + 1 < text.Length && char.IsLowSurrogate(text[at + 1]) ? 2 : 1;
+        if (at + 1 == text.Length) return 1;
+        return text[at + 1] switch { 'x' => 4, 'u' => 6, _ => 2 };
+    }
+
     /// <summary>Where the next character that needs an escape is, or -1.</summary>
     public static int IndexOfUnsafe(ReadOnlySpan<char> text) => text.IndexOfAny(Unsafe);
 

@@ -74,6 +74,17 @@ public sealed class PrometheusExport : IDisposable
         return named ? 0 : throw new ArgumentException($"no instrument named {name} on this node's meters", nameof(name));
     }
 
+    /// <summary>Writes <see cref="Registry"/> as Prometheus text (a scrape: the observable instruments are asked first).</summary>
+    public Task WriteAsync(Stream destination, CancellationToken ct) => Registry.CollectAndExportAsTextAsync(destination, ct);
+
+    /// <summary>Serves <see cref="Registry"/> as Prometheus text on http://hostname:port/metrics until disposed (a node without the API's /metrics).</summary>
+    public IMetricServer StartServer(int port, string hostname = "localhost")
+    {
+        if (port is < 0 or > 65535)
+            throw new ArgumentOutOfRangeException(nameof(port), port, "metrics port must be 0..65535");
+        return new MetricServer(hostname, port, "metrics/", Registry).Start();
+    }
+
     /// <summary>Asks the observable instruments for their values: before every scrape, one scrape at a time.</summary>
     private void Observe()
     {

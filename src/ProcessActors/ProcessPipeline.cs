@@ -52,12 +52,12 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
 
     private readonly IActorRef _router;
     private readonly IActorRef _publisher;
-    private readonly ForklineMetrics _metrics;
+    private readonly ProcessActorMetrics _metrics;
     private readonly EventKindCounters _kinds;
     private readonly List<KernelEvent> _batch = new(MaxEventsPerMessage);
     private volatile bool _stopped;
 
-    private ProcessPipeline(IActorRef router, IActorRef publisher, ForklineMetrics metrics)
+    private ProcessPipeline(IActorRef router, IActorRef publisher, ProcessActorMetrics metrics)
     {
         _router = router;
         _publisher = publisher;
@@ -69,7 +69,7 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     /// Starts the router and the publisher in <paramref name="system"/>. Sinks are called one at a time
     /// from the publisher's thread, in order; they need not be thread-safe but should not block for long.
     /// </summary>
-    public static ProcessPipeline Start(ActorSystem system, ProcessActorSettings settings, ForklineMetrics metrics, IEnumerable<IEnrichedEventSink> sinks)
+    public static ProcessPipeline Start(ActorSystem system, ProcessActorSettings settings, ProcessActorMetrics metrics, IEnumerable<IEnrichedEventSink> sinks)
     {
         settings.Validate();
         system.Settings.InjectTopLevelFallback(Dispatching);
@@ -118,16 +118,16 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
     /// </summary>
     public PipelineCounts CountsFor(IEnrichedEventSink forwardingSink)
     {
-        var sinkFailures = (long)EnrichedEventPublisher.FailuresOf(_metrics, forwardingSink).Value;
+        var sinkFailures = EnrichedEventPublisher.FailuresOf(_metrics, forwardingSink).Value;
         var published = _metrics.Published.Total;
         var cache = _metrics.CacheDrops;
-        var gaveUp = (long)(cache.Age.Value + cache.Capacity.Value + cache.Shutdown.Value);
-        var waiting = (long)_metrics.EventCacheEvents.Value;
+        var gaveUp = cache.Age.Value + cache.Capacity.Value + cache.Shutdown.Value;
+        var waiting = _metrics.EventCacheEvents.Value;
         var discarded = _metrics.Discarded;
-        var withheld = (long)discarded.ClonesOff.Value;
-        var superseded = (long)(discarded.Duplicate.Value + discarded.Superseded.Value);
-        var received = (long)(_kinds.Clone.Value + _kinds.Exec.Value + _kinds.Exit.Value + _kinds.Hook.Value);
-        var concluded = (long)_metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(ExitConclusion.Lost)).Value;
+        var withheld = discarded.ClonesOff.Value;
+        var superseded = discarded.Duplicate.Value + discarded.Superseded.Value;
+        var received = _kinds.Clone.Value + _kinds.Exec.Value + _kinds.Exit.Value + _kinds.Hook.Value;
+        var concluded = _metrics.ExitsConcluded.Of(ProcessExit.ReasonOf(ExitConclusion.Lost)).Value;
         return new PipelineCounts(received, superseded, withheld, gaveUp, waiting, published, sinkFailures, concluded);
     }
 

@@ -10,9 +10,10 @@ using Xunit.Abstractions;
 namespace Forkline.Cluster.Tests;
 
 /// <summary>
-/// `forkline run --json` and `forkline events --json` print events and nothing else on stdout, also when
-/// things go wrong: the data directory (a tiny tmpfs) fills up under the node, and API calls fail. What goes
-/// wrong is logged, on stderr.
+/// `forkline run --json`, `events --json`, `replay --json` and `collector --json` print events and nothing
+/// else on stdout, also when things go wrong: the disk (a tiny tmpfs) fills up under the node's data or the
+/// collector's recording, API calls fail, a replay names no time or a gateway that is gone. What goes wrong
+/// is said on stderr.
 /// </summary>
 [Collection(KernelCollection.Name)]
 public sealed partial class EventStreamPurityTests(ITestOutputHelper output) : IAsyncLifetime
@@ -50,15 +51,66 @@ public sealed partial class EventStreamPurityTests(ITestOutputHelper output) : I
         FillUp(_data);
         await RunProcessesUntilAsync(() => run.ErrorText.Contains("full", StringComparison.OrdinalIgnoreCase));
         var replies = await FailingApiCallsAsync(http);
+        string[] replay = ["replay", "--json", "--gateway", grpc, "--host", _node];
+        await using var replayed = await CompletedAsync([.. replay, "--since", "1h ago"]);
+        await using var noTime = await CompletedAsync([.. replay, "--since", "yesterday-ish"]);
 
         await events.InterruptAsync(Patience);
         await run.InterruptAsync(Patience);
+        await using var gatewayGone = await CompletedAsync([.. replay, "--since", "1h ago"]);
         output.WriteLine($"--- run stderr ---\n{run.ErrorText}\n--- events stderr ---\n{events.ErrorText}\n--- API replies ---\n{string.Join('\n', replies)}");
+        output.WriteLine($"--- replay stderr ---\n{replayed.ErrorText}\n{noTime.ErrorText}\n{gatewayGone.ErrorText}");
 
         AssertOnlyEvents("run --json", run.OutputLines);
         AssertOnlyEvents("events --json", events.OutputLines);
+        Assert.Equal(0, replayed.ExitCode);
+        AssertOnlyEvents("replay --json", replayed.OutputLines);
+        AssertFailedInOneLine("replay --json --since yesterday-ish", noTime);
+        AssertFailedInOneLine("replay --json from a gateway that is gone", gatewayGone);
         Assert.Matches(DiskFull(), run.ErrorText);
         foreach (var reply in replies) Assert.DoesNotContain("   at ", reply);
+    }
+
+    [KernelFact]
+    public async Task Collector_json_stdout_carries_only_events_when_the_disk_under_its_recording_is_full()
+    {
+        await using var collector = OutputProcess.Start(GatewayProcess.Executable,
+            ["collector", "--json", "--record", Path.Combine(_data, "capture")]);
+
+        await RunProcessesUntilAsync(() => collector.OutputLines.Count > 0);
+        FillUp(_data);
+        await RunProcessesUntilAsync(() => collector.HasExited);
+        var exitCode = await collector.WaitForExitAsync(Patience);
+        output.WriteLine($"--- collector stderr ---\n{collector.ErrorText}");
+
+        AssertOnlyEvents("collector --json", collector.OutputLines, IsKernelEvent);
+        Assert.Equal(1, exitCode);
+        Assert.Matches(DiskFull(), collector.ErrorText);
+        Assert.DoesNotContain("   at ", collector.ErrorText);
+    }
+
+    /// <summary>A forkline command that ends on its own (a replay), run to its end.</summary>
+    private static async Task<OutputProcess> CompletedAsync(IReadOnlyList<string> arguments)
+    {
+        var command = OutputProcess.Start(GatewayProcess.Executable, arguments);
+        try
+        {
+            await command.WaitForExitAsync(Patience);
+            return command;
+        }
+        catch (TimeoutException)
+        {
+            await command.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A command that could not do its work: nothing on stdout, why in one line on stderr, a non-zero exit code.</summary>
+    private static void AssertFailedInOneLine(string command, OutputProcess failed)
+    {
+        Assert.True(failed.OutputLines.Count == 0, $"{command} printed on stdout: {string.Join('\n', failed.OutputLines)}");
+        Assert.NotEqual(0, failed.ExitCode);
+        Assert.Single(failed.ErrorText.Split('\n'), line => line.Length > 0);
     }
 
     /// <summary>A request each of a kind that fails: a write on the full disk, a hostile regex, bad input, bytes that are no HTTP.</summary>
@@ -122,34 +174,45 @@ public sealed partial class EventStreamPurityTests(ITestOutputHelper output) : I
         }
     }
 
-    private static void AssertOnlyEvents(string command, IReadOnlyCollection<string> lines)
+    private static void AssertOnlyEvents(string command, IReadOnlyCollection<string> lines, Func<JsonElement, bool>? isEvent = null)
     {
+        isEvent ??= IsExportEvent;
         Assert.True(lines.Count > 0, $"{command} printed no event");
-        foreach (var line in lines) Assert.True(IsEvent(line), $"{command} printed a line that is not an event: {line}");
+        foreach (var line in lines) Assert.True(IsEvent(line, isEvent), $"{command} printed a line that is not an event: {line}");
     }
 
-    /// <summary>
-    /// A Tetragon-shaped event: one JSON object with its time and one event object, process_* or the
-    /// rate_limit_info line that says how many events a live stream missed.
-    /// </summary>
-    private static bool IsEvent(string line)
+    /// <summary>One JSON object with its time that <paramref name="isEvent"/> takes for an event.</summary>
+    private static bool IsEvent(string line, Func<JsonElement, bool> isEvent)
     {
         try
         {
             using var json = JsonDocument.Parse(line);
             var root = json.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("time", out _)) return false;
-            var kinds = 0;
-            foreach (var property in root.EnumerateObject())
-                if ((property.Name.StartsWith("process_", StringComparison.Ordinal) || property.Name == "rate_limit_info")
-                    && property.Value.ValueKind == JsonValueKind.Object) kinds++;
-            return kinds == 1;
+            return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("time", out _) && isEvent(root);
         }
         catch (JsonException)
         {
             return false;
         }
     }
+
+    /// <summary>
+    /// A Tetragon-shaped event: one event object, process_* or the rate_limit_info line that says how many
+    /// events a live stream missed.
+    /// </summary>
+    private static bool IsExportEvent(JsonElement root)
+    {
+        var kinds = 0;
+        foreach (var property in root.EnumerateObject())
+            if ((property.Name.StartsWith("process_", StringComparison.Ordinal) || property.Name == "rate_limit_info")
+                && property.Value.ValueKind == JsonValueKind.Object) kinds++;
+        return kinds == 1;
+    }
+
+    /// <summary>A raw kernel event as `collector --json` prints it (JsonEventFormat): its kind, kernel time and pid.</summary>
+    private static bool IsKernelEvent(JsonElement root) =>
+        root.TryGetProperty("kind", out var kind) && kind.GetString() is "exec" or "clone" or "exit" or "hook" or "unknown"
+        && root.TryGetProperty("ktime", out _) && root.TryGetProperty("pid", out _);
 
     [GeneratedRegex(@"API (?<http>http://[\d.:]+)/ \(HTTP/JSON, /metrics\) and (?<grpc>http://[\d.:]+)/ \(gRPC\)")]
     internal static partial Regex ApiAddresses();

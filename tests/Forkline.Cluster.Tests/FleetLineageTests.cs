@@ -94,8 +94,8 @@ public sealed class FleetLineageTests(ITestOutputHelper output)
     /// <summary>Plays the capture through a pipeline of its own that names every process after <paramref name="host"/>.</summary>
     private async Task ReplayAsync(string capturePath, string host, CollectorNode node)
     {
-        var pipeline = ProcessPipeline.Start(node.System, new ProcessActorSettings { NodeName = host },
-            new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry()), [node.Forwarder]);
+        using var meters = new MeterValues();
+        var pipeline = ProcessPipeline.Start(node.System, new ProcessActorSettings { NodeName = host }, new ProcessActorMetrics(meters), [node.Forwarder]);
         var replay = new ReplayFileSource(capturePath);
         await replay.RunAsync(pipeline, None);
         await pipeline.StopAsync(StopTimeout);

@@ -44,6 +44,19 @@ internal sealed class OutputProcess : IAsyncDisposable
         throw new TimeoutException($"{_process.StartInfo.FileName} printed no line matching {pattern} (exited: {_process.HasExited}); stderr:\n{ErrorText}");
     }
 
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Waits for a command that ends on its own, and for its last stdout and stderr lines; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan within)
+    {
+        await _process.WaitForExitAsync().WaitAsync(within);
+        // Without a timeout this also waits until the last stdout and stderr lines were read.
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGINT, as Ctrl-C: the command stops in order and flushes what it prints.</summary>
     public async Task InterruptAsync(TimeSpan within)
     {

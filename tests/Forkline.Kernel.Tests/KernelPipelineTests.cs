@@ -54,7 +54,7 @@ public sealed class KernelPipelineTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.Equal(0, exit.Process.Exit.Signal);
         }
         Assert.All(chain, e => Assert.False(e.Incomplete, $"{e.Kind} of {e.Process.Pid} {e.Process.Binary} was emitted incomplete"));
-        Assert.Equal(0, pipeline.Metrics.TidPidMismatchTotal.WithLabels("exec").Value + pipeline.Metrics.TidPidMismatchTotal.WithLabels("exit").Value);
+        Assert.Equal(0, pipeline.Metrics.Value("forkline_tid_pid_mismatch_total", "exec") + pipeline.Metrics.Value("forkline_tid_pid_mismatch_total", "exit"));
     }
 
     [KernelFact]

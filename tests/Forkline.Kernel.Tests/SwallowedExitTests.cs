@@ -44,7 +44,7 @@ public sealed class SwallowedExitTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal((ExitConclusion.Lost, 0, 0), (concluded.Conclusion, concluded.Status, concluded.Signal));
         Assert.InRange(concluded.Time, killed, DateTime.UtcNow);
         Assert.True(concluded.EndedAfter <= concluded.Time);
-        Assert.True(pipeline.Metrics.ExitsConcluded.WithLabels("lost").Value >= 1);
+        Assert.True(pipeline.Metrics.Value("forkline_exits_concluded_total", "lost") >= 1);
         // The test process itself runs on: checked many times, never concluded.
         Assert.DoesNotContain(pipeline.Events.Snapshot(), e => e is EnrichedExit && e.Process.ExecId == ThisProcess.ExecId(Node));
     }

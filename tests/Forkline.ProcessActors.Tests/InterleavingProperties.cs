@@ -5,6 +5,7 @@ using FsCheck.Xunit;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
+using Forkline.Kernel.Tests.Pipeline;
 using Forkline.ProcessActors.Metrics;
 using Xunit.Abstractions;
 using static Forkline.ProcessActors.Tests.KernelEvents;
@@ -74,7 +75,8 @@ public sealed class InterleavingProperties : TestKit
     private async Task<string> RunAsync(KernelEvent[] events)
     {
         var sink = new CollectingSink();
-        var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
+        using var meters = new MeterValues();
+        var metrics = new ProcessActorMetrics(meters);
         var settings = new ProcessActorSettings
         {
             NodeName = "test-node",
@@ -99,7 +101,7 @@ public sealed class InterleavingProperties : TestKit
         return string.Join('\n',
         [
             $"after flush: {settled}",
-            $"after grace: {drained}, live gauge {metrics.ProcessesLive.Value}, mismatches {metrics.TidPidMismatchTotal.WithLabels("exit").Value}",
+            $"after grace: {drained}, live gauge {meters.Value("forkline_processes_live")}, mismatches {meters.Value("forkline_tid_pid_mismatch_total", "exit")}",
             .. sink.Events.Select(Normalize).Order(StringComparer.Ordinal),
         ]);
     }

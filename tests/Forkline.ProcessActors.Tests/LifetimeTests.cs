@@ -17,7 +17,7 @@ public sealed class LifetimeTests(ITestOutputHelper output) : PipelineTestKit(ou
         await FeedAndFlush(pipeline, Exec(Bash, ProcessKey.None, "/bin/bash"), Exit(Bash, 5_000));
 
         await WaitUntilNoProcessIsTracked(pipeline);
-        Assert.Equal(0, Metrics.ProcessesLive.Value);
+        Assert.Equal(0, Value("forkline_processes_live"));
     }
 
     [Fact]
@@ -31,7 +31,7 @@ public sealed class LifetimeTests(ITestOutputHelper output) : PipelineTestKit(ou
         await AwaitAssertAsync(async () => Assert.Equal(1, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses), Patience);
         await Task.Delay(TestSettings.ExitGracePeriod * 4);
         Assert.Equal(1, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses);
-        Assert.Equal(1, Metrics.ProcessesLive.Value);
+        Assert.Equal(1, Value("forkline_processes_live"));
     }
 
     [Fact]

@@ -181,7 +181,7 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
         var exits = Sink.Of<EnrichedExit>().ToDictionary(e => e.Process.ExecId, e => e.Process.Exit!.Status);
         Assert.Equal(1, exits[Id(first)]);
         Assert.Equal(2, exits[Id(second)]);
-        Assert.Equal(0, Value(Metrics.ExitsMissingTotal));
+        Assert.Equal(0, Value("forkline_exits_missing_total"));
     }
 
     [Fact]
@@ -198,10 +198,10 @@ public sealed class LineageTests(ITestOutputHelper output) : PipelineTestKit(out
             Clone(reuse, Bash),
             Exec(Key(200, 9_100), Bash, "/bin/new", replaced: reuse));
 
-        Assert.Equal(1, Value(Metrics.ExitsMissingTotal));
+        Assert.Equal(1, Value("forkline_exits_missing_total"));
         var concluded = Assert.Single(Sink.Of<EnrichedExit>(), e => e.Process.ExecId == Id(lost)).Process.Exit!;
         Assert.Equal((ExitConclusion.Lost, 0, 0), (concluded.Conclusion, concluded.Status, concluded.Signal));
-        Assert.Equal(1, Value(Metrics.ExitsConcluded, "lost"));
+        Assert.Equal(1, Value("forkline_exits_concluded_total", "lost"));
         // The old image and the fork end (no exit will come for them) and go after their grace.
         await AwaitAssertAsync(async () =>
             Assert.Equal(2, (await pipeline.GetStatusAsync(Patience)).TrackedProcesses), Patience);

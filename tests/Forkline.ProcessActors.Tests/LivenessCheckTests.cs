@@ -39,7 +39,7 @@ public sealed class LivenessCheckTests(ITestOutputHelper output) : PipelineTestK
         Assert.Equal((ExitConclusion.Lost, 0, 0), (concluded.Conclusion, concluded.Status, concluded.Signal));
         Assert.True(concluded.EndedAfter <= concluded.Time, $"ended after {concluded.EndedAfter:O}, found gone {concluded.Time:O}");
         Assert.InRange(concluded.Time, before, DateTime.UtcNow);
-        Assert.Equal(1, Value(Metrics.ExitsConcluded, "lost"));
+        Assert.Equal(1, Value("forkline_exits_concluded_total", "lost"));
     }
 
     [Fact]
@@ -62,6 +62,6 @@ public sealed class LivenessCheckTests(ITestOutputHelper output) : PipelineTestK
 
         var exit = Assert.Single(Sink.Of<EnrichedExit>()).Process.Exit!;
         Assert.Equal((ExitConclusion.None, 7), (exit.Conclusion, exit.Status));
-        Assert.Equal(0, Value(Metrics.ExitsConcluded, "lost"));
+        Assert.Equal(0, Value("forkline_exits_concluded_total", "lost"));
     }
 }

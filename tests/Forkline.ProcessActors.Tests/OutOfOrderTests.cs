@@ -23,7 +23,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         var events = Sink.Events.Where(e => e.Process.Key == Sleep).ToList();
         Assert.Equal([EnrichedKind.Exec, EnrichedKind.Exit], events.Select(e => e.Kind));
         Assert.Equal(Id(Bash), events[1].Parent?.ExecId);
-        Assert.Equal(1, Value(Metrics.EventCacheResolvedTotal));
+        Assert.Equal(1, Value("forkline_event_cache_resolved_total"));
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         var exec = Sink.Of<EnrichedExec>().Single(e => e.Process.Key == Sleep);
         Assert.Equal("/bin/bash", exec.Parent?.Binary);
         Assert.False(exec.Process.Flags.HasFlag(ProcessFlags.Incomplete));
-        Assert.Equal(1, Value(Metrics.EventCacheResolvedTotal));
+        Assert.Equal(1, Value("forkline_event_cache_resolved_total"));
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         var events = Sink.Events.Where(e => e.Process.Key == Sleep).ToList();
         Assert.Equal([EnrichedKind.Exec, EnrichedKind.Hook, EnrichedKind.Hook, EnrichedKind.Hook], events.Select(e => e.Kind));
         Assert.Equal([2_100UL, 2_200UL, 2_300UL], events.OfType<EnrichedHook>().Select(h => h.Hook.Ktime));
-        Assert.Equal(3, Value(Metrics.EventCacheResolvedTotal));
+        Assert.Equal(3, Value("forkline_event_cache_resolved_total"));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         pipeline.OnEvent(Exit(Sleep, 2_500, status: 9));
         pipeline.OnBatchEnd();
 
-        await AwaitAssertAsync(() => Assert.Equal(2, Value(Metrics.EventCacheDroppedTotal, "age")), Patience);
+        await AwaitAssertAsync(() => Assert.Equal(2, Value("forkline_event_cache_dropped_total", "age")), Patience);
         await pipeline.FlushAsync(Patience);
         var hook = Sink.Single<EnrichedHook>();
         Assert.True(hook.Process.Flags.HasFlag(ProcessFlags.Incomplete));
@@ -87,7 +87,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         var exit = Sink.Single<EnrichedExit>();
         Assert.True(exit.Incomplete);
         Assert.Equal(9, exit.Process.Exit?.Status);
-        Assert.Equal(0, Value(Metrics.EventCacheResolvedTotal));
+        Assert.Equal(0, Value("forkline_event_cache_resolved_total"));
         // What was never seen is flagged unknown, so no writer takes its zeros for root's.
         const ProcessFlags nothingSeen =
             ProcessFlags.AuidUnknown | ProcessFlags.CredentialsUnknown | ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown;
@@ -103,7 +103,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         pipeline.OnEvent(Clone(Sleep, Bash));
         pipeline.OnBatchEnd();
 
-        await AwaitAssertAsync(() => Assert.Equal(1, Value(Metrics.EventCacheDroppedTotal, "age")), Patience);
+        await AwaitAssertAsync(() => Assert.Equal(1, Value("forkline_event_cache_dropped_total", "age")), Patience);
         await pipeline.FlushAsync(Patience);
         var clone = Sink.Single<EnrichedClone>().Process;
         Assert.Equal(ProcessFlags.CapabilitiesUnknown | ProcessFlags.NamespacesUnknown,
@@ -119,7 +119,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         pipeline.OnEvent(Hook(Sleep, 2_100));
         pipeline.OnBatchEnd();
 
-        await AwaitAssertAsync(() => Assert.Equal(1, Value(Metrics.EventCacheDroppedTotal, "age")), Patience);
+        await AwaitAssertAsync(() => Assert.Equal(1, Value("forkline_event_cache_dropped_total", "age")), Patience);
         await pipeline.FlushAsync(Patience);
         var exec = Sink.Single<EnrichedExec>();
         Assert.Null(exec.Parent);
@@ -127,7 +127,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         Assert.True(exec.Process.Flags.HasFlag(ProcessFlags.Incomplete));
         // The hook waited for the exec, not for the parent: it is resolved once the exec gave up.
         Assert.Equal(Id(Sleep), Sink.Single<EnrichedHook>().Process.ExecId);
-        Assert.Equal(1, Value(Metrics.EventCacheResolvedTotal));
+        Assert.Equal(1, Value("forkline_event_cache_resolved_total"));
     }
 
     [Fact]
@@ -137,10 +137,10 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
 
         await FeedAndFlush(pipeline, Hook(Key(201, 1), 1), Hook(Key(202, 2), 2), Hook(Key(203, 3), 3));
 
-        Assert.Equal(1, Value(Metrics.EventCacheDroppedTotal, "capacity"));
+        Assert.Equal(1, Value("forkline_event_cache_dropped_total", "capacity"));
         Assert.Equal(Key(201, 1), Sink.Single<EnrichedHook>().Process.Key);
         Assert.Equal(2, (await pipeline.GetStatusAsync(Patience)).WaitingEvents);
-        Assert.Equal(2, Metrics.EventCacheEvents.Value);
+        Assert.Equal(2, Value("forkline_event_cache_events"));
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
         await pipeline.StopAsync(Patience);
 
         Assert.True(Sink.Single<EnrichedHook>().Incomplete);
-        Assert.Equal(1, Value(Metrics.EventCacheDroppedTotal, "shutdown"));
+        Assert.Equal(1, Value("forkline_event_cache_dropped_total", "shutdown"));
         Assert.Throws<InvalidOperationException>(() => pipeline.OnEvent(Hook(Sleep, 2_200)));
     }
 
@@ -166,6 +166,6 @@ public sealed class OutOfOrderTests(ITestOutputHelper output) : PipelineTestKit(
             Exec(Bash, ProcessKey.None, "/bin/bash"));
 
         Assert.True(Sink.Single<EnrichedExec>().Process.Flags.HasFlag(ProcessFlags.Procfs));
-        Assert.Equal(1, Value(Metrics.EventsDiscardedTotal, "duplicate"));
+        Assert.Equal(1, Value("forkline_events_discarded_total", "duplicate"));
     }
 }

@@ -1,19 +1,24 @@
 using Akka.TestKit.Xunit2;
 using Forkline.Contracts.Events;
+using Forkline.Kernel.Tests.Pipeline;
 using Forkline.ProcessActors.Metrics;
-using Prometheus;
 using Xunit.Abstractions;
 
 namespace Forkline.ProcessActors.Tests;
 
-/// <summary>An actor system per test, a pipeline in it, its own metrics registry and a collecting sink.</summary>
-public abstract class PipelineTestKit(ITestOutputHelper output) : TestKit(output: output)
+/// <summary>An actor system per test, a pipeline in it, its own meters and a collecting sink.</summary>
+public abstract class PipelineTestKit : TestKit
 {
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    protected PipelineTestKit(ITestOutputHelper output) : base(output: output) => Metrics = new ProcessActorMetrics(Meters);
+
     internal CollectingSink Sink { get; } = new();
 
-    protected ForklineMetrics Metrics { get; } = new(Prometheus.Metrics.NewCustomRegistry());
+    /// <summary>What the pipeline's meter shows.</summary>
+    protected MeterValues Meters { get; } = new();
+
+    protected ProcessActorMetrics Metrics { get; }
 
     /// <summary>Short grace and a long cache age: tests see releases quickly and no accidental give-ups.</summary>
     protected static ProcessActorSettings TestSettings => new()
@@ -48,6 +53,12 @@ public abstract class PipelineTestKit(ITestOutputHelper output) : TestKit(output
         Assert.Fail($"processes are still tracked after {Patience}: {status}");
     }
 
-    protected static double Value(Counter counter, params string[] labels) =>
-        labels.Length == 0 ? counter.Value : counter.WithLabels(labels).Value;
+    /// <summary>The series of the process actors' instrument <paramref name="name"/> with <paramref name="labels"/>, as /metrics shows it.</summary>
+    protected long Value(string name, params string[] labels) => Meters.Value(name, labels);
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        Meters.Dispose();
+    }
 }

@@ -24,7 +24,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         Assert.Equal(User(0), clone.Process.Credentials);
         Assert.True(clone.Process.Flags.HasFlag(ProcessFlags.CloneOnly));
         Assert.Equal(ExecId.For("test-node", Shell), clone.Parent?.ExecId);
-        Assert.Equal(0, Value(Metrics.TidPidMismatchTotal, "clone"));
+        Assert.Equal(0, Value("forkline_tid_pid_mismatch_total", "clone"));
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         var clone = Sink.Single<EnrichedClone>();
         Assert.Equal(200, clone.Process.Pid);
         Assert.Equal(200, clone.Process.Tid);
-        Assert.Equal(1, Value(Metrics.TidPidMismatchTotal, "clone"));
+        Assert.Equal(1, Value("forkline_tid_pid_mismatch_total", "clone"));
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         var exec = Sink.Of<EnrichedExec>().Single(e => e.Process.Binary == "/bin/sleep");
         Assert.Equal(ExecId.For("test-node", sleep), exec.Process.ExecId);
         Assert.Equal(ExecId.For("test-node", Shell), exec.Process.ParentExecId);
-        Assert.Equal(0, Value(Metrics.TidPidMismatchTotal, "exec"));
+        Assert.Equal(0, Value("forkline_tid_pid_mismatch_total", "exec"));
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         var exec = Sink.Of<EnrichedExec>().Single(e => e.Process.Binary == "/bin/sleep");
         Assert.Equal(300, exec.Process.Tid);
         Assert.Equal(sleep, exec.Process.Key);
-        Assert.Equal(1, Value(Metrics.TidPidMismatchTotal, "exec"));
+        Assert.Equal(1, Value("forkline_tid_pid_mismatch_total", "exec"));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         Assert.Equal((exec.Process.Pid, exec.Process.Tid), (exit.Process.Pid, exit.Process.Tid));
         Assert.Equal(exec.Process.ExecId, exit.Process.ExecId);
         Assert.Equal(3, exit.Process.Exit?.Status);
-        Assert.Equal(0, Value(Metrics.TidPidMismatchTotal, "exit"));
+        Assert.Equal(0, Value("forkline_tid_pid_mismatch_total", "exit"));
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         Assert.Equal((exec.Process.Pid, exec.Process.Tid), (exit.Process.Pid, exit.Process.Tid));
         Assert.Equal(100, exit.Process.Tid);
         Assert.Equal(104, exit.Process.Exit?.LastTid);
-        Assert.Equal(1, Value(Metrics.TidPidMismatchTotal, "exit"));
+        Assert.Equal(1, Value("forkline_tid_pid_mismatch_total", "exit"));
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
         Assert.Same(exec.Process, hook.Process);
         Assert.Equal(107, thread.Tid);
         Assert.Equal(User(33), thread.Credentials);
-        Assert.Equal(0, Value(Metrics.TidPidMismatchTotal, "exec"));
+        Assert.Equal(0, Value("forkline_tid_pid_mismatch_total", "exec"));
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class TidModelTests(ITestOutputHelper output) : PipelineTestKit(ou
             Exec(Key(200, 2_000), ProcessKey.None, "/bin/b", tid: 201),
             Exec(Key(300, 3_000), ProcessKey.None, "/bin/c", tid: 301)));
 
-        Assert.Equal(3, Value(Metrics.TidPidMismatchTotal, "exec"));
+        Assert.Equal(3, Value("forkline_tid_pid_mismatch_total", "exec"));
     }
 
     [Fact]

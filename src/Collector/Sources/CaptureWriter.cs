@@ -28,6 +28,12 @@ public sealed class CaptureWriter : IDisposable
 
     public long RecordsWritten { get; private set; }
 
+    /// <summary>
+    /// Why the file could not be written (its disk full, an I/O error), or null. Set before the exception
+    /// leaves <see cref="Write"/> or <see cref="Flush"/>, so the caller can tell it from other I/O failures.
+    /// </summary>
+    public IOException? Failure { get; private set; }
+
     public void Write(ReadOnlySpan<byte> record)
     {
         if (record.Length > CaptureHeader.MaxRecordLength)
@@ -36,16 +42,44 @@ public sealed class CaptureWriter : IDisposable
                 nameof(record));
         Span<byte> length = stackalloc byte[sizeof(uint)];
         BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)record.Length);
-        _output.Write(length);
-        _output.Write(record);
+        try
+        {
+            _output.Write(length);
+            _output.Write(record);
+        }
+        catch (IOException e)
+        {
+            Failure = e;
+            throw;
+        }
         RecordsWritten++;
     }
 
-    public void Flush() => _output.Flush();
+    public void Flush()
+    {
+        try
+        {
+            _output.Flush();
+        }
+        catch (IOException e)
+        {
+            Failure = e;
+            throw;
+        }
+    }
 
     public void Dispose()
     {
-        _output.Flush();
-        if (!_leaveOpen) _output.Dispose();
+        if (Failure is null) Flush();
+        if (_leaveOpen) return;
+        try
+        {
+            _output.Dispose();
+        }
+        catch (IOException) when (Failure is not null)
+        {
+            // The stream retries its buffered tail on dispose and meets the same full disk; the failure was
+            // already reported from Write or Flush; the file keeps what reached the disk, a replay reports a cut last record.
+        }
     }
 }

@@ -13,7 +13,7 @@ namespace Forkline.Client;
 public static class ProcessText
 {
     // Long command lines would push everything else off the screen; --json has them whole.
-    private const int CommandWidth = 100;
+    public const int CommandWidth = 100;
 
     private const int ShortContainerId = 12;
 
@@ -31,7 +31,8 @@ public static class ProcessText
     {
         var binary = ArgumentLine.Quote(process.Binary);
         var command = process.Arguments.Length == 0 ? binary : $"{binary} {TerminalText.EscapeArgumentLine(process.Arguments)}";
-        if (command.Length > CommandWidth) command = string.Concat(command.AsSpan(0, CommandWidth - 1), "…");
+        if (command.Length > CommandWidth)
+            command = string.Concat(command.AsSpan(0, TerminalText.EscapedPrefixLength(command, CommandWidth - 1)), "…");
         if (process.ContainerId.Length == 0) return command;
         var container = TerminalText.Escape(process.ContainerId.AsSpan(0, Math.Min(ShortContainerId, process.ContainerId.Length)));
         if (process.ContainerName.Length > 0) container = $"{TerminalText.Escape(process.ContainerName)} {container}";

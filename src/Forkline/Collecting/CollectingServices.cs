@@ -19,7 +19,7 @@ namespace Forkline.Collecting;
 /// What a node collects with: its event source, the process actors it feeds, and this host's pods (null: none looked up),
 /// with their annotations when <paramref name="PodAnnotations"/>.
 /// </summary>
-public sealed record CollectingSettings(IEventSource Source, ProcessActorSettings Actors, ForklineMetrics Metrics, PodDirectory? Pods = null, bool PodAnnotations = false);
+public sealed record CollectingSettings(IEventSource Source, ProcessActorSettings Actors, PodDirectory? Pods = null, bool PodAnnotations = false);
 
 /// <summary>
 /// The collecting side of a node (<c>run</c>, <c>collector-node</c>) as two hosted services, registered
@@ -27,6 +27,7 @@ public sealed record CollectingSettings(IEventSource Source, ProcessActorSetting
 /// the process actors start, then the event source; a stop ends the event source first, then drains
 /// the process actors into the forwarder, flushes it and sends the run's final loss report, each stage
 /// within <see cref="StopTimeout"/>. See <see cref="NodeHost"/> for the order of the whole node.
+/// Their metrics are on the meters of the node's <see cref="PrometheusExport"/>, which the part registered before brings.
 /// </summary>
 public static class CollectingServices
 {
@@ -37,7 +38,6 @@ public static class CollectingServices
     public static HostApplicationBuilder AddCollecting(this HostApplicationBuilder builder, CollectingSettings settings,
         Func<IServiceProvider, GatewayForwarder> forwarderOf, params IEnrichedEventSink[] localSinks)
     {
-        if (settings.Source is BpfEventSource bpf) settings.Metrics.RefreshBeforeScrape(() => CollectorMetrics.Refresh(bpf.Collector, settings.Metrics));
         builder.Services.AddSingleton(services => new ProcessActorsService(settings, localSinks, () => forwarderOf(services), services));
         builder.Services.AddHostedService(services => services.GetRequiredService<ProcessActorsService>());
         builder.Services.AddSingleton(services => new EventSourceService(settings, services.GetRequiredService<ProcessActorsService>(),
@@ -63,7 +63,9 @@ internal sealed class ProcessActorsService(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _forwarder = forwarderOf();
-        _pipeline = ProcessPipeline.Start(services.GetRequiredService<ActorSystem>(), settings.Actors, settings.Metrics, [.. localSinks, _forwarder]);
+        var meters = services.GetRequiredService<PrometheusExport>().Meters;
+        CollectorMetrics.Observe(meters, settings.Source);
+        _pipeline = ProcessPipeline.Start(services.GetRequiredService<ActorSystem>(), settings.Actors, new ProcessActorMetrics(meters), [.. localSinks, _forwarder]);
         RunAccounting.Start(_forwarder, settings.Actors.NodeName, settings.Source, _pipeline);
         return Task.CompletedTask;
     }

@@ -86,10 +86,17 @@ public static class CollectorCommand
         try
         {
             await source.RunAsync(printer, cancellationToken);
+            capture?.Flush();
         }
         catch (BpfException e)
         {
             log.LogError("{Problem}", e.Message);
+            exitCode = 1;
+        }
+        catch (IOException e) when (capture is not null && capture.Failure == e)
+        {
+            // A recording that cannot go on stops the run: printing on would let the user believe the file replays it.
+            log.LogError("recording to {Path} failed, so the collector stopped: {Problem}; the capture holds at most {Records} records", recordPath, e.Message, capture.RecordsWritten);
             exitCode = 1;
         }
         printer.Complete();

@@ -10,7 +10,6 @@ using Forkline.Gateway.Ingest;
 using Forkline.Hosting;
 using Forkline.Logging;
 using Forkline.ProcessActors;
-using Forkline.ProcessActors.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -89,16 +88,16 @@ public static class CollectorNodeCommand
     private static async Task<int> RunAsync(CollectorNodeOptions settings, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
         LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
-        var registry = Prometheus.Metrics.DefaultRegistry;
-        var metrics = new ForklineMetrics(registry);
-        var collecting = new CollectingSettings(settings.Source, settings.Actors, metrics, (settings.Source as BpfEventSource)?.Options.Pods, settings.PodAnnotations);
+        var collecting = new CollectingSettings(settings.Source, settings.Actors, (settings.Source as BpfEventSource)?.Options.Pods, settings.PodAnnotations);
         var builder = NodeHost.CreateBuilder(loggers);
-        CollectorNode.AddCollectorLink(builder, settings.Link with { MetricsRegistry = registry });
+        CollectorNode.AddCollectorLink(builder, settings.Link);
         builder.AddCollecting(collecting, services => services.GetRequiredService<CollectorNode>().Forwarder);
         if (settings.Metrics is { } listen) ListenPort.EnsureFree(listen.Address.ToString(), listen.Port, "metrics", "Metrics:Listen (--metrics)");
-        using var metricServer = settings.Metrics is { } endpoint ? metrics.StartServer(endpoint.Port, endpoint.Address.ToString()) : null;
 
         using var host = await NodeHost.StartAsync(builder, ct);
+        using var metricServer = settings.Metrics is { } endpoint
+            ? host.Services.GetRequiredService<PrometheusExport>().StartServer(endpoint.Port, endpoint.Address.ToString())
+            : null;
         log.LogInformation("host {Host} from {Source}, gateways {Gateways}{Metrics}; Ctrl-C stops it",
             settings.Actors.NodeName, settings.Source.Name, string.Join(", ", settings.Link.Link.Gateways),
             settings.Metrics is { } m ? $", metrics http://{m}/metrics" : "");

@@ -14,7 +14,6 @@ using Forkline.Gateway.Api;
 using Forkline.Hosting;
 using Forkline.Logging;
 using Forkline.ProcessActors;
-using Forkline.ProcessActors.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -142,7 +141,6 @@ public static class RunCommand
         {
             Cluster = new ClusterSettings { Port = options.ClusterPort },
             DataDirectory = options.DataDirectory,
-            MetricsRegistry = Prometheus.Metrics.DefaultRegistry,
         };
         var collecting = new CollectingSettings(
             new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers }),
@@ -156,7 +154,6 @@ public static class RunCommand
                 LivenessProbe = new ProcfsLiveness().StillRuns,
                 UserNames = CollectorSettings.UserNamesOf(options.UsernameMetadata, loggers),
             },
-            new ForklineMetrics(Prometheus.Metrics.DefaultRegistry),
             pods,
             options.PodAnnotations);
         var builder = NodeHost.CreateBuilder(loggers);

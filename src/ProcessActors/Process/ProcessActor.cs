@@ -213,7 +213,7 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     {
         var snapshot = Snapshot;
         if (snapshot.Exit is not null || _lifetime.Ended) return;
-        dependencies.Metrics.ExitsConcluded.WithLabels(ProcessExit.ReasonOf(reason)).Inc();
+        dependencies.Metrics.ExitsConcluded.Of(ProcessExit.ReasonOf(reason)).Inc();
         var after = endedAfter > snapshot.StartTime ? endedAfter : snapshot.StartTime;
         PublishExit(new ProcessExit(Status: 0, Signal: 0, foundGoneKtime, foundGone, snapshot.Pid, reason, after));
     }

@@ -5,10 +5,10 @@ namespace Forkline.ProcessActors.Process;
 
 /// <summary>What every process actor of one pipeline shares. All members are immutable or thread-safe.</summary>
 internal sealed class ProcessActorDependencies(
-    ProcessActorSettings settings, ForklineMetrics metrics, ProcessSnapshots snapshots, IActorRef publisher)
+    ProcessActorSettings settings, ProcessActorMetrics metrics, ProcessSnapshots snapshots, IActorRef publisher)
 {
     public ProcessActorSettings Settings => settings;
-    public ForklineMetrics Metrics => metrics;
+    public ProcessActorMetrics Metrics => metrics;
     public ProcessSnapshots Snapshots => snapshots;
     public IActorRef Publisher => publisher;
     public TidPidRule TidRule { get; } = new(metrics.Mismatches, settings.MismatchWarningInterval);

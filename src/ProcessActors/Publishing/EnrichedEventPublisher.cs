@@ -4,7 +4,6 @@ using Forkline.Contracts.Snapshots;
 using Forkline.ProcessActors.Metrics;
 using Forkline.ProcessActors.Process;
 using Forkline.ProcessActors.Routing;
-using Prometheus;
 
 namespace Forkline.ProcessActors.Publishing;
 
@@ -28,15 +27,15 @@ internal sealed class EnrichedEventPublisher : UntypedActor
     }
 
     private readonly IEnrichedEventSink[] _sinks;
-    private readonly Counter.Child[] _failures;
+    private readonly Tally[] _failures;
     private readonly RateLimiter _failureWarnings;
     private readonly PublishedCounters _published;
     private bool _inBurst;
 
-    public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, ForklineMetrics metrics, TimeSpan warningInterval)
+    public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, ProcessActorMetrics metrics, TimeSpan warningInterval)
     {
         _sinks = [.. sinks];
-        _failures = new Counter.Child[_sinks.Length];
+        _failures = new Tally[_sinks.Length];
         for (var i = 0; i < _sinks.Length; i++)
             _failures[i] = FailuresOf(metrics, _sinks[i]);
         _published = metrics.Published;
@@ -71,9 +70,9 @@ internal sealed class EnrichedEventPublisher : UntypedActor
         }
     }
 
-    /// <summary>The forkline_sink_failures_total child of one sink.</summary>
-    public static Counter.Child FailuresOf(ForklineMetrics metrics, IEnrichedEventSink sink) =>
-        metrics.SinkFailuresTotal.WithLabels(sink.GetType().Name);
+    /// <summary>The forkline_sink_failures_total series of one sink.</summary>
+    public static Tally FailuresOf(ProcessActorMetrics metrics, IEnrichedEventSink sink) =>
+        metrics.SinkFailuresTotal.Of(sink.GetType().Name);
 
     private void EndBurst()
     {

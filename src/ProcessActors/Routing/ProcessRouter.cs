@@ -5,7 +5,6 @@ using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.ProcessActors.Metrics;
 using Forkline.ProcessActors.Process;
-using Prometheus;
 
 namespace Forkline.ProcessActors.Routing;
 
@@ -46,7 +45,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private ForklineMetrics Metrics => _dependencies.Metrics;
+    private ProcessActorMetrics Metrics => _dependencies.Metrics;
 
     protected override void PreStart()
     {
@@ -117,7 +116,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     /// Applies one event. With a give-up reason an event whose process or parent is still unknown goes on
     /// without it (flagged incomplete, reason counted) instead of waiting.
     /// </summary>
-    private Outcome Dispatch(KernelEvent kernelEvent, long since, Counter.Child? giveUpReason) => kernelEvent switch
+    private Outcome Dispatch(KernelEvent kernelEvent, long since, Tally? giveUpReason) => kernelEvent switch
     {
         HookEvent hook => RouteToProcess(hook, _index.Resolve(hook.Pid, hook.StartKtime), since, giveUpReason),
         ExitEvent exit => RouteToProcess(exit, _index.Resolve(exit.Pid, exit.StartKtime), since, giveUpReason),
@@ -126,7 +125,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         _ => throw new ArgumentException($"unknown kernel event type {kernelEvent.GetType().Name}: {kernelEvent}", nameof(kernelEvent)),
     };
 
-    private Outcome RouteToProcess(KernelEvent kernelEvent, ProcessKey key, long since, Counter.Child? giveUpReason)
+    private Outcome RouteToProcess(KernelEvent kernelEvent, ProcessKey key, long since, Tally? giveUpReason)
     {
         if (_index.TryGet(key, out var tracked))
         {
@@ -140,7 +139,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         return Outcome.GaveUp;
     }
 
-    private Outcome OnClone(CloneEvent clone, long since, Counter.Child? giveUpReason)
+    private Outcome OnClone(CloneEvent clone, long since, Tally? giveUpReason)
     {
         if (IsDuplicateOrSuperseded(clone.Key)) return Outcome.Applied;
         var parentKey = _index.Resolve(clone.Parent.Pid, clone.Parent.StartKtime);
@@ -156,7 +155,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         return outcome;
     }
 
-    private Outcome OnExec(ExecEvent exec, long since, Counter.Child? giveUpReason)
+    private Outcome OnExec(ExecEvent exec, long since, Tally? giveUpReason)
     {
         if (IsDuplicateOrSuperseded(exec.Key)) return Outcome.Applied;
         var outcome = Outcome.Applied;
@@ -185,7 +184,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         return outcome;
     }
 
-    private static Outcome GiveUp(Counter.Child reason)
+    private static Outcome GiveUp(Tally reason)
     {
         reason.Inc();
         return Outcome.GaveUp;
@@ -261,7 +260,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     }
 
     /// <summary>Dispatches a waiting event again; one that no longer has to wait counts as resolved.</summary>
-    private void Retry(WaitingEvent waiting, Counter.Child? giveUpReason)
+    private void Retry(WaitingEvent waiting, Tally? giveUpReason)
     {
         if (Dispatch(waiting.Event, waiting.Since, giveUpReason) == Outcome.Applied)
             Metrics.EventCacheResolvedTotal.Inc();

@@ -24,7 +24,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
     private readonly Task _run;
     private bool _stopped;
 
-    private KernelPipeline(ProcessPipeline pipeline, ForklineMetrics metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName,
+    private KernelPipeline(ProcessPipeline pipeline, MeterValues metrics, BpfEventSource source, CollectingEnrichedSink events, string nodeName,
         Func<KernelEvent, bool>? lose, ManualResetEventSlim? readerGate)
     {
         Pipeline = pipeline;
@@ -41,7 +41,8 @@ internal sealed class KernelPipeline : IAsyncDisposable
 
     public BpfEventSource Source { get; }
 
-    public ForklineMetrics Metrics { get; }
+    /// <summary>What the pipeline's meter shows.</summary>
+    public MeterValues Metrics { get; }
 
     public CollectingEnrichedSink Events { get; }
 
@@ -68,8 +69,8 @@ internal sealed class KernelPipeline : IAsyncDisposable
         var events = new CollectingEnrichedSink();
         var settings = new ProcessActorSettings { NodeName = nodeName, AncestorDepth = ProcessActorSettings.AncestorsUpToInit };
         if (tune is not null) settings = tune(settings);
-        var metrics = new ForklineMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var pipeline = ProcessPipeline.Start(system, settings, metrics, [events, .. moreSinks ?? []]);
+        var metrics = new MeterValues();
+        var pipeline = ProcessPipeline.Start(system, settings, new ProcessActorMetrics(metrics), [events, .. moreSinks ?? []]);
         var options = new BpfCollectorOptions { Hooks = hooks, Capture = capture, LoggerFactory = new LineLoggerFactory(log), StoredIdentities = storedIdentities };
         var source = new BpfEventSource(ringSizeBytes is { } size ? options with { RingSizeBytes = size } : options);
         var session = new KernelPipeline(pipeline, metrics, source, events, nodeName, lose, readerGate);
@@ -109,6 +110,7 @@ internal sealed class KernelPipeline : IAsyncDisposable
     {
         await StopAsync();
         _stop.Dispose();
+        Metrics.Dispose();
     }
 
     /// <summary>Loses chosen events the way a full ring buffer would: the process actors never get them.</summary>
