@@ -51,7 +51,7 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
     /// <summary>The database this node stores in (<see cref="GatewaySettings.Database"/> in its data directory).</summary>
     public DatabaseSettings Database { get; }
 
-    private GatewayMetrics Metrics { get; }
+    internal GatewayMetrics Metrics { get; }
 
     /// <summary>This node's metrics as /metrics shows them.</summary>
     public PrometheusExport MetricsExport { get; }

@@ -30,9 +30,17 @@ public sealed class NodeApi : IHostedService
     /// </summary>
     public static HostApplicationBuilder AddNodeApi(HostApplicationBuilder builder, ApiSettings settings)
     {
-        builder.Services.AddSingleton(services => new NodeApi(
-            settings with { IsReady = () => services.GetRequiredService<GatewayNode>().IsReady, LoggerFactory = services.GetRequiredService<ILoggerFactory>() },
-            services.GetRequiredService<GatewayNode>()));
+        builder.Services.AddSingleton(services =>
+        {
+            var gateway = services.GetRequiredService<GatewayNode>();
+            return new NodeApi(settings with
+            {
+                IsReady = () => gateway.IsReady,
+                LoggerFactory = services.GetRequiredService<ILoggerFactory>(),
+                Metrics = gateway.Metrics,
+                WriteMetrics = gateway.MetricsExport.WriteAsync,
+            }, gateway);
+        });
         builder.Services.AddHostedService(services => services.GetRequiredService<NodeApi>());
         return builder;
     }

@@ -74,6 +74,9 @@ public sealed class PrometheusExport : IDisposable
         return named ? 0 : throw new ArgumentException($"no instrument named {name} on this node's meters", nameof(name));
     }
 
+    /// <summary>Writes <see cref="Registry"/> as Prometheus text (a scrape: the observable instruments are asked first).</summary>
+    public Task WriteAsync(Stream destination, CancellationToken ct) => Registry.CollectAndExportAsTextAsync(destination, ct);
+
     /// <summary>Serves <see cref="Registry"/> as Prometheus text on http://hostname:port/metrics until disposed (a node without the API's /metrics).</summary>
     public IMetricServer StartServer(int port, string hostname = "localhost")
     {

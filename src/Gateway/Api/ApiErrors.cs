@@ -26,11 +26,6 @@ public sealed class ApiRequestException(ApiErrorCode code, string message) : Exc
 
 public static class ApiErrorCodes
 {
-    private static readonly Prometheus.Counter Errors = Prometheus.Metrics.CreateCounter(
-        "forkline_api_errors_total",
-        "API requests answered with an error, by status code and transport.",
-        "code", "transport");
-
     public static int HttpStatus(this ApiErrorCode code) => code switch
     {
         ApiErrorCode.InvalidArgument => StatusCodes.Status400BadRequest,
@@ -67,9 +62,6 @@ public static class ApiErrorCodes
 
     /// <summary>Whether the caller should be told when to retry (Retry-After, grpc-retry-pushback-ms).</summary>
     public static bool IsRetryable(this ApiErrorCode code) => code is ApiErrorCode.Unavailable or ApiErrorCode.ResourceExhausted;
-
-    public static void Count(ApiErrorCode code, ApiTransport transport) =>
-        Errors.WithLabels(code.Label(), transport == ApiTransport.Grpc ? "grpc" : "http").Inc();
 
     /// <summary>What a caller sees for a failure the API did not anticipate; the details go to the log only.</summary>
     public static string InternalErrorMessage(string operation) =>

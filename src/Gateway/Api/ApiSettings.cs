@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Forkline.Gateway.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -31,6 +32,12 @@ public sealed record ApiSettings
 
     /// <summary>Concurrent, queued and per-query time limits of the unary queries.</summary>
     public QueryLimits Limits { get; init; } = new();
+
+    /// <summary>Where the API counts the errors it answers (forkline_api_errors_total): the node's; null = not counted (an API without a node).</summary>
+    public GatewayMetrics? Metrics { get; init; }
+
+    /// <summary>Writes the node's metrics as Prometheus text: what /metrics answers; null = no /metrics (an API without a node).</summary>
+    public Func<Stream, CancellationToken, Task>? WriteMetrics { get; init; }
 
     /// <summary>How long a stop waits for unary calls in flight; open streams are ended at once.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Cluster;
 using Forkline.Contracts.Wire;
+using Forkline.Gateway.Api;
 using Forkline.Gateway.Cluster;
 
 namespace Forkline.Gateway.Telemetry;
@@ -27,6 +28,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _projectionEvents;
     private readonly Counter<long> _projectionFailures;
     private readonly Counter<long> _streamDropped;
+    private readonly Counter<long> _apiErrors;
     private readonly ConcurrentDictionary<string, KeyValuePair<string, long>[]> _hostRuns = new(StringComparer.Ordinal);
     private Akka.Cluster.Cluster? _cluster;
 
@@ -56,6 +58,8 @@ public sealed class GatewayMetrics
             "Cluster members as this node sees them, by role and membership status (a gateway killed is still up, and unreachable, until it is downed).");
         meter.CreateObservableGauge("forkline_cluster_unreachable_members", ObserveUnreachable, description:
             "Cluster members this node's failure detector (or another member's) reports unreachable, by role.");
+        _apiErrors = meter.CreateCounter<long>("forkline_api_errors_total", description:
+            "API requests answered with an error, by status code and transport.");
         // The series without labels are on /metrics from the start.
         _ingestStreams.Add(0);
         _projectionEvents.Add(0);
@@ -88,6 +92,10 @@ public sealed class GatewayMetrics
     public void ProjectionFailed() => _projectionFailures.Add(1);
 
     public void StreamDropped() => _streamDropped.Add(1);
+
+    public void ApiError(ApiErrorCode code, ApiTransport transport) =>
+        _apiErrors.Add(1, new KeyValuePair<string, object?>("code", code.Label()),
+            new KeyValuePair<string, object?>("transport", transport == ApiTransport.Grpc ? "grpc" : "http"));
 
     /// <summary>The loss accounting of <paramref name="host"/>'s latest run, by stage, as forkline_host_run_events shows it.</summary>
     public void HostRun(string host, KeyValuePair<string, long>[] stages) => _hostRuns[host] = stages;

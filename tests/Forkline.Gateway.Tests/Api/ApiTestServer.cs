@@ -2,19 +2,26 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.Telemetry;
+using Forkline.Hosting;
 using Grpc.Net.Client;
 
 namespace Forkline.Gateway.Tests.Api;
 
-/// <summary>A real ApiServer on free loopback ports, with an HTTP client and a gRPC client pointed at it.</summary>
+/// <summary>
+/// A real ApiServer on free loopback ports, with an HTTP client and a gRPC client pointed at it, and metrics of its own
+/// on /metrics as a node's API has.
+/// </summary>
 internal sealed class ApiTestServer : IAsyncDisposable
 {
     private readonly GrpcChannel _channel;
+    private readonly PrometheusExport _metrics;
 
-    private ApiTestServer(ApiServer server, FakeProcessQueries queries)
+    private ApiTestServer(ApiServer server, FakeProcessQueries queries, PrometheusExport metrics)
     {
         Server = server;
         Queries = queries;
+        _metrics = metrics;
         Http = new HttpClient { BaseAddress = server.HttpAddress, Timeout = TimeSpan.FromSeconds(30) };
         _channel = GrpcChannel.ForAddress(server.GrpcAddress);
         Grpc = new ForklineApi.ForklineApiClient(_channel);
@@ -27,12 +34,23 @@ internal sealed class ApiTestServer : IAsyncDisposable
 
     public static async Task<ApiTestServer> StartAsync(FakeProcessQueries queries, ApiSettings? settings = null)
     {
+        var metrics = new PrometheusExport(Prometheus.Metrics.NewCustomRegistry());
         var onFreePorts = (settings ?? new ApiSettings()) with
         {
             HttpEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            Metrics = new GatewayMetrics(metrics.Meters),
+            WriteMetrics = metrics.WriteAsync,
         };
-        return new ApiTestServer(await ApiServer.StartAsync(queries, onFreePorts), queries);
+        try
+        {
+            return new ApiTestServer(await ApiServer.StartAsync(queries, onFreePorts), queries, metrics);
+        }
+        catch
+        {
+            metrics.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The value of forkline_api_errors_total for one label set, as /metrics shows it.</summary>
@@ -50,5 +68,6 @@ internal sealed class ApiTestServer : IAsyncDisposable
         _channel.Dispose();
         await Server.StopAsync();
         await Server.DisposeAsync();
+        _metrics.Dispose();
     }
 }

@@ -49,7 +49,7 @@ public sealed class GrpcErrorInterceptor(ILogger<GrpcErrorInterceptor> log, ApiS
         };
         if (code == ApiErrorCode.Internal)
             log.LogError(error, "gRPC {Method} failed unexpectedly", context.Method);
-        ApiErrorCodes.Count(code, ApiTransport.Grpc);
+        settings.Metrics?.ApiError(code, ApiTransport.Grpc);
         if (!code.IsRetryable()) return new RpcException(new Status(code.GrpcStatus(), message));
         // gRPC's own retry hint: clients with a retry policy wait this long before trying again.
         var pushback = new Metadata { { "grpc-retry-pushback-ms", ((long)settings.Limits.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } };

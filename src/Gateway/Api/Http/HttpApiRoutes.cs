@@ -9,7 +9,8 @@ namespace Forkline.Gateway.Api.Http;
 
 /// <summary>
 /// The HTTP/JSON transport: the API's methods on the routes forkline_api.proto gives them (<see cref="HttpRouteBinder"/>),
-/// run by the same implementation as gRPC; and /healthz, /readyz and /metrics, which are no API methods.
+/// run by the same implementation as gRPC; and /healthz, /readyz and /metrics (when the node gives the API its
+/// <see cref="ApiSettings.WriteMetrics"/>), which are no API methods.
 /// </summary>
 public static class HttpApiRoutes
 {
@@ -19,12 +20,13 @@ public static class HttpApiRoutes
         routes.MapGet("/readyz", (ApiSettings settings) =>
             settings.IsReady() ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         // Behind the policy like the queries: with tokens (a fleet gateway) the read-only token is needed.
-        routes.MapGet("/metrics", async context =>
-        {
-            Demand(context, ApiOperation.ReadMetrics);
-            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
-        });
+        if (routes.ServiceProvider.GetRequiredService<ApiSettings>().WriteMetrics is { } writeMetrics)
+            routes.MapGet("/metrics", async context =>
+            {
+                Demand(context, ApiOperation.ReadMetrics);
+                context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                await writeMetrics(context.Response.Body, context.RequestAborted);
+            });
 
         ForklineApi.BindService(new HttpRouteBinder(routes, ForklineApi.Descriptor), routes.ServiceProvider.GetRequiredService<ForklineApiService>());
     }

@@ -41,7 +41,8 @@ public sealed class HttpErrorMiddleware(RequestDelegate next, ILogger<HttpErrorM
             };
             if (code == ApiErrorCode.Internal)
                 log.LogError(error, "HTTP {Method} {Path} failed unexpectedly", context.Request.Method, context.Request.Path);
-            ApiErrorCodes.Count(code, ApiTransport.Http);
+            var settings = context.RequestServices.GetRequiredService<ApiSettings>();
+            settings.Metrics?.ApiError(code, ApiTransport.Http);
             if (context.Response.HasStarted)
             {
                 context.Abort();
@@ -50,7 +51,7 @@ public sealed class HttpErrorMiddleware(RequestDelegate next, ILogger<HttpErrorM
             context.Response.Clear();
             context.Response.StatusCode = code.HttpStatus();
             if (code.IsRetryable())
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(context.RequestServices.GetRequiredService<ApiSettings>().Limits.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(settings.Limits.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await context.Response.WriteAsJsonAsync(new ErrorBody(new ErrorDetail(code.Label(), message)), BodyJson, context.RequestAborted);
         }
     }
