@@ -58,4 +58,17 @@ public sealed class NodeStartFailureTests : IDisposable
         var line = Assert.Single(result.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("Api:Limits:Queued '-3' is not allowed: 0 or more queries", line);
     }
+
+    [Fact]
+    public async Task Run_refuses_a_forwarder_setting_out_of_range_from_the_environment_in_one_line_and_exit_code_2()
+    {
+        // Settings are checked before the BPF preflight, so this needs neither root nor the BPF object (whose refusal is exit 1).
+        var result = await ExternalCommand.RunAsync(GatewayProcess.Executable, ["run", "--cluster-port", "0", "--data", _data], Patience,
+            environment: new Dictionary<string, string> { ["FORKLINE__FORWARDER__ACKTIMEOUT"] = "-00:00:01" });
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Equal("", result.Output);
+        var line = Assert.Single(result.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Forwarder:AckTimeout '-00:00:01' is not allowed: a duration above 00:00:00", line);
+    }
 }

@@ -39,6 +39,50 @@ public sealed class NodeConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Run_reads_the_file_the_environment_and_its_options_into_a_gateway_that_collects()
+    {
+        var file = Write("""{ "HostTree": { "SnapshotEvery": 10 }, "Forwarder": { "BatchSize": 32 } }""");
+        SetVariable("FORKLINE__FORWARDER__BATCHSIZE", "64");
+        SetVariable("FORKLINE__PROJECTION__GROUPEVENTS", "100");
+
+        var config = NodeConfiguration.Load(file, [new("Cluster:Port", "0"), new("DataDirectory", "run-data")]);
+        var run = config.ToRunSettings();
+
+        Assert.Equal((true, null, 0, "run-data"), (run.Collector, run.Ingest, run.Cluster.Port, run.DataDirectory));
+        Assert.Equal((10, 100), (run.HostTree.SnapshotEvery, run.Projection.GroupEvents));
+        Assert.Equal(new ForwarderSettings { BatchSize = 64 }, run.Forwarder);
+        // A gateway of a fleet forwards nothing: the same tree leaves its forwarder at the defaults.
+        Assert.Equal(new ForwarderSettings(), config.ToGatewaySettings().Forwarder);
+        Assert.Equal(new GatewaySettings().Cluster, NodeConfiguration.Load(null, []).ToRunSettings().Cluster);
+    }
+
+    [Theory]
+    [InlineData("FORKLINE__FORWARDER__ACKTIMEOUT", "-00:00:01", "Forwarder:AckTimeout '-00:00:01' is not allowed: a duration above 00:00:00")]
+    [InlineData("FORKLINE__HOSTTREE__SNAPSHOTEVERY", "0", "HostTree:SnapshotEvery '0' is not allowed: 1 or more persisted events")]
+    [InlineData("FORKLINE__COLLECTOR__BATCHWINDOW", "00:00:02", "Collector:BatchWindow '00:00:02' is not allowed: 00:00:00 to 00:00:01")]
+    public void A_run_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string variable, string value, string line)
+    {
+        SetVariable(variable, value);
+
+        var error = Assert.Throws<SettingOutOfRangeException>(() => NodeConfiguration.Load(null, []).ToRunSettings());
+
+        Assert.Equal(line, error.Message);
+    }
+
+    [Fact]
+    public void Run_is_a_cluster_of_its_own_that_collects_this_kernel_and_refuses_seeds_and_a_replay_in_one_line()
+    {
+        var seeds = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Cluster:Seeds:0", "akka.tcp://forkline@127.0.0.1:4053")]).ToRunSettings());
+        var replay = Assert.Throws<ConfigurationException>(() =>
+            NodeConfiguration.Load(null, [new("Collector:Source", "replay"), new("Collector:ReplayFile", "capture.fkl")]).ToRunSettings());
+
+        Assert.Contains("Cluster:Seeds", seeds.Message);
+        Assert.Contains("Collector:Source", replay.Message);
+        Assert.DoesNotContain("\n", seeds.Message + replay.Message);
+    }
+
+    [Fact]
     public void A_key_that_is_no_setting_is_an_error_that_names_it()
     {
         var file = Write("""{ "Cluster": { "Prot": 5000 } }""");

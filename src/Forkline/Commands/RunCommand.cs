@@ -1,14 +1,13 @@
 using System.CommandLine;
-using System.Net;
 using Forkline.Collecting;
 using Forkline.Collector.Bpf;
-using Forkline.Collector.Containers;
 using Forkline.Collector.Hooks;
 using Forkline.Collector.Native;
 using Forkline.Collector.Procfs;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Snapshots;
+using Forkline.Configuration;
 using Forkline.Export;
 using Forkline.Gateway.Api;
 using Forkline.Hosting;
@@ -31,14 +30,18 @@ public static class RunCommand
 
     public static Command Create()
     {
+        var settings = new SettingOptions()
+            .Add("--node", "Node:Name", "Node (host) name in exec_ids and the gateway (default: the hostname)")
+            .Add("--data", "DataDirectory", "Folder of the SQLite database (default ./data)")
+            .Add("--api-http", "Api:Http", $"HTTP/JSON API endpoint (default 127.0.0.1:{ApiSettings.DefaultHttpPort})")
+            .Add("--api-grpc", "Api:Grpc", $"gRPC API endpoint (default 127.0.0.1:{ApiSettings.DefaultGrpcPort})")
+            .Add("--cluster-port", "Cluster:Port", $"Akka cluster port (default {ClusterSettings.DefaultPort}; 0 = any free)")
+            .Add("--hooks", "Collector:Hooks", "Hook policy file (default: hooks.json beside the binary)")
+            .Add("--ancestors", "Collector:AncestorDepth", "Ancestors attached to each event beyond the parent (default 0 = none)")
+            .AddFlag("--pod-annotations", "Collector:PodAnnotations", "Pods carry their annotations too (Tetragon's --enable-pod-annotations)")
+            .Add("--username-metadata", "Collector:UsernameMetadata",
+                "disabled (default) or unix: processes in the host's namespaces carry their user's name from /etc/passwd (Tetragon's --username-metadata)");
         var json = new Option<bool>("--json") { Description = "Tetragon-shaped JSON lines instead of the compact view" };
-        var hooks = new Option<string?>("--hooks") { Description = "Hook policy file (default: hooks.json beside the binary)" };
-        var node = new Option<string?>("--node") { Description = "Node (host) name in exec_ids and the gateway (default: the hostname)" };
-        var data = new Option<string>("--data") { Description = "Folder of the SQLite database", DefaultValueFactory = _ => "./data" };
-        var http = new Option<string>("--api-http") { Description = "HTTP/JSON API endpoint", DefaultValueFactory = _ => $"127.0.0.1:{ApiSettings.DefaultHttpPort}" };
-        var grpc = new Option<string>("--api-grpc") { Description = "gRPC API endpoint", DefaultValueFactory = _ => $"127.0.0.1:{ApiSettings.DefaultGrpcPort}" };
-        var clusterPort = new Option<int>("--cluster-port") { Description = "Akka cluster port (0 = any free)", DefaultValueFactory = _ => ClusterSettings.DefaultPort };
-        var ancestors = new Option<int>("--ancestors") { Description = "Ancestors attached to each event beyond the parent (0 = none)", DefaultValueFactory = _ => 0 };
         var clones = new Option<bool>("--clones") { Description = "Also export forks that have not exec'd (process_clone)" };
         var types = new Option<string[]>("--type") { Description = "Only these event types (exec, exit, clone, hook, or a hook name)", AllowMultipleArgumentsPerToken = true };
         var binary = new Option<string[]>("--binary") { Description = "Only processes whose binary matches this regex", AllowMultipleArgumentsPerToken = true };
@@ -47,17 +50,12 @@ public static class RunCommand
         var containers = new Option<string[]>("--container") { Description = "Only processes in these containers (id or id prefix)", AllowMultipleArgumentsPerToken = true };
         var pods = new Option<string[]>("--pod") { Description = "Only processes in the Kubernetes pods of these names (as the API server described them)", AllowMultipleArgumentsPerToken = true };
         var podNamespaces = new Option<string[]>("--namespace") { Description = "Only processes in pods of these Kubernetes namespaces", AllowMultipleArgumentsPerToken = true };
-        var podAnnotations = new Option<bool>("--pod-annotations") { Description = "Pods carry their annotations too (Tetragon's --enable-pod-annotations)" };
-        var usernameMetadata = new Option<UsernameMetadata>("--username-metadata")
-        {
-            Description = "disabled (default) or unix: processes in the host's namespaces carry their user's name from /etc/passwd (Tetragon's --username-metadata)",
-        };
 
         var command = new Command("run", "Run the all-in-one node: collector, process actors and gateway (SQLite), printing live events")
         {
-            json, hooks, node, data, http, grpc, clusterPort, ancestors, clones, types, binary, pids, output, containers, pods, podNamespaces,
-            podAnnotations, usernameMetadata, NodeLogging.FormatOption,
+            json, clones, types, binary, pids, output, containers, pods, podNamespaces, NodeLogging.FormatOption,
         };
+        foreach (var option in settings.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             using var loggers = NodeLogging.Create(parse);
@@ -65,19 +63,15 @@ public static class RunCommand
             RunOptions options;
             try
             {
+                var config = settings.Load(parse);
                 options = new RunOptions(
-                    CollectorCommand.LoadPolicy(parse.GetValue(hooks)),
-                    parse.GetValue(node) ?? Dns.GetHostName(),
-                    parse.GetValue(data)!,
-                    IPEndPoint.Parse(parse.GetValue(http)!),
-                    IPEndPoint.Parse(parse.GetValue(grpc)!),
-                    parse.GetValue(clusterPort),
-                    parse.GetValue(ancestors),
-                    parse.GetValue(podAnnotations),
-                    // The parser takes a number for an enum too; only the two names mean something.
-                    Enum.IsDefined(parse.GetValue(usernameMetadata))
-                        ? parse.GetValue(usernameMetadata)
-                        : throw new ArgumentException("--username-metadata takes disabled or unix"),
+                    config.ToRunSettings(),
+                    config.ToApiSettings(),
+                    // ToRunSettings refused any source but this kernel's.
+                    (BpfEventSource)config.Collector.CreateSource(loggers),
+                    // This host's processes, so checked against /proc.
+                    config.Collector.ProcessActors(config.Node.Name, loggers) with { LivenessProbe = new ProcfsLiveness().StillRuns },
+                    config.Collector.PodAnnotations,
                     new ExportOptions
                     {
                         Format = parse.GetValue(json) ? ExportFormat.Json : ExportFormat.Compact,
@@ -92,8 +86,10 @@ public static class RunCommand
                             PodNamespaces = parse.GetValue(podNamespaces) ?? [],
                         },
                     });
+                options.Actors.Validate();
             }
-            catch (Exception e) when (e is HookPolicyException or FormatException or ArgumentException)
+            // A certificate unreadable (Api:Tls) is a setting to fix too (InvalidOperationException names the file).
+            catch (Exception e) when (e is ConfigurationException or HookPolicyException or FormatException or ArgumentException or InvalidOperationException)
             {
                 log.LogError("{Problem}", e.Message);
                 return 2;
@@ -113,8 +109,7 @@ public static class RunCommand
     }
 
     private sealed record RunOptions(
-        HookPolicy Hooks, string NodeName, string DataDirectory, IPEndPoint Http, IPEndPoint Grpc,
-        int ClusterPort, int AncestorDepth, bool PodAnnotations, UsernameMetadata UsernameMetadata, ExportOptions Export);
+        GatewaySettings Gateway, ApiSettings Api, BpfEventSource Source, ProcessActorSettings Actors, bool PodAnnotations, ExportOptions Export);
 
     /// <summary>No types means exec, exit and hooks; --clones adds forks that have not exec'd.</summary>
     private static string[] EventTypes(string[]? types, bool clones) => (types, clones) switch
@@ -128,7 +123,7 @@ public static class RunCommand
     private static async Task<int> RunAsync(RunOptions options, ILoggerFactory loggers, ILogger log, CancellationToken ct)
     {
         LibBpfLog.Logger = loggers.CreateLogger(typeof(LibBpfLog));
-        var failure = CollectorPreflight.FindProblem(CollectorPreflight.DefaultObjectPath);
+        var failure = CollectorPreflight.FindProblem(options.Source.Options.ObjectPath);
         if (failure is not null)
         {
             log.LogError("{Problem}", failure);
@@ -136,36 +131,20 @@ public static class RunCommand
         }
 
         await using var export = ExportSink.Create(options.Export, loggers.CreateLogger<ExportSink>());
-        var pods = new PodDirectory();
-        var gateway = new GatewaySettings
-        {
-            Cluster = new ClusterSettings { Port = options.ClusterPort },
-            DataDirectory = options.DataDirectory,
-        };
-        var collecting = new CollectingSettings(
-            new BpfEventSource(new BpfCollectorOptions { Hooks = options.Hooks, Pods = pods, LoggerFactory = loggers }),
-            new ProcessActorSettings
-            {
-                NodeName = options.NodeName,
-                AncestorDepth = options.AncestorDepth,
-                // Forks that never exec'd always go to the gateway: a later exec names them as parent, and
-                // lineage would stop at a process the history never stored. --clones only affects printing.
-                EmitClones = true,
-                LivenessProbe = new ProcfsLiveness().StillRuns,
-                UserNames = CollectorSettings.UserNamesOf(options.UsernameMetadata, loggers),
-            },
-            pods,
-            options.PodAnnotations);
+        var collecting = new CollectingSettings(options.Source, options.Actors, options.Source.Options.Pods, options.PodAnnotations);
         var builder = NodeHost.CreateBuilder(loggers);
-        GatewayNode.AddGateway(builder, gateway);
-        NodeApi.AddNodeApi(builder, new ApiSettings { HttpEndpoint = options.Http, GrpcEndpoint = options.Grpc });
+        GatewayNode.AddGateway(builder, options.Gateway);
+        NodeApi.AddNodeApi(builder, options.Api);
         builder.AddCollecting(collecting, services => services.GetRequiredService<GatewayNode>().Forwarder!, export);
 
         using var host = await NodeHost.StartAsync(builder, ct);
         var api = host.Services.GetRequiredService<NodeApi>().Server;
         log.LogInformation(
-            "node {Node}; history in {History}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC) — open without authentication, bound to {BoundAddress} only; Ctrl-C stops",
-            options.NodeName, host.Services.GetRequiredService<GatewayNode>().Database.Describe(), api.HttpAddress, api.GrpcAddress, options.Http.Address);
+            "node {Node}; history in {History}; API {HttpAddress} (HTTP/JSON, /metrics) and {GrpcAddress} (gRPC) — {Access}; Ctrl-C stops",
+            options.Actors.NodeName, host.Services.GetRequiredService<GatewayNode>().Database.Describe(), api.HttpAddress, api.GrpcAddress,
+            options.Api.AccessPolicy == ApiAccessPolicy.AllowAll
+                ? $"open without authentication, bound to {options.Api.HttpEndpoint.Address} only"
+                : "bearer tokens required (Api:ReadOnlyTokens, Api:AdminTokens)");
         await host.WaitForShutdownAsync(ct);
         return host.SourceFailed() ? 1 : 0;
     }

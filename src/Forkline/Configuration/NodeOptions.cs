@@ -33,17 +33,35 @@ public sealed class NodeOptions
     public MetricsSettings Metrics { get; init; } = new();
 
     /// <summary>The settings of a gateway (a cluster member taking its collectors' streams), checked.</summary>
-    public GatewaySettings ToGatewaySettings()
+    public GatewaySettings ToGatewaySettings() => Gateway(collector: false);
+
+    /// <summary>
+    /// The settings of <c>forkline run</c>, checked: a gateway of its own that collects this kernel's events in
+    /// process (Collector, Forwarder) instead of taking collectors' streams, so without Ingest, seeds or a replay.
+    /// </summary>
+    public GatewaySettings ToRunSettings()
+    {
+        if (Cluster.Seeds.Length > 0 || Cluster.Bootstrap != ClusterBootstrap.Seeds)
+            throw new ConfigurationException("forkline run is a cluster of its own: drop Cluster:Seeds and Cluster:Bootstrap (a fleet runs `forkline gateway`)");
+        if (Collector.Source != CollectorSource.Bpf)
+            throw new ConfigurationException("forkline run collects this kernel's events: drop Collector:Source (a capture is replayed by `forkline collector-node`)");
+        SettingOutOfRangeException.Within(nameof(Collector), Collector.Validate);
+        return Gateway(collector: true);
+    }
+
+    private GatewaySettings Gateway(bool collector)
     {
         var settings = new GatewaySettings
         {
-            Collector = false,
+            Collector = collector,
             Cluster = Cluster,
             DataDirectory = DataDirectory,
             Database = Database,
             HostTree = HostTree,
             Projection = Projection,
-            Ingest = Ingest,
+            Ingest = collector ? null : Ingest,
+            // A gateway of a fleet forwards nothing: its collectors' Forwarder sections are theirs.
+            Forwarder = collector ? Forwarder : new(),
         };
         settings.Validate();
         return settings;

@@ -11,13 +11,14 @@ public sealed class SettingOptions
 {
     private readonly List<(Option<string?> Option, string Key)> _single = [];
     private readonly List<(Option<string[]> Option, string Key)> _lists = [];
+    private readonly List<(Option<bool> Option, string Key)> _flags = [];
 
     public Option<FileInfo?> Config { get; } = new("--config")
     {
         Description = $"JSON settings file (see deploy/config/README.md); {NodeConfiguration.EnvironmentPrefix}SECTION__KEY variables and options override it",
     };
 
-    public IEnumerable<Option> All => [Config, .. _single.Select(o => (Option)o.Option), .. _lists.Select(o => (Option)o.Option)];
+    public IEnumerable<Option> All => [Config, .. _single.Select(o => (Option)o.Option), .. _lists.Select(o => (Option)o.Option), .. _flags.Select(o => (Option)o.Option)];
 
     public SettingOptions Add(string name, string key, string description)
     {
@@ -28,6 +29,13 @@ public sealed class SettingOptions
     public SettingOptions AddList(string name, string key, string description)
     {
         _lists.Add((new Option<string[]>(name) { Description = $"{description} (repeat) [{key}]", AllowMultipleArgumentsPerToken = true }, key));
+        return this;
+    }
+
+    /// <summary>An option without a value that sets <paramref name="key"/> to true when given (run's --pod-annotations).</summary>
+    public SettingOptions AddFlag(string name, string key, string description)
+    {
+        _flags.Add((new Option<bool>(name) { Description = $"{description} [{key}]" }, key));
         return this;
     }
 
@@ -44,6 +52,8 @@ public sealed class SettingOptions
         var given = new List<KeyValuePair<string, string?>>();
         foreach (var (option, key) in _single)
             if (parse.GetValue(option) is { } value) given.Add(new(key, value));
+        foreach (var (option, key) in _flags)
+            if (parse.GetValue(option)) given.Add(new(key, "true"));
         foreach (var (option, key) in _lists)
         {
             var values = parse.GetValue(option) ?? [];
