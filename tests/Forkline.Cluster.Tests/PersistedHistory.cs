@@ -2,6 +2,7 @@ using System.Data.Common;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.History;
 using Forkline.Gateway.HostTree;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Storage;
 
 namespace Forkline.Cluster.Tests;
@@ -14,10 +15,16 @@ namespace Forkline.Cluster.Tests;
 public sealed record JournaledEvent(string Host, long Ordering, string Writer, long CreatedTicks, string ProducerId, WireEvent Event);
 
 /// <summary>One row of the projection's <c>processes</c> table.</summary>
-/// <param name="ExitStatus">Set only by an exit event; a row whose image was replaced by a newer one gets an exit_time and no status.</param>
-public sealed record ProjectedProcess(string ExecId, string Host, int Pid, string? ParentExecId, string Arguments, int? ExitStatus, int? ExitSignal)
+/// <param name="ExitStatus">Set only by an exit the kernel reported; a row whose image was replaced by a newer one gets an exit_time and no status.</param>
+/// <param name="EndKind">How it ended (<see cref="ProcessEndKind"/>); null while running.</param>
+public sealed record ProjectedProcess(string ExecId, string Host, int Pid, string? ParentExecId, string Arguments, int? ExitStatus, int? ExitSignal, int? EndKind)
 {
-    public bool Exited => ExitStatus is not null;
+    /// <summary>
+    /// Ended by an exit event: one the kernel reported, or one concluded when the process was found gone (its pid
+    /// reused, or gone at a collector's start), which carries no status; not by a newer image of its pid.
+    /// </summary>
+    public bool Exited => ExitStatus is not null
+        || EndKind is (int)ProcessEndKind.Exited or (int)ProcessEndKind.ConcludedAtRestart or (int)ProcessEndKind.ConcludedLost;
 }
 
 /// <summary>
@@ -52,7 +59,7 @@ public sealed class PersistedHistory(DatabaseSettings database)
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await using var command = Command(connection,
-            "SELECT exec_id, host, pid, parent_exec_id, args, exit_code, signal FROM processes WHERE host LIKE @host",
+            "SELECT exec_id, host, pid, parent_exec_id, args, exit_code, signal, end_kind FROM processes WHERE host LIKE @host",
             ("@host", hostPattern));
         var rows = new List<ProjectedProcess>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -60,7 +67,8 @@ public sealed class PersistedHistory(DatabaseSettings database)
         {
             rows.Add(new ProjectedProcess(reader.GetString(0), reader.GetString(1), reader.GetInt32(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6)));
+                reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                reader.IsDBNull(7) ? null : reader.GetInt32(7)));
         }
         return rows;
     }
