@@ -31,15 +31,17 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
         return await admission.RunAsync("GetProcess", QueryWeight.Small, token => queries.GetProcessAsync(id, token), ct) ?? throw UnknownProcess(id);
     }
 
-    public async Task<LineageResult> GetLineageAsync(string? execId, int? descendantDepth, CancellationToken ct)
+    /// <param name="hold">Keeps the query's slot once it has answered, until the caller has made its reply (<see cref="SlotHold"/>).</param>
+    public async Task<LineageResult> GetLineageAsync(string? execId, int? descendantDepth, CancellationToken ct, SlotHold? hold = null)
     {
         var id = ApiInput.ExecId(execId);
         var depth = ApiInput.DescendantDepth(descendantDepth);
         var weight = depth > ApiInput.DefaultDescendantDepth ? QueryWeight.Bulk : QueryWeight.Small;
-        return await admission.RunAsync("GetLineage", weight, token => queries.GetLineageAsync(id, depth, token), ct) ?? throw UnknownProcess(id);
+        return await admission.RunAsync("GetLineage", weight, token => queries.GetLineageAsync(id, depth, token), ct, hold) ?? throw UnknownProcess(id);
     }
 
-    public async Task<ProcessList> ListProcessesAsync(ProcessListQuery query, CancellationToken ct)
+    /// <param name="hold">As <see cref="GetLineageAsync"/>'s.</param>
+    public async Task<ProcessList> ListProcessesAsync(ProcessListQuery query, CancellationToken ct, SlotHold? hold = null)
     {
         ApiInput.Host(query.Host);
         ApiInput.BinaryRegex(query.BinaryRegex);
@@ -48,7 +50,7 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
         var limit = ApiInput.ListLimit(query.Limit);
         // One more than the page: whether it comes back says if there is a next page.
         var weight = limit > ApiInput.DefaultListLimit ? QueryWeight.Bulk : QueryWeight.Small;
-        var found = await admission.RunAsync("ListProcesses", weight, token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct);
+        var found = await admission.RunAsync("ListProcesses", weight, token => queries.ListProcessesAsync(query with { Limit = limit + 1 }, token), ct, hold);
         return found.Count > limit ? new ProcessList(found.Take(limit).ToList(), More: true) : new ProcessList(found, More: false);
     }
 

@@ -118,22 +118,38 @@ public sealed class QueryAdmission(QueryLimits limits) : IDisposable
     /// <summary>Queries waiting for a slot now, in both lanes.</summary>
     public long Waiting => _small.Waiting + _bulk.Waiting;
 
-    public async Task<T> RunAsync<T>(string operation, QueryWeight weight, Func<CancellationToken, Task<T>> query, CancellationToken ct)
+    /// <param name="hold">When given, keeps the slot once the query has answered, until the hold is disposed: the caller's reply is still work of the query.</param>
+    public async Task<T> RunAsync<T>(string operation, QueryWeight weight, Func<CancellationToken, Task<T>> query, CancellationToken ct, SlotHold? hold = null)
     {
-        using var slot = await AcquireAsync(operation, weight, ct);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(limits.Deadline);
+        var slot = await AcquireAsync(operation, weight, ct);
+        var kept = false;
         try
         {
-            return await query(deadline.Token);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(limits.Deadline);
+            T answer;
+            try
+            {
+                answer = await query(deadline.Token);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw Unavailable($"{operation} did not finish within its deadline of {limits.Deadline.TotalSeconds:0.#} s (the gateway is busy or a host entity is slow to answer)");
+            }
+            catch (Exception e) when (e is TimeoutException or AskTimeoutException)
+            {
+                throw Unavailable($"{operation} could not be answered: {e.Message}");
+            }
+            if (hold is not null)
+            {
+                hold.Keep(slot);
+                kept = true;
+            }
+            return answer;
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        finally
         {
-            throw Unavailable($"{operation} did not finish within its deadline of {limits.Deadline.TotalSeconds:0.#} s (the gateway is busy or a host entity is slow to answer)");
-        }
-        catch (Exception e) when (e is TimeoutException or AskTimeoutException)
-        {
-            throw Unavailable($"{operation} could not be answered: {e.Message}");
+            if (!kept) slot.Dispose();
         }
     }
 
@@ -180,6 +196,20 @@ public sealed class QueryAdmission(QueryLimits limits) : IDisposable
         _small.Dispose();
         _bulk.Dispose();
     }
+}
+
+/// <summary>
+/// Keeps a query's slot of <see cref="QueryAdmission"/> past the query, until disposed: HTTP holds it while it formats
+/// the reply as JSON, which for a page or lineage of 10,000 processes costs as much CPU as the query itself; released
+/// when the query answered, that work ran beside the next query of the lane, unbounded, and took the CPU of the small ones.
+/// </summary>
+public sealed class SlotHold : IDisposable
+{
+    private IDisposable? _slot;
+
+    internal void Keep(IDisposable slot) => Interlocked.Exchange(ref _slot, slot)?.Dispose();
+
+    public void Dispose() => Interlocked.Exchange(ref _slot, null)?.Dispose();
 }
 
 /// <summary>

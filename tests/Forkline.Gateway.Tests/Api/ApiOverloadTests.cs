@@ -74,6 +74,35 @@ public sealed class ApiOverloadTests
     }
 
     [Fact]
+    public async Task A_held_slot_stays_taken_after_its_query_answered_until_the_reply_is_made()
+    {
+        using var admission = new QueryAdmission(OneAtATime with { Queued = 0 });
+        Task<int> Query(SlotHold? hold = null) => admission.RunAsync("GetLineage", QueryWeight.Small, _ => Task.FromResult(1), CancellationToken.None, hold);
+
+        using (var hold = new SlotHold())
+        {
+            Assert.Equal(1, await Query(hold));
+            var refused = await Assert.ThrowsAsync<ApiRequestException>(() => Query());
+            Assert.Equal(ApiErrorCode.ResourceExhausted, refused.Code);
+        }
+
+        Assert.Equal(1, await Query());
+        Assert.Equal(1, await Query());
+    }
+
+    [Fact]
+    public async Task A_query_that_fails_gives_its_slot_back_though_a_hold_was_given()
+    {
+        using var admission = new QueryAdmission(OneAtATime with { Queued = 0 });
+        using var hold = new SlotHold();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            admission.RunAsync<int>("GetLineage", QueryWeight.Small, _ => throw new InvalidOperationException("database gone"), CancellationToken.None, hold));
+
+        Assert.Equal(1, await admission.RunAsync("GetLineage", QueryWeight.Small, _ => Task.FromResult(1), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Once_the_queue_stayed_full_a_query_that_waited_past_the_overload_wait_is_refused_while_the_last_one_of_a_burst_is_served()
     {
         var overloadWait = TimeSpan.FromMilliseconds(200);

@@ -23,7 +23,7 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
     public override async Task<GetLineageResponse> GetLineage(GetLineageRequest request, ServerCallContext context)
     {
         var depth = request.HasDescendantDepth ? request.DescendantDepth : (int?)null;
-        return ApiMessages.ToLineage(await api.GetLineageAsync(request.ExecId, depth, context.CancellationToken));
+        return ApiMessages.ToLineage(await api.GetLineageAsync(request.ExecId, depth, context.CancellationToken, HttpServerCallContext.HoldOf(context)));
     }
 
     public override async Task<ListProcessesResponse> ListProcesses(ListProcessesRequest request, ServerCallContext context)
@@ -40,7 +40,7 @@ public sealed class ForklineApiService(ProcessApi api, ApiMessages messages, Api
             PodUid: NullIfEmpty(request.PodUid),
             Pod: NullIfEmpty(request.Pod),
             PodNamespace: NullIfEmpty(request.Namespace));
-        return ApiMessages.ToProcessList(await api.ListProcessesAsync(query, context.CancellationToken));
+        return ApiMessages.ToProcessList(await api.ListProcessesAsync(query, context.CancellationToken, HttpServerCallContext.HoldOf(context)));
     }
 
     public override Task StreamEvents(StreamEventsRequest request, IServerStreamWriter<Event> responseStream, ServerCallContext context)

@@ -15,17 +15,23 @@ internal sealed class HttpServerCallContext : ServerCallContext
     private readonly HttpContext _http;
     private readonly string _method;
     private readonly FieldDescriptor? _readsOnly;
+    private readonly SlotHold? _hold;
 
     /// <param name="readsOnly">The one field of each reply message the HTTP reply is made of (a stream's line field), if only one.</param>
-    public HttpServerCallContext(HttpContext http, string method, FieldDescriptor? readsOnly = null)
+    /// <param name="hold">Keeps the slot of the method's query until the transport has formatted its reply.</param>
+    public HttpServerCallContext(HttpContext http, string method, FieldDescriptor? readsOnly = null, SlotHold? hold = null)
     {
         _http = http;
         _method = method;
         _readsOnly = readsOnly;
+        _hold = hold;
     }
 
     /// <summary>The one field of each reply the caller reads, when <paramref name="context"/> is an HTTP request's: the method may leave the rest unset.</summary>
     public static FieldDescriptor? ReadsOnly(ServerCallContext context) => (context as HttpServerCallContext)?._readsOnly;
+
+    /// <summary>What keeps the query's slot until the reply is formatted, when <paramref name="context"/> is an HTTP request's (gRPC's binary form costs little).</summary>
+    public static SlotHold? HoldOf(ServerCallContext context) => (context as HttpServerCallContext)?._hold;
 
     protected override string MethodCore => _method;
 
