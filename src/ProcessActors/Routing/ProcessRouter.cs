@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
@@ -77,6 +78,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
                 break;
             case Released:
                 _releasing.Remove(Sender);
+                _releasing.TrimWhenSparse();
                 _flush.OnDone(Sender, _index, _releasing);
                 break;
             case RetryWaitingEvents:
