@@ -178,6 +178,7 @@ public sealed class NodeConfigurationTests : IDisposable
     [InlineData("Api:Limits:Deadline", "00:00:00", "a duration above 00:00:00")]
     [InlineData("Api:Limits:RetryAfter", "00:00:00", "00:00:01 or more (HTTP's Retry-After counts whole seconds)")]
     [InlineData("Api:Limits:StreamBacklog", "0", "1 or more events")]
+    [InlineData("Api:Limits:StreamBacklogBytes", "0", "1 or more bytes")]
     [InlineData("Api:Http", "", "an address:port, e.g. 127.0.0.1:7070 or 0.0.0.0:7070")]
     public void An_api_value_that_is_not_allowed_is_one_line_naming_the_key_the_value_and_what_is_allowed(string key, string value, string allowed)
     {
@@ -193,13 +194,13 @@ public sealed class NodeConfigurationTests : IDisposable
         [
             new("Api:Limits:Concurrent", "3"), new("Api:Limits:Queued", "0"), new("Api:Limits:BulkConcurrent", "1"), new("Api:Limits:BulkQueued", "4"),
             new("Api:Limits:QueueWait", "00:00:00.200"), new("Api:Limits:Deadline", "00:00:30"), new("Api:Limits:RetryAfter", "00:00:02"),
-            new("Api:Limits:StreamBacklog", "500"),
+            new("Api:Limits:StreamBacklog", "500"), new("Api:Limits:StreamBacklogBytes", "1048576"),
         ]).ToApiSettings();
 
         Assert.Equal(new QueryLimits
         {
             Concurrent = 3, Queued = 0, BulkConcurrent = 1, BulkQueued = 4, QueueWait = TimeSpan.FromMilliseconds(200),
-            Deadline = TimeSpan.FromSeconds(30), RetryAfter = TimeSpan.FromSeconds(2), StreamBacklog = 500,
+            Deadline = TimeSpan.FromSeconds(30), RetryAfter = TimeSpan.FromSeconds(2), StreamBacklog = 500, StreamBacklogBytes = 1_048_576,
         }, api.Limits);
     }
 

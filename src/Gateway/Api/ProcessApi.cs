@@ -57,7 +57,7 @@ public sealed class ProcessApi(IProcessQueries queries, QueryAdmission admission
         ApiInput.BinaryRegex(filter.BinaryRegex);
         ApiInput.Pid(filter.Pid);
         if (filter.ExecId is not null) ApiInput.ExecId(filter.ExecId);
-        return queries.StreamEventsAsync(filter, admission.Limits.StreamBacklog, ct);
+        return queries.StreamEventsAsync(filter, new StreamBacklog(admission.Limits.StreamBacklog, admission.Limits.StreamBacklogBytes), ct);
     }
 
     /// <summary>

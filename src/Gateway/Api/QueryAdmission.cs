@@ -59,6 +59,12 @@ public sealed record QueryLimits
     /// </summary>
     public int StreamBacklog { get; init; } = SubscriberQueue.DefaultCapacity;
 
+    /// <summary>
+    /// Bytes of events (their encoded size) a live stream may fall behind, as <see cref="StreamBacklog"/>: what bounds the
+    /// memory a stalled stream holds when events are large (long argument lists).
+    /// </summary>
+    public long StreamBacklogBytes { get; init; } = SubscriberQueue.DefaultMaxBytes;
+
     public void Validate()
     {
         if (Concurrent < 1) throw new SettingOutOfRangeException(nameof(Concurrent), Concurrent, "1 or more queries");
@@ -72,6 +78,7 @@ public sealed record QueryLimits
         if (RetryAfter < TimeSpan.FromSeconds(1))
             throw new SettingOutOfRangeException(nameof(RetryAfter), RetryAfter, "00:00:01 or more (HTTP's Retry-After counts whole seconds)");
         if (StreamBacklog < 1) throw new SettingOutOfRangeException(nameof(StreamBacklog), StreamBacklog, "1 or more events");
+        if (StreamBacklogBytes < 1) throw new SettingOutOfRangeException(nameof(StreamBacklogBytes), StreamBacklogBytes, "1 or more bytes");
     }
 }
 

@@ -95,9 +95,9 @@ public interface IProcessQueries
     /// <summary>
     /// Live events accepted from now on, from every gateway node, filtered; when the caller falls behind,
     /// a <see cref="StreamItem"/> without an event says how many it missed: it may fall <paramref name="backlog"/>
-    /// events behind before events are dropped for it.
+    /// behind (events, and bytes of them) before events are dropped for it.
     /// </summary>
-    IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, int backlog, CancellationToken ct);
+    IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, StreamBacklog backlog, CancellationToken ct);
 
     /// <summary>The persisted exec / exit / clone events of the host whose time is in [from, to], in journal order.</summary>
     IAsyncEnumerable<EnrichedEvent> ReplayAsync(string host, DateTime from, DateTime to, CancellationToken ct);

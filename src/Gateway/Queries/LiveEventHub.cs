@@ -110,8 +110,14 @@ public sealed class LiveEventHub : ReceiveActor
                 _log.Warning("live event {0} of host {1} cannot be streamed: {2}", wire.EventId, batch.Host, e.Message);
                 continue;
             }
+            // What a queue's byte bound counts, measured once for all the subscribers that take the event (0: not yet).
+            var bytes = 0;
             foreach (var (filter, queue) in _subscribers.Values)
-                if (filter.MatchesFields(enriched) && !queue.Offer(enriched)) _metrics.StreamDropped();
+            {
+                if (!filter.MatchesFields(enriched)) continue;
+                if (bytes == 0) bytes = wire.CalculateSize();
+                if (!queue.Offer(enriched, bytes)) _metrics.StreamDropped();
+            }
         }
     }
 }

@@ -139,21 +139,21 @@ public sealed class ProcessQueries : IProcessQueries
         }
     }
 
-    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, int backlog, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, StreamBacklog backlog, [EnumeratorCancellation] CancellationToken ct)
     {
         await using var subscription = await SubscribeAsync(filter, backlog, ct);
         await foreach (var item in subscription.ReadAllAsync(ct)) yield return item;
     }
 
-    /// <summary>A live subscription with the default backlog (<see cref="SubscribeAsync(EventStreamFilter, int, CancellationToken)"/>).</summary>
+    /// <summary>A live subscription with the default backlog (<see cref="SubscribeAsync(EventStreamFilter, StreamBacklog, CancellationToken)"/>).</summary>
     public Task<LiveSubscription> SubscribeAsync(EventStreamFilter filter, CancellationToken ct) =>
-        SubscribeAsync(filter, SubscriberQueue.DefaultCapacity, ct);
+        SubscribeAsync(filter, StreamBacklog.Default, ct);
 
     /// <summary>
     /// Registers a live subscription and returns once it receives events (StreamEventsAsync registers
     /// lazily, on the first MoveNext; tests that must not miss an event use this).
     /// </summary>
-    public async Task<LiveSubscription> SubscribeAsync(EventStreamFilter filter, int backlog, CancellationToken ct)
+    public async Task<LiveSubscription> SubscribeAsync(EventStreamFilter filter, StreamBacklog backlog, CancellationToken ct)
     {
         var compiled = new LiveEventFilter(filter);
         var queue = new SubscriberQueue(backlog);

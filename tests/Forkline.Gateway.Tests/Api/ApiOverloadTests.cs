@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Forkline.Contracts.Api;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.Queries;
 using Grpc.Core;
 using static Forkline.Gateway.Tests.Api.SampleProcesses;
 
@@ -181,13 +182,13 @@ public sealed class ApiOverloadTests
     public async Task A_live_stream_is_opened_with_the_backlog_the_limits_allow_it()
     {
         var queries = NewQueries();
-        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings { Limits = new QueryLimits { StreamBacklog = 123 } });
+        await using var api = await ApiTestServer.StartAsync(queries, new ApiSettings { Limits = new QueryLimits { StreamBacklog = 123, StreamBacklogBytes = 4_567 } });
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         using var call = api.Grpc.StreamEvents(new StreamEventsRequest(), cancellationToken: cancel.Token);
         await queries.StreamOpened.Task.WaitAsync(cancel.Token);
 
-        Assert.Equal(123, queries.LastStreamBacklog);
+        Assert.Equal(new StreamBacklog(123, 4_567), queries.LastStreamBacklog);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ internal sealed class FakeProcessQueries : IProcessQueries
 
     public ProcessListQuery? LastListQuery { get; private set; }
     public EventStreamFilter? LastStreamFilter { get; private set; }
-    public int LastStreamBacklog { get; private set; }
+    public StreamBacklog LastStreamBacklog { get; private set; }
     public (string Host, DateTime From, DateTime To)? LastReplay { get; private set; }
     public int LastDescendantDepth { get; private set; } = -1;
     public TaskCompletionSource StreamOpened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -86,7 +86,7 @@ internal sealed class FakeProcessQueries : IProcessQueries
         return Processes.Where(p => p.Host == query.Host && (query.Live is null || p.Live == query.Live)).ToList();
     }
 
-    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, int backlog, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StreamItem> StreamEventsAsync(EventStreamFilter filter, StreamBacklog backlog, [EnumeratorCancellation] CancellationToken ct)
     {
         ThrowFault();
         LastStreamFilter = filter;

@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Forkline.Contracts.Api;
 using Forkline.Contracts.Snapshots;
 using Forkline.Gateway.Api;
+using Forkline.Gateway.Queries;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Hosting;
 using Grpc.Core;
@@ -20,6 +21,7 @@ namespace Forkline.Gateway.Tests.Api;
 /// backtracking engine against the names the processes take, one takes everything. Neither of the first
 /// two holds the others back; what the stalled one missed is counted in <c>forkline_stream_dropped_total</c>
 /// and told to it when it reads again. The pattern on a process query over those names is answered too.
+/// A stalled stream of large events is held to its byte bound, with the same accounting.
 /// </summary>
 public sealed class StalledStreamTests(ITestOutputHelper output) : IDisposable
 {
@@ -130,6 +132,42 @@ public sealed class StalledStreamTests(ITestOutputHelper output) : IDisposable
 
         await cancel.CancelAsync();
         await Task.WhenAll(pumps);
+    }
+
+    [Fact]
+    public async Task A_stalled_stream_holds_events_up_to_its_byte_bound_and_the_rest_are_counted_and_told()
+    {
+        // Execs with 80 arguments of 100 bytes: their encoded size passes 8,000 bytes, so the bound holds 8 of them at most.
+        const long byteBound = 64 * 1024;
+        const int largeExecs = 40;
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var node = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        var queries = node.Queries!;
+        await using var stalled = await queries.SubscribeAsync(
+            new EventStreamFilter(Hosts: new HashSet<string> { _watched.Node }), new StreamBacklog(Backlog, byteBound), cancel.Token);
+        // Reads everything: once it has the last exec, the hub has offered every exec to the stalled stream too.
+        await using var reading = await queries.SubscribeAsync(new EventStreamFilter(), cancel.Token);
+
+        var init = _watched.NewProcess(1, null, "/sbin/init");
+        var arguments = Enumerable.Repeat(new string('x', 100), 80).ToArray();
+        var execs = new List<EnrichedEvent> { _watched.Exec(init, null) };
+        for (var pid = 2; pid < 2 + largeExecs; pid++) execs.Add(_watched.Exec(_watched.NewProcess(pid, init, "/usr/bin/cc", arguments), init));
+        await HostTreePersistenceTests.SendAsync(node, execs);
+        for (var i = 0; i < execs.Count; i++) await reading.Events.ReadAsync(cancel.Token);
+
+        var held = stalled.Events.Count;
+        var dropped = (int)node.MetricsExport.Value("forkline_stream_dropped_total");
+        output.WriteLine($"the stalled stream holds {held} of {execs.Count} execs; {dropped} dropped");
+        Assert.InRange(held, 2, 1 + 8);
+        Assert.Equal(execs.Count - held, dropped);
+        await using var items = stalled.ReadAllAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+        Assert.True(await items.MoveNextAsync());
+        Assert.Equal(StreamItem.MissedEvents(dropped), items.Current);
+        for (var pid = 1; pid <= held; pid++)
+        {
+            Assert.True(await items.MoveNextAsync());
+            Assert.Equal(pid, items.Current.Event!.Process.Pid);
+        }
     }
 
     /// <summary>An item of a reading client's stream: an exec (host and pid) or a count of missed events, and when it arrived.</summary>
