@@ -345,6 +345,8 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             _inGrace.Dequeue();
             head.Actor.Tell(GraceElapsed.Instance);
         }
+        // Every held process of a burst ends together: their slots go back once their graces are over.
+        _inGrace.TrimWhenSparse();
         if (_inGrace.Count > 0) ArmGraceTimer(now);
     }
 
