@@ -1,4 +1,5 @@
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
 using Google.Protobuf;
@@ -95,6 +96,8 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
                 bytes += size;
             }
             _pendingBytes -= bytes;
+            // A burst that outran the gateway leaves a long queue behind; its room goes back as it drains.
+            _pending.TrimWhenSparse();
             _inFlight.Add(new InFlight(batch, hooks, now + _retryInterval));
             _inFlightEvents += batch.Events.Count;
             sendable.Add(batch);

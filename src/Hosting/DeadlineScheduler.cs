@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
 using Akka.Event;
+using Forkline.Contracts.Collections;
 
 namespace Forkline.Hosting;
 
@@ -101,6 +102,8 @@ public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimePro
                         _due.Dequeue();
                         ready.Add((task, deadline));
                     }
+                    // An exec storm schedules a grace period per process: once they ran, their slots go back.
+                    _due.TrimWhenSparse();
                     _earliest = _due.TryPeek(out _, out var next) ? next : long.MaxValue;
                     if (ready.Count > 0) break;
                     if (_earliest == long.MaxValue) Monitor.Wait(_gate);
@@ -108,6 +111,8 @@ public sealed class DeadlineScheduler : SchedulerBase, IDateTimeOffsetNowTimePro
                 }
             }
             foreach (var (task, deadline) in ready) RunDue(task, deadline);
+            // The same rule for the tasks of one wakeup: thousands fall due together when a burst's processes end together.
+            if (ready.Capacity > SparseCapacity.Floor && ready.Count <= ready.Capacity / 4) ready.Capacity = Math.Max(ready.Count * 2, SparseCapacity.Floor);
             ready.Clear();
         }
     }

@@ -25,7 +25,10 @@ public sealed record ProcessActorSettings
     /// <summary>The node part of every exec_id. Defaults to the host name.</summary>
     public string NodeName { get; init; } = Dns.GetHostName();
 
-    /// <summary>How long an exited (or replaced) process stays after its last child released it, for late events.</summary>
+    /// <summary>
+    /// How long an exited (or replaced) process stays after its last child released it, for late events; up to a
+    /// tenth more (at most 0.5 s), so the ends of a burst are released together.
+    /// </summary>
     public TimeSpan ExitGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Most events the out-of-order cache holds; past it the oldest gives up.</summary>

@@ -157,6 +157,24 @@ public sealed class HostProcessTreeTests
     }
 
     [Fact]
+    public void A_tree_remembers_the_ended_images_of_half_as_many_pids_as_retired_events_the_latest_ones()
+    {
+        var tree = new HostProcessTree(retiredCapacity: 8);
+        var ended = new List<ProcessSnapshot>();
+        for (var pid = 100; pid < 110; pid++)
+        {
+            var process = _host.NewProcess(pid, null, "/bin/true");
+            tree.Apply(_host.Exec(process, null));
+            tree.Apply(_host.Exit(process, null));
+            ended.Add(process);
+        }
+
+        // Each process retired its start and its exit: the last four processes' events, and their four ended images.
+        Assert.Equal(8, tree.Retired.Count());
+        Assert.Equal(ended[6..].Select(process => process.ExecId), tree.EndedImages.Select(image => image.Image));
+    }
+
+    [Fact]
     public void A_tree_restored_from_its_wire_snapshot_equals_the_tree_that_was_saved()
     {
         var (events, _, bash, sh, _) = _host.ShellChain(10);

@@ -54,4 +54,40 @@ public sealed class SparseCapacityTests
 
         Assert.Equal(room, map.Capacity);
     }
+
+    [Fact]
+    public void A_queue_that_drained_after_a_burst_gives_its_room_back_and_keeps_its_order()
+    {
+        var queue = new Queue<int>();
+        for (var i = 0; i < 20_000; i++) queue.Enqueue(i);
+        var burst = queue.Capacity;
+
+        for (var i = 0; i < 19_900; i++)
+        {
+            Assert.Equal(i, queue.Dequeue());
+            queue.TrimWhenSparse();
+        }
+
+        Assert.True(burst >= 20_000, $"the burst's room: {burst}");
+        Assert.InRange(queue.Capacity, 100, SparseCapacity.Floor * 2);
+        for (var i = 19_900; i < 20_000; i++) Assert.Equal(i, queue.Dequeue());
+    }
+
+    [Fact]
+    public void A_priority_queue_that_drained_after_a_burst_gives_its_room_back_and_keeps_its_order()
+    {
+        var queue = new PriorityQueue<int, long>();
+        for (var i = 20_000; i > 0; i--) queue.Enqueue(i, i);
+        var burst = queue.Capacity;
+
+        for (var i = 1; i <= 19_900; i++)
+        {
+            Assert.Equal(i, queue.Dequeue());
+            queue.TrimWhenSparse();
+        }
+
+        Assert.True(burst >= 20_000, $"the burst's room: {burst}");
+        Assert.InRange(queue.Capacity, 100, SparseCapacity.Floor * 2);
+        for (var i = 19_901; i <= 20_000; i++) Assert.Equal(i, queue.Dequeue());
+    }
 }

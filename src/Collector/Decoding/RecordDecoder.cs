@@ -35,6 +35,7 @@ public sealed class RecordDecoder
     private readonly ContainerIdentityCache _legacyContainers;
     private readonly bool _containerIdentity;
     private readonly Namespaces? _hostNamespaces;
+    private readonly RecentTexts _texts = new();
 
     /// <param name="hooksById">The loaded hook policy; entry i must have Id i (hook records carry that index).</param>
     /// <param name="logger">Gets one warning per bad record, at most one per <paramref name="reportInterval"/>.</param>
@@ -173,8 +174,8 @@ public sealed class RecordDecoder
         ReadOnlySpan<byte> args = r.Args;
         ReadOnlySpan<byte> cwd = r.Cwd;
         var flags = (ExecFlags)r.Flags;
-        var filenameText = ByteText.Decode(filename[..r.FilenameLen]);
-        var cwdText = ByteText.Decode(cwd[..r.CwdLen]);
+        var filenameText = _texts.Decode(filename[..r.FilenameLen]);
+        var cwdText = _texts.Decode(cwd[..r.CwdLen]);
         // A procfs record's filename is /proc's exe link (absolute) or, when that is unreadable, argv[0] or a
         // kernel thread's "[name]": no path execve was given, nothing to resolve.
         if ((flags & ExecFlags.Procfs) == 0)
@@ -198,7 +199,7 @@ public sealed class RecordDecoder
     /// argv as the kernel lays it out: each argument NUL-terminated. Empty arguments are kept; a last
     /// argument without its NUL (cut by FL_ARGS_MAX) is kept as far as it goes. Bytes that are not UTF-8 follow <see cref="ByteText"/>'s rule.
     /// </summary>
-    private static ImmutableArray<string> DecodeArguments(ReadOnlySpan<byte> args)
+    private ImmutableArray<string> DecodeArguments(ReadOnlySpan<byte> args)
     {
         if (args.IsEmpty) return ImmutableArray<string>.Empty;
         var count = args.Count((byte)0) + (args[^1] == 0 ? 0 : 1);
@@ -207,7 +208,7 @@ public sealed class RecordDecoder
         {
             var end = args.IndexOf((byte)0);
             if (end < 0) end = args.Length;
-            arguments[i] = ByteText.Decode(args[..end]);
+            arguments[i] = _texts.Decode(args[..end]);
             args = end < args.Length ? args[(end + 1)..] : default;
         }
         return ImmutableCollectionsMarshal.AsImmutableArray(arguments);

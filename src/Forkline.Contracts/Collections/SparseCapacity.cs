@@ -1,10 +1,11 @@
 namespace Forkline.Contracts.Collections;
 
 /// <summary>
-/// Gives back the room a map or set kept from its busiest moment. A .NET Dictionary or HashSet never
-/// shrinks by itself, so one that once held 20,000 live processes would keep their slots for good. Called
-/// after removals: it trims only once a quarter or less of the room is used, and to twice what is, so a
-/// size that goes up and down rebuilds rarely (amortized constant work per removal).
+/// Gives back the room a map, set or queue kept from its busiest moment. A .NET Dictionary, HashSet, Queue
+/// or PriorityQueue never shrinks by itself, so one that once held 20,000 live processes (or a burst's
+/// events, or its timers) would keep their slots for good. Called after removals: it trims only once a
+/// quarter or less of the room is used, and to twice what is, so a size that goes up and down rebuilds
+/// rarely (amortized constant work per removal).
 /// </summary>
 public static class SparseCapacity
 {
@@ -19,5 +20,18 @@ public static class SparseCapacity
     public static void TrimWhenSparse<T>(this HashSet<T> set)
     {
         if (set.Capacity > Floor && set.Count <= set.Capacity / 4) set.TrimExcess(Math.Max(set.Count * 2, Floor));
+    }
+
+    public static void TrimWhenSparse<T>(this Queue<T> queue)
+    {
+        if (queue.Capacity > Floor && queue.Count <= queue.Capacity / 4) queue.TrimExcess(Math.Max(queue.Count * 2, Floor));
+    }
+
+    /// <summary>A priority queue trims to its count only, so it is given twice that again (two copies, once per burst).</summary>
+    public static void TrimWhenSparse<TElement, TPriority>(this PriorityQueue<TElement, TPriority> queue)
+    {
+        if (queue.Capacity <= Floor || queue.Count > queue.Capacity / 4) return;
+        queue.TrimExcess();
+        queue.EnsureCapacity(Math.Max(queue.Count * 2, Floor));
     }
 }

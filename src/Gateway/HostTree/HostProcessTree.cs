@@ -69,8 +69,10 @@ public sealed class HostProcessTree(int retiredCapacity = HostProcessTree.Defaul
     private readonly Dictionary<ExecId, HashSet<ExecId>> _children = [];
     private readonly Dictionary<int, ExecId> _liveImageByPid = [];
     private readonly RecentSet<RetiredEvent> _retired = new(retiredCapacity);
-    // As many pids as retired events: a start that comes after a later image's exit comes in the same window as a late duplicate.
-    private readonly LatestEndedImages _endedImages = new(retiredCapacity);
+    // A start that comes after a later image's exit comes in the same window as a late duplicate. Every process
+    // that left the tree retired its start and its exit (a fork that exec'd, its fork too) but noted one ended
+    // image, so half as many pids span that window: 16,384 spanned three times it in an exec storm (~1.3 MB a host).
+    private readonly LatestEndedImages _endedImages = new(Math.Max(1, retiredCapacity / 2));
 
     public int Count => _processes.Count;
 

@@ -28,7 +28,7 @@ public sealed record HostTreeSettings
 
     /// <summary>
     /// Starts and exits of ended processes a host's tree remembers, so a late duplicate of either is still
-    /// recognised; and as many pids' latest ended image, so a late start of an older image is not taken for live.
+    /// recognised; and half as many pids' latest ended image, so a late start of an older image is not taken for live.
     /// </summary>
     public int RetiredCapacity { get; init; } = HostProcessTree.DefaultRetiredCapacity;
 

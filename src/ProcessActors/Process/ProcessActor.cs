@@ -18,7 +18,6 @@ namespace Forkline.ProcessActors.Process;
 internal sealed class ProcessActor(ProcessActorDependencies dependencies) : UntypedActor
 {
     private readonly ProcessLifetime _lifetime = new();
-    private ICancelable? _graceTimer;
     private ProcessKey _key;
     private IActorRef? _parent;
 
@@ -38,8 +37,6 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
     private AncestorChain? _childLineage;
 
     private ProcessSnapshot Snapshot => _snapshot ?? throw new InvalidOperationException($"process {_key} has no snapshot before it is linked to its parent");
-
-    protected override void PostStop() => _graceTimer?.Cancel();
 
     protected override void OnReceive(object message)
     {
@@ -249,8 +246,8 @@ internal sealed class ProcessActor(ProcessActorDependencies dependencies) : Unty
 
     private void End()
     {
-        if (!_lifetime.End()) return;
-        _graceTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(dependencies.Settings.ExitGracePeriod, Self, GraceElapsed.Instance, Self);
+        // The router times the grace of every ended image together (GraceElapsed comes from it).
+        if (_lifetime.End()) Context.Parent.Tell(GraceStarted.Instance);
     }
 
     private void OnChildAdded(ChildAdded added)

@@ -47,7 +47,7 @@ internal sealed class ImageEnded
     public bool IsPidReuse { get; }
 }
 
-/// <summary>Timer: the grace period after the end has passed. Late after a stop is harmless, so not logged as a dead letter.</summary>
+/// <summary>From the router: the grace period after the end has passed. Late after a stop is harmless, so not logged as a dead letter.</summary>
 internal sealed class GraceElapsed : IDeadLetterSuppression
 {
     public static readonly GraceElapsed Instance = new();

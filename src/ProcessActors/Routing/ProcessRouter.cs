@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Events;
 using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
@@ -12,7 +13,9 @@ namespace Forkline.ProcessActors.Routing;
 /// Routes every kernel event to the actor of its thread-group leader's image, creates an actor per clone
 /// and exec, links it to its parent, and parks events whose process or parent is not known yet in the
 /// out-of-order cache. The only writer of the process index; no locks, no Ask.
-/// Accepts: KernelEventBatch, ReleaseRequest, Released, Drained, RetryWaitingEvents, Flush,
+/// Times the grace period of every ended image with one timer, not one per process: under an exec storm a
+/// timer per exit woke the scheduler thread and the actors' event loop for each of them.
+/// Accepts: KernelEventBatch, GraceStarted, GraceDue, ReleaseRequest, Released, Drained, RetryWaitingEvents, Flush,
 /// GiveUpWaitingAndFlush, GetStatus, CheckLiveness, LivenessChecked, ConcludeGone.
 /// </summary>
 internal sealed class ProcessRouter : UntypedActor, IWithTimers
@@ -28,6 +31,11 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
     private readonly FlushBarrier _flush;
     private readonly long _maxAgeMs;
 
+    // Ended images in the order their grace started; one period for all, so the earliest due is always first.
+    private readonly Queue<(long DueMs, IActorRef Actor)> _inGrace = new();
+    private readonly long _graceMs;
+    private readonly long _graceGatherMs;
+
     // Start of the latest liveness check: every image it found running was alive at or after this moment.
     private DateTime _lastLivenessCheck = DateTime.UtcNow;
     private bool _livenessCheckRunning;
@@ -41,6 +49,9 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
         _cache = new EventCache(dependencies.Settings.EventCacheCapacity);
         _flush = new FlushBarrier(dependencies.Publisher);
         _maxAgeMs = (long)dependencies.Settings.EventCacheMaxAge.TotalMilliseconds;
+        _graceMs = (long)dependencies.Settings.ExitGracePeriod.TotalMilliseconds;
+        // A grace ends up to a tenth of the period late (at most half a second), so ends close together are told at one wake.
+        _graceGatherMs = Math.Min(_graceMs / 10, 500);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -69,6 +80,12 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             case KernelEventBatch batch:
                 foreach (var kernelEvent in batch.Events) Dispatch(kernelEvent, ArrivingNow, giveUpReason: null);
                 break;
+            case GraceStarted:
+                OnGraceStarted(Sender);
+                break;
+            case GraceDue:
+                TellGraceElapsed();
+                break;
             case ReleaseRequest request:
                 OnReleaseRequest(request);
                 break;
@@ -77,6 +94,7 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
                 break;
             case Released:
                 _releasing.Remove(Sender);
+                _releasing.TrimWhenSparse();
                 _flush.OnDone(Sender, _index, _releasing);
                 break;
             case RetryWaitingEvents:
@@ -306,6 +324,34 @@ internal sealed class ProcessRouter : UntypedActor, IWithTimers
             _index.ForgetCurrent(key);
         }
     }
+
+    private void OnGraceStarted(IActorRef actor)
+    {
+        if (_graceMs == 0)
+        {
+            actor.Tell(GraceElapsed.Instance);
+            return;
+        }
+        var now = Environment.TickCount64;
+        _inGrace.Enqueue((now + _graceMs, actor));
+        if (_inGrace.Count == 1) ArmGraceTimer(now);
+    }
+
+    private void TellGraceElapsed()
+    {
+        var now = Environment.TickCount64;
+        while (_inGrace.TryPeek(out var head) && head.DueMs <= now)
+        {
+            _inGrace.Dequeue();
+            head.Actor.Tell(GraceElapsed.Instance);
+        }
+        // Every held process of a burst ends together: their slots go back once their graces are over.
+        _inGrace.TrimWhenSparse();
+        if (_inGrace.Count > 0) ArmGraceTimer(now);
+    }
+
+    private void ArmGraceTimer(long now) =>
+        Timers.StartSingleTimer(nameof(GraceDue), GraceDue.Instance, TimeSpan.FromMilliseconds(Math.Max(0, _inGrace.Peek().DueMs - now) + _graceGatherMs));
 
     private void OnReleaseRequest(ReleaseRequest request)
     {

@@ -9,6 +9,18 @@ internal sealed record KernelEventBatch(KernelEvent[] Events);
 /// <summary>From a process actor whose image ended, grace passed and children are gone: it may stop.</summary>
 internal sealed record ReleaseRequest(ProcessKey Key, int ChildrenAddedSeen);
 
+/// <summary>From a process actor whose image ended: its grace period starts now.</summary>
+internal sealed class GraceStarted
+{
+    public static readonly GraceStarted Instance = new();
+}
+
+/// <summary>Timer: tell GraceElapsed to the process actors whose grace period has passed.</summary>
+internal sealed class GraceDue
+{
+    public static readonly GraceDue Instance = new();
+}
+
 /// <summary>From a process actor that got Release: it has emitted everything and stops now.</summary>
 internal sealed class Released
 {
