@@ -75,8 +75,9 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
         system.Settings.InjectTopLevelFallback(Dispatching);
         var instance = Interlocked.Increment(ref s_instances);
         IEnrichedEventSink[] sinkList = [.. sinks];
+        var sinkFailures = Array.ConvertAll(sinkList, sink => EnrichedEventPublisher.FailuresOf(metrics, sink));
         var publisher = system.ActorOf(
-            Props.Create(() => new EnrichedEventPublisher(sinkList, metrics, settings.MismatchWarningInterval))
+            Props.Create(() => new EnrichedEventPublisher(sinkList, sinkFailures, metrics, settings.MismatchWarningInterval))
                 .WithDispatcher(DispatcherId),
             $"enriched-event-publisher-{instance}");
         var snapshots = new ProcessSnapshots(settings.NodeName, settings.BootClock, settings.UserNames);

@@ -32,12 +32,12 @@ internal sealed class EnrichedEventPublisher : UntypedActor
     private readonly PublishedCounters _published;
     private bool _inBurst;
 
-    public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, ProcessActorMetrics metrics, TimeSpan warningInterval)
+    /// <param name="failures">Each sink's forkline_sink_failures_total series (<see cref="FailuresOf"/>), added by the
+    /// caller before this actor starts so that /metrics shows them from the start.</param>
+    public EnrichedEventPublisher(IReadOnlyList<IEnrichedEventSink> sinks, IReadOnlyList<Tally> failures, ProcessActorMetrics metrics, TimeSpan warningInterval)
     {
         _sinks = [.. sinks];
-        _failures = new Tally[_sinks.Length];
-        for (var i = 0; i < _sinks.Length; i++)
-            _failures[i] = FailuresOf(metrics, _sinks[i]);
+        _failures = [.. failures];
         _published = metrics.Published;
         _failureWarnings = new RateLimiter(warningInterval);
     }
