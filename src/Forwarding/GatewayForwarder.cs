@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Cluster;
@@ -17,23 +18,32 @@ public sealed class GatewayForwarder : IEnrichedEventSink
     private readonly RecentProcessInfos _recentProcesses = new();
     private readonly List<WireEvent> _burst = [];
 
-    private GatewayForwarder(IActorRef forwarder) => _forwarder = forwarder;
+    // To this node's own gateway: its live tree takes each exec's snapshot itself instead of a copy (ProcessInfo.Source).
+    private readonly bool _inProcess;
+
+    private GatewayForwarder(IActorRef forwarder, bool inProcess)
+    {
+        _forwarder = forwarder;
+        _inProcess = inProcess;
+    }
 
     /// <param name="name">The forwarder actor's name: unique per actor system (a fleet simulation runs many in one).</param>
     public static GatewayForwarder Start(ActorSystem system, ForwarderDelivery delivery, ForwarderSettings settings, ForwarderMetrics metrics,
         string name = "forkline-forwarder")
     {
         settings.Validate();
-        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(delivery, settings, metrics), name));
+        return new GatewayForwarder(system.ActorOf(ForwarderActor.Props(delivery, settings, metrics), name), delivery is ForwarderDelivery.ToHostTrees);
     }
 
-    public void OnEnriched(EnrichedEvent enriched) => _burst.Add(WireConverter.ToWire(enriched, _recentProcesses));
+    public void OnEnriched(EnrichedEvent enriched) => _burst.Add(WireConverter.ToWire(enriched, _recentProcesses, _inProcess));
 
     public void OnBatchEnd()
     {
         if (_burst.Count == 0) return;
         _forwarder.Tell(new ForwarderActor.ForwardEvents([.. _burst]));
         _burst.Clear();
+        // A burst of 20,000 exits (held processes killed together) would otherwise keep its 16,384 slots for good.
+        _burst.TrimWhenSparse();
     }
 
     /// <summary>

@@ -78,12 +78,13 @@ public sealed class ProcessPipeline : IKernelEventSink, IAsyncDisposable
         var sinkFailures = Array.ConvertAll(sinkList, sink => EnrichedEventPublisher.FailuresOf(metrics, sink));
         var publisher = system.ActorOf(
             Props.Create(() => new EnrichedEventPublisher(sinkList, sinkFailures, metrics, settings.MismatchWarningInterval))
+                .WithMailbox(CompactMailbox.ConfigPath)
                 .WithDispatcher(DispatcherId),
             $"enriched-event-publisher-{instance}");
         var snapshots = new ProcessSnapshots(settings.NodeName, settings.BootClock, settings.UserNames);
         var dependencies = new ProcessActorDependencies(settings, metrics, snapshots, publisher);
         var router = system.ActorOf(
-            Props.Create(() => new ProcessRouter(dependencies)).WithDispatcher(DispatcherId),
+            Props.Create(() => new ProcessRouter(dependencies)).WithMailbox(CompactMailbox.ConfigPath).WithDispatcher(DispatcherId),
             $"process-router-{instance}");
         return new ProcessPipeline(router, publisher, metrics);
     }

@@ -56,6 +56,24 @@ public sealed class SparseCapacityTests
     }
 
     [Fact]
+    public void A_list_cleared_after_a_burst_gives_its_room_back_and_a_fuller_one_keeps_it()
+    {
+        var list = new List<int>();
+        for (var i = 0; i < 20_000; i++) list.Add(i);
+        var burst = list.Capacity;
+        var kept = new List<int>(list[..6_000]);
+        var room = kept.Capacity;
+
+        list.Clear();
+        list.TrimWhenSparse();
+        kept.TrimWhenSparse();
+
+        Assert.Equal(SparseCapacity.Floor, list.Capacity);
+        Assert.True(burst > SparseCapacity.Floor);
+        Assert.Equal(room, kept.Capacity);
+    }
+
+    [Fact]
     public void A_queue_that_drained_after_a_burst_gives_its_room_back_and_keeps_its_order()
     {
         var queue = new Queue<int>();

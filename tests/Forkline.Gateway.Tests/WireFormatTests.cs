@@ -195,6 +195,29 @@ public sealed class WireFormatTests
     }
 
     [Fact]
+    public void An_exec_handed_to_a_gateway_in_this_process_brings_its_own_snapshot_and_its_bytes_an_equal_one()
+    {
+        var (_, _, bash, sh, sleep) = _host.ShellChain(10);
+        var exec = _host.Exec(sleep, sh) with { Ancestors = new AncestorChain(bash, null) };
+        var clone = _host.Clone(sleep, sh);
+        var exit = _host.Exit(sleep, sh, status: 3);
+
+        var inProcess = WireConverter.ToWire(exec, recent: null, inProcess: true);
+
+        Assert.Same(sleep, WireConverter.ToEnriched(inProcess).Process);
+        Assert.Same(clone.Process, WireConverter.ToEnriched(WireConverter.ToWire(clone, recent: null, inProcess: true)).Process);
+        var fromBytes = WireConverter.ToEnriched(RoundTrip(inProcess));
+        Assert.NotSame(sleep, fromBytes.Process);
+        AssertSame(sleep, fromBytes.Process);
+        // Only the exec's or clone's own snapshot: an exit's, the parent's and the ancestors' are rebuilt (and not kept alive by a waiting event).
+        var back = WireConverter.ToEnriched(inProcess);
+        Assert.NotSame(sh, back.Parent);
+        Assert.NotSame(bash, back.Ancestors!.Process);
+        Assert.NotSame(exit.Process, WireConverter.ToEnriched(WireConverter.ToWire(exit, recent: null, inProcess: true)).Process);
+        Assert.NotSame(sleep, WireConverter.ToEnriched(WireConverter.ToWire(exec)).Process);
+    }
+
+    [Fact]
     public void A_wire_event_without_a_process_is_a_clear_format_error()
     {
         var error = Assert.Throws<WireFormatException>(() => WireConverter.ToEnriched(new WireEvent { EventId = "x:bad", Kind = WireEventKind.Exec }));

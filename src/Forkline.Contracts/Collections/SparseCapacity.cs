@@ -1,7 +1,7 @@
 namespace Forkline.Contracts.Collections;
 
 /// <summary>
-/// Gives back the room a map, set or queue kept from its busiest moment. A .NET Dictionary, HashSet, Queue
+/// Gives back the room a map, set, list or queue kept from its busiest moment. A .NET Dictionary, HashSet, List, Queue
 /// or PriorityQueue never shrinks by itself, so one that once held 20,000 live processes (or a burst's
 /// events, or its timers) would keep their slots for good. Called after removals: it trims only once a
 /// quarter or less of the room is used, and to twice what is, so a size that goes up and down rebuilds
@@ -20,6 +20,11 @@ public static class SparseCapacity
     public static void TrimWhenSparse<T>(this HashSet<T> set)
     {
         if (set.Capacity > Floor && set.Count <= set.Capacity / 4) set.TrimExcess(Math.Max(set.Count * 2, Floor));
+    }
+
+    public static void TrimWhenSparse<T>(this List<T> list)
+    {
+        if (list.Capacity > Floor && list.Count <= list.Capacity / 4) list.Capacity = Math.Max(list.Count * 2, Floor);
     }
 
     public static void TrimWhenSparse<T>(this Queue<T> queue)

@@ -17,7 +17,13 @@ public static class WireConverter
     public static WireEvent ToWire(EnrichedEvent enriched) => ToWire(enriched, recent: null);
 
     /// <param name="recent">Wire forms of recently converted snapshots to reuse; null converts every snapshot.</param>
-    public static WireEvent ToWire(EnrichedEvent enriched, RecentProcessInfos? recent)
+    /// <param name="inProcess">
+    /// The event goes to a gateway of this process by reference (<c>forkline run</c>): an exec or clone keeps its
+    /// snapshot as <see cref="ProcessInfo.Source"/>. Only those: their snapshot is what the host's live tree keeps,
+    /// and the process actor holds it while the image runs; an exit's, a parent's or an ancestor's would only be
+    /// kept alive longer while the event waits in the forwarder.
+    /// </param>
+    public static WireEvent ToWire(EnrichedEvent enriched, RecentProcessInfos? recent, bool inProcess = false)
     {
         var wire = new WireEvent
         {
@@ -31,6 +37,7 @@ public static class WireConverter
             // hooks of that process do.
             Process = WireFormOf(enriched.Process, enriched.Kind == EnrichedKind.Hook ? recent : null),
         };
+        if (inProcess && enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone) wire.Process.Source = enriched.Process;
         if (enriched.Parent is not null) wire.Parent = WireFormOf(enriched.Parent, recent);
         for (var ancestor = enriched.Ancestors; ancestor is not null; ancestor = ancestor.Next)
             wire.Ancestors.Add(WireFormOf(ancestor.Process, recent));
@@ -142,8 +149,13 @@ public static class WireConverter
         return info;
     }
 
+    /// <summary>
+    /// The snapshot a message was made from when it was made in this process for this process
+    /// (<see cref="ProcessInfo.Source"/>), else one rebuilt from its fields.
+    /// </summary>
     public static ProcessSnapshot ToSnapshot(ProcessInfo info)
     {
+        if (info.Source is { } source) return source;
         if (info.ExecId is null) throw new WireFormatException($"process pid {info.Pid} ({info.Binary}) has no exec_id");
         var exit = info.Exit is null
             ? null

@@ -6,10 +6,13 @@ using Akka.Dispatch.MessageQueues;
 namespace Forkline.ProcessActors.Process;
 
 /// <summary>
-/// The mailbox of process actors. Akka's default queue (ConcurrentQueue) starts every actor with a
-/// 32-slot segment plus cache-line padding, about 1.2 KB, which is most of an idle actor; a host tracks
-/// tens of thousands of mostly idle processes. This queue starts at 4 slots and grows only for actors
-/// that get bursts. Configured as <c>mailbox-type</c> under <see cref="ConfigPath"/>.
+/// The mailbox of process actors, and of the router and the publisher. Akka's default queue (ConcurrentQueue)
+/// starts every actor with a 32-slot segment plus cache-line padding, about 1.2 KB, which is most of an idle
+/// actor; a host tracks tens of thousands of mostly idle processes. This queue starts at 4 slots and grows only
+/// for actors that get bursts. And a ConcurrentQueue keeps the largest segment a burst made it grow to for good:
+/// the router's and the publisher's each kept 16,384 slots (491 KB) once 20,000 processes ended together,
+/// where this queue keeps one segment of at most <see cref="CompactMessageQueue.MaxSegmentLength"/> slots.
+/// Configured as <c>mailbox-type</c> under <see cref="ConfigPath"/>.
 /// </summary>
 public sealed class CompactMailbox(Settings settings, Config config)
     : MailboxType(settings, config), IProducesMessageQueue<CompactMessageQueue>
@@ -27,7 +30,7 @@ public sealed class CompactMailbox(Settings settings, Config config)
 public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueSemantics
 {
     private const int InitialSegmentLength = 4;
-    private const int MaxSegmentLength = 1024;
+    public const int MaxSegmentLength = 1024;
 
     // Consumer side only.
     private Segment _head;
