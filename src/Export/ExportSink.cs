@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Collections.Concurrent;
+using Forkline.Contracts.Collections;
 using Forkline.Contracts.Snapshots;
 using Microsoft.Extensions.Logging;
 
@@ -29,7 +29,8 @@ public sealed class ExportSink : IEnrichedEventSink, IAsyncDisposable, IDisposab
     private readonly IExportOutput _output;
     private readonly ILogger _log;
     private readonly int _queueCapacity;
-    private readonly ConcurrentQueue<EnrichedEvent> _queue = new();
+    // Single consumer (the writer, then dispose once it ended). Not a ConcurrentQueue: it keeps the largest segment a burst made it grow to.
+    private readonly CompactQueue<EnrichedEvent> _queue = new(32);
     private readonly SemaphoreSlim _doorbell = new(0);
     private readonly ArrayBufferWriter<byte> _line = new(4096);
     private readonly Task _writer;

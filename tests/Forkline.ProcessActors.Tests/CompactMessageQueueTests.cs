@@ -1,4 +1,6 @@
+using System.Globalization;
 using Akka.Actor;
+using Forkline.Contracts.Collections;
 using Forkline.ProcessActors.Process;
 
 namespace Forkline.ProcessActors.Tests;
@@ -20,6 +22,29 @@ public sealed class CompactMessageQueueTests
         Assert.False(queue.TryDequeue(out _));
         Assert.False(queue.HasMessages);
         Assert.Equal(0, queue.Count);
+    }
+
+    [Fact]
+    public void A_queue_of_any_item_drains_a_burst_in_order_past_its_largest_segment_and_then_works_on()
+    {
+        var queue = new CompactQueue<string>(32);
+        Assert.True(queue.IsEmpty);
+        for (var i = 0; i < 20_000; i++) queue.Enqueue(i.ToString(CultureInfo.InvariantCulture));
+
+        Assert.Equal(20_000, queue.Count);
+        for (var i = 0; i < 20_000; i++)
+        {
+            Assert.True(queue.TryDequeue(out var item));
+            Assert.Equal(i.ToString(CultureInfo.InvariantCulture), item);
+        }
+        Assert.True(queue.IsEmpty);
+        Assert.False(queue.TryDequeue(out _));
+        queue.Enqueue("after");
+        Assert.False(queue.IsEmpty);
+        Assert.True(queue.TryDequeue(out var after));
+        Assert.Equal("after", after);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompactQueue<string>(48));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompactQueue<string>(CompactQueue<string>.MaxSegmentLength * 2));
     }
 
     [Fact]

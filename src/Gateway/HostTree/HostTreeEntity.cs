@@ -5,6 +5,7 @@ using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Forkline.Contracts.Accounting;
 using Forkline.Contracts.History;
+using Forkline.Contracts.Identity;
 using Forkline.Contracts.Snapshots;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
@@ -65,8 +66,9 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly HostProcessTree _tree;
     private readonly RunLedger _runs = new();
     private readonly AccountingGauges _accountingMetrics;
-    // Hooks leave no trace in the tree, so their de-duplication is this bounded memory of ids.
-    private readonly RecentSet<string> _recentHookIds = new(RecentHookCapacity);
+    // Hooks leave no trace in the tree, so their de-duplication is this bounded memory of hook events, kept as
+    // values (~90 B each) rather than as their event id strings (~165 B each with the set's and queue's slots).
+    private readonly RecentSet<HookEventKey> _recentHooks = new(RecentHookCapacity);
     private readonly RecentSet<(string Producer, ulong Seq)> _recentBatches = new(RecentBatchCapacity);
     private long _persistedSinceSnapshot;
 
@@ -174,7 +176,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
                 if (wire.Kind != WireEventKind.Hook) toPersist.Rejected++;
                 continue;
             }
-            if (!seenInBatch.Add(wire.EventId) || IsDuplicate(wire, enriched))
+            if (!seenInBatch.Add(wire.EventId) || IsDuplicate(enriched))
             {
                 duplicates++;
                 _metrics.Event(wire.Kind, "duplicate");
@@ -423,12 +425,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         }
     }
 
-    private bool IsDuplicate(WireEvent wire, EnrichedEvent enriched) =>
-        wire.Kind == WireEventKind.Hook ? _recentHookIds.Contains(wire.EventId) : _tree.IsDuplicate(enriched);
+    private bool IsDuplicate(EnrichedEvent enriched) =>
+        enriched is EnrichedHook hook ? _recentHooks.Contains(HookEventKey.Of(hook)) : _tree.IsDuplicate(enriched);
 
     private void Apply(EnrichedEvent enriched)
     {
-        if (enriched is EnrichedHook) _recentHookIds.Add(WireConverter.EventIdOf(enriched));
+        if (enriched is EnrichedHook hook) _recentHooks.Add(HookEventKey.Of(hook));
         else _tree.Apply(enriched);
     }
 
@@ -520,4 +522,10 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     {
         foreach (var wire in events) _metrics.Event(wire.Kind, outcome);
     }
+}
+
+/// <summary>What a hook's event id names (<see cref="WireConverter.EventIdOf"/>): one thread of one process image at one boot-clock nanosecond.</summary>
+internal readonly record struct HookEventKey(ExecId Process, int Tid, ulong Ktime)
+{
+    public static HookEventKey Of(EnrichedHook hook) => new(hook.Process.ExecId, hook.Hook.Tid, hook.Hook.Ktime);
 }

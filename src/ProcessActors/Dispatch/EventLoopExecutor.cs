@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Akka.Configuration;
 using Akka.Dispatch;
+using Forkline.Contracts.Collections;
 
 namespace Forkline.ProcessActors.Dispatch;
 
@@ -14,7 +14,8 @@ namespace Forkline.ProcessActors.Dispatch;
 /// </summary>
 public sealed class EventLoopExecutor : ExecutorService
 {
-    private readonly ConcurrentQueue<IRunnable> _queue = new();
+    // Not a ConcurrentQueue: it kept the 16,384-slot segment 20,000 processes ending together made it grow to.
+    private readonly CompactQueue<IRunnable> _queue = new(32);
     private readonly object _gate = new();
     private readonly Thread _thread;
     private int _sleeping;
