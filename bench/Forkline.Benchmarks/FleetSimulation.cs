@@ -196,6 +196,8 @@ internal static class FleetSimulation
             var lostBefore = collectors.Select(c => Count(c, "lost")).ToArray();
             var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
             var acksBefore = collectors.Select(c => c.Metrics.Value("forkline_forward_acknowledged_total")).ToArray();
+            var survivors = gateways.Where(g => g != victim).ToList();
+            var recoveredBefore = await RecoveriesAsync(survivors);
             var sinceKill = Stopwatch.StartNew();
             var killTicks = DateTime.UtcNow.Ticks;
             victim.KillHard();
@@ -215,7 +217,12 @@ internal static class FleetSimulation
                 await Task.Delay(50);
             }
             var reconnects = reconnectedAt.Where(r => r is not null).Select(r => r!.Value).Order().ToList();
+            if (reconnects.Count == 0)
+                throw new InvalidOperationException($"no collector streamed to {victim.Name}, so its kill moved nothing and the failover figure would mean nothing: it was not an Up member when the collectors connected (a starved machine); see its log");
             output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s; {LoadAverage()}");
+            var recovered = await RecoveriesAsync(survivors) - recoveredBefore;
+            output.WriteLine($"simulation: the survivors recovered {recovered.Entities:N0} host entities meanwhile, {recovered.Seconds / Math.Max(1, recovered.Entities):N2} s " +
+                             $"and {recovered.Entries / Math.Max(1, recovered.Entities):N0} journal entries each on average (start to end of replay: what a moved host waits)");
             foreach (var survivor in gateways.Where(g => g != victim && g.Pid is null))
                 output.WriteLine($"simulation: NOTE {survivor.Name} left the cluster too (downed: a CPU-starved gateway misses heartbeats), so this is not the figure of one gateway's loss");
 
@@ -254,6 +261,35 @@ internal static class FleetSimulation
 
     /// <summary>Log lines worth showing on failure: not each stream's "request stream aborted" when a gateway stops.</summary>
     private static bool IsTelling(string line) => !line.Contains("Grpc.AspNetCore.Server.ServerCallHandler", StringComparison.Ordinal);
+
+    private static readonly HttpClient Scraper = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>Host entity recoveries so far, summed over the gateways' /metrics.</summary>
+    private static async Task<Recoveries> RecoveriesAsync(IEnumerable<GatewayProcess> gateways)
+    {
+        var sum = new Recoveries(0, 0, 0);
+        foreach (var gateway in gateways)
+        {
+            var page = await Scraper.GetStringAsync($"http://127.0.0.1:{gateway.ApiHttpPort}/metrics");
+            sum += new Recoveries(Sample(page, "forkline_host_recoveries_total"), Sample(page, "forkline_host_recovery_seconds_total"),
+                Sample(page, "forkline_host_recovery_entries_total"));
+        }
+        return sum;
+    }
+
+    private static double Sample(string page, string name)
+    {
+        foreach (var line in page.Split('\n'))
+            if (line.StartsWith(name + " ", StringComparison.Ordinal))
+                return double.Parse(line.AsSpan(name.Length + 1), CultureInfo.InvariantCulture);
+        throw new InvalidOperationException($"{name} is not on the gateway's /metrics");
+    }
+
+    private readonly record struct Recoveries(double Entities, double Seconds, double Entries)
+    {
+        public static Recoveries operator +(Recoveries a, Recoveries b) => new(a.Entities + b.Entities, a.Seconds + b.Seconds, a.Entries + b.Entries);
+        public static Recoveries operator -(Recoveries a, Recoveries b) => new(a.Entities - b.Entities, a.Seconds - b.Seconds, a.Entries - b.Entries);
+    }
 
     private static TimeSpan SimulatorCpu()
     {

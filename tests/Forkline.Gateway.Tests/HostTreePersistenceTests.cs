@@ -49,6 +49,24 @@ public abstract class HostTreePersistenceTests(TestDatabase data) : IDisposable
     }
 
     [DatabaseFact]
+    public async Task A_host_entity_started_again_counts_its_recovery_and_the_journal_entries_it_replayed()
+    {
+        var (events, _, _, _, _) = _host.ShellChain(100);
+        await using (var node = await TestNodes.StartAsync(TestNodes.Settings(_data)))
+        {
+            await SendAsync(node, events);
+            Assert.Equal(1, node.MetricsExport.Value("forkline_host_recoveries_total"));
+            Assert.Equal(0, node.MetricsExport.Value("forkline_host_recovery_entries_total"));
+        }
+
+        await using var restarted = await TestNodes.StartAsync(TestNodes.Settings(_data));
+        await TreeOf(restarted);
+        Assert.Equal(1, restarted.MetricsExport.Value("forkline_host_recoveries_total"));
+        Assert.InRange(restarted.MetricsExport.Value("forkline_host_recovery_entries_total"), 1, events.Count);
+        Assert.True(restarted.MetricsExport.Value("forkline_host_recovery_seconds_total") > 0);
+    }
+
+    [DatabaseFact]
     public async Task A_clone_stored_after_its_exec_and_exit_is_not_live_in_the_tree_recovered_from_a_snapshot()
     {
         var (events, _, bash, _, _) = _host.ShellChain(100);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
@@ -71,6 +72,8 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     private readonly RecentSet<HookEventKey> _recentHooks = new(RecentHookCapacity);
     private readonly RecentSet<(string Producer, ulong Seq)> _recentBatches = new(RecentBatchCapacity);
     private long _persistedSinceSnapshot;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private long _replayedEntries;
 
     // The latest journal entry holding events (the entries the history projection indexes): the queries
     // read the history table for this host only once it has caught up with what the entity answered.
@@ -96,6 +99,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         Recover<SnapshotOffer>(offer => RestoreSnapshot((HostTreeSnapshot)offer.Snapshot));
         Recover<HostEventsPersisted>(persisted =>
         {
+            _replayedEntries++;
             foreach (var wire in persisted.Events) Apply(WireConverter.ToEnriched(wire));
             Journaled(persisted);
             ApplyEnded(persisted);
@@ -107,6 +111,7 @@ public sealed class HostTreeEntity : ReceivePersistentActor
         });
         Recover<CollectorRunReport>(report =>
         {
+            _replayedEntries++;
             var at = WireConverter.FromUnixTicks(report.ReportedUnixTicks);
             _runs.Record(RunReportWire.FromWire(report), at);
             Seen(at);
@@ -133,6 +138,12 @@ public sealed class HostTreeEntity : ReceivePersistentActor
     }
 
     public override string PersistenceId => PersistenceIdOf(_host);
+
+    protected override void OnReplaySuccess()
+    {
+        base.OnReplaySuccess();
+        _metrics.HostRecovered(Stopwatch.GetElapsedTime(_startedAt), _replayedEntries);
+    }
 
     public static string PersistenceIdOf(string host) => "forkline-host-" + host;
 

@@ -29,6 +29,9 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _projectionFailures;
     private readonly Counter<long> _streamDropped;
     private readonly Counter<long> _apiErrors;
+    private readonly Counter<long> _hostRecoveries;
+    private readonly Counter<double> _hostRecoverySeconds;
+    private readonly Counter<long> _hostRecoveryEntries;
     private readonly ConcurrentDictionary<string, KeyValuePair<string, long>[]> _hostRuns = new(StringComparer.Ordinal);
     private Akka.Cluster.Cluster? _cluster;
 
@@ -60,11 +63,20 @@ public sealed class GatewayMetrics
             "Cluster members this node's failure detector (or another member's) reports unreachable, by role.");
         _apiErrors = meter.CreateCounter<long>("forkline_api_errors_total", description:
             "API requests answered with an error, by status code and transport.");
+        _hostRecoveries = meter.CreateCounter<long>("forkline_host_recoveries_total", description:
+            "Host entities this gateway started from the store (snapshot and journal): at its start, at a host's first message after passivation, and for every host whose shard moved here (a failover).");
+        _hostRecoverySeconds = meter.CreateCounter<double>("forkline_host_recovery_seconds_total", description:
+            "Time host entities spent recovering, from their start to the end of their replay: over forkline_host_recoveries_total, what a moved host waits before its batches are acknowledged again.");
+        _hostRecoveryEntries = meter.CreateCounter<long>("forkline_host_recovery_entries_total", description:
+            "Journal entries host entities replayed while recovering (after their latest snapshot; Gateway HostTree:SnapshotEvery bounds them).");
         // The series without labels are on /metrics from the start.
         _ingestStreams.Add(0);
         _projectionEvents.Add(0);
         _projectionFailures.Add(0);
         _streamDropped.Add(0);
+        _hostRecoveries.Add(0);
+        _hostRecoverySeconds.Add(0);
+        _hostRecoveryEntries.Add(0);
     }
 
     /// <param name="reason">no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up or malformed.</param>
@@ -92,6 +104,14 @@ public sealed class GatewayMetrics
     public void ProjectionFailed() => _projectionFailures.Add(1);
 
     public void StreamDropped() => _streamDropped.Add(1);
+
+    /// <summary>A host entity finished its recovery: how long it took and how many journal entries it replayed.</summary>
+    public void HostRecovered(TimeSpan took, long entries)
+    {
+        _hostRecoveries.Add(1);
+        _hostRecoverySeconds.Add(took.TotalSeconds);
+        _hostRecoveryEntries.Add(entries);
+    }
 
     public void ApiError(ApiErrorCode code, ApiTransport transport) =>
         _apiErrors.Add(1, new KeyValuePair<string, object?>("code", code.Label()),
