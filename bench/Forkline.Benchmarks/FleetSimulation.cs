@@ -193,11 +193,12 @@ internal static class FleetSimulation
             if (gateways.FirstOrDefault(g => g.Pid is null) is { } gone)
                 throw new InvalidOperationException($"{gone.Name} stopped before the kill: downed by the others (a CPU-starved node misses heartbeats) or crashed; see its log");
             var victim = gateways[^1];
+            // Scraped first: a loaded gateway takes seconds to render /metrics, and the counts below must be those of the kill.
+            var survivors = gateways.Where(g => g != victim).ToList();
+            var recoveredBefore = await RecoveriesAsync(survivors);
             var lostBefore = collectors.Select(c => Count(c, "lost")).ToArray();
             var connectedBefore = collectors.Select(c => Count(c, "connected")).ToArray();
             var acksBefore = collectors.Select(c => c.Metrics.Value("forkline_forward_acknowledged_total")).ToArray();
-            var survivors = gateways.Where(g => g != victim).ToList();
-            var recoveredBefore = await RecoveriesAsync(survivors);
             var sinceKill = Stopwatch.StartNew();
             var killTicks = DateTime.UtcNow.Ticks;
             victim.KillHard();
