@@ -221,6 +221,9 @@ internal static class FleetSimulation
             if (reconnects.Count == 0)
                 throw new InvalidOperationException($"no collector streamed to {victim.Name}, so its kill moved nothing and the failover figure would mean nothing: it was not an Up member when the collectors connected (a starved machine); see its log");
             output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s; {LoadAverage()}");
+            // Apart: a moved collector waits for a new stream too, one that stayed only for its host's shard to move.
+            output.WriteLine($"simulation: delivering again, collectors that moved: {Spread(deliveringAt.Where((_, c) => reconnectedAt[c] is not null))}; " +
+                             $"that kept their stream: {Spread(deliveringAt.Where((_, c) => reconnectedAt[c] is null))}");
             var recovered = await RecoveriesAsync(survivors) - recoveredBefore;
             output.WriteLine($"simulation: the survivors recovered {recovered.Entities:N0} host entities meanwhile, {recovered.Seconds / Math.Max(1, recovered.Entities):N2} s " +
                              $"and {recovered.Entries / Math.Max(1, recovered.Entities):N0} journal entries each on average (start to end of replay: what a moved host waits)");
@@ -473,6 +476,13 @@ internal static class FleetSimulation
                 if (!first.TryAdd(wire.EventId, created)) duplicated++;
         }
         return new Journal(first, duplicated);
+    }
+
+    /// <summary>Seconds after the kill, as p50 / p90 / max.</summary>
+    private static string Spread(IEnumerable<double?> seconds)
+    {
+        var sorted = seconds.Select(s => s!.Value).Order().ToList();
+        return sorted.Count == 0 ? "none" : $"p50 {sorted[sorted.Count / 2]:N1} s, p90 {sorted[(int)(sorted.Count * 0.9)]:N1} s, max {sorted[^1]:N1} s";
     }
 
     private static long Percentile(List<long> sorted, double quantile) =>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Forkline.Contracts.Accounting;
+using Forkline.Contracts.Ingest;
 using Forkline.Contracts.Wire;
 using Forkline.Gateway.Accounting;
 using Forkline.Gateway.Cluster;
@@ -76,6 +77,7 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
 
         Receive<ForwardEvents>(OnEvents);
         Receive<EventBatchAck>(OnAck);
+        Receive<Deferred>(OnDeferred);
         Receive<Tick>(_ => OnTick());
         Receive<StartReporting>(OnStartReporting);
         Receive<ReportTick>(_ => OnReportTick());
@@ -171,6 +173,14 @@ public sealed class ForwarderActor : ReceiveActor, IWithTimers
         var now = DateTime.UtcNow;
         Send(outbox.TakeSendable(flushPartial: _awaitingDrain.Count > 0 || outbox.LingerOver(now), now));
         if (_buffered == 0) ReleaseDrainWaiters();
+    }
+
+    /// <summary>The gateway gave up asking the host's entity for this batch: it goes again now, unless another copy is still being asked.</summary>
+    private void OnDeferred(Deferred deferred)
+    {
+        if (!_outboxes.TryGetValue(deferred.Host, out var outbox) || outbox.TakeDeferred(deferred.Seq, DateTime.UtcNow) is not { } batch) return;
+        _metrics.Resent(1);
+        Send([batch]);
     }
 
     private void OnTick()

@@ -156,6 +156,9 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
             case IngestAck.PayloadOneofCase.Report:
                 Context.Parent.Tell(arrived.Ack.Report);
                 break;
+            case IngestAck.PayloadOneofCase.Deferred:
+                Context.Parent.Tell(arrived.Ack.Deferred);
+                break;
             case IngestAck.PayloadOneofCase.Reconciled:
                 if (_reconciling.Remove(arrived.Ack.Reconciled.Host, out var waiting)) waiting.ReplyTo.Tell(arrived.Ack.Reconciled.Result);
                 break;

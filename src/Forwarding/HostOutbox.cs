@@ -17,6 +17,9 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         public EventBatch Batch { get; } = batch;
         public int Hooks { get; } = hooks;
         public DateTime DueAt { get; set; } = dueAt;
+
+        /// <summary>Copies sent on the current stream that the gateway neither acknowledged nor deferred yet.</summary>
+        public int AtGateway { get; set; } = 1;
     }
 
     // Each event with its serialized size inside a batch (field tag, length prefix, message).
@@ -108,7 +111,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
     /// <summary>The number of events the ack releases; 0 for an ack already seen (the batch was resent).</summary>
     public int Acknowledge(ulong seq)
     {
-        var index = _inFlight.FindIndex(f => f.Batch.Seq == seq);
+        var index = IndexOf(seq);
         if (index < 0) return 0;
         var flight = _inFlight[index];
         var events = flight.Batch.Events.Count;
@@ -129,8 +132,27 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         if (overdue.Count == 0) return overdue;
         _retryInterval = TimeSpan.FromTicks(Math.Min(_retryInterval.Ticks * 2, settings.MaxRetryInterval.Ticks));
         foreach (var flight in _inFlight)
-            if (flight.DueAt <= now) flight.DueAt = now + _retryInterval;
+            if (flight.DueAt <= now)
+            {
+                flight.DueAt = now + _retryInterval;
+                flight.AtGateway++;
+            }
         return overdue;
+    }
+
+    /// <summary>
+    /// The batch to send again now that the gateway deferred a copy of it; null when it was acknowledged meanwhile,
+    /// or another copy is still being asked (so a long outage keeps at most the copies the ack timeout sent, not more each time).
+    /// </summary>
+    public EventBatch? TakeDeferred(ulong seq, DateTime now)
+    {
+        var index = IndexOf(seq);
+        if (index < 0) return null;
+        var flight = _inFlight[index];
+        if (--flight.AtGateway > 0) return null;
+        flight.AtGateway = 1;
+        flight.DueAt = now + _retryInterval;
+        return flight.Batch;
     }
 
     /// <summary>Every batch sent and not acknowledged, to send again at once (a new stream): the backoff starts over.</summary>
@@ -141,6 +163,7 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         foreach (var flight in _inFlight)
         {
             flight.DueAt = now + _retryInterval;
+            flight.AtGateway = 1;
             unacknowledged.Add(flight.Batch);
         }
         return unacknowledged;
@@ -159,6 +182,13 @@ public sealed class HostOutbox(string host, string producerId, ForwarderSettings
         _inFlightEvents = 0;
         _droppedShutdown += dropped.Count;
         return dropped;
+    }
+
+    private int IndexOf(ulong seq)
+    {
+        for (var i = 0; i < _inFlight.Count; i++)
+            if (_inFlight[i].Batch.Seq == seq) return i;
+        return -1;
     }
 
     /// <summary>The dropped events' times bound the gap they leave in the host's history.</summary>

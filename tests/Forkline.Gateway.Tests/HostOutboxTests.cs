@@ -83,7 +83,6 @@ public sealed class HostOutboxTests
         return events;
     }
 
-    /// <summary>What one event adds to a serialized batch: field tag, length prefix, message.</summary>
     [Fact]
     public void Every_event_the_outbox_received_is_buffered_acknowledged_or_dropped_and_acks_split_by_kind_with_the_times_dropped()
     {
@@ -103,8 +102,37 @@ public sealed class HostOutboxTests
         Assert.Equal(new ForwardCounts(4, 1, 1, 0, 1, 1, Now.AddSeconds(3), Now.AddSeconds(4)), outbox.Counts);
     }
 
+    [Fact]
+    public void A_deferred_batch_goes_again_at_once_unless_another_copy_of_it_is_still_at_the_gateway()
+    {
+        var settings = new ForwarderSettings { BatchSize = 1, AckTimeout = TimeSpan.FromSeconds(5) };
+        var outbox = new HostOutbox("h", "producer", settings);
+        outbox.Enqueue(EventOf(WireEventKind.Exec, Now), Now);
+        var sent = Assert.Single(outbox.TakeSendable(flushPartial: true, Now));
+
+        Assert.Same(sent, outbox.TakeDeferred(sent.Seq, Now.AddSeconds(1)));
+        // Deferred again later: again at once, and the ack timeout counts from the new copy.
+        Assert.Same(sent, outbox.TakeDeferred(sent.Seq, Now.AddSeconds(3)));
+        Assert.Empty(outbox.TakeOverdue(Now.AddSeconds(7)));
+        Assert.Same(sent, Assert.Single(outbox.TakeOverdue(Now.AddSeconds(8))));
+
+        // Two copies at the gateway now (the deferred one and the overdue resend): the first deferral waits for the second.
+        Assert.Null(outbox.TakeDeferred(sent.Seq, Now.AddSeconds(9)));
+        Assert.Same(sent, outbox.TakeDeferred(sent.Seq, Now.AddSeconds(10)));
+
+        // A new stream holds one copy of everything in flight, whatever the old one held.
+        Assert.Single(outbox.TakeOverdue(Now.AddSeconds(30)));
+        Assert.Single(outbox.TakeAllInFlight(Now.AddSeconds(31)));
+        Assert.Same(sent, outbox.TakeDeferred(sent.Seq, Now.AddSeconds(32)));
+
+        Assert.Equal(1, outbox.Acknowledge(sent.Seq));
+        Assert.Null(outbox.TakeDeferred(sent.Seq, Now.AddSeconds(33)));
+        Assert.Null(outbox.TakeDeferred(sent.Seq + 1, Now.AddSeconds(33)));
+    }
+
     private static WireEvent EventOf(WireEventKind kind, DateTime time) =>
         new() { Kind = kind, Host = "h", EventId = Guid.NewGuid().ToString("N"), TimeUnixTicks = WireConverter.ToUnixTicks(time) };
 
+    /// <summary>What one event adds to a serialized batch: field tag, length prefix, message.</summary>
     private static int EventBatchBytes(WireEvent wire) => 1 + CodedOutputStream.ComputeMessageSize(wire);
 }

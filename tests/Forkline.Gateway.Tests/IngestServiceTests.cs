@@ -61,7 +61,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_batch_no_entity_answers_is_given_up_at_the_ask_timeout_and_left_to_the_collector()
+    public async Task A_batch_no_entity_answers_is_given_up_at_the_ask_timeout_and_the_collector_told_to_send_it_again()
     {
         var entity = _system.ActorOf(Props.Create(() => new LosingEntity(int.MaxValue)));
         // Several attempts long, so that even a stalled host asks again at least once before giving up.
@@ -74,7 +74,10 @@ public sealed class IngestServiceTests : IAsyncLifetime
 
         await call.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 1 } });
 
-        await WaitUntil(() => _export.Value("forkline_ingest_messages_total", "timed_out") == 1, TimeSpan.FromSeconds(30));
+        using var within = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await call.ResponseStream.MoveNext(within.Token));
+        Assert.Equal(new Deferred { Host = "host-a", Seq = 1 }, call.ResponseStream.Current.Deferred);
+        Assert.Equal(1, _export.Value("forkline_ingest_messages_total", "timed_out"));
         Assert.InRange(_export.Value("forkline_ingest_messages_total", "asked_again"), 1, askTimeout / AskAgainEvery);
         Assert.Equal(0, _export.Value("forkline_ingest_messages_total", "acknowledged"));
     }

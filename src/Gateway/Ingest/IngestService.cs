@@ -58,26 +58,9 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
     {
         try
         {
-            var answer = await AskUntilAnsweredAsync(message, streamEnded);
-            var ack = answer switch
-            {
-                EventBatchAck events => new IngestAck { Events = events },
-                CollectorRunReportAck report => new IngestAck { Report = report },
-                HostReconciled reconciled => new IngestAck { Reconciled = new Reconciled { Host = host, Result = reconciled } },
-                _ => null,
-            };
-            if (ack is null)
-            {
-                metrics.IngestMessage("unexpected_answer");
-                log.LogWarning("a host entity answered {Answer} to an ingested message; not acknowledged, the collector sends it again", answer.GetType().Name);
-                return;
-            }
+            if (await AckOfAsync(host, message, streamEnded) is not { } ack) return;
             await stream.WriteAsync(ack);
-            metrics.IngestMessage("acknowledged");
-        }
-        catch (AskTimeoutException)
-        {
-            metrics.IngestMessage("timed_out");
+            if (ack.PayloadCase != IngestAck.PayloadOneofCase.Deferred) metrics.IngestMessage("acknowledged");
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
         {
@@ -87,6 +70,36 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         finally
         {
             stream.Window.Release();
+        }
+    }
+
+    /// <summary>The entity's answer as the collector reads it; null when there is nothing to tell it.</summary>
+    private async Task<IngestAck?> AckOfAsync(string host, object message, CancellationToken streamEnded)
+    {
+        object answer;
+        try
+        {
+            answer = await AskUntilAnsweredAsync(message, streamEnded);
+        }
+        catch (AskTimeoutException)
+        {
+            metrics.IngestMessage("timed_out");
+            // A batch goes again at once (the collector's own resend waits longer each time); a run report comes
+            // again with the collector's next report anyway.
+            return message is EventBatch batch ? new IngestAck { Deferred = new Deferred { Host = host, Seq = batch.Seq } } : null;
+        }
+        switch (answer)
+        {
+            case EventBatchAck events:
+                return new IngestAck { Events = events };
+            case CollectorRunReportAck report:
+                return new IngestAck { Report = report };
+            case HostReconciled reconciled:
+                return new IngestAck { Reconciled = new Reconciled { Host = host, Result = reconciled } };
+            default:
+                metrics.IngestMessage("unexpected_answer");
+                log.LogWarning("a host entity answered {Answer} to an ingested message; not acknowledged, the collector sends it again", answer.GetType().Name);
+                return null;
         }
     }
 
@@ -151,7 +164,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
 /// <summary>What the ingest service needs of its gateway node.</summary>
 /// <param name="HostTrees">The host-entity shard region.</param>
 /// <param name="IsUp">Whether the node is an Up member: before that its region cannot reach any entity.</param>
-/// <param name="AskTimeout">How long a batch waits for its entity's ack in all, before the collector's resend has to bring it again.</param>
+/// <param name="AskTimeout">How long a batch waits for its entity's ack in all, before the collector is told to send it again (<see cref="Deferred"/>).</param>
 /// <param name="AskAgainInterval">Within that, how long one attempt waits before the batch is sent to the entity again (default 1 s).</param>
 public sealed record IngestGateway(IActorRef HostTrees, Func<bool> IsUp, TimeSpan AskTimeout, TimeSpan? AskAgainInterval = null)
 {
