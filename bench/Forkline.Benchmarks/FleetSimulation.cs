@@ -220,10 +220,20 @@ internal static class FleetSimulation
             var reconnects = reconnectedAt.Where(r => r is not null).Select(r => r!.Value).Order().ToList();
             if (reconnects.Count == 0)
                 throw new InvalidOperationException($"no collector streamed to {victim.Name}, so its kill moved nothing and the failover figure would mean nothing: it was not an Up member when the collectors connected (a starved machine); see its log");
-            output.WriteLine($"simulation: kill -9 of {victim.Name}: {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s; {LoadAverage()}");
+            output.WriteLine($"simulation: kill -9 of {victim.Name} (down-unreachable-after {DownUnreachableAfter.TotalSeconds:N0} s, down-removal-margin " +
+                             $"{new ClusterSettings().DownRemovalMargin.TotalSeconds:N0} s, the default): {reconnects.Count} collectors moved; every collector delivering again after {deliveringAt.Max():N1} s; {LoadAverage()}");
             // Apart: a moved collector waits for a new stream too, one that stayed only for its host's shard to move.
             output.WriteLine($"simulation: delivering again, collectors that moved: {Spread(deliveringAt.Where((_, c) => reconnectedAt[c] is not null))}; " +
                              $"that kept their stream: {Spread(deliveringAt.Where((_, c) => reconnectedAt[c] is null))}");
+            // The hosts of one shard come back together: when each shard of the killed gateway started elsewhere.
+            var shards = new HostMessageExtractor(new ClusterSettings().Shards);
+            var lateShards = Enumerable.Range(0, collectors.Count).Where(c => deliveringAt[c] > 5)
+                .GroupBy(c => shards.ShardId(collectors[c].Host))
+                .Select(g => (Shard: g.Key, Hosts: g.Count(), First: g.Min(c => deliveringAt[c]!.Value), Last: g.Max(c => deliveringAt[c]!.Value)))
+                .OrderBy(g => g.First).ToList();
+            output.WriteLine($"simulation: shards that moved, as their hosts delivered again: " +
+                             string.Join(", ", lateShards.Select(g => $"{g.Shard} {g.First:N1}-{g.Last:N1} s ({g.Hosts})")));
+            output.WriteLine($"simulation: collectors delivering again by 5 s after the kill: {string.Join(", ", deliveringAt.GroupBy(d => (int)(d!.Value / 5)).OrderBy(g => g.Key).Select(g => $"{5 * g.Key}-{5 * g.Key + 5} s {g.Count()}"))}");
             var recovered = await RecoveriesAsync(survivors) - recoveredBefore;
             output.WriteLine($"simulation: the survivors recovered {recovered.Entities:N0} host entities meanwhile, {recovered.Seconds / Math.Max(1, recovered.Entities):N2} s " +
                              $"and {recovered.Entries / Math.Max(1, recovered.Entities):N0} journal entries each on average (start to end of replay: what a moved host waits)");
@@ -258,6 +268,13 @@ internal static class FleetSimulation
         finally
         {
             await system.Terminate();
+            // FORKLINE_SIM_LOGS=DIR keeps the gateways' logs (they go with the database's folder otherwise).
+            if (Environment.GetEnvironmentVariable("FORKLINE_SIM_LOGS") is { Length: > 0 } keep)
+            {
+                Directory.CreateDirectory(keep);
+                foreach (var gateway in gateways)
+                    if (File.Exists(gateway.LogPath)) File.Copy(gateway.LogPath, Path.Combine(keep, Path.GetFileName(gateway.LogPath)), overwrite: true);
+            }
             foreach (var metrics in collectorMetrics) metrics.Dispose();
             foreach (var gateway in gateways) await gateway.DisposeAsync();
         }

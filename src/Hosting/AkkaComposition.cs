@@ -111,6 +111,7 @@ public static class AkkaComposition
         // SQLite takes one writer at a time; more connections would only wait on its lock.
         yield return ("akka.persistence.journal.sql.parallelism", database.Provider == DatabaseProvider.Sqlite ? "1" : "4");
         yield return ("akka.cluster.split-brain-resolver.stable-after", $"{(long)settings.Cluster.DownUnreachableAfter.TotalMilliseconds}ms");
+        yield return ("akka.cluster.down-removal-margin", $"{(long)settings.Cluster.DownRemovalMargin.TotalMilliseconds}ms");
         if (settings.SplitBrainResolver == SplitBrainStrategy.LeaseMajority)
             foreach (var setting in LeaseMajoritySettings(settings.Cluster.LeaseTimeout)) yield return setting;
     }

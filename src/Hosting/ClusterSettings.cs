@@ -71,6 +71,16 @@ public sealed record ClusterSettings
     /// </summary>
     public TimeSpan DownUnreachableAfter { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long after a downed gateway left the cluster its shards (and singletons) start on the others. Akka waits
+    /// the split-brain resolver's stable-after (DownUnreachableAfter) again, so that a gateway downed while only cut
+    /// off has stopped its own copies first; it does so within seconds of the same decision (with lease-majority it
+    /// asks for the lease 2 s late, fails and downs itself; with keep-majority at once), and a host entity written from
+    /// both sides meanwhile fails on the journal's key (persistence id, sequence number) rather than forking its
+    /// history. Longer is safer against a cut-off gateway that is slow to stop; it adds to every failover.
+    /// </summary>
+    public TimeSpan DownRemovalMargin { get; init; } = TimeSpan.FromSeconds(4);
+
     /// <summary>Null = by the database: <see cref="GatewaySettings.SplitBrainResolver"/>.</summary>
     public SplitBrainStrategy? SplitBrainResolver { get; init; }
 
@@ -112,6 +122,8 @@ public sealed record ClusterSettings
         if (Shards < 1) throw new SettingOutOfRangeException(nameof(Shards), Shards, "1 or more shards");
         if (DownUnreachableAfter < TimeSpan.FromSeconds(1))
             throw new SettingOutOfRangeException(nameof(DownUnreachableAfter), DownUnreachableAfter, "00:00:01 or more (below that a busy node is downed for a pause)");
+        if (DownRemovalMargin <= TimeSpan.Zero)
+            throw new SettingOutOfRangeException(nameof(DownRemovalMargin), DownRemovalMargin, "a duration above 00:00:00");
         if (LeaseTimeout < MinimumLeaseTimeout)
             throw new SettingOutOfRangeException(nameof(LeaseTimeout), LeaseTimeout, $"{MinimumLeaseTimeout:c} or more (the holder renews it every quarter of it)");
         if (!LogLevels.Contains(LogLevel)) throw new SettingOutOfRangeException(nameof(LogLevel), LogLevel, "DEBUG, INFO, WARNING or ERROR");

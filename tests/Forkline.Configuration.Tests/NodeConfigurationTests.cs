@@ -151,6 +151,7 @@ public sealed class NodeConfigurationTests : IDisposable
     [InlineData("Cluster:Port", "70000", "a TCP port 0..65535 (0 = any free port)")]
     [InlineData("Cluster:Shards", "0", "1 or more shards")]
     [InlineData("Cluster:DownUnreachableAfter", "00:00:00", "00:00:01 or more (below that a busy node is downed for a pause)")]
+    [InlineData("Cluster:DownRemovalMargin", "00:00:00", "a duration above 00:00:00")]
     [InlineData("Cluster:LogLevel", "LOUD", "DEBUG, INFO, WARNING or ERROR")]
     [InlineData("Cluster:LeaseTimeout", "00:00:01", "00:00:04 or more (the holder renews it every quarter of it)")]
     [InlineData("Cluster:Kubernetes:RequiredContactPoints", "0", "1 or more gateway pods")]

@@ -44,7 +44,8 @@ public sealed class SettingOptions
         .Add("--hostname", "Cluster:Hostname", "Address other nodes reach this one at (default 127.0.0.1)")
         .Add("--port", "Cluster:Port", $"Cluster port (default {ClusterSettings.DefaultPort}; 0 = any free port)")
         .AddList("--seed", "Cluster:Seeds", "Seed node address akka.tcp://forkline@host:port (akka.ssl.tcp:// with TLS)")
-        .Add("--down-unreachable-after", "Cluster:DownUnreachableAfter", "Unreachable time before a member is downed and its shards move, hh:mm:ss (default 00:00:20)");
+        .Add("--down-unreachable-after", "Cluster:DownUnreachableAfter", "Unreachable time before a member is downed and its shards move, hh:mm:ss (default 00:00:20)")
+        .Add("--down-removal-margin", "Cluster:DownRemovalMargin", "Wait after a downed gateway left before its shards start elsewhere, hh:mm:ss (default 00:00:04)");
 
     /// <summary>Reads the settings: file, environment, then the options given on this command line.</summary>
     public NodeOptions Load(ParseResult parse)

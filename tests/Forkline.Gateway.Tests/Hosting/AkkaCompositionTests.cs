@@ -17,7 +17,7 @@ public sealed class AkkaCompositionTests
     {
         using var database = new TestDatabase();
         var settings = TestNodes.Settings(database);
-        await using var node = await TestNodes.StartAsync(settings with { Cluster = settings.Cluster with { DownUnreachableAfter = TimeSpan.FromSeconds(7) } });
+        await using var node = await TestNodes.StartAsync(settings with { Cluster = settings.Cluster with { DownUnreachableAfter = TimeSpan.FromSeconds(7), DownRemovalMargin = TimeSpan.FromSeconds(3) } });
         var config = node.System.Settings.Config;
 
         Assert.IsType<Akka.Cluster.ClusterActorRefProvider>(((ExtendedActorSystem)node.System).Provider);
@@ -27,6 +27,8 @@ public sealed class AkkaCompositionTests
         Assert.Equal(typeof(DeadlineScheduler), node.System.Scheduler.GetType());
         Assert.False(config.GetBoolean("akka.coordinated-shutdown.run-by-clr-shutdown-hook"));
         Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        // What sharding and the singletons wait after a downed member left; Akka's own default would be stable-after again.
+        Assert.Equal(TimeSpan.FromSeconds(3), Akka.Cluster.Cluster.Get(node.System).DowningProvider.DownRemovalMargin);
         // One gateway on its SQLite file: nothing to split, and no fleet database to hold a lease.
         Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         // Keep-majority's sides decide apart: when reachability never settles, Akka downs everyone rather than risk two clusters.

@@ -56,7 +56,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             $"{typeof(GatewayProcess).Assembly.GetName().Name} has no '{ExecutableMetadataKey}' assembly metadata: its project must reference src/Forkline and name the built executable, as Forkline.Cluster.Tests.csproj does");
 
     /// <param name="ingestPort">The port collectors stream to; fixed, so that they find the gateway again after a restart.</param>
-    public static GatewayProcess Start(string name, int port, int ingestPort, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder)
+    /// <param name="downRemovalMargin">Null: the gateway's default.</param>
+    public static GatewayProcess Start(string name, int port, int ingestPort, IReadOnlyList<string> seeds, DatabaseSettings database, TimeSpan downUnreachableAfter, string logFolder,
+        TimeSpan? downRemovalMargin = null)
     {
         var apiGrpcPort = TestNodes.FreePort();
         var apiHttpPort = TestNodes.FreePort();
@@ -70,6 +72,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             "--data", Path.Combine(logFolder, name),
         ];
         foreach (var seed in seeds) arguments.AddRange(["--seed", seed]);
+        if (downRemovalMargin is { } margin) arguments.AddRange(["--down-removal-margin", margin.ToString("c", System.Globalization.CultureInfo.InvariantCulture)]);
         var gateway = new GatewayProcess(name, port, ingestPort, apiGrpcPort, apiHttpPort, arguments, Path.Combine(logFolder, name + ".log"));
         gateway.Start();
         return gateway;
