@@ -1,5 +1,9 @@
 using System.CommandLine;
 using Forkline.Commands;
+using Forkline.Hosting;
+
+// Before any thread of ours allocates from the C heap, each in an arena of its own.
+NativeHeap.LimitArenas();
 
 var root = new RootCommand("Forkline: process lineage from the kernel to the fleet");
 root.Subcommands.Add(RunCommand.Create());

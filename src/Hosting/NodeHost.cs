@@ -35,7 +35,7 @@ public static class NodeHost
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
-        builder.Services.AddHostedService<NativeHeapTrim>();
+        builder.Services.AddHostedService<MemoryGiveBack>();
         return builder;
     }
 
