@@ -8,20 +8,23 @@ namespace Forkline.Hosting;
 /// Gives back to the system what a burst took, once it is over. Two heaps keep it otherwise:
 /// <list type="bullet">
 /// <item>The C heap (<see cref="NativeHeap"/>): malloc_trim(0) returns the whole free pages of every arena, every
-/// <see cref="TrimEvery"/> while the node works and once when a burst is over.</item>
+/// <see cref="TrimEvery"/> while the node works (allocated <see cref="ActivityBytes"/> since the last look), and with
+/// each give-back of the managed heap.</item>
 /// <item>The managed heap. The GC keeps the regions a burst made it commit (150-190 MB for an 11-14 MB live heap after
 /// the soak released 20,000 processes at once) and decommits them only a little per later collection, of which a
-/// quiet node runs hardly any. At the first quiet look after a burst, if the GC holds more than twice the live heap
-/// plus <see cref="SlackBytes"/>, one aggressive collection (compacting, and decommitting what it frees) hands it
-/// back: once per burst, never on a node that is busy (it would only commit it again) or was idle all along.</item>
+/// quiet node runs hardly any. When the GC holds more than twice the live heap plus <see cref="SlackBytes"/>, and no
+/// burst is under way (it allocated less than <see cref="BurstBytes"/> since the last look, every <see cref="Interval"/>:
+/// a burst would only commit it again), one aggressive collection (compacting, and decommitting what it frees) hands
+/// it back: at most every <see cref="GiveBackEvery"/>, some milliseconds of one thread for a heap of tens of MB.</item>
 /// </list>
-/// A node that allocated less than <see cref="ActivityBytes"/> since the last look (every <see cref="Interval"/>) is quiet.
 /// </summary>
 public sealed class MemoryGiveBack(ILogger<MemoryGiveBack> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan TrimEvery = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan GiveBackEvery = TimeSpan.FromMinutes(1);
     private const long ActivityBytes = 4 << 20;
+    private const long BurstBytes = 64 << 20;
     private const long SlackBytes = 64 << 20;
 
     private bool _nativeTrim = true;
@@ -31,25 +34,20 @@ public sealed class MemoryGiveBack(ILogger<MemoryGiveBack> logger) : BackgroundS
         using var timer = new PeriodicTimer(Interval);
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var sinceTrim = Stopwatch.StartNew();
-        var burstNotGivenBack = false;
+        var nextGiveBackAllowed = 0L;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var allocated = GC.GetTotalAllocatedBytes();
-            var busy = allocated - allocatedBefore >= ActivityBytes;
+            var sinceLastLook = allocated - allocatedBefore;
             allocatedBefore = allocated;
-            if (busy)
+            // As of the last collection: right after a give-back the GC holds little more than the heap, so it does not repeat.
+            var heap = GC.GetGCMemoryInfo();
+            if (sinceLastLook < BurstBytes && Environment.TickCount64 >= nextGiveBackAllowed && heap.TotalCommittedBytes > 2 * heap.HeapSizeBytes + SlackBytes)
             {
-                burstNotGivenBack = true;
-                if (sinceTrim.Elapsed < TrimEvery) continue;
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                nextGiveBackAllowed = Environment.TickCount64 + (long)GiveBackEvery.TotalMilliseconds;
             }
-            else if (burstNotGivenBack)
-            {
-                burstNotGivenBack = false;
-                var heap = GC.GetGCMemoryInfo();
-                if (heap.TotalCommittedBytes > 2 * heap.HeapSizeBytes + SlackBytes)
-                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            }
-            else continue;
+            else if (sinceLastLook < ActivityBytes || sinceTrim.Elapsed < TrimEvery) continue;
             TrimNativeHeap();
             sinceTrim.Restart();
         }
