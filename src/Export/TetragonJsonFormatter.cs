@@ -169,8 +169,9 @@ public sealed class TetragonJsonFormatter : IEventFormatter
         if (exit.Process.Exit is { } ending)
         {
             if (ending.Signal != 0) _json.WriteString(SignalName, LinuxNames.SignalName(ending.Signal));
-            // protojson would leave a 0 status out; Forkline writes it so a clean exit is explicit.
-            _json.WriteNumber(StatusName, ending.Status);
+            // protojson would leave a 0 status out; Forkline writes it so a clean exit is explicit, and leaves it
+            // out of a concluded end (ended unseen: restart, ring loss), whose exit code nobody knows.
+            if (!ending.Concluded) _json.WriteNumber(StatusName, ending.Status);
             ProcessJsonWriter.WriteTimestamp(_json, TimeName, ending.Time);
         }
         WriteAncestors(exit);

@@ -417,6 +417,22 @@ public sealed class TetragonJsonFormatterTests
         Assert.Equal(Sleep.ExecId, ExecId.Decode(exit.GetProperty("process").GetProperty("exec_id").GetString()!));
     }
 
+    [Theory]
+    [InlineData(ExitConclusion.Restart)]
+    [InlineData(ExitConclusion.Lost)]
+    public void A_concluded_exit_has_no_status_so_it_is_not_read_as_a_clean_exit(ExitConclusion conclusion)
+    {
+        var concluded = Exit() with
+        {
+            Process = Sleep with { Exit = new ProcessExit(0, 0, 4_000, EventTime.AddSeconds(1), LastTid: 300, conclusion, EventTime) },
+        };
+
+        var exit = Json(concluded).GetProperty("process_exit");
+
+        Assert.Equal(["process", "parent", "time", "ancestors"], PropertyNames(exit));
+        Assert.Equal("2024-05-01T12:00:02.250Z", exit.GetProperty("time").GetString());
+    }
+
     [Fact]
     public void Exit_by_a_signal_names_it()
     {
