@@ -80,6 +80,7 @@ public sealed class SoakFigures : IQuickFigures
             table.Add("managed heap after the churn / after the warm-up", (double)after.HeapBytes / warm.HeapBytes, "x", 1.10, higherIsBetter: false, orEqual: true);
             table.Add("managed heap before a full collection after the churn / after the warm-up (garbage included)", (double)after.UncollectedHeapBytes / warm.UncollectedHeapBytes, "x", 0, higherIsBetter: false, hasTarget: false);
             table.Add("RSS after the churn / after the warm-up", (double)after.RssBytes / warm.RssBytes, "x", 1.10, higherIsBetter: false, orEqual: true);
+            table.Add("anonymous RSS after the churn / after the warm-up (file-backed code pages left out)", (double)after.RssAnonymousBytes / warm.RssAnonymousBytes, "x", 0, higherIsBetter: false, hasTarget: false);
             output.WriteLine($"forkline_processes_live {warm.Live:N0} after the warm-up (/proc {warm.HostBefore:N0} before reading it, {warm.HostAfter:N0} after), " +
                              $"{held.Live:N0} holding (/proc {held.HostBefore:N0}, {held.HostAfter:N0}), {after.Live:N0} after the churn (/proc {after.HostBefore:N0}, {after.HostAfter:N0})");
             // Other processes come and go on a shared host, so the figure is the growth of the excess over /proc, with the host's own spread as slack.
@@ -101,7 +102,8 @@ public sealed class SoakFigures : IQuickFigures
 
     /// <param name="HeapBytes">Managed heap alive: what survived a full collection.</param>
     /// <param name="UncollectedHeapBytes">The smallest dotnet_total_memory_bytes over the quiet window before it, garbage included.</param>
-    private sealed record Sample(long HeapBytes, long UncollectedHeapBytes, long RssBytes, long Live, long HostBefore, long HostAfter);
+    /// <param name="RssAnonymousBytes">The anonymous part of <paramref name="RssBytes"/>, read with it; the rest is file-backed (code pages touched).</param>
+    private sealed record Sample(long HeapBytes, long UncollectedHeapBytes, long RssBytes, long RssAnonymousBytes, long Live, long HostBefore, long HostAfter);
 
     /// <summary>
     /// Waits until the node is quiet (nothing forwarded is pending), reads its heap over <see cref="QuietWindow"/>,
@@ -121,17 +123,21 @@ public sealed class SoakFigures : IQuickFigures
         }
         var heap = long.MaxValue;
         var rss = long.MaxValue;
+        var rssAnonymous = 0L;
         for (var collection = 0; collection < Collections; collection++)
         {
             heap = Math.Min(heap, await FullCollection.SurvivingBytesAsync(node.Pid, Patience));
             await Task.Delay(1_000);
-            rss = Math.Min(rss, ProcFs.ResidentKiB(node.Pid) * 1024);
+            var resident = ProcFs.ResidentKiB(node.Pid) * 1024;
+            if (resident >= rss) continue;
+            rss = resident;
+            rssAnonymous = ProcFs.ResidentAnonymousKiB(node.Pid) * 1024;
         }
         var hostBefore = HostProcesses();
         var live = (long)await metrics.ValueAsync("forkline_processes_live");
         var hostAfter = HostProcesses();
-        Console.Error.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {when}: managed heap {heap:N0} B alive after a full collection ({uncollected:N0} B before it), RSS {rss:N0} B, live {live:N0}, /proc {hostBefore:N0}");
-        return new Sample(heap, uncollected, rss, live, hostBefore, hostAfter);
+        Console.Error.WriteLine($"[{_clock.Elapsed:mm\\:ss}] {when}: managed heap {heap:N0} B alive after a full collection ({uncollected:N0} B before it), RSS {rss:N0} B ({rssAnonymous:N0} B anonymous), live {live:N0}, /proc {hostBefore:N0}");
+        return new Sample(heap, uncollected, rss, rssAnonymous, live, hostBefore, hostAfter);
     }
 
     /// <summary>Thread-group leaders on the host: the numeric entries of /proc.</summary>
