@@ -260,9 +260,6 @@ internal static partial class ProcFs
     /// <summary>The anonymous part of the RSS (heaps, stacks, JIT code): what the process holds for itself.</summary>
     public static long ResidentAnonymousKiB(int pid) => Field($"/proc/{pid}/status", "RssAnon:");
 
-    /// <summary>The file-backed part of the RSS (the binary's and libraries' pages touched): the kernel may drop it and read it again.</summary>
-    public static long ResidentFileKiB(int pid) => Field($"/proc/{pid}/status", "RssFile:");
-
     public static long Threads(int pid) => Field($"/proc/{pid}/status", "Threads:");
 
     private static long Field(string path, string key)
