@@ -25,13 +25,22 @@ public sealed class RecentTexts
     {
         if (bytes.IsEmpty) return "";
         if (bytes.Length > MaxLength || !Ascii.IsValid(bytes)) return ByteText.Decode(bytes);
-        var hash = new HashCode();
-        hash.AddBytes(bytes);
-        ref var slot = ref _slots[hash.ToHashCode() & (Slots - 1)];
+        ref var slot = ref _slots[SlotOf(bytes)];
         var known = Volatile.Read(ref slot);
         if (known is not null && Ascii.Equals(bytes, known)) return known;
         var text = Encoding.ASCII.GetString(bytes);
         Volatile.Write(ref slot, text);
         return text;
+    }
+
+    /// <summary>
+    /// FNV-1a, not <see cref="HashCode"/>: HashCode is seeded per process, so which texts shared a slot (and evicted
+    /// each other) changed from run to run. A crafted name can only force misses, which cost what no cache costs.
+    /// </summary>
+    private static int SlotOf(ReadOnlySpan<byte> bytes)
+    {
+        var hash = 2166136261u;
+        foreach (var b in bytes) hash = (hash ^ b) * 16777619u;
+        return (int)((hash ^ (hash >> 16)) & (Slots - 1));
     }
 }
