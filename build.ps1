@@ -102,7 +102,12 @@ function Invoke-Test {
         if (-not (Test-Path $trx)) { $broken += $name; $failed += 1; continue }
         $run = ([xml](Get-Content -Raw $trx)).TestRun
         $counters = $run.ResultSummary.Counters
-        $failedTests += @($run.GetElementsByTagName('UnitTestResult') | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object { "$($_.testName) ($($_.outcome))" })
+        # With the first lines of each failure's message: CI keeps only the tail of the output.
+        $failedTests += @($run.GetElementsByTagName('UnitTestResult') | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object {
+            $message = $_.Output.ErrorInfo.Message
+            $firstLines = if ($message) { (($message -split "`n" | Select-Object -First 3) -join "`n      ").Trim() } else { 'no message' }
+            "$($_.testName) ($($_.outcome))`n      $firstLines"
+        })
         $passed += [int]$counters.passed
         $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
         $skipped += [int]$counters.notExecuted
