@@ -104,8 +104,8 @@ function Invoke-Test {
         $counters = $run.ResultSummary.Counters
         # With the first lines of each failure's message: CI keeps only the tail of the output.
         $failedTests += @($run.GetElementsByTagName('UnitTestResult') | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object {
-            $message = $_.Output.ErrorInfo.Message
-            $firstLines = if ($message) { (($message -split "`n" | Select-Object -First 3) -join "`n      ").Trim() } else { 'no message' }
+            $message = @($_.GetElementsByTagName('Message'))
+            $firstLines = if ($message.Count -gt 0) { (($message[0].InnerText -split "`n" | Select-Object -First 3) -join "`n      ").Trim() } else { 'no message' }
             "$($_.testName) ($($_.outcome))`n      $firstLines"
         })
         $passed += [int]$counters.passed
