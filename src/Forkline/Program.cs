@@ -2,8 +2,12 @@ using System.CommandLine;
 using Forkline.Commands;
 using Forkline.Hosting;
 
-// Before any thread of ours allocates from the C heap, each in an arena of its own.
-NativeHeap.LimitArenas();
+// The long-running nodes limit glibc's arenas before the runtime's first thread allocates; client commands end too soon to care.
+if (args is ["run" or "collector" or "gateway" or "collector-node", ..] && NativeHeap.RestartWithArenaLimit() is { } failed)
+{
+    Console.Error.WriteLine("forkline: " + failed);
+    NativeHeap.LimitArenas();
+}
 
 var root = new RootCommand("Forkline: process lineage from the kernel to the fleet");
 root.Subcommands.Add(RunCommand.Create());

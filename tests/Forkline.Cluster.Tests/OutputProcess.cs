@@ -24,10 +24,13 @@ internal sealed class OutputProcess : IAsyncDisposable
 
     public string ErrorText => string.Join('\n', _errors);
 
-    public static OutputProcess Start(string file, IReadOnlyList<string> arguments)
+    public int Id => _process.Id;
+
+    public static OutputProcess Start(string file, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
         return new OutputProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}"));
     }
 
