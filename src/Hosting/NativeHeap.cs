@@ -34,6 +34,17 @@ public static partial class NativeHeap
     public static string? RestartWithArenaLimit()
     {
         if (Environment.GetEnvironmentVariable(ArenaMaxVariable) is not null || !IsGlibc()) return null;
+        // The runtime listens for diagnostics (dotnet-counters, dotnet-trace) on a socket named by pid and start time, both
+        // kept across execve: the file stays behind, and the next runtime, finding it, would listen on none.
+        try
+        {
+            foreach (var socket in Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+                File.Delete(socket);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"did not start again with {ArenaMaxVariable}={Arenas}: its diagnostics socket could not be removed ({e.Message}); the C heap may keep an arena per thread";
+        }
         var arguments = NullSeparated(File.ReadAllBytes("/proc/self/cmdline"));
         var environment = NullSeparated(File.ReadAllBytes("/proc/self/environ"));
         environment.Add(System.Text.Encoding.ASCII.GetBytes($"{ArenaMaxVariable}={Arenas}"));

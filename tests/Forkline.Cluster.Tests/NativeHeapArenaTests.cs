@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using Forkline.Gateway.Tests.Support;
 using Forkline.Hosting;
 using Forkline.Kernel.Tests;
@@ -27,6 +28,10 @@ public sealed class NativeHeapArenaTests
         Assert.Equal([GatewayProcess.Executable, .. arguments], CommandLineOf(collector.Id));
         // glibc's main heap is one arena; the others sit at 64 MiB-aligned addresses.
         Assert.InRange(AlignedArenas(collector.Id), 0, NativeHeap.Arenas - 1);
+        // dotnet-counters and dotnet-trace still reach it: the runtime it replaced left no socket in the way.
+        var diagnostics = Assert.Single(Directory.GetFiles(Path.GetTempPath(), $"dotnet-diagnostic-{collector.Id}-*-socket"));
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(diagnostics));
     }
 
     [KernelFact]
