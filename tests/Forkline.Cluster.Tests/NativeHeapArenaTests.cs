@@ -9,7 +9,7 @@ namespace Forkline.Cluster.Tests;
 /// <summary>
 /// A node keeps glibc's malloc to <see cref="NativeHeap.Arenas"/> arenas from its first thread on: it starts itself
 /// again, in place, with MALLOC_ARENA_MAX set, and an operator's own value stands. Without it the runtime's threads
-/// made six arenas before Main, and the soak's churn left 50 MB of free fragments in them.
+/// made six arenas before Main, and after the soak's churn 50 MB sat in them.
 /// </summary>
 [Collection(KernelCollection.Name)]
 public sealed class NativeHeapArenaTests
