@@ -28,8 +28,8 @@ public static partial class NativeHeap
     /// <see cref="ArenaMaxVariable"/>=<see cref="Arenas"/> in its environment, unless it is set already (an operator's
     /// own value stands) or the C library is not glibc. <see cref="LimitArenas"/> comes too late on its own: by the
     /// time Main runs, the runtime's threads (finalizer, tiering, diagnostics) have each made an arena, which mallopt
-    /// leaves in place; `bench figures Soak` found six arenas holding 50 MB after the churn (RSS 1.20-1.27x of after the
-    /// warm-up; 1.02-1.05x with two).
+    /// leaves in place; `bench figures Soak` found six arenas holding 50 MB after the churn (RSS 1.27x of after the
+    /// warm-up); with two, 14 MB sat in the one beside the main heap.
     /// Returns only when no restart was needed or it failed (then with the reason, for one line on stderr).
     /// </summary>
     public static string? RestartWithArenaLimit()
