@@ -2,8 +2,8 @@ using System.CommandLine;
 using Forkline.Commands;
 using Forkline.Hosting;
 
-// The long-running nodes limit glibc's arenas before the runtime's first thread allocates; client commands end too soon to care.
-if (args is ["run" or "collector" or "gateway" or "collector-node", ..] && NativeHeap.RestartWithArenaLimit() is { } failed)
+// A long-running node sets what must be in place before the runtime's first thread (NodeRestart.VariablesFor).
+if (args is [var command, ..] && NodeRestart.WithEnvironment(NodeRestart.VariablesFor(command, NativeHeap.IsGlibc())) is { } failed)
 {
     Console.Error.WriteLine("forkline: " + failed);
     NativeHeap.LimitArenas();
