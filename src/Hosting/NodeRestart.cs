@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Forkline.Hosting;
@@ -9,24 +10,29 @@ namespace Forkline.Hosting;
 /// </summary>
 public static partial class NodeRestart
 {
-    /// <summary>The runtime's switch for tiered compilation, read once at its start.</summary>
-    public const string TieredCompilationVariable = "DOTNET_TieredCompilation";
+    /// <summary>How many calls make a method hot enough for the runtime to compile it again, optimized (tier 1); read once at its start.</summary>
+    public const string CallCountThresholdVariable = "DOTNET_TC_CallCountThreshold";
 
     /// <summary>
-    /// The variables a node of <paramref name="command"/> starts with; none for a command that is not a node.
-    /// Every node keeps glibc's malloc to <see cref="NativeHeap.Arenas"/> arenas. The host agents (run, collector,
-    /// collector-node) run their ReadyToRun code as it is, without tiered compilation: their work comes in bursts, and
-    /// recompiling what each burst ran hot cost more than it saved (bench figures Cost: `run` 493 -> 253 us CPU per
-    /// process of a storm, 1.43 -> 0.60 % of a core in the minute after it). A gateway under a fleet's steady load is
-    /// better served by the recompiled code: without it the fleet simulation's three gateways took 115 % of a core instead
-    /// of 106 % for the same 5,000 processes/s, and after a kill -9 the two left never caught up (2 of 2 runs).
+    /// A node's threshold, against the runtime's 30: the ReadyToRun code of everything a burst or a timer runs a few
+    /// hundred times stays as it is, and only what runs steadily (an event's path under load) is compiled again. With 30,
+    /// a node spent the minutes after each new kind of work recompiling; without tiered compilation at all its hot paths
+    /// stayed slower. bench figures Cost, one run each, against the runtime's defaults (bpftrace 33-40 us per process):
+    /// `run` 807 -> 393 us per process of a storm (none: 367), idle in the minute after it `run` 1.58 -> 0.72 % and the
+    /// gateway 1.45 -> 0.68 % of a core (none: 1.57 %), hook events 4,283 -> 4,198 ns each (none: 6,137 ns).
+    /// </summary>
+    public const int CallCountThreshold = 5_000;
+
+    /// <summary>
+    /// The variables a node of <paramref name="command"/> starts with; none for a command that is not a node: glibc's
+    /// malloc kept to <see cref="NativeHeap.Arenas"/> arenas, and <see cref="CallCountThreshold"/>.
     /// </summary>
     public static IReadOnlyList<(string Name, string Value)> VariablesFor(string command, bool glibc)
     {
         if (command is not ("run" or "collector" or "collector-node" or "gateway")) return [];
         var variables = new List<(string Name, string Value)>();
-        if (glibc) variables.Add((NativeHeap.ArenaMaxVariable, NativeHeap.Arenas.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        if (command != "gateway") variables.Add((TieredCompilationVariable, "0"));
+        if (glibc) variables.Add((NativeHeap.ArenaMaxVariable, NativeHeap.Arenas.ToString(CultureInfo.InvariantCulture)));
+        variables.Add((CallCountThresholdVariable, CallCountThreshold.ToString(CultureInfo.InvariantCulture)));
         return variables;
     }
 

@@ -8,7 +8,7 @@ namespace Forkline.Cluster.Tests;
 
 /// <summary>
 /// A node keeps glibc's malloc to <see cref="NativeHeap.Arenas"/> arenas from its first thread on: it starts itself
-/// again, in place, with MALLOC_ARENA_MAX set (a host agent also without tiered compilation), and an operator's own value stands. Without it the runtime's threads
+/// again, in place, with MALLOC_ARENA_MAX set (and its call count threshold), and an operator's own value stands. Without it the runtime's threads
 /// made six arenas before Main, and after the soak's churn 50 MB sat in them.
 /// </summary>
 [Collection(KernelCollection.Name)]
@@ -25,7 +25,7 @@ public sealed class NativeHeapArenaTests
         await PrintsEventsAsync(collector);
 
         Assert.Contains($"{NativeHeap.ArenaMaxVariable}={NativeHeap.Arenas}", EnvironmentOf(collector.Id));
-        Assert.Contains($"{NodeRestart.TieredCompilationVariable}=0", EnvironmentOf(collector.Id));
+        Assert.Contains($"{NodeRestart.CallCountThresholdVariable}={NodeRestart.CallCountThreshold}", EnvironmentOf(collector.Id));
         Assert.Equal([GatewayProcess.Executable, .. arguments], CommandLineOf(collector.Id));
         // glibc's main heap is one arena; the others sit at 64 MiB-aligned addresses.
         Assert.InRange(AlignedArenas(collector.Id), 0, NativeHeap.Arenas - 1);

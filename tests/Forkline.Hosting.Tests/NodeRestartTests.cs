@@ -9,16 +9,13 @@ public sealed class NodeRestartTests
     [InlineData("run")]
     [InlineData("collector")]
     [InlineData("collector-node")]
-    public void A_host_agent_starts_with_the_arena_limit_and_without_tiered_compilation(string command) =>
-        Assert.Equal([(NativeHeap.ArenaMaxVariable, "2"), (NodeRestart.TieredCompilationVariable, "0")], NodeRestart.VariablesFor(command, glibc: true));
-
-    [Fact]
-    public void A_gateway_keeps_tiered_compilation_and_limits_the_arenas() =>
-        Assert.Equal([(NativeHeap.ArenaMaxVariable, "2")], NodeRestart.VariablesFor("gateway", glibc: true));
+    [InlineData("gateway")]
+    public void A_node_starts_with_the_arena_limit_and_its_call_count_threshold(string command) =>
+        Assert.Equal([(NativeHeap.ArenaMaxVariable, "2"), (NodeRestart.CallCountThresholdVariable, "5000")], NodeRestart.VariablesFor(command, glibc: true));
 
     [Fact]
     public void Without_glibc_there_is_no_arena_limit_to_set() =>
-        Assert.Equal([(NodeRestart.TieredCompilationVariable, "0")], NodeRestart.VariablesFor("run", glibc: false));
+        Assert.Equal([(NodeRestart.CallCountThresholdVariable, "5000")], NodeRestart.VariablesFor("run", glibc: false));
 
     [Theory]
     [InlineData("ps")]
