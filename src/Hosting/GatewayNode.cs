@@ -144,7 +144,7 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
             X509Certificate2? certificate = null, authority = null;
             if (Settings.Cluster.Tls.Enabled) (certificate, authority) = Settings.Cluster.Tls.Load();
             Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => IsUp, Settings.AskTimeout),
-                Metrics, certificate, authority, ct);
+                Metrics, certificate, authority, _services.GetRequiredService<ILoggerFactory>(), ct);
         }
     }
 

@@ -5,8 +5,10 @@ using Forkline.Contracts.Wire;
 using Forkline.Gateway.Ingest;
 using Forkline.Gateway.Telemetry;
 using Forkline.Hosting;
+using Forkline.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
 namespace Forkline.Gateway.Tests;
@@ -43,7 +45,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
         const int lostCopies = 2;
         var entity = _system.ActorOf(Props.Create(() => new LosingEntity(lostCopies)));
         _server = await IngestServer.StartAsync(new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
-            new IngestGateway(entity, () => true, AskTimeout, AskAgainEvery), _metrics, certificate: null, authority: null);
+            new IngestGateway(entity, () => true, AskTimeout, AskAgainEvery), _metrics, certificate: null, authority: null, NullLoggerFactory.Instance);
         using var channel = GrpcChannel.ForAddress(_server.Address);
         using var call = new ForklineIngest.ForklineIngestClient(channel).Ingest();
         await call.ResponseHeadersAsync;
@@ -67,7 +69,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
         // Several attempts long, so that even a stalled host asks again at least once before giving up.
         var askTimeout = TimeSpan.FromSeconds(3);
         _server = await IngestServer.StartAsync(new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
-            new IngestGateway(entity, () => true, askTimeout, AskAgainEvery), _metrics, certificate: null, authority: null);
+            new IngestGateway(entity, () => true, askTimeout, AskAgainEvery), _metrics, certificate: null, authority: null, NullLoggerFactory.Instance);
         using var channel = GrpcChannel.ForAddress(_server.Address);
         using var call = new ForklineIngest.ForklineIngestClient(channel).Ingest();
         await call.ResponseHeadersAsync;
@@ -80,6 +82,38 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.Equal(1, _export.Value("forkline_ingest_messages_total", "timed_out"));
         Assert.InRange(_export.Value("forkline_ingest_messages_total", "asked_again"), 1, askTimeout / AskAgainEvery);
         Assert.Equal(0, _export.Value("forkline_ingest_messages_total", "acknowledged"));
+    }
+
+    /// <summary>
+    /// A collector that stops without closing its side (killed, or its connection broke) ends its stream with a
+    /// reset: an everyday end, counted, not the gRPC host's error line with a stack trace on the gateway's log.
+    /// </summary>
+    [Fact]
+    public async Task A_stream_the_collector_resets_is_counted_as_reset_and_logs_no_error()
+    {
+        var loggers = new CapturingLogger();
+        var entity = _system.ActorOf(Props.Create(() => new LosingEntity(0)));
+        _server = await IngestServer.StartAsync(new IngestSettings(new IPEndPoint(IPAddress.Loopback, 0)),
+            new IngestGateway(entity, () => true, AskTimeout, AskAgainEvery), _metrics, certificate: null, authority: null, loggers);
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        var client = new ForklineIngest.ForklineIngestClient(channel);
+
+        using (var closing = client.Ingest())
+        {
+            await closing.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 1 } });
+            Assert.True(await closing.ResponseStream.MoveNext(CancellationToken.None));
+            await closing.RequestStream.CompleteAsync();
+            Assert.False(await closing.ResponseStream.MoveNext(CancellationToken.None));
+        }
+        var resetting = client.Ingest();
+        await resetting.RequestStream.WriteAsync(new IngestBatch { Events = new EventBatch { Host = "host-a", ProducerId = "p", Seq = 2 } });
+        Assert.True(await resetting.ResponseStream.MoveNext(CancellationToken.None));
+        resetting.Dispose();
+
+        await WaitUntil(() => _export.Value("forkline_ingest_streams_ended_total", "reset") == 1, TimeSpan.FromSeconds(10));
+        Assert.Equal(1, _export.Value("forkline_ingest_streams_ended_total", "closed"));
+        Assert.Equal(0, _export.Value("forkline_ingest_streams"));
+        Assert.Empty(loggers);
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan within)

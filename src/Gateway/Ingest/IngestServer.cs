@@ -35,8 +35,9 @@ public sealed class IngestServer : IAsyncDisposable
 
     /// <param name="certificate">This gateway's fleet certificate (with its key); null = no TLS.</param>
     /// <param name="authority">The fleet CA that must have issued a collector's certificate; null = no TLS.</param>
+    /// <param name="nodeLoggers">The node's loggers: the listener's lines go where and how the node's others go.</param>
     public static async Task<IngestServer> StartAsync(IngestSettings settings, IngestGateway gateway, GatewayMetrics metrics,
-        X509Certificate2? certificate, X509Certificate2? authority, CancellationToken ct = default)
+        X509Certificate2? certificate, X509Certificate2? authority, ILoggerFactory nodeLoggers, CancellationToken ct = default)
     {
         var fleet = authority is null ? null : IngestIdentity.CollectorCertificates(authority);
         var identity = new IngestIdentity(settings, fleet, metrics);
@@ -67,8 +68,9 @@ public sealed class IngestServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(1));
         builder.Services.AddRouting();
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(console => console.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(nodeLoggers));
+        // ASP.NET Core logs every request at Information: only its warnings and errors are worth a line.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddGrpc(options =>
         {

@@ -30,6 +30,7 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         await context.WriteResponseHeadersAsync([]);
         metrics.IngestStreamOpened();
         var stream = new AckStream(responseStream);
+        var how = "reset";
         try
         {
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
@@ -47,10 +48,18 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
             }
             // The collector closed its side (it stops): the acks of what it sent last still go back.
             for (var i = 0; i < AckStream.MaxAsksInFlight; i++) await stream.Window.WaitAsync(context.CancellationToken);
+            how = "closed";
+        }
+        catch (Exception e) when (e is IOException || (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+        {
+            // The collector reset its stream, its connection broke, or this gateway stops: an everyday end of a
+            // stream, not a fault of the service (the collector sends what was not acknowledged again on its next
+            // stream), so a count and a debug line instead of the gRPC host's error line with a stack trace.
+            log.LogDebug("the stream of collector {Host} ended without being closed: {Reason}", host, e.Message);
         }
         finally
         {
-            metrics.IngestStreamClosed();
+            metrics.IngestStreamClosed(how);
         }
     }
 

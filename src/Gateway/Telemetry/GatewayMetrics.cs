@@ -22,6 +22,7 @@ public sealed class GatewayMetrics
 
     private readonly Counter<long> _ingestRefused;
     private readonly UpDownCounter<long> _ingestStreams;
+    private readonly Counter<long> _ingestStreamsEnded;
     private readonly Counter<long> _ingestMessages;
     private readonly Counter<long> _exitsConcluded;
     private readonly Counter<long> _events;
@@ -42,6 +43,8 @@ public sealed class GatewayMetrics
             "Collector streams (or messages on them) a gateway refused, by reason (no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up, malformed).");
         _ingestStreams = meter.CreateUpDownCounter<long>("forkline_ingest_streams", description:
             "Collector streams open on this gateway.");
+        _ingestStreamsEnded = meter.CreateCounter<long>("forkline_ingest_streams_ended_total", description:
+            "Collector streams that ended, by how: closed (the collector closed its side and got its last acks) or reset (the collector cancelled its stream, as it does when it stops or moves to another gateway, or the connection broke); what was not acknowledged on a reset stream the collector sends again on its next one.");
         _ingestMessages = meter.CreateCounter<long>("forkline_ingest_messages_total", description:
             "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer; asked_again: one attempt of the ask unanswered, sent to the entity again); timed_out, stream_ended and unexpected_answer are sent again by the collector.");
         // The process actors count reason "lost" under the same name and help: one metric in an all-in-one node.
@@ -84,7 +87,12 @@ public sealed class GatewayMetrics
 
     public void IngestStreamOpened() => _ingestStreams.Add(1);
 
-    public void IngestStreamClosed() => _ingestStreams.Add(-1);
+    /// <param name="how">closed or reset.</param>
+    public void IngestStreamClosed(string how)
+    {
+        _ingestStreams.Add(-1);
+        _ingestStreamsEnded.Add(1, new KeyValuePair<string, object?>("how", how));
+    }
 
     /// <param name="outcome">acknowledged, timed_out, stream_ended, unexpected_answer or asked_again.</param>
     public void IngestMessage(string outcome) => _ingestMessages.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
