@@ -207,7 +207,20 @@ internal static class FleetSimulation
             while (deliveringAt.Any(d => d is null))
             {
                 if (sinceKill.Elapsed > Patience)
+                {
+                    // What the stuck ones were doing: their shard, whether they stream, and what the survivors' ingest counted.
+                    var stuckShards = new HostMessageExtractor(new ClusterSettings().Shards);
+                    foreach (var c in Enumerable.Range(0, collectors.Count).Where(c => deliveringAt[c] is null))
+                        output.WriteLine($"simulation: stuck {collectors[c].Host} (shard {stuckShards.ShardId(collectors[c].Host)}): " +
+                                         $"connected {Count(collectors[c], "connected") - connectedBefore[c]:N0} and lost {Count(collectors[c], "lost") - lostBefore[c]:N0} times since the kill, " +
+                                         $"acknowledged {collectors[c].Metrics.Value("forkline_forward_acknowledged_total") - acksBefore[c]:N0}, " +
+                                         $"buffered {collectors[c].Metrics.Value("forkline_forward_buffered_events"):N0}, retries {collectors[c].Metrics.Value("forkline_forward_retries_total"):N0}");
+                    foreach (var survivor in survivors.Where(g => g.Pid is not null))
+                        output.WriteLine($"simulation: {survivor.Name} ingest: " + string.Join(", ",
+                            (await Scraper.GetStringAsync($"http://127.0.0.1:{survivor.ApiHttpPort}/metrics")).Split('\n')
+                                .Where(line => line.StartsWith("forkline_ingest_messages_total{", StringComparison.Ordinal) || line.StartsWith("forkline_cluster_", StringComparison.Ordinal))));
                     throw new TimeoutException($"{deliveringAt.Count(d => d is null)} collectors had nothing acknowledged within {Patience.TotalSeconds} s of the kill");
+                }
                 for (var c = 0; c < collectors.Count; c++)
                 {
                     if (reconnectedAt[c] is null && Count(collectors[c], "lost") > lostBefore[c] && Count(collectors[c], "connected") > connectedBefore[c])
