@@ -32,6 +32,9 @@ public sealed class AkkaLoggerBridge : ReceiveActor, IRequiresMessageQueue<ILogg
         Receive<LogEvent>(Log);
     }
 
+    /// <summary>Akka.Remote's exception for an association the peer ended; internal to Akka.Remote, so known by name.</summary>
+    public const string PeerGoneException = "Akka.Remote.EndpointDisassociatedException";
+
     private void Log(LogEvent logEvent)
     {
         // Logging.GetLogger(system, "name") logs under a placeholder class; the name it was given says more.
@@ -44,8 +47,17 @@ public sealed class AkkaLoggerBridge : ReceiveActor, IRequiresMessageQueue<ILogg
             _loggers[category] = logger;
         }
         var level = LevelOf(logEvent.LogLevel());
+        var cause = logEvent.Cause;
+        if (cause?.GetType().FullName == PeerGoneException)
+        {
+            // A peer that went away (killed, stopped, cut off) fails its endpoint writer, and Akka's supervisor
+            // logs that as an error with a stack trace beside remoting's own warning of the same fact: an
+            // everyday event of a cluster, one warning line.
+            level = MelLogLevel.Warning;
+            cause = null;
+        }
         if (!logger.IsEnabled(level)) return;
-        logger.Log(level, logEvent.Cause, "[{AkkaSource}] {AkkaMessage}", logEvent.LogSource, logEvent.Message);
+        logger.Log(level, cause, "[{AkkaSource}] {AkkaMessage}", logEvent.LogSource, logEvent.Message);
     }
 
     private static MelLogLevel LevelOf(Akka.Event.LogLevel level) => level switch

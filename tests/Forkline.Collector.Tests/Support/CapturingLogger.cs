@@ -11,6 +11,7 @@ public sealed class CapturingLogger : ILogger, ILoggerFactory, IEnumerable<strin
 {
     private readonly Lock _lock = new();
     private readonly List<string> _messages = [];
+    private readonly List<LogLevel> _levels = [];
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -19,7 +20,20 @@ public sealed class CapturingLogger : ILogger, ILoggerFactory, IEnumerable<strin
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         var message = exception is null ? formatter(state, exception) : $"{formatter(state, exception)} {exception}";
-        lock (_lock) _messages.Add(message);
+        lock (_lock)
+        {
+            _messages.Add(message);
+            _levels.Add(logLevel);
+        }
+    }
+
+    /// <summary>Each message with the level it was logged at.</summary>
+    public IReadOnlyList<(LogLevel Level, string Message)> Entries
+    {
+        get
+        {
+            lock (_lock) return _levels.Zip(_messages).ToList();
+        }
     }
 
     public ILogger CreateLogger(string categoryName) => this;
