@@ -101,6 +101,11 @@ public static class AkkaComposition
         // Idle cost: each periodic tick wakes the scheduler and a pool thread. Subscriptions (a gateway's
         // live-event hub, once at its start) spread within 2 s instead of 1 s.
         yield return ("akka.cluster.pub-sub.gossip-interval", "2s");
+        // Every endpoint writer (one or two per peer gateway) checks for a system-message ack to send every half of
+        // this, 0.3 s by default: 7 scheduler wakeups and thread-pool hops a second per writer on an idle cluster.
+        // Those acks (deathwatch, supervision between gateways) are rare and ride on ordinary traffic anyway; 1 s
+        // stays below the 2 s after which an unacknowledged one is sent again (akka.remote.resend-interval).
+        yield return ("akka.remote.system-message-ack-piggyback-timeout", "1s");
         // The coordinator reads and writes its state directly; nothing waits on change notifications,
         // so they need not be flushed twice a second.
         yield return ("akka.cluster.sharding.distributed-data.notify-subscribers-interval", "2s");
