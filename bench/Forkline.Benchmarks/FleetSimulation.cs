@@ -215,10 +215,8 @@ internal static class FleetSimulation
                                          $"connected {Count(collectors[c], "connected") - connectedBefore[c]:N0} and lost {Count(collectors[c], "lost") - lostBefore[c]:N0} times since the kill, " +
                                          $"acknowledged {collectors[c].Metrics.Value("forkline_forward_acknowledged_total") - acksBefore[c]:N0}, " +
                                          $"buffered {collectors[c].Metrics.Value("forkline_forward_buffered_events"):N0}, retries {collectors[c].Metrics.Value("forkline_forward_retries_total"):N0}");
-                    foreach (var survivor in survivors.Where(g => g.Pid is not null))
-                        output.WriteLine($"simulation: {survivor.Name} ingest: " + string.Join(", ",
-                            (await Scraper.GetStringAsync($"http://127.0.0.1:{survivor.ApiHttpPort}/metrics")).Split('\n')
-                                .Where(line => line.StartsWith("forkline_ingest_messages_total{", StringComparison.Ordinal) || line.StartsWith("forkline_cluster_", StringComparison.Ordinal))));
+                    foreach (var survivor in survivors)
+                        output.WriteLine($"simulation: {survivor.Name} ingest: " + await IngestSummaryAsync(survivor));
                     throw new TimeoutException($"{deliveringAt.Count(d => d is null)} collectors had nothing acknowledged within {Patience.TotalSeconds} s of the kill");
                 }
                 for (var c = 0; c < collectors.Count; c++)
@@ -290,6 +288,22 @@ internal static class FleetSimulation
             }
             foreach (var metrics in collectorMetrics) metrics.Dispose();
             foreach (var gateway in gateways) await gateway.DisposeAsync();
+        }
+    }
+
+    /// <summary>A survivor's ingest and cluster metrics for the stuck collectors' report, or why there are none.</summary>
+    private static async Task<string> IngestSummaryAsync(GatewayProcess gateway)
+    {
+        if (gateway.Pid is null) return "NOT running (downed, or it left the cluster)";
+        try
+        {
+            return string.Join(", ", (await Scraper.GetStringAsync($"http://127.0.0.1:{gateway.ApiHttpPort}/metrics")).Split('\n')
+                .Where(line => line.StartsWith("forkline_ingest_messages_total{", StringComparison.Ordinal) || line.StartsWith("forkline_cluster_", StringComparison.Ordinal)));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            // A wedged survivor is itself the finding: its log follows with the timeout's.
+            return $"/metrics did not answer ({e.GetType().Name}: {e.Message})";
         }
     }
 

@@ -143,7 +143,7 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         {
             X509Certificate2? certificate = null, authority = null;
             if (Settings.Cluster.Tls.Enabled) (certificate, authority) = Settings.Cluster.Tls.Load();
-            Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => IsUp, Settings.AskTimeout),
+            Ingest = await IngestServer.StartAsync(ingest, new IngestGateway(hostTrees, () => IsUp, Settings.AskTimeout, GatewayDepartures.Of(system, Settings.Cluster.DownRemovalMargin + UnsettledAfterMargin)),
                 Metrics, certificate, authority, _services.GetRequiredService<ILoggerFactory>(), ct);
         }
     }
@@ -161,6 +161,9 @@ public sealed class GatewayNode : IHostedService, IAsyncDisposable
         // A downed node's actor system has ended already: no forwarder is left to flush.
         if (Forwarder is not null && _system is { WhenTerminated.IsCompleted: false }) await Forwarder.FlushAsync(ShutdownFlushTimeout);
     }
+
+    /// <summary>After a gateway's removal and the down-removal margin, how long its shards' allocation and recovery may take on a loaded cluster.</summary>
+    private static readonly TimeSpan UnsettledAfterMargin = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// This node is an Up member of the cluster. Before that (joining) and after it (downed, leaving)

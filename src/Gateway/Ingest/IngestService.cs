@@ -113,11 +113,13 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
     }
 
     /// <summary>
-    /// Asks the host's entity, and asks again every <see cref="IngestGateway.AskAgainEvery"/> without an answer, until
-    /// <see cref="IngestGateway.AskTimeout"/> passed or the stream ended. A message to a shard that lived on a gateway just
-    /// killed is lost until the cluster downs that gateway and the shard moves; asked again, it reaches the moved
-    /// entity within that interval, where the collector's own resend would come only after its ack timeout (5 s,
-    /// then doubling). The entity takes a batch it already persisted as a duplicate and acknowledges it again.
+    /// Asks the host's entity once, until <see cref="IngestGateway.AskTimeout"/>, the stream's end, or a gateway leaving the
+    /// cluster: a message to a shard that lived on a gateway just killed is lost until the cluster removed that gateway and
+    /// the shard moved. While that is unsettled (<see cref="GatewayDepartures.Unsettled"/>) the entity is asked again every
+    /// <see cref="IngestGateway.AskAgainEvery"/>, so the moved entity gets it within that interval, where the collector's
+    /// own resend would come only after its ack timeout (5 s, then doubling). At other times an unanswered ask is one the
+    /// entity is busy with: a second copy would only queue behind it, and on a loaded cluster the copies were the load.
+    /// The entity takes a batch it already persisted as a duplicate and acknowledges it again.
     /// </summary>
     private async Task<object> AskUntilAnsweredAsync(object message, CancellationToken streamEnded)
     {
@@ -125,12 +127,20 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
         while (true)
         {
             var left = gateway.AskTimeout - asking.Elapsed;
+            var attempt = gateway.Departures.Unsettled && left > gateway.AskAgainEvery ? gateway.AskAgainEvery : left;
+            using var attemptEnds = CancellationTokenSource.CreateLinkedTokenSource(streamEnded, gateway.Departures.Next);
             try
             {
-                return await gateway.HostTrees.Ask<object>(message, left < gateway.AskAgainEvery ? left : gateway.AskAgainEvery, streamEnded);
+                return await gateway.HostTrees.Ask<object>(message, attempt, attemptEnds.Token);
             }
-            catch (AskTimeoutException) when (asking.Elapsed < gateway.AskTimeout - MinimumAttempt)
+            catch (Exception e) when (e is AskTimeoutException || (e is OperationCanceledException && !streamEnded.IsCancellationRequested))
             {
+                // Too little time left for another attempt: given up as one whole ask (the collector is told to send it again).
+                if (asking.Elapsed >= gateway.AskTimeout - MinimumAttempt)
+                {
+                    if (e is AskTimeoutException) throw;
+                    throw new AskTimeoutException($"no answer within {gateway.AskTimeout}");
+                }
                 metrics.IngestMessage("asked_again");
             }
         }
@@ -174,8 +184,9 @@ public sealed class IngestService(IngestGateway gateway, IngestIdentity identity
 /// <param name="HostTrees">The host-entity shard region.</param>
 /// <param name="IsUp">Whether the node is an Up member: before that its region cannot reach any entity.</param>
 /// <param name="AskTimeout">How long a batch waits for its entity's ack in all, before the collector is told to send it again (<see cref="Deferred"/>).</param>
-/// <param name="AskAgainInterval">Within that, how long one attempt waits before the batch is sent to the entity again (default 1 s).</param>
-public sealed record IngestGateway(IActorRef HostTrees, Func<bool> IsUp, TimeSpan AskTimeout, TimeSpan? AskAgainInterval = null)
+/// <param name="Departures">When gateways left the cluster: only then is an unanswered batch sent to its entity again.</param>
+/// <param name="AskAgainInterval">While a departure is unsettled, how long one attempt waits before the batch is sent to the entity again (default 2 s).</param>
+public sealed record IngestGateway(IActorRef HostTrees, Func<bool> IsUp, TimeSpan AskTimeout, GatewayDepartures Departures, TimeSpan? AskAgainInterval = null)
 {
-    public TimeSpan AskAgainEvery => AskAgainInterval ?? TimeSpan.FromSeconds(1);
+    public TimeSpan AskAgainEvery => AskAgainInterval ?? TimeSpan.FromSeconds(2);
 }

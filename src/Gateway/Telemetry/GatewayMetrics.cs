@@ -46,7 +46,7 @@ public sealed class GatewayMetrics
         _ingestStreamsEnded = meter.CreateCounter<long>("forkline_ingest_streams_ended_total", description:
             "Collector streams that ended, by how: closed (the collector closed its side and got its last acks) or reset (the collector cancelled its stream, as it does when it stops or moves to another gateway, or the connection broke); what was not acknowledged on a reset stream the collector sends again on its next one.");
         _ingestMessages = meter.CreateCounter<long>("forkline_ingest_messages_total", description:
-            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer; asked_again: one attempt of the ask unanswered, sent to the entity again); timed_out, stream_ended and unexpected_answer are sent again by the collector.");
+            "Batches and run reports collectors sent this gateway, by outcome (acknowledged, timed_out, stream_ended, unexpected_answer; asked_again: unanswered while a gateway that left may have lost it, sent to the entity again); timed_out, stream_ended and unexpected_answer are sent again by the collector.");
         // The process actors count reason "lost" under the same name and help: one metric in an all-in-one node.
         _exitsConcluded = meter.CreateCounter<long>("forkline_exits_concluded_total", description:
             "Processes ended by a concluded exit (gone, their exit never seen): restart = at a collector's start, lost = at a periodic check.");
