@@ -109,10 +109,14 @@ public static class AkkaComposition
         // The coordinator reads and writes its state directly; nothing waits on change notifications,
         // so they need not be flushed twice a second.
         yield return ("akka.cluster.sharding.distributed-data.notify-subscribers-interval", "2s");
-        // The projection reads up to the newest ordering the sequence actor found: both poll at the same
-        // pace, or the slower one sets the projection's lag.
-        yield return ("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay",
-            $"{(long)settings.QueryRefreshInterval.TotalMilliseconds}ms");
+        // Akka's read journal polls the newest journal ordering at this pace once a replay made it, for queries
+        // by tag or over all events that no part of Forkline makes (the projection reads the journal itself,
+        // a replay reads by persistence id): once a minute instead of every refresh interval, for ever.
+        yield return ("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay", "60s");
+        // The coordinator writes and reads its state with majority consistency itself, so the replicator's gossip
+        // is only anti-entropy; it also paces the delta-propagation tick (a fifth of it, 0.4 s at the default 2 s),
+        // which runs whether or not there is a delta: 4 of the replicator's 5 wakeups a second on an idle gateway.
+        yield return ("akka.cluster.sharding.distributed-data.gossip-interval", "10s");
         // SQLite takes one writer at a time; more connections would only wait on its lock.
         yield return ("akka.persistence.journal.sql.parallelism", database.Provider == DatabaseProvider.Sqlite ? "1" : "4");
         yield return ("akka.cluster.split-brain-resolver.stable-after", $"{(long)settings.Cluster.DownUnreachableAfter.TotalMilliseconds}ms");

@@ -34,7 +34,12 @@ public sealed class ProcessQueries : IProcessQueries
     private readonly IActorRef _hostTrees;
     private readonly IActorRef _liveHub;
     private readonly HistoryStore _history;
-    private readonly SqlReadJournal _journal;
+    /// <summary>
+    /// Made at the first replay: Akka's SQL read journal starts an actor that polls the journal's newest
+    /// ordering from its construction on, for its queries by tag or over all events; a replay reads a range
+    /// by persistence id and never asks it. Until a replay is asked for, a node does not poll the journal.
+    /// </summary>
+    private readonly Lazy<SqlReadJournal> _journal;
     private readonly IMaterializer _materializer;
     private readonly TimeSpan _askTimeout;
 
@@ -44,7 +49,7 @@ public sealed class ProcessQueries : IProcessQueries
         _liveHub = liveHub;
         _history = history;
         _askTimeout = askTimeout;
-        _journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        _journal = new Lazy<SqlReadJournal>(() => PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier));
         _materializer = system.Materializer();
     }
 
@@ -172,7 +177,7 @@ public sealed class ProcessQueries : IProcessQueries
         var persistenceId = HostTreeEntity.PersistenceIdOf(host);
         foreach (var (first, last) in await _history.JournalRangesAsync(host, from, to, ct))
         {
-            var entries = _journal.CurrentEventsByPersistenceId(persistenceId, first, last).RunAsAsyncEnumerable(_materializer);
+            var entries = _journal.Value.CurrentEventsByPersistenceId(persistenceId, first, last).RunAsAsyncEnumerable(_materializer);
             await foreach (var entry in entries.WithCancellation(ct))
             {
                 if (entry.Event is not HostEventsPersisted persisted) continue;

@@ -41,10 +41,11 @@ public sealed class AkkaCompositionTests
         Assert.Equal("Csv", config.GetString("akka.persistence.journal.sql.tag-write-mode"), ignoreCase: true);
         Assert.Equal("Csv", config.GetString("akka.persistence.query.journal.sql.tag-read-mode"), ignoreCase: true);
         Assert.Equal(TimeSpan.FromMilliseconds(100), config.GetTimeSpan("akka.persistence.query.journal.sql.refresh-interval"));
-        Assert.Equal(TimeSpan.FromMilliseconds(100), config.GetTimeSpan("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay"));
+        Assert.Equal(TimeSpan.FromSeconds(60), config.GetTimeSpan("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay"));
         Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.cluster.pub-sub.gossip-interval"));
         Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.remote.system-message-ack-piggyback-timeout"));
         Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.cluster.sharding.distributed-data.notify-subscribers-interval"));
+        Assert.Equal(TimeSpan.FromSeconds(10), config.GetTimeSpan("akka.cluster.sharding.distributed-data.gossip-interval"));
         Assert.Equal(new SqliteConnectionStringBuilder(database.Settings.ConnectionString).DataSource,
             new SqliteConnectionStringBuilder(config.GetString("akka.persistence.journal.sql.connection-string")).DataSource);
     }
