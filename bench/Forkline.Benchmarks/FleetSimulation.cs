@@ -244,6 +244,9 @@ internal static class FleetSimulation
                 .OrderBy(g => g.First).ToList();
             output.WriteLine($"simulation: shards that moved, as their hosts delivered again: " +
                              string.Join(", ", lateShards.Select(g => $"{g.Shard} {g.First:N1}-{g.Last:N1} s ({g.Hosts})")));
+            // A collector gives up a stream that answered nothing for GatewayLinkSettings.AnswerTimeout: under this load, a sign of
+            // gateways slower than their ask timeout (a stream of the killed gateway breaks at once instead).
+            output.WriteLine($"simulation: streams given up for answering nothing within {new GatewayLinkSettings([]).AnswerTimeout.TotalSeconds:N0} s: {collectors.Sum(c => Count(c, "unanswered")):N0}");
             output.WriteLine($"simulation: collectors delivering again by 5 s after the kill: {string.Join(", ", deliveringAt.GroupBy(d => (int)(d!.Value / 5)).OrderBy(g => g.Key).Select(g => $"{5 * g.Key}-{5 * g.Key + 5} s {g.Count()}"))}");
             var recovered = await RecoveriesAsync(survivors) - recoveredBefore;
             output.WriteLine($"simulation: the survivors recovered {recovered.Entities:N0} host entities meanwhile, {recovered.Seconds / Math.Max(1, recovered.Entities):N2} s " +

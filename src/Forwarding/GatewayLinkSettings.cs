@@ -22,6 +22,13 @@ public sealed record GatewayLinkSettings(
     /// <summary>How long a gateway may take to accept a stream before the next one is tried.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A stream that answered nothing for this long since it was sent something is given up for the next
+    /// gateway: a gateway that vanished without closing the connection (power, network) or froze. Longer than
+    /// a gateway's ask timeout (10 s), after which it answers every batch, if only to say "send it again".
+    /// </summary>
+    public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
     public void Validate()
     {
         if (Gateways.Count == 0)
@@ -37,6 +44,8 @@ public sealed record GatewayLinkSettings(
         }
         if (Certificate is { HasPrivateKey: false })
             throw new ArgumentException($"the collector's certificate '{Certificate.Subject}' has no private key: give the PKCS#12 file that holds the key");
+        if (AnswerTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"the answer timeout ({AnswerTimeout}) must be positive");
         if (MinReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < MinReconnectDelay)
             throw new ArgumentException($"reconnect delays must be positive and the longest ({MaxReconnectDelay}) no shorter than the first ({MinReconnectDelay})");
     }

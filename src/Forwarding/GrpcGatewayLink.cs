@@ -20,7 +20,10 @@ namespace Forkline.Forwarding;
 /// (<see cref="StreamOpened"/>) and sends everything unacknowledged again. Messages that arrive while
 /// no stream is open are not sent: the parent still holds them and sends them again then. A
 /// reconciliation (<see cref="ReconcileHost"/>, asked once at start) is held here until a gateway
-/// answers it, and sent on every new stream until then.
+/// answers it, and sent on every new stream until then. A stream that answers nothing for
+/// <see cref="GatewayLinkSettings.AnswerTimeout"/> after it was sent something is given up like a broken one:
+/// that, not the connection's keepalive ping, is what leaves a gateway that vanished without closing it, so
+/// an idle collector's connection is pinged only once a minute.
 /// </summary>
 public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
 {
@@ -35,6 +38,8 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
 
     private sealed record Reconnect;
 
+    private sealed record AnswerCheck(int Generation);
+
     private readonly GatewayLinkSettings _settings;
     private readonly ForwarderMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -47,6 +52,10 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     private AsyncDuplexStreamingCall<IngestBatch, IngestAck>? _call;
     private Channel<IngestBatch>? _outgoing;
     private CancellationTokenSource? _streamLifetime;
+    private Uri? _streamGateway;
+
+    /// <summary>When the open stream was first sent something after its last answer; null: it owes nothing since.</summary>
+    private DateTime? _unansweredSince;
 
     public GrpcGatewayLink(GatewayLinkSettings settings, ForwarderMetrics metrics)
     {
@@ -66,6 +75,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         Receive<Failed>(OnFailed);
         Receive<AckArrived>(OnAck);
         Receive<Reconnect>(_ => Connect());
+        Receive<AnswerCheck>(OnAnswerCheck);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -84,7 +94,17 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     private void Send(IngestBatch message)
     {
         // No stream: the forwarder holds the message and sends it again once one opens.
-        _outgoing?.Writer.TryWrite(message);
+        if (_outgoing is null || !_outgoing.Writer.TryWrite(message) || _unansweredSince is not null) return;
+        _unansweredSince = DateTime.UtcNow;
+        Timers.StartSingleTimer(nameof(AnswerCheck), new AnswerCheck(_generation), _settings.AnswerTimeout);
+    }
+
+    private void OnAnswerCheck(AnswerCheck check)
+    {
+        // An answer since the timer started cleared the mark; a later send started the timer again.
+        if (check.Generation != _generation || _unansweredSince is not { } since || _streamGateway is not { } gateway) return;
+        _metrics.LinkChanged("unanswered");
+        OnFailed(new Failed(_generation, gateway, new TimeoutException($"the gateway answered nothing for {(DateTime.UtcNow - since).TotalSeconds:0.0} s")));
     }
 
     private void Connect()
@@ -107,6 +127,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     {
         if (opened.Generation != _generation) return;
         _failures = 0;
+        _streamGateway = opened.Gateway;
         _metrics.LinkChanged("connected");
         _log.Info("streaming to gateway {0}", opened.Gateway);
         var outgoing = Channel.CreateUnbounded<IngestBatch>(new UnboundedChannelOptions { SingleReader = true });
@@ -148,6 +169,7 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     private void OnAck(AckArrived arrived)
     {
         if (arrived.Generation != _generation) return;
+        _unansweredSince = null;
         switch (arrived.Ack.PayloadCase)
         {
             case IngestAck.PayloadOneofCase.Events:
@@ -192,6 +214,9 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
     {
         _outgoing?.Writer.TryComplete();
         _outgoing = null;
+        _streamGateway = null;
+        _unansweredSince = null;
+        Timers.Cancel(nameof(AnswerCheck));
         _streamLifetime?.Cancel();
         _streamLifetime?.Dispose();
         _streamLifetime = null;
@@ -205,9 +230,11 @@ public sealed class GrpcGatewayLink : ReceiveActor, IWithTimers
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = _settings.ConnectTimeout,
-            // A gateway that vanished without a FIN (power, network) is noticed by its missing ping answers.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(15),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            // Keeps an idle collector's connection open through NAT and load balancers, and notices a gateway that
+            // vanished while nothing was owed; one that vanishes while a batch waits is left after AnswerTimeout.
+            // Every 15 s, the pings of 1,000 idle collectors were about 40 of each of three gateways' 220 context switches a second.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
         };
         if (gateway.Scheme == Uri.UriSchemeHttps)

@@ -46,8 +46,11 @@ public sealed class IngestServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            // Idle collectors keep their streams open for days: only HTTP/2 pings (the collector's) tell a dead peer.
-            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            // Idle collectors keep their streams open for days: only HTTP/2 pings tell a dead peer. A live collector
+            // sends something at least every minute or so (its unchanged run report, or its own ping after 60 s
+            // without a frame), so the gateway pings only one it has not heard from for longer: one ping a minute
+            // per connection, not one from each end.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(90);
             kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
             kestrel.Listen(settings.Listen, listen =>
             {
