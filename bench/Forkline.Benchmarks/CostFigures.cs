@@ -19,7 +19,8 @@ namespace Forkline.Benchmarks;
 /// drift hits all alike). Then, once: idle CPU over a quiet window, kernel -> stdout latency and start-up
 /// (stdout through a pipe read here, a pass of its own so the pipe does not disturb the CPU figures),
 /// a hook storm (getppid threads) under `forkline run`, and the collector-node's CPU with container
-/// identity on against off (issue 15: within 5%). Ratios against bpftrace are the headline.
+/// identity on against off (issue 15: within 5%), and the design's floor: the process actors alone, in this process
+/// (<see cref="MeasureActorFloorAsync"/>). Ratios against bpftrace are the headline.
 /// </summary>
 /// <remarks>
 /// Environment: FORKLINE_BENCH_IDLE_SECONDS (each of the two idle windows, default 60), FORKLINE_BENCH_STORM_PROCESSES
@@ -42,6 +43,8 @@ public sealed class CostFigures : IQuickFigures
     private static readonly TimeSpan QuietFor = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ProbeWait = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan GiveUpSilence = TimeSpan.FromSeconds(15);
+    private const int FloorPairs = 20_000;
+    private static readonly TimeSpan FloorGrace = TimeSpan.FromMilliseconds(100);
     private static readonly ObserverKind[] Kinds = Enum.GetValues<ObserverKind>();
 
     private CostSetup _setup = null!;
@@ -70,6 +73,8 @@ public sealed class CostFigures : IQuickFigures
             }
             var table = new FiguresTable(output);
             var bpftrace = PrintStorms(output, table, baseline, runs);
+            output.WriteLine();
+            PrintActorFloor(output, table, bpftrace, await MeasureActorFloorAsync(output));
             output.WriteLine();
             output.WriteLine($"idle: every observer started fresh, one warm-up storm, then two windows of {setup.IdleSeconds} s with nothing to observe (all at once); " +
                              "the first still holds the runtime's after-start work (tier-1 JIT of timer-driven code), the second is the steady state");
@@ -513,6 +518,46 @@ public sealed class CostFigures : IQuickFigures
             table.Add($"threads: {label}", threads, "", 0, higherIsBetter: false, hasTarget: false);
         }
         return bpftrace;
+    }
+
+    /// <summary>
+    /// The floor of the design (DESIGN.md: one Akka actor per thread-group leader) measured in this process, with
+    /// nothing else: synthetic exec + exit pairs through the process router, a new process actor each (released
+    /// <see cref="FloorGrace"/> after its exit, as a node releases it after its grace), into a sink that only counts.
+    /// No kernel, no decoding, no formatting, no sending or journal; tier-1 code after a warm-up and hot caches.
+    /// A real process is a clone, an exec and an exit: a node observing it does at least this much for it.
+    /// CPU of this whole process per pair (its other threads idle meanwhile), median of <see cref="Rounds"/> rounds.
+    /// </summary>
+    private static async Task<List<double>> MeasureActorFloorAsync(TextWriter output)
+    {
+        await using var workload = new ProcessActorsWorkload(exitGracePeriod: FloorGrace);
+        workload.Feed(workload.ExecExitPairs(FloorPairs));
+        await Task.Delay(FloorGrace * 5);
+        var rounds = new List<double>();
+        using var self = Process.GetCurrentProcess();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var pairs = workload.ExecExitPairs(FloorPairs);
+            self.Refresh();
+            var before = self.TotalProcessorTime;
+            workload.Feed(pairs);
+            // The actors' release after their grace belongs to the pair too.
+            await Task.Delay(FloorGrace * 5);
+            self.Refresh();
+            rounds.Add((self.TotalProcessorTime - before).TotalMicroseconds / FloorPairs);
+        }
+        output.WriteLine($"the design's floor: {FloorPairs:N0} synthetic exec+exit pairs through the process router and a new process actor each, " +
+                         $"in the benchmark's own process (no kernel, decoding, output, sending or journal), after a warm-up of as many; rounds " +
+                         string.Join(", ", rounds.Select(r => r.ToString("N1", CultureInfo.InvariantCulture))) + " us per process");
+        return rounds;
+    }
+
+    private static void PrintActorFloor(TextWriter output, FiguresTable table, double bpftrace, List<double> rounds)
+    {
+        var floor = Median(rounds);
+        table.Add("floor, process actors alone: CPU per process", floor, "us", 0, higherIsBetter: false, hasTarget: false);
+        table.Add("floor, process actors alone / bpftrace's", floor / bpftrace, "x", 0, higherIsBetter: false, hasTarget: false);
+        output.WriteLine($"  a node's CPU per process includes at least this floor: {floor / bpftrace:F2}x bpftrace's, against targets of 0.5x (collector-node) and 1.0x (run)");
     }
 
     private const string CollectorNodeLabel = "collector-node (of the pair)";

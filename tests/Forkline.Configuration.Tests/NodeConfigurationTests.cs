@@ -1,4 +1,5 @@
 using System.Net;
+using Forkline.Collecting;
 using Forkline.Configuration;
 using Forkline.Forwarding;
 using Forkline.Gateway;
@@ -116,6 +117,24 @@ public sealed class NodeConfigurationTests : IDisposable
         var collector = NodeConfiguration.Load(null, [new("Collector:Gateways:0", "127.0.0.1:7072")]).ToCollectorNodeSettings();
         Assert.Equal(new ForwarderSettings(), collector.Forwarder);
         Assert.Equal([new Uri("http://127.0.0.1:7072")], collector.Link.Gateways);
+    }
+
+    [Fact]
+    public void A_collector_node_gathers_200_ms_in_its_ring_and_sends_at_once_unless_its_file_or_options_say_otherwise()
+    {
+        KeyValuePair<string, string?>[] gateways = [new("Collector:Gateways:0", "127.0.0.1:7072")];
+        var node = NodeConfiguration.Load(null, gateways, NodeConfiguration.CollectorNodeDefaults);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), node.Collector.BatchWindow);
+        Assert.Equal(TimeSpan.Zero, node.ToCollectorNodeSettings().Forwarder.Linger);
+
+        var file = Write("""{ "Collector": { "BatchWindow": "00:00:00.050" } }""");
+        var fromFile = NodeConfiguration.Load(file, [.. gateways, new("Forwarder:Linger", "00:00:00.100")], NodeConfiguration.CollectorNodeDefaults);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), fromFile.Collector.BatchWindow);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), fromFile.ToCollectorNodeSettings().Forwarder.Linger);
+
+        // The other roles keep the settings records' defaults: run and collector print, and users watch that latency.
+        Assert.Equal(new CollectorSettings().BatchWindow, NodeConfiguration.Load(null, []).Collector.BatchWindow);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), new CollectorSettings().BatchWindow);
     }
 
     [Fact]

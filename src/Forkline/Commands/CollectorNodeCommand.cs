@@ -27,7 +27,7 @@ public static class CollectorNodeCommand
 
     public static Command Create()
     {
-        var settings = new SettingOptions()
+        var settings = new SettingOptions(NodeConfiguration.CollectorNodeDefaults)
             .AddList("--gateway", "Collector:Gateways", $"A gateway's ingest address host:port (default port {IngestSettings.DefaultPort}); repeat for each gateway")
             .Add("--node", "Node:Name", "Host name reported for this host's processes (default: the hostname)")
             .Add("--source", "Collector:Source", "bpf (this kernel, default) or replay (a capture file)")

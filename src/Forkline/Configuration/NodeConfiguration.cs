@@ -17,9 +17,26 @@ public static class NodeConfiguration
     /// <summary>Addresses are written address:port (Ingest:Listen, Metrics:Listen); the binder reads them through this converter.</summary>
     static NodeConfiguration() => TypeDescriptor.AddAttributes(typeof(IPEndPoint), new TypeConverterAttribute(typeof(EndpointConverter)));
 
-    public static NodeOptions Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>> commandLine)
+    /// <summary>
+    /// What a collector node starts with unless its file, a variable or an option says otherwise. It prints nothing, so its
+    /// ring reader lets a batch gather as long as its forwarder let one linger before (200 ms), and the forwarder sends each
+    /// batch at once: at a trickle one wakeup chain and one send per 200 ms instead of four ring drains per send, and no
+    /// longer delay to the gateway (at most 200 ms in the ring instead of 50 ms there plus 200 ms of linger). Measured on
+    /// the 2-core VM, collector-node + gateway pair at 100 processes/s: 370-400 -> 260-280 us of the node's CPU per process;
+    /// the same in a storm. `run` and `collector` keep the 50 ms window: their stdout is the latency users watch.
+    /// </summary>
+    public static readonly IReadOnlyList<KeyValuePair<string, string?>> CollectorNodeDefaults =
+    [
+        new("Collector:BatchWindow", "00:00:00.200"),
+        new("Forwarder:Linger", "00:00:00"),
+    ];
+
+    /// <param name="roleDefaults">Defaults of the node's role, under the file (<see cref="CollectorNodeDefaults"/>).</param>
+    public static NodeOptions Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>> commandLine,
+        IEnumerable<KeyValuePair<string, string?>>? roleDefaults = null)
     {
         var builder = new ConfigurationBuilder();
+        if (roleDefaults is not null) builder.AddInMemoryCollection(roleDefaults);
         if (file is not null)
         {
             if (!file.Exists) throw new ConfigurationException($"settings file {file.FullName} does not exist");

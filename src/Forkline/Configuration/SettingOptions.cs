@@ -7,7 +7,8 @@ namespace Forkline.Configuration;
 /// Command-line options that stand for settings keys (--port for Cluster:Port): what the user gives
 /// goes on top of the file and the environment, as text, so one binder checks every source alike.
 /// </summary>
-public sealed class SettingOptions
+/// <param name="roleDefaults">Defaults of the node's role, under its file (<see cref="NodeConfiguration.CollectorNodeDefaults"/>).</param>
+public sealed class SettingOptions(IEnumerable<KeyValuePair<string, string?>>? roleDefaults = null)
 {
     private readonly List<(Option<string?> Option, string Key)> _single = [];
     private readonly List<(Option<string[]> Option, string Key)> _lists = [];
@@ -60,6 +61,6 @@ public sealed class SettingOptions
             var values = parse.GetValue(option) ?? [];
             for (var i = 0; i < values.Length; i++) given.Add(new($"{key}:{i}", values[i]));
         }
-        return NodeConfiguration.Load(parse.GetValue(Config), given);
+        return NodeConfiguration.Load(parse.GetValue(Config), given, roleDefaults);
     }
 }
