@@ -227,6 +227,25 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
     }
 
     [DatabaseFact]
+    public async Task A_later_event_without_a_container_keeps_the_stored_one_and_one_with_a_container_fills_it_in()
+    {
+        var init = _host.NewProcess(1, null, "/sbin/init");
+        var contained = _host.NewProcess(600, init, "/app/worker") with { Container = new ContainerIdentity(ContainerId, PodUid, Pod) };
+        var late = _host.NewProcess(601, init, "/app/late");
+        await ProjectAsync(1, _host.Exec(init, null), _host.Exec(contained, init), _host.Exec(late, init));
+        // Events of the same processes that carry the other way round: none where the row has one, one where it has none.
+        await ProjectAsync(2, _host.Exit(contained with { Container = null }, init, status: 3),
+            _host.Exit(late with { Container = new ContainerIdentity(OtherContainerId, null) }, init, status: 4));
+
+        var kept = (await _store.GetAsync(contained.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal(new ContainerIdentity(ContainerId, PodUid, Pod), kept.Container);
+        Assert.Equal(3, kept.ExitStatus);
+        var filled = (await _store.GetAsync(late.ExecId.Encode(), CancellationToken.None))!;
+        Assert.Equal(new ContainerIdentity(OtherContainerId, null), filled.Container);
+        Assert.Equal(4, filled.ExitStatus);
+    }
+
+    [DatabaseFact]
     public async Task A_processes_table_made_before_container_identity_gains_its_columns_and_keeps_its_rows()
     {
         await using (var connection = await _data.Settings.OpenAsync(CancellationToken.None))

@@ -492,42 +492,30 @@ public sealed class HistoryStore(DatabaseSettings database)
               AND EXISTS (SELECT 1 FROM processes n WHERE n.host = @host AND n.pid = @pid AND n.start_time > @start_time)
             """, "@host", "@pid", "@start_time", "@exec_id");
 
-        private readonly DbCommand _upsert = Statement(connection, transaction, """
-            INSERT INTO processes (exec_id, host, pid, parent_exec_id, binary_path, args, cwd, uid, start_time, exit_time, exit_code, signal, container_id, pod_uid, pod_namespace, pod_name, end_kind, ended_after,
-                pod_labels, pod_workload, pod_workload_kind, pod_container_id, pod_container_name, pod_container_image, pod_container_image_id,
-                pod_container_started_at, pod_container_privileged, maybe_exec_probe, pod_annotations, namespace_pid, uid_unknown)
-            VALUES (@exec_id, @host, @pid, @parent_exec_id, @binary_path, @args, @cwd, @uid, @start_time, @exit_time, @exit_code, @signal, @container_id, @pod_uid, @pod_namespace, @pod_name, @end_kind, @ended_after,
-                @pod_labels, @pod_workload, @pod_workload_kind, @pod_container_id, @pod_container_name, @pod_container_image, @pod_container_image_id,
-                @pod_container_started_at, @pod_container_privileged, @maybe_exec_probe, @pod_annotations, @namespace_pid, @uid_unknown)
-            ON CONFLICT (exec_id) DO UPDATE SET
-                exit_time = COALESCE(excluded.exit_time, processes.exit_time),
-                exit_code = COALESCE(excluded.exit_code, processes.exit_code),
-                signal = COALESCE(excluded.signal, processes.signal),
-                container_id = COALESCE(excluded.container_id, processes.container_id),
-                pod_uid = COALESCE(excluded.pod_uid, processes.pod_uid),
-                pod_namespace = COALESCE(excluded.pod_namespace, processes.pod_namespace),
-                pod_name = COALESCE(excluded.pod_name, processes.pod_name),
-                end_kind = COALESCE(excluded.end_kind, processes.end_kind),
-                ended_after = COALESCE(excluded.ended_after, processes.ended_after),
-                pod_labels = COALESCE(excluded.pod_labels, processes.pod_labels),
-                pod_workload = COALESCE(excluded.pod_workload, processes.pod_workload),
-                pod_workload_kind = COALESCE(excluded.pod_workload_kind, processes.pod_workload_kind),
-                pod_container_id = COALESCE(excluded.pod_container_id, processes.pod_container_id),
-                pod_container_name = COALESCE(excluded.pod_container_name, processes.pod_container_name),
-                pod_container_image = COALESCE(excluded.pod_container_image, processes.pod_container_image),
-                pod_container_image_id = COALESCE(excluded.pod_container_image_id, processes.pod_container_image_id),
-                pod_container_started_at = COALESCE(excluded.pod_container_started_at, processes.pod_container_started_at),
-                pod_container_privileged = COALESCE(excluded.pod_container_privileged, processes.pod_container_privileged),
-                maybe_exec_probe = COALESCE(excluded.maybe_exec_probe, processes.maybe_exec_probe),
-                pod_annotations = COALESCE(excluded.pod_annotations, processes.pod_annotations),
-                namespace_pid = COALESCE(excluded.namespace_pid, processes.namespace_pid),
-                -- A row stored from the exit of a process not known then takes the uid its exec brings later.
-                uid = CASE WHEN processes.uid_unknown IS NULL THEN processes.uid ELSE excluded.uid END,
-                uid_unknown = CASE WHEN processes.uid_unknown IS NULL THEN NULL ELSE excluded.uid_unknown END
-            """, "@exec_id", "@host", "@pid", "@parent_exec_id", "@binary_path", "@args", "@cwd", "@uid", "@start_time",
-            "@exit_time", "@exit_code", "@signal", "@container_id", "@pod_uid", "@pod_namespace", "@pod_name", "@end_kind", "@ended_after",
-            "@pod_labels", "@pod_workload", "@pod_workload_kind", "@pod_container_id", "@pod_container_name", "@pod_container_image", "@pod_container_image_id",
-            "@pod_container_started_at", "@pod_container_privileged", "@maybe_exec_probe", "@pod_annotations", "@namespace_pid", "@uid_unknown");
+        // The process's own columns, then its container's: a process outside a container has those all NULL, and its upsert
+        // leaves them out (under a conflict COALESCE keeps the stored value of a column left out, as it keeps it for a NULL): 16
+        // parameters bound per row instead of 31, where binding each (its name looked up by text) was most of the statement.
+        private static readonly string[] ProcessColumns =
+        [
+            "exec_id", "host", "pid", "parent_exec_id", "binary_path", "args", "cwd", "uid", "start_time",
+            "exit_time", "exit_code", "signal", "end_kind", "ended_after", "namespace_pid", "uid_unknown",
+        ];
+
+        private static readonly string[] ContainerColumns =
+        [
+            "container_id", "pod_uid", "pod_namespace", "pod_name", "pod_labels", "pod_workload", "pod_workload_kind",
+            "pod_container_id", "pod_container_name", "pod_container_image", "pod_container_image_id",
+            "pod_container_started_at", "pod_container_privileged", "maybe_exec_probe", "pod_annotations",
+        ];
+
+        /// <summary>A process's identity and start: taken from the first row of its exec_id, never updated by a later one.</summary>
+        private const int FirstUpdatedColumn = 9;
+
+        private static readonly (string Sql, string[] Parameters) UpsertWithContainer = Upsert([.. ProcessColumns, .. ContainerColumns]);
+        private static readonly (string Sql, string[] Parameters) UpsertOutsideContainers = Upsert(ProcessColumns);
+
+        private readonly DbCommand _upsert = Statement(connection, transaction, UpsertWithContainer.Sql, UpsertWithContainer.Parameters);
+        private readonly DbCommand _upsertOutsideContainers = Statement(connection, transaction, UpsertOutsideContainers.Sql, UpsertOutsideContainers.Parameters);
 
         private readonly DbCommand _gap = Statement(connection, transaction, """
             INSERT INTO host_gaps (host, sequence_nr, ordinal, from_time, to_time, reason, run_id, next_run_id, lost_records)
@@ -545,26 +533,78 @@ public sealed class HistoryStore(DatabaseSettings database)
             if (enriched.Kind == EnrichedKind.Hook) return 0;
             var process = enriched.Process;
             var record = ProcessRecords.From(process, live: process.Exit is null);
-            var pod = record.Container?.Pod;
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
             var starts = enriched.Kind is EnrichedKind.Exec or EnrichedKind.Clone;
             await Run(_replaced, ct, record.Host, record.Pid, startTime);
-            var rows = await Run(_upsert, ct, record.ExecId, record.Host, record.Pid, record.ParentExecId, record.Binary, record.Arguments,
-                record.Cwd, (long)(record.Uid ?? 0), startTime, record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null,
-                record.ExitStatus, record.ExitSignal, record.Container?.ContainerId, record.Container?.PodUid,
-                record.Container?.Pod?.Namespace, record.Container?.Pod?.Name,
-                record.End == ProcessEndKind.None ? null : (int)record.End,
-                record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null,
-                pod is null ? null : StringMapColumn.Format(pod.Labels), pod?.Workload, pod?.WorkloadKind,
-                pod?.Container?.RuntimeId, pod?.Container?.Name, pod?.Container?.ImageName, pod?.Container?.ImageId,
-                pod?.Container?.StartedAt is { } started ? WireConverter.ToUnixTicks(started) : null,
-                pod?.Container is { } named ? Flag(named.Privileged) : null,
-                pod?.Container is null ? null : Flag(record.MaybeExecProbe),
-                pod is null ? null : StringMapColumn.Format(pod.Annotations),
-                record.NamespacePid > 0 ? record.NamespacePid : null,
-                record.Uid is null ? 1 : null);
+            var rows = record.Container is not { } container
+                ? await Run(_upsertOutsideContainers, ct, ProcessValues(record, startTime, room: 0))
+                : await Run(_upsert, ct, WithContainer(ProcessValues(record, startTime, room: ContainerColumns.Length), container, record.MaybeExecProbe));
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
+        }
+
+        /// <summary>The values of <see cref="ProcessColumns"/>, in their order, with <paramref name="room"/> slots left after them.</summary>
+        private static object?[] ProcessValues(ProcessRecord record, long startTime, int room)
+        {
+            var values = new object?[ProcessColumns.Length + room];
+            values[0] = record.ExecId;
+            values[1] = record.Host;
+            values[2] = record.Pid;
+            values[3] = record.ParentExecId;
+            values[4] = record.Binary;
+            values[5] = record.Arguments;
+            values[6] = record.Cwd;
+            values[7] = (long)(record.Uid ?? 0);
+            values[8] = startTime;
+            values[9] = record.ExitTime is { } exit ? WireConverter.ToUnixTicks(exit) : null;
+            values[10] = record.ExitStatus;
+            values[11] = record.ExitSignal;
+            values[12] = record.End == ProcessEndKind.None ? null : (int)record.End;
+            values[13] = record.EndedAfter is { } after ? WireConverter.ToUnixTicks(after) : null;
+            values[14] = record.NamespacePid > 0 ? record.NamespacePid : null;
+            values[15] = record.Uid is null ? 1 : null;
+            return values;
+        }
+
+        /// <summary>Fills the slots after the process's values with those of <see cref="ContainerColumns"/>.</summary>
+        private static object?[] WithContainer(object?[] values, ContainerIdentity container, bool maybeExecProbe)
+        {
+            var pod = container.Pod;
+            var at = ProcessColumns.Length;
+            values[at] = container.ContainerId;
+            values[at + 1] = container.PodUid;
+            values[at + 2] = pod?.Namespace;
+            values[at + 3] = pod?.Name;
+            values[at + 4] = pod is null ? null : StringMapColumn.Format(pod.Labels);
+            values[at + 5] = pod?.Workload;
+            values[at + 6] = pod?.WorkloadKind;
+            values[at + 7] = pod?.Container?.RuntimeId;
+            values[at + 8] = pod?.Container?.Name;
+            values[at + 9] = pod?.Container?.ImageName;
+            values[at + 10] = pod?.Container?.ImageId;
+            values[at + 11] = pod?.Container?.StartedAt is { } started ? WireConverter.ToUnixTicks(started) : null;
+            values[at + 12] = pod?.Container is { } named ? Flag(named.Privileged) : null;
+            values[at + 13] = pod?.Container is null ? null : Flag(maybeExecProbe);
+            values[at + 14] = pod is null ? null : StringMapColumn.Format(pod.Annotations);
+            return values;
+        }
+
+        /// <summary>
+        /// The row of a process, inserted, or merged into the row its exec_id has: a later value fills or replaces what
+        /// the row had (exit, end, container, pod), a NULL or a column left out keeps it; the uid a row stored from an
+        /// exit lacked comes with the exec.
+        /// </summary>
+        private static (string Sql, string[] Parameters) Upsert(string[] columns)
+        {
+            var merged = new List<string>();
+            for (var i = FirstUpdatedColumn; i < columns.Length; i++)
+                if (columns[i] != "uid_unknown") merged.Add($"{columns[i]} = COALESCE(excluded.{columns[i]}, processes.{columns[i]})");
+            // A row stored from the exit of a process not known then takes the uid its exec brings later.
+            merged.Add("uid = CASE WHEN processes.uid_unknown IS NULL THEN processes.uid ELSE excluded.uid END");
+            merged.Add("uid_unknown = CASE WHEN processes.uid_unknown IS NULL THEN NULL ELSE excluded.uid_unknown END");
+            var parameters = Array.ConvertAll(columns, column => "@" + column);
+            return ($"INSERT INTO processes ({string.Join(", ", columns)}) VALUES ({string.Join(", ", parameters)}) " +
+                    $"ON CONFLICT (exec_id) DO UPDATE SET {string.Join(", ", merged)}", parameters);
         }
 
         public async Task IndexAsync(JournalBatch batch, CancellationToken ct)
@@ -596,6 +636,7 @@ public sealed class HistoryStore(DatabaseSettings database)
             await _replaced.DisposeAsync();
             await _lateReplaced.DisposeAsync();
             await _upsert.DisposeAsync();
+            await _upsertOutsideContainers.DisposeAsync();
             await _index.DisposeAsync();
             await _gap.DisposeAsync();
         }
