@@ -204,6 +204,9 @@ internal static class FleetSimulation
             victim.KillHard();
             var reconnectedAt = new double?[collectors.Count];
             var deliveringAt = new double?[collectors.Count];
+            // What each collector saw after the kill, for the last ones to deliver again: where their wait went.
+            var timelines = collectors.Select(_ => new List<string>()).ToArray();
+            var lastSeen = collectors.Select((c, i) => (Acked: acksBefore[i], Retries: c.Metrics.Value("forkline_forward_retries_total"), Connected: connectedBefore[i], Lost: lostBefore[i])).ToArray();
             while (deliveringAt.Any(d => d is null))
             {
                 if (sinceKill.Elapsed > Patience)
@@ -221,6 +224,12 @@ internal static class FleetSimulation
                 }
                 for (var c = 0; c < collectors.Count; c++)
                 {
+                    var seen = (Acked: collectors[c].Metrics.Value("forkline_forward_acknowledged_total"), Retries: collectors[c].Metrics.Value("forkline_forward_retries_total"),
+                        Connected: Count(collectors[c], "connected"), Lost: Count(collectors[c], "lost"));
+                    if (seen != lastSeen[c] && deliveringAt[c] is null)
+                        timelines[c].Add($"{sinceKill.Elapsed.TotalSeconds:N1} s: acked +{seen.Acked - lastSeen[c].Acked:N0}, resent +{seen.Retries - lastSeen[c].Retries:N0}, " +
+                                         $"connected +{seen.Connected - lastSeen[c].Connected:N0}, lost +{seen.Lost - lastSeen[c].Lost:N0}");
+                    lastSeen[c] = seen;
                     if (reconnectedAt[c] is null && Count(collectors[c], "lost") > lostBefore[c] && Count(collectors[c], "connected") > connectedBefore[c])
                         reconnectedAt[c] = sinceKill.Elapsed.TotalSeconds;
                     if (deliveringAt[c] is null && collectors[c].Metrics.Value("forkline_forward_acknowledged_total") > acksBefore[c] + 1)
@@ -248,6 +257,10 @@ internal static class FleetSimulation
             // gateways slower than their ask timeout (a stream of the killed gateway breaks at once instead).
             output.WriteLine($"simulation: streams given up for answering nothing within {new GatewayLinkSettings([]).AnswerTimeout.TotalSeconds:N0} s: {collectors.Sum(c => Count(c, "unanswered")):N0}");
             output.WriteLine($"simulation: collectors delivering again by 5 s after the kill: {string.Join(", ", deliveringAt.GroupBy(d => (int)(d!.Value / 5)).OrderBy(g => g.Key).Select(g => $"{5 * g.Key}-{5 * g.Key + 5} s {g.Count()}"))}");
+            foreach (var c in Enumerable.Range(0, collectors.Count).OrderByDescending(c => deliveringAt[c]).Take(6))
+                output.WriteLine($"simulation: late {collectors[c].Host} (shard {shards.ShardId(collectors[c].Host)}, delivering again at {deliveringAt[c]:N1} s): {string.Join("; ", timelines[c])}");
+            foreach (var survivor in survivors)
+                output.WriteLine($"simulation: {survivor.Name} ingest: " + await IngestSummaryAsync(survivor));
             var recovered = await RecoveriesAsync(survivors) - recoveredBefore;
             output.WriteLine($"simulation: the survivors recovered {recovered.Entities:N0} host entities meanwhile, {recovered.Seconds / Math.Max(1, recovered.Entities):N2} s " +
                              $"and {recovered.Entries / Math.Max(1, recovered.Entities):N0} journal entries each on average (start to end of replay: what a moved host waits)");

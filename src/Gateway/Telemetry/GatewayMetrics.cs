@@ -33,6 +33,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _hostRecoveries;
     private readonly Counter<double> _hostRecoverySeconds;
     private readonly Counter<long> _hostRecoveryEntries;
+    private readonly Counter<long> _goneMembersDowned;
     private readonly ConcurrentDictionary<string, KeyValuePair<string, long>[]> _hostRuns = new(StringComparer.Ordinal);
     private Akka.Cluster.Cluster? _cluster;
 
@@ -72,6 +73,8 @@ public sealed class GatewayMetrics
             "Time host entities spent recovering, from their start to the end of their replay: over forkline_host_recoveries_total, what a moved host waits before its batches are acknowledged again.");
         _hostRecoveryEntries = meter.CreateCounter<long>("forkline_host_recovery_entries_total", description:
             "Journal entries host entities replayed while recovering (after their latest snapshot; Gateway HostTree:SnapshotEvery bounds them).");
+        _goneMembersDowned = meter.CreateCounter<long>("forkline_cluster_gone_members_downed_total", description:
+            "Cluster members this gateway downed because their port refused connections after their association broke (a process that is gone), without waiting for the failure detector and the split-brain resolver.");
         // The series without labels are on /metrics from the start.
         _ingestStreams.Add(0);
         _projectionEvents.Add(0);
@@ -80,6 +83,7 @@ public sealed class GatewayMetrics
         _hostRecoveries.Add(0);
         _hostRecoverySeconds.Add(0);
         _hostRecoveryEntries.Add(0);
+        _goneMembersDowned.Add(0);
     }
 
     /// <param name="reason">no_identity, unknown_token, untrusted_certificate, other_host, gateway_not_up or malformed.</param>
@@ -112,6 +116,8 @@ public sealed class GatewayMetrics
     public void ProjectionFailed() => _projectionFailures.Add(1);
 
     public void StreamDropped() => _streamDropped.Add(1);
+
+    public void GoneMemberDowned() => _goneMembersDowned.Add(1);
 
     /// <summary>A host entity finished its recovery: how long it took and how many journal entries it replayed.</summary>
     public void HostRecovered(TimeSpan took, long entries)

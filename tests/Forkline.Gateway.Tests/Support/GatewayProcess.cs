@@ -144,7 +144,17 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     private static partial int Kill(int pid, int signal);
 
     /// <summary>Gateways this one sees as Up members (its <c>/metrics</c>); 0 while it does not answer.</summary>
-    public async Task<int> GatewaysUpAsync()
+    public async Task<int> GatewaysUpAsync() => (int)await MetricAsync("forkline_cluster_members{role=\"gateway\",status=\"up\"}");
+
+    /// <summary>
+    /// Gateways this one sees Up, with none Down: a downed member stays until the failure detector marks it unreachable
+    /// and the leader removes it, and meanwhile the cluster's view of who is left is not settled.
+    /// </summary>
+    public async Task<int> GatewaysUpNoneDownAsync() =>
+        await MetricAsync("forkline_cluster_members{role=\"gateway\",status=\"down\"}") == 0 ? await GatewaysUpAsync() : 0;
+
+    /// <summary>The value of one series on the gateway's <c>/metrics</c> (name and labels as printed); 0 while it does not answer.</summary>
+    public async Task<double> MetricAsync(string series)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         string metrics;
@@ -157,10 +167,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             // Not listening yet, or too busy to answer within the timeout: the caller asks again.
             return 0;
         }
-        const string upGateways = "forkline_cluster_members{role=\"gateway\",status=\"up\"} ";
         foreach (var line in metrics.Split('\n'))
-            if (line.StartsWith(upGateways, StringComparison.Ordinal))
-                return (int)double.Parse(line.AsSpan(upGateways.Length), System.Globalization.CultureInfo.InvariantCulture);
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+                return double.Parse(line.AsSpan(series.Length + 1), System.Globalization.CultureInfo.InvariantCulture);
         return 0;
     }
 
