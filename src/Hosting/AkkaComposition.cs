@@ -91,7 +91,10 @@ public static class AkkaComposition
             .WithSingleton<HistoryProjection>(HistoryProjection.Name, "singleton",
                 HistoryProjection.Props(history, settings.Projection, settings.QueryRefreshInterval, metrics, store),
                 new ClusterSingletonOptions { Role = FleetRoles.Gateway }, createProxyToo: false)
-            .WithActors((system, _) => system.ActorOf(GoneMemberDowning.Props(metrics), "forkline-gone-member-downing"))
+            .WithActors((system, _) =>
+            {
+                if (cluster.DownGoneMembers) system.ActorOf(GoneMemberDowning.Props(metrics), "forkline-gone-member-downing");
+            })
             .AddHocon(WithoutTypedOption(GatewayUntypedSettings(settings, database)), HoconAddMode.Prepend);
     }
 

@@ -81,6 +81,14 @@ public sealed record ClusterSettings
     /// </summary>
     public TimeSpan DownRemovalMargin { get; init; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// A member whose association broke and whose cluster port then refuses connections (its process is gone) is downed
+    /// at once, without waiting for <see cref="DownUnreachableAfter"/> (Forkline.Gateway.Cluster.GoneMemberDowning). Off
+    /// where something between gateways answers for a live one with a TCP reset (a firewall rule that rejects rather than
+    /// drops): there a refusal is no proof.
+    /// </summary>
+    public bool DownGoneMembers { get; init; } = true;
+
     /// <summary>Null = by the database: <see cref="GatewaySettings.SplitBrainResolver"/>.</summary>
     public SplitBrainStrategy? SplitBrainResolver { get; init; }
 

@@ -66,4 +66,19 @@ public sealed class AkkaCompositionTests
             Assert.Equal(1, connection.Execute<long>("PRAGMA synchronous"));
         }
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_gateway_downs_gone_members_at_once_unless_its_settings_say_otherwise(bool downGoneMembers)
+    {
+        using var database = new TestDatabase();
+        var settings = TestNodes.Settings(database);
+        await using var node = await TestNodes.StartAsync(settings with { Cluster = settings.Cluster with { DownGoneMembers = downGoneMembers } });
+
+        var found = await node.System.ActorSelection("/user/forkline-gone-member-downing").ResolveOne(TimeSpan.FromSeconds(3))
+            .ContinueWith(resolved => resolved.IsCompletedSuccessfully, TaskScheduler.Default);
+
+        Assert.Equal(downGoneMembers, found);
+    }
 }
