@@ -392,6 +392,128 @@ public abstract class HistoryStoreTests(TestDatabase data) : IAsyncLifetime
 
     private const string ContainerId = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
     private const string OtherContainerId = "aa1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3a";
+    /// <summary>
+    /// The projection writes a process's start and its exit that follow each other in one journal entry as one merged row:
+    /// random histories (a few pids, so images replace each other, clones published late, exits with and without the
+    /// container or the uid their start had, concluded exits, events out of order) leave the same rows projected in one
+    /// entry as projected one event per entry, after the same earlier entries.
+    /// </summary>
+    [DatabaseTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public async Task One_entry_of_events_leaves_the_rows_its_events_leave_one_entry_each(int seed)
+    {
+        var oneByOne = new SyntheticHost("node-a");
+        var together = new SyntheticHost("node-b");
+        var (earlier, later) = RandomHistory(oneByOne, new Random(seed));
+        var (earlierToo, laterToo) = RandomHistory(together, new Random(seed));
+        var sequenceNr = 0L;
+        foreach (var enriched in earlier.Concat(later))
+            await _store.ProjectAsync("test", [new JournalBatch(oneByOne.Node, ++sequenceNr, [enriched])], sequenceNr, CancellationToken.None);
+        foreach (var enriched in earlierToo)
+            await _store.ProjectAsync("test", [new JournalBatch(together.Node, ++sequenceNr, [enriched])], sequenceNr, CancellationToken.None);
+        await _store.ProjectAsync("test", [new JournalBatch(together.Node, ++sequenceNr, laterToo)], sequenceNr, CancellationToken.None);
+
+        Assert.True(StartsFollowedByTheirExit(laterToo) > 0, "the entry holds a start followed by its own exit, which the projection merges");
+        var expected = await RowsAsync(oneByOne.Node);
+        Assert.NotEmpty(expected);
+        var actual = await RowsAsync(together.Node);
+        Assert.Equal(expected.Count, actual.Count);
+        // Row by row: a failure shows the whole row.
+        for (var i = 0; i < expected.Count; i++) Assert.Equal(expected[i], actual[i]);
+    }
+
+    /// <summary>Events of a few pids on <paramref name="host"/>: the same for the same seed.</summary>
+    private static (List<EnrichedEvent> Earlier, List<EnrichedEvent> Later) RandomHistory(SyntheticHost host, Random random)
+    {
+        var init = host.NewProcess(1, null, "/sbin/init");
+        var events = new List<EnrichedEvent> { host.Exec(init, null) };
+        var live = new Dictionary<int, ProcessSnapshot>();
+        for (var step = 0; step < 60; step++)
+        {
+            var pid = 100 + random.Next(4);
+            if (live.TryGetValue(pid, out var running) && random.Next(3) > 0)
+            {
+                var exited = random.Next(6) switch
+                {
+                    0 => running with { Container = null },
+                    1 => running with { Container = new ContainerIdentity(OtherContainerId, null) },
+                    2 => running with { Flags = running.Flags | ProcessFlags.CredentialsUnknown },
+                    _ => running,
+                };
+                var exit = host.Exit(exited, init, status: random.Next(3), signal: random.Next(4) == 0 ? 9 : 0);
+                if (random.Next(8) == 0)
+                    exit = exit with { Process = exit.Process with { Exit = exit.Process.Exit! with { Conclusion = ExitConclusion.Lost, EndedAfter = exit.Time.AddSeconds(-1) } } };
+                events.Add(exit);
+                live.Remove(pid);
+                continue;
+            }
+            var started = host.NewProcess(pid, init, random.Next(2) == 0 ? "/bin/sh" : "/usr/bin/make", "-j", random.Next(9).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            started = random.Next(4) switch
+            {
+                0 => started with { Container = new ContainerIdentity(ContainerId, PodUid, Pod) },
+                1 => started with { Flags = started.Flags | ProcessFlags.CredentialsUnknown },
+                _ => started,
+            };
+            // A fork (clone) or an exec; an exec on a running pid replaces its image.
+            events.Add(random.Next(3) == 0 ? host.Clone(started, init) : host.Exec(started, init));
+            live[pid] = started;
+        }
+        // Out of order as journal entries may come: a few neighbours swapped (an exit before its start, a late clone).
+        for (var swaps = random.Next(6); swaps > 0; swaps--)
+        {
+            var at = 1 + random.Next(events.Count - 2);
+            (events[at], events[at + 1]) = (events[at + 1], events[at]);
+        }
+        var split = 1 + random.Next(events.Count / 2);
+        return (events[..split], events[split..]);
+    }
+
+    private static int StartsFollowedByTheirExit(List<EnrichedEvent> events)
+    {
+        var merged = 0;
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i].Kind is not (EnrichedKind.Exec or EnrichedKind.Clone)) continue;
+            var next = events.Skip(i + 1).FirstOrDefault(e => e.Kind != EnrichedKind.Hook && e.Process.Pid == events[i].Process.Pid);
+            if (next is { Kind: EnrichedKind.Exit } && next.Process.ExecId == events[i].Process.ExecId) merged++;
+        }
+        return merged;
+    }
+
+    /// <summary>Every column of a host's rows, its name made neutral so two hosts' rows compare.</summary>
+    private async Task<List<string>> RowsAsync(string node)
+    {
+        await using var connection = await _data.Settings.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM processes WHERE host = @host ORDER BY start_time, pid";
+        var host = command.CreateParameter();
+        host.ParameterName = "@host";
+        host.Value = node;
+        command.Parameters.Add(host);
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var columns = new string[reader.FieldCount];
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                var value = Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+                // Exec ids carry the node name inside their encoding.
+                if (reader.GetName(i) is "exec_id" or "parent_exec_id" && value.Length > 0) value = ExecId.Decode(value) is var id ? $"{id.Node}:{id.StartKtime}:{id.Pid}" : value;
+                columns[i] = $"{reader.GetName(i)}={value}";
+            }
+            rows.Add(string.Join(" ", columns).Replace(node, "node", StringComparison.Ordinal));
+        }
+        return rows;
+    }
+
     private const string PodUid = "5f0c3a6e-8b1d-4c2e-9a7f-0e1d2c3b4a59";
 
     private static readonly KubernetesPod Pod = new(PodUid, "shop", "web-1", [new("app", "web")], "web", "Deployment",
