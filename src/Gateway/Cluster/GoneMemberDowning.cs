@@ -40,8 +40,14 @@ public sealed class GoneMemberDowning : ReceiveActor, IWithTimers
         _metrics = metrics;
         Receive<DisassociatedEvent>(disassociated => StartProbing(disassociated.RemoteAddress));
         Receive<AssociationErrorEvent>(error => StartProbing(error.RemoteAddress));
-        Receive<Probe>(probe => ProbeAsync(probe.Member).PipeTo(Self));
+        Receive<Probe>(probe => ProbeAsync(probe.Member).PipeTo(Self, failure: cause => new ProbeFailed(probe.Member, cause)));
         Receive<ProbeResult>(OnProbeResult);
+        Receive<ProbeFailed>(failed =>
+        {
+            // Not proof of anything: the member is left to the failure detector and the resolver, and probed again at its next break.
+            _log.Warning(failed.Cause, "probing cluster member {0} after its association broke failed", failed.Member);
+            _probing.Remove(failed.Member);
+        });
     }
 
     public static Props Props(GatewayMetrics metrics) => Akka.Actor.Props.Create(() => new GoneMemberDowning(metrics));
@@ -124,4 +130,6 @@ public sealed class GoneMemberDowning : ReceiveActor, IWithTimers
     }
 
     private sealed record ProbeResult(Address Member, ProbeOutcome Outcome);
+
+    private sealed record ProbeFailed(Address Member, Exception Cause);
 }
