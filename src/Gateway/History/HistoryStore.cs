@@ -590,50 +590,41 @@ public sealed class HistoryStore(DatabaseSettings database)
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
             var starts = kind is EnrichedKind.Exec or EnrichedKind.Clone;
             await Run(_replaced, ct, record.Host, record.Pid, startTime);
-            var rows = await UpsertAsync(record, ct);
+            var rows = await UpsertAsync(RowOf(record), ct);
             if (starts && record.ExitTime is null) await Run(_lateReplaced, ct, record.Host, record.Pid, startTime, record.ExecId);
             return rows;
         }
 
-        private Task<int> UpsertAsync(ProcessRecord record, CancellationToken ct)
+        /// <summary>A row of <see cref="ProcessColumns"/> alone goes by the upsert that leaves the container columns out.</summary>
+        private Task<int> UpsertAsync(object?[] row, CancellationToken ct) =>
+            Run(row.Length == ProcessColumns.Length ? _upsertOutsideContainers : _upsert, ct, row);
+
+        /// <summary>The upsert's values for a record: <see cref="ProcessColumns"/>, then <see cref="ContainerColumns"/> when it is in a container.</summary>
+        private static object?[] RowOf(ProcessRecord record)
         {
             var startTime = WireConverter.ToUnixTicks(record.StartTime);
             return record.Container is not { } container
-                ? Run(_upsertOutsideContainers, ct, ProcessValues(record, startTime, room: 0))
-                : Run(_upsert, ct, WithContainer(ProcessValues(record, startTime, room: ContainerColumns.Length), container, record.MaybeExecProbe));
-        }
-
-        /// <summary>The row's values by the upsert without the container columns when it has none (see <see cref="ProcessColumns"/>).</summary>
-        private Task<int> UpsertAsync(object?[] row, CancellationToken ct)
-        {
-            for (var i = ProcessColumns.Length; i < row.Length; i++)
-                if (row[i] is not null) return Run(_upsert, ct, row);
-            return Run(_upsertOutsideContainers, ct, row[..ProcessColumns.Length]);
-        }
-
-        /// <summary>The values of every column of the upsert (<see cref="ProcessColumns"/>, then <see cref="ContainerColumns"/>) for a record.</summary>
-        private static object?[] RowOf(ProcessRecord record)
-        {
-            var values = ProcessValues(record, WireConverter.ToUnixTicks(record.StartTime), room: ContainerColumns.Length);
-            return record.Container is { } container ? WithContainer(values, container, record.MaybeExecProbe) : values;
+                ? ProcessValues(record, startTime, room: 0)
+                : WithContainer(ProcessValues(record, startTime, room: ContainerColumns.Length), container, record.MaybeExecProbe);
         }
 
         /// <summary>
         /// The row that the upsert of <paramref name="first"/> and then that of <paramref name="second"/> leave (see <see cref="Upsert"/>):
-        /// the first's identity and start, each later column the second's unless it is NULL, and the uid of the first unless it
-        /// did not know it. Written into <paramref name="first"/>.
+        /// the first's identity and start, each later column the second's unless it is NULL (or left out), and the uid of the first
+        /// unless it did not know it.
         /// </summary>
         private static object?[] Merged(object?[] first, object?[] second)
         {
             var firstKnewUid = first[UidUnknownColumn] is null;
-            for (var i = FirstUpdatedColumn; i < first.Length; i++)
-                if (i != UidUnknownColumn) first[i] = second[i] ?? first[i];
+            var merged = first.Length >= second.Length ? first : [.. first, .. new object?[second.Length - first.Length]];
+            for (var i = FirstUpdatedColumn; i < merged.Length; i++)
+                if (i != UidUnknownColumn && i < second.Length) merged[i] = second[i] ?? merged[i];
             if (!firstKnewUid)
             {
-                first[UidColumn] = second[UidColumn];
-                first[UidUnknownColumn] = second[UidUnknownColumn];
+                merged[UidColumn] = second[UidColumn];
+                merged[UidUnknownColumn] = second[UidUnknownColumn];
             }
-            return first;
+            return merged;
         }
 
         private const int UidColumn = 7;
