@@ -1,41 +1,25 @@
 using System.Buffers;
-using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using Forkline.Contracts.Identity;
 
 namespace Forkline.Export;
 
 /// <summary>
-/// Writes <see cref="ExecId.Encode"/>'s text (base64 of "node:startKtime:pid") straight into the JSON
-/// writer: a rendered event names two exec_ids per process object, and ExecId.Encode allocates three
-/// objects for each. The tests pin the output to ExecId.Encode byte for byte.
+/// Writes <see cref="ExecId.Encode"/>'s text straight into the JSON writer: a rendered event names two exec_ids per
+/// process object, and a string for each would be two allocations per process object.
 /// </summary>
 internal static class ExecIdUtf8
 {
-    private const int StackLimit = 512;
-    private const int NumbersAndColonsMaxBytes = 1 + 20 + 1 + 11;
-
     public static void Write(Utf8JsonWriter json, JsonEncodedText name, in ExecId id)
     {
-        var node = id.Node ?? string.Empty;
-        var plainMax = Encoding.UTF8.GetMaxByteCount(node.Length) + NumbersAndColonsMaxBytes;
-        var bufferLength = Base64.GetMaxEncodedToUtf8Length(plainMax);
+        var length = id.MaxEncodedUtf8Length;
         byte[]? rented = null;
-        Span<byte> buffer = bufferLength <= StackLimit
-            ? stackalloc byte[StackLimit]
-            : rented = ArrayPool<byte>.Shared.Rent(bufferLength);
+        Span<byte> buffer = length <= ExecId.EncodeStackLimit
+            ? stackalloc byte[ExecId.EncodeStackLimit]
+            : rented = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            var plain = Encoding.UTF8.GetBytes(node, buffer);
-            buffer[plain++] = (byte)':';
-            id.StartKtime.TryFormat(buffer[plain..], out var written, default, System.Globalization.CultureInfo.InvariantCulture);
-            plain += written;
-            buffer[plain++] = (byte)':';
-            id.Pid.TryFormat(buffer[plain..], out written, default, System.Globalization.CultureInfo.InvariantCulture);
-            plain += written;
-            Base64.EncodeToUtf8InPlace(buffer, plain, out var encoded);
-            json.WriteString(name, buffer[..encoded]);
+            json.WriteString(name, buffer[..id.WriteEncodedUtf8(buffer)]);
         }
         finally
         {

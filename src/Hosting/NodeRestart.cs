@@ -13,19 +13,31 @@ public static partial class NodeRestart
     /// <summary>How many calls make a method hot enough for the runtime to compile it again, optimized (tier 1); read once at its start.</summary>
     public const string CallCountThresholdVariable = "DOTNET_TC_CallCountThreshold";
 
+    /// <summary>How long the runtime waits, after it last compiled a method for the first time, before it counts calls at all.</summary>
+    public const string CallCountingDelayVariable = "DOTNET_TC_CallCountingDelayMs";
+
     /// <summary>
-    /// A node's threshold, against the runtime's 30: the ReadyToRun code of everything a burst or a timer runs a few
-    /// hundred times stays as it is, and only what runs steadily (an event's path under load) is compiled again. With 30,
-    /// a node spent the minutes after each new kind of work recompiling; without tiered compilation at all its hot paths
-    /// stayed slower. bench figures Cost, one run each, against the runtime's defaults (bpftrace 33-40 us per process):
-    /// `run` 807 -> 393 us per process of a storm (none: 367), idle in the minute after it `run` 1.58 -> 0.72 % and the
-    /// gateway 1.45 -> 0.68 % of a core (none: 1.57 %), hook events 4,283 -> 4,198 ns each (none: 6,137 ns).
+    /// A node's threshold, against the runtime's 30: the ReadyToRun code of what a timer or a rare path runs a few dozen
+    /// times stays as it is, and what an event runs is compiled again within the first few hundred events. At 5,000 (the
+    /// node's threshold before) the paths an event batch runs (the journal's writes, the projection's statements) took tens
+    /// of thousands of events to cross it, so a node kept recompiling, and ran slower code meanwhile, for minutes of load:
+    /// by hand, `forkline run` under storms of 3,000 processes one after the other, CPU per process of each storm
+    /// 366-370, 213-246, 180-230, 163-206 us at 5,000 against 336-376, 173-180, 153-160, 146-180 us at 300 (with no
+    /// delay), at a start of 1.2-1.5 s of CPU either way; the runtime's 30 took 516-596 us in the first storm (2.1-2.9 s
+    /// at start without the delay); idle after a storm the same (0.40 / 0.35 % of a core against 0.43 / 0.35 %).
     /// </summary>
-    public const int CallCountThreshold = 5_000;
+    public const int CallCountThreshold = 300;
+
+    /// <summary>
+    /// No delay (the runtime's is 100 ms): under a steady flow of events something new is compiled every few
+    /// milliseconds, and each of those put the counting of every hot method off again, so nothing was recompiled until the
+    /// flow paused.
+    /// </summary>
+    public const int CallCountingDelayMilliseconds = 0;
 
     /// <summary>
     /// The variables a node of <paramref name="command"/> starts with; none for a command that is not a node: glibc's
-    /// malloc kept to <see cref="NativeHeap.Arenas"/> arenas, and <see cref="CallCountThreshold"/>.
+    /// malloc kept to <see cref="NativeHeap.Arenas"/> arenas, <see cref="CallCountThreshold"/> and <see cref="CallCountingDelayMilliseconds"/>.
     /// </summary>
     public static IReadOnlyList<(string Name, string Value)> VariablesFor(string command, bool glibc)
     {
@@ -33,6 +45,7 @@ public static partial class NodeRestart
         var variables = new List<(string Name, string Value)>();
         if (glibc) variables.Add((NativeHeap.ArenaMaxVariable, NativeHeap.Arenas.ToString(CultureInfo.InvariantCulture)));
         variables.Add((CallCountThresholdVariable, CallCountThreshold.ToString(CultureInfo.InvariantCulture)));
+        variables.Add((CallCountingDelayVariable, CallCountingDelayMilliseconds.ToString(CultureInfo.InvariantCulture)));
         return variables;
     }
 

@@ -26,6 +26,7 @@ public sealed class NativeHeapArenaTests
 
         Assert.Contains($"{NativeHeap.ArenaMaxVariable}={NativeHeap.Arenas}", EnvironmentOf(collector.Id));
         Assert.Contains($"{NodeRestart.CallCountThresholdVariable}={NodeRestart.CallCountThreshold}", EnvironmentOf(collector.Id));
+        Assert.Contains($"{NodeRestart.CallCountingDelayVariable}={NodeRestart.CallCountingDelayMilliseconds}", EnvironmentOf(collector.Id));
         Assert.Equal([GatewayProcess.Executable, .. arguments], CommandLineOf(collector.Id));
         // glibc's main heap is one arena; the others sit at 64 MiB-aligned addresses.
         Assert.InRange(AlignedArenas(collector.Id), 0, NativeHeap.Arenas - 1);

@@ -600,25 +600,31 @@ public sealed class TetragonJsonFormatterTests
     [InlineData("node:with:colons")]
     [InlineData("nœud-ü-日本")]
     [InlineData("")]
-    public void Exec_ids_equal_ExecId_Encode_for_any_node_name(string node)
+    public void Exec_ids_are_base64_of_node_start_and_pid_as_Tetragon_writes_them_for_any_node_name(string node)
     {
         var process = Sleep with { ExecId = new ExecId(node, ulong.MaxValue, int.MaxValue), ParentExecId = new ExecId(node, 1, 1) };
 
         var written = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
 
-        Assert.Equal(process.ExecId.Encode(), written.GetProperty("exec_id").GetString());
-        Assert.Equal(process.ParentExecId.Encode(), written.GetProperty("parent_exec_id").GetString());
+        Assert.Equal(Tetragon(node, ulong.MaxValue, int.MaxValue), written.GetProperty("exec_id").GetString());
+        Assert.Equal(Tetragon(node, 1, 1), written.GetProperty("parent_exec_id").GetString());
+        Assert.Equal(Tetragon(node, ulong.MaxValue, int.MaxValue), process.ExecId.Encode());
     }
 
     [Fact]
-    public void Exec_id_of_a_node_name_longer_than_the_stack_buffer_equals_ExecId_Encode()
+    public void Exec_id_of_a_node_name_longer_than_the_stack_buffer_is_Tetragons()
     {
-        var process = Sleep with { ExecId = new ExecId(new string('n', 2000), 7, 8) };
+        var node = string.Concat(Enumerable.Repeat("nœud-日本", 300));
+        var process = Sleep with { ExecId = new ExecId(node, 7, 8) };
 
         var written = Json(Exec(process)).GetProperty("process_exec").GetProperty("process");
 
-        Assert.Equal(process.ExecId.Encode(), written.GetProperty("exec_id").GetString());
+        Assert.Equal(Tetragon(node, 7, 8), written.GetProperty("exec_id").GetString());
+        Assert.Equal(Tetragon(node, 7, 8), process.ExecId.Encode());
     }
+
+    private static string Tetragon(string node, ulong startKtime, int pid) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{node}:{startKtime}:{pid}"));
 
     [Fact]
     public void Strings_from_processes_round_trip_unescaped_for_html_and_escaped_for_control_characters()

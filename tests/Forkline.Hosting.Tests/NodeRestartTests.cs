@@ -10,12 +10,13 @@ public sealed class NodeRestartTests
     [InlineData("collector")]
     [InlineData("collector-node")]
     [InlineData("gateway")]
-    public void A_node_starts_with_the_arena_limit_and_its_call_count_threshold(string command) =>
-        Assert.Equal([(NativeHeap.ArenaMaxVariable, "2"), (NodeRestart.CallCountThresholdVariable, "5000")], NodeRestart.VariablesFor(command, glibc: true));
+    public void A_node_starts_with_the_arena_limit_and_its_tiered_compilation_settings(string command) =>
+        Assert.Equal([(NativeHeap.ArenaMaxVariable, "2"), (NodeRestart.CallCountThresholdVariable, "300"), (NodeRestart.CallCountingDelayVariable, "0")],
+            NodeRestart.VariablesFor(command, glibc: true));
 
     [Fact]
     public void Without_glibc_there_is_no_arena_limit_to_set() =>
-        Assert.Equal([(NodeRestart.CallCountThresholdVariable, "5000")], NodeRestart.VariablesFor("run", glibc: false));
+        Assert.Equal([(NodeRestart.CallCountThresholdVariable, "300"), (NodeRestart.CallCountingDelayVariable, "0")], NodeRestart.VariablesFor("run", glibc: false));
 
     [Theory]
     [InlineData("ps")]

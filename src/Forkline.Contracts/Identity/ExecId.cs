@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -14,10 +15,46 @@ public readonly record struct ExecId(string Node, ulong StartKtime, int Pid)
 
     public static ExecId For(string node, ProcessKey key) => new(node, key.StartKtime, key.Pid);
 
+    private const int NumbersAndColonsMaxBytes = 1 + 20 + 1 + 11;
+
+    /// <summary>What an id whose <see cref="MaxEncodedUtf8Length"/> is at most this takes on the stack to be encoded.</summary>
+    public const int EncodeStackLimit = 512;
+
+    /// <summary>The room <see cref="WriteEncodedUtf8"/> needs: the encoded text, and the plain text it is encoded from in place.</summary>
+    public int MaxEncodedUtf8Length =>
+        Base64.GetMaxEncodedToUtf8Length(Encoding.UTF8.GetMaxByteCount((Node ?? string.Empty).Length) + NumbersAndColonsMaxBytes);
+
+    /// <summary>
+    /// Writes <see cref="Encode"/>'s text as UTF-8 (ASCII) into <paramref name="destination"/>, at least
+    /// <see cref="MaxEncodedUtf8Length"/> bytes long, and returns its length. The history projection and the JSON
+    /// export write two exec_ids per process: this allocates nothing.
+    /// </summary>
+    public int WriteEncodedUtf8(Span<byte> destination)
+    {
+        var plain = Encoding.UTF8.GetBytes(Node ?? string.Empty, destination);
+        destination[plain++] = (byte)':';
+        StartKtime.TryFormat(destination[plain..], out var written, default, CultureInfo.InvariantCulture);
+        plain += written;
+        destination[plain++] = (byte)':';
+        Pid.TryFormat(destination[plain..], out written, default, CultureInfo.InvariantCulture);
+        plain += written;
+        Base64.EncodeToUtf8InPlace(destination, plain, out var encoded);
+        return encoded;
+    }
+
     public string Encode()
     {
-        var plain = string.Create(CultureInfo.InvariantCulture, $"{Node}:{StartKtime}:{Pid}");
-        return Convert.ToBase64String(Encoding.UTF8.GetBytes(plain));
+        var length = MaxEncodedUtf8Length;
+        byte[]? rented = null;
+        Span<byte> buffer = length <= EncodeStackLimit ? stackalloc byte[EncodeStackLimit] : rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            return Encoding.ASCII.GetString(buffer[..WriteEncodedUtf8(buffer)]);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     public override string ToString() => Encode();
