@@ -13,7 +13,7 @@ namespace Forkline.Benchmarks;
 /// and under each observer, started fresh and ready, after a warm-up storm: bpftrace printing exec/exit,
 /// the C libbpf consumer (no-op callback), `forkline collector --json`, `forkline run --json` (stdout to
 /// /dev/null, and to a file) and a collector-node + gateway pair on loopback (SQLite). Per observer
-/// process: its own CPU time (utime + stime of /proc/PID/stat, all its threads) per storm process, the
+/// process: its own CPU time (all its threads, to the microsecond: <see cref="CpuAccount"/>) per storm process, the
 /// storm's wall-time slowdown, RSS and threads, and for the journaling ones the latency from the kernel
 /// to the journal; each the median of 3 rounds, every round running every observer once (interleaved, so
 /// drift hits all alike). Then, once: idle CPU over a quiet window, kernel -> stdout latency and start-up
@@ -60,7 +60,7 @@ public sealed class CostFigures : IQuickFigures
         _clock.Start();
         output.WriteLine($"cost figures: storm of {setup.Processes:N0} x {CostLatency.StormBinary}, {StormWorkers} at a time, after a warm-up storm of " +
                          $"{WarmUpProcesses:N0}; median of {Rounds} rounds; idle window {setup.IdleSeconds} s; {Environment.ProcessorCount} CPUs, " +
-                         $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; {ProcFs.TicksPerSecond} CPU ticks/s");
+                         $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; {CpuAccount.Describe}");
         try
         {
             var baseline = new List<double>();
@@ -151,11 +151,11 @@ public sealed class CostFigures : IQuickFigures
         await WaitReadyAsync(observer, recorder: null);
         await WaitQuietAsync(observer, "after the warm-up storm", await StormAsync(WarmUpProcesses), WarmUpProcesses);
 
-        var cpuBefore = observer.Processes.Select(p => p.CpuTicks()).ToArray();
+        var cpuBefore = observer.Processes.Select(p => p.CpuMicroseconds()).ToArray();
         var writtenBefore = observer.Sink is { } sink ? sink.WrittenBytes() : 0;
         var storm = await StormAsync(_setup.Processes);
         await WaitQuietAsync(observer, "after the measured storm", storm, _setup.Processes);
-        var cpuAfter = observer.Processes.Select(p => p.CpuTicks()).ToArray();
+        var cpuAfter = observer.Processes.Select(p => p.CpuMicroseconds()).ToArray();
         var written = observer.Sink is { } after ? after.WrittenBytes() - writtenBefore : 0;
         observer.ThrowIfExited("during the measured storm");
 
@@ -163,7 +163,7 @@ public sealed class CostFigures : IQuickFigures
         if (observer.Sink is not null && written < 16L * _setup.Processes)
             throw new InvalidOperationException($"{observer.Name} wrote only {written:N0} bytes during a storm of {_setup.Processes:N0} processes: it produced no events");
         var costs = observer.Processes.Select((process, i) => new ProcessCost(process.Name,
-            ProcFs.CpuMicroseconds(cpuAfter[i] - cpuBefore[i]) / _setup.Processes,
+            (cpuAfter[i] - cpuBefore[i]) / _setup.Processes,
             process.ResidentKiB(), process.Threads())).ToList();
 
         var journal = new List<double>();
@@ -194,14 +194,14 @@ public sealed class CostFigures : IQuickFigures
     /// </summary>
     private async Task<List<ProcessCost>> MeasureTrickleAsync(Observer observer)
     {
-        var before = observer.Processes.Select(p => p.CpuTicks()).ToArray();
+        var before = observer.Processes.Select(p => p.CpuMicroseconds()).ToArray();
         var trickle = await StormAsync(TrickleProcesses, TricklePerSecond);
         await WaitQuietAsync(observer, "after the trickle", trickle, TrickleProcesses);
-        var after = observer.Processes.Select(p => p.CpuTicks()).ToArray();
+        var after = observer.Processes.Select(p => p.CpuMicroseconds()).ToArray();
         observer.ThrowIfExited("during the trickle");
         if (observer.Journal!.Count(trickle.Pid, WireEventKind.Exec) == 0)
             throw new InvalidOperationException($"{observer.Name}: none of the trickle's {TrickleProcesses} execs is in its journal");
-        return observer.Processes.Select((p, i) => new ProcessCost(p.Name, ProcFs.CpuMicroseconds(after[i] - before[i]) / TrickleProcesses, 0, 0)).ToList();
+        return observer.Processes.Select((p, i) => new ProcessCost(p.Name, (after[i] - before[i]) / TrickleProcesses, 0, 0)).ToList();
     }
 
     /// <summary>Every observer at once, fresh, after one warm-up storm: CPU % of a core of each process over two idle windows in a row.</summary>
@@ -221,13 +221,13 @@ public sealed class CostFigures : IQuickFigures
             var processes = observers.SelectMany(o => o.Processes.Select(p => (Observer: o, Process: p))).ToList();
             async Task<List<(string Name, double Percent)>> WindowAsync()
             {
-                var before = processes.Select(p => p.Process.CpuTicks()).ToArray();
+                var before = processes.Select(p => p.Process.CpuMicroseconds()).ToArray();
                 var window = Stopwatch.StartNew();
                 await Task.Delay(TimeSpan.FromSeconds(_setup.IdleSeconds));
-                var after = processes.Select(p => p.Process.CpuTicks()).ToArray();
+                var after = processes.Select(p => p.Process.CpuMicroseconds()).ToArray();
                 var seconds = window.Elapsed.TotalSeconds;
                 foreach (var observer in observers) observer.ThrowIfExited("during the idle window");
-                return processes.Select((p, i) => (IdleName(p.Observer, p.Process), (after[i] - before[i]) / (double)ProcFs.TicksPerSecond / seconds * 100)).ToList();
+                return processes.Select((p, i) => (IdleName(p.Observer, p.Process), (after[i] - before[i]) / 1e6 / seconds * 100)).ToList();
             }
             var first = await WindowAsync();
             return (first, await WindowAsync());
@@ -318,7 +318,7 @@ public sealed class CostFigures : IQuickFigures
             var process = observer.Sink!;
             var eventsBefore = await observer.MetricAsync("forkline_events_published_total", "kind=\"hook\"");
             var lostBefore = await observer.MetricAsync("forkline_bpf_lost_events_total", "kind=\"hook\"");
-            var cpuBefore = process.CpuTicks();
+            var cpuBefore = process.CpuMicroseconds();
             var elapsed = Stopwatch.StartNew();
             var loadRate = await LoadRate(Track(StartLoad(_setup.Native.Tools, HookSeconds)));
             await WaitQuietAsync(observer, "after the hook storm", storm: null, 0);
@@ -327,14 +327,14 @@ public sealed class CostFigures : IQuickFigures
             // is over once the published count stops growing too.
             var (published, lastGrowth) = await PublishedHooksSettledAsync(observer, elapsed);
             var seconds = lastGrowth.TotalSeconds;
-            var cpu = process.CpuTicks() - cpuBefore;
+            var cpu = process.CpuMicroseconds() - cpuBefore;
             var events = published - eventsBefore;
             var lost = await observer.MetricAsync("forkline_bpf_lost_events_total", "kind=\"hook\"") - lostBefore;
             observer.ThrowIfExited("during the hook storm");
             if (events <= 0) throw new InvalidOperationException($"{observer.Name} published no hook event during a getppid load of {loadRate:N0} calls/s");
             output.WriteLine($"hook storm: getppid load {loadRate:N0} calls/s for {HookSeconds} s; forkline run published {events:N0} hook events, " +
                              $"{lost:N0} lost in the ring, in {seconds:F2} s");
-            return new HookRun(events / seconds, ProcFs.CpuMicroseconds(cpu) * 1000 / events, lost);
+            return new HookRun(events / seconds, cpu * 1000 / events, lost);
         }
         finally
         {
@@ -360,10 +360,10 @@ public sealed class CostFigures : IQuickFigures
         for (var round = 1; round <= Rounds; round++)
         {
             // Processes[0] of a pair is its collector-node.
-            var before = pairs.Select(pair => pair.Processes[0].CpuTicks()).ToArray();
+            var before = pairs.Select(pair => pair.Processes[0].CpuMicroseconds()).ToArray();
             var storm = await StormAsync(_setup.Processes);
             foreach (var pair in pairs) await WaitQuietAsync(pair, "after a container identity storm", storm, _setup.Processes);
-            var micros = pairs.Select((pair, i) => ProcFs.CpuMicroseconds(pair.Processes[0].CpuTicks() - before[i]) / _setup.Processes).ToArray();
+            var micros = pairs.Select((pair, i) => (pair.Processes[0].CpuMicroseconds() - before[i]) / _setup.Processes).ToArray();
             foreach (var pair in pairs) pair.ThrowIfExited("during a container identity storm");
             output.WriteLine($"  [{Clock}] container identity storm {round}: collector-node CPU us/process on {micros[0]:N0}, off {micros[1]:N0}");
             ratios.Add(micros[0] / micros[1]);
