@@ -114,6 +114,7 @@ public sealed class CostFigures : IQuickFigures
         }
         var bpftrace = FindOrInstallBpftrace(output);
         if (bpftrace is null) return null;
+        CpuAccount.RemoveLeftovers(output);
         return new CostSetup(native, forkline, bpftrace, Path.Combine(native.Tools, "storm"),
             Setting("FORKLINE_BENCH_STORM_PROCESSES", 3000), Setting("FORKLINE_BENCH_IDLE_SECONDS", 60));
     }

@@ -276,6 +276,21 @@ internal sealed class CpuAccount
         return new CpuAccount(cgroup);
     }
 
+    /// <summary>Removes the cgroups an earlier run left behind (killed before it could): those whose process is gone, so empty.</summary>
+    public static void RemoveLeftovers(TextWriter output)
+    {
+        if (Root is null) return;
+        foreach (var cgroup in Directory.EnumerateDirectories(Root, Prefix + "*"))
+        {
+            if (File.ReadAllText(Path.Combine(cgroup, "cgroup.procs")).Length > 0)
+            {
+                output.WriteLine($"cost figures: {cgroup} still holds processes (another benchmark running?); left as it is");
+                continue;
+            }
+            new CpuAccount(cgroup).Remove();
+        }
+    }
+
     public double Microseconds(int pid) => _cgroup is null
         ? ProcFs.CpuMicroseconds(ProcFs.CpuTicks(pid))
         : UsageMicroseconds(_cgroup);
