@@ -55,6 +55,24 @@ public sealed class TetragonJsonFormatterTests
     }
 
     [Fact]
+    public void One_formatter_writes_every_capability_set_as_a_fresh_one_does_whatever_sets_came_before()
+    {
+        // More distinct sets than the formatter keeps rendered, in an order that evicts and meets them again.
+        var random = new Random(10);
+        var masks = Enumerable.Range(0, 11).Select(_ => (ulong)random.NextInt64() | 1UL << 63).Append(0x1_ffff_ffffUL).ToArray();
+        var formatter = new TetragonJsonFormatter();
+        for (var i = 0; i < 60; i++)
+        {
+            var process = Sleep with
+            {
+                Capabilities = new Capabilities(Permitted: masks[i % masks.Length], Effective: masks[i * 7 % masks.Length], Inheritable: masks[i * i % masks.Length]),
+            };
+
+            Assert.Equal(Line(new TetragonJsonFormatter(), Exec(process)), Line(formatter, Exec(process)));
+        }
+    }
+
+    [Fact]
     public void Capability_bits_past_the_last_named_one_are_written_as_numbers()
     {
         var process = Sleep with { Capabilities = new Capabilities(Permitted: 1UL << 40 | 1UL << 41, Effective: 0, Inheritable: 0) };
