@@ -26,8 +26,8 @@ public readonly record struct ExecId(string Node, ulong StartKtime, int Pid)
 
     /// <summary>
     /// Writes <see cref="Encode"/>'s text as UTF-8 (ASCII) into <paramref name="destination"/>, at least
-    /// <see cref="MaxEncodedUtf8Length"/> bytes long, and returns its length. The history projection and the JSON
-    /// export write two exec_ids per process: this allocates nothing.
+    /// <see cref="MaxEncodedUtf8Length"/> bytes long, and returns its length: allocates nothing (the JSON export writes
+    /// two exec_ids per process object straight from it).
     /// </summary>
     public int WriteEncodedUtf8(Span<byte> destination)
     {

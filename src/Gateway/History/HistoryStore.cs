@@ -509,7 +509,7 @@ public sealed class HistoryStore(DatabaseSettings database)
         ];
 
         /// <summary>A process's identity and start: taken from the first row of its exec_id, never updated by a later one.</summary>
-        private const int FirstUpdatedColumn = 9;
+        private static readonly int FirstUpdatedColumn = Array.IndexOf(ProcessColumns, "exit_time");
 
         private static readonly (string Sql, string[] Parameters) UpsertWithContainer = Upsert([.. ProcessColumns, .. ContainerColumns]);
         private static readonly (string Sql, string[] Parameters) UpsertOutsideContainers = Upsert(ProcessColumns);
@@ -627,8 +627,8 @@ public sealed class HistoryStore(DatabaseSettings database)
             return merged;
         }
 
-        private const int UidColumn = 7;
-        private const int UidUnknownColumn = 15;
+        private static readonly int UidColumn = Array.IndexOf(ProcessColumns, "uid");
+        private static readonly int UidUnknownColumn = Array.IndexOf(ProcessColumns, "uid_unknown");
 
         /// <summary>The values of <see cref="ProcessColumns"/>, in their order, with <paramref name="room"/> slots left after them.</summary>
         private static object?[] ProcessValues(ProcessRecord record, long startTime, int room)
