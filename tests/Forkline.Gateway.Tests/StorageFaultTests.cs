@@ -23,6 +23,7 @@ public sealed class StorageFaultTests : IDisposable
     private readonly TestDatabase _data = new();
     private readonly SyntheticHost _host = new("node-a");
     private readonly CapturingLogger _log = new();
+    private int _nextChildPid = 1_000;
 
     public void Dispose() => _data.Dispose();
 
@@ -39,10 +40,17 @@ public sealed class StorageFaultTests : IDisposable
             Assert.True(await node.Forwarder.FlushAsync(TestNodes.Patience), "stored while there is space");
 
             tmpfs.Fill();
-            sent += await SendAsync(node, Children(init, 3_000));
+            // SQLite writes into space its files already hold (a write-ahead log reused after a checkpoint, the rest of a
+            // file system page) before it needs a new block, so children keep coming until the journal meets the full disk.
             // The history projection may find the disk full first; the journal's failure is the one that holds events back.
-            await TestNodes.EventuallyAsync(() => Task.FromResult(node.MetricsExport.Value("forkline_store_faults_total", "journal", "full") >= 1),
-                "the journal's write fails on the full disk", FaultPatience);
+            var deadline = DateTime.UtcNow + FaultPatience;
+            while (node.MetricsExport.Value("forkline_store_faults_total", "journal", "full") < 1)
+            {
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException($"the journal's write never failed on the full disk within {FaultPatience.TotalSeconds} s; {await StorageMetricsAsync(node)}");
+                sent += await SendAsync(node, Children(init, 3_000));
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
             Assert.False(node.Store.Writable);
             Assert.False(node.IsReady);
             var dropped = node.MetricsExport.Value("forkline_forward_dropped_total", "exec", "buffer_full");
@@ -151,8 +159,23 @@ public sealed class StorageFaultTests : IDisposable
     private List<EnrichedEvent> Children(ProcessSnapshot parent, int count)
     {
         var events = new List<EnrichedEvent>(count);
-        for (var i = 0; i < count; i++) events.Add(_host.Exec(_host.NewProcess(1_000 + i, parent, "/bin/true", "--child", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), parent));
+        for (var i = 0; i < count; i++)
+        {
+            var pid = _nextChildPid++;
+            events.Add(_host.Exec(_host.NewProcess(pid, parent, "/bin/true", "--child", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), parent));
+        }
         return events;
+    }
+
+    /// <summary>The node's store and forwarder series, as /metrics shows them: what a failure message needs to be understood.</summary>
+    private static async Task<string> StorageMetricsAsync(GatewayNode node)
+    {
+        using var text = new MemoryStream();
+        await node.MetricsExport.WriteAsync(text, CancellationToken.None);
+        var lines = new List<string>();
+        foreach (var line in System.Text.Encoding.UTF8.GetString(text.ToArray()).Split('\n'))
+            if (line.StartsWith("forkline_store_", StringComparison.Ordinal) || line.StartsWith("forkline_forward_", StringComparison.Ordinal)) lines.Add(line);
+        return $"writable {node.Store.Writable}: " + string.Join("; ", lines);
     }
 
     private static Task<int> SendAsync(GatewayNode node, List<EnrichedEvent> events)

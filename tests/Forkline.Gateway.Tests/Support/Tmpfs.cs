@@ -18,7 +18,8 @@ public sealed class Tmpfs : IDisposable
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "forkline-tmpfs-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(path);
-        Run("mount", "-t", "tmpfs", "-o", $"size={sizeBytes}", "tmpfs", path);
+        // huge=never: a file's huge page would leave it room to grow on a file system already full.
+        Run("mount", "-t", "tmpfs", "-o", $"size={sizeBytes},huge=never", "tmpfs", path);
         return new Tmpfs(path);
     }
 
