@@ -143,34 +143,8 @@ public sealed class LocalFleet : IAsyncDisposable
         ["FORKLINE_BIN"] = GatewayProcess.Executable,
     };
 
-    /// <summary>
-    /// A base whose whole block of ports is free now. Below the kernel's ephemeral range (32768 and
-    /// up by default), so outgoing connections do not take them meanwhile.
-    /// </summary>
-    private static int FreePortBase()
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var candidate = Random.Shared.Next(20_000, 32_000 - PortsUsed);
-            if (Enumerable.Range(candidate + 1, PortsUsed).All(IsFree)) return candidate;
-        }
-        throw new InvalidOperationException($"no block of {PortsUsed} free loopback ports between 20000 and 32000");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            listener.Stop();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    /// <summary>A base whose whole block of ports (base + 1 up) is free now.</summary>
+    private static int FreePortBase() => TestNodes.FreePorts(PortsUsed) - 1;
 }
 
 /// <summary>Where the fleet's API, database and metrics are, as <c>up</c> prints them for a user.</summary>

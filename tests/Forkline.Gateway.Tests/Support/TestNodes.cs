@@ -69,12 +69,43 @@ public static class TestNodes
     }
 
     /// <summary>A loopback port free right now (for a node that others must know the address of before it starts).</summary>
-    public static int FreePort()
+    public static int FreePort() => FreePorts(1);
+
+    // Below the kernel's ephemeral range (32768 and up by default): a port found free there and let go is not given
+    // meanwhile to an outgoing connection (a database client's, a node's), as a port the kernel chose from that range is.
+    private const int FirstPort = 20_000;
+    private const int PortSpan = 12_000;
+    // Each test process starts at its own place; within one, tests that run side by side take turns along the span.
+    private static int _portCursor = Random.Shared.Next(PortSpan);
+
+    /// <summary>The first of <paramref name="count"/> consecutive loopback ports, all free right now.</summary>
+    public static int FreePorts(int count)
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        for (var attempt = 0; attempt < 1_000; attempt++)
+        {
+            var first = FirstPort + (int)((uint)Interlocked.Add(ref _portCursor, count) % (uint)(PortSpan - count));
+            var free = true;
+            for (var port = first; free && port < first + count; port++) free = IsFree(port);
+            if (free) return first;
+        }
+        throw new InvalidOperationException($"no {count} consecutive free loopback ports between {FirstPort} and {FirstPort + PortSpan}");
+    }
+
+    private static bool IsFree(int port)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        try
+        {
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        finally
+        {
+            listener.Stop();
+        }
     }
 }
