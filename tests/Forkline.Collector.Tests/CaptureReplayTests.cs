@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Forkline.Collector.Decoding;
 using Forkline.Collector.Sources;
 using Forkline.Contracts.Events;
@@ -60,7 +61,7 @@ public sealed class CaptureReplayTests : IDisposable
             writer.Write(clone);
             writer.Write(damaged);
         }
-        var damagedOffset = new FileInfo(CapturePath).Length - sizeof(uint) - damaged.Length;
+        var damagedOffset = new FileInfo(CapturePath).Length - CaptureHeader.RecordPrefixBytes - damaged.Length;
 
         var (source, replayed) = await Replay();
 
@@ -71,6 +72,70 @@ public sealed class CaptureReplayTests : IDisposable
         Assert.DoesNotContain("different builds", report);
     }
 
+    [Fact]
+    public void Each_record_carries_the_crc32c_of_its_length_and_bytes()
+    {
+        var exit = SampleEvents.Encode(SampleEvents.Exit);
+        RecordCapture([SampleEvents.Exit]);
+
+        var file = File.ReadAllBytes(CapturePath);
+        var prefix = file.AsSpan(file.Length - exit.Length - CaptureHeader.RecordPrefixBytes, CaptureHeader.RecordPrefixBytes);
+        Assert.Equal((uint)exit.Length, BinaryPrimitives.ReadUInt32LittleEndian(prefix));
+        Assert.Equal(BitwiseCrc32C([.. prefix[..sizeof(uint)], .. exit]), BinaryPrimitives.ReadUInt32LittleEndian(prefix[sizeof(uint)..]));
+        Assert.Equal(0xE3069283u, BitwiseCrc32C("123456789"u8.ToArray())); // the reference's own check value
+    }
+
+    [Theory]
+    [InlineData(0)] // the length: still a length a record can have, so only the checksum tells
+    [InlineData(CaptureHeader.RecordPrefixBytes + 10)]
+    [InlineData(-1)] // the record's last byte
+    public async Task A_byte_changed_in_the_file_after_recording_stops_the_replay_at_that_record_and_says_where(int offsetInSecondRecord)
+    {
+        RecordCapture(SampleEvents.OneOfEachKind);
+        var secondOffset = FirstRecordOffset() + CaptureHeader.RecordPrefixBytes + SampleEvents.Encode(SampleEvents.Clone).Length;
+        var secondLength = CaptureHeader.RecordPrefixBytes + SampleEvents.Encode(SampleEvents.Exec).Length;
+        var bytes = File.ReadAllBytes(CapturePath);
+        bytes[secondOffset + (offsetInSecondRecord < 0 ? secondLength + offsetInSecondRecord : offsetInSecondRecord)] ^= 0x04;
+        File.WriteAllBytes(CapturePath, bytes);
+
+        var (source, replayed) = await Replay();
+
+        Assert.Equal([typeof(CloneEvent)], replayed.Select(e => e.GetType()));
+        Assert.Equal(1, source.Counters.Get(DecodeError.ChecksumMismatch));
+        Assert.Equal(1, source.Counters.TotalRejected);
+        var report = Assert.Single(_reports);
+        Assert.Contains($"{CapturePath}: record 2 at offset {secondOffset}", report);
+        Assert.Contains("does not match its checksum", report);
+        Assert.Contains("replay stopped after 1 records", report);
+    }
+
+    [Fact]
+    public async Task A_capture_of_format_1_without_checksums_still_replays()
+    {
+        RecordCapture([]);
+        var header = File.ReadAllBytes(CapturePath);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan("FKLCAP01".Length), CaptureHeader.UncheckedFormatVersion);
+        using (var file = new FileStream(CapturePath, FileMode.Create))
+        {
+            file.Write(header);
+            Span<byte> length = stackalloc byte[sizeof(uint)];
+            foreach (var kernelEvent in SampleEvents.OneOfEachKind)
+            {
+                var record = SampleEvents.Encode(kernelEvent);
+                BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)record.Length);
+                file.Write(length);
+                file.Write(record);
+            }
+        }
+
+        var (source, replayed) = await Replay();
+
+        Assert.Equal(SampleEvents.OneOfEachKind.Select(e => e.GetType()), replayed.Select(e => e.GetType()));
+        Assert.Equal(CaptureHeader.UncheckedFormatVersion, source.Header!.Format);
+        Assert.Equal(0, source.Counters.TotalRejected);
+        Assert.Empty(_reports);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
@@ -79,7 +144,7 @@ public sealed class CaptureReplayTests : IDisposable
     public async Task A_capture_cut_inside_its_last_record_replays_everything_before_and_reports_the_cut(int bytesOfLastRecordKept)
     {
         RecordCapture(SampleEvents.OneOfEachKind);
-        var lastRecordLength = sizeof(uint) + SampleEvents.Encode(SampleEvents.Hook).Length;
+        var lastRecordLength = CaptureHeader.RecordPrefixBytes + SampleEvents.Encode(SampleEvents.Hook).Length;
         using (var file = new FileStream(CapturePath, FileMode.Open))
             file.SetLength(file.Length - lastRecordLength + bytesOfLastRecordKept);
 
@@ -139,6 +204,26 @@ public sealed class CaptureReplayTests : IDisposable
         var (_, replayed) = await Replay(ReplayPacing.ByKtime);
 
         Assert.Equal(3, replayed.Count);
+    }
+
+    /// <summary>Where the records start: right after the header, whose length depends on the node name and hooks.</summary>
+    private static long FirstRecordOffset()
+    {
+        using var header = new MemoryStream();
+        using (new CaptureWriter(header, Header, leaveOpen: true)) { }
+        return header.Length;
+    }
+
+    /// <summary>CRC-32C one bit at a time (reflected polynomial 0x82F63B78): a reference independent of the collector's.</summary>
+    private static uint BitwiseCrc32C(byte[] data)
+    {
+        var crc = uint.MaxValue;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var bit = 0; bit < 8; bit++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+        }
+        return ~crc;
     }
 
     private List<KernelEvent> RecordCapture(IEnumerable<KernelEvent> events)

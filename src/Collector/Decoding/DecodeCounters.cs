@@ -15,6 +15,8 @@ public enum DecodeError
     /// <summary>An exec record declares a filename, args or cwd length beyond its buffer.</summary>
     StringLengthOutOfRange,
     UnknownHookPhase,
+    /// <summary>A capture's record does not match the checksum written with it (a replay only).</summary>
+    ChecksumMismatch,
 }
 
 /// <summary>

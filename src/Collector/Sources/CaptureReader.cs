@@ -11,6 +11,8 @@ public enum CaptureReadResult
     TruncatedTail,
     /// <summary>A length prefix no record can have: the framing is lost, so reading stops.</summary>
     CorruptLength,
+    /// <summary>A record (or its length) differs from what was written: the file changed on disk, so reading stops.</summary>
+    ChecksumMismatch,
 }
 
 /// <summary>Reads the records of a capture file one by one into a reused buffer.</summary>
@@ -18,6 +20,7 @@ public sealed class CaptureReader : IDisposable
 {
     private readonly Stream _input;
     private readonly string _source;
+    private readonly int _prefixBytes;
     private byte[] _buffer = new byte[RecordEncoder.MaxRecordSize];
 
     private CaptureReader(Stream input, string source)
@@ -25,6 +28,7 @@ public sealed class CaptureReader : IDisposable
         _input = input;
         _source = source;
         Header = CaptureHeader.ReadFrom(input, source);
+        _prefixBytes = Header.Format == CaptureHeader.UncheckedFormatVersion ? sizeof(uint) : CaptureHeader.RecordPrefixBytes;
     }
 
     public static CaptureReader Open(string path) =>
@@ -59,11 +63,11 @@ public sealed class CaptureReader : IDisposable
     {
         record = default;
         var offset = _input.CanSeek ? _input.Position : -1;
-        Span<byte> prefix = stackalloc byte[sizeof(uint)];
+        Span<byte> prefix = stackalloc byte[_prefixBytes];
         var prefixRead = _input.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
         if (prefixRead == 0) return CaptureReadResult.EndOfCapture;
         if (prefixRead < prefix.Length)
-            return Problem(CaptureReadResult.TruncatedTail, $"{_source} ends inside the length prefix of record {RecordsRead + 1} at offset {offset}");
+            return Problem(CaptureReadResult.TruncatedTail, $"{_source} ends inside the prefix (length, checksum) of record {RecordsRead + 1} at offset {offset}");
 
         var length = BinaryPrimitives.ReadUInt32LittleEndian(prefix);
         if (length > CaptureHeader.MaxRecordLength)
@@ -73,6 +77,9 @@ public sealed class CaptureReader : IDisposable
         var read = _input.ReadAtLeast(_buffer.AsSpan(0, (int)length), (int)length, throwOnEndOfStream: false);
         if (read < length)
             return Problem(CaptureReadResult.TruncatedTail, $"{_source} ends inside record {RecordsRead + 1} at offset {offset}: {read} of its {length} bytes are present");
+        if (_prefixBytes == CaptureHeader.RecordPrefixBytes
+            && BinaryPrimitives.ReadUInt32LittleEndian(prefix[sizeof(uint)..]) != Crc32C.Of(prefix[..sizeof(uint)], _buffer.AsSpan(0, (int)length)))
+            return Problem(CaptureReadResult.ChecksumMismatch, $"{_source}: record {RecordsRead + 1} at offset {offset} ({length} bytes) does not match its checksum: the file changed after it was written and is not read further");
         RecordsRead++;
         LastRecordOffset = offset;
         record = _buffer.AsSpan(0, (int)length);

@@ -40,11 +40,12 @@ public sealed class CaptureWriter : IDisposable
             throw new ArgumentException(
                 $"A record of {record.Length} bytes exceeds the capture limit of {CaptureHeader.MaxRecordLength}; ring-buffer records are never that large, so the caller framed it wrongly",
                 nameof(record));
-        Span<byte> length = stackalloc byte[sizeof(uint)];
-        BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)record.Length);
+        Span<byte> prefix = stackalloc byte[CaptureHeader.RecordPrefixBytes];
+        BinaryPrimitives.WriteUInt32LittleEndian(prefix, (uint)record.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(prefix[sizeof(uint)..], Crc32C.Of(prefix[..sizeof(uint)], record));
         try
         {
-            _output.Write(length);
+            _output.Write(prefix);
             _output.Write(record);
         }
         catch (IOException e)

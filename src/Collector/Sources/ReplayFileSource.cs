@@ -87,7 +87,12 @@ public sealed class ReplayFileSource : IEventSource
             Volatile.Write(ref _recordsRead, _recordsRead + 1);
             if (result != CaptureReadResult.Record)
             {
-                Counters.CountRejected(result == CaptureReadResult.TruncatedTail ? DecodeError.Truncated : DecodeError.SizeMismatch);
+                Counters.CountRejected(result switch
+                {
+                    CaptureReadResult.TruncatedTail => DecodeError.Truncated,
+                    CaptureReadResult.ChecksumMismatch => DecodeError.ChecksumMismatch,
+                    _ => DecodeError.SizeMismatch,
+                });
                 _logger?.LogError("{Problem}; replay stopped after {Records} records", reader.LastProblem, reader.RecordsRead);
                 return;
             }
