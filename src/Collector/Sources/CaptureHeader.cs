@@ -21,7 +21,7 @@ public sealed record CaptureHeader(string NodeName, long WallMinusBootNs, IReadO
     /// <summary>Bytes before each record's own: its length, then (format 2) its checksum.</summary>
     public const int RecordPrefixBytes = 2 * sizeof(uint);
 
-    /// <summary>The format of the file this header was read from (<see cref="FormatVersion"/> for one being written).</summary>
+    /// <summary>The format of the file this header was read from; a capture is always written in <see cref="FormatVersion"/>.</summary>
     public ushort Format { get; init; } = FormatVersion;
 
     /// <summary>Bound on one record's length prefix: anything larger is a corrupt file, not a record.</summary>
@@ -33,7 +33,7 @@ public sealed record CaptureHeader(string NodeName, long WallMinusBootNs, IReadO
     {
         using var writer = new BinaryWriter(output, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
-        writer.Write(Format == FormatVersion ? FormatVersion : throw new InvalidOperationException($"captures are written in format {FormatVersion} only, not {Format}"));
+        writer.Write(FormatVersion);
         writer.Write(WallMinusBootNs);
         WriteString(writer, NodeName);
         writer.Write(checked((ushort)Hooks.Count));

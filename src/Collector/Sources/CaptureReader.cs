@@ -20,7 +20,7 @@ public sealed class CaptureReader : IDisposable
 {
     private readonly Stream _input;
     private readonly string _source;
-    private readonly int _prefixBytes;
+    private readonly bool _checksummed;
     private byte[] _buffer = new byte[RecordEncoder.MaxRecordSize];
 
     private CaptureReader(Stream input, string source)
@@ -28,7 +28,7 @@ public sealed class CaptureReader : IDisposable
         _input = input;
         _source = source;
         Header = CaptureHeader.ReadFrom(input, source);
-        _prefixBytes = Header.Format == CaptureHeader.UncheckedFormatVersion ? sizeof(uint) : CaptureHeader.RecordPrefixBytes;
+        _checksummed = Header.Format != CaptureHeader.UncheckedFormatVersion;
     }
 
     public static CaptureReader Open(string path) =>
@@ -63,7 +63,8 @@ public sealed class CaptureReader : IDisposable
     {
         record = default;
         var offset = _input.CanSeek ? _input.Position : -1;
-        Span<byte> prefix = stackalloc byte[_prefixBytes];
+        Span<byte> prefix = stackalloc byte[CaptureHeader.RecordPrefixBytes];
+        if (!_checksummed) prefix = prefix[..sizeof(uint)];
         var prefixRead = _input.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
         if (prefixRead == 0) return CaptureReadResult.EndOfCapture;
         if (prefixRead < prefix.Length)
@@ -77,7 +78,7 @@ public sealed class CaptureReader : IDisposable
         var read = _input.ReadAtLeast(_buffer.AsSpan(0, (int)length), (int)length, throwOnEndOfStream: false);
         if (read < length)
             return Problem(CaptureReadResult.TruncatedTail, $"{_source} ends inside record {RecordsRead + 1} at offset {offset}: {read} of its {length} bytes are present");
-        if (_prefixBytes == CaptureHeader.RecordPrefixBytes
+        if (_checksummed
             && BinaryPrimitives.ReadUInt32LittleEndian(prefix[sizeof(uint)..]) != Crc32C.Of(prefix[..sizeof(uint)], _buffer.AsSpan(0, (int)length)))
             return Problem(CaptureReadResult.ChecksumMismatch, $"{_source}: record {RecordsRead + 1} at offset {offset} ({length} bytes) does not match its checksum: the file changed after it was written and is not read further");
         RecordsRead++;
